@@ -1,0 +1,204 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgEnum,
+  pgTable,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+// ── Organizations, keys and money ────────────────────────────────────────────
+
+export const organizations = pgTable('organizations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id),
+    name: text('name').notNull(),
+    /** The first characters of the key, kept so people can tell their keys apart. */
+    prefix: text('prefix').notNull(),
+    /** sha256 of the whole key: keys are 256 random bits, so a slow hash buys nothing. */
+    keyHash: text('key_hash').notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('api_keys_key_hash_uq').on(t.keyHash), index('api_keys_org_idx').on(t.orgId)],
+);
+
+export const creditAccounts = pgTable(
+  'credit_accounts',
+  {
+    orgId: uuid('org_id')
+      .primaryKey()
+      .references(() => organizations.id),
+    /** micro-USDC owned by the organization, reservations included */
+    balance: bigint('balance', { mode: 'bigint' }).notNull().default(sql`0`),
+    /** micro-USDC held for tasks that have not finished */
+    reserved: bigint('reserved', { mode: 'bigint' }).notNull().default(sql`0`),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('credit_accounts_balance_nonneg', sql`${t.balance} >= 0`),
+    check('credit_accounts_reserved_nonneg', sql`${t.reserved} >= 0`),
+    check('credit_accounts_reserved_covered', sql`${t.reserved} <= ${t.balance}`),
+  ],
+);
+
+export const ledgerKind = pgEnum('ledger_kind', ['grant', 'topup', 'reserve', 'capture', 'release']);
+
+/**
+ * Append-only. `amount` moves the balance and `reserved_delta` moves the reservation, so for every
+ * account sum(amount) = balance and sum(reserved_delta) = reserved.
+ */
+export const ledgerEntries = pgTable(
+  'ledger_entries',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id),
+    kind: ledgerKind('kind').notNull(),
+    amount: bigint('amount', { mode: 'bigint' }).notNull(),
+    reservedDelta: bigint('reserved_delta', { mode: 'bigint' }).notNull(),
+    taskId: uuid('task_id'),
+    reason: text('reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('ledger_entries_org_created_idx').on(t.orgId, t.createdAt),
+    index('ledger_entries_task_idx').on(t.taskId),
+  ],
+);
+
+// ── Tasks ────────────────────────────────────────────────────────────────────
+
+export const taskState = pgEnum('task_state', [
+  'submitted',
+  'working',
+  'input-required',
+  'completed',
+  'failed',
+  'canceled',
+  'rejected',
+]);
+
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id),
+    contextId: text('context_id').notNull(),
+    /** messageId of the message that opened the task: the idempotency key per organization */
+    messageId: text('message_id').notNull(),
+    /** messageId of the message that carried the tool call (a follow-up for input-required tasks) */
+    callMessageId: text('call_message_id'),
+    tool: text('tool'),
+    arguments: jsonb('arguments'),
+    /** what the call costs and, while working, what is reserved for it */
+    cost: bigint('cost', { mode: 'bigint' }).notNull().default(sql`0`),
+    state: taskState('state').notNull(),
+    result: jsonb('result'),
+    /** why a task failed: { reason, message } */
+    error: jsonb('error'),
+    /** the conversation in the gateway's own message shape (see src/a2a/message.ts) */
+    history: jsonb('history').notNull(),
+    /** a working task past this instant is abandoned: released by recovery, never charged */
+    deadlineAt: timestamp('deadline_at', { withTimezone: true }),
+    durationMs: integer('duration_ms'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('tasks_cost_nonneg', sql`${t.cost} >= 0`),
+    uniqueIndex('tasks_org_message_uq').on(t.orgId, t.messageId),
+    uniqueIndex('tasks_org_call_message_uq').on(t.orgId, t.callMessageId),
+    index('tasks_org_created_idx').on(t.orgId, t.createdAt),
+    index('tasks_working_deadline_idx').on(t.deadlineAt).where(sql`${t.state} = 'working'`),
+  ],
+);
+
+// ── Reputation data (ERC-8004 registries) ────────────────────────────────────
+
+export const agents = pgTable('agents', {
+  /** ERC-8004 agentId (the identity registry's token id) */
+  id: bigint('id', { mode: 'bigint' }).primaryKey(),
+  ownerAddress: text('owner_address').notNull(),
+  agentUri: text('agent_uri'),
+  name: text('name'),
+  description: text('description'),
+  active: boolean('active'),
+  /** block time of the registration */
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const feedbacks = pgTable(
+  'feedbacks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    agentId: bigint('agent_id', { mode: 'bigint' })
+      .notNull()
+      .references(() => agents.id),
+    clientAddress: text('client_address').notNull(),
+    feedbackIndex: bigint('feedback_index', { mode: 'bigint' }).notNull(),
+    /** ERC-8004 int128 value, signed, scaled by 10^value_decimals */
+    value: numeric('value', { precision: 39, scale: 0 }).notNull(),
+    valueDecimals: smallint('value_decimals').notNull(),
+    tag1: text('tag1').notNull().default(''),
+    tag2: text('tag2').notNull().default(''),
+    endpoint: text('endpoint').notNull().default(''),
+    feedbackUri: text('feedback_uri').notNull().default(''),
+    feedbackHash: text('feedback_hash'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    revoked: boolean('revoked').notNull().default(false),
+  },
+  (t) => [
+    check('feedbacks_value_decimals_range', sql`${t.valueDecimals} between 0 and 18`),
+    uniqueIndex('feedbacks_agent_client_index_uq').on(t.agentId, t.clientAddress, t.feedbackIndex),
+    index('feedbacks_agent_created_idx').on(t.agentId, t.createdAt),
+  ],
+);
+
+export const validations = pgTable(
+  'validations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    agentId: bigint('agent_id', { mode: 'bigint' })
+      .notNull()
+      .references(() => agents.id),
+    validatorAddress: text('validator_address').notNull(),
+    requestHash: text('request_hash').notNull(),
+    /** ERC-8004 validation response, 0..100 */
+    response: smallint('response').notNull(),
+    tag: text('tag').notNull().default(''),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    check('validations_response_range', sql`${t.response} between 0 and 100`),
+    uniqueIndex('validations_request_hash_uq').on(t.requestHash),
+    index('validations_agent_created_idx').on(t.agentId, t.createdAt),
+  ],
+);

@@ -1,0 +1,140 @@
+import type { MethodHandler } from '../rpc/dispatch.js';
+import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
+import type { CallerContext } from '../tasks/context.js';
+import { cancelTask, getTask, listTasks, sendMessage } from '../tasks/service.js';
+import { parseParams } from './issues.js';
+import { renderV03Task, v03SendParams, v03TaskIdParams } from './v03.js';
+import {
+  renderV1Task,
+  v1CancelTaskParams,
+  v1GetTaskParams,
+  v1ListTasksParams,
+  v1SendParams,
+} from './v1.js';
+
+export interface A2AContext extends CallerContext {
+  /** the A2A-Version header, if the client sent one */
+  readonly a2aVersion: string | undefined;
+}
+
+type Handler = MethodHandler<A2AContext>;
+
+/** Versions we speak, as major.minor (A2A-Version may carry a patch, which is ignored). */
+const SUPPORTED_VERSIONS = new Set(['0.3', '1.0']);
+
+function checkVersion(ctx: A2AContext): void {
+  if (ctx.a2aVersion === undefined || ctx.a2aVersion === '') return;
+  const majorMinor = /^(\d+)\.(\d+)/.exec(ctx.a2aVersion.trim());
+  if (!majorMinor || !SUPPORTED_VERSIONS.has(`${majorMinor[1]}.${majorMinor[2]}`)) {
+    throw new RpcError(RpcCode.VersionNotSupported, `A2A version ${ctx.a2aVersion} is not supported`, {
+      requested: ctx.a2aVersion,
+      supported: [...SUPPORTED_VERSIONS],
+    });
+  }
+}
+
+const streamingUnsupported: Handler = async () => {
+  throw rpcErrors.unsupported('streaming_not_supported', 'Streaming is not offered by this gateway yet; use SendMessage / message/send');
+};
+
+const pushUnsupported: Handler = async () => {
+  throw new RpcError(RpcCode.PushNotificationNotSupported, 'Push notifications are not supported', {
+    reason: 'push_notifications_not_supported',
+  });
+};
+
+const extendedCardUnsupported: Handler = async () => {
+  throw new RpcError(RpcCode.ExtendedCardNotConfigured, 'No authenticated extended agent card is configured', {
+    reason: 'extended_card_not_configured',
+  });
+};
+
+/** A2A 1.0 method names (PascalCase, protobuf-JSON shapes). */
+const v1Methods: Record<string, Handler> = {
+  SendMessage: async (params, ctx) => {
+    const input = parseParams(v1SendParams, params, 'SendMessage');
+    const task = await sendMessage({
+      ctx,
+      input: { message: input.message, historyLength: input.configuration?.historyLength },
+    });
+    return { task: renderV1Task(task) };
+  },
+  GetTask: async (params, ctx) => {
+    const input = parseParams(v1GetTaskParams, params, 'GetTask');
+    return renderV1Task(await getTask({ ctx, input }));
+  },
+  ListTasks: async (params, ctx) => {
+    const input = parseParams(v1ListTasksParams, params, 'ListTasks');
+    const page = await listTasks({
+      ctx,
+      input: {
+        contextId: input.contextId,
+        state: input.status,
+        pageSize: input.pageSize,
+        pageToken: input.pageToken,
+        historyLength: input.historyLength,
+        updatedAfter: input.statusTimestampAfter,
+      },
+    });
+    return {
+      tasks: page.tasks.map((task) => renderV1Task(task, { includeArtifacts: input.includeArtifacts === true })),
+      nextPageToken: page.nextPageToken,
+      pageSize: page.pageSize,
+      totalSize: page.totalSize,
+    };
+  },
+  CancelTask: async (params, ctx) => {
+    const input = parseParams(v1CancelTaskParams, params, 'CancelTask');
+    return renderV1Task(await cancelTask({ ctx, input: { id: input.id } }));
+  },
+  SendStreamingMessage: streamingUnsupported,
+  SubscribeToTask: streamingUnsupported,
+  CreateTaskPushNotificationConfig: pushUnsupported,
+  GetTaskPushNotificationConfig: pushUnsupported,
+  ListTaskPushNotificationConfigs: pushUnsupported,
+  DeleteTaskPushNotificationConfig: pushUnsupported,
+  GetExtendedAgentCard: extendedCardUnsupported,
+};
+
+/** A2A 0.3 method names (slash-separated, `kind`-tagged shapes). */
+const v03Methods: Record<string, Handler> = {
+  'message/send': async (params, ctx) => {
+    const input = parseParams(v03SendParams, params, 'message/send');
+    return renderV03Task(
+      await sendMessage({
+        ctx,
+        input: { message: input.message, historyLength: input.configuration?.historyLength },
+      }),
+    );
+  },
+  'tasks/get': async (params, ctx) => {
+    const input = parseParams(v03TaskIdParams, params, 'tasks/get');
+    return renderV03Task(await getTask({ ctx, input }));
+  },
+  'tasks/cancel': async (params, ctx) => {
+    const input = parseParams(v03TaskIdParams, params, 'tasks/cancel');
+    return renderV03Task(await cancelTask({ ctx, input: { id: input.id } }));
+  },
+  'message/stream': streamingUnsupported,
+  'tasks/resubscribe': streamingUnsupported,
+  'tasks/pushNotificationConfig/set': pushUnsupported,
+  'tasks/pushNotificationConfig/get': pushUnsupported,
+  'tasks/pushNotificationConfig/list': pushUnsupported,
+  'tasks/pushNotificationConfig/delete': pushUnsupported,
+  'agent/getAuthenticatedExtendedCard': extendedCardUnsupported,
+};
+
+function withVersionCheck(methods: Record<string, Handler>): Record<string, Handler> {
+  return Object.fromEntries(
+    Object.entries(methods).map(([name, handler]) => [
+      name,
+      (params: unknown, ctx: A2AContext) => {
+        checkVersion(ctx);
+        return handler(params, ctx);
+      },
+    ]),
+  );
+}
+
+/** Every JSON-RPC method the gateway answers, both protocol generations on one endpoint. */
+export const a2aMethods: Readonly<Record<string, Handler>> = withVersionCheck({ ...v1Methods, ...v03Methods });

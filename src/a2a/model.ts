@@ -1,0 +1,67 @@
+/**
+ * The gateway's own shapes for messages and tasks. Both wire versions are mapped onto these
+ * (v1.ts, v03.ts) and rendered back from them, so the task lifecycle never sees a wire format.
+ */
+export type Metadata = Record<string, unknown>;
+
+export type Part =
+  | { kind: 'text'; text: string; metadata?: Metadata }
+  | { kind: 'data'; data: unknown; metadata?: Metadata }
+  | {
+      kind: 'file';
+      /** a URL, or base64 bytes */
+      file: { url: string } | { bytes: string };
+      mediaType?: string;
+      filename?: string;
+      metadata?: Metadata;
+    };
+
+export type Role = 'user' | 'agent';
+
+export interface Message {
+  messageId: string;
+  role: Role;
+  parts: Part[];
+  contextId?: string;
+  taskId?: string;
+  metadata?: Metadata;
+  referenceTaskIds?: string[];
+}
+
+export const TASK_STATES = [
+  'submitted',
+  'working',
+  'input-required',
+  'completed',
+  'failed',
+  'canceled',
+  'rejected',
+] as const;
+
+export type TaskState = (typeof TASK_STATES)[number];
+
+export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['completed', 'failed', 'canceled', 'rejected']);
+
+export interface Artifact {
+  artifactId: string;
+  name: string;
+  description?: string;
+  parts: Part[];
+}
+
+export interface TaskView {
+  id: string;
+  contextId: string;
+  state: TaskState;
+  /** ISO-8601 time of the last state change */
+  timestamp: string;
+  statusMessage?: Message;
+  artifacts: Artifact[];
+  history: Message[];
+  metadata: Metadata;
+}
+
+export interface SendOptions {
+  /** how many of the latest history messages to return; undefined means all */
+  historyLength?: number;
+}

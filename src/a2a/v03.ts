@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import type { Artifact, Message, Part, TaskView } from './model.js';
+
+/** A2A 0.3: `kind` discriminators on messages, parts, tasks; lower-case task states. */
+
+const metadata = z.record(z.string(), z.unknown());
+
+const part = z.discriminatedUnion(
+  'kind',
+  [
+    z.object({ kind: z.literal('text'), text: z.string(), metadata: metadata.optional() }),
+    z.object({ kind: z.literal('data'), data: z.record(z.string(), z.unknown()), metadata: metadata.optional() }),
+    z.object({
+      kind: z.literal('file'),
+      file: z.union([
+        z.object({ uri: z.string(), mimeType: z.string().optional(), name: z.string().optional() }),
+        z.object({ bytes: z.string(), mimeType: z.string().optional(), name: z.string().optional() }),
+      ]),
+      metadata: metadata.optional(),
+    }),
+  ],
+  { error: 'unknown part kind: a part is {kind:"text"}, {kind:"data"} or {kind:"file"}' },
+);
+
+function toPart(value: z.output<typeof part>): Part {
+  const common = value.metadata ? { metadata: value.metadata } : {};
+  switch (value.kind) {
+    case 'text':
+      return { kind: 'text', text: value.text, ...common };
+    case 'data':
+      return { kind: 'data', data: value.data, ...common };
+    case 'file':
+      return {
+        kind: 'file',
+        file: 'uri' in value.file ? { url: value.file.uri } : { bytes: value.file.bytes },
+        ...(value.file.mimeType ? { mediaType: value.file.mimeType } : {}),
+        ...(value.file.name ? { filename: value.file.name } : {}),
+        ...common,
+      };
+  }
+}
+
+export const v03Message = z
+  .object({
+    kind: z.literal('message').optional(),
+    messageId: z.string().min(1, 'messageId is required'),
+    role: z.literal('user', { error: 'role must be "user" for messages sent to the gateway' }),
+    parts: z.array(part).min(1, 'a message needs at least one part').max(32),
+    contextId: z.string().min(1).max(200).optional(),
+    taskId: z.string().min(1).max(200).optional(),
+    metadata: metadata.optional(),
+    extensions: z.array(z.string()).optional(),
+    referenceTaskIds: z.array(z.string()).optional(),
+  })
+  .transform(
+    (value): Message => ({
+      messageId: value.messageId,
+      role: 'user',
+      parts: value.parts.map(toPart),
+      ...(value.contextId ? { contextId: value.contextId } : {}),
+      ...(value.taskId ? { taskId: value.taskId } : {}),
+      ...(value.metadata ? { metadata: value.metadata } : {}),
+    }),
+  );
+
+const historyLength = z.number().int().min(0).max(1000).optional();
+
+export const v03SendParams = z.object({
+  message: v03Message,
+  configuration: z
+    .object({
+      acceptedOutputModes: z.array(z.string()).optional(),
+      historyLength,
+      blocking: z.boolean().optional(),
+    })
+    .optional(),
+  metadata: metadata.optional(),
+});
+
+export const v03TaskIdParams = z.object({ id: z.string(), historyLength, metadata: metadata.optional() });
+
+function renderPart(value: Part): Record<string, unknown> {
+  const common = value.metadata ? { metadata: value.metadata } : {};
+  switch (value.kind) {
+    case 'text':
+      return { kind: 'text', text: value.text, ...common };
+    case 'data':
+      return { kind: 'data', data: value.data, ...common };
+    case 'file':
+      return {
+        kind: 'file',
+        file: {
+          ...('url' in value.file ? { uri: value.file.url } : { bytes: value.file.bytes }),
+          ...(value.mediaType ? { mimeType: value.mediaType } : {}),
+          ...(value.filename ? { name: value.filename } : {}),
+        },
+        ...common,
+      };
+  }
+}
+
+export function renderV03Message(message: Message): Record<string, unknown> {
+  return {
+    kind: 'message',
+    messageId: message.messageId,
+    role: message.role,
+    parts: message.parts.map(renderPart),
+    ...(message.contextId ? { contextId: message.contextId } : {}),
+    ...(message.taskId ? { taskId: message.taskId } : {}),
+    ...(message.metadata ? { metadata: message.metadata } : {}),
+  };
+}
+
+function renderArtifact(artifact: Artifact): Record<string, unknown> {
+  return {
+    artifactId: artifact.artifactId,
+    name: artifact.name,
+    ...(artifact.description ? { description: artifact.description } : {}),
+    parts: artifact.parts.map(renderPart),
+  };
+}
+
+export function renderV03Task(task: TaskView): Record<string, unknown> {
+  return {
+    kind: 'task',
+    id: task.id,
+    contextId: task.contextId,
+    status: {
+      state: task.state,
+      ...(task.statusMessage ? { message: renderV03Message(task.statusMessage) } : {}),
+      timestamp: task.timestamp,
+    },
+    ...(task.artifacts.length > 0 ? { artifacts: task.artifacts.map(renderArtifact) } : {}),
+    ...(task.history.length > 0 ? { history: task.history.map(renderV03Message) } : {}),
+    metadata: task.metadata,
+  };
+}

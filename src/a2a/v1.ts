@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import type { Artifact, Message, Part, TaskState, TaskView } from './model.js';
+
+/** A2A 1.0 (protobuf-JSON): enum names such as ROLE_USER, parts told apart by their one content field. */
+
+const metadata = z.record(z.string(), z.unknown());
+
+const CONTENT_FIELDS = ['text', 'raw', 'url', 'data'] as const;
+
+const part = z
+  .object({
+    text: z.string().optional(),
+    raw: z.string().optional(),
+    url: z.string().optional(),
+    data: z.unknown().optional(),
+    mediaType: z.string().optional(),
+    filename: z.string().optional(),
+    metadata: metadata.optional(),
+  })
+  .superRefine((value, ctx) => {
+    const present = CONTENT_FIELDS.filter((field) => value[field] !== undefined);
+    if (present.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          present.length === 0
+            ? 'unknown part: a part holds exactly one of text, raw, url or data'
+            : `a part holds exactly one of text, raw, url or data, not ${present.join(' and ')}`,
+      });
+    }
+  })
+  .transform((value): Part => {
+    const common = value.metadata ? { metadata: value.metadata } : {};
+    if (value.text !== undefined) return { kind: 'text', text: value.text, ...common };
+    if (value.data !== undefined) return { kind: 'data', data: value.data, ...common };
+    const file = value.url !== undefined ? { url: value.url } : { bytes: value.raw ?? '' };
+    return {
+      kind: 'file',
+      file,
+      ...(value.mediaType ? { mediaType: value.mediaType } : {}),
+      ...(value.filename ? { filename: value.filename } : {}),
+      ...common,
+    };
+  });
+
+const role = z.union([z.literal('ROLE_USER'), z.literal(1)], {
+  error: 'role must be ROLE_USER for messages sent to the gateway',
+});
+
+export const v1Message = z
+  .object({
+    messageId: z.string().min(1, 'messageId is required'),
+    role,
+    parts: z.array(part).min(1, 'a message needs at least one part').max(32),
+    contextId: z.string().min(1).max(200).optional(),
+    taskId: z.string().min(1).max(200).optional(),
+    metadata: metadata.optional(),
+    extensions: z.array(z.string()).optional(),
+    referenceTaskIds: z.array(z.string()).optional(),
+  })
+  .transform(
+    (value): Message => ({
+      messageId: value.messageId,
+      role: 'user',
+      parts: value.parts,
+      ...(value.contextId ? { contextId: value.contextId } : {}),
+      ...(value.taskId ? { taskId: value.taskId } : {}),
+      ...(value.metadata ? { metadata: value.metadata } : {}),
+    }),
+  );
+
+const historyLength = z.number().int().min(0).max(1000).optional();
+
+export const v1SendParams = z.object({
+  tenant: z.string().optional(),
+  message: v1Message,
+  configuration: z
+    .object({
+      acceptedOutputModes: z.array(z.string()).optional(),
+      historyLength,
+      returnImmediately: z.boolean().optional(),
+    })
+    .optional(),
+  metadata: metadata.optional(),
+});
+
+export const v1GetTaskParams = z.object({ tenant: z.string().optional(), id: z.string(), historyLength });
+
+export const v1CancelTaskParams = z.object({
+  tenant: z.string().optional(),
+  id: z.string(),
+  metadata: metadata.optional(),
+});
+
+const WIRE_STATE: Record<TaskState, string> = {
+  submitted: 'TASK_STATE_SUBMITTED',
+  working: 'TASK_STATE_WORKING',
+  'input-required': 'TASK_STATE_INPUT_REQUIRED',
+  completed: 'TASK_STATE_COMPLETED',
+  failed: 'TASK_STATE_FAILED',
+  canceled: 'TASK_STATE_CANCELED',
+  rejected: 'TASK_STATE_REJECTED',
+};
+
+const STATE_BY_WIRE = new Map(Object.entries(WIRE_STATE).map(([state, wire]) => [wire, state as TaskState]));
+
+export const v1ListTasksParams = z.object({
+  tenant: z.string().optional(),
+  contextId: z.string().optional(),
+  status: z
+    .string()
+    .refine((value) => STATE_BY_WIRE.has(value), { message: 'status must be a TASK_STATE_* name' })
+    .transform((value) => STATE_BY_WIRE.get(value) as TaskState)
+    .optional(),
+  pageSize: z.number().int().min(1).max(100).optional(),
+  pageToken: z.string().optional(),
+  historyLength,
+  statusTimestampAfter: z.iso.datetime({ offset: true }).optional(),
+  includeArtifacts: z.boolean().optional(),
+});
+
+function renderPart(value: Part): Record<string, unknown> {
+  const common = value.metadata ? { metadata: value.metadata } : {};
+  switch (value.kind) {
+    case 'text':
+      return { text: value.text, ...common };
+    case 'data':
+      return { data: value.data, ...common };
+    case 'file':
+      return {
+        ...('url' in value.file ? { url: value.file.url } : { raw: value.file.bytes }),
+        ...(value.mediaType ? { mediaType: value.mediaType } : {}),
+        ...(value.filename ? { filename: value.filename } : {}),
+        ...common,
+      };
+  }
+}
+
+export function renderV1Message(message: Message): Record<string, unknown> {
+  return {
+    messageId: message.messageId,
+    ...(message.contextId ? { contextId: message.contextId } : {}),
+    ...(message.taskId ? { taskId: message.taskId } : {}),
+    role: message.role === 'user' ? 'ROLE_USER' : 'ROLE_AGENT',
+    parts: message.parts.map(renderPart),
+    ...(message.metadata ? { metadata: message.metadata } : {}),
+  };
+}
+
+function renderArtifact(artifact: Artifact): Record<string, unknown> {
+  return {
+    artifactId: artifact.artifactId,
+    name: artifact.name,
+    ...(artifact.description ? { description: artifact.description } : {}),
+    parts: artifact.parts.map(renderPart),
+  };
+}
+
+export function renderV1Task(task: TaskView, options: { includeArtifacts?: boolean } = {}): Record<string, unknown> {
+  return {
+    id: task.id,
+    contextId: task.contextId,
+    status: {
+      state: WIRE_STATE[task.state],
+      ...(task.statusMessage ? { message: renderV1Message(task.statusMessage) } : {}),
+      timestamp: task.timestamp,
+    },
+    ...(options.includeArtifacts !== false && task.artifacts.length > 0
+      ? { artifacts: task.artifacts.map(renderArtifact) }
+      : {}),
+    ...(task.history.length > 0 ? { history: task.history.map(renderV1Message) } : {}),
+    metadata: task.metadata,
+  };
+}

@@ -1,0 +1,65 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+
+const KEY_PREFIX = 'apg_';
+const DISPLAY_PREFIX_LENGTH = KEY_PREFIX.length + 8;
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** A new key: 256 random bits. Only its hash and a short display prefix are ever stored. */
+export function generateApiKey(): { key: string; prefix: string; hash: string } {
+  const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  return { key, prefix: key.slice(0, DISPLAY_PREFIX_LENGTH), hash: hashApiKey(key) };
+}
+
+export interface IssuedKey {
+  id: string;
+  orgId: string;
+  name: string;
+  prefix: string;
+  /** shown once, here; not recoverable later */
+  key: string;
+  expiresAt: string | null;
+}
+
+export async function createApiKey(
+  db: Database,
+  input: { orgId: string; name: string; expiresAt?: Date },
+): Promise<IssuedKey> {
+  const { key, prefix, hash } = generateApiKey();
+  const expiresAt = input.expiresAt?.toISOString() ?? null;
+  const [row] = await db.rows<{ id: string }>(sql`
+    insert into api_keys (org_id, name, prefix, key_hash, expires_at)
+    values (${input.orgId}, ${input.name}, ${prefix}, ${hash}, ${expiresAt}::timestamptz)
+    returning id`);
+  if (!row) throw new Error('api key insert returned no row');
+  return { id: row.id, orgId: input.orgId, name: input.name, prefix, key, expiresAt };
+}
+
+/** Revokes at once: the next request with the key is refused. Returns false for an unknown key. */
+export async function revokeApiKey(db: Database, input: { keyId: string; orgId?: string }): Promise<boolean> {
+  const rows = await db.rows<{ id: string }>(sql`
+    update api_keys set revoked_at = coalesce(revoked_at, now())
+     where id = ${input.keyId} ${input.orgId ? sql`and org_id = ${input.orgId}` : sql``}
+ returning id`);
+  return rows.length > 0;
+}
+
+export interface Principal {
+  orgId: string;
+  keyId: string;
+}
+
+/** The organization a key belongs to, if the key exists, is not revoked and has not expired. */
+export async function authenticateApiKey(db: Database, key: string): Promise<Principal | undefined> {
+  if (!key.startsWith(KEY_PREFIX) || key.length > 200) return undefined;
+  const [row] = await db.rows<Principal>(sql`
+    select org_id as "orgId", id as "keyId" from api_keys
+     where key_hash = ${hashApiKey(key)}
+       and revoked_at is null
+       and (expires_at is null or expires_at > now())`);
+  return row;
+}

@@ -1,0 +1,39 @@
+import type { MiddlewareHandler } from 'hono';
+import type { Database } from '../db/client.js';
+import type { AppEnv } from '../http/env.js';
+import { RpcCode } from '../rpc/errors.js';
+import { authenticateApiKey } from './api-keys.js';
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/**
+ * Requires `Authorization: Bearer <api key>`. Missing, unknown, revoked or expired keys are HTTP 401
+ * with a JSON-RPC error body, before any method runs.
+ */
+export function requireApiKey(db: Database): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    const key = header ? BEARER.exec(header)?.[1] : undefined;
+    const principal = key ? await authenticateApiKey(db, key) : undefined;
+    if (!principal) {
+      c.header('WWW-Authenticate', 'Bearer realm="a2a-paygate"');
+      const reason = key ? 'invalid_api_key' : 'missing_api_key';
+      return c.json(
+        {
+          jsonrpc: '2.0',
+          id: null,
+          error: {
+            code: RpcCode.Unauthorized,
+            message: key
+              ? 'Unauthorized: the API key is unknown, revoked or expired'
+              : 'Unauthorized: send an API key as Authorization: Bearer <key>',
+            data: { reason },
+          },
+        },
+        401,
+      );
+    }
+    c.set('principal', principal);
+    await next();
+  };
+}

@@ -1,0 +1,55 @@
+import { sql, type SQL } from 'drizzle-orm';
+
+/**
+ * Reserve, capture and release, each one SQL statement: the task write, the account change and
+ * the ledger row commit together or not at all, in a single round trip.
+ *
+ * `reserveWith` places a hold of `cost` on the organization's available credit
+ * (balance − reserved ≥ cost, re-checked under the row lock, so concurrent holds can never
+ * overdraw) and runs `taskWrite` only if the hold was placed. `taskWrite` MUST read from the CTE
+ * named `hold` (e.g. `insert … select … from hold`) and return exactly one row `(id, org_id, …)`
+ * whenever `hold` has one; an insert that conflicts aborts the whole statement, which is what
+ * makes a duplicate messageId free of charge. `guard`, when given, is a condition the hold also
+ * requires (e.g. that a task is still waiting for input), evaluated under its own row lock.
+ */
+export function reserveWith(input: { orgId: string; cost: bigint; taskWrite: SQL; guard?: SQL }): SQL {
+  return sql`
+    with hold as (
+      update credit_accounts
+         set reserved = reserved + ${input.cost}, updated_at = now()
+       where org_id = ${input.orgId}
+         and balance - reserved >= ${input.cost}
+         ${input.guard ? sql`and ${input.guard}` : sql``}
+   returning org_id
+    ), work as (${input.taskWrite}),
+    entry as (
+      insert into ledger_entries (org_id, kind, amount, reserved_delta, task_id)
+      select work.org_id, 'reserve'::ledger_kind, 0, ${input.cost}, work.id from work
+    )
+    select * from work`;
+}
+
+/**
+ * Settles the hold of the task that `taskWrite` moves out of `working`: `capture` takes the cost
+ * from the balance, `release` gives the reservation back. `taskWrite` is an
+ * `update tasks … where state = 'working' returning id, org_id, cost, …`: when the task already
+ * left `working` (cancelled, recovered), it matches nothing and no money moves.
+ */
+export function settleWith(kind: 'capture' | 'release', taskWrite: SQL, reason?: string): SQL {
+  const balanceDelta = kind === 'capture' ? sql`work.cost` : sql`0`;
+  return sql`
+    with work as (${taskWrite}),
+    settled as (
+      update credit_accounts c
+         set balance = c.balance - ${balanceDelta}, reserved = c.reserved - work.cost, updated_at = now()
+        from work
+       where c.org_id = work.org_id and work.cost > 0
+   returning c.org_id
+    ),
+    entry as (
+      insert into ledger_entries (org_id, kind, amount, reserved_delta, task_id, reason)
+      select work.org_id, ${kind}::ledger_kind, -${balanceDelta}, -work.cost, work.id, ${reason ?? null}
+        from work where work.cost > 0
+    )
+    select * from work`;
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+const flag = z
+  .enum(['0', '1', 'true', 'false'])
+  .transform((value) => value === '1' || value === 'true');
+
+const configSchema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PUBLIC_URL: z.url().optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    DATA_DIR: z.string().min(1).default('.data/pglite'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    DEMO: flag.optional(),
+    DEMO_CREDITS: z.coerce.bigint().positive().default(100_000_000n),
+    DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    TOOL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  })
+  .transform((env) => ({
+    port: env.PORT,
+    host: env.HOST,
+    publicUrl: env.PUBLIC_URL,
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    logLevel: env.LOG_LEVEL,
+    // Demo data is for newcomers on the embedded database; a real PostgreSQL opts in explicitly.
+    demo: env.DEMO ?? env.DATABASE_URL === undefined,
+    demoCredits: env.DEMO_CREDITS,
+    dbPoolSize: env.DB_POOL_SIZE,
+    toolTimeoutMs: env.TOOL_TIMEOUT_MS,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+  }));
+
+export type Config = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; empty strings count as unset so `FOO= npm start` behaves like no FOO. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = issue?.path.join('.') ?? 'environment';
+    throw new ConfigError(`invalid config: ${name}: ${issue?.message ?? 'invalid value'}`);
+  }
+  return parsed.data;
+}

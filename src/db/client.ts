@@ -1,0 +1,93 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PGlite, types } from '@electric-sql/pglite';
+import type { SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import * as schema from '../../drizzle/schema.js';
+
+export type Orm = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  readonly orm: Orm;
+  /** Runs one statement and returns its rows, whichever driver is underneath. */
+  rows<Row>(query: SQL): Promise<Row[]>;
+  /** Runs `work` in one transaction; `tx` is a Database whose statements all belong to it. */
+  transaction<T>(work: (tx: Database) => Promise<T>): Promise<T>;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type DatabaseOptions =
+  | { url: string; poolSize?: number }
+  | { dataDir: string }
+  | { memory: true };
+
+/** postgres.js answers with an array of rows, PGlite with `{ rows }`. */
+function rowsOf<Row>(result: unknown): Row[] {
+  return (Array.isArray(result) ? result : (result as { rows: Row[] }).rows) as Row[];
+}
+
+function withTransactions(kind: Database['kind'], orm: Orm, rest: Pick<Database, 'migrate' | 'close'>): Database {
+  return {
+    kind,
+    orm,
+    rows: async <Row>(query: SQL) => rowsOf<Row>(await orm.execute(query)),
+    transaction: (work) => orm.transaction((tx) => work(withTransactions(kind, tx as unknown as Orm, rest))),
+    ...rest,
+  };
+}
+
+const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
+// Any constant works; it only has to be the same for every instance migrating one database.
+const MIGRATION_LOCK_KEY = 0x0a2a_9a7e;
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  return 'url' in options ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options);
+}
+
+function openPostgres(url: string, poolSize: number): Database {
+  const client = postgres(url, {
+    max: poolSize,
+    onnotice: () => {},
+    // Keep int8 and numeric as strings: money is parsed to bigint by us, never through a float.
+    types: { bigint: postgres.BigInt },
+  });
+  const orm = drizzlePostgres(client, { schema }) as unknown as Orm;
+  return withTransactions('postgres', orm, {
+    migrate: async () => {
+      // Two instances starting on one database must not both apply the same migration.
+      const lockHolder = await client.reserve();
+      try {
+        await lockHolder`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+        await migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder });
+      } finally {
+        await lockHolder`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+        lockHolder.release();
+      }
+    },
+    close: () => client.end({ timeout: 5 }),
+  });
+}
+
+async function openPglite(options: { dataDir: string } | { memory: true }): Promise<Database> {
+  // PGlite gives int8 as a number when it fits a double; money must stay bigint on both drivers.
+  const parsers = { [types.INT8]: (value: string) => BigInt(value) };
+  let client: PGlite;
+  if ('dataDir' in options) {
+    mkdirSync(options.dataDir, { recursive: true });
+    client = await PGlite.create({ dataDir: options.dataDir, parsers });
+  } else {
+    client = await PGlite.create({ parsers });
+  }
+  const orm = drizzlePglite(client, { schema }) as unknown as Orm;
+  return withTransactions('pglite', orm, {
+    migrate: () => migratePglite(drizzlePglite(client, { schema }), { migrationsFolder }),
+    close: () => client.close(),
+  });
+}

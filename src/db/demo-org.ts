@@ -1,0 +1,40 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { sql } from 'drizzle-orm';
+import { authenticateApiKey, createApiKey } from '../auth/api-keys.js';
+import { createOrganization } from '../auth/organizations.js';
+import type { Database } from './client.js';
+
+const DEMO_ORG_NAME = 'Demo organization';
+
+export interface DemoOrganization {
+  orgId: string;
+  apiKey: string;
+}
+
+/**
+ * The demo organization and a key that works. Keys are stored hashed, so the demo key itself is
+ * kept in a file beside the data folder (mode 0600) to print the same curl line after a restart.
+ */
+export async function ensureDemoOrganization(
+  db: Database,
+  options: { credits: bigint; keyFile: string },
+): Promise<DemoOrganization> {
+  const saved = await readFile(options.keyFile, 'utf8').then(
+    (text) => text.trim(),
+    () => undefined,
+  );
+  const principal = saved ? await authenticateApiKey(db, saved) : undefined;
+  if (saved && principal) return { orgId: principal.orgId, apiKey: saved };
+
+  const [existing] = await db.rows<{ id: string }>(
+    sql`select id from organizations where name = ${DEMO_ORG_NAME} order by created_at limit 1`,
+  );
+  const apiKey = existing
+    ? (await createApiKey(db, { orgId: existing.id, name: 'demo' })).key
+    : (await createOrganization(db, { name: DEMO_ORG_NAME, credits: options.credits, keyName: 'demo', grantReason: 'demo credits' }))
+        .apiKey.key;
+  await writeFile(options.keyFile, `${apiKey}\n`, { mode: 0o600 });
+  const orgId = existing?.id ?? (await authenticateApiKey(db, apiKey))?.orgId;
+  if (!orgId) throw new Error('demo key does not authenticate');
+  return { orgId, apiKey };
+}

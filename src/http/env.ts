@@ -1,0 +1,11 @@
+import type { Logger } from 'pino';
+import type { Principal } from '../auth/api-keys.js';
+
+/** What middleware hands to handlers on the Hono context. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    log: Logger;
+    principal: Principal;
+  };
+}

@@ -1,0 +1,39 @@
+import { sql } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { buildAgentCard } from '../a2a/card.js';
+import type { Database } from '../db/client.js';
+import { displayUsdc } from '../tools/money.js';
+import { listTools, TIER_NAME, toolArgumentsSchema } from '../tools/registry.js';
+import type { AppEnv } from './env.js';
+
+/** Routes anyone may read: health, readiness, the agent card and the price list. */
+export function publicRoutes(deps: { db: Database; publicUrl: string | undefined }) {
+  const baseUrl = (requestUrl: string) => deps.publicUrl?.replace(/\/$/, '') ?? new URL(requestUrl).origin;
+  const priceList = listTools().map((tool) => ({
+    name: tool.name,
+    tier: tool.tier,
+    tier_name: TIER_NAME[tool.tier],
+    cost_micro_usdc: tool.costMicroUsdc.toString(),
+    cost_display: displayUsdc(tool.costMicroUsdc),
+    description: tool.description,
+    version: tool.version,
+    enabled: tool.enabled,
+    ...(tool.enabled ? {} : { disabled_reason: tool.disabledReason }),
+    arguments_schema: toolArgumentsSchema(tool),
+    example: { tool: tool.name, arguments: tool.example },
+  }));
+
+  return new Hono<AppEnv>()
+    .get('/healthz', (c) => c.json({ status: 'ok' }))
+    .get('/readyz', async (c) => {
+      try {
+        await deps.db.rows(sql`select 1`);
+        return c.json({ status: 'ready', database: deps.db.kind });
+      } catch (error) {
+        c.get('log').warn({ err: error }, 'readiness check failed');
+        return c.json({ status: 'unavailable', database: deps.db.kind }, 503);
+      }
+    })
+    .get('/.well-known/agent-card.json', (c) => c.json(buildAgentCard(baseUrl(c.req.url))))
+    .get('/v1/tools', (c) => c.json({ tools: priceList }));
+}

@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
+import type { AppEnv } from './env.js';
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Gives each request an id (the caller's X-Request-Id when sane), a child logger, and one log line. */
+export function requestContext(log: Logger): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const offered = c.req.header('x-request-id');
+    const requestId = offered && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
+    const child = log.child({ reqId: requestId });
+    c.set('requestId', requestId);
+    c.set('log', child);
+    const started = performance.now();
+    await next();
+    c.header('X-Request-Id', requestId);
+    child.info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+        org: c.get('principal')?.orgId,
+      },
+      'request',
+    );
+  };
+}

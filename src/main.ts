@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { createApp } from './app.js';
+import { getCreditAccount } from './billing/accounts.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { openDatabase } from './db/client.js';
+import { seedDemoData } from './db/demo-data.js';
+import { ensureDemoOrganization, type DemoOrganization } from './db/demo-org.js';
+import { createLogger } from './logger.js';
+import { displayUsdc } from './tools/money.js';
+
+function readConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+function demoBanner(baseUrl: string, demo: DemoOrganization, available: bigint): string {
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'SendMessage',
+    params: {
+      message: {
+        messageId: randomUUID(),
+        role: 'ROLE_USER',
+        parts: [{ data: { tool: 'getReputationSummary', arguments: { agentId: 1 } } }],
+      },
+    },
+  });
+  return [
+    '',
+    `a2a-paygate is up at ${baseUrl}  (agent card: ${baseUrl}/.well-known/agent-card.json)`,
+    `Demo organization ${demo.orgId}: ${displayUsdc(available)} available`,
+    'Try a paid call (0.01 USDC; resending the same messageId is not charged twice):',
+    '',
+    `curl -s ${baseUrl}/a2a -H 'Authorization: Bearer ${demo.apiKey}' -H 'Content-Type: application/json' -d '${body}'`,
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const config = readConfigOrExit();
+  const log = createLogger(config.logLevel);
+  const db = await openDatabase(
+    config.databaseUrl ? { url: config.databaseUrl, poolSize: config.dbPoolSize } : { dataDir: config.dataDir },
+  );
+  await db.migrate();
+
+  let demo: DemoOrganization | undefined;
+  if (config.demo) {
+    const seeded = await seedDemoData(db, { now: new Date() });
+    if (seeded.agents > 0) log.info(seeded, 'demo data loaded');
+    demo = await ensureDemoOrganization(db, { credits: config.demoCredits, keyFile: `${config.dataDir}.demo-key` });
+  }
+
+  const app = createApp({ db, log, config });
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const baseUrl = config.publicUrl ?? `http://${config.host}:${port}`;
+  log.info({ url: baseUrl, database: db.kind, demo: config.demo }, 'listening');
+  if (demo) {
+    const account = await getCreditAccount(db, demo.orgId);
+    console.log(demoBanner(baseUrl, demo, account?.available ?? 0n));
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining in-flight requests');
+    const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+    force.unref();
+    server.close(async () => {
+      clearTimeout(force);
+      await db.close();
+      log.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error('a2a-paygate failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,80 @@
+import { RpcError, rpcErrors } from './errors.js';
+import {
+  errorResponse,
+  isResponse,
+  readRequest,
+  resultResponse,
+  type RpcRequest,
+  type RpcResponse,
+} from './envelope.js';
+
+export type MethodHandler<Context> = (params: unknown, context: Context) => Promise<unknown>;
+
+export interface Dispatcher<Context> {
+  readonly methods: Readonly<Record<string, MethodHandler<Context>>>;
+  /** called for every error that is not an RpcError; must not throw */
+  readonly onInternalError: (error: unknown, request: RpcRequest, context: Context) => RpcError;
+}
+
+/** Each call in a batch is a paid call at most; a cap keeps one body from queueing unbounded work. */
+export const MAX_BATCH_SIZE = 100;
+
+/**
+ * Runs a JSON-RPC 2.0 body: a single request or a batch. Returns what to send back, or null when
+ * nothing is owed (notifications only).
+ */
+export async function handleRpcBody<Context>(
+  body: string,
+  dispatcher: Dispatcher<Context>,
+  context: Context,
+): Promise<RpcResponse | RpcResponse[] | null> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (error) {
+    return errorResponse(null, rpcErrors.parse(error instanceof Error ? error.message : 'invalid JSON'));
+  }
+  if (!Array.isArray(parsed)) {
+    return handleOne(parsed, dispatcher, context);
+  }
+  if (parsed.length === 0) {
+    return errorResponse(null, rpcErrors.invalidRequest('a batch must hold at least one request'));
+  }
+  if (parsed.length > MAX_BATCH_SIZE) {
+    return errorResponse(
+      null,
+      rpcErrors.invalidRequest(`a batch holds at most ${MAX_BATCH_SIZE} requests, this one has ${parsed.length}`),
+    );
+  }
+  const answers = await Promise.all(parsed.map((element) => handleOne(element, dispatcher, context)));
+  const owed = answers.filter((answer): answer is RpcResponse => answer !== null);
+  return owed.length === 0 ? null : owed;
+}
+
+async function handleOne<Context>(
+  element: unknown,
+  dispatcher: Dispatcher<Context>,
+  context: Context,
+): Promise<RpcResponse | null> {
+  const request = readRequest(element);
+  if (isResponse(request)) return request;
+  const answer = await invoke(request, dispatcher, context);
+  return request.isNotification ? null : answer;
+}
+
+async function invoke<Context>(
+  request: RpcRequest,
+  dispatcher: Dispatcher<Context>,
+  context: Context,
+): Promise<RpcResponse> {
+  const handler = Object.hasOwn(dispatcher.methods, request.method)
+    ? dispatcher.methods[request.method]
+    : undefined;
+  if (!handler) return errorResponse(request.id, rpcErrors.methodNotFound(request.method));
+  try {
+    return resultResponse(request.id, await handler(request.params, context));
+  } catch (error) {
+    const rpcError = error instanceof RpcError ? error : dispatcher.onInternalError(error, request, context);
+    return errorResponse(request.id, rpcError);
+  }
+}

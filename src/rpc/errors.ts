@@ -1,0 +1,58 @@
+/** JSON-RPC error codes the gateway answers with (see the README's error table). */
+export const RpcCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  Unauthorized: -32000,
+  TaskNotFound: -32001,
+  TaskNotCancelable: -32002,
+  PushNotificationNotSupported: -32003,
+  /** insufficient credits, and A2A's UnsupportedOperation: told apart by data.reason */
+  CreditsOrUnsupported: -32004,
+  ExtendedCardNotConfigured: -32007,
+  VersionNotSupported: -32009,
+} as const;
+
+export type RpcErrorCode = (typeof RpcCode)[keyof typeof RpcCode];
+
+export interface RpcErrorObject {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+export class RpcError extends Error {
+  constructor(
+    readonly code: RpcErrorCode,
+    message: string,
+    readonly data?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'RpcError';
+  }
+
+  toJSON(): RpcErrorObject {
+    return this.data === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, data: this.data };
+  }
+}
+
+export const rpcErrors = {
+  parse: (detail: string) => new RpcError(RpcCode.ParseError, 'Parse error: body is not valid JSON', { detail }),
+  invalidRequest: (detail: string) => new RpcError(RpcCode.InvalidRequest, 'Invalid Request', { detail }),
+  methodNotFound: (method: string) =>
+    new RpcError(RpcCode.MethodNotFound, `Method not found: ${method}`, { method }),
+  invalidParams: (message: string, data: Record<string, unknown>) =>
+    new RpcError(RpcCode.InvalidParams, message, data),
+  internal: (requestId: string) =>
+    new RpcError(RpcCode.InternalError, 'Internal error', { requestId }),
+  taskNotFound: (taskId: unknown) =>
+    new RpcError(RpcCode.TaskNotFound, 'Task not found', { taskId }),
+  taskNotCancelable: (taskId: string, state: string) =>
+    new RpcError(RpcCode.TaskNotCancelable, `Task cannot be canceled: it is ${state}`, { taskId, state }),
+  unsupported: (reason: string, message: string, data: Record<string, unknown> = {}) =>
+    new RpcError(RpcCode.CreditsOrUnsupported, message, { reason, ...data }),
+} as const;

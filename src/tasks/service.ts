@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import type { Message, TaskState, TaskView } from '../a2a/model.js';
+import { TERMINAL_STATES } from '../a2a/model.js';
+import { getCreditAccount } from '../billing/accounts.js';
+import { reserveWith, settleWith } from '../billing/holds.js';
+import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
+import type { CallerContext } from './context.js';
+import { isUniqueViolation } from './errors.js';
+import { executeCall } from './execute.js';
+import { instructionsMessage } from './instructions.js';
+import {
+  appendToWaitingTask,
+  cancelOpenTask,
+  findTask,
+  findTaskByMessageId,
+  insertWaitingTask,
+  insertWorkingTaskFromHold,
+  listTaskPage,
+  startCallOnWaitingTaskFromHold,
+  waitingTaskGuard,
+  type TaskRow,
+} from './store.js';
+import { readToolCall, type ToolCall } from './tool-call.js';
+import { toTaskView } from './view.js';
+
+/** Slack past the tool timeout before recovery may treat a working task as abandoned. */
+const DEADLINE_SLACK_MS = 30_000;
+
+interface ViewOptions {
+  historyLength?: number;
+}
+
+async function creditError(ctx: CallerContext, cost: bigint): Promise<RpcError> {
+  const account = await getCreditAccount(ctx.db, ctx.orgId);
+  if (!account) {
+    return new RpcError(RpcCode.CreditsOrUnsupported, 'No credit balance is initialized for this organization', {
+      reason: 'no_credit_account',
+    });
+  }
+  return new RpcError(RpcCode.CreditsOrUnsupported, 'Insufficient credits', {
+    reason: 'insufficient_credits',
+    required: cost.toString(),
+    available: account.available.toString(),
+  });
+}
+
+/** Runs a statement that writes a task; a unique-index conflict means the messageId was seen already. */
+async function writeOnce(ctx: CallerContext, messageId: string, write: () => Promise<TaskRow | undefined>) {
+  try {
+    return { row: await write(), replay: undefined };
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    const replay = await findTaskByMessageId(ctx.db, ctx.orgId, messageId);
+    if (!replay) throw error;
+    return { row: undefined, replay };
+  }
+}
+
+async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall, contextId: string) {
+  const id = randomUUID();
+  const { row, replay } = await writeOnce(ctx, message.messageId, async () => {
+    const [created] = await ctx.db.rows<TaskRow>(
+      reserveWith({
+        orgId: ctx.orgId,
+        cost: call.tool.costMicroUsdc,
+        taskWrite: insertWorkingTaskFromHold({
+          id,
+          contextId,
+          messageId: message.messageId,
+          tool: call.tool.name,
+          arguments: call.rawArguments,
+          cost: call.tool.costMicroUsdc,
+          history: [{ ...message, taskId: id, contextId }],
+          deadlineMs: ctx.toolTimeoutMs + DEADLINE_SLACK_MS,
+        }),
+      }),
+    );
+    return created;
+  });
+  if (replay) return replay;
+  if (row) return executeCall(ctx, row, call);
+  const earlier = await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId);
+  if (earlier) return earlier;
+  throw await creditError(ctx, call.tool.costMicroUsdc);
+}
+
+async function openWaitingTask(ctx: CallerContext, message: Message, contextId: string) {
+  const id = randomUUID();
+  const created = await insertWaitingTask(ctx.db, {
+    id,
+    orgId: ctx.orgId,
+    contextId,
+    messageId: message.messageId,
+    history: [{ ...message, taskId: id, contextId }, instructionsMessage(id, contextId, 1)],
+  });
+  return created ?? (await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId));
+}
+
+async function continueTask(ctx: CallerContext, message: Message, call: ToolCall | undefined, taskId: string) {
+  const replay = await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId);
+  if (replay) return replay;
+  const task = await findTask(ctx.db, ctx.orgId, taskId);
+  if (!task) throw rpcErrors.taskNotFound(taskId);
+  if (message.contextId && message.contextId !== task.context_id) {
+    throw rpcErrors.invalidParams('Invalid params: contextId does not match the task', {
+      reason: 'context_mismatch',
+      taskId,
+      contextId: task.context_id,
+    });
+  }
+  if (task.state !== 'input-required') {
+    throw rpcErrors.unsupported('task_not_accepting_input', `Task ${taskId} is ${task.state} and takes no more messages`, {
+      taskId,
+      state: task.state,
+    });
+  }
+  const appended = { ...message, taskId, contextId: task.context_id };
+  if (!call) {
+    const turn = task.history.filter((m) => m.role === 'agent').length + 1;
+    const updated = await appendToWaitingTask(ctx.db, ctx.orgId, taskId, [
+      appended,
+      instructionsMessage(taskId, task.context_id, turn),
+    ]);
+    return updated ?? (await findTask(ctx.db, ctx.orgId, taskId)) ?? task;
+  }
+  const { row, replay: raced } = await writeOnce(ctx, message.messageId, async () => {
+    const [started] = await ctx.db.rows<TaskRow>(
+      reserveWith({
+        orgId: ctx.orgId,
+        cost: call.tool.costMicroUsdc,
+        guard: waitingTaskGuard(ctx.orgId, taskId),
+        taskWrite: startCallOnWaitingTaskFromHold(taskId, {
+          messageId: message.messageId,
+          tool: call.tool.name,
+          arguments: call.rawArguments,
+          cost: call.tool.costMicroUsdc,
+          appended: [appended],
+          deadlineMs: ctx.toolTimeoutMs + DEADLINE_SLACK_MS,
+        }),
+      }),
+    );
+    return started;
+  });
+  if (raced) return raced;
+  if (row) return executeCall(ctx, row, call);
+  const now = await findTask(ctx.db, ctx.orgId, taskId);
+  if (now && now.state !== 'input-required') {
+    throw rpcErrors.unsupported('task_not_accepting_input', `Task ${taskId} is ${now.state} and takes no more messages`, {
+      taskId,
+      state: now.state,
+    });
+  }
+  throw await creditError(ctx, call.tool.costMicroUsdc);
+}
+
+/**
+ * A message from an agent: a tool call opens a paid task (reserve → run → capture | release), a
+ * message without one opens a free task waiting for input, a message on a waiting task continues it.
+ * The same messageId from the same organization always answers with the task it first produced.
+ */
+export async function sendMessage({
+  ctx,
+  input,
+}: {
+  ctx: CallerContext;
+  input: { message: Message } & ViewOptions;
+}): Promise<TaskView> {
+  const { message } = input;
+  const call = readToolCall(message);
+  const row = message.taskId
+    ? await continueTask(ctx, message, call, message.taskId)
+    : call
+      ? await startNewCall(ctx, message, call, message.contextId ?? randomUUID())
+      : await openWaitingTask(ctx, message, message.contextId ?? randomUUID());
+  if (!row) throw new Error('task vanished after it was written');
+  return toTaskView(row, input);
+}
+
+export async function getTask({ ctx, input }: { ctx: CallerContext; input: { id: string } & ViewOptions }) {
+  const row = await findTask(ctx.db, ctx.orgId, input.id);
+  if (!row) throw rpcErrors.taskNotFound(input.id);
+  return toTaskView(row, input);
+}
+
+export async function cancelTask({ ctx, input }: { ctx: CallerContext; input: { id: string } }): Promise<TaskView> {
+  const task = await findTask(ctx.db, ctx.orgId, input.id);
+  if (!task) throw rpcErrors.taskNotFound(input.id);
+  if (TERMINAL_STATES.has(task.state)) throw rpcErrors.taskNotCancelable(task.id, task.state);
+  const [canceled] = await ctx.db.rows<TaskRow>(
+    settleWith('release', cancelOpenTask(ctx.orgId, task.id), 'canceled'),
+  );
+  if (canceled) {
+    ctx.log.info({ org: ctx.orgId, task: task.id, tool: canceled.tool }, 'task canceled');
+    return toTaskView(canceled);
+  }
+  const after = await findTask(ctx.db, ctx.orgId, task.id);
+  throw rpcErrors.taskNotCancelable(task.id, after?.state ?? task.state);
+}
+
+export interface TaskPage {
+  tasks: TaskView[];
+  nextPageToken: string;
+  pageSize: number;
+  totalSize: number;
+}
+
+function encodePageToken(row: TaskRow): string {
+  return Buffer.from(JSON.stringify([row.created_at, row.id])).toString('base64url');
+}
+
+function decodePageToken(token: string): { createdAt: string; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(createdAt))) {
+      return { createdAt, id };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw rpcErrors.invalidParams('Invalid params: pageToken is not one this gateway issued', {
+    reason: 'invalid_page_token',
+  });
+}
+
+export async function listTasks({
+  ctx,
+  input,
+}: {
+  ctx: CallerContext;
+  input: {
+    contextId?: string;
+    state?: TaskState;
+    pageSize?: number;
+    pageToken?: string;
+    updatedAfter?: string;
+  } & ViewOptions;
+}): Promise<TaskPage> {
+  const pageSize = input.pageSize ?? 50;
+  const before = input.pageToken ? decodePageToken(input.pageToken) : undefined;
+  const { rows, total } = await listTaskPage(ctx.db, ctx.orgId, {
+    ...(input.contextId ? { contextId: input.contextId } : {}),
+    ...(input.state ? { state: input.state } : {}),
+    ...(input.updatedAfter ? { updatedAfter: input.updatedAfter } : {}),
+    ...(before ? { before } : {}),
+    limit: pageSize + 1,
+  });
+  const page = rows.slice(0, pageSize);
+  const last = page.at(-1);
+  return {
+    tasks: page.map((row) => toTaskView(row, input)),
+    nextPageToken: rows.length > pageSize && last ? encodePageToken(last) : '',
+    pageSize,
+    totalSize: total,
+  };
+}

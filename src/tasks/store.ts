@@ -1,0 +1,203 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Message, TaskState } from '../a2a/model.js';
+import type { Database } from '../db/client.js';
+
+/** Why a task failed, kept on the row and told to the caller. */
+export interface TaskFailure {
+  reason: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export interface TaskRow {
+  id: string;
+  org_id: string;
+  context_id: string;
+  message_id: string;
+  call_message_id: string | null;
+  tool: string | null;
+  arguments: unknown;
+  cost: bigint;
+  state: TaskState;
+  result: Record<string, unknown> | null;
+  error: TaskFailure | null;
+  history: Message[];
+  duration_ms: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const iso = (column: string) =>
+  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ${column}`;
+
+/** The columns every task statement returns, timestamps as ISO-8601 UTC text. */
+export const TASK_COLUMNS = sql.raw(
+  [
+    'id',
+    'org_id',
+    'context_id',
+    'message_id',
+    'call_message_id',
+    'tool',
+    'arguments',
+    'cost',
+    'state',
+    'result',
+    'error',
+    'history',
+    'duration_ms',
+    iso('created_at'),
+    iso('updated_at'),
+  ].join(', '),
+);
+
+const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
+const deadline = (ms: number) => sql`now() + ${ms} * interval '1 millisecond'`;
+
+export interface NewCall {
+  id: string;
+  contextId: string;
+  messageId: string;
+  tool: string;
+  arguments: unknown;
+  cost: bigint;
+  history: Message[];
+  deadlineMs: number;
+}
+
+/** A new task already working on its tool call; reads `hold` (see billing/holds.ts). */
+export function insertWorkingTaskFromHold(call: NewCall): SQL {
+  return sql`
+    insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, arguments, cost, state, history, deadline_at)
+    select ${call.id}, hold.org_id, ${call.contextId}, ${call.messageId}, ${call.messageId}, ${call.tool},
+           ${json(call.arguments)}, ${call.cost}, 'working', ${json(call.history)}, ${deadline(call.deadlineMs)}
+      from hold
+ returning ${TASK_COLUMNS}`;
+}
+
+/** A task waiting for input takes its tool call; reads `hold`. */
+export function startCallOnWaitingTaskFromHold(
+  taskId: string,
+  call: Omit<NewCall, 'id' | 'contextId' | 'history'> & { appended: Message[] },
+): SQL {
+  return sql`
+    update tasks
+       set state = 'working', call_message_id = ${call.messageId}, tool = ${call.tool},
+           arguments = ${json(call.arguments)}, cost = ${call.cost}, history = history || ${json(call.appended)},
+           deadline_at = ${deadline(call.deadlineMs)}, updated_at = now()
+      from hold
+     where tasks.id = ${taskId} and tasks.org_id = hold.org_id and tasks.state = 'input-required'
+ returning ${TASK_COLUMNS}`;
+}
+
+/** The condition a follow-up's hold needs: its task still waits for input (locked while we look). */
+export function waitingTaskGuard(orgId: string, taskId: string): SQL {
+  return sql`exists (select 1 from tasks where id = ${taskId} and org_id = ${orgId} and state = 'input-required' for update)`;
+}
+
+export function completeWorkingTask(taskId: string, result: unknown, durationMs: number): SQL {
+  return sql`
+    update tasks
+       set state = 'completed', result = ${json(result)}, duration_ms = ${durationMs}, deadline_at = null, updated_at = now()
+     where id = ${taskId} and state = 'working'
+ returning ${TASK_COLUMNS}`;
+}
+
+export function failWorkingTask(taskId: string, failure: TaskFailure, durationMs: number): SQL {
+  return sql`
+    update tasks
+       set state = 'failed', error = ${json(failure)}, duration_ms = ${durationMs}, deadline_at = null, updated_at = now()
+     where id = ${taskId} and state = 'working'
+ returning ${TASK_COLUMNS}`;
+}
+
+export function cancelOpenTask(orgId: string, taskId: string): SQL {
+  return sql`
+    update tasks
+       set state = 'canceled', deadline_at = null, updated_at = now()
+     where id = ${taskId} and org_id = ${orgId} and state in ('submitted', 'working', 'input-required')
+ returning ${TASK_COLUMNS}`;
+}
+
+export async function insertWaitingTask(
+  db: Database,
+  task: { id: string; orgId: string; contextId: string; messageId: string; history: Message[] },
+): Promise<TaskRow | undefined> {
+  const [row] = await db.rows<TaskRow>(sql`
+    insert into tasks (id, org_id, context_id, message_id, state, history)
+    values (${task.id}, ${task.orgId}, ${task.contextId}, ${task.messageId}, 'input-required', ${json(task.history)})
+    on conflict (org_id, message_id) do nothing
+ returning ${TASK_COLUMNS}`);
+  return row;
+}
+
+export async function appendToWaitingTask(
+  db: Database,
+  orgId: string,
+  taskId: string,
+  messages: Message[],
+): Promise<TaskRow | undefined> {
+  const [row] = await db.rows<TaskRow>(sql`
+    update tasks set history = history || ${json(messages)}, updated_at = now()
+     where id = ${taskId} and org_id = ${orgId} and state = 'input-required'
+ returning ${TASK_COLUMNS}`);
+  return row;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isTaskId(value: string): boolean {
+  return UUID.test(value);
+}
+
+export async function findTask(db: Database, orgId: string, taskId: string): Promise<TaskRow | undefined> {
+  if (!isTaskId(taskId)) return undefined;
+  const [row] = await db.rows<TaskRow>(
+    sql`select ${TASK_COLUMNS} from tasks where id = ${taskId} and org_id = ${orgId}`,
+  );
+  return row;
+}
+
+/** The task a messageId already opened or already called a tool on, for idempotent retries. */
+export async function findTaskByMessageId(
+  db: Database,
+  orgId: string,
+  messageId: string,
+): Promise<TaskRow | undefined> {
+  const [row] = await db.rows<TaskRow>(sql`
+    select ${TASK_COLUMNS} from tasks
+     where org_id = ${orgId} and (message_id = ${messageId} or call_message_id = ${messageId})
+     limit 1`);
+  return row;
+}
+
+export interface TaskFilter {
+  contextId?: string;
+  state?: TaskState;
+  updatedAfter?: string;
+  /** keyset cursor: tasks strictly older than this (created_at, id) */
+  before?: { createdAt: string; id: string };
+  limit: number;
+}
+
+export async function listTaskPage(
+  db: Database,
+  orgId: string,
+  filter: TaskFilter,
+): Promise<{ rows: TaskRow[]; total: number }> {
+  const conditions = [sql`org_id = ${orgId}`];
+  if (filter.contextId) conditions.push(sql`context_id = ${filter.contextId}`);
+  if (filter.state) conditions.push(sql`state = ${filter.state}`);
+  if (filter.updatedAfter) conditions.push(sql`updated_at > ${filter.updatedAfter}::timestamptz`);
+  const where = sql.join(conditions, sql` and `);
+  const page = filter.before
+    ? sql`and (created_at, id) < (${filter.before.createdAt}::timestamptz, ${filter.before.id}::uuid)`
+    : sql``;
+  const [rows, counted] = await Promise.all([
+    db.rows<TaskRow>(sql`
+      select ${TASK_COLUMNS} from tasks where ${where} ${page}
+       order by created_at desc, id desc limit ${filter.limit}`),
+    db.rows<{ total: bigint }>(sql`select count(*)::int8 as total from tasks where ${where}`),
+  ]);
+  return { rows, total: Number(counted[0]?.total ?? 0n) };
+}

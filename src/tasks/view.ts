@@ -1,0 +1,52 @@
+import type { Message, TaskView } from '../a2a/model.js';
+import { displayUsdc } from '../tools/money.js';
+import type { TaskRow } from './store.js';
+
+function statusMessage(row: TaskRow): Message | undefined {
+  if (row.state === 'input-required') {
+    return row.history.findLast((message) => message.role === 'agent');
+  }
+  if (row.error) {
+    return {
+      messageId: `${row.id}-status`,
+      role: 'agent',
+      taskId: row.id,
+      contextId: row.context_id,
+      parts: [
+        { kind: 'text', text: row.error.message },
+        { kind: 'data', data: { error: row.error } },
+      ],
+    };
+  }
+  return undefined;
+}
+
+/** What a caller sees of a task, whichever wire version it speaks. */
+export function toTaskView(row: TaskRow, options: { historyLength?: number } = {}): TaskView {
+  const history =
+    options.historyLength === undefined
+      ? row.history
+      : options.historyLength === 0
+        ? []
+        : row.history.slice(-options.historyLength);
+  const message = statusMessage(row);
+  return {
+    id: row.id,
+    contextId: row.context_id,
+    state: row.state,
+    timestamp: row.updated_at,
+    ...(message ? { statusMessage: message } : {}),
+    artifacts:
+      row.state === 'completed' && row.result && row.tool
+        ? [{ artifactId: `${row.id}-result`, name: row.tool, parts: [{ kind: 'data', data: row.result }] }]
+        : [],
+    history,
+    metadata: {
+      ...(row.tool ? { tool: row.tool } : {}),
+      cost_micro_usdc: row.cost.toString(),
+      cost_display: displayUsdc(row.cost),
+      charged: row.state === 'completed' && row.cost > 0n,
+      ...(row.duration_ms === null ? {} : { duration_ms: row.duration_ms }),
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { z } from 'zod';
+import type { Database } from '../db/client.js';
+
+export type ToolTier = 0 | 1 | 2 | 3;
+
+export interface ToolContext {
+  readonly db: Database;
+  /** aborted when the task times out or is cancelled */
+  readonly signal: AbortSignal;
+  /** the instant the call is computed at, so one call's figures agree with each other */
+  readonly now: Date;
+}
+
+export type ToolExecutor<Params extends z.ZodType> = (
+  args: z.output<Params>,
+  ctx: ToolContext,
+) => Promise<Record<string, unknown>>;
+
+export interface ToolDefinition<Params extends z.ZodType = z.ZodType> {
+  /** exact, case-sensitive */
+  readonly name: string;
+  readonly tier: ToolTier;
+  readonly costMicroUsdc: bigint;
+  readonly description: string;
+  readonly version: string;
+  readonly params: Params;
+  readonly enabled: boolean;
+  /** why a disabled tool is disabled, told to callers */
+  readonly disabledReason?: string;
+  readonly example: Record<string, unknown>;
+  readonly execute: ToolExecutor<Params>;
+}
+
+/** Keeps each entry's params and executor types tied together while the table holds them all. */
+export function defineTool<Params extends z.ZodType>(tool: ToolDefinition<Params>): ToolDefinition {
+  return tool as unknown as ToolDefinition;
+}

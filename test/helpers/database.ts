@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { openDatabase, type Database } from '../../src/db/client.js';
+
+export interface TestDatabase {
+  readonly db: Database;
+  /** set on PostgreSQL: the fresh database's own URL, for child processes */
+  readonly url: string | undefined;
+  dispose(): Promise<void>;
+}
+
+/**
+ * A fresh, migrated database for one suite: a new PostgreSQL database on the server named by
+ * DATABASE_URL when it is set, an in-memory PGlite otherwise.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const db = await openDatabase({ memory: true });
+    await db.migrate();
+    return { db, url: undefined, dispose: () => db.close() };
+  }
+  const name = `paygate_test_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const db = await openDatabase({ url: url.toString(), poolSize: 20 });
+  await db.migrate();
+  return {
+    db,
+    url: url.toString(),
+    dispose: async () => {
+      await db.close();
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { sql } from 'drizzle-orm';
+import pino from 'pino';
+import { createApp, type App } from '../../src/app.js';
+import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export interface TestGateway {
+  readonly app: App;
+  readonly database: TestDatabase;
+  /** http://127.0.0.1:<port> once `listen()` has been called */
+  baseUrl: string;
+  listen(): Promise<string>;
+  createOrg(input?: { name?: string; credits?: bigint }): Promise<NewOrganization>;
+  /** POSTs a JSON-RPC body (object or raw string) to /a2a through the app, with the key if given */
+  rpc(body: unknown, apiKey?: string, headers?: Record<string, string>): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** A gateway on a fresh database. Logs are silent unless TEST_LOG_LEVEL is set. */
+export async function startTestGateway(options: { toolTimeoutMs?: number } = {}): Promise<TestGateway> {
+  const database = await createTestDatabase();
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const app = createApp({
+    db: database.db,
+    log,
+    config: { toolTimeoutMs: options.toolTimeoutMs ?? 10_000, publicUrl: undefined },
+  });
+  let server: Server | undefined;
+  const gateway: TestGateway = {
+    app,
+    database,
+    baseUrl: '',
+    async listen() {
+      server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+      await new Promise<void>((resolve) => server?.once('listening', resolve));
+      gateway.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      return gateway.baseUrl;
+    },
+    createOrg: (input = {}) =>
+      createOrganization(database.db, { name: input.name ?? 'test org', credits: input.credits ?? 1_000_000n }),
+    rpc: (body, apiKey, headers = {}) =>
+      app.request('/a2a', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+          ...headers,
+        },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+    async close() {
+      if (server) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server?.close(resolve));
+      }
+      await database.dispose();
+    },
+  };
+  return gateway;
+}
+
+export interface MoneyCheck {
+  orgId: string;
+  balance: bigint;
+  reserved: bigint;
+  ledgerAmount: bigint;
+  ledgerReserved: bigint;
+}
+
+/** Every account next to the sums of its ledger: the invariant is balance = Σamount, reserved = Σreserved_delta. */
+export async function moneyChecks(gateway: TestGateway): Promise<MoneyCheck[]> {
+  const rows = await gateway.database.db.rows<MoneyCheck>(sql`
+    select a.org_id as "orgId", a.balance, a.reserved,
+           coalesce(sum(l.amount), 0)::int8 as "ledgerAmount",
+           coalesce(sum(l.reserved_delta), 0)::int8 as "ledgerReserved"
+      from credit_accounts a left join ledger_entries l on l.org_id = a.org_id
+     group by a.org_id, a.balance, a.reserved`);
+  return rows;
+}
