@@ -41,7 +41,7 @@ export async function startTestGateway(options: { toolTimeoutMs?: number } = {})
     },
     createOrg: (input = {}) =>
       createOrganization(database.db, { name: input.name ?? 'test org', credits: input.credits ?? 1_000_000n }),
-    rpc: (body, apiKey, headers = {}) =>
+    rpc: async (body, apiKey, headers = {}) =>
       app.request('/a2a', {
         method: 'POST',
         headers: {
