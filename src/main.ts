@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { seedDemoData } from './db/demo-data.js';
 import { ensureDemoOrganization, type DemoOrganization } from './db/demo-org.js';
+import { claimEmbeddedDatabase } from './db/embedded-lock.js';
 import { createLogger } from './logger.js';
 import { displayUsdc } from './tools/money.js';
 
@@ -49,6 +50,7 @@ function demoBanner(baseUrl: string, demo: DemoOrganization, available: bigint):
 async function main(): Promise<void> {
   const config = readConfigOrExit();
   const log = createLogger(config.logLevel);
+  const releaseEmbedded = config.databaseUrl ? undefined : await claimEmbeddedDatabase(config.dataDir);
   const db = await openDatabase(
     config.databaseUrl ? { url: config.databaseUrl, poolSize: config.dbPoolSize } : { dataDir: config.dataDir },
   );
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
     server.close(async () => {
       clearTimeout(force);
       await db.close();
+      await releaseEmbedded?.();
       log.info('stopped');
       process.exit(0);
     });
