@@ -1,0 +1,27 @@
+import { findAgentProfile } from '../../data/agents.js';
+import type { ToolContext } from '../types.js';
+import { agentIdJson, agentNotFound, type AgentArgs } from './agent.js';
+
+export type AgentProfileResult = {
+  agent_id: number | string;
+  name: string | null;
+  description: string | null;
+  owner: string;
+  metadata_uri: string | null;
+  created_at: string;
+  is_active: boolean | null;
+};
+
+export const getAgentProfile = async (args: AgentArgs, ctx: ToolContext): Promise<AgentProfileResult> => {
+  const profile = await findAgentProfile(ctx.db, args.agentId);
+  if (profile === undefined) throw agentNotFound(args.agentId);
+  return {
+    agent_id: agentIdJson(args.agentId),
+    name: profile.name,
+    description: profile.description,
+    owner: profile.ownerAddress,
+    metadata_uri: profile.agentUri,
+    created_at: profile.createdAt,
+    is_active: profile.active,
+  };
+};
