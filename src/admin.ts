@@ -45,9 +45,22 @@ function isCommand(value: string | undefined): value is Command {
   return value !== undefined && Object.hasOwn(commands, value);
 }
 
+/** `--credits -5` reads as two options to parseArgs; glue it so the schema can say what is wrong. */
+function joinNegativeValues(argv: string[]): string[] {
+  return argv.reduce<string[]>((joined, arg, index) => {
+    const previous = joined.at(-1);
+    if (/^-\d/.test(arg) && index > 0 && previous?.startsWith('--') && !previous.includes('=')) {
+      joined[joined.length - 1] = `${previous}=${arg}`;
+    } else {
+      joined.push(arg);
+    }
+    return joined;
+  }, []);
+}
+
 function parseCommand(argv: string[]) {
   const { positionals, values } = parseArgs({
-    args: argv,
+    args: joinNegativeValues(argv),
     allowPositionals: true,
     strict: true,
     options: {
@@ -139,6 +152,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const known = error instanceof UsageError || error instanceof ConfigError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
-  console.error(`admin: ${known && error instanceof Error ? error.message : `failed: ${error instanceof Error ? error.message : String(error)}`}`);
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`admin: ${known ? '' : 'failed: '}${message.split('\n')[0]}`);
   process.exit(known ? 2 : 1);
 });

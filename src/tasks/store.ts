@@ -85,8 +85,8 @@ export function startCallOnWaitingTaskFromHold(
        set state = 'working', call_message_id = ${call.messageId}, tool = ${call.tool},
            arguments = ${json(call.arguments)}, cost = ${call.cost}, history = history || ${json(call.appended)},
            deadline_at = ${deadline(call.deadlineMs)}, updated_at = now()
-      from hold
-     where tasks.id = ${taskId} and tasks.org_id = hold.org_id and tasks.state = 'input-required'
+      from (select org_id as held_org_id from hold) as held
+     where tasks.id = ${taskId} and tasks.org_id = held.held_org_id and tasks.state = 'input-required'
  returning ${TASK_COLUMNS}`;
 }
 

@@ -1,0 +1,318 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
+import { getCreditAccount } from '../../src/billing/accounts.js';
+import { openDatabase, type Database } from '../../src/db/client.js';
+import { seedDemoData } from '../../src/db/demo-data.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+/**
+ * The operator command, src/admin.ts, run as its own process the way an operator runs it, against
+ * the suite's database: a fresh PostgreSQL database when DATABASE_URL is set, otherwise an
+ * embedded PGlite folder that the test opens only between commands (PGlite is one process's).
+ */
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const TIER0_COST = 1_000n;
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A gateway on the CLI's database, for as long as `withGateway`'s callback runs. */
+interface Live {
+  db: Database;
+  rpc(body: unknown, apiKey: string): Promise<Response>;
+}
+
+interface Target {
+  env: NodeJS.ProcessEnv;
+  withGateway<T>(work: (live: Live) => Promise<T>): Promise<T>;
+  dispose(): Promise<void>;
+}
+
+function baseEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
+  delete env.DATA_DIR;
+  return env;
+}
+
+const quietLog = pino({ level: 'silent' });
+
+async function postgresTarget(): Promise<Target> {
+  const gateway: TestGateway = await startTestGateway();
+  await seedDemoData(gateway.database.db, { now: new Date() });
+  return {
+    env: { ...baseEnv(), DATABASE_URL: gateway.database.url },
+    // One gateway runs all along: a revoked key must stop working in it without a restart.
+    withGateway: (work) => work({ db: gateway.database.db, rpc: (body, key) => gateway.rpc(body, key) }),
+    dispose: () => gateway.close(),
+  };
+}
+
+async function pgliteTarget(): Promise<Target> {
+  const dir = await mkdtemp(join(tmpdir(), 'paygate-admin-'));
+  const dataDir = join(dir, 'pglite');
+  const withGateway = async <T>(work: (live: Live) => Promise<T>): Promise<T> => {
+    const db = await openDatabase({ dataDir });
+    try {
+      await db.migrate();
+      const app = createApp({ db, log: quietLog, config: { toolTimeoutMs: 10_000, publicUrl: undefined } });
+      return await work({
+        db,
+        rpc: async (body, key) =>
+          app.request('/a2a', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+            body: JSON.stringify(body),
+          }),
+      });
+    } finally {
+      await db.close();
+    }
+  };
+  await withGateway(({ db }) => seedDemoData(db, { now: new Date() }));
+  return {
+    env: { ...baseEnv(), DATA_DIR: dataDir },
+    withGateway,
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+function runAdmin(target: Target, args: string[]): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/admin.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: target.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A successful command: exit 0, nothing on stderr, exactly one line of JSON on stdout. */
+function oneJsonLine(run: CliRun): Record<string, unknown> {
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  expect(run.stdout.endsWith('\n')).toBe(true);
+  const lines = run.stdout.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0] as string) as Record<string, unknown>;
+}
+
+function paidCall(agentId = 1) {
+  const messageId = randomUUID();
+  return {
+    jsonrpc: '2.0',
+    id: messageId,
+    method: 'SendMessage',
+    params: {
+      message: { messageId, role: 'ROLE_USER', parts: [{ data: { tool: 'getAgentProfile', arguments: { agentId } } }] },
+    },
+  };
+}
+
+interface CallOutcome {
+  status: number;
+  state?: string;
+  errorCode?: number;
+  reason?: unknown;
+}
+
+async function callTool(live: Live, apiKey: string): Promise<CallOutcome> {
+  const response = await live.rpc(paidCall(), apiKey);
+  const body = (await response.json()) as {
+    result?: { task: { status: { state: string } } };
+    error?: { code: number; data?: { reason?: unknown } };
+  };
+  return {
+    status: response.status,
+    ...(body.result ? { state: body.result.task.status.state } : {}),
+    ...(body.error ? { errorCode: body.error.code, reason: body.error.data?.reason } : {}),
+  };
+}
+
+async function balanceOf(live: Live, orgId: string): Promise<bigint> {
+  const account = await getCreditAccount(live.db, orgId);
+  expect(account).toBeDefined();
+  return (account as NonNullable<typeof account>).balance;
+}
+
+async function expectLedgerExplainsBalance(live: Live, orgId: string): Promise<void> {
+  const [row] = await live.db.rows<{ balance: bigint; reserved: bigint; amount: bigint; reservedDelta: bigint }>(sql`
+    select a.balance, a.reserved,
+           (select coalesce(sum(amount), 0)::int8 from ledger_entries where org_id = a.org_id) as amount,
+           (select coalesce(sum(reserved_delta), 0)::int8 from ledger_entries where org_id = a.org_id) as "reservedDelta"
+      from credit_accounts a where a.org_id = ${orgId}`);
+  expect(row).toBeDefined();
+  expect(row?.balance).toBe(row?.amount);
+  expect(row?.reserved).toBe(row?.reservedDelta);
+}
+
+async function counts(live: Live): Promise<{ orgs: bigint; keys: bigint; ledger: bigint; revoked: bigint }> {
+  const [row] = await live.db.rows<{ orgs: bigint; keys: bigint; ledger: bigint; revoked: bigint }>(sql`
+    select (select count(*) from organizations)::int8 as orgs,
+           (select count(*) from api_keys)::int8 as keys,
+           (select count(*) from ledger_entries)::int8 as ledger,
+           (select count(*) from api_keys where revoked_at is not null)::int8 as revoked`);
+  return row as NonNullable<typeof row>;
+}
+
+const onPostgres = Boolean(process.env.DATABASE_URL);
+
+describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'PostgreSQL' : 'an embedded PGlite folder'}`, () => {
+  let target: Target;
+
+  beforeAll(async () => {
+    target = onPostgres ? await postgresTarget() : await pgliteTarget();
+  });
+
+  afterAll(async () => {
+    await target?.dispose();
+  });
+
+  async function createOrgViaCli(name: string, credits: string): Promise<{ orgId: string; apiKey: string; keyId: string }> {
+    const out = oneJsonLine(await runAdmin(target, ['create-org', '--name', name, '--credits', credits]));
+    return out as { orgId: string; apiKey: string; keyId: string };
+  }
+
+  it('create-org prints one JSON line with orgId and apiKey, and that key pays for a tool call', async () => {
+    const out = oneJsonLine(await runAdmin(target, ['create-org', '--name', 'acme', '--credits', '5000000']));
+    expect(out).toMatchObject({ name: 'acme', credits: '5000000' });
+    expect(out.orgId).toMatch(UUID);
+    expect(out.apiKey).toMatch(/^apg_[A-Za-z0-9_-]{20,}$/);
+    const orgId = out.orgId as string;
+    const apiKey = out.apiKey as string;
+
+    await target.withGateway(async (live) => {
+      const [org] = await live.db.rows<{ name: string }>(sql`select name from organizations where id = ${orgId}`);
+      expect(org?.name).toBe('acme');
+      expect(await balanceOf(live, orgId)).toBe(5_000_000n);
+      const grants = await live.db.rows<{ kind: string; amount: bigint }>(
+        sql`select kind::text as kind, amount from ledger_entries where org_id = ${orgId}`,
+      );
+      expect(grants).toEqual([{ kind: 'grant', amount: 5_000_000n }]);
+
+      expect(await callTool(live, apiKey)).toEqual({ status: 200, state: 'TASK_STATE_COMPLETED' });
+      expect(await balanceOf(live, orgId)).toBe(5_000_000n - TIER0_COST);
+      await expectLedgerExplainsBalance(live, orgId);
+    });
+  });
+
+  it('grant adds the amount with a ledger row carrying the reason', async () => {
+    const { orgId } = await createOrgViaCli('granted org', '5000000');
+    const reason = 'promo: march credits';
+    const out = oneJsonLine(
+      await runAdmin(target, ['grant', '--org', orgId, '--amount', '1000', '--reason', reason]),
+    );
+    expect(out).toMatchObject({ orgId, granted: '1000', balance: '5001000' });
+
+    await target.withGateway(async (live) => {
+      expect(await balanceOf(live, orgId)).toBe(5_001_000n);
+      const rows = await live.db.rows<{ kind: string; amount: bigint; reservedDelta: bigint; reason: string | null }>(sql`
+        select kind::text as kind, amount, reserved_delta as "reservedDelta", reason
+          from ledger_entries where org_id = ${orgId} order by id`);
+      expect(rows).toHaveLength(2);
+      expect(rows[1]).toEqual({ kind: 'grant', amount: 1000n, reservedDelta: 0n, reason });
+      await expectLedgerExplainsBalance(live, orgId);
+    });
+  });
+
+  it('create-key prints a working key; revoke-key stops that key at once and leaves the others working', async () => {
+    const first = await createOrgViaCli('keyed org', '1000000');
+    const created = oneJsonLine(await runAdmin(target, ['create-key', '--org', first.orgId, '--name', 'k2']));
+    expect(created.orgId).toBe(first.orgId);
+    expect(created.keyId).toMatch(UUID);
+    expect(created.apiKey).toMatch(/^apg_/);
+    expect(created.apiKey).not.toBe(first.apiKey);
+    const k2 = created.apiKey as string;
+    const k2Id = created.keyId as string;
+
+    await target.withGateway(async (live) => {
+      const [row] = await live.db.rows<{ name: string; orgId: string }>(
+        sql`select name, org_id::text as "orgId" from api_keys where id = ${k2Id}`,
+      );
+      expect(row).toEqual({ name: 'k2', orgId: first.orgId });
+      expect(await callTool(live, k2)).toEqual({ status: 200, state: 'TASK_STATE_COMPLETED' });
+      expect(await balanceOf(live, first.orgId)).toBe(1_000_000n - TIER0_COST);
+    });
+
+    const revoked = oneJsonLine(await runAdmin(target, ['revoke-key', '--key', k2Id]));
+    expect(revoked).toMatchObject({ keyId: k2Id, revoked: true });
+
+    await target.withGateway(async (live) => {
+      expect(await callTool(live, k2)).toEqual({ status: 401, errorCode: -32000, reason: 'invalid_api_key' });
+      expect(await callTool(live, first.apiKey)).toEqual({ status: 200, state: 'TASK_STATE_COMPLETED' });
+      expect(await balanceOf(live, first.orgId)).toBe(1_000_000n - 2n * TIER0_COST);
+      await expectLedgerExplainsBalance(live, first.orgId);
+    });
+  });
+
+  it('create-key --expires-at: a key expiring in the future works, one already expired does not', async () => {
+    const org = await createOrgViaCli('expiring org', '1000000');
+    const later = oneJsonLine(
+      await runAdmin(target, ['create-key', '--org', org.orgId, '--name', 'later', '--expires-at', '2999-01-01T00:00:00Z']),
+    );
+    expect(later.expiresAt).toBe('2999-01-01T00:00:00.000Z');
+    const gone = oneJsonLine(
+      await runAdmin(target, ['create-key', '--org', org.orgId, '--name', 'gone', '--expires-at', '2001-01-01T00:00:00Z']),
+    );
+    await target.withGateway(async (live) => {
+      expect(await callTool(live, later.apiKey as string)).toEqual({ status: 200, state: 'TASK_STATE_COMPLETED' });
+      expect(await callTool(live, gone.apiKey as string)).toEqual({
+        status: 401,
+        errorCode: -32000,
+        reason: 'invalid_api_key',
+      });
+    });
+  });
+
+  describe('bad input exits non-zero with one clear line on stderr, no stack trace, and changes nothing', () => {
+    const someUuid = randomUUID();
+    const cases: Array<{ name: string; args: () => string[]; says: RegExp }> = [
+      { name: 'negative credits', args: () => ['create-org', '--name', 'acme', '--credits', '-5'], says: /credits/ },
+      { name: 'fractional credits', args: () => ['create-org', '--name', 'acme', '--credits', '1.5'], says: /credits/ },
+      { name: 'missing --name', args: () => ['create-org', '--credits', '5'], says: /--name/ },
+      { name: 'an unknown command', args: () => ['frobnicate', '--name', 'x'], says: /unknown command.*frobnicate/ },
+      { name: 'no command at all', args: () => [], says: /command/ },
+      { name: 'grant without --org', args: () => ['grant', '--amount', '1000', '--reason', 'x'], says: /--org/ },
+      { name: 'grant of zero', args: () => ['grant', '--org', someUuid, '--amount', '0', '--reason', 'x'], says: /amount/ },
+      {
+        name: 'grant to an organization that does not exist',
+        args: () => ['grant', '--org', someUuid, '--amount', '1000', '--reason', 'x'],
+        says: new RegExp(someUuid),
+      },
+      { name: 'an unknown flag', args: () => ['create-org', '--name', 'x', '--bogus', '1'], says: /bogus/ },
+      { name: 'revoking a key that does not exist', args: () => ['revoke-key', '--key', someUuid], says: new RegExp(someUuid) },
+    ];
+
+    it.each(cases)('$name', async ({ args, says }) => {
+      const before = await target.withGateway(counts);
+      const run = await runAdmin(target, args());
+      expect(run.code).not.toBe(0);
+      expect(run.code).not.toBeNull();
+      expect(run.stdout).toBe('');
+      const lines = run.stderr.trimEnd().split('\n');
+      expect(lines, `stderr was:\n${run.stderr}`).toHaveLength(1);
+      expect(run.stderr).not.toMatch(/^\s+at\s/m);
+      expect(lines[0]).toMatch(says);
+      expect(await target.withGateway(counts)).toEqual(before);
+    });
+  });
+});

@@ -1,0 +1,273 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { getCreditAccount } from '../../src/billing/accounts.js';
+import { seedDemoData } from '../../src/db/demo-data.js';
+import { moneyChecks, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+/**
+ * Many paid calls at once, over real HTTP, against one PostgreSQL database with a pool of
+ * connections: holds must serialize on the account row so that no account is ever overdrawn, a
+ * duplicate messageId is charged once, and the ledger explains every balance afterwards.
+ * PGlite has one connection and runs statements one at a time, so it cannot race at all.
+ */
+
+const TIER0_COST = 1_000n;
+const TIER1_COST = 10_000n;
+
+const TOOL_COST: Record<string, bigint> = {
+  getAgentProfile: TIER0_COST,
+  getMyFeedbacks: TIER0_COST,
+  getReputationSummary: TIER1_COST,
+  getTrend: TIER1_COST,
+  getValidationHistory: TIER1_COST,
+};
+
+interface RpcAnswer {
+  jsonrpc: '2.0';
+  id: unknown;
+  result?: {
+    task: {
+      id: string;
+      status: { state: string };
+      metadata: { tool?: string; cost_micro_usdc: string; charged: boolean };
+    };
+  };
+  error?: { code: number; message: string; data?: Record<string, unknown> };
+}
+
+interface LedgerCounts {
+  kind: string;
+  n: bigint;
+  amount: bigint;
+  reserved: bigint;
+}
+
+function paidCall(tool: string, agentId: number, messageId = randomUUID()) {
+  return {
+    jsonrpc: '2.0',
+    id: messageId,
+    method: 'SendMessage',
+    params: {
+      message: { messageId, role: 'ROLE_USER', parts: [{ data: { tool, arguments: { agentId } } }] },
+    },
+  };
+}
+
+async function post(baseUrl: string, apiKey: string, body: unknown): Promise<RpcAnswer> {
+  const response = await fetch(`${baseUrl}/a2a`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as RpcAnswer;
+}
+
+async function ledgerCounts(gateway: TestGateway, orgId: string): Promise<Record<string, LedgerCounts>> {
+  const rows = await gateway.database.db.rows<LedgerCounts>(sql`
+    select kind::text as kind, count(*)::int8 as n, sum(amount)::int8 as amount, sum(reserved_delta)::int8 as reserved
+      from ledger_entries where org_id = ${orgId} group by kind`);
+  return Object.fromEntries(rows.map((row) => [row.kind, row]));
+}
+
+async function taskCount(gateway: TestGateway, orgId: string, state?: string): Promise<bigint> {
+  const [row] = await gateway.database.db.rows<{ n: bigint }>(sql`
+    select count(*)::int8 as n from tasks
+     where org_id = ${orgId} ${state ? sql`and state = ${state}::task_state` : sql``}`);
+  return row?.n ?? -1n;
+}
+
+async function account(gateway: TestGateway, orgId: string) {
+  const found = await getCreditAccount(gateway.database.db, orgId);
+  expect(found).toBeDefined();
+  return found as NonNullable<typeof found>;
+}
+
+async function expectLedgerInvariant(gateway: TestGateway): Promise<void> {
+  const checks = await moneyChecks(gateway);
+  expect(checks.length).toBeGreaterThan(0);
+  for (const check of checks) {
+    expect({ org: check.orgId, balance: check.balance, reserved: check.reserved }).toEqual({
+      org: check.orgId,
+      balance: check.ledgerAmount,
+      reserved: check.ledgerReserved,
+    });
+    expect(check.balance).toBeGreaterThanOrEqual(0n);
+    expect(check.reserved).toBe(0n);
+  }
+}
+
+function expectInsufficientCredits(answer: RpcAnswer): void {
+  expect(answer.result).toBeUndefined();
+  expect(answer.error?.code).toBe(-32004);
+  expect(answer.error?.data?.reason).toBe('insufficient_credits');
+}
+
+describe.skipIf(!process.env.DATABASE_URL)(
+  'concurrent paid calls over HTTP (PostgreSQL only: set DATABASE_URL; PGlite has one connection and cannot race)',
+  () => {
+    let gateway: TestGateway;
+    let baseUrl: string;
+
+    beforeAll(async () => {
+      gateway = await startTestGateway();
+      await seedDemoData(gateway.database.db, { now: new Date() });
+      baseUrl = await gateway.listen();
+    });
+
+    afterAll(async () => {
+      await gateway?.close();
+    });
+
+    afterEach(async () => {
+      await expectLedgerInvariant(gateway);
+    });
+
+    it('200 Tier 0 calls at once on credits for exactly 37: 37 complete, 163 are refused, nothing is overdrawn', async () => {
+      const org = await gateway.createOrg({ credits: 37n * TIER0_COST });
+      const answers = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => post(baseUrl, org.apiKey.key, paidCall('getAgentProfile', (i % 50) + 1))),
+      );
+
+      const completed = answers.filter((answer) => answer.result?.task.status.state === 'TASK_STATE_COMPLETED');
+      const refused = answers.filter((answer) => answer.error !== undefined);
+      expect(completed).toHaveLength(37);
+      expect(refused).toHaveLength(163);
+      for (const answer of refused) expectInsufficientCredits(answer);
+      for (const answer of completed) {
+        expect(answer.result?.task.metadata).toMatchObject({ cost_micro_usdc: '1000', charged: true });
+      }
+      expect(new Set(completed.map((answer) => answer.result?.task.id)).size).toBe(37);
+
+      const after = await account(gateway, org.orgId);
+      expect(after.balance).toBe(0n);
+      expect(after.reserved).toBe(0n);
+      const ledger = await ledgerCounts(gateway, org.orgId);
+      expect(ledger.reserve?.n).toBe(37n);
+      expect(ledger.capture?.n).toBe(37n);
+      expect(ledger.capture?.amount).toBe(-37n * TIER0_COST);
+      expect(ledger.release).toBeUndefined();
+      expect(await taskCount(gateway, org.orgId)).toBe(37n);
+      expect(await taskCount(gateway, org.orgId, 'completed')).toBe(37n);
+    });
+
+    it('50 concurrent sends of the same messageId: one task, charged once', async () => {
+      const org = await gateway.createOrg({ credits: 1_000_000n });
+      const messageId = randomUUID();
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () => post(baseUrl, org.apiKey.key, paidCall('getAgentProfile', 7, messageId))),
+      );
+
+      for (const answer of answers) expect(answer.error).toBeUndefined();
+      const ids = new Set(answers.map((answer) => answer.result?.task.id));
+      expect(ids.size).toBe(1);
+      const [taskId] = [...ids];
+      expect(answers.some((answer) => answer.result?.task.status.state === 'TASK_STATE_COMPLETED')).toBe(true);
+      for (const answer of answers) {
+        expect(['TASK_STATE_WORKING', 'TASK_STATE_COMPLETED']).toContain(answer.result?.task.status.state);
+      }
+
+      expect(await taskCount(gateway, org.orgId)).toBe(1n);
+      const [task] = await gateway.database.db.rows<{ id: string; state: string }>(
+        sql`select id::text, state::text from tasks where org_id = ${org.orgId}`,
+      );
+      expect(task).toEqual({ id: taskId, state: 'completed' });
+      const after = await account(gateway, org.orgId);
+      expect(after.balance).toBe(1_000_000n - TIER0_COST);
+      expect(after.reserved).toBe(0n);
+      const ledger = await ledgerCounts(gateway, org.orgId);
+      expect(ledger.reserve?.n).toBe(1n);
+      expect(ledger.capture?.n).toBe(1n);
+      expect(ledger.release).toBeUndefined();
+    });
+
+    it('20 concurrent tool calls on one task waiting for input: exactly one runs and is charged, the rest are refused', async () => {
+      const org = await gateway.createOrg({ credits: 1_000_000n });
+      const opened = await post(baseUrl, org.apiKey.key, {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'SendMessage',
+        params: { message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ text: 'what do you sell?' }] } },
+      });
+      const taskId = opened.result?.task.id as string;
+      expect(opened.result?.task.status.state).toBe('TASK_STATE_INPUT_REQUIRED');
+
+      const followUps = Array.from({ length: 20 }, (_, i) => {
+        const body = paidCall(i % 2 === 0 ? 'getAgentProfile' : 'getReputationSummary', 3);
+        return { ...body, params: { message: { ...body.params.message, taskId } } };
+      });
+      const answers = await Promise.all(followUps.map((body) => post(baseUrl, org.apiKey.key, body)));
+
+      const ran = answers.filter((answer) => answer.result !== undefined);
+      expect(ran).toHaveLength(1);
+      expect(ran[0]?.result?.task).toMatchObject({ id: taskId, status: { state: 'TASK_STATE_COMPLETED' } });
+      const cost = BigInt(ran[0]?.result?.task.metadata.cost_micro_usdc ?? '-1');
+      for (const answer of answers.filter((a) => a.error !== undefined)) {
+        expect(answer.error?.code).toBe(-32004);
+        expect(answer.error?.data).toMatchObject({ reason: 'task_not_accepting_input', taskId });
+      }
+
+      const after = await account(gateway, org.orgId);
+      expect(after.balance).toBe(1_000_000n - cost);
+      expect(after.reserved).toBe(0n);
+      const ledger = await ledgerCounts(gateway, org.orgId);
+      expect(ledger.reserve?.n).toBe(1n);
+      expect(ledger.capture?.n).toBe(1n);
+      expect(ledger.release).toBeUndefined();
+      expect(await taskCount(gateway, org.orgId)).toBe(1n);
+    });
+
+    it('Tier 0 and Tier 1 calls racing for a balance that cannot afford them all: no overdraw, spent = completed costs', async () => {
+      const credits = 123_500n;
+      const org = await gateway.createOrg({ credits });
+      const tools = ['getAgentProfile', 'getMyFeedbacks', 'getReputationSummary', 'getTrend', 'getValidationHistory'];
+      const calls = Array.from({ length: 90 }, (_, i) => {
+        const tool = tools[i % tools.length] as string;
+        return { tool, body: paidCall(tool, (i % 50) + 1) };
+      });
+      const demanded = calls.reduce((sum, c) => sum + (TOOL_COST[c.tool] as bigint), 0n);
+      expect(demanded).toBeGreaterThan(credits);
+
+      const answers = await Promise.all(calls.map((c) => post(baseUrl, org.apiKey.key, c.body)));
+
+      let spent = 0n;
+      let completed = 0;
+      const refusedCosts: bigint[] = [];
+      answers.forEach((answer, i) => {
+        const cost = TOOL_COST[calls[i]?.tool as string] as bigint;
+        if (answer.error) {
+          expectInsufficientCredits(answer);
+          expect(answer.error.data?.required).toBe(cost.toString());
+          refusedCosts.push(cost);
+          return;
+        }
+        expect(answer.result?.task.status.state).toBe('TASK_STATE_COMPLETED');
+        expect(answer.result?.task.metadata.cost_micro_usdc).toBe(cost.toString());
+        spent += cost;
+        completed += 1;
+      });
+      expect(refusedCosts.length).toBeGreaterThan(0);
+      expect(completed + refusedCosts.length).toBe(calls.length);
+      expect(spent).toBeLessThanOrEqual(credits);
+
+      const after = await account(gateway, org.orgId);
+      expect(after.reserved).toBe(0n);
+      expect(after.balance).toBe(credits - spent);
+      // Available credit only ever went down, so every refused call was refused rightly: it costs
+      // more than what is left even now.
+      for (const cost of refusedCosts) expect(cost).toBeGreaterThan(after.balance);
+
+      const ledger = await ledgerCounts(gateway, org.orgId);
+      expect(ledger.reserve?.n).toBe(BigInt(completed));
+      expect(ledger.capture?.n).toBe(BigInt(completed));
+      expect(ledger.capture?.amount).toBe(-spent);
+      expect(ledger.release).toBeUndefined();
+      const [captured] = await gateway.database.db.rows<{ total: bigint }>(
+        sql`select coalesce(sum(cost), 0)::int8 as total from tasks where org_id = ${org.orgId} and state = 'completed'`,
+      );
+      expect(captured?.total).toBe(spent);
+      expect(await taskCount(gateway, org.orgId)).toBe(BigInt(completed));
+    });
+  },
+);
