@@ -9,6 +9,7 @@ import { seedDemoData } from './db/demo-data.js';
 import { ensureDemoOrganization, type DemoOrganization } from './db/demo-org.js';
 import { claimEmbeddedDatabase } from './db/embedded-lock.js';
 import { createLogger } from './logger.js';
+import { startRecoveryLoop } from './tasks/recovery.js';
 import { displayUsdc } from './tools/money.js';
 
 function readConfigOrExit(): Config {
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
     demo = await ensureDemoOrganization(db, { credits: config.demoCredits, keyFile: `${config.dataDir}.demo-key` });
   }
 
+  const stopRecovery = startRecoveryLoop(db, log, config.recoveryIntervalMs);
   const app = createApp({ db, log, config });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
   await new Promise<void>((resolve, reject) => {
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
     force.unref();
     server.close(async () => {
       clearTimeout(force);
+      await stopRecovery();
       await db.close();
       await releaseEmbedded?.();
       log.info('stopped');

@@ -30,20 +30,25 @@ export function reserveWith(input: { orgId: string; cost: bigint; taskWrite: SQL
 }
 
 /**
- * Settles the hold of the task that `taskWrite` moves out of `working`: `capture` takes the cost
+ * Settles the holds of the tasks that `taskWrite` moves out of `working`: `capture` takes the cost
  * from the balance, `release` gives the reservation back. `taskWrite` is an
- * `update tasks … where state = 'working' returning id, org_id, cost, …`: when the task already
- * left `working` (cancelled, recovered), it matches nothing and no money moves.
+ * `update tasks … where state = 'working' returning id, org_id, cost, …` of one task or many;
+ * amounts are summed per organization because an UPDATE … FROM applies one joined row per account.
+ * A task that already left `working` (cancelled, recovered) matches nothing and moves no money.
  */
 export function settleWith(kind: 'capture' | 'release', taskWrite: SQL, reason?: string): SQL {
   const balanceDelta = kind === 'capture' ? sql`work.cost` : sql`0`;
   return sql`
     with work as (${taskWrite}),
+    per_org as (
+      select org_id, sum(${balanceDelta})::int8 as taken, sum(work.cost)::int8 as held
+        from work where work.cost > 0 group by org_id
+    ),
     settled as (
       update credit_accounts c
-         set balance = c.balance - ${balanceDelta}, reserved = c.reserved - work.cost, updated_at = now()
-        from work
-       where c.org_id = work.org_id and work.cost > 0
+         set balance = c.balance - per_org.taken, reserved = c.reserved - per_org.held, updated_at = now()
+        from per_org
+       where c.org_id = per_org.org_id
    returning c.org_id
     ),
     entry as (
