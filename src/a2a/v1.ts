@@ -115,7 +115,14 @@ export const v1ListTasksParams = z.object({
   pageSize: z.number().int().min(1).max(100).optional(),
   pageToken: z.string().optional(),
   historyLength,
-  statusTimestampAfter: z.iso.datetime({ offset: true }).optional(),
+  statusTimestampAfter: z.iso
+    .datetime({ offset: true })
+    .transform((value) => new Date(value))
+    .refine((date) => date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999, {
+      message: 'statusTimestampAfter must lie between the years 1 and 9999',
+    })
+    .transform((date) => date.toISOString())
+    .optional(),
   includeArtifacts: z.boolean().optional(),
 });
 

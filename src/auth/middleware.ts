@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Database } from '../db/client.js';
 import type { AppEnv } from '../http/env.js';
-import { RpcCode } from '../rpc/errors.js';
-import { authenticateApiKey } from './api-keys.js';
+import { RpcCode, rpcErrors } from '../rpc/errors.js';
+import { authenticateApiKey, type Principal } from './api-keys.js';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -14,7 +14,16 @@ export function requireApiKey(db: Database): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization');
     const key = header ? BEARER.exec(header)?.[1] : undefined;
-    const principal = key ? await authenticateApiKey(db, key) : undefined;
+    let principal: Principal | undefined;
+    try {
+      principal = key ? await authenticateApiKey(db, key) : undefined;
+    } catch (error) {
+      c.get('log').error({ err: error }, 'authentication lookup failed');
+      return c.json(
+        { jsonrpc: '2.0', id: null, error: rpcErrors.internal(c.get('requestId')).toJSON() },
+        503,
+      );
+    }
     if (!principal) {
       c.header('WWW-Authenticate', 'Bearer realm="a2a-paygate"');
       const reason = key ? 'invalid_api_key' : 'missing_api_key';

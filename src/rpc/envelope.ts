@@ -46,7 +46,7 @@ export function readRequest(value: unknown): RpcRequest | RpcResponse {
   if (typeof value.method !== 'string' || value.method === '') {
     return errorResponse(id, rpcErrors.invalidRequest('method must be a non-empty string'));
   }
-  if (Object.hasOwn(value, 'params') && typeof value.params !== 'object') {
+  if (Object.hasOwn(value, 'params') && (typeof value.params !== 'object' || value.params === null)) {
     return errorResponse(id, rpcErrors.invalidRequest('params must be an object or an array'));
   }
   return { id, isNotification: !hasId, method: value.method, params: value.params };

@@ -188,7 +188,7 @@ export async function listTaskPage(
   const conditions = [sql`org_id = ${orgId}`];
   if (filter.contextId) conditions.push(sql`context_id = ${filter.contextId}`);
   if (filter.state) conditions.push(sql`state = ${filter.state}`);
-  if (filter.updatedAfter) conditions.push(sql`updated_at > ${filter.updatedAfter}::timestamptz`);
+  if (filter.updatedAfter) conditions.push(sql`updated_at >= ${filter.updatedAfter}::timestamptz`);
   const where = sql.join(conditions, sql` and `);
   const page = filter.before
     ? sql`and (created_at, id) < (${filter.before.createdAt}::timestamptz, ${filter.before.id}::uuid)`

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { expect } from 'vitest';
+import { createApiKey, type IssuedKey } from '../../src/auth/api-keys.js';
+import { moneyChecks, type TestGateway } from '../helpers/gateway.js';
+
+/** The tools the registry has enabled, in table order (getReputationReport is disabled). */
+export const ENABLED_TOOLS = [
+  'getMyFeedbacks',
+  'getAgentProfile',
+  'getReputationSummary',
+  'getTrend',
+  'getValidationHistory',
+] as const;
+
+export const COST = {
+  getMyFeedbacks: 1_000n,
+  getAgentProfile: 1_000n,
+  getReputationSummary: 10_000n,
+  getTrend: 10_000n,
+  getValidationHistory: 10_000n,
+} as const;
+
+export interface RpcErrorBody {
+  code: number;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+export interface RpcAnswer {
+  jsonrpc: '2.0';
+  id: string | number | null;
+  result?: any;
+  error?: RpcErrorBody;
+}
+
+export interface Reply<Body = RpcAnswer> {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: Body;
+}
+
+/** Posts through the gateway's app and reads the answer as JSON (undefined for an empty body). */
+export async function call<Body = RpcAnswer>(
+  gateway: TestGateway,
+  body: unknown,
+  apiKey?: string,
+  headers?: Record<string, string>,
+): Promise<Reply<Body>> {
+  const response = await gateway.rpc(body, apiKey, headers);
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, body: text === '' ? (undefined as Body) : JSON.parse(text) };
+}
+
+let nextId = 1;
+
+/** One JSON-RPC request object with a fresh numeric id. */
+export function request(method: string, params?: unknown): Record<string, unknown> {
+  return { jsonrpc: '2.0', id: nextId++, method, ...(params === undefined ? {} : { params }) };
+}
+
+/** Expects a JSON-RPC error answered with HTTP 200 and returns its error object. */
+export function expectRpcError(reply: Reply, code: number): RpcErrorBody {
+  const context = reply.text.slice(0, 600);
+  expect(reply.status, context).toBe(200);
+  expect(reply.body.jsonrpc).toBe('2.0');
+  expect(reply.body.error?.code, context).toBe(code);
+  expect(reply.body.result, context).toBeUndefined();
+  expect(typeof reply.body.error?.message).toBe('string');
+  return reply.body.error as RpcErrorBody;
+}
+
+/** Expects a JSON-RPC result answered with HTTP 200 and returns it. */
+export function expectResult(reply: Reply): any {
+  const context = reply.text.slice(0, 600);
+  expect(reply.status, context).toBe(200);
+  expect(reply.body.error, context).toBeUndefined();
+  expect(reply.body.jsonrpc).toBe('2.0');
+  return reply.body.result;
+}
+
+export function toolCall(tool: string, args: Record<string, unknown> = {}) {
+  return { tool, arguments: args };
+}
+
+/** A2A 1.0 SendMessage params: protobuf-JSON names, parts told apart by their content field. */
+export function v1Send(
+  parts: Array<Record<string, unknown>>,
+  extra: { messageId?: string; taskId?: string; contextId?: string; historyLength?: number } = {},
+) {
+  return {
+    message: {
+      messageId: extra.messageId ?? randomUUID(),
+      role: 'ROLE_USER',
+      parts,
+      ...(extra.taskId ? { taskId: extra.taskId } : {}),
+      ...(extra.contextId ? { contextId: extra.contextId } : {}),
+    },
+    ...(extra.historyLength === undefined ? {} : { configuration: { historyLength: extra.historyLength } }),
+  };
+}
+
+/** A2A 0.3 message/send params: `kind` discriminators. */
+export function v03Send(
+  parts: Array<Record<string, unknown>>,
+  extra: { messageId?: string; taskId?: string; contextId?: string; historyLength?: number } = {},
+) {
+  return {
+    message: {
+      kind: 'message',
+      messageId: extra.messageId ?? randomUUID(),
+      role: 'user',
+      parts,
+      ...(extra.taskId ? { taskId: extra.taskId } : {}),
+      ...(extra.contextId ? { contextId: extra.contextId } : {}),
+    },
+    ...(extra.historyLength === undefined ? {} : { configuration: { historyLength: extra.historyLength } }),
+  };
+}
+
+export const v1Data = (data: unknown) => ({ data });
+export const v1Text = (text: string) => ({ text });
+export const v03Data = (data: unknown) => ({ kind: 'data', data });
+export const v03Text = (text: string) => ({ kind: 'text', text });
+
+export interface AccountRow {
+  balance: bigint;
+  reserved: bigint;
+}
+
+export async function account(gateway: TestGateway, orgId: string): Promise<AccountRow | undefined> {
+  const [row] = await gateway.database.db.rows<AccountRow>(
+    sql`select balance, reserved from credit_accounts where org_id = ${orgId}`,
+  );
+  return row;
+}
+
+export interface LedgerRow {
+  kind: 'grant' | 'topup' | 'reserve' | 'capture' | 'release';
+  amount: bigint;
+  reserved_delta: bigint;
+  task_id: string | null;
+}
+
+export async function ledger(gateway: TestGateway, orgId: string): Promise<LedgerRow[]> {
+  return gateway.database.db.rows<LedgerRow>(sql`
+    select kind::text as kind, amount, reserved_delta, task_id::text as task_id
+      from ledger_entries where org_id = ${orgId} order by id`);
+}
+
+export async function taskCount(gateway: TestGateway, orgId: string): Promise<number> {
+  const [row] = await gateway.database.db.rows<{ n: bigint }>(
+    sql`select count(*)::int8 as n from tasks where org_id = ${orgId}`,
+  );
+  return Number(row?.n ?? 0n);
+}
+
+/** Sum of ledger == balance and reserved for every account (the design's money invariant). */
+export async function expectLedgerInvariant(gateway: TestGateway): Promise<void> {
+  const checks = await moneyChecks(gateway);
+  expect(checks.length).toBeGreaterThan(0);
+  for (const check of checks) {
+    expect(check.ledgerAmount, `ledger amount of ${check.orgId}`).toBe(check.balance);
+    expect(check.ledgerReserved, `ledger reserved of ${check.orgId}`).toBe(check.reserved);
+    expect(check.balance >= 0n && check.reserved >= 0n).toBe(true);
+  }
+}
+
+/** An organization row and a working API key, but no credit account. */
+export async function orgWithoutCreditAccount(gateway: TestGateway): Promise<{ orgId: string; apiKey: IssuedKey }> {
+  const [org] = await gateway.database.db.rows<{ id: string }>(
+    sql`insert into organizations (name) values ('no account org') returning id`,
+  );
+  if (!org) throw new Error('organization insert returned no row');
+  const apiKey = await createApiKey(gateway.database.db, { orgId: org.id, name: 'no-account key' });
+  return { orgId: org.id, apiKey };
+}
