@@ -10,12 +10,16 @@ import { requestContext } from './http/request-context.js';
 export interface AppDeps {
   db: Database;
   log: Logger;
-  config: Pick<Config, 'toolTimeoutMs' | 'publicUrl'>;
+  config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl'>;
 }
 
 /** The whole HTTP surface; tests call `app.request()` on it, main.ts serves it. */
 export function createApp(deps: AppDeps) {
-  const a2a = a2aEndpoint({ db: deps.db, toolTimeoutMs: deps.config.toolTimeoutMs });
+  const a2a = a2aEndpoint({
+    db: deps.db,
+    toolTimeoutMs: deps.config.toolTimeoutMs,
+    taskDeadlineSlackMs: deps.config.taskDeadlineSlackMs,
+  });
   const app = new Hono<AppEnv>()
     .use(requestContext(deps.log))
     .route('/', publicRoutes({ db: deps.db, publicUrl: deps.config.publicUrl }))

@@ -20,6 +20,7 @@ const configSchema = z
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     TOOL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+    TASK_DEADLINE_SLACK_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
     RECOVERY_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   })
   .transform((env) => ({
@@ -36,6 +37,8 @@ const configSchema = z
     toolTimeoutMs: env.TOOL_TIMEOUT_MS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     recoveryIntervalMs: env.RECOVERY_INTERVAL_MS,
+    // A working task past tool timeout + this slack belongs to a process that died: recovery frees it.
+    taskDeadlineSlackMs: env.TASK_DEADLINE_SLACK_MS,
   }));
 
 export type Config = z.output<typeof configSchema>;

@@ -18,7 +18,7 @@ const dispatcher: Dispatcher<A2AContext> = {
 };
 
 /** POST /a2a (and / for clients that post to the card's URL): JSON-RPC 2.0, both A2A generations. */
-export function a2aEndpoint(deps: { db: Database; toolTimeoutMs: number }) {
+export function a2aEndpoint(deps: { db: Database; toolTimeoutMs: number; taskDeadlineSlackMs: number }) {
   const routes = new Hono<AppEnv>();
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -43,6 +43,7 @@ export function a2aEndpoint(deps: { db: Database; toolTimeoutMs: number }) {
       orgId: c.get('principal').orgId,
       log: c.get('log'),
       toolTimeoutMs: deps.toolTimeoutMs,
+      taskDeadlineSlackMs: deps.taskDeadlineSlackMs,
       a2aVersion: c.req.header('a2a-version'),
     });
     return answer === null ? c.body(null, 204) : c.json(answer);

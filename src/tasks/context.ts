@@ -8,4 +8,6 @@ export interface CallerContext {
   /** carries the request id on every line */
   readonly log: Logger;
   readonly toolTimeoutMs: number;
+  /** how long past the tool timeout a working task may stay before recovery treats it as abandoned */
+  readonly taskDeadlineSlackMs: number;
 }

@@ -24,9 +24,6 @@ import {
 import { readToolCall, type ToolCall } from './tool-call.js';
 import { toTaskView } from './view.js';
 
-/** Slack past the tool timeout before recovery may treat a working task as abandoned. */
-const DEADLINE_SLACK_MS = 30_000;
-
 interface ViewOptions {
   historyLength?: number;
 }
@@ -72,7 +69,7 @@ async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall
           arguments: call.rawArguments,
           cost: call.tool.costMicroUsdc,
           history: [{ ...message, taskId: id, contextId }],
-          deadlineMs: ctx.toolTimeoutMs + DEADLINE_SLACK_MS,
+          deadlineMs: ctx.toolTimeoutMs + ctx.taskDeadlineSlackMs,
         }),
       }),
     );
@@ -136,7 +133,7 @@ async function continueTask(ctx: CallerContext, message: Message, call: ToolCall
           arguments: call.rawArguments,
           cost: call.tool.costMicroUsdc,
           appended: [appended],
-          deadlineMs: ctx.toolTimeoutMs + DEADLINE_SLACK_MS,
+          deadlineMs: ctx.toolTimeoutMs + ctx.taskDeadlineSlackMs,
         }),
       }),
     );

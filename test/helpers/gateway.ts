@@ -26,7 +26,7 @@ export async function startTestGateway(options: { toolTimeoutMs?: number } = {})
   const app = createApp({
     db: database.db,
     log,
-    config: { toolTimeoutMs: options.toolTimeoutMs ?? 10_000, publicUrl: undefined },
+    config: { toolTimeoutMs: options.toolTimeoutMs ?? 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined },
   });
   let server: Server | undefined;
   const gateway: TestGateway = {
