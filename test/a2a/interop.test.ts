@@ -18,7 +18,8 @@ import { A2AClient } from 'a2a-sdk-v03/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { account, COST, expectLedgerInvariant, ledger } from './support.js';
+import { expectLedgerInvariant } from '../helpers/gateway.js';
+import { account, COST, ledger } from './support.js';
 
 interface SeenRequest {
   url: string;

@@ -13,13 +13,12 @@ import { createApiKey, revokeApiKey } from '../../src/auth/api-keys.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { createTestDatabase } from '../helpers/database.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import {
   account,
   call,
   COST,
   ENABLED_TOOLS,
-  expectLedgerInvariant,
   expectResult,
   expectRpcError,
   ledger,

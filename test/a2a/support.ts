@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { createApiKey, type IssuedKey } from '../../src/auth/api-keys.js';
-import { moneyChecks, type TestGateway } from '../helpers/gateway.js';
+import type { TestGateway } from '../helpers/gateway.js';
 
 /** The tools the registry has enabled, in table order (getReputationReport is disabled). */
 export const ENABLED_TOOLS = [
@@ -157,16 +157,6 @@ export async function taskCount(gateway: TestGateway, orgId: string): Promise<nu
 }
 
 /** Sum of ledger == balance and reserved for every account (the design's money invariant). */
-export async function expectLedgerInvariant(gateway: TestGateway): Promise<void> {
-  const checks = await moneyChecks(gateway);
-  expect(checks.length).toBeGreaterThan(0);
-  for (const check of checks) {
-    expect(check.ledgerAmount, `ledger amount of ${check.orgId}`).toBe(check.balance);
-    expect(check.ledgerReserved, `ledger reserved of ${check.orgId}`).toBe(check.reserved);
-    expect(check.balance >= 0n && check.reserved >= 0n).toBe(true);
-  }
-}
-
 /** An organization row and a working API key, but no credit account. */
 export async function orgWithoutCreditAccount(gateway: TestGateway): Promise<{ orgId: string; apiKey: IssuedKey }> {
   const [org] = await gateway.database.db.rows<{ id: string }>(

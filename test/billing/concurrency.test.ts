@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { moneyChecks, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /**
  * Many paid calls at once, over real HTTP, against one PostgreSQL database with a pool of
@@ -82,20 +82,6 @@ async function account(gateway: TestGateway, orgId: string) {
   const found = await getCreditAccount(gateway.database.db, orgId);
   expect(found).toBeDefined();
   return found as NonNullable<typeof found>;
-}
-
-async function expectLedgerInvariant(gateway: TestGateway): Promise<void> {
-  const checks = await moneyChecks(gateway);
-  expect(checks.length).toBeGreaterThan(0);
-  for (const check of checks) {
-    expect({ org: check.orgId, balance: check.balance, reserved: check.reserved }).toEqual({
-      org: check.orgId,
-      balance: check.ledgerAmount,
-      reserved: check.ledgerReserved,
-    });
-    expect(check.balance).toBeGreaterThanOrEqual(0n);
-    expect(check.reserved).toBe(0n);
-  }
 }
 
 function expectInsufficientCredits(answer: RpcAnswer): void {

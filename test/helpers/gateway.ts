@@ -80,3 +80,17 @@ export async function moneyChecks(gateway: TestGateway): Promise<MoneyCheck[]> {
      group by a.org_id, a.balance, a.reserved`);
   return rows;
 }
+
+/**
+ * Ledger sums equal balances for every account, nothing is negative, and (when no call is in
+ * flight) nothing is left reserved.
+ */
+export async function expectLedgerInvariant(gateway: TestGateway, options: { idle?: boolean } = {}): Promise<void> {
+  const { expect } = await import('vitest');
+  for (const check of await moneyChecks(gateway)) {
+    expect(check.ledgerAmount, `Σ ledger amount of ${check.orgId}`).toBe(check.balance);
+    expect(check.ledgerReserved, `Σ ledger reserved_delta of ${check.orgId}`).toBe(check.reserved);
+    expect(check.balance, `balance of ${check.orgId}`).toBeGreaterThanOrEqual(0n);
+    if (options.idle !== false) expect(check.reserved, `reserved of ${check.orgId}`).toBe(0n);
+  }
+}

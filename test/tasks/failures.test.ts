@@ -4,7 +4,7 @@ import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { moneyChecks, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /**
  * Failure paths of paid calls, on whichever database the run uses: whatever goes wrong, the
@@ -99,20 +99,6 @@ async function account(gateway: TestGateway, orgId: string) {
   const found = await getCreditAccount(gateway.database.db, orgId);
   expect(found).toBeDefined();
   return found as NonNullable<typeof found>;
-}
-
-async function expectLedgerInvariant(gateway: TestGateway, options: { allowNoAccounts?: boolean } = {}): Promise<void> {
-  const checks = await moneyChecks(gateway);
-  if (!options.allowNoAccounts) expect(checks.length).toBeGreaterThan(0);
-  for (const check of checks) {
-    expect({ org: check.orgId, balance: check.balance, reserved: check.reserved }).toEqual({
-      org: check.orgId,
-      balance: check.ledgerAmount,
-      reserved: check.ledgerReserved,
-    });
-    expect(check.balance).toBeGreaterThanOrEqual(0n);
-    expect(check.reserved).toBe(0n);
-  }
 }
 
 /** The account and ledger of an org that was granted START_CREDITS and never charged. */
@@ -394,8 +380,8 @@ describe.skipIf(!process.env.DATABASE_URL)(
     });
 
     afterEach(async () => {
-      await expectLedgerInvariant(fast, { allowNoAccounts: true });
-      await expectLedgerInvariant(slow, { allowNoAccounts: true });
+      await expectLedgerInvariant(fast);
+      await expectLedgerInvariant(slow);
     });
 
     it('times out while the agents table is locked, releases the hold, and a late result does not charge', async () => {
