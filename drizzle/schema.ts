@@ -6,6 +6,7 @@ import {
   check,
   index,
   integer,
+  json,
   jsonb,
   numeric,
   pgEnum,
@@ -120,7 +121,8 @@ export const tasks = pgTable(
     /** what the call costs and, while working, what is reserved for it */
     cost: bigint('cost', { mode: 'bigint' }).notNull().default(sql`0`),
     state: taskState('state').notNull(),
-    result: jsonb('result'),
+    /** json, not jsonb: the tool's result keeps its field order */
+    result: json('result'),
     /** why a task failed: { reason, message } */
     error: jsonb('error'),
     /** the conversation in the gateway's own message shape (see src/a2a/message.ts) */

@@ -98,7 +98,7 @@ export function waitingTaskGuard(orgId: string, taskId: string): SQL {
 export function completeWorkingTask(taskId: string, result: unknown, durationMs: number): SQL {
   return sql`
     update tasks
-       set state = 'completed', result = ${json(result)}, duration_ms = ${durationMs}, deadline_at = null, updated_at = now()
+       set state = 'completed', result = ${JSON.stringify(result)}::json, duration_ms = ${durationMs}, deadline_at = null, updated_at = now()
      where id = ${taskId} and state = 'working'
  returning ${TASK_COLUMNS}`;
 }
