@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { a2aEndpoint } from './http/a2a-endpoint.js';
 import type { AppEnv } from './http/env.js';
+import type { InFlightRequests } from './http/in-flight.js';
 import { publicRoutes } from './http/public-routes.js';
 import { requestContext } from './http/request-context.js';
 
@@ -11,6 +12,8 @@ export interface AppDeps {
   db: Database;
   log: Logger;
   config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl'>;
+  /** when given, counts running handlers so shutdown can wait for them */
+  inFlight?: InFlightRequests;
 }
 
 /** The whole HTTP surface; tests call `app.request()` on it, main.ts serves it. */
@@ -20,7 +23,9 @@ export function createApp(deps: AppDeps) {
     toolTimeoutMs: deps.config.toolTimeoutMs,
     taskDeadlineSlackMs: deps.config.taskDeadlineSlackMs,
   });
-  const app = new Hono<AppEnv>()
+  const app = new Hono<AppEnv>();
+  if (deps.inFlight) app.use(deps.inFlight.middleware);
+  app
     .use(requestContext(deps.log))
     .route('/', publicRoutes({ db: deps.db, publicUrl: deps.config.publicUrl }))
     .route('/a2a', a2a)

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
+import { InFlightRequests } from './http/in-flight.js';
 import { getCreditAccount } from './billing/accounts.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
@@ -65,7 +66,8 @@ async function main(): Promise<void> {
   }
 
   const stopRecovery = startRecoveryLoop(db, log, config.recoveryIntervalMs);
-  const app = createApp({ db, log, config });
+  const inFlight = new InFlightRequests();
+  const app = createApp({ db, log, config, inFlight });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -89,6 +91,7 @@ async function main(): Promise<void> {
     force.unref();
     server.close(async () => {
       clearTimeout(force);
+      if (!(await inFlight.idle(config.shutdownGraceMs))) log.warn('handlers still running at shutdown');
       await stopRecovery();
       await db.close();
       await releaseEmbedded?.();

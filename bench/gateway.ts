@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { listeningProcess } from './procfs.js';
+
+export interface Gateway {
+  readonly baseUrl: string;
+  /** the process that serves HTTP (the one to measure), not necessarily the direct child */
+  readonly servingPid: number;
+  /** SIGTERM, then wait for the exit (SIGKILL after the grace period); idempotent */
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const READY_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 15_000;
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, resolve);
+  });
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('could not pick a free port');
+  return address.port;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function waitReady(baseUrl: string, child: ChildProcess, logFile: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode} before ready; see ${logFile}`);
+    const ready = await fetch(`${baseUrl}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the gateway was not ready within ${READY_TIMEOUT_MS} ms; see ${logFile}`);
+}
+
+/** Starts `node --import tsx src/main.ts` on `databaseUrl` and a free port; resolves once /readyz answers. */
+export async function startGateway(input: { databaseUrl: string; logFile: string }): Promise<Gateway> {
+  const port = await freePort();
+  const log = openSync(input.logFile, 'w');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      DATABASE_URL: input.databaseUrl,
+      HOST,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      DEMO: '0',
+      DB_POOL_SIZE: '20',
+    },
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      child.kill('SIGTERM');
+      const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await exited(child);
+      clearTimeout(kill);
+    })();
+    return stopping;
+  };
+  try {
+    const baseUrl = `http://${HOST}:${port}`;
+    await waitReady(baseUrl, child, input.logFile);
+    const servingPid = child.pid === undefined ? undefined : listeningProcess(child.pid, port);
+    if (servingPid === undefined) throw new Error(`no process of the gateway's tree listens on port ${port}`);
+    return { baseUrl, servingPid, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,46 @@
+import { parseArgs } from 'node:util';
+
+export interface DatasetSize {
+  agents: number;
+  feedbacksPerAgent: number;
+  validationsPerAgent: number;
+  organizations: number;
+}
+
+export interface BenchOptions {
+  mode: 'full' | 'smoke';
+  /** seconds each scenario is measured */
+  durationS: number;
+  /** seconds each scenario runs unmeasured first */
+  warmupS: number;
+  dataset: DatasetSize;
+  /** the PostgreSQL server the bench database is created on */
+  serverUrl: string;
+}
+
+const FULL_DATASET: DatasetSize = { agents: 10_000, feedbacksPerAgent: 100, validationsPerAgent: 10, organizations: 100 };
+const SMOKE_DATASET: DatasetSize = { agents: 200, feedbacksPerAgent: 20, validationsPerAgent: 4, organizations: 10 };
+const DEFAULT_SERVER_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** `--smoke` picks the short CI run, `--duration <s>` overrides how long each scenario is measured. */
+export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: { smoke: { type: 'boolean', default: false }, duration: { type: 'string' } },
+    strict: true,
+  });
+  const smoke = values.smoke === true;
+  return {
+    mode: smoke ? 'smoke' : 'full',
+    durationS: values.duration === undefined ? (smoke ? 2 : 20) : positiveSeconds(values.duration),
+    warmupS: smoke ? 0 : 3,
+    dataset: smoke ? SMOKE_DATASET : FULL_DATASET,
+    serverUrl: env.BENCH_DATABASE_URL || env.DATABASE_URL || DEFAULT_SERVER_URL,
+  };
+}
+
+function positiveSeconds(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isInteger(seconds) || seconds < 1) throw new Error(`--duration must be a whole number of seconds ≥ 1, got "${text}"`);
+  return seconds;
+}

@@ -1,0 +1,96 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { DemoDataCounts } from '../src/db/demo-data.js';
+import type { Machine } from './machine.js';
+import type { MoneyReport } from './money.js';
+import type { ScenarioResult } from './scenario-run.js';
+
+export interface BenchResults {
+  startedAt: string;
+  mode: 'full' | 'smoke';
+  durationS: number;
+  warmupS: number;
+  machine: Machine;
+  dataset: DemoDataCounts & { organizations: number };
+  seedSeconds: number;
+  scenarios: ScenarioResult[];
+  money: MoneyReport;
+  /** the gateway's peak RSS over the whole run, MB */
+  peakRssMb: number;
+}
+
+export const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+
+/** Writes results/<timestamp>.json and results/latest.json; returns the first path. */
+export function writeResults(results: BenchResults): string {
+  mkdirSync(resultsDir, { recursive: true });
+  const json = `${JSON.stringify(results, (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2)}\n`;
+  const path = `${resultsDir}${results.startedAt.replace(/[:.]/g, '-')}.json`;
+  writeFileSync(path, json);
+  writeFileSync(`${resultsDir}latest.json`, json);
+  return path;
+}
+
+export function machineLine(machine: Machine): string {
+  const gib = (machine.memoryBytes / 2 ** 30).toFixed(1);
+  return `machine: ${machine.cpuCount} × ${machine.cpuModel}, ${gib} GiB, node ${machine.node}, ${machine.postgres}`;
+}
+
+const COLUMNS = [
+  'scenario',
+  'conns',
+  'req/s',
+  'tool calls/s',
+  'paid calls/s',
+  'p50 ms',
+  'p99 ms',
+  'errors',
+  'peak RSS MB',
+  'CPU % gw/loadgen/pg/machine',
+] as const;
+
+function row(s: ScenarioResult): string[] {
+  const { gatewayPct, loadGeneratorPct, postgresPct, machinePct } = s.cpu;
+  return [
+    s.name,
+    String(s.connections),
+    s.requestsPerS.toFixed(0),
+    s.toolCallsPerS.toFixed(0),
+    s.paidCallsPerS.toFixed(0),
+    String(s.latencyMs.p50),
+    String(s.latencyMs.p99),
+    String(s.errors.total),
+    s.peakRssMb.toFixed(0),
+    `${gatewayPct}/${loadGeneratorPct}/${postgresPct ?? '–'}/${machinePct}`,
+  ];
+}
+
+function failureLine(s: ScenarioResult): string {
+  const { timeouts, connection } = s.errors;
+  const labels = Object.entries(s.failures).map(([label, count]) => `${label} ×${count}`);
+  if (timeouts > 0) labels.push(`timeout ×${timeouts}`);
+  if (connection > 0) labels.push(`connection error ×${connection}`);
+  return `${s.name} errors: ${labels.join(', ')}`;
+}
+
+/** The figures as a Markdown table, preceded by the machine and dataset lines. */
+export function formatTable(results: BenchResults): string {
+  const rows = [[...COLUMNS], ...results.scenarios.map(row)];
+  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((cells) => cells[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
+  const { dataset: d } = results;
+  return [
+    machineLine(results.machine),
+    `dataset: ${d.agents} agents, ${d.feedbacks} feedbacks, ${d.validations} validations, ${d.organizations} orgs (seeded in ${results.seedSeconds.toFixed(1)} s); ` +
+      `${results.durationS} s per scenario after ${results.warmupS} s warm-up`,
+    '',
+    line(rows[0]!),
+    `|${widths.map((width, i) => (i === 0 ? `${'-'.repeat(width + 1)}-` : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
+    ...rows.slice(1).map(line),
+    '',
+    ...results.scenarios.filter((s) => s.errors.total > 0).map(failureLine),
+    `money: ${results.money.ok ? 'ok' : 'BROKEN'}: balance = Σ amount, reserved = Σ reserved_delta = 0 ` +
+      `over ${results.money.accounts} accounts (${results.money.violations.length} violations, ` +
+      `${results.money.workingTasks} tasks still working); ledger captured ${results.money.capturedMicroUsdc} µUSDC`,
+  ].join('\n');
+}

@@ -1,0 +1,114 @@
+/**
+ * `npm run bench` (or `bench:smoke`): seeds a fresh PostgreSQL database, starts the gateway as a
+ * child process, drives the load scenarios over HTTP, checks the money invariant and writes
+ * bench/results/<timestamp>.json and latest.json. Exits 1 when a step fails or money does not add up.
+ */
+import { mkdirSync } from 'node:fs';
+import { createBenchDatabase } from './bench-database.js';
+import { messageIds } from './calls.js';
+import { startGateway } from './gateway.js';
+import { describeMachine } from './machine.js';
+import { checkMoney } from './money.js';
+import { parseBenchOptions } from './options.js';
+import { formatTable, resultsDir, writeResults, type BenchResults } from './report.js';
+import { runScenario, type ScenarioResult } from './scenario-run.js';
+import { scenarios } from './scenarios.js';
+import { seedBenchData } from './seed.js';
+
+const say = (line: string) => console.error(`[bench] ${line}`);
+
+/** Undo steps, run last-first on success, failure or interruption. */
+const cleanups: (() => Promise<void>)[] = [];
+
+async function cleanUp(): Promise<void> {
+  for (let undo = cleanups.pop(); undo; undo = cleanups.pop()) {
+    await undo().catch((error: unknown) => say(`clean-up step failed: ${String(error)}`));
+  }
+}
+
+function redacted(url: string): string {
+  const parsed = new URL(url);
+  parsed.password = parsed.password ? '***' : '';
+  return parsed.toString();
+}
+
+async function bench(): Promise<boolean> {
+  const options = parseBenchOptions(process.argv.slice(2), process.env);
+  const startedAt = new Date();
+  say(`${options.mode} run: ${options.durationS} s per scenario, ${options.warmupS} s warm-up; server ${redacted(options.serverUrl)}`);
+
+  const database = await createBenchDatabase(options.serverUrl);
+  cleanups.push(() => database.drop());
+  say(`seeding ${database.name}: ${options.dataset.agents} agents × ${options.dataset.feedbacksPerAgent} feedbacks …`);
+  const seeded = await seedBenchData(database.url, options.dataset, startedAt);
+  say(`seeded in ${seeded.seedSeconds.toFixed(1)} s: ${JSON.stringify(seeded.counts)}`);
+
+  mkdirSync(resultsDir, { recursive: true });
+  const gateway = await startGateway({ databaseUrl: database.url, logFile: `${resultsDir}gateway.log` });
+  cleanups.push(() => gateway.stop());
+  say(`gateway ready at ${gateway.baseUrl} (serving pid ${gateway.servingPid})`);
+
+  const input = {
+    agents: options.dataset.agents,
+    organizations: seeded.organizations,
+    nextMessageId: messageIds(`bench-${startedAt.getTime().toString(36)}`),
+  };
+  const results: ScenarioResult[] = [];
+  for (const scenario of scenarios) {
+    say(`${scenario.name}: ${scenario.description}, ${scenario.connections} connections`);
+    const result = await runScenario(
+      scenario,
+      {
+        url: `${gateway.baseUrl}/a2a`,
+        gatewayPid: gateway.servingPid,
+        database: database.name,
+        durationS: options.durationS,
+        warmupS: options.warmupS,
+      },
+      input,
+    );
+    say(`  ${result.paidCallsPerS} paid calls/s, p99 ${result.latencyMs.p99} ms, ${result.errors.total} errors`);
+    results.push(result);
+  }
+  const money = await checkMoney(database.url);
+  await gateway.stop();
+
+  const report: BenchResults = {
+    startedAt: startedAt.toISOString(),
+    mode: options.mode,
+    durationS: options.durationS,
+    warmupS: options.warmupS,
+    machine: describeMachine(database.serverVersion),
+    dataset: seeded.counts,
+    seedSeconds: Math.round(seeded.seedSeconds * 10) / 10,
+    scenarios: results,
+    money,
+    // VmHWM only grows, so the last scenario's reading is the peak of the whole run.
+    peakRssMb: Math.max(...results.map((result) => result.peakRssMb)),
+  };
+  const path = writeResults(report);
+  console.log(formatTable(report));
+  say(`results: ${path}`);
+  if (!money.ok) say(`money invariant broken on ${money.violations.length} accounts: ${JSON.stringify(money.violations.slice(0, 5))}`);
+  return money.ok;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`${signal}: cleaning up`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+bench()
+  .then(
+    (ok) => (ok ? 0 : 1),
+    (error: unknown) => {
+      say(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      return 1;
+    },
+  )
+  .then(async (code) => {
+    await cleanUp();
+    process.exit(code);
+  });

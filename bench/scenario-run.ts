@@ -1,0 +1,86 @@
+import { cpuShares, takeCpuSnapshot, type CpuShares } from './cpu.js';
+import { runLoad, type LoadResult } from './load.js';
+import { peakRssBytes } from './procfs.js';
+import type { Scenario, ScenarioInput } from './scenarios.js';
+
+export interface ErrorCounts {
+  total: number;
+  /** non-2xx responses */
+  http: number;
+  /** JSON-RPC error answers */
+  rpc: number;
+  /** task answers not completed (failed, rejected, …) */
+  notCompleted: number;
+  /** 2xx bodies that are not JSON-RPC answers */
+  unreadable: number;
+  timeouts: number;
+  connection: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  description: string;
+  connections: number;
+  callsPerRequest: number;
+  durationS: number;
+  requests: number;
+  requestsPerS: number;
+  /** callsPerRequest × requests/s */
+  toolCallsPerS: number;
+  paidCalls: number;
+  paidCallsPerS: number;
+  latencyMs: { p50: number; p99: number };
+  errors: ErrorCounts;
+  /** failure label → count, to tell errors apart */
+  failures: Record<string, number>;
+  /** the gateway's VmHWM after this scenario: its peak RSS since it started */
+  peakRssMb: number;
+  cpu: CpuShares;
+}
+
+function errorCounts(load: LoadResult): ErrorCounts {
+  const { tally } = load;
+  const counts = {
+    http: tally.httpErrors,
+    rpc: tally.rpcErrors,
+    notCompleted: tally.otherStates,
+    unreadable: tally.unreadable,
+    timeouts: load.timeouts,
+    connection: load.connectionErrors,
+  };
+  return { total: Object.values(counts).reduce((sum, n) => sum + n, 0), ...counts };
+}
+
+const round1 = (value: number) => Math.round(value * 10) / 10;
+
+/** Runs the scenario unmeasured for `warmupS` (if > 0), then measured for `durationS`. */
+export async function runScenario(
+  scenario: Scenario,
+  target: { url: string; gatewayPid: number; database: string; durationS: number; warmupS: number },
+  input: ScenarioInput,
+): Promise<ScenarioResult> {
+  const load = (durationS: number) =>
+    runLoad({ url: target.url, connections: scenario.connections, durationS, nextRequest: scenario.requests(input) });
+  if (target.warmupS > 0) await load(target.warmupS);
+  const before = takeCpuSnapshot(target.gatewayPid, target.database);
+  const measured = await load(target.durationS);
+  const after = takeCpuSnapshot(target.gatewayPid, target.database);
+  const requestsPerS = measured.requests / measured.durationS;
+  return {
+    name: scenario.name,
+    description: scenario.description,
+    connections: scenario.connections,
+    callsPerRequest: scenario.callsPerRequest,
+    durationS: measured.durationS,
+    requests: measured.requests,
+    requestsPerS: round1(requestsPerS),
+    toolCallsPerS: round1(requestsPerS * scenario.callsPerRequest),
+    paidCalls: measured.tally.completed,
+    paidCallsPerS: round1(measured.tally.completed / measured.durationS),
+    latencyMs: { p50: measured.latencyP50Ms, p99: measured.latencyP99Ms },
+    errors: errorCounts(measured),
+    failures: Object.fromEntries(measured.tally.failures),
+    peakRssMb: round1(peakRssBytes(target.gatewayPid) / 2 ** 20),
+    cpu: cpuShares(before, after),
+  };
+}

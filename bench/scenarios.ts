@@ -1,0 +1,80 @@
+import { mixCalls, sendMessage, tier0Calls, tier1Calls, type CallPicker } from './calls.js';
+import type { OutgoingRequest } from './load.js';
+import type { BenchOrganization } from './seed.js';
+
+export interface ScenarioInput {
+  agents: number;
+  organizations: BenchOrganization[];
+  nextMessageId: () => string;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  connections: number;
+  /** tool calls in each HTTP request (a JSON-RPC batch when > 1) */
+  callsPerRequest: number;
+  requests(input: ScenarioInput): () => OutgoingRequest;
+}
+
+const TIER1_SHARE = 0.3;
+const BATCH_SIZE = 10;
+
+function randomOrg(organizations: BenchOrganization[]): BenchOrganization {
+  return organizations[Math.floor(Math.random() * organizations.length)]!;
+}
+
+/** One SendMessage per request, or a batch of `size`, from the org `org()` picks. */
+function requestsOf(
+  input: ScenarioInput,
+  calls: CallPicker,
+  size: number,
+  org: () => BenchOrganization,
+): () => OutgoingRequest {
+  const one = (id: number) => sendMessage(id, input.nextMessageId(), calls());
+  return () => ({
+    apiKey: org().apiKey,
+    body: JSON.stringify(size === 1 ? one(1) : Array.from({ length: size }, (_, n) => one(n + 1))),
+  });
+}
+
+export const scenarios: Scenario[] = [
+  {
+    name: 'tier0-spread',
+    description: 'Tier 0 calls, random agents, spread over all organizations',
+    connections: 64,
+    callsPerRequest: 1,
+    requests: (input) => requestsOf(input, tier0Calls(input.agents), 1, () => randomOrg(input.organizations)),
+  },
+  {
+    name: 'tier0-hot-org',
+    description: 'Tier 0 calls, all for one organization (one balance row)',
+    connections: 64,
+    callsPerRequest: 1,
+    requests: (input) => {
+      const hot = input.organizations[0]!;
+      return requestsOf(input, tier0Calls(input.agents), 1, () => hot);
+    },
+  },
+  {
+    name: 'tier0-tier1-mix',
+    description: '70 % Tier 0, 30 % Tier 1, spread over all organizations',
+    connections: 64,
+    callsPerRequest: 1,
+    requests: (input) =>
+      requestsOf(
+        input,
+        mixCalls(tier1Calls(input.agents), TIER1_SHARE, tier0Calls(input.agents)),
+        1,
+        () => randomOrg(input.organizations),
+      ),
+  },
+  {
+    name: 'batch-10',
+    description: `JSON-RPC batches of ${BATCH_SIZE} Tier 0 calls, spread over all organizations`,
+    connections: 32,
+    callsPerRequest: BATCH_SIZE,
+    requests: (input) =>
+      requestsOf(input, tier0Calls(input.agents), BATCH_SIZE, () => randomOrg(input.organizations)),
+  },
+];
