@@ -48,7 +48,36 @@ const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.u
 const MIGRATION_LOCK_KEY = 0x0a2a_9a7e;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return 'url' in options ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options);
+  const db = 'url' in options ? openPostgres(options.url, options.poolSize ?? 10) : await openPglite(options);
+  return { ...db, rows: (query) => retryDeadlocks(() => db.rows(query)) };
+}
+
+/** How often one statement that PostgreSQL aborted as a deadlock victim is run again. */
+const DEADLOCK_RETRIES = 3;
+
+/** SQLSTATE 40P01 (deadlock_detected), wherever the driver or drizzle put it in the cause chain. */
+function isDeadlock(error: unknown): boolean {
+  for (let current = error; typeof current === 'object' && current !== null; current = (current as { cause?: unknown }).cause) {
+    if ((current as { code?: unknown }).code === '40P01') return true;
+  }
+  return false;
+}
+
+/**
+ * `db.rows` outside a transaction is one autocommit statement: when PostgreSQL aborts it as a
+ * deadlock victim none of it was applied, so running it again is safe. (A retried messageId's
+ * reserve holds the account row and waits on the unique-index entry that the original task's
+ * capture has just written, while that capture waits for the account row.) Statements inside
+ * `db.transaction` are not retried: there the whole transaction is aborted.
+ */
+async function retryDeadlocks<T>(statement: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await statement();
+    } catch (error) {
+      if (attempt >= DEADLOCK_RETRIES || !isDeadlock(error)) throw error;
+    }
+  }
 }
 
 const dialect = new PgDialect();

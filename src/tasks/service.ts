@@ -17,6 +17,7 @@ import {
   insertWorkingTaskFromHold,
   isTaskId,
   listTaskPage,
+  messageIdUnused,
   startCallOnWaitingTaskFromHold,
   waitingTaskGuard,
   type TaskRow,
@@ -61,6 +62,7 @@ async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall
       reserveWith({
         orgId: ctx.orgId,
         cost: call.tool.costMicroUsdc,
+        guard: messageIdUnused(ctx.orgId, message.messageId),
         taskWrite: insertWorkingTaskFromHold({
           id,
           contextId,

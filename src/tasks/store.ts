@@ -90,6 +90,14 @@ export function startCallOnWaitingTaskFromHold(
  returning ${TASK_COLUMNS}`;
 }
 
+/**
+ * A retry of a messageId whose task exists must not take the account lock at all: its insert would
+ * then wait on that task's index entry while the task's capture waits on the account (a deadlock).
+ */
+export function messageIdUnused(orgId: string, messageId: string): SQL {
+  return sql`not exists (select 1 from tasks where org_id = ${orgId} and (message_id = ${messageId} or call_message_id = ${messageId}))`;
+}
+
 /** The condition a follow-up's hold needs: its task still waits for input (locked while we look). */
 export function waitingTaskGuard(orgId: string, taskId: string): SQL {
   return sql`exists (select 1 from tasks where id = ${taskId} and org_id = ${orgId} and state = 'input-required' for update)`;
