@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { isoUtc } from './sql.js';
+import { isoUtc } from '../db/sql.js';
 
 export interface AgentProfile {
   readonly id: bigint;

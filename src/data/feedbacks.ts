@@ -8,7 +8,7 @@ import {
   isPositive,
   reputationScore,
 } from './scores.js';
-import { isoUtc } from './sql.js';
+import { isoUtc } from '../db/sql.js';
 
 export interface FeedbackRecord {
   readonly id: string;

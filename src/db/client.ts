@@ -9,6 +9,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import * as schema from '../../drizzle/schema.js';
+import { sqlState } from './sql.js';
 
 export type Orm = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -54,14 +55,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 /** How often one statement that PostgreSQL aborted as a deadlock victim is run again. */
 const DEADLOCK_RETRIES = 3;
+const DEADLOCK_DETECTED = '40P01';
 
-/** SQLSTATE 40P01 (deadlock_detected), wherever the driver or drizzle put it in the cause chain. */
-function isDeadlock(error: unknown): boolean {
-  for (let current = error; typeof current === 'object' && current !== null; current = (current as { cause?: unknown }).cause) {
-    if ((current as { code?: unknown }).code === '40P01') return true;
-  }
-  return false;
-}
 
 /**
  * `db.rows` outside a transaction is one autocommit statement: when PostgreSQL aborts it as a
@@ -75,7 +70,7 @@ async function retryDeadlocks<T>(statement: () => Promise<T>): Promise<T> {
     try {
       return await statement();
     } catch (error) {
-      if (attempt >= DEADLOCK_RETRIES || !isDeadlock(error)) throw error;
+      if (attempt >= DEADLOCK_RETRIES || sqlState(error) !== DEADLOCK_DETECTED) throw error;
     }
   }
 }

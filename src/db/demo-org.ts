@@ -29,12 +29,9 @@ export async function ensureDemoOrganization(
   const [existing] = await db.rows<{ id: string }>(
     sql`select id from organizations where name = ${DEMO_ORG_NAME} order by created_at limit 1`,
   );
-  const apiKey = existing
-    ? (await createApiKey(db, { orgId: existing.id, name: 'demo' })).key
-    : (await createOrganization(db, { name: DEMO_ORG_NAME, credits: options.credits, keyName: 'demo', grantReason: 'demo credits' }))
-        .apiKey.key;
-  await writeFile(options.keyFile, `${apiKey}\n`, { mode: 0o600 });
-  const orgId = existing?.id ?? (await authenticateApiKey(db, apiKey))?.orgId;
-  if (!orgId) throw new Error('demo key does not authenticate');
-  return { orgId, apiKey };
+  const issued = existing
+    ? { orgId: existing.id, apiKey: await createApiKey(db, { orgId: existing.id, name: 'demo' }) }
+    : await createOrganization(db, { name: DEMO_ORG_NAME, credits: options.credits, keyName: 'demo', grantReason: 'demo credits' });
+  await writeFile(options.keyFile, `${issued.apiKey.key}\n`, { mode: 0o600 });
+  return { orgId: issued.orgId, apiKey: issued.apiKey.key };
 }

@@ -3,9 +3,9 @@ import type { Message, TaskState, TaskView } from '../a2a/model.js';
 import { TERMINAL_STATES } from '../a2a/model.js';
 import { getCreditAccount } from '../billing/accounts.js';
 import { reserveWith, settleWith } from '../billing/holds.js';
+import { sqlState } from '../db/sql.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
 import type { CallerContext } from './context.js';
-import { isUniqueViolation } from './errors.js';
 import { executeCall } from './execute.js';
 import { instructionsMessage } from './instructions.js';
 import {
@@ -43,12 +43,14 @@ async function creditError(ctx: CallerContext, cost: bigint): Promise<RpcError> 
   });
 }
 
+const UNIQUE_VIOLATION = '23505';
+
 /** Runs a statement that writes a task; a unique-index conflict means the messageId was seen already. */
 async function writeOnce(ctx: CallerContext, messageId: string, write: () => Promise<TaskRow | undefined>) {
   try {
     return { row: await write(), replay: undefined };
   } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
+    if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
     const replay = await findTaskByMessageId(ctx.db, ctx.orgId, messageId);
     if (!replay) throw error;
     return { row: undefined, replay };
@@ -96,6 +98,13 @@ async function openWaitingTask(ctx: CallerContext, message: Message, contextId: 
   return created ?? (await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId));
 }
 
+function notAcceptingInput(taskId: string, state: TaskState): RpcError {
+  return rpcErrors.unsupported('task_not_accepting_input', `Task ${taskId} is ${state} and takes no more messages`, {
+    taskId,
+    state,
+  });
+}
+
 async function continueTask(ctx: CallerContext, message: Message, call: ToolCall | undefined, taskId: string) {
   const replay = await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId);
   if (replay) return replay;
@@ -109,10 +118,7 @@ async function continueTask(ctx: CallerContext, message: Message, call: ToolCall
     });
   }
   if (task.state !== 'input-required') {
-    throw rpcErrors.unsupported('task_not_accepting_input', `Task ${taskId} is ${task.state} and takes no more messages`, {
-      taskId,
-      state: task.state,
-    });
+    throw notAcceptingInput(taskId, task.state);
   }
   const appended = { ...message, taskId, contextId: task.context_id };
   if (!call) {
@@ -145,10 +151,7 @@ async function continueTask(ctx: CallerContext, message: Message, call: ToolCall
   if (row) return executeCall(ctx, row, call);
   const now = await findTask(ctx.db, ctx.orgId, taskId);
   if (now && now.state !== 'input-required') {
-    throw rpcErrors.unsupported('task_not_accepting_input', `Task ${taskId} is ${now.state} and takes no more messages`, {
-      taskId,
-      state: now.state,
-    });
+    throw notAcceptingInput(taskId, now.state);
   }
   throw await creditError(ctx, call.tool.costMicroUsdc);
 }

@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Message, TaskState } from '../a2a/model.js';
 import type { Database } from '../db/client.js';
+import { isoUtc } from '../db/sql.js';
 
 /** Why a task failed, kept on the row and told to the caller. */
 export interface TaskFailure {
@@ -27,11 +28,10 @@ export interface TaskRow {
   updated_at: string;
 }
 
-const iso = (column: string) =>
-  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ${column}`;
+const iso = (column: string) => sql`${isoUtc(sql.raw(column), 'US')} as ${sql.raw(column)}`;
 
 /** The columns every task statement returns, timestamps as ISO-8601 UTC text. */
-export const TASK_COLUMNS = sql.raw(
+export const TASK_COLUMNS = sql.join(
   [
     'id',
     'org_id',
@@ -48,7 +48,8 @@ export const TASK_COLUMNS = sql.raw(
     'duration_ms',
     iso('created_at'),
     iso('updated_at'),
-  ].join(', '),
+  ].map((column) => (typeof column === 'string' ? sql.raw(column) : column)),
+  sql`, `,
 );
 
 const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;

@@ -1,0 +1,19 @@
+import { sql, type SQL } from 'drizzle-orm';
+
+/**
+ * A timestamptz column as ISO-8601 UTC text ("2024-11-15T10:30:00.000Z"). Both drivers return raw
+ * timestamps as strings in their own formats, so queries format them here instead. `US` keeps
+ * microseconds, for values that must sort exactly as the database does (keyset cursors).
+ */
+export function isoUtc(column: SQL, precision: 'MS' | 'US' = 'MS'): SQL {
+  return sql`to_char(${column} at time zone 'UTC', ${sql.raw(`'YYYY-MM-DD"T"HH24:MI:SS.${precision}"Z"'`)})`;
+}
+
+/** The SQLSTATE of a failed statement, wherever the driver or drizzle put it in the cause chain. */
+export function sqlState(error: unknown): string | undefined {
+  for (let current = error; typeof current === 'object' && current !== null; current = (current as { cause?: unknown }).cause) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
