@@ -16,8 +16,8 @@ export interface MoneyReport {
   workingTasks: number;
   /** accounts where balance ≠ Σ amount, reserved ≠ Σ reserved_delta, or reserved ≠ 0 while idle */
   violations: AccountViolation[];
-  /** −Σ amount of the capture entries: what the ledger says was charged, warm-ups included */
-  capturedMicroUsdc: string;
+  /** −Σ amount of the capture and charge entries: what the ledger says was charged, warm-ups included */
+  chargedMicroUsdc: string;
 }
 
 interface AccountRow {
@@ -44,7 +44,7 @@ async function settledWorkingTasks(db: Database): Promise<number> {
 
 /**
  * Checks the ledger invariant of every credit account once the calls in flight have settled: run it
- * after the load stops, while the gateway still runs, so an answered-or-not call can finish its capture.
+ * after the load stops, while the gateway still runs, so an answered-or-not call can finish its charge or capture.
  */
 export async function checkMoney(url: string): Promise<MoneyReport> {
   const db = await openDatabase({ url, poolSize: 1 });
@@ -56,8 +56,8 @@ export async function checkMoney(url: string): Promise<MoneyReport> {
              coalesce(sum(l.reserved_delta), 0)::int8 as "ledgerReserved"
         from credit_accounts a left join ledger_entries l on l.org_id = a.org_id
        group by a.org_id, a.balance, a.reserved`);
-    const [captured] = await db.rows<{ total: bigint }>(
-      sql`select coalesce(-sum(amount), 0)::int8 as total from ledger_entries where kind = 'capture'`,
+    const [charged] = await db.rows<{ total: bigint }>(
+      sql`select coalesce(-sum(amount), 0)::int8 as total from ledger_entries where kind in ('capture', 'charge')`,
     );
     const violations = accounts
       .filter((a) => a.balance !== a.ledgerAmount || a.reserved !== a.ledgerReserved || a.reserved !== 0n)
@@ -73,7 +73,7 @@ export async function checkMoney(url: string): Promise<MoneyReport> {
       accounts: accounts.length,
       workingTasks,
       violations,
-      capturedMicroUsdc: (captured?.total ?? 0n).toString(),
+      chargedMicroUsdc: (charged?.total ?? 0n).toString(),
     };
   } finally {
     await db.close();

@@ -16,17 +16,29 @@ export interface BenchOptions {
   dataset: DatasetSize;
   /** the PostgreSQL server the bench database is created on */
   serverUrl: string;
+  /** scenario names to run; all when empty */
+  only: string[];
+  /** write a V8 CPU profile of the gateway (--cpu-prof) next to the results */
+  profile: boolean;
 }
 
 const FULL_DATASET: DatasetSize = { agents: 10_000, feedbacksPerAgent: 100, validationsPerAgent: 10, organizations: 100 };
 const SMOKE_DATASET: DatasetSize = { agents: 200, feedbacksPerAgent: 20, validationsPerAgent: 4, organizations: 10 };
 const DEFAULT_SERVER_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** `--smoke` picks the short CI run, `--duration <s>` overrides how long each scenario is measured. */
+/**
+ * `--smoke` picks the short CI run, `--duration <s>` overrides how long each scenario is measured,
+ * `--only a,b` runs just those scenarios, `--profile` writes the gateway's CPU profile.
+ */
 export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
   const { values } = parseArgs({
     args: argv,
-    options: { smoke: { type: 'boolean', default: false }, duration: { type: 'string' } },
+    options: {
+      smoke: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      only: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+    },
     strict: true,
   });
   const smoke = values.smoke === true;
@@ -36,6 +48,8 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv): Bench
     warmupS: smoke ? 0 : 3,
     dataset: smoke ? SMOKE_DATASET : FULL_DATASET,
     serverUrl: env.BENCH_DATABASE_URL || env.DATABASE_URL || DEFAULT_SERVER_URL,
+    only: values.only ? values.only.split(',').map((name) => name.trim()) : [],
+    profile: values.profile === true,
   };
 }
 

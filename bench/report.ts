@@ -91,6 +91,6 @@ export function formatTable(results: BenchResults): string {
     ...results.scenarios.filter((s) => s.errors.total > 0).map(failureLine),
     `money: ${results.money.ok ? 'ok' : 'BROKEN'}: balance = Σ amount, reserved = Σ reserved_delta = 0 ` +
       `over ${results.money.accounts} accounts (${results.money.violations.length} violations, ` +
-      `${results.money.workingTasks} tasks still working); ledger captured ${results.money.capturedMicroUsdc} µUSDC`,
+      `${results.money.workingTasks} tasks still working); ledger charged ${results.money.chargedMicroUsdc} µUSDC`,
   ].join('\n');
 }

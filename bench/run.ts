@@ -35,6 +35,9 @@ function redacted(url: string): string {
 async function bench(): Promise<boolean> {
   const options = parseBenchOptions(process.argv.slice(2), process.env);
   const startedAt = new Date();
+  const unknown = options.only.filter((name) => !scenarios.some((scenario) => scenario.name === name));
+  if (unknown.length) throw new Error(`--only: no scenario ${unknown.join(', ')}; there are ${scenarios.map((s) => s.name).join(', ')}`);
+  const chosen = options.only.length ? scenarios.filter((scenario) => options.only.includes(scenario.name)) : scenarios;
   say(`${options.mode} run: ${options.durationS} s per scenario, ${options.warmupS} s warm-up; server ${redacted(options.serverUrl)}`);
 
   const database = await createBenchDatabase(options.serverUrl);
@@ -44,7 +47,8 @@ async function bench(): Promise<boolean> {
   say(`seeded in ${seeded.seedSeconds.toFixed(1)} s: ${JSON.stringify(seeded.counts)}`);
 
   mkdirSync(resultsDir, { recursive: true });
-  const gateway = await startGateway({ databaseUrl: database.url, logFile: `${resultsDir}gateway.log` });
+  const profileDir = options.profile ? `${resultsDir}profiles` : undefined;
+  const gateway = await startGateway({ databaseUrl: database.url, logFile: `${resultsDir}gateway.log`, profileDir });
   cleanups.push(() => gateway.stop());
   say(`gateway ready at ${gateway.baseUrl} (serving pid ${gateway.servingPid})`);
 
@@ -54,7 +58,7 @@ async function bench(): Promise<boolean> {
     nextMessageId: messageIds(`bench-${startedAt.getTime().toString(36)}`),
   };
   const results: ScenarioResult[] = [];
-  for (const scenario of scenarios) {
+  for (const scenario of chosen) {
     say(`${scenario.name}: ${scenario.description}, ${scenario.connections} connections`);
     const result = await runScenario(
       scenario,
@@ -72,6 +76,7 @@ async function bench(): Promise<boolean> {
   }
   const money = await checkMoney(database.url);
   await gateway.stop();
+  if (profileDir) say(`gateway CPU profile in ${profileDir} (open it in Chrome DevTools or speedscope)`);
 
   const report: BenchResults = {
     startedAt: startedAt.toISOString(),

@@ -66,7 +66,12 @@ export const creditAccounts = pgTable(
   ],
 );
 
-export const ledgerKind = pgEnum('ledger_kind', ['grant', 'topup', 'reserve', 'capture', 'release']);
+/**
+ * `reserve` / `capture` / `release` settle a call that holds its cost while it runs; `charge` settles
+ * an instant call (one that answers from our own database in milliseconds) in one step, after its
+ * answer exists (docs/adr/0003-instant-calls-settle-in-one-charge.md).
+ */
+export const ledgerKind = pgEnum('ledger_kind', ['grant', 'topup', 'reserve', 'capture', 'release', 'charge']);
 
 /**
  * Append-only. `amount` moves the balance and `reserved_delta` moves the reservation, so for every

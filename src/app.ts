@@ -11,7 +11,7 @@ import { requestContext } from './http/request-context.js';
 export interface AppDeps {
   db: Database;
   log: Logger;
-  config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl'>;
+  config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl' | 'settlement'>;
   /** when given, counts running handlers so shutdown can wait for them */
   inFlight?: InFlightRequests;
 }
@@ -22,6 +22,7 @@ export function createApp(deps: AppDeps) {
     db: deps.db,
     toolTimeoutMs: deps.config.toolTimeoutMs,
     taskDeadlineSlackMs: deps.config.taskDeadlineSlackMs,
+    settlement: deps.config.settlement,
   });
   const app = new Hono<AppEnv>();
   if (deps.inFlight) app.use(deps.inFlight.middleware);

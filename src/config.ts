@@ -22,6 +22,7 @@ const configSchema = z
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
     TASK_DEADLINE_SLACK_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
     RECOVERY_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+    SETTLEMENT: z.enum(['by-tool', 'hold']).default('by-tool'),
   })
   .transform((env) => ({
     port: env.PORT,
@@ -39,6 +40,9 @@ const configSchema = z
     recoveryIntervalMs: env.RECOVERY_INTERVAL_MS,
     // A working task past tool timeout + this slack belongs to a process that died: recovery frees it.
     taskDeadlineSlackMs: env.TASK_DEADLINE_SLACK_MS,
+    // `hold` makes every paid call reserve before its tool runs (visible as working, cancellable),
+    // at the price of a second commit for calls that could have been charged instantly.
+    settlement: env.SETTLEMENT,
   }));
 
 export type Config = z.output<typeof configSchema>;

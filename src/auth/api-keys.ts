@@ -51,15 +51,22 @@ export async function revokeApiKey(db: Database, input: { keyId: string; orgId?:
 export interface Principal {
   orgId: string;
   keyId: string;
+  /**
+   * The organization's available credit (balance − reserved) as of this lookup, null without a
+   * credit account: read in the same statement so a call that cannot be paid for is refused before
+   * its tool runs, at no extra round trip. Charges re-check it under the account's row lock.
+   */
+  availableMicroUsdc: bigint | null;
 }
 
 /** The organization a key belongs to, if the key exists, is not revoked and has not expired. */
 export async function authenticateApiKey(db: Database, key: string): Promise<Principal | undefined> {
   if (!key.startsWith(KEY_PREFIX) || key.length > 200) return undefined;
   const [row] = await db.rows<Principal>(sql`
-    select org_id as "orgId", id as "keyId" from api_keys
-     where key_hash = ${hashApiKey(key)}
-       and revoked_at is null
-       and (expires_at is null or expires_at > now())`);
+    select k.org_id as "orgId", k.id as "keyId", c.balance - c.reserved as "availableMicroUsdc"
+      from api_keys k left join credit_accounts c on c.org_id = k.org_id
+     where k.key_hash = ${hashApiKey(key)}
+       and k.revoked_at is null
+       and (k.expires_at is null or k.expires_at > now())`);
   return row;
 }

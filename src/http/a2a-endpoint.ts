@@ -1,11 +1,12 @@
-import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { a2aMethods, type A2AContext } from '../a2a/methods.js';
 import { requireApiKey } from '../auth/middleware.js';
 import type { Database } from '../db/client.js';
 import { handleRpcBody, type Dispatcher } from '../rpc/dispatch.js';
 import { RpcCode, rpcErrors } from '../rpc/errors.js';
+import { createChargeCombiner } from '../tasks/charge-combiner.js';
 import type { AppEnv } from './env.js';
+import { readBody } from './read-body.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
 
@@ -17,30 +18,46 @@ const dispatcher: Dispatcher<A2AContext> = {
   },
 };
 
+function bodyTooLarge(c: Context<AppEnv>) {
+  return c.json(
+    {
+      jsonrpc: '2.0',
+      id: null,
+      error: {
+        code: RpcCode.InvalidRequest,
+        message: 'Request body exceeds 100 KB',
+        data: { reason: 'body_too_large', limitBytes: MAX_BODY_BYTES },
+      },
+    },
+    413,
+  );
+}
+
+/** Reads the body first, so an oversized one is 413 whoever sends it. */
+const bodyWithinLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const body = await readBody(c, MAX_BODY_BYTES);
+  if (!body.ok) return bodyTooLarge(c);
+  c.set('body', body.text);
+  await next();
+};
+
 /** POST /a2a (and / for clients that post to the card's URL): JSON-RPC 2.0, both A2A generations. */
-export function a2aEndpoint(deps: { db: Database; toolTimeoutMs: number; taskDeadlineSlackMs: number }) {
+export function a2aEndpoint(deps: {
+  db: Database;
+  toolTimeoutMs: number;
+  taskDeadlineSlackMs: number;
+  settlement: A2AContext['settlement'];
+}) {
+  const charges = createChargeCombiner(deps.db);
   const routes = new Hono<AppEnv>();
-  const limit = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: (c) =>
-      c.json(
-        {
-          jsonrpc: '2.0',
-          id: null,
-          error: {
-            code: RpcCode.InvalidRequest,
-            message: 'Request body exceeds 100 KB',
-            data: { reason: 'body_too_large', limitBytes: MAX_BODY_BYTES },
-          },
-        },
-        413,
-      ),
-  });
-  const handler = routes.post('/', limit, requireApiKey(deps.db), async (c) => {
-    const body = await c.req.text();
-    const answer = await handleRpcBody(body, dispatcher, {
+  const handler = routes.post('/', bodyWithinLimit, requireApiKey(deps.db), async (c) => {
+    const principal = c.get('principal');
+    const answer = await handleRpcBody(c.get('body'), dispatcher, {
       db: deps.db,
-      orgId: c.get('principal').orgId,
+      orgId: principal.orgId,
+      charges,
+      availableAtAuth: principal.availableMicroUsdc,
+      settlement: deps.settlement,
       log: c.get('log'),
       toolTimeoutMs: deps.toolTimeoutMs,
       taskDeadlineSlackMs: deps.taskDeadlineSlackMs,

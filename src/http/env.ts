@@ -7,5 +7,7 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     principal: Principal;
+    /** the request body as text, read within the size limit */
+    body: string;
   };
 }

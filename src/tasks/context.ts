@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
+import type { ChargeCombiner } from './charge-combiner.js';
 
 /** Who is calling and what the call may use: passed to every task operation. */
 export interface CallerContext {
@@ -10,4 +11,14 @@ export interface CallerContext {
   readonly toolTimeoutMs: number;
   /** how long past the tool timeout a working task may stay before recovery treats it as abandoned */
   readonly taskDeadlineSlackMs: number;
+  /** settles instant calls, several of one organization per statement */
+  readonly charges: ChargeCombiner;
+  /** `hold` sends every paid call through reserve → capture, whatever its tool's own settlement */
+  readonly settlement: 'by-tool' | 'hold';
+  /**
+   * The organization's available credit when its key was checked (null: no credit account), read
+   * in the same statement as the key. Only a hint that spares a tool run that cannot be paid for;
+   * the charge itself re-checks under the account's row lock.
+   */
+  readonly availableAtAuth?: bigint | null;
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Message, TaskState, TaskView } from '../a2a/model.js';
 import { TERMINAL_STATES } from '../a2a/model.js';
-import { getCreditAccount } from '../billing/accounts.js';
 import { reserveWith, settleWith } from '../billing/holds.js';
-import { sqlState } from '../db/sql.js';
-import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
+import { RpcError, rpcErrors } from '../rpc/errors.js';
 import type { CallerContext } from './context.js';
+import { creditError } from './credit-errors.js';
 import { executeCall } from './execute.js';
+import { runInstantCall } from './instant-call.js';
 import { instructionsMessage } from './instructions.js';
 import {
   appendToWaitingTask,
@@ -24,40 +24,16 @@ import {
 } from './store.js';
 import { readToolCall, type ToolCall } from './tool-call.js';
 import { toTaskView } from './view.js';
+import { writeOnce } from './write-once.js';
 
 interface ViewOptions {
   historyLength?: number;
 }
 
-async function creditError(ctx: CallerContext, cost: bigint): Promise<RpcError> {
-  const account = await getCreditAccount(ctx.db, ctx.orgId);
-  if (!account) {
-    return new RpcError(RpcCode.CreditsOrUnsupported, 'No credit balance is initialized for this organization', {
-      reason: 'no_credit_account',
-    });
-  }
-  return new RpcError(RpcCode.CreditsOrUnsupported, 'Insufficient credits', {
-    reason: 'insufficient_credits',
-    required: cost.toString(),
-    available: account.available.toString(),
-  });
-}
-
-const UNIQUE_VIOLATION = '23505';
-
-/** Runs a statement that writes a task; a unique-index conflict means the messageId was seen already. */
-async function writeOnce(ctx: CallerContext, messageId: string, write: () => Promise<TaskRow | undefined>) {
-  try {
-    return { row: await write(), replay: undefined };
-  } catch (error) {
-    if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
-    const replay = await findTaskByMessageId(ctx.db, ctx.orgId, messageId);
-    if (!replay) throw error;
-    return { row: undefined, replay };
-  }
-}
-
 async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall, contextId: string) {
+  if (call.tool.settlement === 'instant' && ctx.settlement === 'by-tool') {
+    return runInstantCall(ctx, message, call, contextId);
+  }
   const id = randomUUID();
   const { row, replay } = await writeOnce(ctx, message.messageId, async () => {
     const [created] = await ctx.db.rows<TaskRow>(

@@ -76,6 +76,55 @@ export function insertWorkingTaskFromHold(call: NewCall): SQL {
  returning ${TASK_COLUMNS}`;
 }
 
+/** What an instant call's insert returns; the rest of its row is what the gateway just wrote. */
+export interface WrittenTask {
+  id: string;
+  org_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+const WRITTEN_COLUMNS = sql`id, org_id, ${iso('created_at')}, ${iso('updated_at')}`;
+
+/** An instant call with its answer, to be paid for and recorded completed. */
+export interface AnsweredCall extends Omit<NewCall, 'deadlineMs'> {
+  result: unknown;
+  durationMs: number;
+}
+
+/** The calls as rows `(n, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms)`. */
+export function answeredCalls(calls: readonly AnsweredCall[]): SQL {
+  const rows = calls.map(
+    (call, n) => sql`(${n}::int, ${call.id}::uuid, ${call.contextId}::text, ${call.messageId}::text, ${call.tool}::text,
+      ${JSON.stringify(call.arguments)}::jsonb, ${call.cost}::int8, ${JSON.stringify(call.result)}::json,
+      ${JSON.stringify(call.history)}::jsonb, ${call.durationMs}::int)`,
+  );
+  return sql`select * from (values ${sql.join(rows, sql`, `)})
+    as answered (n, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms)`;
+}
+
+/** The paid calls' tasks, inserted completed; reads `paid` (see billing/charges.ts). */
+export const insertCompletedTasksFromPaid: SQL = sql`
+    insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, arguments, cost, state, result, history, duration_ms)
+    select id, org_id, context_id, message_id, message_id, tool, arguments, cost, 'completed', result, history, duration_ms
+      from paid
+ returning id, org_id, cost, ${iso('created_at')}, ${iso('updated_at')}`;
+
+/** An instant call that did not answer, recorded failed; no money moved, so no ledger row. */
+export async function insertFailedTask(
+  db: Database,
+  call: Omit<NewCall, 'deadlineMs'> & { orgId: string },
+  outcome: { failure: TaskFailure; durationMs: number },
+): Promise<WrittenTask | undefined> {
+  const [row] = await db.rows<WrittenTask>(sql`
+    insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, arguments, cost, state, error, history, duration_ms)
+    values (${call.id}, ${call.orgId}, ${call.contextId}, ${call.messageId}, ${call.messageId}, ${call.tool},
+            ${json(call.arguments)}, ${call.cost}, 'failed', ${json(outcome.failure)}, ${json(call.history)}, ${outcome.durationMs})
+    on conflict do nothing
+ returning ${WRITTEN_COLUMNS}`);
+  return row;
+}
+
 /** A task waiting for input takes its tool call; reads `hold`. */
 export function startCallOnWaitingTaskFromHold(
   taskId: string,

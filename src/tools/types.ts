@@ -3,6 +3,14 @@ import type { Database } from '../db/client.js';
 
 export type ToolTier = 0 | 1 | 2 | 3;
 
+/**
+ * How a call's cost is settled. `instant`: the tool only reads our database and answers within
+ * milliseconds, so it runs first and its answer is charged in one statement (no charge without an
+ * answer). `hold`: the cost is reserved before the tool runs and captured or released after, so a
+ * long or externally costly call is visible as working, cancellable, and recovered after a crash.
+ */
+export type Settlement = 'instant' | 'hold';
+
 export interface ToolContext {
   readonly db: Database;
   /** aborted when the task times out or is cancelled */
@@ -21,6 +29,7 @@ export interface ToolDefinition<Params extends z.ZodType = z.ZodType> {
   readonly name: string;
   readonly tier: ToolTier;
   readonly costMicroUsdc: bigint;
+  readonly settlement: Settlement;
   readonly description: string;
   readonly version: string;
   readonly params: Params;

@@ -131,10 +131,7 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
     expect(after?.balance).toBe((before?.balance ?? 0n) - COST.getAgentProfile);
     expect(after?.reserved).toBe(0n);
     const entries = (await ledger(gateway, org.orgId)).filter((row) => row.task_id === task.id);
-    expect(entries.map((row) => [row.kind, row.amount, row.reserved_delta])).toEqual([
-      ['reserve', 0n, 1_000n],
-      ['capture', -1_000n, -1_000n],
-    ]);
+    expect(entries.map((row) => [row.kind, row.amount, row.reserved_delta])).toEqual([['charge', -1_000n, 0n]]);
 
     const fetched = await client.getTask({ tenant: '', id: task.id });
     expect(fetched.id).toBe(task.id);

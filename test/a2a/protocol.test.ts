@@ -363,7 +363,7 @@ describe('-32603: internal error, logged with the request id, no stack or SQL in
     const database = await createTestDatabase();
     const lines: Array<Record<string, unknown>> = [];
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const app = createApp({ db: database.db, log, config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined } });
+    const app = createApp({ db: database.db, log, config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' } });
     try {
       const own = await createOrganization(database.db, { name: 'broken', credits: 100_000n });
       // the database loses a table the task store needs (an operator's mistake, not a caller's)
@@ -453,7 +453,7 @@ describe('-32001: task not found', () => {
 });
 
 describe('-32002: task not cancelable', () => {
-  it('a completed task → -32002 with its state, in both generations; the capture stands', async () => {
+  it('a completed task → -32002 with its state, in both generations; the charge stands', async () => {
     const done = await completedTask();
     const before = await moneyOf(org.orgId);
     for (const method of ['CancelTask', 'tasks/cancel']) {
@@ -462,7 +462,7 @@ describe('-32002: task not cancelable', () => {
     }
     expect(await moneyOf(org.orgId)).toEqual(before);
     const entries = (await ledger(gateway, org.orgId)).filter((row) => row.task_id === done.id);
-    expect(entries.map((row) => row.kind)).toEqual(['reserve', 'capture']);
+    expect(entries.map((row) => row.kind)).toEqual(['charge']);
     expect(expectResult(await rpc('GetTask', { id: done.id })).status.state).toBe('TASK_STATE_COMPLETED');
   });
 
@@ -697,10 +697,10 @@ describe('idempotency by messageId', () => {
 
     expect((await account(gateway, org.orgId))?.balance).toBe((before?.balance ?? 0n) - COST.getReputationSummary);
     const entries = (await ledger(gateway, org.orgId)).filter((row) => row.task_id === first.id);
-    expect(entries.map((row) => row.kind)).toEqual(['reserve', 'capture']);
+    expect(entries.map((row) => [row.kind, row.amount, row.reserved_delta])).toEqual([['charge', -COST.getReputationSummary, 0n]]);
   });
 
-  it('the same message sent concurrently creates one task and one capture', async () => {
+  it('the same message sent concurrently creates one task and one charge', async () => {
     const messageId = randomUUID();
     const before = await account(gateway, org.orgId);
     const replies = await Promise.all(
@@ -713,8 +713,7 @@ describe('idempotency by messageId', () => {
     );
     expect(row?.n).toBe(1n);
     const entries = (await ledger(gateway, org.orgId)).filter((entry) => entry.task_id === ids[0]);
-    expect(entries.filter((entry) => entry.kind === 'capture')).toHaveLength(1);
-    expect(entries.filter((entry) => entry.kind === 'reserve')).toHaveLength(1);
+    expect(entries.map((entry) => entry.kind)).toEqual(['charge']);
     expect((await account(gateway, org.orgId))?.balance).toBe((before?.balance ?? 0n) - COST.getReputationSummary);
   });
 
@@ -1084,10 +1083,8 @@ describe('tool results and the money around them', () => {
     expect(taskId).toMatch(/^[0-9a-f-]{36}$/);
 
     expect(await account(gateway, org.orgId)).toEqual(before);
-    const entries = (await ledger(gateway, org.orgId)).filter((row) => row.task_id === taskId);
-    expect(entries.map((row) => row.kind)).toEqual(['reserve', 'release']);
-    expect(entries.reduce((sum, row) => sum + row.amount, 0n)).toBe(0n);
-    expect(entries.reduce((sum, row) => sum + row.reserved_delta, 0n)).toBe(0n);
+    // an instant call that did not answer never touched the account: no ledger row at all
+    expect((await ledger(gateway, org.orgId)).filter((row) => row.task_id === taskId)).toEqual([]);
 
     const task = expectResult(await rpc('GetTask', { id: taskId }));
     expect(task.status.state).toBe('TASK_STATE_FAILED');

@@ -137,7 +137,7 @@ export async function account(gateway: TestGateway, orgId: string): Promise<Acco
 }
 
 export interface LedgerRow {
-  kind: 'grant' | 'topup' | 'reserve' | 'capture' | 'release';
+  kind: 'grant' | 'topup' | 'reserve' | 'capture' | 'release' | 'charge';
   amount: bigint;
   reserved_delta: bigint;
   task_id: string | null;

@@ -68,7 +68,7 @@ async function pgliteTarget(): Promise<Target> {
     const db = await openDatabase({ dataDir });
     try {
       await db.migrate();
-      const app = createApp({ db, log: quietLog, config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined } });
+      const app = createApp({ db, log: quietLog, config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' } });
       return await work({
         db,
         rpc: async (body, key) =>

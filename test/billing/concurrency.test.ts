@@ -90,14 +90,34 @@ function expectInsufficientCredits(answer: RpcAnswer): void {
   expect(answer.error?.data?.reason).toBe('insufficient_credits');
 }
 
-describe.skipIf(!process.env.DATABASE_URL)(
-  'concurrent paid calls over HTTP (PostgreSQL only: set DATABASE_URL; PGlite has one connection and cannot race)',
-  () => {
+type Settlement = 'by-tool' | 'hold';
+
+/**
+ * `calls` new calls paid for `amount` in all, and nothing else: one charge each when settled
+ * instantly, one reserve and one capture each when held; never a release.
+ */
+function expectPaidFor(ledger: Record<string, LedgerCounts>, settlement: Settlement, calls: bigint, amount: bigint) {
+  const paid = settlement === 'hold' ? ledger.capture : ledger.charge;
+  expect(paid?.n).toBe(calls);
+  expect(paid?.amount).toBe(-amount);
+  if (settlement === 'hold') {
+    expect(ledger.reserve?.n).toBe(calls);
+    expect(ledger.charge).toBeUndefined();
+  } else {
+    expect(ledger.reserve).toBeUndefined();
+    expect(ledger.capture).toBeUndefined();
+  }
+  expect(ledger.release).toBeUndefined();
+}
+
+describe.skipIf(!process.env.DATABASE_URL).each(['by-tool', 'hold'] as const)(
+  'concurrent paid calls over HTTP, settlement %s (PostgreSQL only: set DATABASE_URL; PGlite has one connection and cannot race)',
+  (settlement) => {
     let gateway: TestGateway;
     let baseUrl: string;
 
     beforeAll(async () => {
-      gateway = await startTestGateway();
+      gateway = await startTestGateway({ settlement });
       await seedDemoData(gateway.database.db, { now: new Date() });
       baseUrl = await gateway.listen();
     });
@@ -129,11 +149,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
       const after = await account(gateway, org.orgId);
       expect(after.balance).toBe(0n);
       expect(after.reserved).toBe(0n);
-      const ledger = await ledgerCounts(gateway, org.orgId);
-      expect(ledger.reserve?.n).toBe(37n);
-      expect(ledger.capture?.n).toBe(37n);
-      expect(ledger.capture?.amount).toBe(-37n * TIER0_COST);
-      expect(ledger.release).toBeUndefined();
+      expectPaidFor(await ledgerCounts(gateway, org.orgId), settlement, 37n, 37n * TIER0_COST);
       expect(await taskCount(gateway, org.orgId)).toBe(37n);
       expect(await taskCount(gateway, org.orgId, 'completed')).toBe(37n);
     });
@@ -162,10 +178,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
       const after = await account(gateway, org.orgId);
       expect(after.balance).toBe(1_000_000n - TIER0_COST);
       expect(after.reserved).toBe(0n);
-      const ledger = await ledgerCounts(gateway, org.orgId);
-      expect(ledger.reserve?.n).toBe(1n);
-      expect(ledger.capture?.n).toBe(1n);
-      expect(ledger.release).toBeUndefined();
+      expectPaidFor(await ledgerCounts(gateway, org.orgId), settlement, 1n, TIER0_COST);
     });
 
     it('20 concurrent tool calls on one task waiting for input: exactly one runs and is charged, the rest are refused', async () => {
@@ -197,10 +210,8 @@ describe.skipIf(!process.env.DATABASE_URL)(
       const after = await account(gateway, org.orgId);
       expect(after.balance).toBe(1_000_000n - cost);
       expect(after.reserved).toBe(0n);
-      const ledger = await ledgerCounts(gateway, org.orgId);
-      expect(ledger.reserve?.n).toBe(1n);
-      expect(ledger.capture?.n).toBe(1n);
-      expect(ledger.release).toBeUndefined();
+      // a call on a waiting task is always held: the task exists already and may be canceled meanwhile
+      expectPaidFor(await ledgerCounts(gateway, org.orgId), 'hold', 1n, cost);
       expect(await taskCount(gateway, org.orgId)).toBe(1n);
     });
 
@@ -244,11 +255,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
       // more than what is left even now.
       for (const cost of refusedCosts) expect(cost).toBeGreaterThan(after.balance);
 
-      const ledger = await ledgerCounts(gateway, org.orgId);
-      expect(ledger.reserve?.n).toBe(BigInt(completed));
-      expect(ledger.capture?.n).toBe(BigInt(completed));
-      expect(ledger.capture?.amount).toBe(-spent);
-      expect(ledger.release).toBeUndefined();
+      expectPaidFor(await ledgerCounts(gateway, org.orgId), settlement, BigInt(completed), spent);
       const [captured] = await gateway.database.db.rows<{ total: bigint }>(
         sql`select coalesce(sum(cost), 0)::int8 as total from tasks where org_id = ${org.orgId} and state = 'completed'`,
       );

@@ -20,13 +20,20 @@ export interface TestGateway {
 }
 
 /** A gateway on a fresh database. Logs are silent unless TEST_LOG_LEVEL is set. */
-export async function startTestGateway(options: { toolTimeoutMs?: number } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  options: { toolTimeoutMs?: number; settlement?: 'by-tool' | 'hold' } = {},
+): Promise<TestGateway> {
   const database = await createTestDatabase();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const app = createApp({
     db: database.db,
     log,
-    config: { toolTimeoutMs: options.toolTimeoutMs ?? 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined },
+    config: {
+      toolTimeoutMs: options.toolTimeoutMs ?? 10_000,
+      taskDeadlineSlackMs: 30_000,
+      publicUrl: undefined,
+      settlement: options.settlement ?? 'by-tool',
+    },
   });
   let server: Server | undefined;
   const gateway: TestGateway = {

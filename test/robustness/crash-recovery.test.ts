@@ -34,7 +34,12 @@ const CALLS = 300;
 const CREDITS = 1_000_000n;
 const TIER0_COST = 1_000n;
 const POOL_SIZE = 20;
+/**
+ * Calls are held (SETTLEMENT=hold), the path of every call that can outlive its process: an instant
+ * call writes nothing until its answer exists, so a crash leaves it nothing to hold or recover.
+ */
 const GATEWAY_ENV = {
+  SETTLEMENT: 'hold',
   TOOL_TIMEOUT_MS: '2000',
   TASK_DEADLINE_SLACK_MS: '500',
   RECOVERY_INTERVAL_MS: '500',

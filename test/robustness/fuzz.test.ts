@@ -24,12 +24,12 @@ import { moneyChecks, startTestGateway, type TestGateway } from '../helpers/gate
  *
  * After every test, the money: balance = initial credits − the costs of completed tasks (so a
  * rejected call never costs anything), reserved = 0, the ledger sums equal the balances, every
- * completed task captured exactly once, no capture for any other task, no task left working.
+ * completed task paid for exactly once (one charge, or one capture when held), nothing taken for
+ * any other task, no task left working.
  * FUZZ_SEED and FUZZ_RUNS_SCALE (e.g. 0.2 or 5) make a run reproducible or shorter / longer.
  *
- * Two tests near the end pin down bugs the fuzzing found (marked KNOWN BUG; they fail until src is
- * fixed): input PostgreSQL cannot store answered as -32603, and a deadlock between a retried
- * messageId and its original's capture on PostgreSQL.
+ * Two tests near the end pin down bugs the fuzzing found, now fixed: input PostgreSQL cannot store
+ * answered as -32603, and a deadlock between a retried messageId and its original's capture.
  */
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
@@ -729,13 +729,13 @@ async function expectMoneyInvariants(): Promise<void> {
   }
   const [wrongCaptures] = await db.rows<{ n: bigint }>(sql`
     select count(*)::int8 as n from ledger_entries l left join tasks t on t.id = l.task_id
-     where l.kind = 'capture' and (t.state is distinct from 'completed' or l.amount <> -t.cost)`);
-  expect(wrongCaptures?.n, 'a capture for a task that did not complete').toBe(0n);
+     where l.kind in ('capture', 'charge') and (t.state is distinct from 'completed' or l.amount <> -t.cost)`);
+  expect(wrongCaptures?.n, 'a capture or charge for a task that did not complete').toBe(0n);
   const [uncapturedOrTwice] = await db.rows<{ n: bigint }>(sql`
     select count(*)::int8 as n from tasks t
      where t.state = 'completed' and t.cost > 0
-       and (select count(*) from ledger_entries l where l.task_id = t.id and l.kind = 'capture') <> 1`);
-  expect(uncapturedOrTwice?.n, 'a completed task captured other than exactly once').toBe(0n);
+       and (select count(*) from ledger_entries l where l.task_id = t.id and l.kind in ('capture', 'charge')) <> 1`);
+  expect(uncapturedOrTwice?.n, 'a completed task paid for other than exactly once').toBe(0n);
   const [working] = await db.rows<{ n: bigint }>(sql`select count(*)::int8 as n from tasks where state = 'working'`);
   expect(working?.n, 'no task is left working once every call has answered').toBe(0n);
 }
@@ -938,7 +938,7 @@ describe(`fuzzing POST /a2a (${database})`, () => {
           const messageIdValue = (call.params.message as { messageId: string }).messageId;
           const tasks = await gateway.database.db.rows<{ id: string; state: string; captures: bigint }>(sql`
             select t.id::text as id, t.state::text as state,
-                   (select count(*) from ledger_entries l where l.task_id = t.id and l.kind = 'capture')::int8 as captures
+                   (select count(*) from ledger_entries l where l.task_id = t.id and l.kind in ('capture', 'charge'))::int8 as captures
               from tasks t where t.message_id = ${messageIdValue}`);
           expect(tasks).toEqual([{ id: [...ids][0], state: 'completed', captures: 1n }]);
         }),
@@ -949,12 +949,13 @@ describe(`fuzzing POST /a2a (${database})`, () => {
   );
 
   /**
-   * KNOWN BUG on PostgreSQL (fails until src is fixed; found by the property above): a retry's
+   * Found by the property above, on PostgreSQL, with held calls: a retry's
    * reserve holds the account row and waits on the unique-index entry (org, messageId) that the
    * original task's capture has just written, while that capture waits for the account row. PostgreSQL
    * aborts one as a deadlock victim after deadlock_timeout: the retry gets -32603, or the original's
    * capture fails and its successful tool call ends `failed` (tool_failed), uncharged.
-   * Fix: retry a single autocommit statement aborted with SQLSTATE 40P01 (src/db/client.ts).
+   * Fixed by retrying a single autocommit statement aborted with SQLSTATE 40P01 (src/db/client.ts)
+   * and by the messageId guard on every hold and charge (src/tasks/store.ts).
    */
   it(
     "a client's retries racing its first attempt (2–6 copies of one paid call at once, 250 times) all get the one task, completed and charged once",
@@ -990,11 +991,11 @@ describe(`fuzzing POST /a2a (${database})`, () => {
   );
 
   /**
-   * KNOWN BUG (fails until src is fixed): PostgreSQL text and jsonb cannot hold U+0000 or an
+   * Found by the fuzzing: PostgreSQL text and jsonb cannot hold U+0000 or an
    * unpaired surrogate, and JSON.stringify overflows the stack past ~4,100 levels, so such input
    * reaches the database (or the serializer) and comes back as -32603 "Internal error", logged at
    * error level with the failed SQL — for what is the client's mistake. It must be -32602, uncharged.
-   * Fix: refuse such params in parseParams (src/a2a/issues.ts) before the schema runs.
+   * Fixed by refusing such params in parseParams (src/a2a/issues.ts) before the schema runs.
    */
   it('client input the database cannot store is -32602 invalid params, not -32603 internal error, and costs nothing', async () => {
     const paid = (extra: string, messageIdJson = JSON.stringify(randomUUID())) =>

@@ -149,14 +149,13 @@ describePg(`two gateway instances on one database ${reason}`, () => {
       expect(accounts[0]).toEqual({ orgId: org.orgId, balance: 0n, reserved: 0n, ledgerAmount: 0n, ledgerReserved: 0n });
       expect(await ledgerTotals(db, org.orgId)).toEqual([
         { kind: 'grant', reason: 'initial grant', n: 1n, amount: BigInt(AFFORDABLE) * TIER0_COST, reserved: 0n },
-        { kind: 'reserve', reason: null, n: BigInt(AFFORDABLE), amount: 0n, reserved: BigInt(AFFORDABLE) * TIER0_COST },
-        { kind: 'capture', reason: null, n: BigInt(AFFORDABLE), amount: -BigInt(AFFORDABLE) * TIER0_COST, reserved: -BigInt(AFFORDABLE) * TIER0_COST },
+        { kind: 'charge', reason: null, n: BigInt(AFFORDABLE), amount: -BigInt(AFFORDABLE) * TIER0_COST, reserved: 0n },
       ].sort((x, y) => x.kind.localeCompare(y.kind)));
       const [perTask] = await db.rows<{ n: bigint }>(sql`
         select count(*)::int8 as n from tasks t
          where t.org_id = ${org.orgId}
-           and (select count(*) from ledger_entries l where l.task_id = t.id and l.kind = 'capture') <> 1`);
-      expect(perTask?.n, 'a completed task captured other than exactly once').toBe(0n);
+           and (select count(*) from ledger_entries l where l.task_id = t.id and l.kind = 'charge') <> 1`);
+      expect(perTask?.n, 'a completed task charged other than exactly once').toBe(0n);
 
       // Both instances are still up.
       expect(a.isRunning() && b.isRunning()).toBe(true);

@@ -106,7 +106,21 @@ async function expectUntouched(gateway: TestGateway, orgId: string): Promise<voi
   const after = await account(gateway, orgId);
   expect(after.balance).toBe(START_CREDITS);
   expect(after.reserved).toBe(0n);
-  expect((await ledger(gateway, orgId)).filter((row) => row.kind === 'capture')).toEqual([]);
+  expect((await ledger(gateway, orgId)).filter((row) => row.kind === 'capture' || row.kind === 'charge')).toEqual([]);
+}
+
+type Settlement = 'by-tool' | 'hold';
+
+/** A new call to a Tier 0/1 tool is charged in one step, or reserved then captured when held. */
+const paidKinds = (settlement: Settlement) => (settlement === 'hold' ? ['reserve', 'capture'] : ['charge']);
+
+/**
+ * The ledger of a task whose call ended without an answer: nothing at all for an instant call
+ * (no money ever moved), a reserve and its release for a held one.
+ */
+function expectNoMoneyMoved(rows: LedgerRow[], settlement: Settlement, task: { id: string; cost: bigint; reason: string }) {
+  if (settlement === 'hold') expectReservedThenReleased(rows, task.id, task.cost, task.reason);
+  else expect(rows).toEqual([]);
 }
 
 /** The ledger of a task whose hold was placed and then given back: a reserve, a release, no capture. */
@@ -116,11 +130,11 @@ function expectReservedThenReleased(rows: LedgerRow[], taskId: string, cost: big
   expect(rows[1]).toMatchObject({ kind: 'release', amount: 0n, reservedDelta: -cost, taskId, reason });
 }
 
-describe('failed, timed-out and canceled tasks cost nothing', () => {
+describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled tasks cost nothing (settlement %s)', (settlement) => {
   let gateway: TestGateway;
 
   beforeAll(async () => {
-    gateway = await startTestGateway();
+    gateway = await startTestGateway({ settlement });
     await seedDemoData(gateway.database.db, { now: new Date() });
   });
 
@@ -150,7 +164,7 @@ describe('failed, timed-out and canceled tasks cost nothing', () => {
     expect(statusError(task)).toMatchObject({ reason: 'tool_failed' });
     expect(task.metadata.charged).toBe(false);
     await expectUntouched(gateway, org.orgId);
-    expectReservedThenReleased(await taskLedger(gateway, org.orgId, task.id), task.id, TIER1, 'tool_failed');
+    expectNoMoneyMoved(await taskLedger(gateway, org.orgId, task.id), settlement, { id: task.id, cost: TIER1, reason: 'tool_failed' });
 
     // The table is back, so a re-run would now succeed and charge: the replay must not re-run.
     const replay = sentTask(await send(gateway, org.apiKey.key, message));
@@ -158,7 +172,8 @@ describe('failed, timed-out and canceled tasks cost nothing', () => {
     expect(replay.status.state).toBe('TASK_STATE_FAILED');
     expect(replay.metadata.charged).toBe(false);
     await expectUntouched(gateway, org.orgId);
-    expect(await ledger(gateway, org.orgId)).toHaveLength(3); // the grant, one reserve, one release
+    // the grant, and for a held call one reserve and one release
+    expect(await ledger(gateway, org.orgId)).toHaveLength(settlement === 'hold' ? 3 : 1);
     const [count] = await db.rows<{ n: bigint }>(sql`select count(*)::int8 as n from tasks where org_id = ${org.orgId}`);
     expect(count?.n).toBe(1n);
 
@@ -183,7 +198,7 @@ describe('failed, timed-out and canceled tasks cost nothing', () => {
     expect(taskId).toEqual(expect.any(String));
 
     await expectUntouched(gateway, org.orgId);
-    expectReservedThenReleased(await taskLedger(gateway, org.orgId, taskId), taskId, TIER0, 'agent_not_found');
+    expectNoMoneyMoved(await taskLedger(gateway, org.orgId, taskId), settlement, { id: taskId, cost: TIER0, reason: 'agent_not_found' });
     const fetched = await call(gateway, org.apiKey.key, 'GetTask', { id: taskId });
     expect(fetched.result?.status?.state).toBe('TASK_STATE_FAILED');
     expect(fetched.result?.metadata?.charged).toBe(false);
@@ -191,7 +206,7 @@ describe('failed, timed-out and canceled tasks cost nothing', () => {
     // Sent again, it is not run or charged a second time.
     await send(gateway, org.apiKey.key, message);
     await expectUntouched(gateway, org.orgId);
-    expect(await ledger(gateway, org.orgId)).toHaveLength(3);
+    expect(await ledger(gateway, org.orgId)).toHaveLength(settlement === 'hold' ? 3 : 1);
   });
 
   it('canceling a task waiting for input: canceled, cost 0, no ledger rows; a tool call on it afterwards is refused', async () => {
@@ -260,7 +275,7 @@ describe('failed, timed-out and canceled tasks cost nothing', () => {
 
     expect(await account(gateway, org.orgId)).toEqual(before);
     expect(await ledger(gateway, org.orgId)).toEqual(ledgerBefore);
-    expect((await taskLedger(gateway, org.orgId, done.id)).map((row) => row.kind)).toEqual(['reserve', 'capture']);
+    expect((await taskLedger(gateway, org.orgId, done.id)).map((row) => row.kind)).toEqual(paidKinds(settlement));
     const fetched = await call(gateway, org.apiKey.key, 'GetTask', { id: done.id });
     expect(fetched.result?.status?.state).toBe('TASK_STATE_COMPLETED');
     expect(fetched.result?.metadata?.charged).toBe(true);
@@ -276,7 +291,7 @@ describe('failed, timed-out and canceled tasks cost nothing', () => {
     expect(followUp.error?.code).toBe(-32004);
     expect(followUp.error?.data).toMatchObject({ reason: 'task_not_accepting_input', state: 'failed' });
     await expectUntouched(gateway, org.orgId);
-    expect((await taskLedger(gateway, org.orgId, taskId)).map((row) => row.kind)).toEqual(['reserve', 'release']);
+    expectNoMoneyMoved(await taskLedger(gateway, org.orgId, taskId), settlement, { id: taskId, cost: TIER0, reason: 'agent_not_found' });
   });
 
   it('a batch of paid calls worth more than the balance: the affordable ones complete, the rest are refused, none overdraws', async () => {
@@ -302,10 +317,8 @@ describe('failed, timed-out and canceled tasks cost nothing', () => {
     const after = await account(gateway, org.orgId);
     expect(after.balance).toBe(500n);
     expect(after.reserved).toBe(0n);
-    const kinds = (await ledger(gateway, org.orgId)).map((row) => row.kind);
-    expect(kinds.filter((kind) => kind === 'capture')).toHaveLength(4);
-    expect(kinds.filter((kind) => kind === 'reserve')).toHaveLength(4);
-    expect(kinds.filter((kind) => kind === 'release')).toHaveLength(0);
+    const kinds = (await ledger(gateway, org.orgId)).map((row) => row.kind).filter((kind) => kind !== 'grant');
+    expect(kinds.sort()).toEqual(Array.from({ length: 4 }, () => paidKinds(settlement)).flat().sort());
   });
 
   it("another organization can neither see, cancel nor continue a task, and the same messageId is its own task", async () => {
@@ -363,29 +376,32 @@ describe.skipIf(!process.env.DATABASE_URL)(
   'a tool stuck on a locked table: timeout and cancel cost nothing (PostgreSQL only: needs a second session to hold the lock)',
   () => {
     const TIMEOUT_MS = 300;
-    /** times tools out after TIMEOUT_MS */
-    let fast: TestGateway;
-    /** gives tools 10 s, so a stuck task stays working long enough to be canceled */
+    /** time tools out after TIMEOUT_MS, one per settlement */
+    const fast = new Map<Settlement, TestGateway>();
+    /** holds every call and gives tools 10 s, so a stuck task stays working long enough to be canceled */
     let slow: TestGateway;
+    const all = () => [...fast.values(), slow];
 
     beforeAll(async () => {
-      [fast, slow] = await Promise.all([startTestGateway({ toolTimeoutMs: TIMEOUT_MS }), startTestGateway()]);
-      await seedDemoData(fast.database.db, { now: new Date() });
-      await seedDemoData(slow.database.db, { now: new Date() });
+      const [byTool, hold] = await Promise.all([
+        startTestGateway({ toolTimeoutMs: TIMEOUT_MS, settlement: 'by-tool' }),
+        startTestGateway({ toolTimeoutMs: TIMEOUT_MS, settlement: 'hold' }),
+      ]);
+      fast.set('by-tool', byTool).set('hold', hold);
+      slow = await startTestGateway({ settlement: 'hold' });
+      for (const gateway of all()) await seedDemoData(gateway.database.db, { now: new Date() });
     });
 
     afterAll(async () => {
-      await fast?.close();
-      await slow?.close();
+      for (const gateway of all()) await gateway?.close();
     });
 
     afterEach(async () => {
-      await expectLedgerInvariant(fast);
-      await expectLedgerInvariant(slow);
+      for (const gateway of all()) await expectLedgerInvariant(gateway);
     });
 
-    it('times out while the agents table is locked, releases the hold, and a late result does not charge', async () => {
-      const gateway = fast;
+    it.each(['by-tool', 'hold'] as const)('times out while the agents table is locked, moves no money, and a late result does not charge (settlement %s)', async (settlement) => {
+      const gateway = fast.get(settlement) as TestGateway;
       const org = await gateway.createOrg({ credits: START_CREDITS });
       const lock = await lockAgentsTable(gateway.database.url as string);
 
@@ -410,7 +426,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
       const fetched = await call(gateway, org.apiKey.key, 'GetTask', { id: task.id });
       expect(fetched.result?.status?.state).toBe('TASK_STATE_FAILED');
       await expectUntouched(gateway, org.orgId);
-      expectReservedThenReleased(await taskLedger(gateway, org.orgId, task.id), task.id, TIER0, 'timeout');
+      expectNoMoneyMoved(await taskLedger(gateway, org.orgId, task.id), settlement, { id: task.id, cost: TIER0, reason: 'timeout' });
 
       // Control: with the lock gone the same tool answers in time and is charged.
       const ok = sentTask(await send(gateway, org.apiKey.key, toolMessage('getAgentProfile', { agentId: 1 })));
@@ -418,7 +434,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
       expect((await account(gateway, org.orgId)).balance).toBe(START_CREDITS - TIER0);
     });
 
-    it('canceling a working task releases its hold at once, and the tool finishing later charges nothing', async () => {
+    it('canceling a held working task releases its hold at once, and the tool finishing later charges nothing', async () => {
       const gateway = slow;
       const org = await gateway.createOrg({ credits: START_CREDITS });
       const lock = await lockAgentsTable(gateway.database.url as string);

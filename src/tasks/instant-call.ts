@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Message } from '../a2a/model.js';
+import { ToolInputError } from '../tools/errors.js';
+import type { CallerContext } from './context.js';
+import { creditError, creditRefusal } from './credit-errors.js';
+import { failureOf, invalidParamsFor, logPaidCall, logToolFailure, runWithDeadline } from './run-tool.js';
+import { findTaskByMessageId, insertFailedTask, type NewCall, type TaskRow, type WrittenTask } from './store.js';
+import type { ToolCall } from './tool-call.js';
+import { writeOnce } from './write-once.js';
+
+/**
+ * A new call to an instant tool: the tool runs first, then ONE statement charges the organization
+ * and records the completed task with its answer, together with other calls of the organization
+ * answered meanwhile (see charge-combiner.ts; docs/adr/0003-instant-calls-settle-in-one-charge.md).
+ * A tool that fails or times out leaves a failed task and moves no money; an answer that cannot be
+ * paid for any more is withheld and leaves nothing behind.
+ */
+export async function runInstantCall(
+  ctx: CallerContext,
+  message: Message,
+  call: ToolCall,
+  contextId: string,
+): Promise<TaskRow> {
+  const cost = call.tool.costMicroUsdc;
+  if (ctx.availableAtAuth !== undefined && (ctx.availableAtAuth === null || ctx.availableAtAuth < cost)) {
+    const earlier = await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId);
+    if (earlier) return earlier;
+    throw creditRefusal(ctx.availableAtAuth, cost);
+  }
+  const id = randomUUID();
+  const task = {
+    id,
+    contextId,
+    messageId: message.messageId,
+    tool: call.tool.name,
+    arguments: call.rawArguments,
+    cost,
+    history: [{ ...message, taskId: id, contextId }],
+  };
+  const started = performance.now();
+  let result: Record<string, unknown>;
+  try {
+    result = await runWithDeadline(ctx, call);
+  } catch (error) {
+    return recordFailure(ctx, task, error, started);
+  }
+  const durationMs = Math.round(performance.now() - started);
+  const { row, replay } = await writeOnce(ctx, message.messageId, () =>
+    ctx.charges.charge(ctx.orgId, { ...task, result, durationMs }),
+  );
+  if (replay) return replay;
+  if (!row) {
+    const earlier = await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId);
+    if (earlier) return earlier;
+    throw await creditError(ctx, cost);
+  }
+  const completed = taskRow(row, task, { state: 'completed', result, error: null, duration_ms: durationMs });
+  logPaidCall(ctx, completed, durationMs);
+  return completed;
+}
+
+type InstantTask = Omit<NewCall, 'deadlineMs'>;
+
+async function recordFailure(ctx: CallerContext, task: InstantTask, error: unknown, started: number) {
+  const failure = failureOf(error, ctx.toolTimeoutMs);
+  logToolFailure(ctx, error, task);
+  const durationMs = Math.round(performance.now() - started);
+  const written = await insertFailedTask(ctx.db, { ...task, orgId: ctx.orgId }, { failure, durationMs });
+  if (!written) {
+    const earlier = await findTaskByMessageId(ctx.db, ctx.orgId, task.messageId);
+    if (earlier) return earlier;
+    throw new Error('failed task neither written nor found');
+  }
+  const failed = taskRow(written, task, { state: 'failed', result: null, error: failure, duration_ms: durationMs });
+  logPaidCall(ctx, failed, durationMs);
+  if (error instanceof ToolInputError) throw invalidParamsFor(error, task.id);
+  return failed;
+}
+
+function taskRow(
+  written: WrittenTask,
+  task: InstantTask,
+  outcome: Pick<TaskRow, 'state' | 'result' | 'error' | 'duration_ms'>,
+): TaskRow {
+  return {
+    ...written,
+    context_id: task.contextId,
+    message_id: task.messageId,
+    call_message_id: task.messageId,
+    tool: task.tool,
+    arguments: task.arguments,
+    cost: task.cost,
+    history: task.history,
+    ...outcome,
+  };
+}

@@ -1,0 +1,70 @@
+import { rpcErrors } from '../rpc/errors.js';
+import { ToolInputError } from '../tools/errors.js';
+import type { CallerContext } from './context.js';
+import type { TaskFailure, TaskRow } from './store.js';
+import type { ToolCall } from './tool-call.js';
+
+class ToolTimeoutError extends Error {}
+
+/** What a tool's failure is recorded as on its task; never the error's own text unless it is the caller's fault. */
+export function failureOf(error: unknown, timeoutMs: number): TaskFailure {
+  if (error instanceof ToolInputError) {
+    return { reason: error.reason, message: error.message, details: error.details };
+  }
+  if (error instanceof ToolTimeoutError) {
+    return { reason: 'timeout', message: `the tool did not answer within ${timeoutMs} ms; nothing was charged` };
+  }
+  return { reason: 'tool_failed', message: 'the tool failed; nothing was charged' };
+}
+
+/** Runs the executor with a deadline; rejects with ToolTimeoutError when the deadline passes first. */
+export async function runWithDeadline(ctx: CallerContext, call: ToolCall): Promise<Record<string, unknown>> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new ToolTimeoutError();
+      controller.abort(error);
+      reject(error);
+    }, ctx.toolTimeoutMs);
+  });
+  const work = call.tool.execute(call.arguments, { db: ctx.db, signal: controller.signal, now: new Date() });
+  // After a timeout nobody awaits the executor any more; its late rejection must not go unhandled.
+  work.catch(() => {});
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Logs an unexpected tool failure (the caller's own mistakes are answered, not logged as errors). */
+export function logToolFailure(ctx: CallerContext, error: unknown, task: { id: string; tool: string }): void {
+  if (failureOf(error, ctx.toolTimeoutMs).reason === 'tool_failed') {
+    ctx.log.error({ err: error, task: task.id, tool: task.tool }, 'tool failed');
+  }
+}
+
+/** The one line each paid call leaves, however it settled. */
+export function logPaidCall(ctx: CallerContext, task: TaskRow, ms: number): void {
+  ctx.log.info(
+    {
+      org: ctx.orgId,
+      tool: task.tool,
+      task: task.id,
+      state: task.state,
+      cost: task.state === 'completed' ? task.cost.toString() : '0',
+      ms,
+    },
+    'paid call',
+  );
+}
+
+/** A caller's bad arguments (an unknown agent, say) are -32602, naming the failed task they left. */
+export function invalidParamsFor(error: ToolInputError, taskId: string) {
+  return rpcErrors.invalidParams(`Invalid params: ${error.message}`, {
+    reason: error.reason,
+    ...error.details,
+    taskId,
+  });
+}

@@ -1,0 +1,24 @@
+import { sqlState } from '../db/sql.js';
+import type { CallerContext } from './context.js';
+import { findTaskByMessageId, type TaskRow } from './store.js';
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Runs a statement that writes a task; a unique-index conflict means the messageId was seen
+ * already, and the answer is the task it produced then.
+ */
+export async function writeOnce<Row>(
+  ctx: CallerContext,
+  messageId: string,
+  write: () => Promise<Row | undefined>,
+): Promise<{ row: Row | undefined; replay: TaskRow | undefined }> {
+  try {
+    return { row: await write(), replay: undefined };
+  } catch (error) {
+    if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
+    const replay = await findTaskByMessageId(ctx.db, ctx.orgId, messageId);
+    if (!replay) throw error;
+    return { row: undefined, replay };
+  }
+}
