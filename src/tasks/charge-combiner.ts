@@ -4,7 +4,7 @@ import { sqlState } from '../db/sql.js';
 import { answeredCalls, insertCompletedTasksFromPaid, type AnsweredCall, type WrittenTask } from './store.js';
 
 const UNIQUE_VIOLATION = '23505';
-/** Bounds one statement's size; a JSON-RPC batch holds at most 100 calls anyway. */
+/** Bounds one statement's size (10 parameters a call). */
 const MAX_CALLS_PER_STATEMENT = 100;
 
 export interface ChargeCombiner {
@@ -13,7 +13,7 @@ export interface ChargeCombiner {
    * written, or undefined when nothing was charged: its messageId was used already, or the credit
    * was short. Rejects with the database's error (a unique violation means a duplicate messageId).
    */
-  charge(orgId: string, call: AnsweredCall): Promise<WrittenTask | undefined>;
+  charge(call: AnsweredCall): Promise<WrittenTask | undefined>;
 }
 
 interface Waiting {
@@ -23,56 +23,50 @@ interface Waiting {
 }
 
 /**
- * Charges for one organization go to the database one statement at a time; calls that answer while
- * a statement is in flight wait and go together in the next one (src/billing/charges.ts). One
- * organization's calls then contend for its account row once per statement instead of once per
- * call — what lets a single busy organization, or a JSON-RPC batch, run at the speed of many. A
- * lone call goes at once, so nothing waits that would not have waited for the row lock anyway.
- * Holds no state beyond calls in flight, so instances need not know of each other.
+ * Charges go to the database one statement at a time; calls that answer while a statement is in
+ * flight wait and go together in the next one (src/billing/charges.ts): one commit and one update
+ * per account for many calls — group commit, done where the calls are known. A call that finds no
+ * statement in flight goes at once, so waiting only replaces the row-lock and commit queue it would
+ * have stood in anyway. Holds no state beyond calls in flight, so instances need not know of each
+ * other.
  */
 export function createChargeCombiner(db: Database): ChargeCombiner {
-  /** organizations with a statement in flight → the calls for the next one */
-  const waiting = new Map<string, Waiting[]>();
+  /** calls for the next statement; undefined while none is in flight */
+  let queue: Waiting[] | undefined;
 
-  async function run(orgId: string, batch: Waiting[]): Promise<void> {
+  async function run(batch: Waiting[]): Promise<void> {
     try {
       const rows = await db.rows<WrittenTask>(
-        chargeCalls({
-          orgId,
-          calls: answeredCalls(batch.map((entry) => entry.call)),
-          taskWrite: insertCompletedTasksFromPaid,
-        }),
+        chargeCalls({ calls: answeredCalls(batch.map((entry) => entry.call)), taskWrite: insertCompletedTasksFromPaid }),
       );
       const written = new Map(rows.map((row) => [row.id, row]));
       for (const entry of batch) entry.resolve(written.get(entry.call.id));
     } catch (error) {
       if (batch.length > 1 && sqlState(error) === UNIQUE_VIOLATION) {
-        // A messageId of one call was taken meanwhile (by another instance): charge each alone, so
-        // only that call is refused.
-        for (const entry of batch) await run(orgId, [entry]);
+        // A messageId of one call was taken meanwhile (by another instance, or a held call): charge
+        // each alone, so only that call is refused.
+        for (const entry of batch) await run([entry]);
         return;
       }
       for (const entry of batch) entry.reject(error);
     }
   }
 
-  async function drain(orgId: string, queue: Waiting[]): Promise<void> {
-    while (queue.length > 0) await run(orgId, queue.splice(0, MAX_CALLS_PER_STATEMENT));
-    waiting.delete(orgId);
+  async function drain(pending: Waiting[]): Promise<void> {
+    while (pending.length > 0) await run(pending.splice(0, MAX_CALLS_PER_STATEMENT));
+    queue = undefined;
   }
 
   return {
-    charge: (orgId, call) =>
+    charge: (call) =>
       new Promise((resolve, reject) => {
         const entry = { call, resolve, reject };
-        const queue = waiting.get(orgId);
         if (queue) {
           queue.push(entry);
           return;
         }
-        const fresh = [entry];
-        waiting.set(orgId, fresh);
-        void drain(orgId, fresh);
+        queue = [entry];
+        void drain(queue);
       }),
   };
 }

@@ -11,7 +11,7 @@ export interface CallerContext {
   readonly toolTimeoutMs: number;
   /** how long past the tool timeout a working task may stay before recovery treats it as abandoned */
   readonly taskDeadlineSlackMs: number;
-  /** settles instant calls, several of one organization per statement */
+  /** settles instant calls, many per statement */
   readonly charges: ChargeCombiner;
   /** `hold` sends every paid call through reserve → capture, whatever its tool's own settlement */
   readonly settlement: 'by-tool' | 'hold';

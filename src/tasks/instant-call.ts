@@ -47,7 +47,7 @@ export async function runInstantCall(
   }
   const durationMs = Math.round(performance.now() - started);
   const { row, replay } = await writeOnce(ctx, message.messageId, () =>
-    ctx.charges.charge(ctx.orgId, { ...task, result, durationMs }),
+    ctx.charges.charge({ ...task, orgId: ctx.orgId, result, durationMs }),
   );
   if (replay) return replay;
   if (!row) {

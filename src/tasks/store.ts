@@ -88,19 +88,20 @@ const WRITTEN_COLUMNS = sql`id, org_id, ${iso('created_at')}, ${iso('updated_at'
 
 /** An instant call with its answer, to be paid for and recorded completed. */
 export interface AnsweredCall extends Omit<NewCall, 'deadlineMs'> {
+  orgId: string;
   result: unknown;
   durationMs: number;
 }
 
-/** The calls as rows `(n, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms)`. */
+/** The calls as rows `(n, org_id, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms)`. */
 export function answeredCalls(calls: readonly AnsweredCall[]): SQL {
   const rows = calls.map(
-    (call, n) => sql`(${n}::int, ${call.id}::uuid, ${call.contextId}::text, ${call.messageId}::text, ${call.tool}::text,
+    (call, n) => sql`(${n}::int, ${call.orgId}::uuid, ${call.id}::uuid, ${call.contextId}::text, ${call.messageId}::text, ${call.tool}::text,
       ${JSON.stringify(call.arguments)}::jsonb, ${call.cost}::int8, ${JSON.stringify(call.result)}::json,
       ${JSON.stringify(call.history)}::jsonb, ${call.durationMs}::int)`,
   );
   return sql`select * from (values ${sql.join(rows, sql`, `)})
-    as answered (n, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms)`;
+    as answered (n, org_id, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms)`;
 }
 
 /** The paid calls' tasks, inserted completed; reads `paid` (see billing/charges.ts). */

@@ -154,6 +154,26 @@ describe.skipIf(!process.env.DATABASE_URL).each(['by-tool', 'hold'] as const)(
       expect(await taskCount(gateway, org.orgId, 'completed')).toBe(37n);
     });
 
+    it('8 organizations racing at once, each able to afford a different number of calls: each gets exactly its number', async () => {
+      const affordable = [1, 2, 3, 5, 8, 13, 21, 0];
+      const orgs = await Promise.all(affordable.map((n) => gateway.createOrg({ credits: BigInt(n) * TIER0_COST + 999n })));
+      const calls = orgs.flatMap((org) =>
+        Array.from({ length: 25 }, (_, i) => ({ org, body: paidCall('getAgentProfile', (i % 50) + 1) })),
+      );
+      calls.sort(() => Math.random() - 0.5);
+      const answers = await Promise.all(calls.map((c) => post(baseUrl, c.org.apiKey.key, c.body)));
+
+      for (const [index, org] of orgs.entries()) {
+        const mine = answers.filter((_, i) => calls[i]?.org === org);
+        const completed = mine.filter((answer) => answer.result?.task.status.state === 'TASK_STATE_COMPLETED');
+        expect(completed, `org ${index}`).toHaveLength(affordable[index] as number);
+        for (const answer of mine.filter((a) => a.error)) expectInsufficientCredits(answer);
+        const after = await account(gateway, org.orgId);
+        expect(after).toMatchObject({ balance: 999n, reserved: 0n });
+        expect(await taskCount(gateway, org.orgId, 'completed')).toBe(BigInt(affordable[index] as number));
+      }
+    });
+
     it('50 concurrent sends of the same messageId: one task, charged once', async () => {
       const org = await gateway.createOrg({ credits: 1_000_000n });
       const messageId = randomUUID();
