@@ -4,6 +4,11 @@ import { sqlState } from '../db/sql.js';
 import { answeredCalls, insertCompletedTasksFromPaid, type AnsweredCall, type WrittenTask } from './store.js';
 
 const UNIQUE_VIOLATION = '23505';
+/**
+ * Statements in flight at once: a second one is built and sent while the first commits, so a call
+ * waits for at most part of one statement; more would only split the groups smaller.
+ */
+const STATEMENTS_IN_FLIGHT = 2;
 /** Bounds one statement's size (10 parameters a call). */
 const MAX_CALLS_PER_STATEMENT = 100;
 
@@ -23,16 +28,17 @@ interface Waiting {
 }
 
 /**
- * Charges go to the database one statement at a time; calls that answer while a statement is in
- * flight wait and go together in the next one (src/billing/charges.ts): one commit and one update
- * per account for many calls — group commit, done where the calls are known. A call that finds no
- * statement in flight goes at once, so waiting only replaces the row-lock and commit queue it would
- * have stood in anyway. Holds no state beyond calls in flight, so instances need not know of each
- * other.
+ * Charges go to the database in at most STATEMENTS_IN_FLIGHT statements at once; calls that answer
+ * while those run wait and go together in the next one (src/billing/charges.ts): one commit, and
+ * one update per account, for many calls — group commit, done where the calls are known. A call
+ * that finds a free slot goes at once, so waiting only replaces the row-lock and commit queue it
+ * would have stood in anyway. Holds no state beyond calls in flight, so instances need not know of
+ * each other.
  */
 export function createChargeCombiner(db: Database): ChargeCombiner {
-  /** calls for the next statement; undefined while none is in flight */
-  let queue: Waiting[] | undefined;
+  /** calls waiting for a statement slot */
+  const pending: Waiting[] = [];
+  let inFlight = 0;
 
   async function run(batch: Waiting[]): Promise<void> {
     try {
@@ -52,21 +58,17 @@ export function createChargeCombiner(db: Database): ChargeCombiner {
     }
   }
 
-  async function drain(pending: Waiting[]): Promise<void> {
+  async function drain(): Promise<void> {
+    inFlight += 1;
     while (pending.length > 0) await run(pending.splice(0, MAX_CALLS_PER_STATEMENT));
-    queue = undefined;
+    inFlight -= 1;
   }
 
   return {
     charge: (call) =>
       new Promise((resolve, reject) => {
-        const entry = { call, resolve, reject };
-        if (queue) {
-          queue.push(entry);
-          return;
-        }
-        queue = [entry];
-        void drain(queue);
+        pending.push({ call, resolve, reject });
+        if (inFlight < STATEMENTS_IN_FLIGHT) void drain();
       }),
   };
 }
