@@ -19,14 +19,14 @@ export async function readBody(c: Context, maxBytes: number): Promise<BodyRead> 
   const declared = Number(c.req.header('content-length') ?? Number.NaN);
   if (declared > maxBytes) return { ok: false };
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  const chunks: AsyncIterable<Uint8Array | string> = incoming ?? fetchBodyChunks(c);
-  const parts: Buffer[] = [];
+  // Node's request yields Buffers (no encoding is set), the Fetch body Uint8Arrays.
+  const chunks: AsyncIterable<Uint8Array> = incoming ?? fetchBodyChunks(c);
+  const parts: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of chunks) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
-    size += bytes.byteLength;
+    size += chunk.byteLength;
     if (size > maxBytes) return { ok: false };
-    parts.push(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    parts.push(chunk);
   }
   return { ok: true, text: utf8.decode(parts.length === 1 ? parts[0] : Buffer.concat(parts, size)) };
 }

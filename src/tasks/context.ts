@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { ChargeCombiner } from './charge-combiner.js';
 
@@ -14,7 +15,7 @@ export interface CallerContext {
   /** settles instant calls, many per statement */
   readonly charges: ChargeCombiner;
   /** `hold` sends every paid call through reserve → capture, whatever its tool's own settlement */
-  readonly settlement: 'by-tool' | 'hold';
+  readonly settlement: Config['settlement'];
   /**
    * The organization's available credit when its key was checked (null: no credit account), read
    * in the same statement as the key. Only a hint that spares a tool run that cannot be paid for;

@@ -20,7 +20,7 @@ export async function executeCall(ctx: CallerContext, task: TaskRow, call: ToolC
     [settled] = await ctx.db.rows<TaskRow>(settleWith('capture', completeWorkingTask(task.id, result, ms)));
   } catch (error) {
     const failure = failureOf(error, ctx.toolTimeoutMs);
-    logToolFailure(ctx, error, { id: task.id, tool: call.tool.name });
+    logToolFailure(ctx, failure, error, { id: task.id, tool: call.tool.name });
     if (error instanceof ToolInputError) inputError = error;
     const ms = Math.round(performance.now() - started);
     [settled] = await ctx.db.rows<TaskRow>(settleWith('release', failWorkingTask(task.id, failure, ms), failure.reason));

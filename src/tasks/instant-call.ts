@@ -5,9 +5,9 @@ import { ToolInputError } from '../tools/errors.js';
 import type { CallerContext } from './context.js';
 import { creditError, creditRefusal } from './credit-errors.js';
 import { failureOf, invalidParamsFor, logPaidCall, logToolFailure, runWithDeadline } from './run-tool.js';
-import { findTaskByMessageId, insertFailedTask, type NewCall, type TaskRow, type WrittenTask } from './store.js';
+import { insertFailedTask, type NewCall, type TaskRow, type WrittenTask } from './store.js';
 import type { ToolCall } from './tool-call.js';
-import { writeOnce } from './write-once.js';
+import { earlierTaskOr, writeOnce } from './write-once.js';
 
 /**
  * A new call to an instant tool: the tool runs first, then ONE statement charges the organization
@@ -23,10 +23,9 @@ export async function runInstantCall(
   contextId: string,
 ): Promise<TaskRow> {
   const cost = call.tool.costMicroUsdc;
-  if (ctx.availableAtAuth !== undefined && (ctx.availableAtAuth === null || ctx.availableAtAuth < cost)) {
-    const earlier = await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId);
-    if (earlier) return earlier;
-    throw creditRefusal(ctx.availableAtAuth, cost);
+  const availableAtAuth = ctx.availableAtAuth;
+  if (availableAtAuth !== undefined && (availableAtAuth === null || availableAtAuth < cost)) {
+    return earlierTaskOr(ctx, message.messageId, () => creditRefusal(availableAtAuth, cost));
   }
   const id = randomUUID();
   const task = {
@@ -50,11 +49,7 @@ export async function runInstantCall(
     ctx.charges.charge({ ...task, orgId: ctx.orgId, result, durationMs }),
   );
   if (replay) return replay;
-  if (!row) {
-    const earlier = await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId);
-    if (earlier) return earlier;
-    throw await creditError(ctx, cost);
-  }
+  if (!row) return earlierTaskOr(ctx, message.messageId, () => creditError(ctx, cost));
   const completed = taskRow(row, task, { state: 'completed', result, error: null, duration_ms: durationMs });
   logPaidCall(ctx, completed, durationMs);
   return completed;
@@ -64,14 +59,10 @@ type InstantTask = Omit<NewCall, 'deadlineMs'>;
 
 async function recordFailure(ctx: CallerContext, task: InstantTask, error: unknown, started: number) {
   const failure = failureOf(error, ctx.toolTimeoutMs);
-  logToolFailure(ctx, error, task);
+  logToolFailure(ctx, failure, error, task);
   const durationMs = Math.round(performance.now() - started);
   const written = await insertFailedTask(ctx.db, { ...task, orgId: ctx.orgId }, { failure, durationMs });
-  if (!written) {
-    const earlier = await findTaskByMessageId(ctx.db, ctx.orgId, task.messageId);
-    if (earlier) return earlier;
-    throw new Error('failed task neither written nor found');
-  }
+  if (!written) return earlierTaskOr(ctx, task.messageId, () => new Error('failed task neither written nor found'));
   const failed = taskRow(written, task, { state: 'failed', result: null, error: failure, duration_ms: durationMs });
   logPaidCall(ctx, failed, durationMs);
   if (error instanceof ToolInputError) throw invalidParamsFor(error, task.id);

@@ -39,8 +39,13 @@ export async function runWithDeadline(ctx: CallerContext, call: ToolCall): Promi
 }
 
 /** Logs an unexpected tool failure (the caller's own mistakes are answered, not logged as errors). */
-export function logToolFailure(ctx: CallerContext, error: unknown, task: { id: string; tool: string }): void {
-  if (failureOf(error, ctx.toolTimeoutMs).reason === 'tool_failed') {
+export function logToolFailure(
+  ctx: CallerContext,
+  failure: TaskFailure,
+  error: unknown,
+  task: { id: string; tool: string },
+): void {
+  if (failure.reason === 'tool_failed') {
     ctx.log.error({ err: error, task: task.id, tool: task.tool }, 'tool failed');
   }
 }

@@ -24,7 +24,7 @@ import {
 } from './store.js';
 import { readToolCall, type ToolCall } from './tool-call.js';
 import { toTaskView } from './view.js';
-import { writeOnce } from './write-once.js';
+import { earlierTaskOr, writeOnce } from './write-once.js';
 
 interface ViewOptions {
   historyLength?: number;
@@ -57,9 +57,7 @@ async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall
   });
   if (replay) return replay;
   if (row) return executeCall(ctx, row, call);
-  const earlier = await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId);
-  if (earlier) return earlier;
-  throw await creditError(ctx, call.tool.costMicroUsdc);
+  return earlierTaskOr(ctx, message.messageId, () => creditError(ctx, call.tool.costMicroUsdc));
 }
 
 async function openWaitingTask(ctx: CallerContext, message: Message, contextId: string) {

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { expectLedgerInvariant, startTestGateway, type SettlementMode, type TestGateway } from '../helpers/gateway.js';
 
 /**
  * Many paid calls at once, over real HTTP, against one PostgreSQL database with a pool of
@@ -90,13 +90,11 @@ function expectInsufficientCredits(answer: RpcAnswer): void {
   expect(answer.error?.data?.reason).toBe('insufficient_credits');
 }
 
-type Settlement = 'by-tool' | 'hold';
-
 /**
  * `calls` new calls paid for `amount` in all, and nothing else: one charge each when settled
  * instantly, one reserve and one capture each when held; never a release.
  */
-function expectPaidFor(ledger: Record<string, LedgerCounts>, settlement: Settlement, calls: bigint, amount: bigint) {
+function expectPaidFor(ledger: Record<string, LedgerCounts>, settlement: SettlementMode, calls: bigint, amount: bigint) {
   const paid = settlement === 'hold' ? ledger.capture : ledger.charge;
   expect(paid?.n).toBe(calls);
   expect(paid?.amount).toBe(-amount);

@@ -4,8 +4,12 @@ import { serve } from '@hono/node-server';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { createApp, type App } from '../../src/app.js';
+import type { Config } from '../../src/config.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+
+/** `SETTLEMENT`: by each tool's own settlement, or every paid call held. */
+export type SettlementMode = Config['settlement'];
 
 export interface TestGateway {
   readonly app: App;
@@ -21,7 +25,7 @@ export interface TestGateway {
 
 /** A gateway on a fresh database. Logs are silent unless TEST_LOG_LEVEL is set. */
 export async function startTestGateway(
-  options: { toolTimeoutMs?: number; settlement?: 'by-tool' | 'hold' } = {},
+  options: { toolTimeoutMs?: number; settlement?: SettlementMode } = {},
 ): Promise<TestGateway> {
   const database = await createTestDatabase();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });

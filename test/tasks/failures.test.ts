@@ -4,7 +4,7 @@ import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { expectLedgerInvariant, startTestGateway, type SettlementMode, type TestGateway } from '../helpers/gateway.js';
 
 /**
  * Failure paths of paid calls, on whichever database the run uses: whatever goes wrong, the
@@ -109,16 +109,14 @@ async function expectUntouched(gateway: TestGateway, orgId: string): Promise<voi
   expect((await ledger(gateway, orgId)).filter((row) => row.kind === 'capture' || row.kind === 'charge')).toEqual([]);
 }
 
-type Settlement = 'by-tool' | 'hold';
-
 /** A new call to a Tier 0/1 tool is charged in one step, or reserved then captured when held. */
-const paidKinds = (settlement: Settlement) => (settlement === 'hold' ? ['reserve', 'capture'] : ['charge']);
+const paidKinds = (settlement: SettlementMode) => (settlement === 'hold' ? ['reserve', 'capture'] : ['charge']);
 
 /**
  * The ledger of a task whose call ended without an answer: nothing at all for an instant call
  * (no money ever moved), a reserve and its release for a held one.
  */
-function expectNoMoneyMoved(rows: LedgerRow[], settlement: Settlement, task: { id: string; cost: bigint; reason: string }) {
+function expectNoMoneyMoved(rows: LedgerRow[], settlement: SettlementMode, task: { id: string; cost: bigint; reason: string }) {
   if (settlement === 'hold') expectReservedThenReleased(rows, task.id, task.cost, task.reason);
   else expect(rows).toEqual([]);
 }
@@ -377,7 +375,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
   () => {
     const TIMEOUT_MS = 300;
     /** time tools out after TIMEOUT_MS, one per settlement */
-    const fast = new Map<Settlement, TestGateway>();
+    const fast = new Map<SettlementMode, TestGateway>();
     /** holds every call and gives tools 10 s, so a stuck task stays working long enough to be canceled */
     let slow: TestGateway;
     const all = () => [...fast.values(), slow];
