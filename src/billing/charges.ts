@@ -5,7 +5,7 @@ import { sql, type SQL } from 'drizzle-orm';
  * several (docs/adr/0003-instant-calls-settle-in-one-charge.md). Run only once the answers exist: a
  * call without an answer is never charged.
  *
- * `calls` is a query of the calls to pay for, with at least `(n int, org_id uuid, message_id text,
+ * `calls` is a query of the calls to pay for, with at least `(n int8, org_id uuid, message_id text,
  * cost int8)`; `n` orders them. Under the row locks of the organizations' accounts (taken in org_id
  * order, so two such statements cannot deadlock) the statement, per organization,
  * - drops calls whose messageId the organization already used (the retry gets the first task),

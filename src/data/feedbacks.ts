@@ -8,7 +8,7 @@ import {
   isPositive,
   reputationScore,
 } from './scores.js';
-import { isoUtc } from '../db/sql.js';
+import { isoUtc, pageWindow } from '../db/sql.js';
 
 export interface FeedbackRecord {
   readonly id: string;
@@ -69,7 +69,7 @@ export async function listFeedbacks(db: Database, query: FeedbackPageQuery): Pro
           from feedbacks
           where ${matches}
           order by created_at desc, id desc
-          limit ${query.limit}::int offset ${query.offset}::int
+          ${pageWindow(query)}
         ) page
       ), '[]'::jsonb) as feedbacks
     from agents

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { passRate, validationPassed } from './scores.js';
-import { isoUtc } from '../db/sql.js';
+import { isoUtc, pageWindow } from '../db/sql.js';
 
 export interface ValidationRecord {
   readonly id: string;
@@ -50,7 +50,7 @@ export async function listValidations(db: Database, query: ValidationPageQuery):
           from validations
           where ${ofAgent}
           order by created_at desc, id desc
-          limit ${query.limit}::int offset ${query.offset}::int
+          ${pageWindow(query)}
         ) page
       ), '[]'::jsonb) as validations
     from agents

@@ -42,8 +42,11 @@ export function createChargeCombiner(db: Database): ChargeCombiner {
 
   async function run(batch: Waiting[]): Promise<void> {
     try {
+      // Planned each time: its probes of `tasks` must use the messageId index however few tasks
+      // there were when a cached plan was made; one plan serves the whole group.
       const rows = await db.rows<WrittenTask>(
         chargeCalls({ calls: answeredCalls(batch.map((entry) => entry.call)), taskWrite: insertCompletedTasksFromPaid }),
+        { planEachTime: true },
       );
       const written = new Map(rows.map((row) => [row.id, row]));
       for (const entry of batch) entry.resolve(written.get(entry.call.id));

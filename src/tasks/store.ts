@@ -89,19 +89,33 @@ const WRITTEN_COLUMNS = sql`id, org_id, ${iso('created_at')}, ${iso('updated_at'
 /** An instant call with its answer, to be paid for and recorded completed. */
 export interface AnsweredCall extends Omit<NewCall, 'deadlineMs'> {
   orgId: string;
-  result: unknown;
+  result: Record<string, unknown>;
   durationMs: number;
 }
 
-/** The calls as rows `(n, org_id, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms)`. */
+/**
+ * The calls as rows `(org_id, id, context_id, message_id, tool, arguments, cost, result, history,
+ * duration_ms, n)`. They travel as ONE json parameter, so the statement's text is the same for any
+ * number of calls: PostgreSQL parses and plans it once per connection, not once per group size.
+ * `json`, not `jsonb`, keeps each result's text as the tool wrote it.
+ */
 export function answeredCalls(calls: readonly AnsweredCall[]): SQL {
-  const rows = calls.map(
-    (call, n) => sql`(${n}::int, ${call.orgId}::uuid, ${call.id}::uuid, ${call.contextId}::text, ${call.messageId}::text, ${call.tool}::text,
-      ${JSON.stringify(call.arguments)}::jsonb, ${call.cost}::int8, ${JSON.stringify(call.result)}::json,
-      ${JSON.stringify(call.history)}::jsonb, ${call.durationMs}::int)`,
-  );
-  return sql`select * from (values ${sql.join(rows, sql`, `)})
-    as answered (n, org_id, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms)`;
+  const rows = calls.map((call) => ({
+    org_id: call.orgId,
+    id: call.id,
+    context_id: call.contextId,
+    message_id: call.messageId,
+    tool: call.tool,
+    arguments: call.arguments,
+    cost: call.cost.toString(),
+    result: call.result,
+    history: call.history,
+    duration_ms: call.durationMs,
+  }));
+  return sql`select * from rows from (json_to_recordset(${JSON.stringify(rows)}::json) as (
+      org_id uuid, id uuid, context_id text, message_id text, tool text, arguments jsonb, cost int8, result json,
+      history jsonb, duration_ms int)) with ordinality
+    as answered (org_id, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms, n)`;
 }
 
 /** The paid calls' tasks, inserted completed; reads `paid` (see billing/charges.ts). */
