@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -49,17 +49,21 @@ async function waitReady(baseUrl: string, child: ChildProcess, logFile: string):
   throw new Error(`the gateway was not ready within ${READY_TIMEOUT_MS} ms; see ${logFile}`);
 }
 
-/** Starts `node --import tsx src/main.ts` on `databaseUrl` and a free port; resolves once /readyz answers. */
+/**
+ * Builds the gateway as `npm start` does and starts `node dist/src/main.js` on `databaseUrl` and a free
+ * port; resolves once /readyz answers.
+ */
 export async function startGateway(input: {
   databaseUrl: string;
   logFile: string;
   /** a directory for a V8 CPU profile of the gateway, written when it exits */
   profileDir?: string;
 }): Promise<Gateway> {
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'inherit' });
   const port = await freePort();
   const log = openSync(input.logFile, 'w');
   const profiling = input.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${input.profileDir}`] : [];
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...profiling, 'dist/src/main.js'], {
     cwd: repoRoot,
     env: {
       ...process.env,
@@ -70,7 +74,7 @@ export async function startGateway(input: {
       DEMO: '0',
       // Sized for this 2-core machine: postgres.js pipelines queries on busy connections, so a few
       // connections carry the load with fewer syscalls than many PostgreSQL backends sharing 2 cores.
-      DB_POOL_SIZE: '6',
+      DB_POOL_SIZE: '4',
     },
     stdio: ['ignore', log, log],
   });
