@@ -47,6 +47,50 @@ export const apiKeys = pgTable(
   (t) => [uniqueIndex('api_keys_key_hash_uq').on(t.keyHash), index('api_keys_org_idx').on(t.orgId)],
 );
 
+/**
+ * Who may act for an organization: wallets, each in one organization (its top-ups are credited
+ * there), with a role. `owner` manages members; `admin` manages API keys and top-ups; `viewer` reads.
+ */
+export const memberRole = pgEnum('member_role', ['owner', 'admin', 'viewer']);
+
+export const orgMembers = pgTable(
+  'org_members',
+  {
+    /** lowercase 0x-hex, so comparisons never depend on EIP-55 checksum casing */
+    address: text('address').primaryKey(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id),
+    role: memberRole('role').notNull(),
+    /** the member who added this wallet; null for the wallet whose first sign-in created the organization */
+    addedBy: text('added_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('org_members_org_idx').on(t.orgId),
+    check('org_members_address_lowercase_hex', sql`${t.address} ~ '^0x[0-9a-f]{40}$'`),
+  ],
+);
+
+/** EIP-4361 nonces: issued by the gateway, used at most once, before they expire. */
+export const signInNonces = pgTable(
+  'sign_in_nonces',
+  {
+    nonce: text('nonce').primaryKey(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('sign_in_nonces_expires_idx').on(t.expiresAt)],
+);
+
+/** Secrets the gateway makes for itself on first start and every instance shares (the session key). */
+export const gatewaySecrets = pgTable('gateway_secrets', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: createdAt(),
+});
+
 export const creditAccounts = pgTable(
   'credit_accounts',
   {

@@ -1,20 +1,29 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
+import type { WalletAuth } from './auth/wallet-auth.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { a2aEndpoint } from './http/a2a-endpoint.js';
+import { ApiError, apiErrorResponse } from './http/api-errors.js';
 import type { AppEnv } from './http/env.js';
 import type { InFlightRequests } from './http/in-flight.js';
+import { organizationRoutes } from './http/organization-routes.js';
 import { publicRoutes } from './http/public-routes.js';
 import { requestContext } from './http/request-context.js';
+import { signInRoutes } from './http/sign-in-routes.js';
 
 export interface AppDeps {
   db: Database;
   log: Logger;
   config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl' | 'settlement'>;
+  walletAuth: WalletAuth;
   /** when given, counts running handlers so shutdown can wait for them */
   inFlight?: InFlightRequests;
 }
+
+/** REST bodies are small JSON objects (a sign-in message, a key's name). */
+const REST_BODY_LIMIT = 16 * 1024;
 
 /** The whole HTTP surface; tests call `app.request()` on it, main.ts serves it. */
 export function createApp(deps: AppDeps) {
@@ -29,11 +38,15 @@ export function createApp(deps: AppDeps) {
   app
     .use(requestContext(deps.log))
     .route('/', publicRoutes({ db: deps.db, publicUrl: deps.config.publicUrl }))
+    .use('/v1/*', bodyLimit({ maxSize: REST_BODY_LIMIT, onError: (c) => apiErrorResponse(c, new ApiError('payload_too_large', `the body is over ${REST_BODY_LIMIT} bytes`)) }))
+    .route('/', signInRoutes({ db: deps.db, ...deps.walletAuth }))
+    .route('/', organizationRoutes({ db: deps.db, sessions: deps.walletAuth.sessions }))
     .route('/a2a', a2a)
     .route('/', a2a);
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((error, c) => {
+    if (error instanceof ApiError) return apiErrorResponse(c, error);
     const requestId = c.get('requestId');
     (c.get('log') ?? deps.log).error({ err: error }, 'unhandled error');
     return c.json({ error: { code: 'internal_error', message: 'Internal error', requestId } }, 500);

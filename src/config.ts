@@ -23,6 +23,12 @@ const configSchema = z
     TASK_DEADLINE_SLACK_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
     RECOVERY_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
     SETTLEMENT: z.enum(['by-tool', 'hold']).default('by-tool'),
+    CHAIN_ID: z.coerce.number().int().positive().default(8453),
+    CHAIN_RPC_URL: z.url().optional(),
+    SIGN_IN_DOMAIN: z.string().min(1).optional(),
+    SIGN_IN_NONCE_TTL_S: z.coerce.number().int().min(10).max(3600).default(300),
+    SESSION_TTL_S: z.coerce.number().int().min(60).max(86_400).default(900),
+    SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   })
   .transform((env) => ({
     port: env.PORT,
@@ -43,6 +49,15 @@ const configSchema = z
     // `hold` makes every paid call reserve before its tool runs (visible as working, cancellable),
     // at the price of a second commit for calls that could have been charged instantly.
     settlement: env.SETTLEMENT,
+    chain: { id: env.CHAIN_ID, rpcUrl: env.CHAIN_RPC_URL },
+    signIn: {
+      // The EIP-4361 `domain` a message must name: the host people reach the gateway at.
+      domain: env.SIGN_IN_DOMAIN ?? (env.PUBLIC_URL ? new URL(env.PUBLIC_URL).host : `${env.HOST}:${env.PORT}`),
+      nonceTtlS: env.SIGN_IN_NONCE_TTL_S,
+      sessionTtlS: env.SESSION_TTL_S,
+      // Unset: made once and kept in the database, so every instance signs and checks with the same one.
+      sessionSecret: env.SESSION_SECRET,
+    },
   }));
 
 export type Config = z.output<typeof configSchema>;

@@ -5,6 +5,7 @@ import { createApp } from './app.js';
 import { InFlightRequests } from './http/in-flight.js';
 import { getCreditAccount } from './billing/accounts.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { openWalletAuth } from './auth/wallet-auth.js';
 import { openDatabase } from './db/client.js';
 import { seedDemoData } from './db/demo-data.js';
 import { ensureDemoOrganization, type DemoOrganization } from './db/demo-org.js';
@@ -67,7 +68,8 @@ async function main(): Promise<void> {
 
   const stopRecovery = startRecoveryLoop(db, log, config.recoveryIntervalMs);
   const inFlight = new InFlightRequests();
-  const app = createApp({ db, log, config, inFlight });
+  const walletAuth = await openWalletAuth(db, config);
+  const app = createApp({ db, log, config, walletAuth, inFlight });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

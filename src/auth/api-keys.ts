@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { isoUtc } from '../db/sql.js';
 
 const KEY_PREFIX = 'apg_';
 const DISPLAY_PREFIX_LENGTH = KEY_PREFIX.length + 8;
@@ -37,6 +38,24 @@ export async function createApiKey(
     returning id`);
   if (!row) throw new Error('api key insert returned no row');
   return { id: row.id, orgId: input.orgId, name: input.name, prefix, key, expiresAt };
+}
+
+export interface ApiKeyListing {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+/** The organization's keys, newest first, without any secret: only the display prefix is kept. */
+export async function listApiKeys(db: Database, orgId: string): Promise<ApiKeyListing[]> {
+  return db.rows<ApiKeyListing>(sql`
+    select id, name, prefix, ${isoUtc(sql`created_at`)} as "createdAt",
+           ${isoUtc(sql`expires_at`)} as "expiresAt", ${isoUtc(sql`revoked_at`)} as "revokedAt"
+      from api_keys where org_id = ${orgId}
+     order by created_at desc, id`);
 }
 
 /** Revokes at once: the next request with the key is refused. Returns false for an unknown key. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/api-keys.js';
+import type { Membership } from '../auth/members.js';
 
 /** What middleware hands to handlers on the Hono context. */
 export interface AppEnv {
@@ -7,6 +8,8 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     principal: Principal;
+    /** the signed-in wallet's membership, on session routes */
+    member: Membership;
     /** the request body as text, read within the size limit */
     body: string;
   };

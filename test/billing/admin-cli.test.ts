@@ -12,6 +12,7 @@ import { getCreditAccount } from '../../src/billing/accounts.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { testWalletAuth } from '../helpers/wallet-auth.js';
 
 /**
  * The operator command, src/admin.ts, run as its own process the way an operator runs it, against
@@ -68,7 +69,7 @@ async function pgliteTarget(): Promise<Target> {
     const db = await openDatabase({ dataDir });
     try {
       await db.migrate();
-      const app = createApp({ db, log: quietLog, config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' } });
+      const app = createApp({ db, log: quietLog, config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' }, walletAuth: await testWalletAuth(db) });
       return await work({
         db,
         rpc: async (body, key) =>

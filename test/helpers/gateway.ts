@@ -6,6 +6,8 @@ import pino from 'pino';
 import { createApp, type App } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
+import type { WalletAuth } from '../../src/auth/wallet-auth.js';
+import { testWalletAuth } from './wallet-auth.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 /** `SETTLEMENT`: by each tool's own settlement, or every paid call held. */
@@ -14,6 +16,8 @@ export type SettlementMode = Config['settlement'];
 export interface TestGateway {
   readonly app: App;
   readonly database: TestDatabase;
+  /** the gateway's sign-in parts, so a test can mint a session at another time */
+  readonly walletAuth: WalletAuth;
   /** http://127.0.0.1:<port> once `listen()` has been called */
   baseUrl: string;
   listen(): Promise<string>;
@@ -25,10 +29,11 @@ export interface TestGateway {
 
 /** A gateway on a fresh database. Logs are silent unless TEST_LOG_LEVEL is set. */
 export async function startTestGateway(
-  options: { toolTimeoutMs?: number; settlement?: SettlementMode } = {},
+  options: { toolTimeoutMs?: number; settlement?: SettlementMode; rpcUrl?: string } = {},
 ): Promise<TestGateway> {
   const database = await createTestDatabase();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const walletAuth = await testWalletAuth(database.db, { rpcUrl: options.rpcUrl });
   const app = createApp({
     db: database.db,
     log,
@@ -38,11 +43,13 @@ export async function startTestGateway(
       publicUrl: undefined,
       settlement: options.settlement ?? 'by-tool',
     },
+    walletAuth,
   });
   let server: Server | undefined;
   const gateway: TestGateway = {
     app,
     database,
+    walletAuth,
     baseUrl: '',
     async listen() {
       server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;

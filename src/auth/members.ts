@@ -1,0 +1,120 @@
+import { sql } from 'drizzle-orm';
+import { openCreditAccount } from '../billing/accounts.js';
+import type { Database } from '../db/client.js';
+import { isoUtc } from '../db/sql.js';
+
+export type MemberRole = 'owner' | 'admin' | 'viewer';
+
+const RANK: Record<MemberRole, number> = { viewer: 0, admin: 1, owner: 2 };
+
+/** Whether `role` may do what `needed` may. */
+export function roleAtLeast(role: MemberRole, needed: MemberRole): boolean {
+  return RANK[role] >= RANK[needed];
+}
+
+export interface Membership {
+  address: string;
+  orgId: string;
+  role: MemberRole;
+  addedBy: string | null;
+  createdAt: string;
+}
+
+const MEMBER_COLUMNS = sql`address, org_id as "orgId", role, added_by as "addedBy", ${isoUtc(sql`created_at`)} as "createdAt"`;
+
+/** Addresses are stored lowercase: EIP-55 casing is a checksum, not part of the address. */
+export function normalizeAddress(address: string): string {
+  return address.toLowerCase();
+}
+
+export async function findMembership(db: Database, address: string): Promise<Membership | undefined> {
+  const [row] = await db.rows<Membership>(
+    sql`select ${MEMBER_COLUMNS} from org_members where address = ${normalizeAddress(address)}`,
+  );
+  return row;
+}
+
+/**
+ * The organization a wallet signs in to: the one it is a member of, or, at its first sign-in, a new
+ * organization (with an empty credit account) that it owns. Two first sign-ins of one wallet at
+ * once create one organization: the loser's transaction rolls back and it reads the winner's.
+ */
+export async function signInWallet(db: Database, address: string): Promise<{ membership: Membership; created: boolean }> {
+  const existing = await findMembership(db, address);
+  if (existing) return { membership: existing, created: false };
+  const wallet = normalizeAddress(address);
+  const founded = await db
+    .transaction(async (tx) => {
+      const [org] = await tx.rows<{ id: string }>(
+        sql`insert into organizations (name) values (${`wallet ${wallet.slice(0, 6)}…${wallet.slice(-4)}`}) returning id`,
+      );
+      if (!org) throw new Error('organization insert returned no row');
+      await openCreditAccount(tx, org.id);
+      const [member] = await tx.rows<Membership>(sql`
+        insert into org_members (address, org_id, role) values (${wallet}, ${org.id}, 'owner')
+        on conflict (address) do nothing
+        returning ${MEMBER_COLUMNS}`);
+      if (!member) throw new LostFoundingRace();
+      return member;
+    })
+    .catch((error: unknown) => {
+      if (error instanceof LostFoundingRace) return undefined;
+      throw error;
+    });
+  if (founded) return { membership: founded, created: true };
+  const winner = await findMembership(db, address);
+  if (!winner) throw new Error('wallet membership neither created nor found');
+  return { membership: winner, created: false };
+}
+
+class LostFoundingRace extends Error {}
+
+export async function listMembers(db: Database, orgId: string): Promise<Membership[]> {
+  return db.rows<Membership>(sql`select ${MEMBER_COLUMNS} from org_members where org_id = ${orgId} order by created_at, address`);
+}
+
+export type AddMemberOutcome = { ok: true; member: Membership } | { ok: false; reason: 'already_member' | 'member_of_another_organization' };
+
+/** Adds a wallet that belongs to no organization yet; a wallet is a member of one organization. */
+export async function addMember(
+  db: Database,
+  input: { orgId: string; address: string; role: MemberRole; addedBy: string },
+): Promise<AddMemberOutcome> {
+  const [member] = await db.rows<Membership>(sql`
+    insert into org_members (address, org_id, role, added_by)
+    values (${normalizeAddress(input.address)}, ${input.orgId}, ${input.role}, ${normalizeAddress(input.addedBy)})
+    on conflict (address) do nothing
+    returning ${MEMBER_COLUMNS}`);
+  if (member) return { ok: true, member };
+  const holder = await findMembership(db, input.address);
+  return { ok: false, reason: holder?.orgId === input.orgId ? 'already_member' : 'member_of_another_organization' };
+}
+
+export type RemoveMemberOutcome = { ok: true } | { ok: false; reason: 'not_a_member' | 'last_owner' };
+
+/**
+ * Removes a wallet from the organization; its sessions stop working at their next request. The last
+ * owner cannot be removed (the organization would have nobody to manage it): the check and the
+ * delete are one statement, under a lock of the organization's owners, so two owners removing each
+ * other at once leave one.
+ */
+export async function removeMember(db: Database, input: { orgId: string; address: string }): Promise<RemoveMemberOutcome> {
+  const address = normalizeAddress(input.address);
+  const [row] = await db.rows<{ removed: boolean; member: boolean }>(sql`
+    with owners as (
+      select address from org_members where org_id = ${input.orgId} and role = 'owner' for update
+    ),
+    target as (
+      select address, role from org_members where org_id = ${input.orgId} and address = ${address}
+    ),
+    removed as (
+      delete from org_members m
+       using target
+       where m.address = target.address
+         and (target.role <> 'owner' or (select count(*) from owners) > 1)
+   returning m.address
+    )
+    select exists (select 1 from removed) as removed, exists (select 1 from target) as member`);
+  if (row?.removed) return { ok: true };
+  return { ok: false, reason: row?.member ? 'last_owner' : 'not_a_member' };
+}

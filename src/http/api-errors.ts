@@ -1,0 +1,66 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
+
+/** The REST error codes and their HTTP statuses: one envelope `{ error: { code, message, reason?, details?, requestId } }`. */
+const STATUS = {
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unavailable: 503,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ApiErrorCode = keyof typeof STATUS;
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    /** a machine-readable cause within the code, e.g. `wrong_domain` for an `unauthorized` sign-in */
+    readonly reason?: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export function apiErrorResponse(c: Context, error: ApiError) {
+  const requestId = c.get('requestId') as string | undefined;
+  if (error.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="a2a-paygate"');
+  return c.json(
+    {
+      error: {
+        code: error.code,
+        message: error.message,
+        ...(error.reason ? { reason: error.reason } : {}),
+        ...(error.details === undefined ? {} : { details: error.details }),
+        requestId,
+      },
+    },
+    STATUS[error.code],
+  );
+}
+
+/** The request's JSON body parsed by `schema`, or a 400 that lists what is wrong. */
+export async function jsonBody<Schema extends z.ZodType>(c: Context, schema: Schema): Promise<z.output<Schema>> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new ApiError('invalid_request', 'the body must be JSON', 'malformed_json');
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ApiError(
+      'invalid_request',
+      'the body does not match the expected shape',
+      'invalid_body',
+      parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,76 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys.js';
+import { addMember, listMembers, removeMember } from '../auth/members.js';
+import type { Sessions } from '../auth/sessions.js';
+import type { Database } from '../db/client.js';
+import { ApiError, jsonBody } from './api-errors.js';
+import type { AppEnv } from './env.js';
+import { requireSession } from './session-auth.js';
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
+
+const newMember = z.object({ address, role: z.enum(['owner', 'admin', 'viewer']) });
+
+const newKey = z.object({
+  name: z.string().trim().min(1).max(100),
+  expiresAt: z.iso
+    .datetime({ offset: true })
+    .transform((value) => new Date(value))
+    .optional(),
+});
+
+const keyId = z.uuid();
+
+/** What a signed-in wallet manages for its organization: member wallets (owners) and API keys (admins). */
+export function organizationRoutes(deps: { db: Database; sessions: Sessions }) {
+  const viewer = requireSession(deps, 'viewer');
+  const admin = requireSession(deps, 'admin');
+  const owner = requireSession(deps, 'owner');
+  return new Hono<AppEnv>()
+    .get('/v1/members', viewer, async (c) => c.json({ members: await listMembers(deps.db, c.get('member').orgId) }))
+    .post('/v1/members', owner, async (c) => {
+      const body = await jsonBody(c, newMember);
+      const me = c.get('member');
+      const added = await addMember(deps.db, { orgId: me.orgId, address: body.address, role: body.role, addedBy: me.address });
+      if (!added.ok) {
+        throw new ApiError(
+          'conflict',
+          added.reason === 'already_member'
+            ? 'the wallet is already a member of this organization'
+            : 'the wallet belongs to another organization; a wallet is a member of one',
+          added.reason,
+        );
+      }
+      return c.json({ member: added.member }, 201);
+    })
+    .delete('/v1/members/:address', owner, async (c) => {
+      const target = address.safeParse(c.req.param('address'));
+      if (!target.success) throw new ApiError('invalid_request', 'the path must name a 0x-prefixed 20-byte address', 'invalid_address');
+      const removed = await removeMember(deps.db, { orgId: c.get('member').orgId, address: target.data });
+      if (!removed.ok && removed.reason === 'not_a_member') throw new ApiError('not_found', 'no such member in this organization', 'not_a_member');
+      if (!removed.ok) throw new ApiError('conflict', 'the last owner cannot be removed; make another wallet owner first', 'last_owner');
+      return c.body(null, 204);
+    })
+    .get('/v1/keys', viewer, async (c) => c.json({ keys: await listApiKeys(deps.db, c.get('member').orgId) }))
+    .post('/v1/keys', admin, async (c) => {
+      const body = await jsonBody(c, newKey);
+      if (body.expiresAt && body.expiresAt.getTime() <= Date.now()) {
+        throw new ApiError('invalid_request', 'expiresAt must be in the future', 'expiry_in_past');
+      }
+      const member = c.get('member');
+      const issued = await createApiKey(deps.db, { orgId: member.orgId, name: body.name, expiresAt: body.expiresAt });
+      c.get('log').info({ org: member.orgId, keyId: issued.id, by: member.address }, 'api key created');
+      // The key itself is in this response only; it is stored as a hash.
+      return c.json({ key: issued.key, id: issued.id, name: issued.name, prefix: issued.prefix, expiresAt: issued.expiresAt }, 201);
+    })
+    .delete('/v1/keys/:id', admin, async (c) => {
+      const id = keyId.safeParse(c.req.param('id'));
+      // Another organization's key is "not found" too: nothing tells one organization about another's keys.
+      if (!id.success || !(await revokeApiKey(deps.db, { keyId: id.data, orgId: c.get('member').orgId }))) {
+        throw new ApiError('not_found', 'no such API key in this organization', 'unknown_key');
+      }
+      c.get('log').info({ org: c.get('member').orgId, keyId: id.data, by: c.get('member').address }, 'api key revoked');
+      return c.body(null, 204);
+    });
+}

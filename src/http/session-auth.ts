@@ -1,0 +1,34 @@
+import type { MiddlewareHandler } from 'hono';
+import { roleAtLeast, findMembership, type MemberRole } from '../auth/members.js';
+import type { Sessions } from '../auth/sessions.js';
+import type { Database } from '../db/client.js';
+import { ApiError } from './api-errors.js';
+import type { AppEnv } from './env.js';
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/**
+ * Requires `Authorization: Bearer <session token>` of a wallet that is still a member of the
+ * token's organization with at least the `needed` role. Membership and role are read at every
+ * request, so removing a wallet or lowering its role takes effect at once, not at token expiry.
+ */
+export function requireSession(deps: { db: Database; sessions: Sessions }, needed: MemberRole): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = BEARER.exec(c.req.header('authorization') ?? '')?.[1];
+    if (!token) throw new ApiError('unauthorized', 'sign in first: send the session token as Authorization: Bearer <token>', 'missing_session');
+    if (token.startsWith('apg_')) {
+      throw new ApiError('unauthorized', 'API keys call tools over A2A; this route needs a session from wallet sign-in', 'api_key_not_a_session');
+    }
+    const claims = await deps.sessions.read(token);
+    if (!claims) throw new ApiError('unauthorized', 'the session token is invalid or expired; sign in again', 'invalid_session');
+    const membership = await findMembership(deps.db, claims.address);
+    if (!membership || membership.orgId !== claims.orgId) {
+      throw new ApiError('unauthorized', 'this wallet is no longer a member of the organization', 'not_a_member');
+    }
+    if (!roleAtLeast(membership.role, needed)) {
+      throw new ApiError('forbidden', `this needs the ${needed} role; the wallet is ${membership.role}`, 'role_too_low');
+    }
+    c.set('member', membership);
+    await next();
+  };
+}
