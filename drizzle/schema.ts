@@ -141,6 +141,54 @@ export const ledgerEntries = pgTable(
   ],
 );
 
+// ── On-chain top-ups ─────────────────────────────────────────────────────────
+
+/**
+ * `credited`: the transfer's amount is in its organization's balance (with a `topup` ledger row
+ * written in the same statement). `unclaimed`: it came from a wallet of no organization; it is
+ * credited, once, when that wallet joins one.
+ */
+export const topupStatus = pgEnum('topup_status', ['credited', 'unclaimed']);
+
+/** USDC transfers to the treasury, each recorded once by its on-chain identity. */
+export const topups = pgTable(
+  'topups',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    chainId: integer('chain_id').notNull(),
+    /** lowercase 0x-hex */
+    txHash: text('tx_hash').notNull(),
+    logIndex: integer('log_index').notNull(),
+    blockNumber: bigint('block_number', { mode: 'bigint' }).notNull(),
+    blockHash: text('block_hash').notNull(),
+    /** lowercase 0x-hex: the wallet the USDC came from */
+    fromAddress: text('from_address').notNull(),
+    /** micro-USDC: USDC has 6 decimals, so one base unit is one micro-USDC */
+    amount: bigint('amount', { mode: 'bigint' }).notNull(),
+    status: topupStatus('status').notNull(),
+    orgId: uuid('org_id').references(() => organizations.id),
+    /** which path saw it first: `submitted` (POST /v1/topups) or `watcher` */
+    source: text('source').notNull(),
+    createdAt: createdAt(),
+    creditedAt: timestamp('credited_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('topups_chain_tx_log_uq').on(t.chainId, t.txHash, t.logIndex),
+    index('topups_org_created_idx').on(t.orgId, t.createdAt),
+    index('topups_unclaimed_from_idx').on(t.fromAddress).where(sql`${t.status} = 'unclaimed'`),
+    check('topups_amount_positive', sql`${t.amount} > 0`),
+    check('topups_credited_has_org', sql`(${t.status} = 'credited') = (${t.orgId} is not null)`),
+  ],
+);
+
+/** How far the top-up watcher has read a chain: the last block it scanned, and that block's hash. */
+export const chainCursors = pgTable('chain_cursors', {
+  chainId: integer('chain_id').primaryKey(),
+  blockNumber: bigint('block_number', { mode: 'bigint' }).notNull(),
+  blockHash: text('block_hash').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
 // ── Tasks ────────────────────────────────────────────────────────────────────
 
 export const taskState = pgEnum('task_state', [

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { WalletAuth } from './auth/wallet-auth.js';
+import { ChainUnavailableError } from './chain/client.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { a2aEndpoint } from './http/a2a-endpoint.js';
@@ -12,12 +13,15 @@ import { organizationRoutes } from './http/organization-routes.js';
 import { publicRoutes } from './http/public-routes.js';
 import { requestContext } from './http/request-context.js';
 import { signInRoutes } from './http/sign-in-routes.js';
+import { topUpRoutes, type TopUpReader } from './http/topup-routes.js';
 
 export interface AppDeps {
   db: Database;
   log: Logger;
   config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl' | 'settlement'>;
   walletAuth: WalletAuth;
+  /** the chain top-ups are verified on; undefined when top-ups are not configured */
+  topUpReader?: TopUpReader;
   /** when given, counts running handlers so shutdown can wait for them */
   inFlight?: InFlightRequests;
 }
@@ -41,12 +45,17 @@ export function createApp(deps: AppDeps) {
     .use('/v1/*', bodyLimit({ maxSize: REST_BODY_LIMIT, onError: (c) => apiErrorResponse(c, new ApiError('payload_too_large', `the body is over ${REST_BODY_LIMIT} bytes`)) }))
     .route('/', signInRoutes({ db: deps.db, ...deps.walletAuth }))
     .route('/', organizationRoutes({ db: deps.db, sessions: deps.walletAuth.sessions }))
+    .route('/', topUpRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, reader: deps.topUpReader }))
     .route('/a2a', a2a)
     .route('/', a2a);
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((error, c) => {
     if (error instanceof ApiError) return apiErrorResponse(c, error);
+    if (error instanceof ChainUnavailableError) {
+      (c.get('log') ?? deps.log).warn({ err: error }, 'chain RPC unavailable');
+      return apiErrorResponse(c, new ApiError('unavailable', 'the chain RPC is unavailable; try again shortly', 'chain_unavailable'));
+    }
     const requestId = c.get('requestId');
     (c.get('log') ?? deps.log).error({ err: error }, 'unhandled error');
     return c.json({ error: { code: 'internal_error', message: 'Internal error', requestId } }, 500);

@@ -4,6 +4,17 @@ const flag = z
   .enum(['0', '1', 'true', 'false'])
   .transform((value) => value === '1' || value === 'true');
 
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address')
+  .transform((value) => value.toLowerCase() as `0x${string}`);
+
+/** Circle's USDC on Base and Base Sepolia, the defaults for those chains. */
+const USDC_BY_CHAIN: Record<number, string> = {
+  8453: '0x833589fcd6edb6e08f4c7c32d4f71b54bda02913',
+  84532: '0x036cbd53842c5426634e7929541ec2318f3dcf7e',
+};
+
 const configSchema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -29,6 +40,19 @@ const configSchema = z
     SIGN_IN_NONCE_TTL_S: z.coerce.number().int().min(10).max(3600).default(300),
     SESSION_TTL_S: z.coerce.number().int().min(60).max(86_400).default(900),
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    TREASURY_ADDRESS: address.optional(),
+    USDC_ADDRESS: address.optional(),
+    TOPUP_CONFIRMATIONS: z.coerce.number().int().min(1).max(1000).default(10),
+    TOPUP_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
+    TOPUP_START_BLOCK: z.coerce.bigint().nonnegative().optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.TREASURY_ADDRESS && !env.CHAIN_RPC_URL) {
+      ctx.addIssue({ code: 'custom', path: ['CHAIN_RPC_URL'], message: 'is needed to verify top-ups to TREASURY_ADDRESS' });
+    }
+    if (env.TREASURY_ADDRESS && !(env.USDC_ADDRESS ?? USDC_BY_CHAIN[env.CHAIN_ID])) {
+      ctx.addIssue({ code: 'custom', path: ['USDC_ADDRESS'], message: `has no default for chain ${env.CHAIN_ID}; set it` });
+    }
   })
   .transform((env) => ({
     port: env.PORT,
@@ -58,6 +82,21 @@ const configSchema = z
       // Unset: made once and kept in the database, so every instance signs and checks with the same one.
       sessionSecret: env.SESSION_SECRET,
     },
+    // Top-ups need a treasury (and a chain RPC); without one the top-up routes answer 503.
+    topUps:
+      env.TREASURY_ADDRESS && env.CHAIN_RPC_URL
+        ? {
+            rpcUrl: env.CHAIN_RPC_URL,
+            chain: {
+              chainId: env.CHAIN_ID,
+              treasury: env.TREASURY_ADDRESS,
+              usdc: (env.USDC_ADDRESS ?? USDC_BY_CHAIN[env.CHAIN_ID]) as `0x${string}`,
+              confirmations: env.TOPUP_CONFIRMATIONS,
+            },
+            watchIntervalMs: env.TOPUP_WATCH_INTERVAL_MS,
+            startBlock: env.TOPUP_START_BLOCK,
+          }
+        : undefined,
   }));
 
 export type Config = z.output<typeof configSchema>;

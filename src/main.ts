@@ -6,6 +6,8 @@ import { InFlightRequests } from './http/in-flight.js';
 import { getCreditAccount } from './billing/accounts.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openWalletAuth } from './auth/wallet-auth.js';
+import { chainClient } from './chain/client.js';
+import { startTopUpWatcher } from './chain/topup-watcher.js';
 import { openDatabase } from './db/client.js';
 import { seedDemoData } from './db/demo-data.js';
 import { ensureDemoOrganization, type DemoOrganization } from './db/demo-org.js';
@@ -69,7 +71,12 @@ async function main(): Promise<void> {
   const stopRecovery = startRecoveryLoop(db, log, config.recoveryIntervalMs);
   const inFlight = new InFlightRequests();
   const walletAuth = await openWalletAuth(db, config);
-  const app = createApp({ db, log, config, walletAuth, inFlight });
+  const topUpReader = config.topUps && { client: chainClient(config.topUps.rpcUrl), chain: config.topUps.chain };
+  const stopWatcher =
+    config.topUps && topUpReader
+      ? startTopUpWatcher({ db, log, ...topUpReader, intervalMs: config.topUps.watchIntervalMs, startBlock: config.topUps.startBlock })
+      : async () => {};
+  const app = createApp({ db, log, config, walletAuth, topUpReader, inFlight });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -95,6 +102,7 @@ async function main(): Promise<void> {
       clearTimeout(force);
       if (!(await inFlight.idle(config.shutdownGraceMs))) log.warn('handlers still running at shutdown');
       await stopRecovery();
+      await stopWatcher();
       await db.close();
       await releaseEmbedded?.();
       log.info('stopped');

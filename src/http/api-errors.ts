@@ -9,6 +9,7 @@ const STATUS = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  unprocessable: 422,
   payload_too_large: 413,
   unavailable: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;

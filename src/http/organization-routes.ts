@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys.js';
 import { addMember, listMembers, removeMember } from '../auth/members.js';
+import { claimUnclaimedTopUps } from '../billing/topups.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Database } from '../db/client.js';
 import { ApiError, jsonBody } from './api-errors.js';
@@ -42,6 +43,7 @@ export function organizationRoutes(deps: { db: Database; sessions: Sessions }) {
           added.reason,
         );
       }
+      await claimUnclaimedTopUps(deps.db, added.member.address);
       return c.json({ member: added.member }, 201);
     })
     .delete('/v1/members/:address', owner, async (c) => {

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { signInWallet } from '../auth/members.js';
+import { claimUnclaimedTopUps } from '../billing/topups.js';
 import { issueSignInNonce, verifySignIn } from '../auth/sign-in.js';
 import type { WalletAuth } from '../auth/wallet-auth.js';
 import type { Database } from '../db/client.js';
@@ -34,6 +35,8 @@ export function signInRoutes(deps: { db: Database } & WalletAuth) {
       );
       if (!outcome.ok) throw new ApiError('unauthorized', outcome.message, outcome.reason);
       const { membership, created } = await signInWallet(deps.db, outcome.address);
+      // USDC this wallet sent before it had an organization is credited now, once.
+      if (created) await claimUnclaimedTopUps(deps.db, membership.address);
       const session = await deps.sessions.issue({ address: membership.address, orgId: membership.orgId }, now);
       c.get('log').info({ wallet: membership.address, org: membership.orgId, created }, 'wallet signed in');
       return c.json({ ...session, address: membership.address, orgId: membership.orgId, role: membership.role, organizationCreated: created });

@@ -7,6 +7,7 @@ import { createApp, type App } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import type { WalletAuth } from '../../src/auth/wallet-auth.js';
+import { chainClient, type TopUpChain } from '../../src/chain/client.js';
 import { testWalletAuth } from './wallet-auth.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -29,7 +30,13 @@ export interface TestGateway {
 
 /** A gateway on a fresh database. Logs are silent unless TEST_LOG_LEVEL is set. */
 export async function startTestGateway(
-  options: { toolTimeoutMs?: number; settlement?: SettlementMode; rpcUrl?: string } = {},
+  options: {
+    toolTimeoutMs?: number;
+    settlement?: SettlementMode;
+    /** a local chain's RPC: smart-wallet sign-ins, and top-ups when `topUpChain` is given too */
+    rpcUrl?: string;
+    topUpChain?: TopUpChain;
+  } = {},
 ): Promise<TestGateway> {
   const database = await createTestDatabase();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -44,6 +51,7 @@ export async function startTestGateway(
       settlement: options.settlement ?? 'by-tool',
     },
     walletAuth,
+    topUpReader: options.rpcUrl && options.topUpChain ? { client: chainClient(options.rpcUrl), chain: options.topUpChain } : undefined,
   });
   let server: Server | undefined;
   const gateway: TestGateway = {

@@ -1,0 +1,126 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { isoUtc } from '../db/sql.js';
+
+/** A USDC transfer to the treasury that has its confirmations. Addresses and hashes lowercase. */
+export interface ConfirmedTransfer {
+  chainId: number;
+  txHash: string;
+  logIndex: number;
+  blockNumber: bigint;
+  blockHash: string;
+  from: string;
+  /** micro-USDC (= USDC base units) */
+  amount: bigint;
+}
+
+export type TopUpSource = 'submitted' | 'watcher';
+
+export interface TopUp {
+  chainId: number;
+  txHash: string;
+  logIndex: number;
+  blockNumber: bigint;
+  from: string;
+  amount: bigint;
+  status: 'credited' | 'unclaimed';
+  orgId: string | null;
+  source: TopUpSource;
+  createdAt: string;
+  creditedAt: string | null;
+}
+
+const TOPUP_COLUMNS = sql`chain_id as "chainId", tx_hash as "txHash", log_index as "logIndex", block_number as "blockNumber",
+  from_address as "fromAddress", amount, status, org_id as "orgId", source,
+  ${isoUtc(sql`created_at`)} as "createdAt", ${isoUtc(sql`credited_at`)} as "creditedAt"`;
+
+type TopUpRow = Omit<TopUp, 'from'> & { fromAddress: string };
+
+const toTopUp = ({ fromAddress, ...row }: TopUpRow): TopUp => ({ ...row, from: fromAddress });
+
+/**
+ * Credits the topups that `changed` returns (`(org_id, amount, chain_id, tx_hash, log_index)`, only
+ * rows whose status became `credited`): their organizations' balances and one `topup` ledger row
+ * each, in the statement that changed them.
+ */
+function creditChanged(changed: SQL): SQL {
+  return sql`
+    with changed as (${changed}),
+    per_org as (select org_id, sum(amount) as total from changed where status = 'credited' group by org_id),
+    balance as (
+      update credit_accounts c set balance = c.balance + per_org.total, updated_at = now()
+        from per_org where c.org_id = per_org.org_id
+     returning c.org_id
+    ),
+    entry as (
+      insert into ledger_entries (org_id, kind, amount, reserved_delta, reason)
+      select changed.org_id, 'topup', changed.amount, 0,
+             'USDC transfer ' || changed.chain_id || ':' || changed.tx_hash || '#' || changed.log_index
+        from changed join balance using (org_id)
+       where changed.status = 'credited'
+    )
+    select ${TOPUP_COLUMNS} from changed`;
+}
+
+/**
+ * Records confirmed transfers, each once by (chain id, tx hash, log index), whichever path and
+ * however many times it arrives: a transfer from a member wallet is credited to its organization,
+ * one from any other wallet is kept unclaimed. Returns the transfers recorded by THIS call; those
+ * recorded before are left as they were.
+ */
+export async function recordTransfers(db: Database, transfers: readonly ConfirmedTransfer[], source: TopUpSource): Promise<TopUp[]> {
+  if (transfers.length === 0) return [];
+  const rows = transfers.map((transfer) => ({
+    chain_id: transfer.chainId,
+    tx_hash: transfer.txHash.toLowerCase(),
+    log_index: transfer.logIndex,
+    block_number: transfer.blockNumber.toString(),
+    block_hash: transfer.blockHash.toLowerCase(),
+    from_address: transfer.from.toLowerCase(),
+    amount: transfer.amount.toString(),
+  }));
+  const recorded = await db.rows<TopUpRow>(
+    creditChanged(sql`
+      insert into topups (chain_id, tx_hash, log_index, block_number, block_hash, from_address, amount, status, org_id, source, credited_at)
+      select i.chain_id, i.tx_hash, i.log_index, i.block_number, i.block_hash, i.from_address, i.amount,
+             (case when m.org_id is null then 'unclaimed' else 'credited' end)::topup_status, m.org_id, ${source},
+             case when m.org_id is null then null else now() end
+        from json_to_recordset(${JSON.stringify(rows)}::json) as i (
+               chain_id int, tx_hash text, log_index int, block_number int8, block_hash text, from_address text, amount int8)
+        left join org_members m on m.address = i.from_address
+      on conflict (chain_id, tx_hash, log_index) do nothing
+      returning *`),
+  );
+  return recorded.map(toTopUp);
+}
+
+/**
+ * Credits unclaimed transfers whose wallet now belongs to an organization (all of them, or only
+ * `address`'s). Each row's status changes under its row lock, so two claims never credit one twice.
+ */
+export async function claimUnclaimedTopUps(db: Database, address?: string): Promise<TopUp[]> {
+  const claimed = await db.rows<TopUpRow>(
+    creditChanged(sql`
+      update topups t set status = 'credited', org_id = m.org_id, credited_at = now()
+        from org_members m
+       where t.status = 'unclaimed' and m.address = t.from_address
+         ${address ? sql`and t.from_address = ${address.toLowerCase()}` : sql``}
+   returning t.*`),
+  );
+  return claimed.map(toTopUp);
+}
+
+/** The top-ups of one transaction, as recorded (whoever recorded them). */
+export async function topUpsOfTransaction(db: Database, input: { chainId: number; txHash: string }): Promise<TopUp[]> {
+  const rows = await db.rows<TopUpRow>(sql`
+    select ${TOPUP_COLUMNS} from topups
+     where chain_id = ${input.chainId} and tx_hash = ${input.txHash.toLowerCase()}
+     order by log_index`);
+  return rows.map(toTopUp);
+}
+
+export async function listTopUps(db: Database, orgId: string): Promise<TopUp[]> {
+  const rows = await db.rows<TopUpRow>(sql`
+    select ${TOPUP_COLUMNS} from topups where org_id = ${orgId} order by created_at desc, id desc limit 500`);
+  return rows.map(toTopUp);
+}

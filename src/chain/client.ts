@@ -1,0 +1,36 @@
+import { createPublicClient, http, type Address, type PublicClient } from 'viem';
+
+/** The chain the treasury receives USDC on, and how sure a transfer must be before it is credited. */
+export interface TopUpChain {
+  chainId: number;
+  usdc: Address;
+  treasury: Address;
+  /** blocks a transfer's block must have on top of it, itself included, before it is credited */
+  confirmations: number;
+}
+
+/** The chain's RPC did not answer (or answered with an error that is not about our request). */
+export class ChainUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('the chain RPC is unavailable', { cause });
+    this.name = 'ChainUnavailableError';
+  }
+}
+
+export function chainClient(rpcUrl: string): PublicClient {
+  return createPublicClient({ transport: http(rpcUrl, { retryCount: 2, timeout: 10_000 }) }) as PublicClient;
+}
+
+const TRANSPORT_ERRORS = new Set(['HttpRequestError', 'TimeoutError', 'RpcRequestError', 'InternalRpcError', 'LimitExceededRpcError', 'UnknownRpcError']);
+
+/** Runs a read of the chain; a failure of the RPC itself becomes ChainUnavailableError. */
+export async function readChain<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    for (let current: unknown = error; current instanceof Error; current = current.cause) {
+      if (TRANSPORT_ERRORS.has(current.name)) throw new ChainUnavailableError(error);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,113 @@
+import { sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { getAbiItem, erc20Abi, type PublicClient } from 'viem';
+import { claimUnclaimedTopUps, recordTransfers } from '../billing/topups.js';
+import type { Database } from '../db/client.js';
+import { readChain, type TopUpChain } from './client.js';
+import { treasuryTransfers } from './usdc-transfers.js';
+
+/** Blocks read per getLogs call: within what public RPCs allow. */
+const MAX_BLOCK_RANGE = 2_000n;
+const TRANSFER = getAbiItem({ abi: erc20Abi, name: 'Transfer' });
+
+interface Cursor {
+  blockNumber: bigint;
+  blockHash: string;
+}
+
+async function readCursor(db: Database, chainId: number): Promise<Cursor | undefined> {
+  const [row] = await db.rows<Cursor>(
+    sql`select block_number as "blockNumber", block_hash as "blockHash" from chain_cursors where chain_id = ${chainId}`,
+  );
+  return row;
+}
+
+/**
+ * Moves the cursor from `from` to `to` only if no other instance moved it meanwhile, so two
+ * watchers never move it backwards. (Scanning a range twice is harmless: transfers are unique.)
+ */
+async function advanceCursor(db: Database, chainId: number, from: Cursor | undefined, to: Cursor): Promise<void> {
+  if (!from) {
+    await db.rows(sql`
+      insert into chain_cursors (chain_id, block_number, block_hash) values (${chainId}, ${to.blockNumber}, ${to.blockHash})
+      on conflict (chain_id) do nothing`);
+    return;
+  }
+  await db.rows(sql`
+    update chain_cursors set block_number = ${to.blockNumber}, block_hash = ${to.blockHash}, updated_at = now()
+     where chain_id = ${chainId} and block_number = ${from.blockNumber} and block_hash = ${from.blockHash}`);
+}
+
+/**
+ * One pass: credits USDC transfers to the treasury in blocks that have their confirmations, from
+ * the stored cursor on (or from `startBlock`, or the current safe block, the first time), then
+ * credits unclaimed transfers whose wallets have joined an organization since. Only confirmed
+ * blocks are read, so a reorg shorter than the confirmations never reaches a credit; a deeper one
+ * is noticed when the cursor's block hash changes, logged, and the blocks before it are read again.
+ * Returns whether it stopped short of the safe head (there is more to read at once).
+ */
+export async function scanTopUps(input: {
+  db: Database;
+  client: PublicClient;
+  chain: TopUpChain;
+  log: Logger;
+  startBlock?: bigint;
+}): Promise<boolean> {
+  const { db, client, chain, log } = input;
+  const head = await readChain(() => client.getBlockNumber({ cacheTime: 0 }));
+  const safe = head - BigInt(chain.confirmations - 1);
+  if (safe < 0n) return false;
+  let cursor = await readCursor(db, chain.chainId);
+  if (cursor) {
+    const scanned = cursor.blockNumber;
+    const block = await readChain(() => client.getBlock({ blockNumber: scanned }));
+    if (block.hash !== cursor.blockHash) {
+      const back = cursor.blockNumber > BigInt(chain.confirmations) * 2n ? cursor.blockNumber - BigInt(chain.confirmations) * 2n : 0n;
+      log.error({ chainId: chain.chainId, block: cursor.blockNumber.toString(), rescanFrom: back.toString() }, 'top-up cursor block replaced by a reorg deeper than the confirmations');
+      const rewound = await readChain(() => client.getBlock({ blockNumber: back }));
+      await db.rows(sql`
+        update chain_cursors set block_number = ${back}, block_hash = ${rewound.hash}, updated_at = now() where chain_id = ${chain.chainId}`);
+      cursor = { blockNumber: back, blockHash: rewound.hash };
+    }
+  }
+  const from = cursor ? cursor.blockNumber + 1n : (input.startBlock ?? safe);
+  if (from > safe) return false;
+  const to = from + MAX_BLOCK_RANGE - 1n < safe ? from + MAX_BLOCK_RANGE - 1n : safe;
+  const logs = await readChain(() =>
+    client.getLogs({ address: chain.usdc, event: TRANSFER, args: { to: chain.treasury }, fromBlock: from, toBlock: to, strict: true }),
+  );
+  const recorded = await recordTransfers(db, treasuryTransfers(chain, logs), 'watcher');
+  for (const topUp of recorded) {
+    log.info({ chainId: topUp.chainId, tx: topUp.txHash, logIndex: topUp.logIndex, amount: topUp.amount.toString(), status: topUp.status, org: topUp.orgId }, 'top-up recorded by the watcher');
+  }
+  const claimed = await claimUnclaimedTopUps(db);
+  for (const topUp of claimed) log.info({ tx: topUp.txHash, logIndex: topUp.logIndex, org: topUp.orgId }, 'unclaimed top-up credited');
+  const last = await readChain(() => client.getBlock({ blockNumber: to }));
+  await advanceCursor(db, chain.chainId, cursor, { blockNumber: to, blockHash: last.hash });
+  return to < safe;
+}
+
+/** Runs scanTopUps every `intervalMs` (at once again while catching up); resolves `stop()` after the pass in progress. */
+export function startTopUpWatcher(input: Parameters<typeof scanTopUps>[0] & { intervalMs: number }): () => Promise<void> {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const pass = async () => {
+    let more = true;
+    while (more && !stopped) {
+      try {
+        more = await scanTopUps(input);
+      } catch (error) {
+        input.log.warn({ err: error }, 'top-up watcher pass failed; retrying at the next interval');
+        more = false;
+      }
+    }
+    if (!stopped) timer = setTimeout(() => (running = pass()), input.intervalMs);
+  };
+  running = pass();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await running;
+  };
+}

@@ -1,0 +1,215 @@
+import { sql } from 'drizzle-orm';
+import pino from 'pino';
+import { createWalletClient, encodeFunctionData, http, type Address, type Hex, type LocalAccount } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chainClient, type TopUpChain } from '../../src/chain/client.js';
+import { scanTopUps, startTopUpWatcher } from '../../src/chain/topup-watcher.js';
+import { startLocalChain, usdcArtifact, type LocalChain } from '../helpers/chain.js';
+import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { rest, signIn, type SignedIn } from '../helpers/sign-in.js';
+
+const CONFIRMATIONS = 3;
+const quietLog = pino({ level: 'silent' });
+
+interface TopUpAnswer {
+  status: string;
+  creditedNow?: boolean;
+  confirmations?: number;
+  required?: number;
+  topups?: { txHash: string; logIndex: number; amountMicroUsdc: string; status: string; from: string }[];
+  error?: { code: string; reason: string };
+}
+
+describe('USDC top-ups verified on a local chain', () => {
+  let chain: LocalChain;
+  let gateway: TestGateway;
+  let topUpChain: TopUpChain;
+  let usdc: Address;
+  let otherToken: Address;
+
+  beforeAll(async () => {
+    chain = await startLocalChain();
+    const deployer = await chain.fundedWallet();
+    usdc = await chain.deploy(usdcArtifact, ['USD Coin', 'USDC'], deployer);
+    otherToken = await chain.deploy(usdcArtifact, ['Other Coin', 'OTH'], deployer);
+    const treasury = privateKeyToAccount(generatePrivateKey()).address;
+    topUpChain = { chainId: foundry.id, usdc, treasury, confirmations: CONFIRMATIONS };
+    gateway = await startTestGateway({ rpcUrl: chain.rpcUrl, topUpChain });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await chain?.stop();
+  });
+
+  const scan = () => scanTopUps({ db: gateway.database.db, client: chainClient(chain.rpcUrl), chain: topUpChain, log: quietLog });
+
+  /** Mints `amount` of `token` to the wallet, then sends it to `to` (the treasury unless told); returns the transfer's tx hash. */
+  async function pay(wallet: LocalAccount, amount: bigint, options: { token?: Address; to?: Address } = {}): Promise<Hex> {
+    const token = options.token ?? usdc;
+    await chain.write(wallet, { address: token, abi: usdcArtifact.abi, functionName: 'mint', args: [wallet.address, amount] });
+    return chain.write(wallet, { address: token, abi: usdcArtifact.abi, functionName: 'transfer', args: [options.to ?? topUpChain.treasury, amount] });
+  }
+
+  async function submit(session: SignedIn, txHash: string): Promise<[number, TopUpAnswer]> {
+    const response = await rest(gateway, 'POST', '/v1/topups', { txHash }, session.token);
+    return [response.status, (await response.json()) as TopUpAnswer];
+  }
+
+  async function balanceOf(orgId: string): Promise<bigint> {
+    const [row] = await gateway.database.db.rows<{ balance: bigint }>(sql`select balance from credit_accounts where org_id = ${orgId}`);
+    return row?.balance ?? -1n;
+  }
+
+  async function ledgerTopUps(orgId: string): Promise<{ amount: bigint; reason: string }[]> {
+    return gateway.database.db.rows(sql`select amount, reason from ledger_entries where org_id = ${orgId} and kind = 'topup' order by id`);
+  }
+
+  async function member(): Promise<{ wallet: LocalAccount; session: SignedIn }> {
+    const wallet = await chain.fundedWallet();
+    return { wallet, session: await signIn(gateway, wallet) };
+  }
+
+  it('answers pending until the transfer has its confirmations, then credits 1 micro-USDC per base unit, once', async () => {
+    const { wallet, session } = await member();
+    const txHash = await pay(wallet, 2_500_000n);
+
+    const [pendingStatus, pending] = await submit(session, txHash);
+    expect(pendingStatus).toBe(202);
+    expect(pending).toEqual({ status: 'pending', confirmations: 1, required: CONFIRMATIONS });
+    expect(await balanceOf(session.orgId)).toBe(0n);
+
+    await chain.mine(CONFIRMATIONS - 1);
+    const [status, credited] = await submit(session, txHash);
+    expect(status).toBe(200);
+    expect(credited.creditedNow).toBe(true);
+    expect(credited.topups).toEqual([expect.objectContaining({ txHash: txHash.toLowerCase(), amountMicroUsdc: '2500000', status: 'credited', from: wallet.address.toLowerCase() })]);
+    expect(await balanceOf(session.orgId)).toBe(2_500_000n);
+
+    const [againStatus, again] = await submit(session, txHash);
+    expect(againStatus).toBe(200);
+    expect(again.creditedNow).toBe(false);
+    expect(await balanceOf(session.orgId)).toBe(2_500_000n);
+    expect(await ledgerTopUps(session.orgId)).toEqual([{ amount: 2_500_000n, reason: expect.stringContaining(txHash.toLowerCase()) }]);
+    await expectLedgerInvariant(gateway);
+  });
+
+  it('the same transfer submitted 50 times at once and seen by the watcher is credited once', async () => {
+    const { wallet, session } = await member();
+    const txHash = await pay(wallet, 7_000_000n);
+    await chain.mine(CONFIRMATIONS);
+    const answers = await Promise.all([...Array.from({ length: 50 }, () => submit(session, txHash)), scan().then(() => [200, {}] as const)]);
+    expect(answers.every(([status]) => status === 200)).toBe(true);
+    expect(answers.filter(([, body]) => (body as TopUpAnswer).creditedNow === true).length).toBeLessThanOrEqual(1);
+    await scan();
+    expect(await balanceOf(session.orgId)).toBe(7_000_000n);
+    expect(await ledgerTopUps(session.orgId)).toHaveLength(1);
+    const [recorded] = await gateway.database.db.rows<{ count: number }>(sql`select count(*)::int as count from topups where tx_hash = ${txHash.toLowerCase()}`);
+    expect(recorded?.count).toBe(1);
+    await expectLedgerInvariant(gateway);
+  });
+
+  it('refuses, with a reason, transfers to another address, of another token, reverted ones, unknown ones and strangers', async () => {
+    const { wallet, session } = await member();
+    const elsewhere = await pay(wallet, 1_000_000n, { to: privateKeyToAccount(generatePrivateKey()).address });
+    const otherCoin = await pay(wallet, 1_000_000n, { token: otherToken });
+    const reverted = await createWalletClient({ account: wallet, chain: foundry, transport: http(chain.rpcUrl) }).sendTransaction({
+      to: usdc,
+      data: encodeFunctionData({ abi: usdcArtifact.abi, functionName: 'transfer', args: [topUpChain.treasury, 10n ** 30n] }),
+      gas: 200_000n,
+    });
+    await chain.publicClient.waitForTransactionReceipt({ hash: reverted });
+    const stranger = await chain.fundedWallet();
+    const strangers = await pay(stranger, 1_000_000n);
+    await chain.mine(CONFIRMATIONS);
+
+    const refusals = await Promise.all([elsewhere, otherCoin, reverted, strangers].map((hash) => submit(session, hash)));
+    expect(refusals.map(([status, body]) => [status, body.error?.reason])).toEqual([
+      [422, 'not_to_treasury'],
+      [422, 'not_usdc'],
+      [422, 'transaction_reverted'],
+      [422, 'sender_not_in_organization'],
+    ]);
+    const [unknownStatus, unknown] = await submit(session, `0x${'ab'.repeat(32)}`);
+    expect([unknownStatus, unknown.error?.reason]).toEqual([404, 'unknown_transaction']);
+    const [badStatus, bad] = await submit(session, '0x1234');
+    expect([badStatus, bad.error?.reason]).toEqual([400, 'invalid_body']);
+    expect(await balanceOf(session.orgId)).toBe(0n);
+  });
+
+  it('a transfer dropped by a reorg before its confirmations is never credited', async () => {
+    const { wallet, session } = await member();
+    await scan();
+    const snapshot = await chain.testClient.snapshot();
+    const txHash = await pay(wallet, 4_000_000n);
+    const [status] = await submit(session, txHash);
+    expect(status).toBe(202);
+
+    await chain.testClient.revert({ id: snapshot });
+    await chain.mine(CONFIRMATIONS + 2);
+    const [afterStatus, after] = await submit(session, txHash);
+    expect([afterStatus, after.error?.reason]).toEqual([404, 'unknown_transaction']);
+    await scan();
+    expect(await balanceOf(session.orgId)).toBe(0n);
+    expect(await ledgerTopUps(session.orgId)).toEqual([]);
+  });
+
+  it('USDC from a wallet of no organization is kept unclaimed, then credited once when the wallet joins one', async () => {
+    const newcomer = await chain.fundedWallet();
+    const txHash = await pay(newcomer, 3_000_000n);
+    await chain.mine(CONFIRMATIONS);
+    await scan();
+    const [row] = await gateway.database.db.rows<{ status: string; orgId: string | null }>(
+      sql`select status, org_id as "orgId" from topups where tx_hash = ${txHash.toLowerCase()}`,
+    );
+    expect(row).toEqual({ status: 'unclaimed', orgId: null });
+
+    const session = await signIn(gateway, newcomer);
+    expect(session.organizationCreated).toBe(true);
+    expect(await balanceOf(session.orgId)).toBe(3_000_000n);
+    await scan();
+    expect(await balanceOf(session.orgId)).toBe(3_000_000n);
+
+    const { session: owner } = await member();
+    const joiner = await chain.fundedWallet();
+    await pay(joiner, 1_500_000n);
+    await chain.mine(CONFIRMATIONS);
+    await scan();
+    expect((await rest(gateway, 'POST', '/v1/members', { address: joiner.address, role: 'admin' }, owner.token)).status).toBe(201);
+    expect(await balanceOf(owner.orgId)).toBe(1_500_000n);
+    const listed = (await (await rest(gateway, 'GET', '/v1/topups', undefined, owner.token)).json()) as { topups: { amountMicroUsdc: string; from: string }[] };
+    expect(listed.topups).toEqual([expect.objectContaining({ amountMicroUsdc: '1500000', from: joiner.address.toLowerCase() })]);
+    await expectLedgerInvariant(gateway);
+  });
+
+  it('the watcher running in the background credits a member transfer without any submission', async () => {
+    const { wallet, session } = await member();
+    const stop = startTopUpWatcher({ db: gateway.database.db, client: chainClient(chain.rpcUrl), chain: topUpChain, log: quietLog, intervalMs: 100 });
+    try {
+      await pay(wallet, 900_000n);
+      await chain.mine(CONFIRMATIONS);
+      const deadline = Date.now() + 10_000;
+      while ((await balanceOf(session.orgId)) === 0n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await balanceOf(session.orgId)).toBe(900_000n);
+    } finally {
+      await stop();
+    }
+    const [cursor] = await gateway.database.db.rows<{ blockNumber: bigint }>(sql`select block_number as "blockNumber" from chain_cursors where chain_id = ${foundry.id}`);
+    expect(cursor?.blockNumber).toBeGreaterThan(0n);
+  });
+});
+
+describe('top-ups without a configured chain', () => {
+  it('answer 503 with a reason', async () => {
+    const gateway = await startTestGateway();
+    try {
+      const session = await signIn(gateway, privateKeyToAccount(generatePrivateKey()));
+      const response = await rest(gateway, 'POST', '/v1/topups', { txHash: `0x${'cd'.repeat(32)}` }, session.token);
+      expect(response.status).toBe(503);
+      expect(((await response.json()) as TopUpAnswer).error?.reason).toBe('topups_not_configured');
+    } finally {
+      await gateway.close();
+    }
+  });
+});
