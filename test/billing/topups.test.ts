@@ -4,6 +4,7 @@ import { createWalletClient, encodeFunctionData, http, type Address, type Hex, t
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signInWallet } from '../../src/auth/members.js';
 import { chainClient, type TopUpChain } from '../../src/chain/client.js';
 import { scanTopUps, startTopUpWatcher } from '../../src/chain/topup-watcher.js';
 import { startLocalChain, usdcArtifact, type LocalChain } from '../helpers/chain.js';
@@ -213,3 +214,25 @@ describe('top-ups without a configured chain', () => {
     }
   });
 });
+
+describe('a chain RPC that does not answer', () => {
+  it('makes top-ups answer 503 chain_unavailable, never 500', async () => {
+    const closed = 'http://127.0.0.1:9'; // discard port: nothing listens
+    const topUpChain: TopUpChain = { chainId: foundry.id, usdc: `0x${'11'.repeat(20)}`, treasury: `0x${'22'.repeat(20)}`, confirmations: 1 };
+    const gateway = await startTestGateway({ rpcUrl: closed, topUpChain });
+    try {
+      const wallet = privateKeyToAccount(generatePrivateKey());
+      const session = await gateway.walletAuth.sessions.issue(await signInWalletDirectly(gateway, wallet.address), new Date());
+      const topUp = await rest(gateway, 'POST', '/v1/topups', { txHash: `0x${'cd'.repeat(32)}` }, session.token);
+      expect(topUp.status).toBe(503);
+      expect(((await topUp.json()) as TopUpAnswer).error?.reason).toBe('chain_unavailable');
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
+async function signInWalletDirectly(gateway: TestGateway, address: string) {
+  const { membership } = await signInWallet(gateway.database.db, address);
+  return { address: membership.address, orgId: membership.orgId };
+}
