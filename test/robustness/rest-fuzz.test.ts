@@ -1,0 +1,113 @@
+import { sql } from 'drizzle-orm';
+import fc from 'fast-check';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { signIn, type SignedIn } from '../helpers/sign-in.js';
+
+/**
+ * Property-based fuzzing of the REST routes wallets and dashboards use: random JSON, wrong types
+ * in every field, long and odd strings, raw bytes, random path segments. Every answer is JSON;
+ * every refusal is the one error envelope with a 4xx status (503 only where top-ups are not
+ * configured); nothing is created by a refused request; no money moves.
+ * FUZZ_SEED and FUZZ_RUNS_SCALE make a run reproducible or shorter / longer.
+ */
+
+const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
+const SCALE = process.env.FUZZ_RUNS_SCALE ? Number(process.env.FUZZ_RUNS_SCALE) : 1;
+const runs = (n: number) => ({ numRuns: Math.max(1, Math.round(n * SCALE)), ...(SEED === undefined ? {} : { seed: SEED }) });
+
+const ERROR_CODES = new Set(['invalid_request', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'payload_too_large', 'unprocessable', 'unavailable']);
+
+let gateway: TestGateway;
+let owner: SignedIn;
+
+const oddString = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc.constantFrom('', ' ', '0x', `0x${'f'.repeat(40)}`, `0x${'g'.repeat(40)}`, `0x${'a'.repeat(64)}`, '9'.repeat(400), '\u0000', '\ud800', 'apg_x'),
+);
+const anyValue = fc.oneof(oddString, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(oddString, { maxLength: 3 }), fc.jsonValue({ maxDepth: 3 }));
+const fieldsOf = (names: string[]) => fc.dictionary(fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 8 })), anyValue, { maxKeys: 4 });
+
+const body = (names: string[]) =>
+  fc.oneof(
+    fieldsOf(names).map((value) => JSON.stringify(value)),
+    fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value)),
+    fc.string({ unit: 'binary', maxLength: 300 }),
+    fc.constantFrom('', '{', 'null', '[]', '{"a":'.repeat(50)),
+  );
+
+async function expectWellFormed(response: Response, allowed: number[]): Promise<void> {
+  expect(allowed).toContain(response.status);
+  if (response.status === 204) return;
+  const text = await response.text();
+  const parsed = JSON.parse(text) as { error?: { code: string; message: string; requestId: string } };
+  if (response.status >= 400) {
+    expect(ERROR_CODES.has(parsed.error?.code ?? '')).toBe(true);
+    expect(typeof parsed.error?.message).toBe('string');
+    expect(typeof parsed.error?.requestId).toBe('string');
+  }
+}
+
+function send(method: string, path: string, raw: string, token?: string): Promise<Response> {
+  return Promise.resolve(
+    gateway.app.request(path, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(method === 'GET' || method === 'DELETE' ? {} : { body: raw }),
+    }),
+  );
+}
+
+beforeAll(async () => {
+  gateway = await startTestGateway();
+  owner = await signIn(gateway, privateKeyToAccount(generatePrivateKey()));
+});
+afterAll(() => gateway.close());
+
+describe('REST routes under generated input', () => {
+  it('sign-in verification answers every body with 4xx and the error envelope', async () => {
+    await fc.assert(
+      fc.asyncProperty(body(['message', 'signature']), async (raw) => {
+        await expectWellFormed(await send('POST', '/v1/auth/verify', raw), [400, 401, 413]);
+      }),
+      runs(400),
+    );
+  });
+
+  it('key and member creation take only well-formed bodies; nothing else is created', async () => {
+    const countOf = async (table: 'api_keys' | 'org_members') =>
+      (await gateway.database.db.rows<{ n: number }>(sql`select count(*)::int as n from ${sql.identifier(table)} where org_id = ${owner.orgId}`))[0]?.n;
+    await fc.assert(
+      fc.asyncProperty(body(['name', 'expiresAt']), body(['address', 'role']), async (keyBody, memberBody) => {
+        const keysBefore = await countOf('api_keys');
+        const keyAnswer = await send('POST', '/v1/keys', keyBody, owner.token);
+        await expectWellFormed(keyAnswer, [201, 400, 413]);
+        expect(await countOf('api_keys')).toBe((keysBefore ?? 0) + (keyAnswer.status === 201 ? 1 : 0));
+
+        const membersBefore = await countOf('org_members');
+        const memberAnswer = await send('POST', '/v1/members', memberBody, owner.token);
+        await expectWellFormed(memberAnswer, [201, 400, 409, 413]);
+        expect(await countOf('org_members')).toBe((membersBefore ?? 0) + (memberAnswer.status === 201 ? 1 : 0));
+      }),
+      runs(300),
+    );
+  });
+
+  it('random path segments and tokens never reach a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 80 }), oddString, async (segment, token) => {
+        const path = encodeURIComponent(segment) || 'x';
+        await expectWellFormed(await send('DELETE', `/v1/keys/${path}`, '', owner.token), [404]);
+        await expectWellFormed(await send('DELETE', `/v1/members/${path}`, '', owner.token), [204, 400, 404, 409]);
+        const authorization = token.replace(/[\r\n\u0000-\u001f\u007f-\uffff]/g, '');
+        await expectWellFormed(await send('GET', '/v1/keys', '', authorization || undefined), [401]);
+        await expectWellFormed(await send('POST', '/v1/topups', JSON.stringify({ txHash: token }), owner.token), [400, 503]);
+      }),
+      runs(300),
+    );
+    const [account] = await gateway.database.db.rows<{ balance: bigint }>(sql`select balance from credit_accounts where org_id = ${owner.orgId}`);
+    expect(account?.balance).toBe(0n);
+  });
+});
