@@ -184,6 +184,28 @@ describe('USDC top-ups verified on a local chain', () => {
     await expectLedgerInvariant(gateway);
   });
 
+  it('the watcher notices a reorg deeper than its confirmations and reads the replaced blocks again', async () => {
+    const { wallet, session } = await member();
+    const before = await chain.testClient.snapshot();
+    await chain.mine(CONFIRMATIONS + 3);
+    await scan();
+    const [scanned] = await gateway.database.db.rows<{ blockNumber: bigint; blockHash: string }>(
+      sql`select block_number as "blockNumber", block_hash as "blockHash" from chain_cursors where chain_id = ${foundry.id}`,
+    );
+
+    // The blocks the cursor stands on are replaced by a fork whose first block pays the treasury.
+    await chain.testClient.revert({ id: before });
+    await pay(wallet, 600_000n);
+    await chain.mine(CONFIRMATIONS + 6);
+    const replaced = await chain.publicClient.getBlock({ blockNumber: scanned!.blockNumber });
+    expect(replaced.hash).not.toBe(scanned!.blockHash);
+
+    await scan();
+    await scan();
+    expect(await balanceOf(session.orgId)).toBe(600_000n);
+    expect(await ledgerTopUps(session.orgId)).toHaveLength(1);
+  });
+
   it('the watcher running in the background credits a member transfer without any submission', async () => {
     const { wallet, session } = await member();
     const stop = startTopUpWatcher({ db: gateway.database.db, client: chainClient(chain.rpcUrl), chain: topUpChain, log: quietLog, intervalMs: 100 });
