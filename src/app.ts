@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { WalletAuth } from './auth/wallet-auth.js';
+import type { ToolRegistry } from './tools/registry.js';
 import { ChainUnavailableError } from './chain/client.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
@@ -20,6 +21,8 @@ export interface AppDeps {
   log: Logger;
   config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl' | 'settlement'>;
   walletAuth: WalletAuth;
+  /** the tool table (getReputationReport is enabled only with an LLM) */
+  tools: ToolRegistry;
   /** the chain top-ups are verified on; undefined when top-ups are not configured */
   topUpReader?: TopUpReader;
   /** when given, counts running handlers so shutdown can wait for them */
@@ -36,12 +39,13 @@ export function createApp(deps: AppDeps) {
     toolTimeoutMs: deps.config.toolTimeoutMs,
     taskDeadlineSlackMs: deps.config.taskDeadlineSlackMs,
     settlement: deps.config.settlement,
+    tools: deps.tools,
   });
   const app = new Hono<AppEnv>();
   if (deps.inFlight) app.use(deps.inFlight.middleware);
   app
     .use(requestContext(deps.log))
-    .route('/', publicRoutes({ db: deps.db, publicUrl: deps.config.publicUrl }))
+    .route('/', publicRoutes({ db: deps.db, publicUrl: deps.config.publicUrl, tools: deps.tools }))
     .use('/v1/*', bodyLimit({ maxSize: REST_BODY_LIMIT, onError: (c) => apiErrorResponse(c, new ApiError('payload_too_large', `the body is over ${REST_BODY_LIMIT} bytes`)) }))
     .route('/', signInRoutes({ db: deps.db, ...deps.walletAuth }))
     .route('/', organizationRoutes({ db: deps.db, sessions: deps.walletAuth.sessions }))

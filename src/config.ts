@@ -45,8 +45,15 @@ const configSchema = z
     TOPUP_CONFIRMATIONS: z.coerce.number().int().min(1).max(1000).default(10),
     TOPUP_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
     TOPUP_START_BLOCK: z.coerce.bigint().nonnegative().optional(),
+    LLM_BASE_URL: z.url().optional(),
+    LLM_MODEL: z.string().min(1).optional(),
+    LLM_API_KEY: z.string().min(1).optional(),
+    LLM_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
   })
   .superRefine((env, ctx) => {
+    if (env.LLM_BASE_URL && !env.LLM_MODEL) {
+      ctx.addIssue({ code: 'custom', path: ['LLM_MODEL'], message: 'is needed with LLM_BASE_URL' });
+    }
     if (env.TREASURY_ADDRESS && !env.CHAIN_RPC_URL) {
       ctx.addIssue({ code: 'custom', path: ['CHAIN_RPC_URL'], message: 'is needed to verify top-ups to TREASURY_ADDRESS' });
     }
@@ -82,6 +89,11 @@ const configSchema = z
       // Unset: made once and kept in the database, so every instance signs and checks with the same one.
       sessionSecret: env.SESSION_SECRET,
     },
+    // Without an LLM, the AI-powered tool is listed as disabled.
+    llm:
+      env.LLM_BASE_URL && env.LLM_MODEL
+        ? { baseUrl: env.LLM_BASE_URL, model: env.LLM_MODEL, apiKey: env.LLM_API_KEY, timeoutMs: env.LLM_TIMEOUT_MS }
+        : undefined,
     // Top-ups need a treasury (and a chain RPC); without one the top-up routes answer 503.
     topUps:
       env.TREASURY_ADDRESS && env.CHAIN_RPC_URL

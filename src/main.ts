@@ -8,6 +8,8 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { openWalletAuth } from './auth/wallet-auth.js';
 import { chainClient } from './chain/client.js';
 import { startTopUpWatcher } from './chain/topup-watcher.js';
+import { chatCompletions } from './tools/llm.js';
+import { createToolRegistry } from './tools/registry.js';
 import { openDatabase } from './db/client.js';
 import { seedDemoData } from './db/demo-data.js';
 import { ensureDemoOrganization, type DemoOrganization } from './db/demo-org.js';
@@ -76,7 +78,8 @@ async function main(): Promise<void> {
     config.topUps && topUpReader
       ? startTopUpWatcher({ db, log, ...topUpReader, intervalMs: config.topUps.watchIntervalMs, startBlock: config.topUps.startBlock })
       : async () => {};
-  const app = createApp({ db, log, config, walletAuth, topUpReader, inFlight });
+  const tools = createToolRegistry({ llm: config.llm && { complete: chatCompletions(config.llm), timeoutMs: config.llm.timeoutMs } });
+  const app = createApp({ db, log, config, walletAuth, topUpReader, tools, inFlight });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

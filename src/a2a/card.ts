@@ -1,5 +1,5 @@
 import { displayUsdc } from '../tools/money.js';
-import { listEnabledTools, TIER_NAME } from '../tools/registry.js';
+import { TIER_NAME, type ToolRegistry } from '../tools/registry.js';
 
 export const GATEWAY_VERSION = '0.1.0';
 
@@ -10,7 +10,7 @@ const BEARER_DESCRIPTION = 'An organization API key: Authorization: Bearer apg_.
  * `securityRequirements`), 0.3 clients read `url`, `preferredTransport` and `security`. The
  * security scheme carries the 0.3 `type` form and the 1.0 one-of form side by side.
  */
-export function buildAgentCard(baseUrl: string): Record<string, unknown> {
+export function buildAgentCard(baseUrl: string, tools: ToolRegistry): Record<string, unknown> {
   const endpoint = `${baseUrl}/a2a`;
   return {
     name: 'a2a-paygate',
@@ -42,7 +42,7 @@ export function buildAgentCard(baseUrl: string): Record<string, unknown> {
     defaultInputModes: ['application/json', 'text/plain'],
     defaultOutputModes: ['application/json'],
     supportsAuthenticatedExtendedCard: false,
-    skills: listEnabledTools().map((tool) => ({
+    skills: tools.listEnabled().map((tool) => ({
       id: tool.name,
       name: tool.name,
       description: `${tool.description} Tier ${tool.tier} (${TIER_NAME[tool.tier]}), ${displayUsdc(tool.costMicroUsdc)} (${tool.costMicroUsdc} micro-USDC) per completed call.`,

@@ -7,6 +7,7 @@ import { RpcCode, rpcErrors } from '../rpc/errors.js';
 import { createChargeCombiner } from '../tasks/charge-combiner.js';
 import type { AppEnv } from './env.js';
 import { readBody } from './read-body.js';
+import type { ToolRegistry } from '../tools/registry.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
 
@@ -47,6 +48,7 @@ export function a2aEndpoint(deps: {
   toolTimeoutMs: number;
   taskDeadlineSlackMs: number;
   settlement: A2AContext['settlement'];
+  tools: ToolRegistry;
 }) {
   const charges = createChargeCombiner(deps.db);
   const routes = new Hono<AppEnv>();
@@ -55,6 +57,7 @@ export function a2aEndpoint(deps: {
     const answer = await handleRpcBody(c.get('body'), dispatcher, {
       db: deps.db,
       orgId: principal.orgId,
+      tools: deps.tools,
       charges,
       availableAtAuth: principal.availableMicroUsdc,
       settlement: deps.settlement,

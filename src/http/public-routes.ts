@@ -3,13 +3,13 @@ import { Hono } from 'hono';
 import { buildAgentCard } from '../a2a/card.js';
 import type { Database } from '../db/client.js';
 import { displayUsdc } from '../tools/money.js';
-import { listTools, TIER_NAME, toolArgumentsSchema } from '../tools/registry.js';
+import { TIER_NAME, toolArgumentsSchema, type ToolRegistry } from '../tools/registry.js';
 import type { AppEnv } from './env.js';
 
 /** Routes anyone may read: health, readiness, the agent card and the price list. */
-export function publicRoutes(deps: { db: Database; publicUrl: string | undefined }) {
+export function publicRoutes(deps: { db: Database; publicUrl: string | undefined; tools: ToolRegistry }) {
   const baseUrl = (requestUrl: string) => deps.publicUrl?.replace(/\/$/, '') ?? new URL(requestUrl).origin;
-  const priceList = listTools().map((tool) => ({
+  const priceList = deps.tools.list().map((tool) => ({
     name: tool.name,
     tier: tool.tier,
     tier_name: TIER_NAME[tool.tier],
@@ -34,6 +34,6 @@ export function publicRoutes(deps: { db: Database; publicUrl: string | undefined
         return c.json({ status: 'unavailable', database: deps.db.kind }, 503);
       }
     })
-    .get('/.well-known/agent-card.json', (c) => c.json(buildAgentCard(baseUrl(c.req.url))))
+    .get('/.well-known/agent-card.json', (c) => c.json(buildAgentCard(baseUrl(c.req.url), deps.tools)))
     .get('/v1/tools', (c) => c.json({ tools: priceList }));
 }

@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import type { ToolRegistry } from '../tools/registry.js';
 import type { ChargeCombiner } from './charge-combiner.js';
 
 /** Who is calling and what the call may use: passed to every task operation. */
 export interface CallerContext {
   readonly db: Database;
   readonly orgId: string;
+  /** the gateway's tool table */
+  readonly tools: ToolRegistry;
   /** carries the request id on every line */
   readonly log: Logger;
   readonly toolTimeoutMs: number;

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { settleWith } from '../billing/holds.js';
 import { ToolInputError } from '../tools/errors.js';
 import type { CallerContext } from './context.js';
-import { failureOf, invalidParamsFor, logPaidCall, logToolFailure, runWithDeadline } from './run-tool.js';
+import { failureOf, invalidParamsFor, logPaidCall, logToolFailure, runWithDeadline, toolTimeoutMs } from './run-tool.js';
 import { completeWorkingTask, failWorkingTask, findTask, type TaskRow } from './store.js';
 import type { ToolCall } from './tool-call.js';
 
@@ -19,7 +19,7 @@ export async function executeCall(ctx: CallerContext, task: TaskRow, call: ToolC
     const ms = Math.round(performance.now() - started);
     [settled] = await ctx.db.rows<TaskRow>(settleWith('capture', completeWorkingTask(task.id, result, ms)));
   } catch (error) {
-    const failure = failureOf(error, ctx.toolTimeoutMs);
+    const failure = failureOf(error, toolTimeoutMs(ctx, call));
     logToolFailure(ctx, failure, error, { id: task.id, tool: call.tool.name });
     if (error instanceof ToolInputError) inputError = error;
     const ms = Math.round(performance.now() - started);

@@ -1,10 +1,10 @@
 import type { Message } from '../a2a/model.js';
 import { displayUsdc } from '../tools/money.js';
-import { listEnabledTools } from '../tools/registry.js';
+import type { ToolRegistry } from '../tools/registry.js';
 
 /** The agent's answer to a message without a tool call: how to call the tools, and what they cost. */
-export function instructionsMessage(taskId: string, contextId: string, turn: number): Message {
-  const tools = listEnabledTools();
+export function instructionsMessage(taskId: string, contextId: string, turn: number, registry: ToolRegistry): Message {
+  const tools = registry.listEnabled();
   const lines = tools.map(
     (tool) => `- ${tool.name} (Tier ${tool.tier}, ${displayUsdc(tool.costMicroUsdc)}): ${tool.description}`,
   );

@@ -17,6 +17,11 @@ export function failureOf(error: unknown, timeoutMs: number): TaskFailure {
   return { reason: 'tool_failed', message: 'the tool failed; nothing was charged' };
 }
 
+/** How long this call's tool may run: its own timeout (an LLM's), else the gateway's. */
+export function toolTimeoutMs(ctx: CallerContext, call: ToolCall): number {
+  return call.tool.timeoutMs ?? ctx.toolTimeoutMs;
+}
+
 /** Runs the executor with a deadline; rejects with ToolTimeoutError when the deadline passes first. */
 export async function runWithDeadline(ctx: CallerContext, call: ToolCall): Promise<Record<string, unknown>> {
   const controller = new AbortController();
@@ -26,7 +31,7 @@ export async function runWithDeadline(ctx: CallerContext, call: ToolCall): Promi
       const error = new ToolTimeoutError();
       controller.abort(error);
       reject(error);
-    }, ctx.toolTimeoutMs);
+    }, toolTimeoutMs(ctx, call));
   });
   const work = call.tool.execute(call.arguments, { db: ctx.db, signal: controller.signal, now: new Date() });
   // After a timeout nobody awaits the executor any more; its late rejection must not go unhandled.

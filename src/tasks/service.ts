@@ -6,6 +6,7 @@ import { RpcError, rpcErrors } from '../rpc/errors.js';
 import type { CallerContext } from './context.js';
 import { creditError } from './credit-errors.js';
 import { executeCall } from './execute.js';
+import { toolTimeoutMs } from './run-tool.js';
 import { runInstantCall } from './instant-call.js';
 import { instructionsMessage } from './instructions.js';
 import {
@@ -49,7 +50,7 @@ async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall
           arguments: call.rawArguments,
           cost: call.tool.costMicroUsdc,
           history: [{ ...message, taskId: id, contextId }],
-          deadlineMs: ctx.toolTimeoutMs + ctx.taskDeadlineSlackMs,
+          deadlineMs: toolTimeoutMs(ctx, call) + ctx.taskDeadlineSlackMs,
         }),
       }),
     );
@@ -67,7 +68,7 @@ async function openWaitingTask(ctx: CallerContext, message: Message, contextId: 
     orgId: ctx.orgId,
     contextId,
     messageId: message.messageId,
-    history: [{ ...message, taskId: id, contextId }, instructionsMessage(id, contextId, 1)],
+    history: [{ ...message, taskId: id, contextId }, instructionsMessage(id, contextId, 1, ctx.tools)],
   });
   return created ?? (await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId));
 }
@@ -99,7 +100,7 @@ async function continueTask(ctx: CallerContext, message: Message, call: ToolCall
     const turn = task.history.filter((m) => m.role === 'agent').length + 1;
     const updated = await appendToWaitingTask(ctx.db, ctx.orgId, taskId, [
       appended,
-      instructionsMessage(taskId, task.context_id, turn),
+      instructionsMessage(taskId, task.context_id, turn, ctx.tools),
     ]);
     return updated ?? (await findTask(ctx.db, ctx.orgId, taskId)) ?? task;
   }
@@ -115,7 +116,7 @@ async function continueTask(ctx: CallerContext, message: Message, call: ToolCall
           arguments: call.rawArguments,
           cost: call.tool.costMicroUsdc,
           appended: [appended],
-          deadlineMs: ctx.toolTimeoutMs + ctx.taskDeadlineSlackMs,
+          deadlineMs: toolTimeoutMs(ctx, call) + ctx.taskDeadlineSlackMs,
         }),
       }),
     );
@@ -143,7 +144,7 @@ export async function sendMessage({
   input: { message: Message } & ViewOptions;
 }): Promise<TaskView> {
   const { message } = input;
-  const call = readToolCall(message);
+  const call = readToolCall(message, ctx.tools);
   const row = message.taskId
     ? await continueTask(ctx, message, call, message.taskId)
     : call

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Message } from '../a2a/model.js';
 import { describeIssues } from '../a2a/issues.js';
 import { rpcErrors } from '../rpc/errors.js';
-import { findTool, listEnabledTools } from '../tools/registry.js';
+import type { ToolRegistry } from '../tools/registry.js';
 import type { ToolDefinition } from '../tools/types.js';
 
 export interface ToolCall {
@@ -22,13 +22,13 @@ function isToolCallPart(data: unknown): data is Record<string, unknown> {
   return typeof data === 'object' && data !== null && !Array.isArray(data) && 'tool' in data;
 }
 
-const validToolNames = () => listEnabledTools().map((tool) => tool.name);
+const validToolNames = (tools: ToolRegistry) => tools.listEnabled().map((tool) => tool.name);
 
 /**
  * Finds the message's tool call, `{"tool": "<name>", "arguments": {...}}` in a data part, and checks
  * it against the tool table. No tool call: undefined (not an error). A bad one: -32602.
  */
-export function readToolCall(message: Message): ToolCall | undefined {
+export function readToolCall(message: Message, tools: ToolRegistry): ToolCall | undefined {
   const candidates = message.parts.flatMap((part) =>
     part.kind === 'data' && isToolCallPart(part.data) ? [part.data] : [],
   );
@@ -47,12 +47,12 @@ export function readToolCall(message: Message): ToolCall | undefined {
     });
   }
   const { tool: name, arguments: rawArguments } = shape.data;
-  const tool = findTool(name);
+  const tool = tools.find(name);
   if (!tool) {
     throw rpcErrors.invalidParams(`Invalid params: unknown tool "${name}"`, {
       reason: 'unknown_tool',
       tool: name,
-      validTools: validToolNames(),
+      validTools: validToolNames(tools),
     });
   }
   if (!tool.enabled) {
@@ -60,7 +60,7 @@ export function readToolCall(message: Message): ToolCall | undefined {
       reason: 'tool_disabled',
       tool: name,
       why: tool.disabledReason ?? 'disabled',
-      validTools: validToolNames(),
+      validTools: validToolNames(tools),
     });
   }
   const parsed = tool.params.safeParse(rawArguments);

@@ -3,7 +3,9 @@ import { getAgentProfile } from './executors/get-agent-profile.js';
 import { getMyFeedbacks } from './executors/get-my-feedbacks.js';
 import { getReputationSummary } from './executors/get-reputation-summary.js';
 import { getTrend } from './executors/get-trend.js';
+import { reputationReport } from './executors/get-reputation-report.js';
 import { getValidationHistory } from './executors/get-validation-history.js';
+import type { ChatCompletion } from './llm.js';
 import { displayUsdc } from './money.js';
 import { agentIdParam, pageParams } from './params.js';
 import { defineTool, type ToolDefinition, type ToolTier } from './types.js';
@@ -25,7 +27,8 @@ export const TIER_NAME: Readonly<Record<ToolTier, string>> = {
 
 const PERIOD = /^([1-9]\d{0,2})d$/;
 
-const TOOLS: readonly ToolDefinition[] = [
+/** The tools that read only our own database. */
+const DATA_TOOLS: readonly ToolDefinition[] = [
   defineTool({
     name: 'getMyFeedbacks',
     tier: 0,
@@ -98,57 +101,67 @@ const TOOLS: readonly ToolDefinition[] = [
     example: { agentId: 1 },
     execute: getValidationHistory,
   }),
-  defineTool({
+];
+
+const REPORT_PARAMS = z.strictObject({
+  agentId: agentIdParam,
+  includeRecommendations: z.boolean().default(true).describe('ask for recommendations too'),
+});
+
+/**
+ * Tier 3: the report needs an LLM. With one it is a held call (reserved, visible while it runs,
+ * cancellable, captured only when a valid report exists); without one it is listed, disabled.
+ */
+function reputationReportTool(llm: { complete: ChatCompletion; timeoutMs: number } | undefined): ToolDefinition {
+  return defineTool({
     name: 'getReputationReport',
     tier: 3,
     costMicroUsdc: 200_000n,
     settlement: 'hold',
-    description: 'AI-generated reputation analysis report for an agent.',
-    version: '0.1.0',
-    params: z.strictObject({ agentId: agentIdParam, includeRecommendations: z.boolean().default(true) }),
-    enabled: false,
-    disabledReason: 'no LLM is configured for AI-powered tools',
+    description: 'AI-generated reputation analysis report for an agent: summary, strengths, weaknesses, recommendations, rating.',
+    version: '1.0.0',
+    params: REPORT_PARAMS,
+    enabled: llm !== undefined,
+    ...(llm ? { timeoutMs: llm.timeoutMs } : { disabledReason: 'no LLM is configured for AI-powered tools (LLM_BASE_URL, LLM_MODEL)' }),
     example: { agentId: 1, includeRecommendations: true },
-    execute: async () => {
-      throw new Error('getReputationReport is disabled');
+    execute: llm
+      ? reputationReport(llm.complete)
+      : async () => {
+          throw new Error('getReputationReport is disabled');
+        },
+  });
+}
+
+/** The tool table of one gateway; the same table feeds validation, the agent card and the price list. */
+export interface ToolRegistry {
+  /** the entry for a name, enabled or not */
+  find(name: string): ToolDefinition | undefined;
+  list(): readonly ToolDefinition[];
+  listEnabled(): ToolDefinition[];
+  listByTier(tier: ToolTier): ToolDefinition[];
+  isValid(name: string): boolean;
+  cost(name: string): bigint | undefined;
+  costDisplay(name: string): string | undefined;
+  tier(name: string): ToolTier | undefined;
+}
+
+export function createToolRegistry(options: { llm?: { complete: ChatCompletion; timeoutMs: number } } = {}): ToolRegistry {
+  const tools: readonly ToolDefinition[] = [...DATA_TOOLS, reputationReportTool(options.llm)];
+  const byName = new Map(tools.map((tool) => [tool.name, tool]));
+  const listEnabled = () => tools.filter((tool) => tool.enabled);
+  return {
+    find: (name) => byName.get(name),
+    list: () => tools,
+    listEnabled,
+    listByTier: (tier) => listEnabled().filter((tool) => tool.tier === tier),
+    isValid: (name) => byName.get(name)?.enabled === true,
+    cost: (name) => byName.get(name)?.costMicroUsdc,
+    costDisplay(name) {
+      const cost = byName.get(name)?.costMicroUsdc;
+      return cost === undefined ? undefined : displayUsdc(cost);
     },
-  }),
-];
-
-const BY_NAME = new Map(TOOLS.map((tool) => [tool.name, tool]));
-
-/** The entry for a name, enabled or not. */
-export function findTool(name: string): ToolDefinition | undefined {
-  return BY_NAME.get(name);
-}
-
-export function isValidTool(name: string): boolean {
-  return BY_NAME.get(name)?.enabled === true;
-}
-
-export function toolCost(name: string): bigint | undefined {
-  return BY_NAME.get(name)?.costMicroUsdc;
-}
-
-export function toolCostDisplay(name: string): string | undefined {
-  const cost = toolCost(name);
-  return cost === undefined ? undefined : displayUsdc(cost);
-}
-
-export function toolTier(name: string): ToolTier | undefined {
-  return BY_NAME.get(name)?.tier;
-}
-
-export function listTools(): readonly ToolDefinition[] {
-  return TOOLS;
-}
-
-export function listEnabledTools(): ToolDefinition[] {
-  return TOOLS.filter((tool) => tool.enabled);
-}
-
-export function listToolsByTier(tier: ToolTier): ToolDefinition[] {
-  return listEnabledTools().filter((tool) => tool.tier === tier);
+    tier: (name) => byName.get(name)?.tier,
+  };
 }
 
 /** The JSON Schema of a tool's arguments, as agents should send them. */

@@ -34,6 +34,8 @@ export interface ToolDefinition<Params extends z.ZodType = z.ZodType> {
   readonly version: string;
   readonly params: Params;
   readonly enabled: boolean;
+  /** how long the executor may run, when not the gateway's TOOL_TIMEOUT_MS (an LLM call takes longer) */
+  readonly timeoutMs?: number;
   /** why a disabled tool is disabled, told to callers */
   readonly disabledReason?: string;
   readonly example: Record<string, unknown>;

@@ -8,6 +8,8 @@ import type { Config } from '../../src/config.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import type { WalletAuth } from '../../src/auth/wallet-auth.js';
 import { chainClient, type TopUpChain } from '../../src/chain/client.js';
+import { chatCompletions } from '../../src/tools/llm.js';
+import { createToolRegistry } from '../../src/tools/registry.js';
 import { testWalletAuth } from './wallet-auth.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -36,6 +38,8 @@ export async function startTestGateway(
     /** a local chain's RPC: smart-wallet sign-ins, and top-ups when `topUpChain` is given too */
     rpcUrl?: string;
     topUpChain?: TopUpChain;
+    /** an OpenAI-compatible server: enables getReputationReport */
+    llm?: { baseUrl: string; timeoutMs?: number };
   } = {},
 ): Promise<TestGateway> {
   const database = await createTestDatabase();
@@ -51,6 +55,12 @@ export async function startTestGateway(
       settlement: options.settlement ?? 'by-tool',
     },
     walletAuth,
+    tools: createToolRegistry({
+      llm: options.llm && {
+        complete: chatCompletions({ baseUrl: options.llm.baseUrl, model: 'test-model', apiKey: 'test-llm-key' }),
+        timeoutMs: options.llm.timeoutMs ?? 5_000,
+      },
+    }),
     topUpReader: options.rpcUrl && options.topUpChain ? { client: chainClient(options.rpcUrl), chain: options.topUpChain } : undefined,
   });
   let server: Server | undefined;
