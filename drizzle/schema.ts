@@ -226,6 +226,15 @@ export const tasks = pgTable(
     history: jsonb('history').notNull(),
     /** a working task past this instant is abandoned: released by recovery, never charged */
     deadlineAt: timestamp('deadline_at', { withTimezone: true }),
+    /**
+     * The instance running a working held task, until when: it renews the lease while the tool runs.
+     * A task whose lease ran out (its instance died) is taken over by another instance's worker;
+     * only the holder of the lease may settle it.
+     */
+    leaseOwner: text('lease_owner'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    /** how many times an instance took the task to run it */
+    attempts: integer('attempts').notNull().default(0),
     durationMs: integer('duration_ms'),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

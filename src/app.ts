@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { WalletAuth } from './auth/wallet-auth.js';
 import type { ToolRegistry } from './tools/registry.js';
+import type { Leases } from './tasks/leases.js';
 import { ChainUnavailableError } from './chain/client.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
@@ -23,6 +24,8 @@ export interface AppDeps {
   walletAuth: WalletAuth;
   /** the tool table (getReputationReport is enabled only with an LLM) */
   tools: ToolRegistry;
+  /** this instance's hold on the held tasks it runs */
+  leases: Leases;
   /** the chain top-ups are verified on; undefined when top-ups are not configured */
   topUpReader?: TopUpReader;
   /** when given, counts running handlers so shutdown can wait for them */
@@ -40,6 +43,7 @@ export function createApp(deps: AppDeps) {
     taskDeadlineSlackMs: deps.config.taskDeadlineSlackMs,
     settlement: deps.config.settlement,
     tools: deps.tools,
+    leases: deps.leases,
   });
   const app = new Hono<AppEnv>();
   if (deps.inFlight) app.use(deps.inFlight.middleware);

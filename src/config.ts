@@ -33,6 +33,9 @@ const configSchema = z
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
     TASK_DEADLINE_SLACK_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
     RECOVERY_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+    TASK_LEASE_MS: z.coerce.number().int().min(300).max(600_000).default(15_000),
+    TASK_WORKER_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(1_000),
+    TASK_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
     SETTLEMENT: z.enum(['by-tool', 'hold']).default('by-tool'),
     CHAIN_ID: z.coerce.number().int().positive().default(8453),
     CHAIN_RPC_URL: z.url().optional(),
@@ -75,6 +78,10 @@ const configSchema = z
     toolTimeoutMs: env.TOOL_TIMEOUT_MS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     recoveryIntervalMs: env.RECOVERY_INTERVAL_MS,
+    // An instance renews the lease of each held task it runs every third of this; a task whose
+    // lease lapsed (the instance died) is taken over by another instance's worker.
+    taskLeaseMs: env.TASK_LEASE_MS,
+    taskWorker: { intervalMs: env.TASK_WORKER_INTERVAL_MS, maxRunning: env.TASK_WORKER_CONCURRENCY },
     // A working task past tool timeout + this slack belongs to a process that died: recovery frees it.
     taskDeadlineSlackMs: env.TASK_DEADLINE_SLACK_MS,
     // `hold` makes every paid call reserve before its tool runs (visible as working, cancellable),

@@ -10,6 +10,9 @@ import { chainClient } from './chain/client.js';
 import { startTopUpWatcher } from './chain/topup-watcher.js';
 import { chatCompletions } from './tools/llm.js';
 import { createToolRegistry } from './tools/registry.js';
+import { createChargeCombiner } from './tasks/charge-combiner.js';
+import { createLeases } from './tasks/leases.js';
+import { startTaskWorker } from './tasks/worker.js';
 import { openDatabase } from './db/client.js';
 import { seedDemoData } from './db/demo-data.js';
 import { ensureDemoOrganization, type DemoOrganization } from './db/demo-org.js';
@@ -79,7 +82,21 @@ async function main(): Promise<void> {
       ? startTopUpWatcher({ db, log, ...topUpReader, intervalMs: config.topUps.watchIntervalMs, startBlock: config.topUps.startBlock })
       : async () => {};
   const tools = createToolRegistry({ llm: config.llm && { complete: chatCompletions(config.llm), timeoutMs: config.llm.timeoutMs } });
-  const app = createApp({ db, log, config, walletAuth, topUpReader, tools, inFlight });
+  const leases = createLeases({ db, log, leaseMs: config.taskLeaseMs });
+  const stopWorker = startTaskWorker(
+    {
+      db,
+      log,
+      tools,
+      leases,
+      charges: createChargeCombiner(db),
+      settlement: config.settlement,
+      toolTimeoutMs: config.toolTimeoutMs,
+      taskDeadlineSlackMs: config.taskDeadlineSlackMs,
+    },
+    config.taskWorker,
+  );
+  const app = createApp({ db, log, config, walletAuth, topUpReader, tools, leases, inFlight });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -104,6 +121,8 @@ async function main(): Promise<void> {
     server.close(async () => {
       clearTimeout(force);
       if (!(await inFlight.idle(config.shutdownGraceMs))) log.warn('handlers still running at shutdown');
+      await stopWorker();
+      if (!(await leases.idle(config.shutdownGraceMs))) log.warn('held tasks still running at shutdown; another instance takes them over when their leases lapse');
       await stopRecovery();
       await stopWatcher();
       await db.close();

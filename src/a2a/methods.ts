@@ -55,7 +55,11 @@ const v1Methods: Record<string, Handler> = {
     const input = parseParams(v1SendParams, params, 'SendMessage');
     const task = await sendMessage({
       ctx,
-      input: { message: input.message, historyLength: input.configuration?.historyLength },
+      input: {
+        message: input.message,
+        historyLength: input.configuration?.historyLength,
+        returnImmediately: input.configuration?.returnImmediately === true,
+      },
     });
     return { task: renderV1Task(task) };
   },
@@ -103,7 +107,11 @@ const v03Methods: Record<string, Handler> = {
     return renderV03Task(
       await sendMessage({
         ctx,
-        input: { message: input.message, historyLength: input.configuration?.historyLength },
+        input: {
+          message: input.message,
+          historyLength: input.configuration?.historyLength,
+          returnImmediately: input.configuration?.blocking === false,
+        },
       }),
     );
   },

@@ -8,6 +8,7 @@ import { createChargeCombiner } from '../tasks/charge-combiner.js';
 import type { AppEnv } from './env.js';
 import { readBody } from './read-body.js';
 import type { ToolRegistry } from '../tools/registry.js';
+import type { Leases } from '../tasks/leases.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
 
@@ -49,6 +50,7 @@ export function a2aEndpoint(deps: {
   taskDeadlineSlackMs: number;
   settlement: A2AContext['settlement'];
   tools: ToolRegistry;
+  leases: Leases;
 }) {
   const charges = createChargeCombiner(deps.db);
   const routes = new Hono<AppEnv>();
@@ -58,6 +60,7 @@ export function a2aEndpoint(deps: {
       db: deps.db,
       orgId: principal.orgId,
       tools: deps.tools,
+      leases: deps.leases,
       charges,
       availableAtAuth: principal.availableMicroUsdc,
       settlement: deps.settlement,

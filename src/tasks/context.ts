@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChargeCombiner } from './charge-combiner.js';
+import type { Leases } from './leases.js';
 
 /** Who is calling and what the call may use: passed to every task operation. */
 export interface CallerContext {
@@ -15,6 +16,8 @@ export interface CallerContext {
   readonly toolTimeoutMs: number;
   /** how long past the tool timeout a working task may stay before recovery treats it as abandoned */
   readonly taskDeadlineSlackMs: number;
+  /** this instance's hold on the held tasks it runs */
+  readonly leases: Leases;
   /** settles instant calls, many per statement */
   readonly charges: ChargeCombiner;
   /** `hold` sends every paid call through reserve → capture, whatever its tool's own settlement */

@@ -7,25 +7,30 @@ import { completeWorkingTask, failWorkingTask, findTask, type TaskRow } from './
 import type { ToolCall } from './tool-call.js';
 
 /**
- * Runs a held call's tool and settles its hold: capture on success, release on any failure.
- * Returns the task as it ends up (a concurrent cancel wins over a late result).
+ * Runs a held call's tool under this instance's lease and settles its hold: capture on success,
+ * release on any failure. A run whose task was cancelled or taken over meanwhile settles nothing:
+ * whoever ended the task settled it. Returns the task as it ends up.
  */
 export async function executeCall(ctx: CallerContext, task: TaskRow, call: ToolCall): Promise<TaskRow> {
   const started = performance.now();
+  const owner = ctx.leases.owner;
   let settled: TaskRow | undefined;
   let inputError: ToolInputError | undefined;
-  try {
-    const result = await runWithDeadline(ctx, call);
-    const ms = Math.round(performance.now() - started);
-    [settled] = await ctx.db.rows<TaskRow>(settleWith('capture', completeWorkingTask(task.id, result, ms)));
-  } catch (error) {
-    const failure = failureOf(error, toolTimeoutMs(ctx, call));
-    logToolFailure(ctx, failure, error, { id: task.id, tool: call.tool.name });
-    if (error instanceof ToolInputError) inputError = error;
-    const ms = Math.round(performance.now() - started);
-    [settled] = await ctx.db.rows<TaskRow>(settleWith('release', failWorkingTask(task.id, failure, ms), failure.reason));
-  }
-  const final = settled ?? (await findTask(ctx.db, ctx.orgId, task.id)) ?? task;
+  await ctx.leases.hold(task.id, async (stop) => {
+    try {
+      const result = await runWithDeadline(ctx, call, stop);
+      const ms = Math.round(performance.now() - started);
+      [settled] = await ctx.db.rows<TaskRow>(settleWith('capture', completeWorkingTask(task.id, owner, result, ms)));
+    } catch (error) {
+      if (stop.aborted) return;
+      const failure = failureOf(error, toolTimeoutMs(ctx, call));
+      logToolFailure(ctx, failure, error, { id: task.id, tool: call.tool.name });
+      if (error instanceof ToolInputError) inputError = error;
+      const ms = Math.round(performance.now() - started);
+      [settled] = await ctx.db.rows<TaskRow>(settleWith('release', failWorkingTask(task.id, owner, failure, ms), failure.reason));
+    }
+  });
+  const final = settled ?? (await findTask(ctx.db, task.org_id, task.id)) ?? task;
   logPaidCall(ctx, final, Math.round(performance.now() - started));
   if (inputError) throw invalidParamsFor(inputError, task.id);
   return final;

@@ -22,8 +22,12 @@ export function toolTimeoutMs(ctx: CallerContext, call: ToolCall): number {
   return call.tool.timeoutMs ?? ctx.toolTimeoutMs;
 }
 
-/** Runs the executor with a deadline; rejects with ToolTimeoutError when the deadline passes first. */
-export async function runWithDeadline(ctx: CallerContext, call: ToolCall): Promise<Record<string, unknown>> {
+/**
+ * Runs the executor with a deadline; rejects with ToolTimeoutError when the deadline passes first,
+ * and with `stop`'s reason when `stop` aborts first (the task was cancelled or its lease lost). The
+ * executor's own signal aborts in both cases.
+ */
+export async function runWithDeadline(ctx: CallerContext, call: ToolCall, stop?: AbortSignal): Promise<Record<string, unknown>> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -32,6 +36,14 @@ export async function runWithDeadline(ctx: CallerContext, call: ToolCall): Promi
       controller.abort(error);
       reject(error);
     }, toolTimeoutMs(ctx, call));
+    stop?.addEventListener(
+      'abort',
+      () => {
+        controller.abort(stop.reason);
+        reject(stop.reason);
+      },
+      { once: true },
+    );
   });
   const work = call.tool.execute(call.arguments, { db: ctx.db, signal: controller.signal, now: new Date() });
   // After a timeout nobody awaits the executor any more; its late rejection must not go unhandled.

@@ -31,7 +31,26 @@ interface ViewOptions {
   historyLength?: number;
 }
 
-async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall, contextId: string) {
+interface SendOptions {
+  /** answer with the task as soon as it is accepted (working), and run the held call in the background */
+  returnImmediately?: boolean;
+}
+
+/**
+ * Runs a held call: awaited for a blocking send; in the background for one that asked not to
+ * block, whose caller follows the task with GetTask (or a stream). A caller's own mistake found
+ * while running (an unknown agent) fails the task either way; in the background nobody is there
+ * to be told but the task.
+ */
+async function runHeld(ctx: CallerContext, row: TaskRow, call: ToolCall, options: SendOptions): Promise<TaskRow> {
+  if (!options.returnImmediately) return executeCall(ctx, row, call);
+  void executeCall(ctx, row, call).catch((error: unknown) => {
+    if (!(error instanceof RpcError)) ctx.log.error({ err: error, task: row.id }, 'background task run failed');
+  });
+  return row;
+}
+
+async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall, contextId: string, options: SendOptions) {
   if (call.tool.settlement === 'instant' && ctx.settlement === 'by-tool') {
     return runInstantCall(ctx, message, call, contextId);
   }
@@ -51,13 +70,13 @@ async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall
           cost: call.tool.costMicroUsdc,
           history: [{ ...message, taskId: id, contextId }],
           deadlineMs: toolTimeoutMs(ctx, call) + ctx.taskDeadlineSlackMs,
-        }),
+        }, ctx.leases.claim()),
       }),
     );
     return created;
   });
   if (replay) return replay;
-  if (row) return executeCall(ctx, row, call);
+  if (row) return runHeld(ctx, row, call, options);
   return earlierTaskOr(ctx, message.messageId, () => creditError(ctx, call.tool.costMicroUsdc));
 }
 
@@ -80,7 +99,13 @@ function notAcceptingInput(taskId: string, state: TaskState): RpcError {
   });
 }
 
-async function continueTask(ctx: CallerContext, message: Message, call: ToolCall | undefined, taskId: string) {
+async function continueTask(
+  ctx: CallerContext,
+  message: Message,
+  call: ToolCall | undefined,
+  taskId: string,
+  options: SendOptions,
+) {
   const replay = await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId);
   if (replay) return replay;
   const task = await findTask(ctx.db, ctx.orgId, taskId);
@@ -117,13 +142,13 @@ async function continueTask(ctx: CallerContext, message: Message, call: ToolCall
           cost: call.tool.costMicroUsdc,
           appended: [appended],
           deadlineMs: toolTimeoutMs(ctx, call) + ctx.taskDeadlineSlackMs,
-        }),
+        }, ctx.leases.claim()),
       }),
     );
     return started;
   });
   if (raced) return raced;
-  if (row) return executeCall(ctx, row, call);
+  if (row) return runHeld(ctx, row, call, options);
   const now = await findTask(ctx.db, ctx.orgId, taskId);
   if (now && now.state !== 'input-required') {
     throw notAcceptingInput(taskId, now.state);
@@ -141,14 +166,14 @@ export async function sendMessage({
   input,
 }: {
   ctx: CallerContext;
-  input: { message: Message } & ViewOptions;
+  input: { message: Message } & ViewOptions & SendOptions;
 }): Promise<TaskView> {
   const { message } = input;
   const call = readToolCall(message, ctx.tools);
   const row = message.taskId
-    ? await continueTask(ctx, message, call, message.taskId)
+    ? await continueTask(ctx, message, call, message.taskId, input)
     : call
-      ? await startNewCall(ctx, message, call, message.contextId ?? randomUUID())
+      ? await startNewCall(ctx, message, call, message.contextId ?? randomUUID(), input)
       : await openWaitingTask(ctx, message, message.contextId ?? randomUUID());
   if (!row) throw new Error('task vanished after it was written');
   return toTaskView(row, input);
@@ -168,6 +193,8 @@ export async function cancelTask({ ctx, input }: { ctx: CallerContext; input: { 
     settleWith('release', cancelOpenTask(ctx.orgId, task.id), 'canceled'),
   );
   if (canceled) {
+    // A run of this instance stops at once; one elsewhere at its next lease renewal.
+    ctx.leases.cancel(task.id);
     ctx.log.info({ org: ctx.orgId, task: task.id, tool: canceled.tool }, 'task canceled');
     return toTaskView(canceled);
   }

@@ -67,11 +67,19 @@ export interface NewCall {
 }
 
 /** A new task already working on its tool call; reads `hold` (see billing/holds.ts). */
-export function insertWorkingTaskFromHold(call: NewCall): SQL {
+/** Who runs a new held task, until when (see leases.ts). */
+export interface TaskLease {
+  owner: string;
+  until: SQL;
+}
+
+export function insertWorkingTaskFromHold(call: NewCall, lease: TaskLease): SQL {
   return sql`
-    insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, arguments, cost, state, history, deadline_at)
+    insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, arguments, cost, state, history, deadline_at,
+                       lease_owner, lease_until, attempts)
     select ${call.id}, hold.org_id, ${call.contextId}, ${call.messageId}, ${call.messageId}, ${call.tool},
-           ${json(call.arguments)}, ${call.cost}, 'working', ${json(call.history)}, ${deadline(call.deadlineMs)}
+           ${json(call.arguments)}, ${call.cost}, 'working', ${json(call.history)}, ${deadline(call.deadlineMs)},
+           ${lease.owner}, ${lease.until}, 1
       from hold
  returning ${TASK_COLUMNS}`;
 }
@@ -144,12 +152,14 @@ export async function insertFailedTask(
 export function startCallOnWaitingTaskFromHold(
   taskId: string,
   call: Omit<NewCall, 'id' | 'contextId' | 'history'> & { appended: Message[] },
+  lease: TaskLease,
 ): SQL {
   return sql`
     update tasks
        set state = 'working', call_message_id = ${call.messageId}, tool = ${call.tool},
            arguments = ${json(call.arguments)}, cost = ${call.cost}, history = history || ${json(call.appended)},
-           deadline_at = ${deadline(call.deadlineMs)}, updated_at = now()
+           deadline_at = ${deadline(call.deadlineMs)}, lease_owner = ${lease.owner}, lease_until = ${lease.until},
+           attempts = attempts + 1, updated_at = now()
       from (select org_id as held_org_id from hold) as held
      where tasks.id = ${taskId} and tasks.org_id = held.held_org_id and tasks.state = 'input-required'
  returning ${TASK_COLUMNS}`;
@@ -168,19 +178,22 @@ export function waitingTaskGuard(orgId: string, taskId: string): SQL {
   return sql`exists (select 1 from tasks where id = ${taskId} and org_id = ${orgId} and state = 'input-required' for update)`;
 }
 
-export function completeWorkingTask(taskId: string, result: unknown, durationMs: number): SQL {
+/** Only the lease holder settles: a run that lost its lease (taken over, cancelled) changes nothing. */
+export function completeWorkingTask(taskId: string, leaseOwner: string, result: unknown, durationMs: number): SQL {
   return sql`
     update tasks
-       set state = 'completed', result = ${JSON.stringify(result)}::json, duration_ms = ${durationMs}, deadline_at = null, updated_at = now()
-     where id = ${taskId} and state = 'working'
+       set state = 'completed', result = ${JSON.stringify(result)}::json, duration_ms = ${durationMs}, deadline_at = null,
+           lease_until = null, updated_at = now()
+     where id = ${taskId} and state = 'working' and lease_owner = ${leaseOwner}
  returning ${TASK_COLUMNS}`;
 }
 
-export function failWorkingTask(taskId: string, failure: TaskFailure, durationMs: number): SQL {
+export function failWorkingTask(taskId: string, leaseOwner: string, failure: TaskFailure, durationMs: number): SQL {
   return sql`
     update tasks
-       set state = 'failed', error = ${json(failure)}, duration_ms = ${durationMs}, deadline_at = null, updated_at = now()
-     where id = ${taskId} and state = 'working'
+       set state = 'failed', error = ${json(failure)}, duration_ms = ${durationMs}, deadline_at = null,
+           lease_until = null, updated_at = now()
+     where id = ${taskId} and state = 'working' and lease_owner = ${leaseOwner}
  returning ${TASK_COLUMNS}`;
 }
 

@@ -16,6 +16,7 @@ import { createTestDatabase } from '../helpers/database.js';
 import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { testWalletAuth } from '../helpers/wallet-auth.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
+import { createLeases } from '../../src/tasks/leases.js';
 import {
   account,
   call,
@@ -365,7 +366,7 @@ describe('-32603: internal error, logged with the request id, no stack or SQL in
     const database = await createTestDatabase();
     const lines: Array<Record<string, unknown>> = [];
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const app = createApp({ db: database.db, log, config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' }, walletAuth: await testWalletAuth(database.db), tools: createToolRegistry() });
+    const app = createApp({ db: database.db, log, config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' }, walletAuth: await testWalletAuth(database.db), tools: createToolRegistry(), leases: createLeases({ db: database.db, log, leaseMs: 15_000 }) });
     try {
       const own = await createOrganization(database.db, { name: 'broken', credits: 100_000n });
       // the database loses a table the task store needs (an operator's mistake, not a caller's)

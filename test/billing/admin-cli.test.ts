@@ -14,6 +14,7 @@ import { seedDemoData } from '../../src/db/demo-data.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { testWalletAuth } from '../helpers/wallet-auth.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
+import { createLeases } from '../../src/tasks/leases.js';
 
 /**
  * The operator command, src/admin.ts, run as its own process the way an operator runs it, against
@@ -70,7 +71,7 @@ async function pgliteTarget(): Promise<Target> {
     const db = await openDatabase({ dataDir });
     try {
       await db.migrate();
-      const app = createApp({ db, log: quietLog, config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' }, walletAuth: await testWalletAuth(db), tools: createToolRegistry() });
+      const app = createApp({ db, log: quietLog, config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' }, walletAuth: await testWalletAuth(db), tools: createToolRegistry(), leases: createLeases({ db, log: quietLog, leaseMs: 15_000 }) });
       return await work({
         db,
         rpc: async (body, key) =>

@@ -3,15 +3,22 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * What the fake chat-completions server does with the next requests: answer a valid report,
- * answer text that is not the report (`malformed`), take forever (`hang`), or fail with HTTP 500.
+ * answer text that is not the report (`malformed`), take forever (`hang`), answer a report only once
+ * `release()` is called (`wait`), or fail with HTTP 500.
  */
-export type LlmBehaviour = 'report' | 'malformed' | 'hang' | 'fail';
+export type LlmBehaviour = 'report' | 'malformed' | 'hang' | 'wait' | 'fail';
 
 export interface FakeLlm {
   baseUrl: string;
   /** behaviours for the next requests, in order; when used up, `otherwise` */
   script(...next: LlmBehaviour[]): void;
   otherwise: LlmBehaviour;
+  /** lets the requests waiting (`wait`) answer */
+  release(): void;
+  /** resolves once `count` requests have arrived */
+  received(count: number): Promise<void>;
+  /** requests whose client hung up before the answer (an aborted run) */
+  readonly abandoned: number;
   /** the bodies it received */
   readonly requests: { model: string; messages: { role: string; content: string }[]; authorization: string | undefined }[];
   close(): Promise<void>;
@@ -45,11 +52,25 @@ async function bodyOf(request: IncomingMessage): Promise<string> {
 export async function startFakeLlm(): Promise<FakeLlm> {
   const queue: LlmBehaviour[] = [];
   const hanging = new Set<() => void>();
+  const newGate = () => {
+    let open = () => {};
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    return { opened, open };
+  };
+  let gate = newGate();
   const fake: FakeLlm = {
     baseUrl: '',
     script: (...next) => queue.push(...next),
     otherwise: 'report',
     requests: [],
+    abandoned: 0,
+    release() {
+      gate.open();
+      gate = newGate();
+    },
+    async received(count) {
+      while (fake.requests.length < count) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
     close: async () => {
       for (const release of hanging) release();
       await new Promise((resolve) => server.close(resolve));
@@ -70,6 +91,14 @@ export async function startFakeLlm(): Promise<FakeLlm> {
       });
       response.destroy();
       return;
+    }
+    if (behaviour === 'wait') {
+      const hungUp = new Promise<boolean>((resolve) => response.once('close', () => resolve(!response.writableFinished)));
+      const clientLeft = await Promise.race([gate.opened.then(() => false), hungUp]);
+      if (clientLeft) {
+        (fake as { abandoned: number }).abandoned += 1;
+        return;
+      }
     }
     if (behaviour === 'fail') {
       response.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"boom"}}');

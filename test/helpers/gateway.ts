@@ -10,6 +10,7 @@ import type { WalletAuth } from '../../src/auth/wallet-auth.js';
 import { chainClient, type TopUpChain } from '../../src/chain/client.js';
 import { chatCompletions } from '../../src/tools/llm.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
+import { createLeases } from '../../src/tasks/leases.js';
 import { testWalletAuth } from './wallet-auth.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -40,6 +41,7 @@ export async function startTestGateway(
     topUpChain?: TopUpChain;
     /** an OpenAI-compatible server: enables getReputationReport */
     llm?: { baseUrl: string; timeoutMs?: number };
+    leaseMs?: number;
   } = {},
 ): Promise<TestGateway> {
   const database = await createTestDatabase();
@@ -55,6 +57,7 @@ export async function startTestGateway(
       settlement: options.settlement ?? 'by-tool',
     },
     walletAuth,
+    leases: createLeases({ db: database.db, log, leaseMs: options.leaseMs ?? 15_000 }),
     tools: createToolRegistry({
       llm: options.llm && {
         complete: chatCompletions({ baseUrl: options.llm.baseUrl, model: 'test-model', apiKey: 'test-llm-key' }),

@@ -30,7 +30,7 @@ describe('recovery of tasks whose process died mid-call', () => {
           cost: 10_000n,
           history: [],
           deadlineMs,
-        }),
+        }, { owner: 'a-dead-instance', until: sql`now() + interval '1 hour'` }),
       }),
     );
     if (!row) throw new Error('hold was not placed');

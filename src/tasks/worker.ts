@@ -1,0 +1,69 @@
+import { sql } from 'drizzle-orm';
+import { settleWith } from '../billing/holds.js';
+import type { CallerContext } from './context.js';
+import { executeCall } from './execute.js';
+import { failWorkingTask, TASK_COLUMNS, type TaskRow } from './store.js';
+import type { ToolCall } from './tool-call.js';
+
+/** An instance takes a task over at most this many times; after that it waits for recovery to fail it, uncharged. */
+const MAX_ATTEMPTS = 3;
+
+/** The tool call a stored task was accepted with, checked again against today's tool table. */
+function storedCall(ctx: Omit<CallerContext, 'orgId'>, task: TaskRow): ToolCall | undefined {
+  const tool = task.tool ? ctx.tools.find(task.tool) : undefined;
+  if (!tool?.enabled) return undefined;
+  const parsed = tool.params.safeParse(task.arguments ?? {});
+  return parsed.success ? { tool, arguments: parsed.data, rawArguments: (task.arguments ?? {}) as Record<string, unknown> } : undefined;
+}
+
+/**
+ * Takes over held tasks whose lease lapsed (the instance running them died or stalled) before
+ * their deadline, and runs them here: the queue is the tasks table, claimed with FOR UPDATE SKIP
+ * LOCKED so two instances never take the same task. Only the lease holder can settle, so a task
+ * completes (and is charged) once even if a stalled first run wakes up. Returns how many it took.
+ */
+export async function takeOverLapsedTasks(ctx: Omit<CallerContext, 'orgId'>, limit: number): Promise<number> {
+  if (limit <= 0) return 0;
+  const { owner, until } = ctx.leases.claim();
+  const taken = await ctx.db.rows<TaskRow>(sql`
+    update tasks set lease_owner = ${owner}, lease_until = ${until}, attempts = attempts + 1, updated_at = now()
+     where id in (
+       select id from tasks
+        where state = 'working' and deadline_at > now() and lease_until < now() and attempts < ${MAX_ATTEMPTS}
+        order by deadline_at
+        limit ${limit}
+          for update skip locked)
+ returning ${TASK_COLUMNS}`);
+  for (const task of taken) {
+    const taskCtx: CallerContext = { ...ctx, orgId: task.org_id };
+    const call = storedCall(ctx, task);
+    ctx.log.info({ task: task.id, tool: task.tool, org: task.org_id }, 'took over a task whose lease lapsed');
+    if (!call) {
+      const failure = { reason: 'tool_unavailable', message: `tool ${task.tool ?? '(none)'} is no longer offered; nothing was charged` };
+      await ctx.db.rows(settleWith('release', failWorkingTask(task.id, owner, failure, 0), failure.reason));
+      continue;
+    }
+    void executeCall(taskCtx, task, call).catch((error: unknown) => ctx.log.warn({ err: error, task: task.id }, 'taken-over task ended with an error'));
+  }
+  return taken.length;
+}
+
+/** Looks for lapsed tasks every `intervalMs`, keeping at most `maxRunning` held tasks running here. */
+export function startTaskWorker(ctx: Omit<CallerContext, 'orgId'>, options: { intervalMs: number; maxRunning: number }): () => Promise<void> {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let pass: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    pass = takeOverLapsedTasks(ctx, options.maxRunning - ctx.leases.running())
+      .catch((error: unknown) => ctx.log.warn({ err: error }, 'task worker pass failed'))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, options.intervalMs);
+      });
+  };
+  tick();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await pass;
+  };
+}
