@@ -1,10 +1,15 @@
 import type { MethodHandler } from '../rpc/dispatch.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
+import { EventStreamResult } from '../rpc/stream.js';
 import type { CallerContext } from '../tasks/context.js';
+import { followTask } from '../tasks/follow.js';
+import { TERMINAL_STATES, type TaskView } from './model.js';
+import { taskEvents, type TaskEvent } from './task-events.js';
 import { cancelTask, getTask, listTasks, sendMessage } from '../tasks/service.js';
 import { parseParams } from './issues.js';
-import { renderV03Task, v03SendParams, v03TaskIdParams } from './v03.js';
+import { renderV03Event, renderV03Task, v03SendParams, v03TaskIdParams } from './v03.js';
 import {
+  renderV1Event,
   renderV1Task,
   v1CancelTaskParams,
   v1GetTaskParams,
@@ -33,9 +38,33 @@ function checkVersion(ctx: A2AContext): void {
   }
 }
 
-const streamingUnsupported: Handler = async () => {
-  throw rpcErrors.unsupported('streaming_not_supported', 'Streaming is not offered by this gateway yet; use SendMessage / message/send');
-};
+/** How often an open stream reads its task: any instance can stream a task run by any other. */
+const STREAM_POLL_MS = 100;
+
+/** A stream of the task's events from `first` on, each rendered in the caller's generation's shape. */
+function taskStream(ctx: A2AContext, first: TaskView, render: (event: TaskEvent) => Record<string, unknown>): EventStreamResult {
+  return new EventStreamResult(
+    (async function* () {
+      const hungUp = new AbortController();
+      try {
+        for await (const event of taskEvents(first, followTask(ctx, first.id, { pollMs: STREAM_POLL_MS, signal: hungUp.signal }))) {
+          yield render(event);
+        }
+      } finally {
+        hungUp.abort();
+      }
+    })(),
+  );
+}
+
+/** Re-attaching is for tasks that can still change; a finished one is read with GetTask / tasks/get. */
+async function subscribableTask(ctx: A2AContext, id: string): Promise<TaskView> {
+  const task = await getTask({ ctx, input: { id } });
+  if (TERMINAL_STATES.has(task.state)) {
+    throw rpcErrors.unsupported('task_finished', `Task ${id} is ${task.state}; read it with GetTask / tasks/get`, { taskId: id, state: task.state });
+  }
+  return task;
+}
 
 const pushUnsupported: Handler = async () => {
   throw new RpcError(RpcCode.PushNotificationNotSupported, 'Push notifications are not supported', {
@@ -91,8 +120,18 @@ const v1Methods: Record<string, Handler> = {
     const input = parseParams(v1CancelTaskParams, params, 'CancelTask');
     return renderV1Task(await cancelTask({ ctx, input: { id: input.id } }));
   },
-  SendStreamingMessage: streamingUnsupported,
-  SubscribeToTask: streamingUnsupported,
+  SendStreamingMessage: async (params, ctx) => {
+    const input = parseParams(v1SendParams, params, 'SendStreamingMessage');
+    const task = await sendMessage({
+      ctx,
+      input: { message: input.message, historyLength: input.configuration?.historyLength, returnImmediately: true },
+    });
+    return taskStream(ctx, task, renderV1Event);
+  },
+  SubscribeToTask: async (params, ctx) => {
+    const input = parseParams(v1GetTaskParams, params, 'SubscribeToTask');
+    return taskStream(ctx, await subscribableTask(ctx, input.id), renderV1Event);
+  },
   CreateTaskPushNotificationConfig: pushUnsupported,
   GetTaskPushNotificationConfig: pushUnsupported,
   ListTaskPushNotificationConfigs: pushUnsupported,
@@ -123,8 +162,18 @@ const v03Methods: Record<string, Handler> = {
     const input = parseParams(v03TaskIdParams, params, 'tasks/cancel');
     return renderV03Task(await cancelTask({ ctx, input: { id: input.id } }));
   },
-  'message/stream': streamingUnsupported,
-  'tasks/resubscribe': streamingUnsupported,
+  'message/stream': async (params, ctx) => {
+    const input = parseParams(v03SendParams, params, 'message/stream');
+    const task = await sendMessage({
+      ctx,
+      input: { message: input.message, historyLength: input.configuration?.historyLength, returnImmediately: true },
+    });
+    return taskStream(ctx, task, renderV03Event);
+  },
+  'tasks/resubscribe': async (params, ctx) => {
+    const input = parseParams(v03TaskIdParams, params, 'tasks/resubscribe');
+    return taskStream(ctx, await subscribableTask(ctx, input.id), renderV03Event);
+  },
   'tasks/pushNotificationConfig/set': pushUnsupported,
   'tasks/pushNotificationConfig/get': pushUnsupported,
   'tasks/pushNotificationConfig/list': pushUnsupported,
@@ -143,6 +192,9 @@ function withVersionCheck(methods: Record<string, Handler>): Record<string, Hand
     ]),
   );
 }
+
+/** The methods that answer with Server-Sent Events. */
+export const streamingMethods: ReadonlySet<string> = new Set(['SendStreamingMessage', 'SubscribeToTask', 'message/stream', 'tasks/resubscribe']);
 
 /** Every JSON-RPC method the gateway answers, both protocol generations on one endpoint. */
 export const a2aMethods: Readonly<Record<string, Handler>> = withVersionCheck({ ...v1Methods, ...v03Methods });

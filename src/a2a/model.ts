@@ -60,8 +60,3 @@ export interface TaskView {
   history: Message[];
   metadata: Metadata;
 }
-
-export interface SendOptions {
-  /** how many of the latest history messages to return; undefined means all */
-  historyLength?: number;
-}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Artifact, Message, Part, TaskView } from './model.js';
+import type { TaskEvent } from './task-events.js';
 
 /** A2A 0.3: `kind` discriminators on messages, parts, tasks; lower-case task states. */
 
@@ -133,5 +134,26 @@ export function renderV03Task(task: TaskView): Record<string, unknown> {
     ...(task.artifacts.length > 0 ? { artifacts: task.artifacts.map(renderArtifact) } : {}),
     ...(task.history.length > 0 ? { history: task.history.map(renderV03Message) } : {}),
     metadata: task.metadata,
+  };
+}
+
+/** A stream event in A2A 0.3 shapes: the task, or a status-update / artifact-update (`final` on the last). */
+export function renderV03Event(event: TaskEvent): Record<string, unknown> {
+  const { view } = event;
+  if (event.kind === 'task') return renderV03Task(view);
+  if (event.kind === 'artifact') {
+    return { kind: 'artifact-update', taskId: view.id, contextId: view.contextId, artifact: renderArtifact(event.artifact), lastChunk: true };
+  }
+  return {
+    kind: 'status-update',
+    taskId: view.id,
+    contextId: view.contextId,
+    status: {
+      state: view.state,
+      ...(view.statusMessage ? { message: renderV03Message(view.statusMessage) } : {}),
+      timestamp: view.timestamp,
+    },
+    final: event.final,
+    metadata: view.metadata,
   };
 }

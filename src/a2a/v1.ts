@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Artifact, Message, Part, TaskState, TaskView } from './model.js';
+import type { TaskEvent } from './task-events.js';
 
 /** A2A 1.0 (protobuf-JSON): enum names such as ROLE_USER, parts told apart by their one content field. */
 
@@ -177,5 +178,26 @@ export function renderV1Task(task: TaskView, options: { includeArtifacts?: boole
       : {}),
     ...(task.history.length > 0 ? { history: task.history.map(renderV1Message) } : {}),
     metadata: task.metadata,
+  };
+}
+
+/** A stream event as A2A 1.0 StreamResponse: one of task, statusUpdate, artifactUpdate. */
+export function renderV1Event(event: TaskEvent): Record<string, unknown> {
+  const { view } = event;
+  if (event.kind === 'task') return { task: renderV1Task(view) };
+  if (event.kind === 'artifact') {
+    return { artifactUpdate: { taskId: view.id, contextId: view.contextId, artifact: renderArtifact(event.artifact), lastChunk: true } };
+  }
+  return {
+    statusUpdate: {
+      taskId: view.id,
+      contextId: view.contextId,
+      status: {
+        state: WIRE_STATE[view.state],
+        ...(view.statusMessage ? { message: renderV1Message(view.statusMessage) } : {}),
+        timestamp: view.timestamp,
+      },
+      metadata: view.metadata,
+    },
   };
 }

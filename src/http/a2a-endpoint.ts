@@ -1,9 +1,11 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { a2aMethods, type A2AContext } from '../a2a/methods.js';
+import { a2aMethods, streamingMethods, type A2AContext } from '../a2a/methods.js';
 import { requireApiKey } from '../auth/middleware.js';
 import type { Database } from '../db/client.js';
 import { handleRpcBody, type Dispatcher } from '../rpc/dispatch.js';
-import { RpcCode, rpcErrors } from '../rpc/errors.js';
+import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
+import { isStreamedAnswer, type StreamedAnswer } from '../rpc/stream.js';
+import { streamSSE } from 'hono/streaming';
 import { createChargeCombiner } from '../tasks/charge-combiner.js';
 import type { AppEnv } from './env.js';
 import { readBody } from './read-body.js';
@@ -14,6 +16,7 @@ export const MAX_BODY_BYTES = 100 * 1024;
 
 const dispatcher: Dispatcher<A2AContext> = {
   methods: a2aMethods,
+  streamingMethods,
   onInternalError: (error, request, ctx) => {
     ctx.log.error({ err: error, method: request.method }, 'internal error');
     return rpcErrors.internal(String(ctx.log.bindings().reqId ?? ''));
@@ -43,6 +46,27 @@ const bodyWithinLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/**
+ * A streamed answer as Server-Sent Events, one JSON-RPC response per event. A failure after the
+ * stream began is sent as a last event with the error (its cause is logged, never sent); a client
+ * that hangs up stops the stream, not the task.
+ */
+function sendEvents(c: Context<AppEnv>, answer: StreamedAnswer) {
+  return streamSSE(c, async (stream) => {
+    const events = answer.events[Symbol.asyncIterator]();
+    stream.onAbort(() => void events.return?.());
+    try {
+      for (let next = await events.next(); !next.done && !stream.aborted; next = await events.next()) {
+        await stream.writeSSE({ data: JSON.stringify({ jsonrpc: '2.0', id: answer.id, result: next.value }) });
+      }
+    } catch (error) {
+      if (!(error instanceof RpcError)) c.get('log').error({ err: error }, 'stream failed');
+      const rpcError = error instanceof RpcError ? error : rpcErrors.internal(c.get('requestId'));
+      await stream.writeSSE({ data: JSON.stringify({ jsonrpc: '2.0', id: answer.id, error: rpcError.toJSON() }) });
+    }
+  });
+}
+
 /** POST /a2a (and / for clients that post to the card's URL): JSON-RPC 2.0, both A2A generations. */
 export function a2aEndpoint(deps: {
   db: Database;
@@ -69,6 +93,7 @@ export function a2aEndpoint(deps: {
       taskDeadlineSlackMs: deps.taskDeadlineSlackMs,
       a2aVersion: c.req.header('a2a-version'),
     });
+    if (isStreamedAnswer(answer)) return sendEvents(c, answer);
     return answer === null ? c.body(null, 204) : c.json(answer);
   });
   return handler;

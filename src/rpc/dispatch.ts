@@ -1,4 +1,5 @@
 import { RpcError, rpcErrors } from './errors.js';
+import { EventStreamResult, isStreamedAnswer, type StreamedAnswer } from './stream.js';
 import {
   errorResponse,
   isResponse,
@@ -14,6 +15,8 @@ export interface Dispatcher<Context> {
   readonly methods: Readonly<Record<string, MethodHandler<Context>>>;
   /** called for every error that is not an RpcError; must not throw */
   readonly onInternalError: (error: unknown, request: RpcRequest, context: Context) => RpcError;
+  /** methods that answer with an EventStreamResult: refused inside a batch, before they run */
+  readonly streamingMethods: ReadonlySet<string>;
 }
 
 /** Each call in a batch is a paid call at most; a cap keeps one body from queueing unbounded work. */
@@ -27,7 +30,7 @@ export async function handleRpcBody<Context>(
   body: string,
   dispatcher: Dispatcher<Context>,
   context: Context,
-): Promise<RpcResponse | RpcResponse[] | null> {
+): Promise<RpcResponse | RpcResponse[] | StreamedAnswer | null> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -35,7 +38,7 @@ export async function handleRpcBody<Context>(
     return errorResponse(null, rpcErrors.parse(error instanceof Error ? error.message : 'invalid JSON'));
   }
   if (!Array.isArray(parsed)) {
-    return handleOne(parsed, dispatcher, context);
+    return handleOne(parsed, dispatcher, context, 'may stream');
   }
   if (parsed.length === 0) {
     return errorResponse(null, rpcErrors.invalidRequest('a batch must hold at least one request'));
@@ -46,8 +49,8 @@ export async function handleRpcBody<Context>(
       rpcErrors.invalidRequest(`a batch holds at most ${MAX_BATCH_SIZE} requests, this one has ${parsed.length}`),
     );
   }
-  const answers = await Promise.all(parsed.map((element) => handleOne(element, dispatcher, context)));
-  const owed = answers.filter((answer): answer is RpcResponse => answer !== null);
+  const answers = await Promise.all(parsed.map((element) => handleOne(element, dispatcher, context, 'no streams')));
+  const owed = answers.filter((answer): answer is RpcResponse => answer !== null && !isStreamedAnswer(answer));
   return owed.length === 0 ? null : owed;
 }
 
@@ -55,10 +58,11 @@ async function handleOne<Context>(
   element: unknown,
   dispatcher: Dispatcher<Context>,
   context: Context,
-): Promise<RpcResponse | null> {
+  streams: 'may stream' | 'no streams',
+): Promise<RpcResponse | StreamedAnswer | null> {
   const request = readRequest(element);
   if (isResponse(request)) return request;
-  const answer = await invoke(request, dispatcher, context);
+  const answer = await invoke(request, dispatcher, context, streams);
   return request.isNotification ? null : answer;
 }
 
@@ -66,13 +70,19 @@ async function invoke<Context>(
   request: RpcRequest,
   dispatcher: Dispatcher<Context>,
   context: Context,
-): Promise<RpcResponse> {
+  streams: 'may stream' | 'no streams',
+): Promise<RpcResponse | StreamedAnswer> {
   const handler = Object.hasOwn(dispatcher.methods, request.method)
     ? dispatcher.methods[request.method]
     : undefined;
   if (!handler) return errorResponse(request.id, rpcErrors.methodNotFound(request.method));
+  if (streams === 'no streams' && dispatcher.streamingMethods.has(request.method)) {
+    return errorResponse(request.id, rpcErrors.invalidRequest(`${request.method} answers with a stream and cannot be part of a batch`));
+  }
   try {
-    return resultResponse(request.id, await handler(request.params, context));
+    const result = await handler(request.params, context);
+    if (result instanceof EventStreamResult) return { kind: 'stream', id: request.id, events: result.events };
+    return resultResponse(request.id, result);
   } catch (error) {
     const rpcError = error instanceof RpcError ? error : dispatcher.onInternalError(error, request, context);
     return errorResponse(request.id, rpcError);

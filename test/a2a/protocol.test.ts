@@ -529,11 +529,19 @@ describe('-32004: credits (and operations the gateway does not offer)', () => {
     expect(error.data).toEqual({ reason: 'insufficient_credits', required: '10000', available: '4000' });
   });
 
-  it('streaming, which the gateway does not offer, is -32004 told apart by data.reason', async () => {
-    for (const method of ['SendStreamingMessage', 'message/stream', 'SubscribeToTask', 'tasks/resubscribe']) {
-      const error = expectRpcError(await rpc(method, v1Send([v1Text('hi')])), -32004);
-      expect(error.data?.reason).toBe('streaming_not_supported');
-    }
+  it('a streaming method answers Server-Sent Events a plain HTTP client can read: one JSON-RPC response per event', async () => {
+    const org = await gateway.createOrg({ credits: 100_000n });
+    const body = request('SendStreamingMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))]));
+    const response = await gateway.rpc(body, org.apiKey.key);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const events = (await response.text())
+      .split('\n\n')
+      .filter((chunk) => chunk.startsWith('data:'))
+      .map((chunk) => JSON.parse(chunk.slice('data:'.length)) as RpcAnswer);
+    expect(events.every((event) => event.jsonrpc === '2.0' && event.id === body.id)).toBe(true);
+    expect(events.map((event) => Object.keys(event.result ?? {})[0])).toEqual(['task', 'artifactUpdate', 'statusUpdate']);
+    expect(events.at(-1)?.result.statusUpdate.status.state).toBe('TASK_STATE_COMPLETED');
   });
 });
 
@@ -997,7 +1005,7 @@ describe('public routes', () => {
     expect(card.url).toBe('http://localhost/a2a');
     expect(card.preferredTransport).toBe('JSONRPC');
     expect(card.protocolVersion).toMatch(/^0\.3/);
-    expect(card.capabilities).toMatchObject({ streaming: false, pushNotifications: false });
+    expect(card.capabilities).toMatchObject({ streaming: true, pushNotifications: false });
     expect(card.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
 
     const expected: Record<string, { tier: number; micro: bigint; display: string }> = {

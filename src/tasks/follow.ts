@@ -1,0 +1,34 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TERMINAL_STATES, type TaskState, type TaskView } from '../a2a/model.js';
+import type { CallerContext } from './context.js';
+import { findTask } from './store.js';
+import { toTaskView } from './view.js';
+
+/** States a stream ends on: the task is finished, or waits for the caller's next message. */
+export function endsStream(state: TaskState): boolean {
+  return TERMINAL_STATES.has(state) || state === 'input-required';
+}
+
+/**
+ * The task each time it changes (state or timestamp), read from the database so that a caller on
+ * any instance can follow a task run by any other; ends once the task reaches a state that ends a
+ * stream, when the task is gone, or when `signal` aborts (the caller hung up).
+ */
+export async function* followTask(
+  ctx: CallerContext,
+  taskId: string,
+  options: { pollMs: number; signal: AbortSignal },
+): AsyncGenerator<TaskView> {
+  let seen = '';
+  while (!options.signal.aborted) {
+    const row = await findTask(ctx.db, ctx.orgId, taskId);
+    if (!row) return;
+    const version = `${row.state}@${row.updated_at}`;
+    if (version !== seen) {
+      seen = version;
+      yield toTaskView(row);
+    }
+    if (endsStream(row.state)) return;
+    await sleep(options.pollMs, undefined, { signal: options.signal }).catch(() => undefined);
+  }
+}
