@@ -57,7 +57,7 @@ export function createApp(deps: AppDeps) {
     .route('/a2a', a2a)
     .route('/', a2a);
 
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) => apiErrorResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`, 'no_route')));
   app.onError((error, c) => {
     if (error instanceof ApiError) return apiErrorResponse(c, error);
     if (error instanceof ChainUnavailableError) {

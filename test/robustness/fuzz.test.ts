@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { a2aMethods } from '../../src/a2a/methods.js';
+import { a2aMethods, streamingMethods } from '../../src/a2a/methods.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { MAX_BODY_BYTES } from '../../src/http/a2a-endpoint.js';
 import { MAX_BATCH_SIZE } from '../../src/rpc/dispatch.js';
@@ -538,8 +538,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 const isRpcId = (value: unknown): value is RpcId =>
   value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
 
-/** null: a well-formed notification, which is owed no answer. */
-function owedFor(element: unknown): Owed | null {
+/** null: a well-formed notification, which is owed no answer. A streaming method in a batch is an invalid request. */
+function owedFor(element: unknown, inBatch: boolean): Owed | null {
   if (!isRecord(element)) return { kind: 'invalid', id: null };
   const hasId = Object.hasOwn(element, 'id');
   if (hasId && !isRpcId(element.id)) return { kind: 'invalid', id: null };
@@ -550,6 +550,7 @@ function owedFor(element: unknown): Owed | null {
     return { kind: 'invalid', id };
   }
   if (!hasId) return null;
+  if (inBatch && streamingMethods.has(method)) return { kind: 'invalid', id };
   return Object.hasOwn(a2aMethods, method) ? { kind: 'call', id, method } : { kind: 'unknown-method', id };
 }
 
@@ -561,11 +562,11 @@ function expectedFor(text: string): Expected {
     return { kind: 'single', owed: { kind: 'parse-error' } };
   }
   if (!Array.isArray(parsed)) {
-    const owed = owedFor(parsed);
+    const owed = owedFor(parsed, false);
     return owed ? { kind: 'single', owed } : { kind: 'nothing' };
   }
   if (parsed.length === 0 || parsed.length > MAX_BATCH_SIZE) return { kind: 'single', owed: { kind: 'invalid', id: null } };
-  const owed = parsed.map(owedFor).filter((item): item is Owed => item !== null);
+  const owed = parsed.map((element) => owedFor(element, true)).filter((item): item is Owed => item !== null);
   return owed.length === 0 ? { kind: 'nothing' } : { kind: 'batch', owed };
 }
 
@@ -648,7 +649,7 @@ function check(text: string, bytes: number, choice: Auth, exchange: Exchange): R
   if (exchange.status === 204) {
     expect(exchange.text, context).toBe('');
   } else {
-    expect(exchange.contentType ?? '', context).toMatch(/^application\/json/);
+    expect(exchange.contentType ?? '', context).toMatch(/^(application\/json|text\/event-stream)/);
   }
   const parsedAnswer = (): unknown => {
     try {
@@ -682,6 +683,20 @@ function check(text: string, bytes: number, choice: Auth, exchange: Exchange): R
     return [];
   }
   expect(exchange.status, context).toBe(200);
+  if (exchange.contentType?.startsWith('text/event-stream')) {
+    // A streaming method's answer: Server-Sent Events, each a JSON-RPC response to the one request.
+    expect(expected.kind === 'single' && expected.owed.kind === 'call' && streamingMethods.has(expected.owed.method), context).toBe(true);
+    const events = exchange.text
+      .split('\n\n')
+      .filter((chunk) => chunk.startsWith('data:'))
+      .map((chunk) => JSON.parse(chunk.slice('data:'.length)) as ResponseObject);
+    expect(events.length, `${context}: a stream holds at least one event`).toBeGreaterThan(0);
+    for (const event of events) {
+      expectResponseShape(event, context);
+      if (expected.kind === 'single') expectAnswers(expected.owed, event, context);
+    }
+    return events;
+  }
   const answer = parsedAnswer();
   if (expected.kind === 'single') {
     expect(Array.isArray(answer), `${context}: a single request gets a single answer`).toBe(false);
