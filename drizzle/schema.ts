@@ -248,6 +248,40 @@ export const tasks = pgTable(
   ],
 );
 
+// ── Push notifications ──────────────────────────────────────────────────────
+
+/**
+ * A webhook a caller registered for one of its tasks. The dispatcher posts the task's state each
+ * time it changes (`delivered_version` is the last state@updated_at delivered), retrying with
+ * backoff (`attempts`, `next_attempt_at`); `protocol` is the A2A generation whose shapes it gets.
+ */
+export const pushConfigs = pgTable(
+  'push_configs',
+  {
+    id: text('id').notNull(),
+    taskId: uuid('task_id')
+      .notNull()
+      .references(() => tasks.id),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id),
+    url: text('url').notNull(),
+    /** sent back as X-A2A-Notification-Token and the key of the body's HMAC signature */
+    token: text('token'),
+    protocol: text('protocol').notNull(),
+    deliveredVersion: text('delivered_version'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('push_configs_task_id_uq').on(t.taskId, t.id),
+    index('push_configs_due_idx').on(t.nextAttemptAt),
+    check('push_configs_protocol', sql`${t.protocol} in ('1.0', '0.3')`),
+  ],
+);
+
 // ── Reputation data (ERC-8004 registries) ────────────────────────────────────
 
 export const agents = pgTable('agents', {

@@ -36,6 +36,8 @@ const configSchema = z
     TASK_LEASE_MS: z.coerce.number().int().min(300).max(600_000).default(15_000),
     TASK_WORKER_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(1_000),
     TASK_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+    PUSH_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(500),
+    PUSH_ALLOW_PRIVATE_NETWORKS: flag.default(false),
     SETTLEMENT: z.enum(['by-tool', 'hold']).default('by-tool'),
     CHAIN_ID: z.coerce.number().int().positive().default(8453),
     CHAIN_RPC_URL: z.url().optional(),
@@ -82,6 +84,8 @@ const configSchema = z
     // lease lapsed (the instance died) is taken over by another instance's worker.
     taskLeaseMs: env.TASK_LEASE_MS,
     taskWorker: { intervalMs: env.TASK_WORKER_INTERVAL_MS, maxRunning: env.TASK_WORKER_CONCURRENCY },
+    // Webhooks may not reach loopback, private or link-local addresses unless this is set.
+    push: { intervalMs: env.PUSH_INTERVAL_MS, allowPrivateNetworks: env.PUSH_ALLOW_PRIVATE_NETWORKS },
     // A working task past tool timeout + this slack belongs to a process that died: recovery frees it.
     taskDeadlineSlackMs: env.TASK_DEADLINE_SLACK_MS,
     // `hold` makes every paid call reserve before its tool runs (visible as working, cancellable),

@@ -13,6 +13,7 @@ import { createToolRegistry } from './tools/registry.js';
 import { createChargeCombiner } from './tasks/charge-combiner.js';
 import { createLeases } from './tasks/leases.js';
 import { startTaskWorker } from './tasks/worker.js';
+import { startPushDispatcher } from './push/dispatcher.js';
 import { openDatabase } from './db/client.js';
 import { seedDemoData } from './db/demo-data.js';
 import { ensureDemoOrganization, type DemoOrganization } from './db/demo-org.js';
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
       : async () => {};
   const tools = createToolRegistry({ llm: config.llm && { complete: chatCompletions(config.llm), timeoutMs: config.llm.timeoutMs } });
   const leases = createLeases({ db, log, leaseMs: config.taskLeaseMs });
+  const stopPush = startPushDispatcher({ db, log, ...config.push });
   const stopWorker = startTaskWorker(
     {
       db,
@@ -122,6 +124,7 @@ async function main(): Promise<void> {
       clearTimeout(force);
       if (!(await inFlight.idle(config.shutdownGraceMs))) log.warn('handlers still running at shutdown');
       await stopWorker();
+      await stopPush();
       if (!(await leases.idle(config.shutdownGraceMs))) log.warn('held tasks still running at shutdown; another instance takes them over when their leases lapse');
       await stopRecovery();
       await stopWatcher();

@@ -27,7 +27,7 @@ export function buildAgentCard(baseUrl: string, tools: ToolRegistry): Record<str
     protocolVersion: '0.3.0',
     provider: { organization: 'a2a-paygate', url: baseUrl },
     documentationUrl: `${baseUrl}/v1/tools`,
-    capabilities: { streaming: true, pushNotifications: false, stateTransitionHistory: false },
+    capabilities: { streaming: true, pushNotifications: true, stateTransitionHistory: false },
     securitySchemes: {
       apiKey: {
         type: 'http',

@@ -1,5 +1,7 @@
 import type { MethodHandler } from '../rpc/dispatch.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
+import { z } from 'zod';
+import { listPush, readPush, registerPush, removePush } from '../push/register.js';
 import { EventStreamResult } from '../rpc/stream.js';
 import type { CallerContext } from '../tasks/context.js';
 import { followTask } from '../tasks/follow.js';
@@ -7,10 +9,23 @@ import { TERMINAL_STATES, type TaskView } from './model.js';
 import { taskEvents, type TaskEvent } from './task-events.js';
 import { cancelTask, getTask, listTasks, sendMessage } from '../tasks/service.js';
 import { parseParams } from './issues.js';
-import { renderV03Event, renderV03Task, v03SendParams, v03TaskIdParams } from './v03.js';
+import {
+  renderV03Event,
+  renderV03PushConfig,
+  renderV03Task,
+  v03DeletePushParams,
+  v03PushRefParams,
+  v03SendParams,
+  v03SetPushParams,
+  v03TaskIdParams,
+} from './v03.js';
 import {
   renderV1Event,
+  renderV1PushConfig,
   renderV1Task,
+  v1ListPushConfigsParams,
+  v1PushConfig,
+  v1PushConfigRef,
   v1CancelTaskParams,
   v1GetTaskParams,
   v1ListTasksParams,
@@ -66,11 +81,10 @@ async function subscribableTask(ctx: A2AContext, id: string): Promise<TaskView> 
   return task;
 }
 
-const pushUnsupported: Handler = async () => {
-  throw new RpcError(RpcCode.PushNotificationNotSupported, 'Push notifications are not supported', {
-    reason: 'push_notifications_not_supported',
-  });
-};
+/** A webhook given with the message is registered for the task the message opened (or continued). */
+async function pushFromSend(ctx: A2AContext, task: TaskView, config: { id?: string; url: string; token?: string } | undefined, protocol: '1.0' | '0.3') {
+  if (config) await registerPush(ctx, { taskId: task.id, id: config.id, url: config.url, token: config.token }, protocol);
+}
 
 const extendedCardUnsupported: Handler = async () => {
   throw new RpcError(RpcCode.ExtendedCardNotConfigured, 'No authenticated extended agent card is configured', {
@@ -90,6 +104,7 @@ const v1Methods: Record<string, Handler> = {
         returnImmediately: input.configuration?.returnImmediately === true,
       },
     });
+    await pushFromSend(ctx, task, input.configuration?.taskPushNotificationConfig, '1.0');
     return { task: renderV1Task(task) };
   },
   GetTask: async (params, ctx) => {
@@ -126,16 +141,30 @@ const v1Methods: Record<string, Handler> = {
       ctx,
       input: { message: input.message, historyLength: input.configuration?.historyLength, returnImmediately: true },
     });
+    await pushFromSend(ctx, task, input.configuration?.taskPushNotificationConfig, '1.0');
     return taskStream(ctx, task, renderV1Event);
   },
   SubscribeToTask: async (params, ctx) => {
     const input = parseParams(v1GetTaskParams, params, 'SubscribeToTask');
     return taskStream(ctx, await subscribableTask(ctx, input.id), renderV1Event);
   },
-  CreateTaskPushNotificationConfig: pushUnsupported,
-  GetTaskPushNotificationConfig: pushUnsupported,
-  ListTaskPushNotificationConfigs: pushUnsupported,
-  DeleteTaskPushNotificationConfig: pushUnsupported,
+  CreateTaskPushNotificationConfig: async (params, ctx) => {
+    const input = parseParams(v1PushConfig.extend({ taskId: z.string() }), params, 'CreateTaskPushNotificationConfig');
+    return renderV1PushConfig(await registerPush(ctx, input, '1.0'));
+  },
+  GetTaskPushNotificationConfig: async (params, ctx) => {
+    const input = parseParams(v1PushConfigRef, params, 'GetTaskPushNotificationConfig');
+    return renderV1PushConfig(await readPush(ctx, input.taskId, input.id));
+  },
+  ListTaskPushNotificationConfigs: async (params, ctx) => {
+    const input = parseParams(v1ListPushConfigsParams, params, 'ListTaskPushNotificationConfigs');
+    return { configs: (await listPush(ctx, input.taskId)).map(renderV1PushConfig), nextPageToken: '' };
+  },
+  DeleteTaskPushNotificationConfig: async (params, ctx) => {
+    const input = parseParams(v1PushConfigRef, params, 'DeleteTaskPushNotificationConfig');
+    await removePush(ctx, input.taskId, input.id);
+    return {};
+  },
   GetExtendedAgentCard: extendedCardUnsupported,
 };
 
@@ -143,16 +172,16 @@ const v1Methods: Record<string, Handler> = {
 const v03Methods: Record<string, Handler> = {
   'message/send': async (params, ctx) => {
     const input = parseParams(v03SendParams, params, 'message/send');
-    return renderV03Task(
-      await sendMessage({
-        ctx,
-        input: {
-          message: input.message,
-          historyLength: input.configuration?.historyLength,
-          returnImmediately: input.configuration?.blocking === false,
-        },
-      }),
-    );
+    const task = await sendMessage({
+      ctx,
+      input: {
+        message: input.message,
+        historyLength: input.configuration?.historyLength,
+        returnImmediately: input.configuration?.blocking === false,
+      },
+    });
+    await pushFromSend(ctx, task, input.configuration?.pushNotificationConfig, '0.3');
+    return renderV03Task(task);
   },
   'tasks/get': async (params, ctx) => {
     const input = parseParams(v03TaskIdParams, params, 'tasks/get');
@@ -168,16 +197,30 @@ const v03Methods: Record<string, Handler> = {
       ctx,
       input: { message: input.message, historyLength: input.configuration?.historyLength, returnImmediately: true },
     });
+    await pushFromSend(ctx, task, input.configuration?.pushNotificationConfig, '0.3');
     return taskStream(ctx, task, renderV03Event);
   },
   'tasks/resubscribe': async (params, ctx) => {
     const input = parseParams(v03TaskIdParams, params, 'tasks/resubscribe');
     return taskStream(ctx, await subscribableTask(ctx, input.id), renderV03Event);
   },
-  'tasks/pushNotificationConfig/set': pushUnsupported,
-  'tasks/pushNotificationConfig/get': pushUnsupported,
-  'tasks/pushNotificationConfig/list': pushUnsupported,
-  'tasks/pushNotificationConfig/delete': pushUnsupported,
+  'tasks/pushNotificationConfig/set': async (params, ctx) => {
+    const input = parseParams(v03SetPushParams, params, 'tasks/pushNotificationConfig/set');
+    return renderV03PushConfig(await registerPush(ctx, { taskId: input.taskId, ...input.pushNotificationConfig }, '0.3'));
+  },
+  'tasks/pushNotificationConfig/get': async (params, ctx) => {
+    const input = parseParams(v03PushRefParams, params, 'tasks/pushNotificationConfig/get');
+    return renderV03PushConfig(await readPush(ctx, input.id, input.pushNotificationConfigId));
+  },
+  'tasks/pushNotificationConfig/list': async (params, ctx) => {
+    const input = parseParams(v03PushRefParams, params, 'tasks/pushNotificationConfig/list');
+    return (await listPush(ctx, input.id)).map(renderV03PushConfig);
+  },
+  'tasks/pushNotificationConfig/delete': async (params, ctx) => {
+    const input = parseParams(v03DeletePushParams, params, 'tasks/pushNotificationConfig/delete');
+    await removePush(ctx, input.id, input.pushNotificationConfigId);
+    return null;
+  },
   'agent/getAuthenticatedExtendedCard': extendedCardUnsupported,
 };
 

@@ -73,10 +73,27 @@ export const v03SendParams = z.object({
       acceptedOutputModes: z.array(z.string()).optional(),
       historyLength,
       blocking: z.boolean().optional(),
+      pushNotificationConfig: z.lazy(() => v03PushConfig).optional(),
     })
     .optional(),
   metadata: metadata.optional(),
 });
+
+/** A2A 0.3 PushNotificationConfig. */
+export const v03PushConfig = z.object({
+  id: z.string().max(200).optional(),
+  url: z.string(),
+  token: z.string().max(500).optional(),
+  authentication: z.unknown().optional(),
+});
+
+export const v03SetPushParams = z.object({ taskId: z.string(), pushNotificationConfig: v03PushConfig });
+export const v03PushRefParams = z.object({ id: z.string(), pushNotificationConfigId: z.string().optional(), metadata: metadata.optional() });
+export const v03DeletePushParams = z.object({ id: z.string(), pushNotificationConfigId: z.string(), metadata: metadata.optional() });
+
+export function renderV03PushConfig(config: { id: string; taskId: string; url: string; token: string | null }): Record<string, unknown> {
+  return { taskId: config.taskId, pushNotificationConfig: { id: config.id, url: config.url, ...(config.token ? { token: config.token } : {}) } };
+}
 
 export const v03TaskIdParams = z.object({ id: z.string(), historyLength, metadata: metadata.optional() });
 

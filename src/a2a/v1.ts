@@ -80,10 +80,34 @@ export const v1SendParams = z.object({
       acceptedOutputModes: z.array(z.string()).optional(),
       historyLength,
       returnImmediately: z.boolean().optional(),
+      taskPushNotificationConfig: z.lazy(() => v1PushConfig).optional(),
     })
     .optional(),
   metadata: metadata.optional(),
 });
+
+/** A2A 1.0 TaskPushNotificationConfig (flat: url and token next to the ids). */
+export const v1PushConfig = z.object({
+  tenant: z.string().optional(),
+  id: z.string().max(200).optional(),
+  taskId: z.string().optional(),
+  url: z.string(),
+  token: z.string().max(500).optional(),
+  authentication: z.unknown().optional(),
+});
+
+export const v1PushConfigRef = z.object({ tenant: z.string().optional(), taskId: z.string(), id: z.string() });
+
+export const v1ListPushConfigsParams = z.object({
+  tenant: z.string().optional(),
+  taskId: z.string(),
+  pageSize: z.number().int().optional(),
+  pageToken: z.string().optional(),
+});
+
+export function renderV1PushConfig(config: { id: string; taskId: string; url: string; token: string | null }): Record<string, unknown> {
+  return { id: config.id, taskId: config.taskId, url: config.url, ...(config.token ? { token: config.token } : {}) };
+}
 
 export const v1GetTaskParams = z.object({ tenant: z.string().optional(), id: z.string(), historyLength });
 

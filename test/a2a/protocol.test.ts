@@ -1005,7 +1005,7 @@ describe('public routes', () => {
     expect(card.url).toBe('http://localhost/a2a');
     expect(card.preferredTransport).toBe('JSONRPC');
     expect(card.protocolVersion).toMatch(/^0\.3/);
-    expect(card.capabilities).toMatchObject({ streaming: true, pushNotifications: false });
+    expect(card.capabilities).toMatchObject({ streaming: true, pushNotifications: true });
     expect(card.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
 
     const expected: Record<string, { tier: number; micro: bigint; display: string }> = {

@@ -1,0 +1,115 @@
+import { createHmac } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { renderV03Task } from '../a2a/v03.js';
+import { renderV1Task } from '../a2a/v1.js';
+import type { Database } from '../db/client.js';
+import { isoUtc } from '../db/sql.js';
+import { findTask } from '../tasks/store.js';
+import { toTaskView } from '../tasks/view.js';
+import type { PushProtocol } from './configs.js';
+import { checkDestination } from './destination.js';
+
+/** Deliveries of one task state are tried this often before the webhook is given up on (until the next change). */
+const MAX_ATTEMPTS = 8;
+const MAX_BACKOFF_S = 300;
+const DELIVERY_TIMEOUT_MS = 5_000;
+/** A claimed delivery is this instance's for so long; if it dies meanwhile, another retries after. */
+const CLAIM_S = 60;
+
+interface DueDelivery {
+  id: string;
+  taskId: string;
+  orgId: string;
+  url: string;
+  token: string | null;
+  protocol: PushProtocol;
+  attempts: number;
+}
+
+/**
+ * `X-A2A-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed by the config's token>`,
+ * so a receiver that knows its token can tell the gateway's posts from forgeries and replays.
+ */
+export function signature(token: string, timestamp: number, body: string): string {
+  return `t=${timestamp},v1=${createHmac('sha256', token).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/** Webhooks whose task changed since their last delivery and whose retry time has come, claimed by this instance. */
+async function claimDue(db: Database, limit: number): Promise<DueDelivery[]> {
+  return db.rows<DueDelivery>(sql`
+    update push_configs p set next_attempt_at = now() + make_interval(secs => ${CLAIM_S})
+      from (
+        select c.task_id, c.id from push_configs c join tasks t on t.id = c.task_id
+         where c.next_attempt_at <= now() and c.attempts < ${MAX_ATTEMPTS}
+           and c.delivered_version is distinct from (t.state::text || '@' || ${isoUtc(sql`t.updated_at`, 'US')})
+         order by c.next_attempt_at
+         limit ${limit}
+           for update of c skip locked
+      ) due
+     where p.task_id = due.task_id and p.id = due.id
+ returning p.id, p.task_id as "taskId", p.org_id as "orgId", p.url, p.token, p.protocol, p.attempts`);
+}
+
+async function deliver(db: Database, delivery: DueDelivery, allowPrivateNetworks: boolean): Promise<void> {
+  const task = await findTask(db, delivery.orgId, delivery.taskId);
+  if (!task) return;
+  const view = toTaskView(task);
+  const body = JSON.stringify(delivery.protocol === '1.0' ? { task: renderV1Task(view) } : renderV03Task(view));
+  // The version delivered is the one rendered, even if the task changes while this posts.
+  const version = `${task.state}@${task.updated_at}`;
+  const url = new URL(delivery.url);
+  await checkDestination(url, allowPrivateNetworks);
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'a2a-paygate-push/1' };
+  if (delivery.token) {
+    headers['x-a2a-notification-token'] = delivery.token;
+    headers['x-a2a-signature'] = signature(delivery.token, Math.floor(Date.now() / 1000), body);
+  }
+  const response = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
+  await response.body?.cancel();
+  if (response.status < 200 || response.status >= 300) throw new Error(`the webhook answered HTTP ${response.status}`);
+  await db.rows(sql`
+    update push_configs set delivered_version = ${version}, attempts = 0, next_attempt_at = now(), last_error = null
+     where task_id = ${delivery.taskId} and id = ${delivery.id}`);
+}
+
+async function deferAfterFailure(db: Database, delivery: DueDelivery, error: unknown): Promise<void> {
+  const backoffS = Math.min(MAX_BACKOFF_S, 2 ** delivery.attempts);
+  const reason = error instanceof Error ? error.message : String(error);
+  await db.rows(sql`
+    update push_configs set attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => ${backoffS}), last_error = ${reason.slice(0, 500)}
+     where task_id = ${delivery.taskId} and id = ${delivery.id}`);
+}
+
+/** One pass: posts the current state of every changed task to its webhooks; failures retry with exponential backoff. */
+export async function dispatchPushNotifications(input: { db: Database; log: Logger; allowPrivateNetworks: boolean; batch: number }): Promise<number> {
+  const due = await claimDue(input.db, input.batch);
+  await Promise.all(
+    due.map((delivery) =>
+      deliver(input.db, delivery, input.allowPrivateNetworks).catch(async (error: unknown) => {
+        input.log.warn({ task: delivery.taskId, config: delivery.id, attempts: delivery.attempts + 1, err: error }, 'push notification failed; will retry');
+        await deferAfterFailure(input.db, delivery, error);
+      }),
+    ),
+  );
+  return due.length;
+}
+
+export function startPushDispatcher(input: { db: Database; log: Logger; allowPrivateNetworks: boolean; intervalMs: number }): () => Promise<void> {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let pass: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    pass = dispatchPushNotifications({ ...input, batch: 20 })
+      .catch((error: unknown) => input.log.warn({ err: error }, 'push dispatcher pass failed'))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, input.intervalMs);
+      });
+  };
+  tick();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await pass;
+  };
+}

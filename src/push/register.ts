@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { rpcErrors } from '../rpc/errors.js';
+import type { CallerContext } from '../tasks/context.js';
+import { findTask } from '../tasks/store.js';
+import { deletePushConfig, getPushConfig, listPushConfigs, setPushConfig, type PushConfig, type PushProtocol } from './configs.js';
+import { isWebhookUrl } from './destination.js';
+
+export interface PushRequest {
+  taskId: string;
+  /** the config's id within the task; a new one when not given */
+  id?: string | undefined;
+  url: string;
+  token?: string | undefined;
+}
+
+async function ownTask(ctx: CallerContext, taskId: string): Promise<void> {
+  if (!(await findTask(ctx.db, ctx.orgId, taskId))) throw rpcErrors.taskNotFound(taskId);
+}
+
+/** Registers a webhook for one of the caller's tasks (another organization's task is not found). */
+export async function registerPush(ctx: CallerContext, request: PushRequest, protocol: PushProtocol): Promise<PushConfig> {
+  if (!isWebhookUrl(request.url)) {
+    throw rpcErrors.invalidParams('Invalid params: the webhook url must be an http(s) URL without credentials, at most 2048 characters', {
+      reason: 'invalid_webhook_url',
+    });
+  }
+  await ownTask(ctx, request.taskId);
+  return setPushConfig(ctx.db, {
+    orgId: ctx.orgId,
+    taskId: request.taskId,
+    id: request.id || randomUUID(),
+    url: request.url,
+    token: request.token || null,
+    protocol,
+  });
+}
+
+export async function readPush(ctx: CallerContext, taskId: string, id: string | undefined): Promise<PushConfig> {
+  await ownTask(ctx, taskId);
+  const config = id
+    ? await getPushConfig(ctx.db, { orgId: ctx.orgId, taskId, id })
+    : (await listPushConfigs(ctx.db, { orgId: ctx.orgId, taskId }))[0];
+  if (!config) throw rpcErrors.invalidParams(`Invalid params: task ${taskId} has no push notification config ${id ?? ''}`.trim(), { reason: 'push_config_not_found', taskId });
+  return config;
+}
+
+export async function listPush(ctx: CallerContext, taskId: string): Promise<PushConfig[]> {
+  await ownTask(ctx, taskId);
+  return listPushConfigs(ctx.db, { orgId: ctx.orgId, taskId });
+}
+
+export async function removePush(ctx: CallerContext, taskId: string, id: string): Promise<void> {
+  await ownTask(ctx, taskId);
+  if (!(await deletePushConfig(ctx.db, { orgId: ctx.orgId, taskId, id }))) {
+    throw rpcErrors.invalidParams(`Invalid params: task ${taskId} has no push notification config ${id}`, { reason: 'push_config_not_found', taskId });
+  }
+}

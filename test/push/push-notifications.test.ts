@@ -1,0 +1,158 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sql } from 'drizzle-orm';
+import pino from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { seedDemoData } from '../../src/db/demo-data.js';
+import { dispatchPushNotifications, startPushDispatcher } from '../../src/push/dispatcher.js';
+import { call, expectResult, expectRpcError, request, toolCall, v03Data, v03Send, v1Data, v1Send } from '../a2a/support.js';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+const quietLog = pino({ level: 'silent' });
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A webhook receiver on loopback: records every POST; answers 500 to the first `failFirst` ones. */
+async function startReceiver(): Promise<{ url: string; received: Received[]; failFirst: number; close(): Promise<void> }> {
+  const receiver = { url: '', received: [] as Received[], failFirst: 0, close: async () => {} };
+  let seen = 0;
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    seen += 1;
+    if (seen <= receiver.failFirst) {
+      res.writeHead(500).end();
+      return;
+    }
+    receiver.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+    res.writeHead(204).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  receiver.close = () => new Promise((resolve) => server.close(() => resolve()));
+  return receiver;
+}
+
+function expectSigned(received: Received, token: string): void {
+  expect(received.headers['x-a2a-notification-token']).toBe(token);
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(received.headers['x-a2a-signature']));
+  expect(match).not.toBeNull();
+  const expected = createHmac('sha256', token).update(`${match?.[1]}.${received.body}`).digest('hex');
+  expect(match?.[2]).toBe(expected);
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('push notifications', () => {
+  let llm: FakeLlm;
+  let gateway: TestGateway;
+  let key: string;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let stopDispatcher: () => Promise<void>;
+
+  beforeAll(async () => {
+    llm = await startFakeLlm();
+    gateway = await startTestGateway({ llm: { baseUrl: llm.baseUrl, timeoutMs: 5_000 } });
+    await seedDemoData(gateway.database.db, { now: new Date(), agents: 2, feedbacksPerAgent: 4, validationsPerAgent: 1 });
+    stopDispatcher = startPushDispatcher({ db: gateway.database.db, log: quietLog, allowPrivateNetworks: true, intervalMs: 30 });
+  });
+  afterAll(async () => {
+    await stopDispatcher?.();
+    await gateway?.close();
+    await llm?.close();
+  });
+  beforeEach(async () => {
+    key = (await gateway.createOrg({ credits: 10_000_000n })).apiKey.key;
+    receiver = await startReceiver();
+  });
+
+  it('a webhook given with a non-blocking send gets each status change of the task, signed with its token', async () => {
+    llm.script('wait');
+    const token = 'hook-secret-1';
+    const answer = await call(
+      gateway,
+      request('SendMessage', {
+        ...v1Send([v1Data(toolCall('getReputationReport', { agentId: 1 }))]),
+        configuration: { returnImmediately: true, taskPushNotificationConfig: { url: receiver.url, token } },
+      }),
+      key,
+    );
+    const taskId = expectResult(answer).task.id as string;
+    await waitFor(() => receiver.received.length >= 1);
+    await llm.received(1);
+    llm.release();
+    await waitFor(() => receiver.received.some((hit) => JSON.parse(hit.body).task.status.state === 'TASK_STATE_COMPLETED'));
+
+    const states = receiver.received.map((hit) => JSON.parse(hit.body).task.status.state);
+    expect(states[0]).toBe('TASK_STATE_WORKING');
+    expect(states.at(-1)).toBe('TASK_STATE_COMPLETED');
+    for (const hit of receiver.received) {
+      expect(JSON.parse(hit.body).task.id).toBe(taskId);
+      expectSigned(hit, token);
+    }
+    await receiver.close();
+  });
+
+  it('a failing webhook is retried with backoff until it takes the notification (A2A 0.3 shapes)', async () => {
+    receiver.failFirst = 2;
+    const task = expectResult(await call(gateway, request('message/send', v03Send([v03Data(toolCall('getAgentProfile', { agentId: 1 }))])), key));
+    const set = expectResult(
+      await call(gateway, request('tasks/pushNotificationConfig/set', { taskId: task.id, pushNotificationConfig: { url: receiver.url, token: 't-03' } }), key),
+    );
+    expect(set).toMatchObject({ taskId: task.id, pushNotificationConfig: { url: receiver.url, token: 't-03', id: expect.any(String) } });
+    await waitFor(() => receiver.received.length >= 1, 10_000);
+    expect(JSON.parse(receiver.received[0]?.body ?? '{}')).toMatchObject({ kind: 'task', id: task.id, status: { state: 'completed' } });
+    expectSigned(receiver.received[0] as Received, 't-03');
+    const configOf = async () =>
+      (await gateway.database.db.rows<{ attempts: number; lastError: string | null; delivered: boolean }>(
+        sql`select attempts, last_error as "lastError", delivered_version is not null as delivered from push_configs where task_id = ${task.id}`,
+      ))[0];
+    await waitFor(async () => (await configOf())?.delivered === true);
+    expect(await configOf()).toEqual({ attempts: 0, lastError: null, delivered: true });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(receiver.received).toHaveLength(1);
+    await receiver.close();
+  }, 15_000);
+
+  it('configs are created, read, listed and deleted per task; another organization’s task is not found; a bad URL is refused', async () => {
+    const task = expectResult(await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 2 }))])), key)).task;
+    const created = expectResult(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, id: 'main', url: receiver.url }), key));
+    expect(created).toEqual({ id: 'main', taskId: task.id, url: receiver.url });
+    expect(expectResult(await call(gateway, request('GetTaskPushNotificationConfig', { taskId: task.id, id: 'main' }), key))).toEqual(created);
+    expect(expectResult(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id }), key))).toEqual({ configs: [created], nextPageToken: '' });
+    expect(expectResult(await call(gateway, request('DeleteTaskPushNotificationConfig', { taskId: task.id, id: 'main' }), key))).toEqual({});
+    expect(expectResult(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id }), key)).configs).toEqual([]);
+
+    const stranger = (await gateway.createOrg()).apiKey.key;
+    expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url }), stranger), -32001);
+    const bad = expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: 'file:///etc/passwd' }), key), -32602);
+    expect(bad.data?.reason).toBe('invalid_webhook_url');
+    await receiver.close();
+  });
+
+  it('refuses to deliver to loopback or private addresses unless they are allowed', async () => {
+    await stopDispatcher();
+    try {
+      const task = expectResult(await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), key)).task;
+      expectResult(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url }), key));
+      await dispatchPushNotifications({ db: gateway.database.db, log: quietLog, allowPrivateNetworks: false, batch: 20 });
+      expect(receiver.received).toHaveLength(0);
+      const [config] = await gateway.database.db.rows<{ lastError: string }>(sql`select last_error as "lastError" from push_configs where task_id = ${task.id}`);
+      expect(config?.lastError).toMatch(/private or loopback/);
+    } finally {
+      stopDispatcher = startPushDispatcher({ db: gateway.database.db, log: quietLog, allowPrivateNetworks: true, intervalMs: 30 });
+      await receiver.close();
+    }
+  });
+});
