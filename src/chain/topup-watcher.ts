@@ -5,6 +5,7 @@ import { claimUnclaimedTopUps, recordTransfers } from '../billing/topups.js';
 import type { Database } from '../db/client.js';
 import { readChain, type TopUpChain } from './client.js';
 import { treasuryTransfers } from './usdc-transfers.js';
+import { repeat } from '../repeat.js';
 
 /** Blocks read per getLogs call: within what public RPCs allow. */
 const MAX_BLOCK_RANGE = 2_000n;
@@ -87,27 +88,15 @@ export async function scanTopUps(input: {
   return to < safe;
 }
 
-/** Runs scanTopUps every `intervalMs` (at once again while catching up); resolves `stop()` after the pass in progress. */
+/** Ranges read in one pass while catching up, so a stop never waits for a long backlog. */
+const RANGES_PER_PASS = 10;
+
+/** Runs scanTopUps every `intervalMs`, several ranges at once while catching up; `stop()` waits for the pass in progress. */
 export function startTopUpWatcher(input: Parameters<typeof scanTopUps>[0] & { intervalMs: number }): () => Promise<void> {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const pass = async () => {
-    let more = true;
-    while (more && !stopped) {
-      try {
-        more = await scanTopUps(input);
-      } catch (error) {
-        input.log.warn({ err: error }, 'top-up watcher pass failed; retrying at the next interval');
-        more = false;
-      }
-    }
-    if (!stopped) timer = setTimeout(() => (running = pass()), input.intervalMs);
-  };
-  running = pass();
-  return async () => {
-    stopped = true;
-    clearTimeout(timer);
-    await running;
-  };
+  return repeat(
+    async () => {
+      for (let range = 0; range < RANGES_PER_PASS && (await scanTopUps(input)); range++);
+    },
+    { intervalMs: input.intervalMs, onError: (error) => input.log.warn({ err: error }, 'top-up watcher pass failed; retrying at the next interval') },
+  );
 }

@@ -9,6 +9,7 @@ import { findTask } from '../tasks/store.js';
 import { toTaskView } from '../tasks/view.js';
 import type { PushProtocol } from './configs.js';
 import { checkDestination } from './destination.js';
+import { repeat } from '../repeat.js';
 
 /** Deliveries of one task state are tried this often before the webhook is given up on (until the next change). */
 const MAX_ATTEMPTS = 8;
@@ -96,20 +97,8 @@ export async function dispatchPushNotifications(input: { db: Database; log: Logg
 }
 
 export function startPushDispatcher(input: { db: Database; log: Logger; allowPrivateNetworks: boolean; intervalMs: number }): () => Promise<void> {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let pass: Promise<unknown> = Promise.resolve();
-  const tick = () => {
-    pass = dispatchPushNotifications({ ...input, batch: 20 })
-      .catch((error: unknown) => input.log.warn({ err: error }, 'push dispatcher pass failed'))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, input.intervalMs);
-      });
-  };
-  tick();
-  return async () => {
-    stopped = true;
-    clearTimeout(timer);
-    await pass;
-  };
+  return repeat(() => dispatchPushNotifications({ ...input, batch: 20 }), {
+    intervalMs: input.intervalMs,
+    onError: (error) => input.log.warn({ err: error }, 'push dispatcher pass failed'),
+  });
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { settleWith } from '../billing/holds.js';
 import type { Database } from '../db/client.js';
 import { TASK_COLUMNS, type TaskFailure, type TaskRow } from './store.js';
+import { repeat } from '../repeat.js';
 
 const ABANDONED: TaskFailure = {
   reason: 'abandoned',
@@ -44,20 +45,11 @@ export async function releaseAbandonedTasks(db: Database): Promise<number> {
 
 /** Sweeps now and then every `intervalMs`; returns a stop function. */
 export function startRecoveryLoop(db: Database, log: Logger, intervalMs: number): () => Promise<void> {
-  let running: Promise<void> = Promise.resolve();
-  const sweep = () => {
-    running = releaseAbandonedTasks(db).then(
-      (released) => {
-        if (released > 0) log.warn({ released }, 'released abandoned tasks');
-      },
-      (error: unknown) => log.error({ err: error }, 'recovery sweep failed'),
-    );
-  };
-  sweep();
-  const timer = setInterval(sweep, intervalMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return repeat(
+    async () => {
+      const released = await releaseAbandonedTasks(db);
+      if (released > 0) log.warn({ released }, 'released abandoned tasks');
+    },
+    { intervalMs, onError: (error) => log.error({ err: error }, 'recovery sweep failed') },
+  );
 }

@@ -4,6 +4,7 @@ import type { CallerContext } from './context.js';
 import { executeCall } from './execute.js';
 import { failWorkingTask, TASK_COLUMNS, type TaskRow } from './store.js';
 import type { ToolCall } from './tool-call.js';
+import { repeat } from '../repeat.js';
 
 /** An instance takes a task over at most this many times; after that it waits for recovery to fail it, uncharged. */
 const MAX_ATTEMPTS = 3;
@@ -50,20 +51,8 @@ export async function takeOverLapsedTasks(ctx: Omit<CallerContext, 'orgId'>, lim
 
 /** Looks for lapsed tasks every `intervalMs`, keeping at most `maxRunning` held tasks running here. */
 export function startTaskWorker(ctx: Omit<CallerContext, 'orgId'>, options: { intervalMs: number; maxRunning: number }): () => Promise<void> {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let pass: Promise<unknown> = Promise.resolve();
-  const tick = () => {
-    pass = takeOverLapsedTasks(ctx, options.maxRunning - ctx.leases.running())
-      .catch((error: unknown) => ctx.log.warn({ err: error }, 'task worker pass failed'))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, options.intervalMs);
-      });
-  };
-  tick();
-  return async () => {
-    stopped = true;
-    clearTimeout(timer);
-    await pass;
-  };
+  return repeat(() => takeOverLapsedTasks(ctx, options.maxRunning - ctx.leases.running()), {
+    intervalMs: options.intervalMs,
+    onError: (error) => ctx.log.warn({ err: error }, 'task worker pass failed'),
+  });
 }
