@@ -137,6 +137,8 @@ export const ledgerEntries = pgTable(
   },
   (t) => [
     index('ledger_entries_org_created_idx').on(t.orgId, t.createdAt),
+    /** the ledger's pages, newest first by id (the cursor) */
+    index('ledger_entries_org_id_idx').on(t.orgId, t.id),
     index('ledger_entries_task_idx').on(t.taskId),
   ],
 );

@@ -10,6 +10,8 @@ export interface AppEnv {
     principal: Principal;
     /** the signed-in wallet's membership, on session routes */
     member: Membership;
+    /** whose data a read route shows, and how the caller proved it */
+    caller: { orgId: string; via: 'api_key' | 'session' };
     /** the request body as text, read within the size limit */
     body: string;
   };

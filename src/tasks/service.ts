@@ -209,14 +209,14 @@ export interface TaskPage {
   totalSize: number;
 }
 
-function encodePageToken(row: TaskRow): string {
+export function encodePageToken(row: TaskRow): string {
   return Buffer.from(JSON.stringify([row.created_at, row.id])).toString('base64url');
 }
 
 /** The exact form TASK_COLUMNS gives created_at, so a forged token cannot reach the SQL cast. */
 const ISSUED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
-function decodePageToken(token: string): { createdAt: string; id: string } {
+export function decodePageToken(token: string): { createdAt: string; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown[];
     if (typeof createdAt === 'string' && typeof id === 'string' && ISSUED_AT.test(createdAt) && isTaskId(id)) {

@@ -261,6 +261,10 @@ export interface TaskFilter {
   contextId?: string;
   state?: TaskState;
   updatedAfter?: string;
+  tool?: string;
+  /** ISO-8601 bounds on created_at: from inclusive, to exclusive */
+  createdFrom?: string;
+  createdTo?: string;
   /** keyset cursor: tasks strictly older than this (created_at, id) */
   before?: { createdAt: string; id: string };
   limit: number;
@@ -275,6 +279,9 @@ export async function listTaskPage(
   if (filter.contextId) conditions.push(sql`context_id = ${filter.contextId}`);
   if (filter.state) conditions.push(sql`state = ${filter.state}`);
   if (filter.updatedAfter) conditions.push(sql`updated_at >= ${filter.updatedAfter}::timestamptz`);
+  if (filter.tool) conditions.push(sql`tool = ${filter.tool}`);
+  if (filter.createdFrom) conditions.push(sql`created_at >= ${filter.createdFrom}::timestamptz`);
+  if (filter.createdTo) conditions.push(sql`created_at < ${filter.createdTo}::timestamptz`);
   const where = sql.join(conditions, sql` and `);
   const page = filter.before
     ? sql`and (created_at, id) < (${filter.before.createdAt}::timestamptz, ${filter.before.id}::uuid)`

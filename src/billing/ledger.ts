@@ -1,0 +1,44 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { isoUtc } from '../db/sql.js';
+
+export const LEDGER_KINDS = ['grant', 'topup', 'reserve', 'capture', 'release', 'charge'] as const;
+export type LedgerKind = (typeof LEDGER_KINDS)[number];
+
+export interface LedgerEntry {
+  id: bigint;
+  kind: LedgerKind;
+  amount: bigint;
+  reservedDelta: bigint;
+  taskId: string | null;
+  reason: string | null;
+  createdAt: string;
+}
+
+export interface LedgerQuery {
+  kinds?: readonly LedgerKind[];
+  from?: Date;
+  to?: Date;
+  /** entries older than this id (the cursor of the page before) */
+  beforeId?: bigint;
+  limit: number;
+}
+
+function ledgerWhere(orgId: string, query: Omit<LedgerQuery, 'limit' | 'beforeId'>): SQL {
+  const conditions = [sql`org_id = ${orgId}`];
+  if (query.kinds?.length) conditions.push(sql`kind::text in (${sql.join(query.kinds.map((kind) => sql`${kind}`), sql`, `)})`);
+  if (query.from) conditions.push(sql`created_at >= ${query.from.toISOString()}::timestamptz`);
+  if (query.to) conditions.push(sql`created_at < ${query.to.toISOString()}::timestamptz`);
+  return sql.join(conditions, sql` and `);
+}
+
+/** One page of the organization's ledger, newest first. */
+export async function listLedger(db: Database, orgId: string, query: LedgerQuery): Promise<LedgerEntry[]> {
+  return db.rows<LedgerEntry>(sql`
+    select id, kind::text as kind, amount, reserved_delta as "reservedDelta", task_id as "taskId", reason,
+           ${isoUtc(sql`created_at`)} as "createdAt"
+      from ledger_entries
+     where ${ledgerWhere(orgId, query)} ${query.beforeId === undefined ? sql`` : sql`and id < ${query.beforeId}`}
+     order by id desc
+     limit ${query.limit}`);
+}
