@@ -111,6 +111,33 @@ export const creditAccounts = pgTable(
 );
 
 /**
+ * An organization's low-balance signal: `below` is whether available credit (balance − reserved)
+ * was under `threshold` when last looked at; each crossing from above to below owes the webhook,
+ * if any, one signed POST (`pending`, retried with `attempts` / `next_attempt_at`). Kept apart from
+ * credit_accounts so the hot balance row carries nothing but money.
+ */
+export const lowBalanceAlerts = pgTable(
+  'low_balance_alerts',
+  {
+    orgId: uuid('org_id')
+      .primaryKey()
+      .references(() => organizations.id),
+    threshold: bigint('threshold', { mode: 'bigint' }).notNull(),
+    webhookUrl: text('webhook_url'),
+    /** HMAC key of the webhook's signature, shown once when the webhook is set */
+    secret: text('secret'),
+    below: boolean('below').notNull().default(false),
+    pending: boolean('pending').notNull().default(false),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lastError: text('last_error'),
+    crossedAt: timestamp('crossed_at', { withTimezone: true }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [check('low_balance_alerts_threshold_positive', sql`${t.threshold} > 0`)],
+);
+
+/**
  * `reserve` / `capture` / `release` settle a call that holds its cost while it runs; `charge` settles
  * an instant call (one that answers from our own database in milliseconds) in one step, after its
  * answer exists (docs/adr/0003-instant-calls-settle-in-one-charge.md).

@@ -14,6 +14,8 @@ import { createChargeCombiner } from './tasks/charge-combiner.js';
 import { createLeases } from './tasks/leases.js';
 import { startTaskWorker } from './tasks/worker.js';
 import { startPushDispatcher } from './push/dispatcher.js';
+import { signalLowBalances } from './billing/low-balance.js';
+import { repeat } from './repeat.js';
 import { openDatabase } from './db/client.js';
 import { seedDemoData } from './db/demo-data.js';
 import { ensureDemoOrganization, type DemoOrganization } from './db/demo-org.js';
@@ -85,6 +87,10 @@ async function main(): Promise<void> {
   const tools = createToolRegistry({ llm: config.llm && { complete: chatCompletions(config.llm), timeoutMs: config.llm.timeoutMs } });
   const leases = createLeases({ db, log, leaseMs: config.taskLeaseMs });
   const stopPush = startPushDispatcher({ db, log, ...config.push });
+  const stopLowBalance = repeat(() => signalLowBalances({ db, log, allowPrivateNetworks: config.push.allowPrivateNetworks }), {
+    intervalMs: config.push.intervalMs,
+    onError: (error) => log.warn({ err: error }, 'low-balance pass failed'),
+  });
   const stopWorker = startTaskWorker(
     {
       db,
@@ -125,6 +131,7 @@ async function main(): Promise<void> {
       if (!(await inFlight.idle(config.shutdownGraceMs))) log.warn('handlers still running at shutdown');
       await stopWorker();
       await stopPush();
+      await stopLowBalance();
       if (!(await leases.idle(config.shutdownGraceMs))) log.warn('held tasks still running at shutdown; another instance takes them over when their leases lapse');
       await stopRecovery();
       await stopWatcher();

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Sessions } from '../auth/sessions.js';
 import { getCreditAccount } from '../billing/accounts.js';
 import { LEDGER_KINDS, listLedger, type LedgerEntry } from '../billing/ledger.js';
+import { getLowBalanceAlert } from '../billing/low-balance.js';
 import { usageBy, type UsageRow } from '../billing/usage.js';
 import type { Database } from '../db/client.js';
 import { RpcError } from '../rpc/errors.js';
@@ -120,7 +121,7 @@ export function billingRoutes(deps: { db: Database; sessions: Sessions; tools: T
 
   return new Hono<AppEnv>()
     .get('/v1/balance', caller, async (c) => {
-      const account = await getCreditAccount(deps.db, c.get('caller').orgId);
+      const [account, alert] = await Promise.all([getCreditAccount(deps.db, c.get('caller').orgId), getLowBalanceAlert(deps.db, c.get('caller').orgId)]);
       if (!account) throw new ApiError('not_found', 'this organization has no credit account yet', 'no_credit_account');
       return c.json({
         orgId: account.orgId,
@@ -130,6 +131,8 @@ export function billingRoutes(deps: { db: Database; sessions: Sessions; tools: T
         balanceDisplay: displayUsdc(account.balance),
         reservedDisplay: displayUsdc(account.reserved),
         availableDisplay: displayUsdc(account.available),
+        // Read live, not from the alert's last look: the page shows the state of this very moment.
+        lowBalance: alert ? { thresholdMicroUsdc: alert.threshold.toString(), below: account.available < alert.threshold } : null,
       });
     })
     .get('/v1/ledger', caller, async (c) => {

@@ -2,7 +2,10 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys.js';
 import { addMember, listMembers, removeMember } from '../auth/members.js';
+import { deleteLowBalanceAlert, getLowBalanceAlert, setLowBalanceAlert, type LowBalanceSettings } from '../billing/low-balance.js';
 import { claimUnclaimedTopUps } from '../billing/topups.js';
+import { isWebhookUrl } from '../push/destination.js';
+import { displayUsdc } from '../tools/money.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Database } from '../db/client.js';
 import { ApiError, jsonBody } from './api-errors.js';
@@ -22,6 +25,22 @@ const newKey = z.object({
 });
 
 const keyId = z.uuid();
+
+const lowBalance = z.strictObject({
+  thresholdMicroUsdc: z.string().regex(/^[1-9]\d{0,17}$/, 'a positive whole number of micro-USDC, as a string').transform(BigInt),
+  webhookUrl: z.string().refine(isWebhookUrl, 'an http(s) URL without credentials').nullable().default(null),
+});
+
+function lowBalanceView(settings: LowBalanceSettings) {
+  return {
+    thresholdMicroUsdc: settings.threshold.toString(),
+    thresholdDisplay: displayUsdc(settings.threshold),
+    webhookUrl: settings.webhookUrl,
+    below: settings.below,
+    crossedAt: settings.crossedAt,
+    lastError: settings.lastError,
+  };
+}
 
 /** What a signed-in wallet manages for its organization: member wallets (owners) and API keys (admins). */
 export function organizationRoutes(deps: { db: Database; sessions: Sessions }) {
@@ -52,6 +71,21 @@ export function organizationRoutes(deps: { db: Database; sessions: Sessions }) {
       const removed = await removeMember(deps.db, { orgId: c.get('member').orgId, address: target.data });
       if (!removed.ok && removed.reason === 'not_a_member') throw new ApiError('not_found', 'no such member in this organization', 'not_a_member');
       if (!removed.ok) throw new ApiError('conflict', 'the last owner cannot be removed; make another wallet owner first', 'last_owner');
+      return c.body(null, 204);
+    })
+    .get('/v1/alerts/low-balance', viewer, async (c) => {
+      const settings = await getLowBalanceAlert(deps.db, c.get('member').orgId);
+      if (!settings) throw new ApiError('not_found', 'no low-balance alert is set', 'no_alert');
+      return c.json(lowBalanceView(settings));
+    })
+    .put('/v1/alerts/low-balance', admin, async (c) => {
+      const body = await jsonBody(c, lowBalance);
+      const settings = await setLowBalanceAlert(deps.db, { orgId: c.get('member').orgId, threshold: body.thresholdMicroUsdc, webhookUrl: body.webhookUrl });
+      // The signing secret is in this response only.
+      return c.json({ ...lowBalanceView(settings), ...(settings.secret ? { webhookSecret: settings.secret } : {}) });
+    })
+    .delete('/v1/alerts/low-balance', admin, async (c) => {
+      if (!(await deleteLowBalanceAlert(deps.db, c.get('member').orgId))) throw new ApiError('not_found', 'no low-balance alert is set', 'no_alert');
       return c.body(null, 204);
     })
     .get('/v1/keys', viewer, async (c) => c.json({ keys: await listApiKeys(deps.db, c.get('member').orgId) }))

@@ -46,6 +46,7 @@ describe('billing REST API', () => {
       balanceDisplay: '4.987 USDC',
       reservedDisplay: '0.00 USDC',
       availableDisplay: '4.987 USDC',
+      lowBalance: null,
     });
   });
 

@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Database } from '../db/client.js';
+import { isoUtc } from '../db/sql.js';
+import { signature } from '../push/dispatcher.js';
+import { checkDestination } from '../push/destination.js';
+
+export interface LowBalanceSettings {
+  threshold: bigint;
+  webhookUrl: string | null;
+  below: boolean;
+  crossedAt: string | null;
+  lastError: string | null;
+}
+
+const SETTINGS = sql`threshold, webhook_url as "webhookUrl", below, ${isoUtc(sql`crossed_at`)} as "crossedAt", last_error as "lastError"`;
+
+/** Sets the threshold (and webhook); a new webhook gets a new signing secret, returned here only. */
+export async function setLowBalanceAlert(
+  db: Database,
+  input: { orgId: string; threshold: bigint; webhookUrl: string | null },
+): Promise<LowBalanceSettings & { secret: string | null }> {
+  const secret = input.webhookUrl ? randomBytes(24).toString('base64url') : null;
+  const [row] = await db.rows<LowBalanceSettings & { secret: string | null }>(sql`
+    insert into low_balance_alerts (org_id, threshold, webhook_url, secret)
+    values (${input.orgId}, ${input.threshold}, ${input.webhookUrl}, ${secret})
+    on conflict (org_id) do update
+       set threshold = excluded.threshold, webhook_url = excluded.webhook_url, secret = excluded.secret,
+           pending = false, attempts = 0, last_error = null, updated_at = now()
+    returning ${SETTINGS}, secret`);
+  if (!row) throw new Error('low-balance alert upsert returned no row');
+  return row;
+}
+
+export async function getLowBalanceAlert(db: Database, orgId: string): Promise<LowBalanceSettings | undefined> {
+  const [row] = await db.rows<LowBalanceSettings>(sql`select ${SETTINGS} from low_balance_alerts where org_id = ${orgId}`);
+  return row;
+}
+
+export async function deleteLowBalanceAlert(db: Database, orgId: string): Promise<boolean> {
+  return (await db.rows(sql`delete from low_balance_alerts where org_id = ${orgId} returning org_id`)).length > 0;
+}
+
+/**
+ * Records crossings since the last look: an account whose available credit went under its
+ * threshold becomes `below` and, with a webhook, owes one POST; one back at or over it stops
+ * being `below`, ready for the next crossing.
+ */
+async function recordCrossings(db: Database): Promise<void> {
+  await db.rows(sql`
+    update low_balance_alerts l
+       set below = c.balance - c.reserved < l.threshold,
+           pending = case when c.balance - c.reserved < l.threshold then l.webhook_url is not null else false end,
+           attempts = 0, next_attempt_at = now(),
+           crossed_at = case when c.balance - c.reserved < l.threshold then now() else l.crossed_at end,
+           updated_at = now()
+      from credit_accounts c
+     where c.org_id = l.org_id and (c.balance - c.reserved < l.threshold) <> l.below`);
+}
+
+const MAX_ATTEMPTS = 8;
+
+interface Owed {
+  orgId: string;
+  webhookUrl: string;
+  secret: string;
+  threshold: bigint;
+  available: bigint;
+  crossedAt: string;
+  attempts: number;
+}
+
+/** One pass: records crossings, then posts each owed low-balance notice (signed), retrying with backoff. */
+export async function signalLowBalances(input: { db: Database; log: Logger; allowPrivateNetworks: boolean }): Promise<number> {
+  await recordCrossings(input.db);
+  const owed = await input.db.rows<Owed>(sql`
+    update low_balance_alerts l set next_attempt_at = now() + interval '60 seconds'
+      from credit_accounts c
+     where c.org_id = l.org_id and l.pending and l.next_attempt_at <= now() and l.attempts < ${MAX_ATTEMPTS}
+ returning l.org_id as "orgId", l.webhook_url as "webhookUrl", l.secret, l.threshold, c.balance - c.reserved as available,
+           ${isoUtc(sql`l.crossed_at`)} as "crossedAt", l.attempts`);
+  for (const notice of owed) {
+    const body = JSON.stringify({
+      type: 'low_balance',
+      orgId: notice.orgId,
+      availableMicroUsdc: notice.available.toString(),
+      thresholdMicroUsdc: notice.threshold.toString(),
+      crossedAt: notice.crossedAt,
+    });
+    try {
+      const url = new URL(notice.webhookUrl);
+      await checkDestination(url, input.allowPrivateNetworks);
+      const response = await fetch(url, {
+        method: 'POST',
+        redirect: 'manual',
+        signal: AbortSignal.timeout(5_000),
+        headers: { 'content-type': 'application/json', 'x-a2a-paygate-signature': signature(notice.secret, Math.floor(Date.now() / 1000), body) },
+        body,
+      });
+      await response.body?.cancel();
+      if (response.status < 200 || response.status >= 300) throw new Error(`the webhook answered HTTP ${response.status}`);
+      await input.db.rows(sql`update low_balance_alerts set pending = false, attempts = 0, last_error = null where org_id = ${notice.orgId}`);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      input.log.warn({ org: notice.orgId, err: error }, 'low-balance webhook failed; will retry');
+      await input.db.rows(sql`
+        update low_balance_alerts set attempts = attempts + 1, last_error = ${reason.slice(0, 500)},
+               next_attempt_at = now() + make_interval(secs => ${Math.min(300, 2 ** notice.attempts)})
+         where org_id = ${notice.orgId}`);
+    }
+  }
+  return owed.length;
+}
