@@ -23,7 +23,7 @@ const instant = z.iso.datetime({ offset: true }).transform((value) => new Date(v
 const range = { from: instant.optional(), to: instant.optional() };
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
-const ledgerQuery = z.strictObject({
+export const ledgerQuery = z.strictObject({
   kind: z
     .string()
     .transform((value) => value.split(','))
@@ -34,9 +34,9 @@ const ledgerQuery = z.strictObject({
   cursor: z.string().regex(/^\d{1,19}$/, 'a cursor this API returned').transform(BigInt).optional(),
 });
 
-const usageQuery = z.strictObject({ by: z.enum(['tool', 'tier', 'day']).default('tool'), ...range });
+export const usageQuery = z.strictObject({ by: z.enum(['tool', 'tier', 'day']).default('tool'), ...range });
 
-const tasksQuery = z.strictObject({
+export const tasksQuery = z.strictObject({
   state: z.enum(TASK_STATES).optional(),
   tool: z.string().max(100).optional(),
   ...range,

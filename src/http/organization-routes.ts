@@ -14,9 +14,9 @@ import { requireSession } from './session-auth.js';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
 
-const newMember = z.object({ address, role: z.enum(['owner', 'admin', 'viewer']) });
+export const newMember = z.object({ address, role: z.enum(['owner', 'admin', 'viewer']) });
 
-const newKey = z.object({
+export const newKey = z.object({
   name: z.string().trim().min(1).max(100),
   expiresAt: z.iso
     .datetime({ offset: true })
@@ -26,7 +26,7 @@ const newKey = z.object({
 
 const keyId = z.uuid();
 
-const lowBalance = z.strictObject({
+export const lowBalance = z.strictObject({
   thresholdMicroUsdc: z.string().regex(/^[1-9]\d{0,17}$/, 'a positive whole number of micro-USDC, as a string').transform(BigInt),
   webhookUrl: z.string().refine(isWebhookUrl, 'an http(s) URL without credentials').nullable().default(null),
 });

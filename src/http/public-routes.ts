@@ -5,6 +5,7 @@ import type { Database } from '../db/client.js';
 import { displayUsdc } from '../tools/money.js';
 import { TIER_NAME, toolArgumentsSchema, type ToolRegistry } from '../tools/registry.js';
 import type { AppEnv } from './env.js';
+import { openApiDocument } from './openapi.js';
 
 /** Routes anyone may read: health, readiness, the agent card and the price list. */
 export function publicRoutes(deps: { db: Database; publicUrl: string | undefined; tools: ToolRegistry }) {
@@ -35,5 +36,6 @@ export function publicRoutes(deps: { db: Database; publicUrl: string | undefined
       }
     })
     .get('/.well-known/agent-card.json', (c) => c.json(buildAgentCard(baseUrl(c.req.url), deps.tools)))
-    .get('/v1/tools', (c) => c.json({ tools: priceList }));
+    .get('/v1/tools', (c) => c.json({ tools: priceList }))
+    .get('/openapi.json', (c) => c.json(openApiDocument(baseUrl(c.req.url))));
 }

@@ -9,7 +9,7 @@ import { ApiError, jsonBody } from './api-errors.js';
 import type { AppEnv } from './env.js';
 import { requireSession } from './session-auth.js';
 
-const verifyBody = z.object({
+export const verifyBody = z.object({
   message: z.string().min(1).max(4096),
   signature: z.string().regex(/^0x[0-9a-fA-F]+$/, 'must be 0x-prefixed hex').max(100_000),
 });

@@ -17,7 +17,7 @@ export interface TopUpReader {
   chain: TopUpChain;
 }
 
-const submission = z.object({ txHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte transaction hash') });
+export const submission = z.object({ txHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte transaction hash') });
 
 const REFUSAL: Record<NotATopUp, string> = {
   transaction_reverted: 'the transaction reverted; nothing was transferred',

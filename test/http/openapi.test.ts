@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+interface OpenApi {
+  openapi: string;
+  paths: Record<string, Record<string, { parameters?: { name: string; in: string; required: boolean; schema: Record<string, unknown> }[]; requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> } }>>;
+}
+
+describe('GET /openapi.json', () => {
+  let gateway: TestGateway;
+  let doc: OpenApi;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    const response = await gateway.app.request('/openapi.json');
+    expect(response.status).toBe(200);
+    doc = (await response.json()) as OpenApi;
+  });
+  afterAll(() => gateway.close());
+
+  it('is OpenAPI 3.1 and documents every REST route the app serves, no more, no less', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    const served = gateway.app.routes
+      .filter((route) => route.path.startsWith('/v1/') && route.method !== 'ALL' && !route.path.endsWith('*'))
+      .map((route) => `${route.method.toLowerCase()} ${route.path.replace(/:(\w+)/g, '{$1}')}`);
+    const documented = Object.entries(doc.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`));
+    expect([...new Set(documented)].sort()).toEqual([...new Set(served)].sort());
+  });
+
+  it('takes its parameters and bodies from the zod schemas the routes validate with', () => {
+    const ledger = doc.paths['/v1/ledger']?.get?.parameters ?? [];
+    expect(ledger.map((parameter) => parameter.name).sort()).toEqual(['cursor', 'from', 'kind', 'limit', 'to']);
+    expect(ledger.find((parameter) => parameter.name === 'limit')).toMatchObject({ in: 'query', required: false, schema: { maximum: 500, minimum: 1 } });
+    const usage = doc.paths['/v1/usage']?.get?.parameters?.find((parameter) => parameter.name === 'by');
+    expect(usage?.schema).toMatchObject({ enum: ['tool', 'tier', 'day'] });
+    const verify = doc.paths['/v1/auth/verify']?.post?.requestBody?.content['application/json']?.schema;
+    expect(Object.keys(verify?.properties ?? {}).sort()).toEqual(['message', 'signature']);
+    expect(verify?.required?.sort()).toEqual(['message', 'signature']);
+  });
+});
