@@ -32,7 +32,7 @@ export class PrivateDestinationError extends Error {
 
 /** A webhook URL as accepted at registration: http(s), at most 2 KB, no credentials in it. */
 export function isWebhookUrl(value: string): boolean {
-  if (value.length > 2048) return false;
+  if (value.length > 2048 || /[\u0000-\u0020\u007f]/.test(value)) return false;
   try {
     const url = new URL(value);
     return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '';

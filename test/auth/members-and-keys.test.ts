@@ -169,6 +169,8 @@ describe('API keys under a session', () => {
       400,
       'expiry_in_past',
     ]);
+    // Found by the REST fuzzing: a NUL in a name was a 500 (PostgreSQL text cannot hold it).
+    expect(await reasonOf(await rest(gateway, 'POST', '/v1/keys', { name: 'nul\u0000name' }, owner.token))).toEqual([400, 'invalid_body']);
   });
 
   it("one organization can neither list nor revoke another's keys", async () => {

@@ -138,6 +138,8 @@ describe('push notifications', () => {
     expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url }), stranger), -32001);
     const bad = expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: 'file:///etc/passwd' }), key), -32602);
     expect(bad.data?.reason).toBe('invalid_webhook_url');
+    const nul = expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url, token: 'a\u0000b' }), key), -32602);
+    expect(nul.data?.reason).toBe('invalid_push_config');
     await receiver.close();
   });
 
