@@ -24,9 +24,6 @@ export async function registerPush(ctx: CallerContext, request: PushRequest, pro
       reason: 'invalid_webhook_url',
     });
   }
-  if ([request.id, request.token].some((value) => value !== undefined && /[\u0000-\u001f\u007f]/.test(value))) {
-    throw rpcErrors.invalidParams('Invalid params: the config id and token may not hold control characters', { reason: 'invalid_push_config' });
-  }
   await ownTask(ctx, request.taskId);
   return setPushConfig(ctx.db, {
     orgId: ctx.orgId,

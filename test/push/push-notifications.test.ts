@@ -139,7 +139,7 @@ describe('push notifications', () => {
     const bad = expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: 'file:///etc/passwd' }), key), -32602);
     expect(bad.data?.reason).toBe('invalid_webhook_url');
     const nul = expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url, token: 'a\u0000b' }), key), -32602);
-    expect(nul.data?.reason).toBe('invalid_push_config');
+    expect(nul.data?.reason).toBe('unsupported_input');
     await receiver.close();
   });
 
