@@ -46,6 +46,16 @@ export function apiErrorResponse(c: Context, error: ApiError) {
   );
 }
 
+/** A 400 that lists each issue zod found, by path. */
+function invalidInput(reason: 'invalid_body' | 'invalid_query', message: string, error: z.ZodError): ApiError {
+  return new ApiError(
+    'invalid_request',
+    message,
+    reason,
+    error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+  );
+}
+
 /** The request's JSON body parsed by `schema`, or a 400 that lists what is wrong. */
 export async function jsonBody<Schema extends z.ZodType>(c: Context, schema: Schema): Promise<z.output<Schema>> {
   let raw: unknown;
@@ -55,13 +65,13 @@ export async function jsonBody<Schema extends z.ZodType>(c: Context, schema: Sch
     throw new ApiError('invalid_request', 'the body must be JSON', 'malformed_json');
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ApiError(
-      'invalid_request',
-      'the body does not match the expected shape',
-      'invalid_body',
-      parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
-    );
-  }
+  if (!parsed.success) throw invalidInput('invalid_body', 'the body does not match the expected shape', parsed.error);
+  return parsed.data;
+}
+
+/** The query string parsed by `schema`, or a 400 that lists what is wrong. */
+export function queryOf<Schema extends z.ZodType>(c: Context, schema: Schema): z.output<Schema> {
+  const parsed = schema.safeParse(c.req.query());
+  if (!parsed.success) throw invalidInput('invalid_query', 'the query parameters are not valid', parsed.error);
   return parsed.data;
 }

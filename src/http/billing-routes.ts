@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Sessions } from '../auth/sessions.js';
 import { getCreditAccount } from '../billing/accounts.js';
@@ -14,7 +14,7 @@ import { toTaskView } from '../tasks/view.js';
 import { displayUsdc } from '../tools/money.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { TASK_STATES } from '../a2a/model.js';
-import { ApiError } from './api-errors.js';
+import { ApiError, queryOf } from './api-errors.js';
 import { requireCaller } from './caller-auth.js';
 import { toCsv } from './csv.js';
 import type { AppEnv } from './env.js';
@@ -43,20 +43,6 @@ export const tasksQuery = z.strictObject({
   limit: limit(200, 50),
   cursor: z.string().max(200).optional(),
 });
-
-/** The query string parsed by `schema`, or a 400 that lists what is wrong. */
-function queryOf<Schema extends z.ZodType>(c: Context<AppEnv>, schema: Schema): z.output<Schema> {
-  const parsed = schema.safeParse(c.req.query());
-  if (!parsed.success) {
-    throw new ApiError(
-      'invalid_request',
-      'the query parameters are not valid',
-      'invalid_query',
-      parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
-    );
-  }
-  return parsed.data;
-}
 
 function ledgerView(entry: LedgerEntry) {
   return {
