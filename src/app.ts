@@ -10,6 +10,7 @@ import type { Database } from './db/client.js';
 import { a2aEndpoint } from './http/a2a-endpoint.js';
 import { ApiError, apiErrorResponse } from './http/api-errors.js';
 import { billingRoutes } from './http/billing-routes.js';
+import { dashboardRoutes } from './http/dashboard-routes.js';
 import type { AppEnv } from './http/env.js';
 import type { InFlightRequests } from './http/in-flight.js';
 import { organizationRoutes } from './http/organization-routes.js';
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps) {
     .use('/v1/*', bodyLimit({ maxSize: REST_BODY_LIMIT, onError: (c) => apiErrorResponse(c, new ApiError('payload_too_large', `the body is over ${REST_BODY_LIMIT} bytes`)) }))
     .route('/', signInRoutes({ db: deps.db, ...deps.walletAuth }))
     .route('/', organizationRoutes({ db: deps.db, sessions: deps.walletAuth.sessions }))
+    .route('/', dashboardRoutes({ topUpChain: deps.topUpReader?.chain }))
     .route('/', billingRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, tools: deps.tools }))
     .route('/', topUpRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, reader: deps.topUpReader }))
     .route('/a2a', a2a)

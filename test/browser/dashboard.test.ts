@@ -1,0 +1,73 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDemoData } from '../../src/db/demo-data.js';
+import { request, toolCall, v1Data, v1Send } from '../a2a/support.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = 'test/artifacts';
+
+if (!existsSync(CHROMIUM)) console.warn(`dashboard browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`);
+
+describe.skipIf(!existsSync(CHROMIUM))('the billing dashboard in headless Chromium', () => {
+  let gateway: TestGateway;
+  let baseUrl: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    await seedDemoData(gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 4, validationsPerAgent: 1 });
+    baseUrl = await gateway.listen();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.close();
+  });
+
+  it('signs in with an API key, shows the balance, and after a paid call shows the spend and its ledger row', async () => {
+    const org = await gateway.createOrg({ credits: 2_000_000n });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+
+    await page.goto(`${baseUrl}/dashboard`);
+    await page.fill('#apikey', org.apiKey.key);
+    await page.click('#use-key');
+    await page.waitForSelector('#app:not([hidden])');
+    await expect.poll(() => page.textContent('#balance')).toBe('2.00 USDC available');
+
+    const paid = await fetch(`${baseUrl}/a2a`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${org.apiKey.key}` },
+      body: JSON.stringify(request('SendMessage', v1Send([v1Data(toolCall('getReputationSummary', { agentId: 1 }))]))),
+    });
+    expect(paid.status).toBe(200);
+
+    await page.reload();
+    await page.waitForSelector('#app:not([hidden])');
+    await expect.poll(() => page.textContent('#balance')).toBe('1.99 USDC available');
+    const ledger = await page.textContent('#ledger');
+    expect(ledger).toContain('charge');
+    expect(ledger).toContain('-0.01 USDC');
+    expect(await page.textContent('#usage')).toContain('getReputationSummary');
+    expect(await page.locator('#chart-tool canvas').count()).toBeGreaterThan(0);
+    expect(await page.textContent('#prices')).toContain('getAgentProfile');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard.png`, fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('a wrong key is refused on the sign-in form, with the reason', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${baseUrl}/dashboard`);
+    await page.fill('#apikey', 'apg_not-a-key');
+    await page.click('#use-key');
+    await expect.poll(() => page.textContent('#signin-error')).toContain('unknown, revoked or expired');
+  }, 30_000);
+});
