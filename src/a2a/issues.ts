@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { findUnstorable } from '../db/unstorable.js';
 import { rpcErrors } from '../rpc/errors.js';
 
 export interface ParamIssue {
@@ -11,35 +12,6 @@ export function describeIssues(error: z.ZodError): ParamIssue[] {
     path: issue.path.map(String).join('.') || '(root)',
     message: issue.message,
   }));
-}
-
-/** Params nested deeper than this are refused: JSON.stringify overflows the stack near 4,000 levels. */
-export const MAX_PARAMS_DEPTH = 64;
-
-/** U+0000 or a UTF-16 surrogate without its pair: PostgreSQL text and jsonb cannot hold either. */
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/**
- * The first place in `params` the database could not store (a string or key with U+0000 or a lone
- * surrogate) or nesting past MAX_PARAMS_DEPTH. Iterative, so deep input cannot overflow it.
- */
-export function findUnstorable(params: unknown): ParamIssue | undefined {
-  const pending: Array<{ value: unknown; path: string[] }> = [{ value: params, path: [] }];
-  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
-    const { value, path } = item;
-    const where = path.join('.') || '(root)';
-    if (typeof value === 'string') {
-      if (UNSTORABLE.test(value)) return { path: where, message: 'text holds U+0000 or an unpaired surrogate' };
-      continue;
-    }
-    if (typeof value !== 'object' || value === null) continue;
-    if (path.length >= MAX_PARAMS_DEPTH) return { path: where, message: `nested deeper than ${MAX_PARAMS_DEPTH} levels` };
-    for (const [key, child] of Object.entries(value)) {
-      if (UNSTORABLE.test(key)) return { path: where, message: 'a member name holds U+0000 or an unpaired surrogate' };
-      pending.push({ value: child, path: [...path, key] });
-    }
-  }
-  return undefined;
 }
 
 /** Parses method params with a zod schema; a mismatch is -32602 with the issues in data. */

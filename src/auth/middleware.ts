@@ -3,8 +3,7 @@ import type { Database } from '../db/client.js';
 import type { AppEnv } from '../http/env.js';
 import { RpcCode, rpcErrors } from '../rpc/errors.js';
 import { authenticateApiKey, type Principal } from './api-keys.js';
-
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
+import { bearerToken } from './bearer.js';
 
 /**
  * Requires `Authorization: Bearer <api key>`. Missing, unknown, revoked or expired keys are HTTP 401
@@ -12,8 +11,7 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
  */
 export function requireApiKey(db: Database): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const header = c.req.header('authorization');
-    const key = header ? BEARER.exec(header)?.[1] : undefined;
+    const key = bearerToken(c.req.header('authorization'));
     let principal: Principal | undefined;
     try {
       principal = key ? await authenticateApiKey(db, key) : undefined;

@@ -3,8 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
-import { signature } from '../push/dispatcher.js';
-import { checkDestination } from '../push/destination.js';
+import { MAX_WEBHOOK_ATTEMPTS, postWebhook, retryDelaySeconds } from '../push/webhook.js';
 
 export interface LowBalanceSettings {
   threshold: bigint;
@@ -59,8 +58,6 @@ async function recordCrossings(db: Database): Promise<void> {
      where c.org_id = l.org_id and (c.balance - c.reserved < l.threshold) <> l.below`);
 }
 
-const MAX_ATTEMPTS = 8;
-
 interface Owed {
   orgId: string;
   webhookUrl: string;
@@ -77,7 +74,7 @@ export async function signalLowBalances(input: { db: Database; log: Logger; allo
   const owed = await input.db.rows<Owed>(sql`
     update low_balance_alerts l set next_attempt_at = now() + interval '60 seconds'
       from credit_accounts c
-     where c.org_id = l.org_id and l.pending and l.next_attempt_at <= now() and l.attempts < ${MAX_ATTEMPTS}
+     where c.org_id = l.org_id and l.pending and l.next_attempt_at <= now() and l.attempts < ${MAX_WEBHOOK_ATTEMPTS}
  returning l.org_id as "orgId", l.webhook_url as "webhookUrl", l.secret, l.threshold, c.balance - c.reserved as available,
            ${isoUtc(sql`l.crossed_at`)} as "crossedAt", l.attempts`);
   for (const notice of owed) {
@@ -89,24 +86,19 @@ export async function signalLowBalances(input: { db: Database; log: Logger; allo
       crossedAt: notice.crossedAt,
     });
     try {
-      const url = new URL(notice.webhookUrl);
-      await checkDestination(url, input.allowPrivateNetworks);
-      const response = await fetch(url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(5_000),
-        headers: { 'content-type': 'application/json', 'x-a2a-paygate-signature': signature(notice.secret, Math.floor(Date.now() / 1000), body) },
+      await postWebhook({
+        url: notice.webhookUrl,
         body,
+        signed: { header: 'x-a2a-paygate-signature', key: notice.secret },
+        allowPrivateNetworks: input.allowPrivateNetworks,
       });
-      await response.body?.cancel();
-      if (response.status < 200 || response.status >= 300) throw new Error(`the webhook answered HTTP ${response.status}`);
       await input.db.rows(sql`update low_balance_alerts set pending = false, attempts = 0, last_error = null where org_id = ${notice.orgId}`);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       input.log.warn({ org: notice.orgId, err: error }, 'low-balance webhook failed; will retry');
       await input.db.rows(sql`
         update low_balance_alerts set attempts = attempts + 1, last_error = ${reason.slice(0, 500)},
-               next_attempt_at = now() + make_interval(secs => ${Math.min(300, 2 ** notice.attempts)})
+               next_attempt_at = now() + make_interval(secs => ${retryDelaySeconds(notice.attempts)})
          where org_id = ${notice.orgId}`);
     }
   }

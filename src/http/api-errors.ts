@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
+import { findUnstorable } from '../db/unstorable.js';
 
 /** The REST error codes and their HTTP statuses: one envelope `{ error: { code, message, reason?, details?, requestId } }`. */
 const STATUS = {
@@ -64,6 +65,9 @@ export async function jsonBody<Schema extends z.ZodType>(c: Context, schema: Sch
   } catch {
     throw new ApiError('invalid_request', 'the body must be JSON', 'malformed_json');
   }
+  // What PostgreSQL cannot store is refused here, for every route, as the JSON-RPC params are.
+  const unstorable = findUnstorable(raw);
+  if (unstorable) throw new ApiError('invalid_request', 'the body holds text the gateway cannot store', 'invalid_body', [unstorable]);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalidInput('invalid_body', 'the body does not match the expected shape', parsed.error);
   return parsed.data;

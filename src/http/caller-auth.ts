@@ -5,8 +5,7 @@ import type { Database } from '../db/client.js';
 import { ApiError } from './api-errors.js';
 import type { AppEnv } from './env.js';
 import { requireSession } from './session-auth.js';
-
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
+import { bearerToken } from '../auth/bearer.js';
 
 /**
  * Read routes take either credential: an organization's API key (what its agents and scripts hold)
@@ -16,7 +15,7 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 export function requireCaller(deps: { db: Database; sessions: Sessions }): MiddlewareHandler<AppEnv> {
   const session = requireSession(deps, 'viewer');
   return async (c, next) => {
-    const token = BEARER.exec(c.req.header('authorization') ?? '')?.[1];
+    const token = bearerToken(c.req.header('authorization'));
     if (!token?.startsWith('apg_')) {
       return session(c, async () => {
         c.set('caller', { orgId: c.get('member').orgId, via: 'session' });

@@ -17,7 +17,7 @@ const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 2
 export const newMember = z.object({ address, role: z.enum(['owner', 'admin', 'viewer']) });
 
 export const newKey = z.object({
-  // Control characters (NUL above all, which PostgreSQL text cannot hold) have no place in a name.
+  // A key's name is shown in lists: one line, no control characters.
   name: z.string().trim().min(1).max(100).regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters'),
   expiresAt: z.iso
     .datetime({ offset: true })

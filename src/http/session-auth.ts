@@ -4,8 +4,7 @@ import type { Sessions } from '../auth/sessions.js';
 import type { Database } from '../db/client.js';
 import { ApiError } from './api-errors.js';
 import type { AppEnv } from './env.js';
-
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
+import { bearerToken } from '../auth/bearer.js';
 
 /**
  * Requires `Authorization: Bearer <session token>` of a wallet that is still a member of the
@@ -14,7 +13,7 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
  */
 export function requireSession(deps: { db: Database; sessions: Sessions }, needed: MemberRole): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const token = BEARER.exec(c.req.header('authorization') ?? '')?.[1];
+    const token = bearerToken(c.req.header('authorization'));
     if (!token) throw new ApiError('unauthorized', 'sign in first: send the session token as Authorization: Bearer <token>', 'missing_session');
     if (token.startsWith('apg_')) {
       throw new ApiError('unauthorized', 'API keys call tools over A2A; this route needs a session from wallet sign-in', 'api_key_not_a_session');

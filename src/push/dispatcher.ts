@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { renderV03Task } from '../a2a/v03.js';
@@ -8,13 +7,9 @@ import { isoUtc } from '../db/sql.js';
 import { findTask } from '../tasks/store.js';
 import { toTaskView } from '../tasks/view.js';
 import type { PushProtocol } from './configs.js';
-import { checkDestination } from './destination.js';
+import { MAX_WEBHOOK_ATTEMPTS, postWebhook, retryDelaySeconds } from './webhook.js';
 import { repeat } from '../repeat.js';
 
-/** Deliveries of one task state are tried this often before the webhook is given up on (until the next change). */
-const MAX_ATTEMPTS = 8;
-const MAX_BACKOFF_S = 300;
-const DELIVERY_TIMEOUT_MS = 5_000;
 /** A claimed delivery is this instance's for so long; if it dies meanwhile, another retries after. */
 const CLAIM_S = 60;
 
@@ -28,21 +23,13 @@ interface DueDelivery {
   attempts: number;
 }
 
-/**
- * `X-A2A-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed by the config's token>`,
- * so a receiver that knows its token can tell the gateway's posts from forgeries and replays.
- */
-export function signature(token: string, timestamp: number, body: string): string {
-  return `t=${timestamp},v1=${createHmac('sha256', token).update(`${timestamp}.${body}`).digest('hex')}`;
-}
-
 /** Webhooks whose task changed since their last delivery and whose retry time has come, claimed by this instance. */
 async function claimDue(db: Database, limit: number): Promise<DueDelivery[]> {
   return db.rows<DueDelivery>(sql`
     update push_configs p set next_attempt_at = now() + make_interval(secs => ${CLAIM_S})
       from (
         select c.task_id, c.id from push_configs c join tasks t on t.id = c.task_id
-         where c.next_attempt_at <= now() and c.attempts < ${MAX_ATTEMPTS}
+         where c.next_attempt_at <= now() and c.attempts < ${MAX_WEBHOOK_ATTEMPTS}
            and c.delivered_version is distinct from (t.state::text || '@' || ${isoUtc(sql`t.updated_at`, 'US')})
          order by c.next_attempt_at
          limit ${limit}
@@ -59,23 +46,21 @@ async function deliver(db: Database, delivery: DueDelivery, allowPrivateNetworks
   const body = JSON.stringify(delivery.protocol === '1.0' ? { task: renderV1Task(view) } : renderV03Task(view));
   // The version delivered is the one rendered, even if the task changes while this posts.
   const version = `${task.state}@${task.updated_at}`;
-  const url = new URL(delivery.url);
-  await checkDestination(url, allowPrivateNetworks);
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'a2a-paygate-push/1' };
-  if (delivery.token) {
-    headers['x-a2a-notification-token'] = delivery.token;
-    headers['x-a2a-signature'] = signature(delivery.token, Math.floor(Date.now() / 1000), body);
-  }
-  const response = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
-  await response.body?.cancel();
-  if (response.status < 200 || response.status >= 300) throw new Error(`the webhook answered HTTP ${response.status}`);
+  await postWebhook({
+    url: delivery.url,
+    body,
+    allowPrivateNetworks,
+    ...(delivery.token
+      ? { headers: { 'x-a2a-notification-token': delivery.token }, signed: { header: 'x-a2a-signature', key: delivery.token } }
+      : {}),
+  });
   await db.rows(sql`
     update push_configs set delivered_version = ${version}, attempts = 0, next_attempt_at = now(), last_error = null
      where task_id = ${delivery.taskId} and id = ${delivery.id}`);
 }
 
 async function deferAfterFailure(db: Database, delivery: DueDelivery, error: unknown): Promise<void> {
-  const backoffS = Math.min(MAX_BACKOFF_S, 2 ** delivery.attempts);
+  const backoffS = retryDelaySeconds(delivery.attempts);
   const reason = error instanceof Error ? error.message : String(error);
   await db.rows(sql`
     update push_configs set attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => ${backoffS}), last_error = ${reason.slice(0, 500)}
