@@ -8,43 +8,21 @@ import { Role, TaskState, type Message, type Part } from '@a2a-js/sdk';
 import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import type { MessageSendParams } from 'a2a-sdk-v03';
 import { A2AClient } from 'a2a-sdk-v03/client';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { seedDemoData } from '../../src/db/demo-data.js';
-import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
-import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { expectLedgerInvariant } from '../helpers/gateway.js';
 import { account, call, expectRpcError, request, toolCall, v1Data, v1Send } from './support.js';
+import { useLlmGateway } from '../helpers/llm-suite.js';
 
 const CREDITS = 10_000_000n;
 const REPORT_COST = 200_000n;
 
-let gateway: TestGateway;
-let llm: FakeLlm;
-let baseUrl: string;
-let key: string;
-let orgId: string;
+const suite = useLlmGateway({ credits: CREDITS, llmTimeoutMs: 5_000, listen: true, dataset: { agents: 3, feedbacksPerAgent: 5, validationsPerAgent: 2 } });
 
 const withKey = (apiKey: string): typeof fetch => (input, init) => {
   const headers = new Headers(init?.headers);
   headers.set('Authorization', `Bearer ${apiKey}`);
   return fetch(input, { ...init, headers });
 };
-
-beforeAll(async () => {
-  llm = await startFakeLlm();
-  gateway = await startTestGateway({ llm: { baseUrl: llm.baseUrl, timeoutMs: 5_000 } });
-  await seedDemoData(gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 5, validationsPerAgent: 2 });
-  baseUrl = await gateway.listen();
-});
-afterAll(async () => {
-  await gateway?.close();
-  await llm?.close();
-});
-beforeEach(async () => {
-  const org = await gateway.createOrg({ credits: CREDITS });
-  key = org.apiKey.key;
-  orgId = org.orgId;
-  llm.requests.length = 0;
-});
 
 describe('A2A 1.0 streaming, @a2a-js/sdk 1.3', () => {
   const part = (content: NonNullable<Part['content']>): Part => ({ content, metadata: undefined, filename: '', mediaType: '' });
@@ -60,14 +38,14 @@ describe('A2A 1.0 streaming, @a2a-js/sdk 1.3', () => {
   });
 
   async function connect(): Promise<Client> {
-    const fetchImpl = withKey(key);
+    const fetchImpl = withKey(suite.key);
     const factory = new ClientFactory(
       ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
         transports: [new JsonRpcTransportFactory({ fetchImpl })],
         cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
       }),
     );
-    return factory.createFromUrl(baseUrl);
+    return factory.createFromUrl(suite.baseUrl);
   }
 
   /** The SDK's events as [kind, state] pairs, whatever shape each has. */
@@ -82,9 +60,9 @@ describe('A2A 1.0 streaming, @a2a-js/sdk 1.3', () => {
 
   it('streams a Tier 3 report: the task working, the artifact, then the final completed status; charged once', async () => {
     const client = await connect();
-    const card = (await (await fetch(`${baseUrl}/.well-known/agent-card.json`)).json()) as { capabilities: { streaming: boolean } };
+    const card = (await (await fetch(`${suite.baseUrl}/.well-known/agent-card.json`)).json()) as { capabilities: { streaming: boolean } };
     expect(card.capabilities.streaming).toBe(true);
-    llm.script('wait');
+    suite.llm.script('wait');
     const events: [string, string][] = [];
     const stream = client.sendMessageStream({
       tenant: '',
@@ -95,15 +73,15 @@ describe('A2A 1.0 streaming, @a2a-js/sdk 1.3', () => {
     for await (const event of stream) {
       events.push(describeEvent(event));
       if (events.length === 1) {
-        await llm.received(1);
-        llm.release();
+        await suite.llm.received(1);
+        suite.llm.release();
       }
     }
     expect(events[0]).toEqual(['task', 'TASK_STATE_WORKING']);
     expect(events.at(-2)?.[0]).toBe('artifact');
     expect(events.at(-1)).toEqual(['status', 'TASK_STATE_COMPLETED']);
-    expect((await account(gateway, orgId))?.balance).toBe(CREDITS - REPORT_COST);
-    await expectLedgerInvariant(gateway);
+    expect((await account(suite.gateway, suite.orgId))?.balance).toBe(CREDITS - REPORT_COST);
+    await expectLedgerInvariant(suite.gateway);
   });
 
   it('streams an instant Tier 0 call as the completed task, its artifact and the final status', async () => {
@@ -122,20 +100,20 @@ describe('A2A 1.0 streaming, @a2a-js/sdk 1.3', () => {
   });
 
   it('SubscribeToTask re-attaches to a running task and sees it complete; a finished task answers -32004', async () => {
-    llm.script('wait');
-    const accepted = await call(gateway, request('SendMessage', { ...v1Send([v1Data(toolCall('getReputationReport', { agentId: 2 }))]), configuration: { returnImmediately: true } }), key);
+    suite.llm.script('wait');
+    const accepted = await call(suite.gateway, request('SendMessage', { ...v1Send([v1Data(toolCall('getReputationReport', { agentId: 2 }))]), configuration: { returnImmediately: true } }), suite.key);
     const taskId = accepted.body.result.task.id as string;
-    await llm.received(1);
+    await suite.llm.received(1);
     const client = await connect();
     const events: [string, string][] = [];
     for await (const event of client.resubscribeTask({ tenant: '', id: taskId })) {
       events.push(describeEvent(event));
-      if (events.length === 1) llm.release();
+      if (events.length === 1) suite.llm.release();
     }
     expect(events[0]).toEqual(['task', 'TASK_STATE_WORKING']);
     expect(events.at(-1)).toEqual(['status', 'TASK_STATE_COMPLETED']);
 
-    const again = expectRpcError(await call(gateway, request('SubscribeToTask', { id: taskId }), key), -32004);
+    const again = expectRpcError(await call(suite.gateway, request('SubscribeToTask', { id: taskId }), suite.key), -32004);
     expect(again.data?.reason).toBe('task_finished');
   });
 });
@@ -144,36 +122,36 @@ describe('A2A 0.3 streaming, @a2a-js/sdk 0.3.14', () => {
   const send = (parts: MessageSendParams['message']['parts']): MessageSendParams => ({
     message: { kind: 'message', messageId: randomUUID(), role: 'user', parts },
   });
-  const connect = () => A2AClient.fromCardUrl(`${baseUrl}/.well-known/agent-card.json`, { fetchImpl: withKey(key) });
+  const connect = () => A2AClient.fromCardUrl(`${suite.baseUrl}/.well-known/agent-card.json`, { fetchImpl: withKey(suite.key) });
 
   it('message/stream yields the task, status-updates, the artifact-update and a final completed status-update', async () => {
     const client = await connect();
-    llm.script('wait');
+    suite.llm.script('wait');
     const events: any[] = [];
     for await (const event of client.sendMessageStream(send([{ kind: 'data', data: { tool: 'getReputationReport', arguments: { agentId: 1 } } }]))) {
       events.push(event);
       if (events.length === 1) {
-        await llm.received(1);
-        llm.release();
+        await suite.llm.received(1);
+        suite.llm.release();
       }
     }
     expect(events[0]).toMatchObject({ kind: 'task', status: { state: 'working' } });
     expect(events.at(-2)).toMatchObject({ kind: 'artifact-update', artifact: { parts: [{ kind: 'data' }] } });
     expect(events.at(-1)).toMatchObject({ kind: 'status-update', final: true, status: { state: 'completed' } });
     expect(events.slice(0, -1).every((event) => event.final !== true)).toBe(true);
-    expect((await account(gateway, orgId))?.balance).toBe(CREDITS - REPORT_COST);
+    expect((await account(suite.gateway, suite.orgId))?.balance).toBe(CREDITS - REPORT_COST);
   });
 
   it('tasks/resubscribe re-attaches to a running task', async () => {
-    llm.script('wait');
+    suite.llm.script('wait');
     const client = await connect();
     const accepted = await client.sendMessage({ ...send([{ kind: 'data', data: { tool: 'getReputationReport', arguments: { agentId: 3 } } }]), configuration: { blocking: false } });
     const taskId = (accepted as { result: { id: string } }).result.id;
-    await llm.received(1);
+    await suite.llm.received(1);
     const events: any[] = [];
     for await (const event of client.resubscribeTask({ id: taskId })) {
       events.push(event);
-      if (events.length === 1) llm.release();
+      if (events.length === 1) suite.llm.release();
     }
     expect(events[0]).toMatchObject({ kind: 'task', id: taskId });
     expect(events.at(-1)).toMatchObject({ kind: 'status-update', final: true, status: { state: 'completed' } });
@@ -182,9 +160,9 @@ describe('A2A 0.3 streaming, @a2a-js/sdk 0.3.14', () => {
 
 describe('streaming refusals', () => {
   it('a streaming method inside a batch is refused before it runs; bad params answer a plain JSON-RPC error', async () => {
-    const batch = await call(gateway, [request('SendStreamingMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))]))], key);
+    const batch = await call(suite.gateway, [request('SendStreamingMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))]))], suite.key);
     expect(batch.body).toEqual([expect.objectContaining({ error: expect.objectContaining({ code: -32600 }) })]);
-    expectRpcError(await call(gateway, request('SendStreamingMessage', { message: 'nope' }), key), -32602);
-    expect(await account(gateway, orgId)).toEqual({ balance: CREDITS, reserved: 0n });
+    expectRpcError(await call(suite.gateway, request('SendStreamingMessage', { message: 'nope' }), suite.key), -32602);
+    expect(await account(suite.gateway, suite.orgId)).toEqual({ balance: CREDITS, reserved: 0n });
   });
 });

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { seedDemoData } from '../../src/db/demo-data.js';
+import { describe, expect, it } from 'vitest';
 import { account, call, expectResult, expectRpcError, ledger, request, toolCall, v1Data, v1Send } from '../a2a/support.js';
-import { FAKE_REPORT, startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
-import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { FAKE_REPORT } from '../helpers/fake-llm.js';
+import { expectLedgerInvariant, startTestGateway } from '../helpers/gateway.js';
+import { useLlmGateway } from '../helpers/llm-suite.js';
 
 const REPORT_COST = 200_000n;
 const CREDITS = 10_000_000n;
@@ -12,58 +12,38 @@ function reportCall(args: Record<string, unknown>) {
 }
 
 describe('getReputationReport (Tier 3) with an OpenAI-compatible LLM', () => {
-  let llm: FakeLlm;
-  let gateway: TestGateway;
-  let key: string;
-  let orgId: string;
-
-  beforeAll(async () => {
-    llm = await startFakeLlm();
-    gateway = await startTestGateway({ llm: { baseUrl: llm.baseUrl, timeoutMs: 1_500 } });
-    await seedDemoData(gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 12, validationsPerAgent: 3 });
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await llm?.close();
-  });
-  beforeEach(async () => {
-    const org = await gateway.createOrg({ credits: CREDITS });
-    key = org.apiKey.key;
-    orgId = org.orgId;
-    llm.requests.length = 0;
-    llm.otherwise = 'report';
-  });
+  const suite = useLlmGateway({ credits: CREDITS, llmTimeoutMs: 1_500, dataset: { agents: 3, feedbacksPerAgent: 12, validationsPerAgent: 3 } });
 
   it('delivers a validated report and charges 0.20 USDC once', async () => {
-    const task = expectResult(await call(gateway, reportCall({ agentId: 1 }), key)).task;
+    const task = expectResult(await call(suite.gateway, reportCall({ agentId: 1 }), suite.key)).task;
     expect(task.status.state).toBe('TASK_STATE_COMPLETED');
     const report = task.artifacts[0].parts[0].data;
     expect(report).toEqual({ agent_id: 1, ...FAKE_REPORT, generated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
-    expect((await account(gateway, orgId))?.balance).toBe(CREDITS - REPORT_COST);
-    expect((await ledger(gateway, orgId)).map((row) => [row.kind, row.amount, row.reserved_delta])).toEqual([
+    expect((await account(suite.gateway, suite.orgId))?.balance).toBe(CREDITS - REPORT_COST);
+    expect((await ledger(suite.gateway, suite.orgId)).map((row) => [row.kind, row.amount, row.reserved_delta])).toEqual([
       ['grant', CREDITS, 0n],
       ['reserve', 0n, REPORT_COST],
       ['capture', -REPORT_COST, -REPORT_COST],
     ]);
-    expect(llm.requests).toHaveLength(1);
-    expect(llm.requests[0]).toMatchObject({ model: 'test-model', authorization: 'Bearer test-llm-key' });
-    const facts = JSON.parse(llm.requests[0]?.messages.at(-1)?.content ?? '{}');
+    expect(suite.llm.requests).toHaveLength(1);
+    expect(suite.llm.requests[0]).toMatchObject({ model: 'test-model', authorization: 'Bearer test-llm-key' });
+    const facts = JSON.parse(suite.llm.requests[0]?.messages.at(-1)?.content ?? '{}');
     expect(Object.keys(facts).sort()).toEqual(['profile', 'summary', 'trend', 'validations']);
-    await expectLedgerInvariant(gateway);
+    await expectLedgerInvariant(suite.gateway);
   });
 
   it('leaves recommendations out when not asked for them', async () => {
-    const task = expectResult(await call(gateway, reportCall({ agentId: 2, includeRecommendations: false }), key)).task;
+    const task = expectResult(await call(suite.gateway, reportCall({ agentId: 2, includeRecommendations: false }), suite.key)).task;
     expect(task.artifacts[0].parts[0].data).not.toHaveProperty('recommendations');
   });
 
   it('asks once more after a malformed answer, and charges once', async () => {
-    llm.script('malformed', 'report');
-    const task = expectResult(await call(gateway, reportCall({ agentId: 1 }), key)).task;
+    suite.llm.script('malformed', 'report');
+    const task = expectResult(await call(suite.gateway, reportCall({ agentId: 1 }), suite.key)).task;
     expect(task.status.state).toBe('TASK_STATE_COMPLETED');
-    expect(llm.requests).toHaveLength(2);
-    expect(llm.requests[1]?.messages.at(-1)?.content).toMatch(/not valid/);
-    expect((await account(gateway, orgId))?.balance).toBe(CREDITS - REPORT_COST);
+    expect(suite.llm.requests).toHaveLength(2);
+    expect(suite.llm.requests[1]?.messages.at(-1)?.content).toMatch(/not valid/);
+    expect((await account(suite.gateway, suite.orgId))?.balance).toBe(CREDITS - REPORT_COST);
   });
 
   it.each([
@@ -71,26 +51,26 @@ describe('getReputationReport (Tier 3) with an OpenAI-compatible LLM', () => {
     ['an HTTP error', ['fail'], 'tool_failed'],
     ['no answer in time', ['hang'], 'timeout'],
   ] as const)('fails uncharged on %s', async (_, script, reason) => {
-    llm.script(...script);
-    const task = expectResult(await call(gateway, reportCall({ agentId: 1 }), key)).task;
+    suite.llm.script(...script);
+    const task = expectResult(await call(suite.gateway, reportCall({ agentId: 1 }), suite.key)).task;
     expect(task.status.state).toBe('TASK_STATE_FAILED');
     expect(JSON.stringify(task.status)).toContain(reason);
-    expect(await account(gateway, orgId)).toEqual({ balance: CREDITS, reserved: 0n });
-    expect((await ledger(gateway, orgId)).map((row) => row.kind)).toEqual(['grant', 'reserve', 'release']);
-    await expectLedgerInvariant(gateway);
+    expect(await account(suite.gateway, suite.orgId)).toEqual({ balance: CREDITS, reserved: 0n });
+    expect((await ledger(suite.gateway, suite.orgId)).map((row) => row.kind)).toEqual(['grant', 'reserve', 'release']);
+    await expectLedgerInvariant(suite.gateway);
   });
 
   it('an unknown agent is the caller’s mistake: -32602 before any LLM call, nothing charged', async () => {
-    const error = expectRpcError(await call(gateway, reportCall({ agentId: 999_999 }), key), -32602);
+    const error = expectRpcError(await call(suite.gateway, reportCall({ agentId: 999_999 }), suite.key), -32602);
     expect(error.data?.reason).toBe('agent_not_found');
-    expect(llm.requests).toHaveLength(0);
-    expect((await account(gateway, orgId))?.balance).toBe(CREDITS);
+    expect(suite.llm.requests).toHaveLength(0);
+    expect((await account(suite.gateway, suite.orgId))?.balance).toBe(CREDITS);
   });
 
   it('is on the agent card and in the price list', async () => {
-    const card = (await (await gateway.app.request('/.well-known/agent-card.json')).json()) as { skills: { id: string }[] };
+    const card = (await (await suite.gateway.app.request('/.well-known/agent-card.json')).json()) as { skills: { id: string }[] };
     expect(card.skills.map((skill) => skill.id)).toContain('getReputationReport');
-    const prices = (await (await gateway.app.request('/v1/tools')).json()) as { tools: { name: string; enabled: boolean }[] };
+    const prices = (await (await suite.gateway.app.request('/v1/tools')).json()) as { tools: { name: string; enabled: boolean }[] };
     expect(prices.tools.find((tool) => tool.name === 'getReputationReport')?.enabled).toBe(true);
   });
 });
