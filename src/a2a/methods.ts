@@ -5,7 +5,7 @@ import { listPush, readPush, registerPush, removePush } from '../push/register.j
 import { EventStreamResult } from '../rpc/stream.js';
 import type { CallerContext } from '../tasks/context.js';
 import { followTask } from '../tasks/follow.js';
-import { TERMINAL_STATES, type TaskView } from './model.js';
+import { TERMINAL_STATES, type Message, type TaskView } from './model.js';
 import { taskEvents, type TaskEvent } from './task-events.js';
 import { cancelTask, getTask, listTasks, sendMessage } from '../tasks/service.js';
 import { parseParams } from './issues.js';
@@ -81,9 +81,21 @@ async function subscribableTask(ctx: A2AContext, id: string): Promise<TaskView> 
   return task;
 }
 
-/** A webhook given with the message is registered for the task the message opened (or continued). */
-async function pushFromSend(ctx: A2AContext, task: TaskView, config: { id?: string; url: string; token?: string } | undefined, protocol: '1.0' | '0.3') {
-  if (config) await registerPush(ctx, { taskId: task.id, id: config.id, url: config.url, token: config.token }, protocol);
+/** Sends the message; a webhook given with it is registered for the task it opened (or continued). */
+async function sendWithPush(
+  ctx: A2AContext,
+  input: {
+    message: Message;
+    historyLength: number | undefined;
+    returnImmediately: boolean;
+    push: { id?: string; url: string; token?: string } | undefined;
+    protocol: '1.0' | '0.3';
+  },
+): Promise<TaskView> {
+  const { push, protocol, ...send } = input;
+  const task = await sendMessage({ ctx, input: send });
+  if (push) await registerPush(ctx, { taskId: task.id, ...push }, protocol);
+  return task;
 }
 
 const extendedCardUnsupported: Handler = async () => {
@@ -96,15 +108,13 @@ const extendedCardUnsupported: Handler = async () => {
 const v1Methods: Record<string, Handler> = {
   SendMessage: async (params, ctx) => {
     const input = parseParams(v1SendParams, params, 'SendMessage');
-    const task = await sendMessage({
-      ctx,
-      input: {
-        message: input.message,
-        historyLength: input.configuration?.historyLength,
-        returnImmediately: input.configuration?.returnImmediately === true,
-      },
+    const task = await sendWithPush(ctx, {
+      message: input.message,
+      historyLength: input.configuration?.historyLength,
+      returnImmediately: input.configuration?.returnImmediately === true,
+      push: input.configuration?.taskPushNotificationConfig,
+      protocol: '1.0',
     });
-    await pushFromSend(ctx, task, input.configuration?.taskPushNotificationConfig, '1.0');
     return { task: renderV1Task(task) };
   },
   GetTask: async (params, ctx) => {
@@ -137,11 +147,13 @@ const v1Methods: Record<string, Handler> = {
   },
   SendStreamingMessage: async (params, ctx) => {
     const input = parseParams(v1SendParams, params, 'SendStreamingMessage');
-    const task = await sendMessage({
-      ctx,
-      input: { message: input.message, historyLength: input.configuration?.historyLength, returnImmediately: true },
+    const task = await sendWithPush(ctx, {
+      message: input.message,
+      historyLength: input.configuration?.historyLength,
+      returnImmediately: true,
+      push: input.configuration?.taskPushNotificationConfig,
+      protocol: '1.0',
     });
-    await pushFromSend(ctx, task, input.configuration?.taskPushNotificationConfig, '1.0');
     return taskStream(ctx, task, renderV1Event);
   },
   SubscribeToTask: async (params, ctx) => {
@@ -172,15 +184,13 @@ const v1Methods: Record<string, Handler> = {
 const v03Methods: Record<string, Handler> = {
   'message/send': async (params, ctx) => {
     const input = parseParams(v03SendParams, params, 'message/send');
-    const task = await sendMessage({
-      ctx,
-      input: {
-        message: input.message,
-        historyLength: input.configuration?.historyLength,
-        returnImmediately: input.configuration?.blocking === false,
-      },
+    const task = await sendWithPush(ctx, {
+      message: input.message,
+      historyLength: input.configuration?.historyLength,
+      returnImmediately: input.configuration?.blocking === false,
+      push: input.configuration?.pushNotificationConfig,
+      protocol: '0.3',
     });
-    await pushFromSend(ctx, task, input.configuration?.pushNotificationConfig, '0.3');
     return renderV03Task(task);
   },
   'tasks/get': async (params, ctx) => {
@@ -193,11 +203,13 @@ const v03Methods: Record<string, Handler> = {
   },
   'message/stream': async (params, ctx) => {
     const input = parseParams(v03SendParams, params, 'message/stream');
-    const task = await sendMessage({
-      ctx,
-      input: { message: input.message, historyLength: input.configuration?.historyLength, returnImmediately: true },
+    const task = await sendWithPush(ctx, {
+      message: input.message,
+      historyLength: input.configuration?.historyLength,
+      returnImmediately: true,
+      push: input.configuration?.pushNotificationConfig,
+      protocol: '0.3',
     });
-    await pushFromSend(ctx, task, input.configuration?.pushNotificationConfig, '0.3');
     return taskStream(ctx, task, renderV03Event);
   },
   'tasks/resubscribe': async (params, ctx) => {
