@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TERMINAL_STATES, type TaskState, type TaskView } from '../a2a/model.js';
 import type { CallerContext } from './context.js';
-import { findTask } from './store.js';
+import { findTask, taskVersion } from './store.js';
 import { toTaskView } from './view.js';
 
 /** States a stream ends on: the task is finished, or waits for the caller's next message. */
@@ -21,14 +21,16 @@ export async function* followTask(
 ): AsyncGenerator<TaskView> {
   let seen = '';
   while (!options.signal.aborted) {
-    const row = await findTask(ctx.db, ctx.orgId, taskId);
-    if (!row) return;
-    const version = `${row.state}@${row.updated_at}`;
+    // The light read each time; the whole task (history, result) only when it changed.
+    const version = await taskVersion(ctx.db, ctx.orgId, taskId);
+    if (version === undefined) return;
     if (version !== seen) {
-      seen = version;
+      const row = await findTask(ctx.db, ctx.orgId, taskId);
+      if (!row) return;
+      seen = `${row.state}@${row.updated_at}`;
       yield toTaskView(row);
+      if (endsStream(row.state)) return;
     }
-    if (endsStream(row.state)) return;
     await sleep(options.pollMs, undefined, { signal: options.signal }).catch(() => undefined);
   }
 }

@@ -245,6 +245,13 @@ export async function findTask(db: Database, orgId: string, taskId: string): Pro
 }
 
 /** The task a messageId already opened or already called a tool on, for idempotent retries. */
+/** A task's state and last change, without its history and result: what a follower polls. */
+export async function taskVersion(db: Database, orgId: string, taskId: string): Promise<string | undefined> {
+  const [row] = await db.rows<{ version: string }>(sql`
+    select state::text || '@' || ${isoUtc(sql`updated_at`, 'US')} as version from tasks where id = ${taskId} and org_id = ${orgId}`);
+  return row?.version;
+}
+
 export async function findTaskByMessageId(
   db: Database,
   orgId: string,
