@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { UsageHistorySize } from './usage.js';
 
 export interface DatasetSize {
   agents: number;
@@ -14,6 +15,10 @@ export interface BenchOptions {
   /** seconds each scenario runs unmeasured first */
   warmupS: number;
   dataset: DatasetSize;
+  /** the one organization's task history the usage reads are measured over */
+  usageHistory: UsageHistorySize;
+  /** how many times each usage read is timed */
+  usageReads: number;
   /** the PostgreSQL server the bench database is created on */
   serverUrl: string;
   /** scenario names to run; all when empty */
@@ -47,6 +52,8 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv): Bench
     durationS: values.duration === undefined ? (smoke ? 2 : 20) : positiveSeconds(values.duration),
     warmupS: smoke ? 0 : 3,
     dataset: smoke ? SMOKE_DATASET : FULL_DATASET,
+    usageHistory: smoke ? { tasks: 20_000, days: 10 } : { tasks: 1_000_000, days: 90 },
+    usageReads: smoke ? 3 : 30,
     serverUrl: env.BENCH_DATABASE_URL || env.DATABASE_URL || DEFAULT_SERVER_URL,
     only: values.only ? values.only.split(',').map((name) => name.trim()) : [],
     profile: values.profile === true,

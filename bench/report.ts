@@ -4,6 +4,7 @@ import type { DemoDataCounts } from '../src/db/demo-data.js';
 import type { Machine } from './machine.js';
 import type { MoneyReport } from './money.js';
 import type { ScenarioResult } from './scenario-run.js';
+import { formatUsageBench, type UsageBenchResult } from './usage.js';
 
 export interface BenchResults {
   startedAt: string;
@@ -17,6 +18,8 @@ export interface BenchResults {
   money: MoneyReport;
   /** the gateway's peak RSS over the whole run, MB */
   peakRssMb: number;
+  /** usage reads over one organization's long history; absent when --only left them out */
+  usage?: UsageBenchResult;
 }
 
 export const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -92,5 +95,6 @@ export function formatTable(results: BenchResults): string {
     `money: ${results.money.ok ? 'ok' : 'BROKEN'}: balance = Σ amount, reserved = Σ reserved_delta = 0 ` +
       `over ${results.money.accounts} accounts (${results.money.violations.length} violations, ` +
       `${results.money.workingTasks} tasks still working); ledger charged ${results.money.chargedMicroUsdc} µUSDC`,
+    ...(results.usage ? ['', formatUsageBench(results.usage)] : []),
   ].join('\n');
 }

@@ -14,6 +14,10 @@ import { formatTable, resultsDir, writeResults, type BenchResults } from './repo
 import { runScenario, type ScenarioResult } from './scenario-run.js';
 import { scenarios } from './scenarios.js';
 import { seedBenchData } from './seed.js';
+import { measureUsageReads, seedUsageHistory, type UsageBenchResult } from './usage.js';
+
+/** The `--only` name of the usage reads over one organization's long history. */
+const USAGE = 'usage';
 
 const say = (line: string) => console.error(`[bench] ${line}`);
 
@@ -35,9 +39,10 @@ function redacted(url: string): string {
 async function bench(): Promise<boolean> {
   const options = parseBenchOptions(process.argv.slice(2), process.env);
   const startedAt = new Date();
-  const unknown = options.only.filter((name) => !scenarios.some((scenario) => scenario.name === name));
-  if (unknown.length) throw new Error(`--only: no scenario ${unknown.join(', ')}; there are ${scenarios.map((s) => s.name).join(', ')}`);
+  const unknown = options.only.filter((name) => name !== USAGE && !scenarios.some((scenario) => scenario.name === name));
+  if (unknown.length) throw new Error(`--only: no scenario ${unknown.join(', ')}; there are ${[...scenarios.map((s) => s.name), USAGE].join(', ')}`);
   const chosen = options.only.length ? scenarios.filter((scenario) => options.only.includes(scenario.name)) : scenarios;
+  const measureUsage = !options.only.length || options.only.includes(USAGE);
   say(`${options.mode} run: ${options.durationS} s per scenario, ${options.warmupS} s warm-up; server ${redacted(options.serverUrl)}`);
 
   const database = await createBenchDatabase(options.serverUrl);
@@ -45,6 +50,13 @@ async function bench(): Promise<boolean> {
   say(`seeding ${database.name}: ${options.dataset.agents} agents × ${options.dataset.feedbacksPerAgent} feedbacks …`);
   const seeded = await seedBenchData(database.url, options.dataset, startedAt);
   say(`seeded in ${seeded.seedSeconds.toFixed(1)} s: ${JSON.stringify(seeded.counts)}`);
+
+  // Before the gateway starts: its rollup pass at start-up would otherwise race the bulk insert.
+  const usageHistory = measureUsage ? await seedUsageHistory(database.url, options.usageHistory, startedAt) : undefined;
+  if (usageHistory) {
+    say(`${USAGE}: ${options.usageHistory.tasks} tasks of one organization over ${options.usageHistory.days} days in ${usageHistory.seedSeconds.toFixed(1)} s, ` +
+      `rolled up in ${usageHistory.rollupSeconds.toFixed(1)} s`);
+  }
 
   mkdirSync(resultsDir, { recursive: true });
   const profileDir = options.profile ? `${resultsDir}profiles` : undefined;
@@ -75,6 +87,11 @@ async function bench(): Promise<boolean> {
     results.push(result);
   }
   const money = await checkMoney(database.url);
+  let usage: UsageBenchResult | undefined;
+  if (usageHistory) {
+    const reads = await measureUsageReads(gateway.baseUrl, usageHistory.org, options.usageReads, new Date());
+    usage = { ...options.usageHistory, seedSeconds: usageHistory.seedSeconds, rollupSeconds: usageHistory.rollupSeconds, rolledDays: usageHistory.rolledDays, reads };
+  }
   await gateway.stop();
   if (profileDir) say(`gateway CPU profile in ${profileDir} (open it in Chrome DevTools or speedscope)`);
 
@@ -89,7 +106,8 @@ async function bench(): Promise<boolean> {
     scenarios: results,
     money,
     // VmHWM only grows, so the last scenario's reading is the peak of the whole run.
-    peakRssMb: Math.max(...results.map((result) => result.peakRssMb)),
+    peakRssMb: Math.max(0, ...results.map((result) => result.peakRssMb)),
+    ...(usage ? { usage } : {}),
   };
   const path = writeResults(report);
   console.log(formatTable(report));

@@ -4,6 +4,7 @@ import {
   bigserial,
   boolean,
   check,
+  date,
   index,
   integer,
   json,
@@ -275,6 +276,55 @@ export const tasks = pgTable(
     index('tasks_org_created_idx').on(t.orgId, t.createdAt),
     index('tasks_working_deadline_idx').on(t.deadlineAt).where(sql`${t.state} = 'working'`),
   ],
+);
+
+// ── Usage rollups ────────────────────────────────────────────────────────────
+
+/**
+ * Finished paid calls of one organization, UTC day and tool, folded out of `tasks` by the rollup
+ * job so usage reads stay fast however many tasks an organization has. Several rows may hold the
+ * same (org, day, tool): readers sum them. `latency` is a histogram {bucket ms: calls}, a bucket
+ * being a duration kept to its 6 most significant bits (src/billing/usage-rollup.ts).
+ */
+export const usageRollups = pgTable(
+  'usage_rollups',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id),
+    day: date('day').notNull(),
+    tool: text('tool').notNull(),
+    calls: integer('calls').notNull(),
+    succeeded: integer('succeeded').notNull(),
+    failed: integer('failed').notNull(),
+    spent: bigint('spent', { mode: 'bigint' }).notNull(),
+    latency: jsonb('latency').notNull(),
+  },
+  (t) => [index('usage_rollups_org_day_idx').on(t.orgId, t.day)],
+);
+
+/** Every task created before `rolled_until` is in `usage_rollups` or in `usage_rollup_pending`. */
+export const usageRollupCursor = pgTable(
+  'usage_rollup_cursor',
+  {
+    id: boolean('id').primaryKey().default(true),
+    rolledUntil: timestamp('rolled_until', { withTimezone: true }).notNull(),
+  },
+  (t) => [check('usage_rollup_cursor_one_row', sql`${t.id}`)],
+);
+
+/** Tasks of rolled-up days that had not finished when their day was rolled up: read from `tasks` until they are folded in. */
+export const usageRollupPending = pgTable(
+  'usage_rollup_pending',
+  {
+    taskId: uuid('task_id')
+      .primaryKey()
+      .references(() => tasks.id),
+    orgId: uuid('org_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('usage_rollup_pending_org_created_idx').on(t.orgId, t.createdAt)],
 );
 
 // ── Push notifications ──────────────────────────────────────────────────────

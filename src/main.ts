@@ -15,6 +15,7 @@ import { createLeases } from './tasks/leases.js';
 import { startTaskWorker } from './tasks/worker.js';
 import { startPushDispatcher } from './push/dispatcher.js';
 import { signalLowBalances } from './billing/low-balance.js';
+import { rollUpUsage } from './billing/usage-rollup.js';
 import { repeat } from './repeat.js';
 import { openDatabase } from './db/client.js';
 import { seedDemoData } from './db/demo-data.js';
@@ -60,6 +61,9 @@ function demoBanner(baseUrl: string, demo: DemoOrganization, available: bigint):
   ].join('\n');
 }
 
+/** Closed days are rolled up within this long; usage reads are exact either way (see usage.ts). */
+const USAGE_ROLLUP_INTERVAL_MS = 5 * 60_000;
+
 async function main(): Promise<void> {
   const config = readConfigOrExit();
   const log = createLogger(config.logLevel);
@@ -91,6 +95,13 @@ async function main(): Promise<void> {
     intervalMs: config.push.intervalMs,
     onError: (error) => log.warn({ err: error }, 'low-balance pass failed'),
   });
+  const stopRollup = repeat(
+    async () => {
+      const pass = await rollUpUsage(db);
+      if (pass.days || pass.folded) log.info(pass, 'usage rolled up');
+    },
+    { intervalMs: USAGE_ROLLUP_INTERVAL_MS, onError: (error) => log.warn({ err: error }, 'usage rollup pass failed') },
+  );
   const stopWorker = startTaskWorker(
     {
       db,
@@ -132,6 +143,7 @@ async function main(): Promise<void> {
       await stopWorker();
       await stopPush();
       await stopLowBalance();
+      await stopRollup();
       if (!(await leases.idle(config.shutdownGraceMs))) log.warn('held tasks still running at shutdown; another instance takes them over when their leases lapse');
       await stopRecovery();
       await stopWatcher();

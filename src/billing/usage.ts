@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { latencyBucket, taskDay, TERMINAL_STATES } from './usage-rollup.js';
 
 export type UsageDimension = 'tool' | 'tier' | 'day';
 
@@ -17,36 +18,95 @@ export interface UsageRow {
   p95Ms: number | null;
 }
 
+/** UTC midnight at or after `instant`. */
+function nextMidnight(instant: Date): string {
+  const midnight = Date.UTC(instant.getUTCFullYear(), instant.getUTCMonth(), instant.getUTCDate());
+  return new Date(midnight < instant.getTime() ? midnight + 86_400_000 : midnight).toISOString();
+}
+
+/** UTC midnight at or before `instant`. */
+function lastMidnight(instant: Date): string {
+  return new Date(Date.UTC(instant.getUTCFullYear(), instant.getUTCMonth(), instant.getUTCDate())).toISOString();
+}
+
 /**
- * Paid calls of one organization aggregated in SQL by tool, tier or UTC day, over its
- * `(org_id, created_at)` index. `tierOf` maps the tool column to its tier (the tool table lives in
- * code, not in the database).
+ * Paid calls of one organization in [from, to) aggregated by tool, tier or UTC day, in one SQL
+ * statement. Whole days the rollup job has closed come from `usage_rollups`; the rest (the range's
+ * partial first and last days, days not rolled up yet, and tasks that had not finished when their
+ * day was) from `tasks` over its `(org_id, created_at)` index. Percentiles are nearest-rank over
+ * latency buckets (`latencyBucket`: within 3.2 %), the same for both sources. `tierOf` maps a tool
+ * to its tier (the tool table lives in code, not in the database).
  */
-export async function usageBy(
-  db: Database,
-  orgId: string,
-  query: { by: UsageDimension; from?: Date; to?: Date; tierOf: (tool: SQL) => SQL },
-): Promise<UsageRow[]> {
-  const key =
-    query.by === 'tool' ? sql`tool` : query.by === 'tier' ? query.tierOf(sql`tool`) : sql`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD')`;
-  const conditions = [sql`org_id = ${orgId}`, sql`tool is not null`];
-  if (query.from) conditions.push(sql`created_at >= ${query.from.toISOString()}::timestamptz`);
-  if (query.to) conditions.push(sql`created_at < ${query.to.toISOString()}::timestamptz`);
-  return db.rows<UsageRow>(sql`
+export async function usageBy(db: Database, orgId: string, query: UsageQuery): Promise<UsageRow[]> {
+  return db.rows<UsageRow>(usageStatement(orgId, query));
+}
+
+export interface UsageQuery {
+  by: UsageDimension;
+  from?: Date;
+  to?: Date;
+  tierOf: (tool: SQL) => SQL;
+}
+
+export function usageStatement(orgId: string, query: UsageQuery): SQL {
+  const keyOf = (tool: SQL, day: SQL) =>
+    query.by === 'tool' ? tool : query.by === 'tier' ? query.tierOf(tool) : sql`to_char(${day}, 'YYYY-MM-DD')`;
+  const from = query.from?.toISOString() ?? '-infinity';
+  const to = query.to?.toISOString() ?? 'infinity';
+  // [lo, hi): the whole days inside the range that are rolled up; hi = lo when there are none.
+  const lo = query.from ? nextMidnight(query.from) : '-infinity';
+  const hiCap = query.to ? lastMidnight(query.to) : 'infinity';
+  const rawColumns = sql`${keyOf(sql`tool`, taskDay)} as key, state, cost, duration_ms`;
+  const finished = sql`state in ${TERMINAL_STATES}`;
+  return sql`
+    with bounds as materialized (
+      select lo, greatest(lo, least(${hiCap}::timestamptz, coalesce((select rolled_until from usage_rollup_cursor), '-infinity'))) as hi
+        from (select ${lo}::timestamptz as lo) l
+    ), rolled as materialized (
+      select ${keyOf(sql`tool`, sql`day`)} as key, calls, succeeded, failed, spent, latency from usage_rollups
+       where org_id = ${orgId}
+         and day >= ((select lo from bounds) at time zone 'UTC')::date and day < ((select hi from bounds) at time zone 'UTC')::date
+    ), raw as materialized (
+      select ${rawColumns} from tasks
+       where org_id = ${orgId} and tool is not null
+         and created_at >= ${from}::timestamptz and created_at < least((select lo from bounds), ${to}::timestamptz)
+      union all
+      select ${rawColumns} from tasks
+       where org_id = ${orgId} and tool is not null
+         and created_at >= greatest((select hi from bounds), ${from}::timestamptz) and created_at < ${to}::timestamptz
+      union all
+      select ${rawColumns} from usage_rollup_pending p join tasks using (org_id, created_at)
+       where p.org_id = ${orgId} and tasks.id = p.task_id and tool is not null
+         and p.created_at >= (select lo from bounds) and p.created_at < (select hi from bounds)
+    ), totals as (
+      select key, sum(calls)::int as calls, sum(succeeded)::int as succeeded, sum(failed)::int as failed, sum(spent)::int8 as spent
+        from (
+          select key, calls, succeeded, failed, spent from rolled
+          union all
+          select key, count(*), count(*) filter (where state = 'completed'),
+                 count(*) filter (where state <> 'completed' and ${finished}),
+                 coalesce(sum(cost) filter (where state = 'completed'), 0)
+            from raw group by 1
+        ) parts
+       group by key
+    ), latency as (
+      select key, bucket, sum(n) over (partition by key order by bucket) as below, sum(n) over (partition by key) as total
+        from (
+          select key, bucket, sum(n) as n from (
+            select rolled.key, bucket.key::int as bucket, bucket.value::int8 as n
+              from rolled cross join lateral jsonb_each_text(latency) bucket
+            union all
+            select key, ${latencyBucket(sql`duration_ms`)}, count(*) from raw where duration_ms is not null group by 1, 2
+          ) buckets
+          group by key, bucket
+        ) merged
+    ), percentiles as (
+      select key, min(bucket) filter (where below >= 0.5 * total) as p50, min(bucket) filter (where below >= 0.95 * total) as p95
+        from latency group by key
+    )
     select key, calls, succeeded, failed, spent,
            case when succeeded + failed = 0 then null else round(succeeded::numeric / (succeeded + failed), 4)::float8 end as "successRate",
-           "p50Ms", "p95Ms"
-      from (
-        select ${key} as key,
-               count(*)::int as calls,
-               (count(*) filter (where state = 'completed'))::int as succeeded,
-               (count(*) filter (where state in ('failed', 'canceled', 'rejected')))::int as failed,
-               coalesce(sum(cost) filter (where state = 'completed'), 0)::int8 as spent,
-               round(percentile_cont(0.5) within group (order by duration_ms))::float8 as "p50Ms",
-               round(percentile_cont(0.95) within group (order by duration_ms))::float8 as "p95Ms"
-          from tasks
-         where ${sql.join(conditions, sql` and `)}
-         group by 1
-      ) per_key
-     order by key`);
+           p50::float8 as "p50Ms", p95::float8 as "p95Ms"
+      from totals left join percentiles using (key)
+     order by key`;
 }

@@ -277,11 +277,8 @@ export interface TaskFilter {
   limit: number;
 }
 
-export async function listTaskPage(
-  db: Database,
-  orgId: string,
-  filter: TaskFilter,
-): Promise<{ rows: TaskRow[]; total: number }> {
+/** The statements of one page of tasks: the page itself, newest first, and the count of all that match. */
+export function taskPageStatements(orgId: string, filter: TaskFilter): { page: SQL; count: SQL } {
   const conditions = [sql`org_id = ${orgId}`];
   if (filter.contextId) conditions.push(sql`context_id = ${filter.contextId}`);
   if (filter.state) conditions.push(sql`state = ${filter.state}`);
@@ -290,14 +287,24 @@ export async function listTaskPage(
   if (filter.createdFrom) conditions.push(sql`created_at >= ${filter.createdFrom}::timestamptz`);
   if (filter.createdTo) conditions.push(sql`created_at < ${filter.createdTo}::timestamptz`);
   const where = sql.join(conditions, sql` and `);
-  const page = filter.before
+  const before = filter.before
     ? sql`and (created_at, id) < (${filter.before.createdAt}::timestamptz, ${filter.before.id}::uuid)`
     : sql``;
-  const [rows, counted] = await Promise.all([
-    db.rows<TaskRow>(sql`
-      select ${TASK_COLUMNS} from tasks where ${where} ${page}
-       order by created_at desc, id desc limit ${filter.limit}`),
-    db.rows<{ total: bigint }>(sql`select count(*)::int8 as total from tasks where ${where}`),
-  ]);
+  return {
+    // Qualified: the selected created_at is the ISO text, and ordering by that would sort every row.
+    page: sql`
+      select ${TASK_COLUMNS} from tasks where ${where} ${before}
+       order by tasks.created_at desc, tasks.id desc limit ${filter.limit}`,
+    count: sql`select count(*)::int8 as total from tasks where ${where}`,
+  };
+}
+
+export async function listTaskPage(
+  db: Database,
+  orgId: string,
+  filter: TaskFilter,
+): Promise<{ rows: TaskRow[]; total: number }> {
+  const statements = taskPageStatements(orgId, filter);
+  const [rows, counted] = await Promise.all([db.rows<TaskRow>(statements.page), db.rows<{ total: bigint }>(statements.count)]);
   return { rows, total: Number(counted[0]?.total ?? 0n) };
 }
