@@ -49,6 +49,15 @@ export interface Artifact {
   parts: Part[];
 }
 
+/** What the gateway tells about a task's call and its price, in every generation's task metadata. */
+export interface TaskMetadata {
+  tool?: string;
+  cost_micro_usdc: string;
+  cost_display: string;
+  charged: boolean;
+  duration_ms?: number;
+}
+
 export interface TaskView {
   id: string;
   contextId: string;
@@ -58,5 +67,5 @@ export interface TaskView {
   statusMessage?: Message;
   artifacts: Artifact[];
   history: Message[];
-  metadata: Metadata;
+  metadata: TaskMetadata;
 }

@@ -2,9 +2,10 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { findUnstorable } from '../db/unstorable.js';
+import type { Answer, errorAnswer } from './responses.js';
 
 /** The REST error codes and their HTTP statuses: one envelope `{ error: { code, message, reason?, details?, requestId } }`. */
-const STATUS = {
+export const API_ERROR_STATUS = {
   invalid_request: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -15,7 +16,8 @@ const STATUS = {
   unavailable: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
-export type ApiErrorCode = keyof typeof STATUS;
+export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
+export const API_ERROR_CODES = Object.keys(API_ERROR_STATUS) as [ApiErrorCode, ...ApiErrorCode[]];
 
 export class ApiError extends Error {
   constructor(
@@ -42,8 +44,8 @@ export function apiErrorResponse(c: Context, error: ApiError) {
         ...(error.details === undefined ? {} : { details: error.details }),
         requestId,
       },
-    },
-    STATUS[error.code],
+    } satisfies Answer<typeof errorAnswer>,
+    API_ERROR_STATUS[error.code],
   );
 }
 

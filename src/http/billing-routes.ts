@@ -18,6 +18,7 @@ import { ApiError, queryOf } from './api-errors.js';
 import { requireCaller } from './caller-auth.js';
 import { toCsv } from './csv.js';
 import type { AppEnv } from './env.js';
+import type { Answer, balanceAnswer, ledgerAnswer, tasksAnswer, taskAnswer, usageAnswer } from './responses.js';
 
 const instant = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
 const range = { from: instant.optional(), to: instant.optional() };
@@ -119,13 +120,13 @@ export function billingRoutes(deps: { db: Database; sessions: Sessions; tools: T
         availableDisplay: displayUsdc(account.available),
         // Read live, not from the alert's last look: the page shows the state of this very moment.
         lowBalance: alert ? { thresholdMicroUsdc: alert.threshold.toString(), below: account.available < alert.threshold } : null,
-      });
+      } satisfies Answer<typeof balanceAnswer>);
     })
     .get('/v1/ledger', caller, async (c) => {
       const query = queryOf(c, ledgerQuery);
       const page = await listLedger(deps.db, c.get('caller').orgId, { kinds: query.kind, from: query.from, to: query.to, beforeId: query.cursor, limit: query.limit });
       const last = page.at(-1);
-      return c.json({ entries: page.map(ledgerView), nextCursor: page.length === query.limit && last ? last.id.toString() : null });
+      return c.json({ entries: page.map(ledgerView), nextCursor: page.length === query.limit && last ? last.id.toString() : null } satisfies Answer<typeof ledgerAnswer>);
     })
     .get('/v1/ledger.csv', caller, async (c) => {
       const rows = await allLedger(c.get('caller').orgId, queryOf(c, ledgerQuery));
@@ -134,7 +135,7 @@ export function billingRoutes(deps: { db: Database; sessions: Sessions; tools: T
     .get('/v1/usage', caller, async (c) => {
       const query = queryOf(c, usageQuery);
       const rows = await usageBy(deps.db, c.get('caller').orgId, { by: query.by, from: query.from, to: query.to, tierOf });
-      return c.json({ by: query.by, usage: rows.map(usageView) });
+      return c.json({ by: query.by, usage: rows.map(usageView) } satisfies Answer<typeof usageAnswer>);
     })
     .get('/v1/usage.csv', caller, async (c) => {
       const query = queryOf(c, usageQuery);
@@ -164,13 +165,13 @@ export function billingRoutes(deps: { db: Database; sessions: Sessions; tools: T
         tasks: page.map((row) => ({ ...toTaskView(row, { historyLength: 0 }), tool: row.tool, createdAt: row.created_at })),
         nextCursor: rows.length > query.limit && last ? encodePageToken(last) : null,
         total,
-      });
+      } satisfies Answer<typeof tasksAnswer>);
     })
     .get('/v1/tasks/:id', caller, async (c) => {
       const id = c.req.param('id');
       // Another organization's task is "not found", exactly like one that does not exist.
       const row = isTaskId(id) ? await findTask(deps.db, c.get('caller').orgId, id) : undefined;
       if (!row) throw new ApiError('not_found', `no task ${id} in this organization`, 'unknown_task');
-      return c.json({ ...toTaskView(row), tool: row.tool, arguments: row.arguments, createdAt: row.created_at });
+      return c.json({ ...toTaskView(row), tool: row.tool, arguments: row.arguments, createdAt: row.created_at } satisfies Answer<typeof taskAnswer>);
     });
 }

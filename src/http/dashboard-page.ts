@@ -29,7 +29,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 </style>
 </head>
 <body>
-<header><h1>a2a-paygate · billing</h1><span id="who" class="muted"></span><button id="signout" hidden>Sign out</button></header>
+<header><h1>a2a-paygate · billing</h1><a href="/reference" style="color:#cde">API reference</a><span id="who" class="muted"></span><button id="signout" hidden>Sign out</button></header>
 <section id="signin">
   <h2>Sign in</h2>
   <p>Paste an API key of your organization, or sign in with your wallet.</p>
@@ -99,8 +99,8 @@ async function loadTasks(more) {
 
 async function load() {
   $('signin').hidden = true; $('app').hidden = false; $('signout').hidden = false;
-  const balance = await api('/v1/balance');
-  $('who').textContent = 'organization ' + balance.orgId;
+  const [balance, session] = await Promise.all([api('/v1/balance'), credential.startsWith('apg_') ? null : api('/v1/auth/session')]);
+  $('who').textContent = (session ? session.address + ' (' + session.role + ') · ' : 'API key · ') + 'organization ' + balance.orgId;
   $('balance').textContent = balance.availableDisplay + ' available';
   $('balance-detail').textContent = 'balance ' + balance.balanceDisplay + ' · reserved ' + balance.reservedDisplay;
   $('low-balance').textContent = balance.lowBalance?.below ? 'Below your low-balance threshold of ' + usdc(balance.lowBalance.thresholdMicroUsdc) : '';

@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import type { TopUpChain } from '../chain/client.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import type { AppEnv } from './env.js';
+import type { Answer, configAnswer } from './responses.js';
 
 const require = createRequire(import.meta.url);
 /** uPlot, read once from the installed package and served beside the page (no CDN: the page works offline). */
@@ -20,5 +21,5 @@ export function dashboardRoutes(deps: { topUpChain: TopUpChain | undefined }) {
     .get('/dashboard', (c) => c.html(DASHBOARD_HTML))
     .get('/dashboard/uplot.js', (c) => c.body(UPLOT_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': ASSET_CACHE }))
     .get('/dashboard/uplot.css', (c) => c.body(UPLOT_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': ASSET_CACHE }))
-    .get('/v1/config', (c) => c.json({ topUps }));
+    .get('/v1/config', (c) => c.json({ topUps } satisfies Answer<typeof configAnswer>));
 }

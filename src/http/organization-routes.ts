@@ -11,6 +11,7 @@ import type { Database } from '../db/client.js';
 import { ApiError, jsonBody } from './api-errors.js';
 import type { AppEnv } from './env.js';
 import { requireSession } from './session-auth.js';
+import type { Answer, keysAnswer, lowBalanceAnswer, memberAnswer, membersAnswer, newKeyAnswer } from './responses.js';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
 
@@ -49,7 +50,7 @@ export function organizationRoutes(deps: { db: Database; sessions: Sessions }) {
   const admin = requireSession(deps, 'admin');
   const owner = requireSession(deps, 'owner');
   return new Hono<AppEnv>()
-    .get('/v1/members', viewer, async (c) => c.json({ members: await listMembers(deps.db, c.get('member').orgId) }))
+    .get('/v1/members', viewer, async (c) => c.json({ members: await listMembers(deps.db, c.get('member').orgId) } satisfies Answer<typeof membersAnswer>))
     .post('/v1/members', owner, async (c) => {
       const body = await jsonBody(c, newMember);
       const me = c.get('member');
@@ -64,7 +65,7 @@ export function organizationRoutes(deps: { db: Database; sessions: Sessions }) {
         );
       }
       await claimUnclaimedTopUps(deps.db, added.member.address);
-      return c.json({ member: added.member }, 201);
+      return c.json({ member: added.member } satisfies Answer<typeof memberAnswer>, 201);
     })
     .delete('/v1/members/:address', owner, async (c) => {
       const target = address.safeParse(c.req.param('address'));
@@ -77,19 +78,19 @@ export function organizationRoutes(deps: { db: Database; sessions: Sessions }) {
     .get('/v1/alerts/low-balance', viewer, async (c) => {
       const settings = await getLowBalanceAlert(deps.db, c.get('member').orgId);
       if (!settings) throw new ApiError('not_found', 'no low-balance alert is set', 'no_alert');
-      return c.json(lowBalanceView(settings));
+      return c.json(lowBalanceView(settings) satisfies Answer<typeof lowBalanceAnswer>);
     })
     .put('/v1/alerts/low-balance', admin, async (c) => {
       const body = await jsonBody(c, lowBalance);
       const settings = await setLowBalanceAlert(deps.db, { orgId: c.get('member').orgId, threshold: body.thresholdMicroUsdc, webhookUrl: body.webhookUrl });
       // The signing secret is in this response only.
-      return c.json({ ...lowBalanceView(settings), ...(settings.secret ? { webhookSecret: settings.secret } : {}) });
+      return c.json({ ...lowBalanceView(settings), ...(settings.secret ? { webhookSecret: settings.secret } : {}) } satisfies Answer<typeof lowBalanceAnswer>);
     })
     .delete('/v1/alerts/low-balance', admin, async (c) => {
       if (!(await deleteLowBalanceAlert(deps.db, c.get('member').orgId))) throw new ApiError('not_found', 'no low-balance alert is set', 'no_alert');
       return c.body(null, 204);
     })
-    .get('/v1/keys', viewer, async (c) => c.json({ keys: await listApiKeys(deps.db, c.get('member').orgId) }))
+    .get('/v1/keys', viewer, async (c) => c.json({ keys: await listApiKeys(deps.db, c.get('member').orgId) } satisfies Answer<typeof keysAnswer>))
     .post('/v1/keys', admin, async (c) => {
       const body = await jsonBody(c, newKey);
       if (body.expiresAt && body.expiresAt.getTime() <= Date.now()) {
@@ -99,7 +100,7 @@ export function organizationRoutes(deps: { db: Database; sessions: Sessions }) {
       const issued = await createApiKey(deps.db, { orgId: member.orgId, name: body.name, expiresAt: body.expiresAt });
       c.get('log').info({ org: member.orgId, keyId: issued.id, by: member.address }, 'api key created');
       // The key itself is in this response only; it is stored as a hash.
-      return c.json({ key: issued.key, id: issued.id, name: issued.name, prefix: issued.prefix, expiresAt: issued.expiresAt }, 201);
+      return c.json({ key: issued.key, id: issued.id, name: issued.name, prefix: issued.prefix, expiresAt: issued.expiresAt } satisfies Answer<typeof newKeyAnswer>, 201);
     })
     .delete('/v1/keys/:id', admin, async (c) => {
       const id = keyId.safeParse(c.req.param('id'));

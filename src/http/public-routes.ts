@@ -6,6 +6,8 @@ import { displayUsdc } from '../tools/money.js';
 import { TIER_NAME, toolArgumentsSchema, type ToolRegistry } from '../tools/registry.js';
 import type { AppEnv } from './env.js';
 import { openApiDocument } from './openapi.js';
+import type { Answer, toolsAnswer } from './responses.js';
+import { REFERENCE_HTML } from './reference-page.js';
 
 /** Routes anyone may read: health, readiness, the agent card and the price list. */
 export function publicRoutes(deps: { db: Database; publicUrl: string | undefined; tools: ToolRegistry }) {
@@ -36,6 +38,7 @@ export function publicRoutes(deps: { db: Database; publicUrl: string | undefined
       }
     })
     .get('/.well-known/agent-card.json', (c) => c.json(buildAgentCard(baseUrl(c.req.url), deps.tools)))
-    .get('/v1/tools', (c) => c.json({ tools: priceList }))
-    .get('/openapi.json', (c) => c.json(openApiDocument(baseUrl(c.req.url))));
+    .get('/v1/tools', (c) => c.json({ tools: priceList } satisfies Answer<typeof toolsAnswer>))
+    .get('/openapi.json', (c) => c.json(openApiDocument(baseUrl(c.req.url))))
+    .get('/reference', (c) => c.html(REFERENCE_HTML));
 }

@@ -8,6 +8,7 @@ import type { Database } from '../db/client.js';
 import { ApiError, jsonBody } from './api-errors.js';
 import type { AppEnv } from './env.js';
 import { requireSession } from './session-auth.js';
+import type { Answer, nonceAnswer, sessionAnswer, whoAmIAnswer } from './responses.js';
 
 export const verifyBody = z.object({
   message: z.string().min(1).max(4096),
@@ -22,7 +23,7 @@ export function signInRoutes(deps: { db: Database } & WalletAuth) {
   return new Hono<AppEnv>()
     .post('/v1/auth/nonce', async (c) => {
       const { nonce, expiresAt } = await issueSignInNonce(deps.db, { ttlS: deps.settings.nonceTtlS });
-      return c.json({ nonce, expiresAt, domain: deps.settings.domain, chainId: deps.settings.chainId }, 201);
+      return c.json({ nonce, expiresAt, domain: deps.settings.domain, chainId: deps.settings.chainId } satisfies Answer<typeof nonceAnswer>, 201);
     })
     .post('/v1/auth/verify', async (c) => {
       const body = await jsonBody(c, verifyBody);
@@ -39,10 +40,10 @@ export function signInRoutes(deps: { db: Database } & WalletAuth) {
       if (created) await claimUnclaimedTopUps(deps.db, membership.address);
       const session = await deps.sessions.issue({ address: membership.address, orgId: membership.orgId }, now);
       c.get('log').info({ wallet: membership.address, org: membership.orgId, created }, 'wallet signed in');
-      return c.json({ ...session, address: membership.address, orgId: membership.orgId, role: membership.role, organizationCreated: created });
+      return c.json({ ...session, address: membership.address, orgId: membership.orgId, role: membership.role, organizationCreated: created } satisfies Answer<typeof sessionAnswer>);
     })
     .get('/v1/auth/session', requireSession(deps, 'viewer'), (c) => {
       const member = c.get('member');
-      return c.json({ address: member.address, orgId: member.orgId, role: member.role });
+      return c.json({ address: member.address, orgId: member.orgId, role: member.role } satisfies Answer<typeof whoAmIAnswer>);
     });
 }

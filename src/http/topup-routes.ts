@@ -11,6 +11,7 @@ import { displayUsdc } from '../tools/money.js';
 import { ApiError, jsonBody } from './api-errors.js';
 import type { AppEnv } from './env.js';
 import { requireSession } from './session-auth.js';
+import type { Answer, topUpCreditedAnswer, topUpPendingAnswer, topUpsAnswer } from './responses.js';
 
 export interface TopUpReader {
   client: PublicClient;
@@ -54,7 +55,7 @@ export function topUpRoutes(deps: { db: Database; sessions: Sessions; reader: To
   };
   return new Hono<AppEnv>()
     .get('/v1/topups', requireSession(deps, 'viewer'), async (c) =>
-      c.json({ topups: (await listTopUps(deps.db, c.get('member').orgId)).map(topUpView) }),
+      c.json({ topups: (await listTopUps(deps.db, c.get('member').orgId)).map(topUpView) } satisfies Answer<typeof topUpsAnswer>),
     )
     .post('/v1/topups', requireSession(deps, 'admin'), async (c) => {
       const { client, chain } = configured();
@@ -63,7 +64,7 @@ export function topUpRoutes(deps: { db: Database; sessions: Sessions; reader: To
       const seen = await readSubmittedTransaction(client, chain, txHash.toLowerCase() as `0x${string}`);
       if (seen.kind === 'unknown') throw new ApiError('not_found', `chain ${chain.chainId} knows no transaction ${txHash}`, 'unknown_transaction');
       if (seen.kind === 'pending') {
-        return c.json({ status: 'pending', confirmations: seen.confirmations, required: chain.confirmations }, 202);
+        return c.json({ status: 'pending', confirmations: seen.confirmations, required: chain.confirmations } satisfies Answer<typeof topUpPendingAnswer>, 202);
       }
       if (seen.kind === 'refused') throw new ApiError('unprocessable', REFUSAL[seen.reason], seen.reason);
       const wallets = new Set((await listMembers(deps.db, orgId)).map((member) => member.address));
@@ -74,6 +75,6 @@ export function topUpRoutes(deps: { db: Database; sessions: Sessions; reader: To
       const creditedNow = await recordTransfers(deps.db, ours, 'submitted');
       const recorded = (await topUpsOfTransaction(deps.db, { chainId: chain.chainId, txHash })).filter((topUp) => topUp.orgId === orgId);
       c.get('log').info({ org: orgId, tx: txHash, creditedNow: creditedNow.length }, 'top-up submitted');
-      return c.json({ status: 'credited', creditedNow: creditedNow.length > 0, topups: recorded.map(topUpView) });
+      return c.json({ status: 'credited', creditedNow: creditedNow.length > 0, topups: recorded.map(topUpView) } satisfies Answer<typeof topUpCreditedAnswer>);
     });
 }

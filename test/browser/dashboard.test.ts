@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { hexToString, type Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { request, toolCall, v1Data, v1Send } from '../a2a/support.js';
@@ -60,6 +62,68 @@ describe.skipIf(!existsSync(CHROMIUM))('the billing dashboard in headless Chromi
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: `${ARTIFACTS}/dashboard.png`, fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('signs in with an injected wallet (EIP-4361, as MetaMask answers: lower-case address, personal_sign) and shows its organization', async () => {
+    const wallet = privateKeyToAccount(generatePrivateKey());
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const signed: string[] = [];
+    await page.exposeFunction('testWalletSign', async (hex: Hex) => {
+      signed.push(hexToString(hex));
+      return wallet.signMessage({ message: { raw: hex } });
+    });
+    await page.addInitScript((address: string) => {
+      const signer = (window as unknown as { testWalletSign: (hex: string) => Promise<string> }).testWalletSign;
+      (window as unknown as { ethereum: unknown }).ethereum = {
+        request: async ({ method, params }: { method: string; params?: string[] }) => {
+          if (method === 'eth_requestAccounts') return [address];
+          if (method === 'personal_sign' && params?.[1] === address) return signer(params[0]!);
+          throw new Error(`the test wallet does not do ${method}`);
+        },
+      };
+    }, wallet.address.toLowerCase());
+
+    await page.goto(`${baseUrl}/dashboard`);
+    await page.click('#use-wallet');
+    await page.waitForSelector('#app:not([hidden])');
+    await expect.poll(() => page.textContent('#who')).toContain(wallet.address.toLowerCase());
+    expect(signed).toHaveLength(1);
+    expect(signed[0]).toContain('wants you to sign in with your Ethereum account');
+    expect(signed[0]).toContain(`URI: ${baseUrl}`);
+    // A session (not an API key) may read the organization's top-ups.
+    await expect.poll(() => page.textContent('#topups')).not.toContain('Sign in with a wallet');
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard-wallet.png`, fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('the API reference renders every operation of /openapi.json and sends one with the key', async () => {
+    const org = await gateway.createOrg({ credits: 1_500_000n });
+    const documented = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const operations = Object.values(documented.paths).reduce((count, methods) => count + Object.keys(methods).length, 0);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+
+    await page.goto(`${baseUrl}/reference`);
+    await expect.poll(() => page.locator('#operations > details').count()).toBe(operations);
+    await page.fill('#token', org.apiKey.key);
+
+    const balance = page.locator('#get--v1-balance');
+    await balance.locator('summary').click();
+    await balance.locator('button.send').click();
+    await expect.poll(() => balance.locator('.response').textContent()).toContain('"availableDisplay": "1.50 USDC"');
+    expect(await balance.locator('.curl').textContent()).toBe(`curl -sS -X GET '${baseUrl}/v1/balance' -H 'authorization: Bearer $KEY'`);
+
+    const usage = page.locator('#get--v1-usage');
+    await usage.locator('summary').click();
+    await usage.locator('input[name="by"]').fill('nonsense');
+    await usage.locator('button.send').click();
+    await expect.poll(() => usage.locator('.result').textContent()).toContain('HTTP 400');
+    expect(await usage.locator('.response').textContent()).toContain('"code": "invalid_request"');
+    await page.screenshot({ path: `${ARTIFACTS}/reference.png`, fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 60_000);
 

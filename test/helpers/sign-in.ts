@@ -1,5 +1,6 @@
 import type { LocalAccount } from 'viem';
 import { createSiweMessage, type SiweMessage } from 'viem/siwe';
+import { expectDocumentedAnswer } from './documented-answer.js';
 import type { TestGateway } from './gateway.js';
 import { TEST_SIGN_IN } from './wallet-auth.js';
 
@@ -11,9 +12,9 @@ export interface SignedIn {
   organizationCreated: boolean;
 }
 
-/** POSTs JSON to a REST route of the gateway, with a bearer token if given. */
+/** Sends a request to a REST route of the gateway (JSON body and bearer token if given) and checks the answer is the documented one. */
 export async function rest(gateway: TestGateway, method: string, path: string, body?: unknown, token?: string): Promise<Response> {
-  return gateway.app.request(path, {
+  const response = await gateway.app.request(path, {
     method,
     headers: {
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -21,6 +22,8 @@ export async function rest(gateway: TestGateway, method: string, path: string, b
     },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
+  await expectDocumentedAnswer(method, path, response);
+  return response;
 }
 
 export async function takeNonce(gateway: TestGateway): Promise<string> {

@@ -36,4 +36,17 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(verify?.properties ?? {}).sort()).toEqual(['message', 'signature']);
     expect(verify?.required?.sort()).toEqual(['message', 'signature']);
   });
+
+  it('documents each answer with the zod schema its handler is typed by, and the error envelope once', async () => {
+    const answer = (path: string, method: string, status: string) =>
+      (doc as unknown as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }>; $ref?: string }> }>> })
+        .paths[path]?.[method]?.responses[status];
+    expect(Object.keys(answer('/v1/balance', 'get', '200')?.content?.['application/json']?.schema.properties ?? {})).toContain('availableMicroUsdc');
+    expect(Object.keys(answer('/v1/topups', 'post', '202')?.content?.['application/json']?.schema.properties ?? {}).sort()).toEqual(['confirmations', 'required', 'status']);
+    expect(answer('/v1/ledger.csv', 'get', '200')?.content).toHaveProperty('text/csv');
+    expect(answer('/v1/balance', 'get', '401')?.$ref).toBe('#/components/responses/Error');
+    const reference = await gateway.app.request('/reference');
+    expect(reference.status).toBe(200);
+    expect(await reference.text()).toContain("fetch('/openapi.json')");
+  });
 });
