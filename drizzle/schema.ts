@@ -363,18 +363,30 @@ export const pushConfigs = pgTable(
 
 // ── Reputation data (ERC-8004 registries) ────────────────────────────────────
 
-export const agents = pgTable('agents', {
-  /** ERC-8004 agentId (the identity registry's token id) */
-  id: bigint('id', { mode: 'bigint' }).primaryKey(),
-  ownerAddress: text('owner_address').notNull(),
-  agentUri: text('agent_uri'),
-  name: text('name'),
-  description: text('description'),
-  active: boolean('active'),
-  /** block time of the registration */
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-});
+export const agents = pgTable(
+  'agents',
+  {
+    /** ERC-8004 agentId (the identity registry's token id) */
+    id: bigint('id', { mode: 'bigint' }).primaryKey(),
+    ownerAddress: text('owner_address').notNull(),
+    agentUri: text('agent_uri'),
+    /** name, description and active come from the registration file at agent_uri, when it could be read */
+    name: text('name'),
+    description: text('description'),
+    active: boolean('active'),
+    /** on-chain metadata by key (MetadataSet), values 0x-hex */
+    metadata: jsonb('metadata').notNull().default(sql`'{}'::jsonb`),
+    /** the agent_uri whose registration file was last read; differs from agent_uri while one is to be read */
+    registrationUri: text('registration_uri'),
+    registrationError: text('registration_error'),
+    registrationAttempts: integer('registration_attempts').notNull().default(0),
+    registrationNextAt: timestamp('registration_next_at', { withTimezone: true }),
+    /** block time of the registration */
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('agents_registration_due_idx').on(t.registrationNextAt).where(sql`${t.agentUri} is distinct from ${t.registrationUri}`)],
+);
 
 export const feedbacks = pgTable(
   'feedbacks',
@@ -422,4 +434,40 @@ export const validations = pgTable(
     uniqueIndex('validations_request_hash_uq').on(t.requestHash),
     index('validations_agent_created_idx').on(t.agentId, t.createdAt),
   ],
+);
+
+// ── ERC-8004 indexer ─────────────────────────────────────────────────────────
+
+/**
+ * How far the indexer has read one chain, written in the transaction that wrote the rows. Blocks up
+ * to `final_block` have their confirmations; blocks after it up to `tip_block` are provisional, and
+ * what they changed is in `indexer_undo` until they are final.
+ */
+export const indexerState = pgTable('indexer_state', {
+  chainId: integer('chain_id').primaryKey(),
+  finalBlock: bigint('final_block', { mode: 'bigint' }).notNull(),
+  finalHash: text('final_hash'),
+  tipBlock: bigint('tip_block', { mode: 'bigint' }).notNull(),
+  tipHash: text('tip_hash'),
+  /** the chain head at the last pass, and when that was */
+  headBlock: bigint('head_block', { mode: 'bigint' }),
+  headSeenAt: timestamp('head_seen_at', { withTimezone: true }),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * The row images a provisional block's events replaced (`before` null: the row did not exist), so
+ * a reorg can put every row back as it was before the dropped blocks; applied newest first.
+ */
+export const indexerUndo = pgTable(
+  'indexer_undo',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    chainId: integer('chain_id').notNull(),
+    blockNumber: bigint('block_number', { mode: 'bigint' }).notNull(),
+    tableName: text('table_name').notNull(),
+    key: jsonb('key').notNull(),
+    before: jsonb('before'),
+  },
+  (t) => [index('indexer_undo_chain_block_idx').on(t.chainId, t.blockNumber)],
 );

@@ -21,7 +21,19 @@ export interface Database {
   /** Runs `work` in one transaction; `tx` is a Database whose statements all belong to it. */
   transaction<T>(work: (tx: Database) => Promise<T>): Promise<T>;
   migrate(): Promise<void>;
+  /**
+   * Takes the session-level advisory lock `key` on a connection of its own, or answers undefined
+   * when another session holds it. The lock lasts until released or until that connection ends (a
+   * crashed holder frees it). On PGlite, one process owns the database, so it is always granted.
+   */
+  tryExclusive(key: number): Promise<ExclusiveLock | undefined>;
   close(): Promise<void>;
+}
+
+export interface ExclusiveLock {
+  /** false once the lock's connection is gone (then another session may hold it) */
+  stillHeld(): Promise<boolean>;
+  release(): Promise<void>;
 }
 
 export interface StatementOptions {
@@ -44,7 +56,7 @@ function rowsOf<Row>(result: unknown): Row[] {
   return (Array.isArray(result) ? result : (result as { rows: Row[] }).rows) as Row[];
 }
 
-function withTransactions(kind: Database['kind'], orm: Orm, rest: Pick<Database, 'migrate' | 'close'>): Database {
+function withTransactions(kind: Database['kind'], orm: Orm, rest: Pick<Database, 'migrate' | 'close' | 'tryExclusive'>): Database {
   return {
     kind,
     orm,
@@ -113,6 +125,39 @@ function openPostgres(url: string, poolSize: number): Database {
         lockHolder.release();
       }
     },
+    tryExclusive: async (key) => {
+      const holder = await client.reserve();
+      try {
+        const [row] = await holder<{ held: boolean }[]>`select pg_try_advisory_lock(${key}) as held`;
+        if (!row?.held) {
+          holder.release();
+          return undefined;
+        }
+      } catch (error) {
+        holder.release();
+        throw error;
+      }
+      return {
+        stillHeld: async () => {
+          try {
+            const [row] = await holder<{ held: boolean }[]>`
+              select exists (select 1 from pg_locks where locktype = 'advisory' and objid = ${key} and pid = pg_backend_pid() and granted) as held`;
+            return row?.held === true;
+          } catch {
+            return false;
+          }
+        },
+        release: async () => {
+          try {
+            await holder`select pg_advisory_unlock(${key})`;
+          } catch {
+            // the connection is gone, and the lock with it
+          } finally {
+            holder.release();
+          }
+        },
+      };
+    },
     close: () => client.end({ timeout: 5 }),
   });
   return {
@@ -140,6 +185,7 @@ async function openPglite(options: { dataDir: string } | { memory: true }): Prom
   const orm = drizzlePglite(client, { schema }) as unknown as Orm;
   return withTransactions('pglite', orm, {
     migrate: () => migratePglite(drizzlePglite(client, { schema }), { migrationsFolder }),
+    tryExclusive: async () => ({ stillHeld: async () => !client.closed, release: async () => {} }),
     close: () => client.close(),
   });
 }

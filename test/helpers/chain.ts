@@ -19,17 +19,20 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-interface Artifact {
+export interface Artifact {
   abi: Abi;
   bytecode: Hex;
 }
 
-function artifact(name: 'TestUsdc' | 'TestSmartWallet'): Artifact {
+function artifact(name: 'TestUsdc' | 'TestSmartWallet' | 'TestIdentityRegistry' | 'TestReputationRegistry' | 'TestValidationRegistry'): Artifact {
   return JSON.parse(readFileSync(`${repoRoot}contracts/build/${name}.json`, 'utf8')) as Artifact;
 }
 
 export const usdcArtifact = artifact('TestUsdc');
 export const smartWalletArtifact = artifact('TestSmartWallet');
+export const identityRegistryArtifact = artifact('TestIdentityRegistry');
+export const reputationRegistryArtifact = artifact('TestReputationRegistry');
+export const validationRegistryArtifact = artifact('TestValidationRegistry');
 
 /** A local anvil chain (chain id 31337, a block per transaction) and clients for it. */
 export interface LocalChain {
