@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CANONICAL_REGISTRIES } from './indexer/erc8004-abi.js';
 
 const flag = z
   .enum(['0', '1', 'true', 'false'])
@@ -50,12 +51,30 @@ const configSchema = z
     TOPUP_CONFIRMATIONS: z.coerce.number().int().min(1).max(1000).default(10),
     TOPUP_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
     TOPUP_START_BLOCK: z.coerce.bigint().nonnegative().optional(),
+    INDEXER: flag.default(false),
+    IDENTITY_REGISTRY: address.optional(),
+    REPUTATION_REGISTRY: address.optional(),
+    VALIDATION_REGISTRY: address.optional(),
+    INDEXER_START_BLOCK: z.coerce.bigint().nonnegative().default(0n),
+    INDEXER_CONFIRMATIONS: z.coerce.number().int().min(1).max(1000).default(10),
+    INDEXER_MAX_BLOCK_RANGE: z.coerce.bigint().min(1n).max(1_000_000n).default(2_000n),
+    INDEXER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(2_000),
+    IPFS_GATEWAY: z.url().default('https://ipfs.io/ipfs/'),
+    REGISTRATION_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    REGISTRATION_MAX_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(256 * 1024),
+    REGISTRATION_ALLOW_PRIVATE_NETWORKS: flag.default(false),
     LLM_BASE_URL: z.url().optional(),
     LLM_MODEL: z.string().min(1).optional(),
     LLM_API_KEY: z.string().min(1).optional(),
     LLM_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
   })
   .superRefine((env, ctx) => {
+    if (env.INDEXER && !env.CHAIN_RPC_URL) {
+      ctx.addIssue({ code: 'custom', path: ['CHAIN_RPC_URL'], message: 'is needed to run the indexer (INDEXER=1)' });
+    }
+    if (env.INDEXER && !(env.IDENTITY_REGISTRY ?? CANONICAL_REGISTRIES[env.CHAIN_ID])) {
+      ctx.addIssue({ code: 'custom', path: ['IDENTITY_REGISTRY'], message: `has no default for chain ${env.CHAIN_ID}; set IDENTITY_REGISTRY and REPUTATION_REGISTRY` });
+    }
     if (env.LLM_BASE_URL && !env.LLM_MODEL) {
       ctx.addIssue({ code: 'custom', path: ['LLM_MODEL'], message: 'is needed with LLM_BASE_URL' });
     }
@@ -73,8 +92,9 @@ const configSchema = z
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,
     logLevel: env.LOG_LEVEL,
-    // Demo data is for newcomers on the embedded database; a real PostgreSQL opts in explicitly.
-    demo: env.DEMO ?? env.DATABASE_URL === undefined,
+    // Demo data is for newcomers on the embedded database; a real PostgreSQL opts in explicitly, and
+    // an indexed chain fills the same tables with what is really there.
+    demo: env.DEMO ?? (env.DATABASE_URL === undefined && !env.INDEXER),
     demoCredits: env.DEMO_CREDITS,
     dbPoolSize: env.DB_POOL_SIZE,
     toolTimeoutMs: env.TOOL_TIMEOUT_MS,
@@ -120,7 +140,51 @@ const configSchema = z
             startBlock: env.TOPUP_START_BLOCK,
           }
         : undefined,
+    // The ERC-8004 indexer: where the registries are (Base and Base Sepolia have defaults), and
+    // whether this process runs it (`npm run indexer` runs it alone whatever INDEXER says).
+    indexer: indexerSettings(env),
   }));
+
+function indexerSettings(env: {
+  CHAIN_ID: number;
+  CHAIN_RPC_URL?: string;
+  INDEXER: boolean;
+  IDENTITY_REGISTRY?: `0x${string}`;
+  REPUTATION_REGISTRY?: `0x${string}`;
+  VALIDATION_REGISTRY?: `0x${string}`;
+  INDEXER_START_BLOCK: bigint;
+  INDEXER_CONFIRMATIONS: number;
+  INDEXER_MAX_BLOCK_RANGE: bigint;
+  INDEXER_INTERVAL_MS: number;
+  IPFS_GATEWAY: string;
+  REGISTRATION_FETCH_TIMEOUT_MS: number;
+  REGISTRATION_MAX_BYTES: number;
+  REGISTRATION_ALLOW_PRIVATE_NETWORKS: boolean;
+}) {
+  const canonical = CANONICAL_REGISTRIES[env.CHAIN_ID];
+  const identity = env.IDENTITY_REGISTRY ?? canonical?.identity;
+  const reputation = env.REPUTATION_REGISTRY ?? canonical?.reputation;
+  if (!env.CHAIN_RPC_URL || !identity || !reputation) return undefined;
+  const validation = env.VALIDATION_REGISTRY ?? canonical?.validation;
+  return {
+    inProcess: env.INDEXER,
+    rpcUrl: env.CHAIN_RPC_URL,
+    chain: {
+      chainId: env.CHAIN_ID,
+      registries: { identity, reputation, ...(validation ? { validation } : {}) },
+      startBlock: env.INDEXER_START_BLOCK,
+      confirmations: env.INDEXER_CONFIRMATIONS,
+      maxBlockRange: env.INDEXER_MAX_BLOCK_RANGE,
+      intervalMs: env.INDEXER_INTERVAL_MS,
+    },
+    registrationFiles: {
+      ipfsGateway: env.IPFS_GATEWAY,
+      timeoutMs: env.REGISTRATION_FETCH_TIMEOUT_MS,
+      maxBytes: env.REGISTRATION_MAX_BYTES,
+      allowPrivateNetworks: env.REGISTRATION_ALLOW_PRIVATE_NETWORKS,
+    },
+  };
+}
 
 export type Config = z.output<typeof configSchema>;
 

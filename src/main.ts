@@ -16,6 +16,7 @@ import { startTaskWorker } from './tasks/worker.js';
 import { startPushDispatcher } from './push/dispatcher.js';
 import { signalLowBalances } from './billing/low-balance.js';
 import { rollUpUsage } from './billing/usage-rollup.js';
+import { startChainIndexer } from './indexer/run.js';
 import { repeat } from './repeat.js';
 import { openDatabase } from './db/client.js';
 import { seedDemoData } from './db/demo-data.js';
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
     intervalMs: config.push.intervalMs,
     onError: (error) => log.warn({ err: error }, 'low-balance pass failed'),
   });
+  const stopIndexer = config.indexer?.inProcess ? startChainIndexer(db, log, config.indexer) : async () => {};
   const stopRollup = repeat(
     async () => {
       const pass = await rollUpUsage(db);
@@ -144,6 +146,7 @@ async function main(): Promise<void> {
       await stopPush();
       await stopLowBalance();
       await stopRollup();
+      await stopIndexer();
       if (!(await leases.idle(config.shutdownGraceMs))) log.warn('held tasks still running at shutdown; another instance takes them over when their leases lapse');
       await stopRecovery();
       await stopWatcher();

@@ -1,4 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { getTableConfig } from 'drizzle-orm/pg-core';
+import { agents, feedbacks, validations } from '../../drizzle/schema.js';
 import type { Database } from '../db/client.js';
 import type { RegistryEvent } from './events.js';
 
@@ -10,6 +12,12 @@ const TABLES = {
 } as const;
 
 export type IndexedTable = keyof typeof TABLES;
+
+const COLUMNS: Record<IndexedTable, string[]> = {
+  agents: getTableConfig(agents).columns.map((column) => column.name),
+  feedbacks: getTableConfig(feedbacks).columns.map((column) => column.name),
+  validations: getTableConfig(validations).columns.map((column) => column.name),
+};
 
 /** `table.column = (key->>'column')::type` for each key column: the row a jsonb key names. */
 function keyMatch(table: IndexedTable, alias: string, key: SQL): SQL {
@@ -47,12 +55,16 @@ export async function undoProvisional(tx: Database, chainId: number, finalBlock:
   undo.sort((a, b) => (a.id > b.id ? -1 : 1));
   for (const entry of undo) {
     const key = sql`${JSON.stringify(entry.key)}::jsonb`;
-    await tx.rows(sql`delete from ${sql.raw(entry.table_name)} t where ${keyMatch(entry.table_name, 't', key)}`);
-    if (entry.before !== null) {
-      await tx.rows(sql`
-        insert into ${sql.raw(entry.table_name)}
-        select * from jsonb_populate_record(null::${sql.raw(entry.table_name)}, ${JSON.stringify(entry.before)}::jsonb)`);
+    const table = sql.raw(entry.table_name);
+    if (entry.before === null) {
+      await tx.rows(sql`delete from ${table} t where ${keyMatch(entry.table_name, 't', key)}`);
+      continue;
     }
+    // The row existed before the event and still does (newer changes are already undone): put its columns back in place.
+    const columns = sql.raw(COLUMNS[entry.table_name].join(', '));
+    await tx.rows(sql`
+      update ${table} t set (${columns}) = (select ${columns} from jsonb_populate_record(null::${table}, ${JSON.stringify(entry.before)}::jsonb))
+       where ${keyMatch(entry.table_name, 't', key)}`);
   }
   return undo.length;
 }

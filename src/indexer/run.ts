@@ -1,0 +1,22 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { chainClient } from '../chain/client.js';
+import type { Database } from '../db/client.js';
+import { startIndexer } from './indexer.js';
+import { startRegistrationFiles } from './registration-files.js';
+
+/** How often agents whose registration file is due are looked for. */
+const REGISTRATION_INTERVAL_MS = 5_000;
+
+/**
+ * Starts the chain indexer and, beside it (so a slow file server never holds the chain cursor), the
+ * reader of registration files; the answer stops both.
+ */
+export function startChainIndexer(db: Database, log: Logger, config: NonNullable<Config['indexer']>): () => Promise<void> {
+  const stopChain = startIndexer({ db, client: chainClient(config.rpcUrl), settings: config.chain, log: log.child({ part: 'indexer' }) });
+  const stopFiles = startRegistrationFiles({ db, settings: config.registrationFiles, log: log.child({ part: 'registration-files' }), intervalMs: REGISTRATION_INTERVAL_MS });
+  return async () => {
+    await stopChain();
+    await stopFiles();
+  };
+}
