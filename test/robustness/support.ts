@@ -62,8 +62,10 @@ export function startGatewayProcess(options: {
   databaseUrl: string;
   port: number;
   env?: Record<string, string>;
+  /** the program to run, src/main.ts unless told */
+  entry?: string;
 }): GatewayProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'src/main.ts'], {
     cwd: REPO_ROOT,
     env: {
       ...inheritedEnv(),
