@@ -23,6 +23,8 @@ export interface AppDeps {
   db: Database;
   log: Logger;
   config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl' | 'settlement'>;
+  /** the chain the ERC-8004 tables are indexed from, whose freshness /readyz and /v1/indexer report */
+  indexedChainId?: number;
   walletAuth: WalletAuth;
   /** the tool table (getReputationReport is enabled only with an LLM) */
   tools: ToolRegistry;
@@ -51,7 +53,7 @@ export function createApp(deps: AppDeps) {
   if (deps.inFlight) app.use(deps.inFlight.middleware);
   app
     .use(requestContext(deps.log))
-    .route('/', publicRoutes({ db: deps.db, publicUrl: deps.config.publicUrl, tools: deps.tools }))
+    .route('/', publicRoutes({ db: deps.db, publicUrl: deps.config.publicUrl, tools: deps.tools, indexedChainId: deps.indexedChainId }))
     .use('/v1/*', bodyLimit({ maxSize: REST_BODY_LIMIT, onError: (c) => apiErrorResponse(c, new ApiError('payload_too_large', `the body is over ${REST_BODY_LIMIT} bytes`)) }))
     .route('/', signInRoutes({ db: deps.db, ...deps.walletAuth }))
     .route('/', organizationRoutes({ db: deps.db, sessions: deps.walletAuth.sessions }))

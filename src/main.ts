@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     },
     config.taskWorker,
   );
-  const app = createApp({ db, log, config, walletAuth, topUpReader, tools, leases, inFlight });
+  const app = createApp({ db, log, config, walletAuth, topUpReader, tools, leases, inFlight, indexedChainId: config.indexer?.chain.chainId });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

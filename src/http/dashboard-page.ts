@@ -45,7 +45,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section><h2>Ledger</h2><table id="ledger"></table><button id="ledger-more" hidden>Older</button></section>
   <section><h2>Recent tasks</h2><table id="tasks"></table><button id="tasks-more" hidden>Older</button></section>
   <section><h2>Top up</h2><div id="topup"></div><table id="topups"></table></section>
-  <section><h2>Prices</h2><table id="prices"></table></section>
+  <section><h2>Prices</h2><table id="prices"></table><p id="freshness" class="muted"></p></section>
 </main>
 <script src="/dashboard/uplot.js"></script>
 <script>
@@ -104,7 +104,11 @@ async function load() {
   $('balance').textContent = balance.availableDisplay + ' available';
   $('balance-detail').textContent = 'balance ' + balance.balanceDisplay + ' · reserved ' + balance.reservedDisplay;
   $('low-balance').textContent = balance.lowBalance?.below ? 'Below your low-balance threshold of ' + usdc(balance.lowBalance.thresholdMicroUsdc) : '';
-  const [byDay, byTool, config, prices] = await Promise.all([api('/v1/usage?by=day'), api('/v1/usage?by=tool'), fetch('/v1/config').then((r) => r.json()), fetch('/v1/tools').then((r) => r.json())]);
+  const [byDay, byTool, config, prices, indexed] = await Promise.all([api('/v1/usage?by=day'), api('/v1/usage?by=tool'), fetch('/v1/config').then((r) => r.json()), fetch('/v1/tools').then((r) => r.json()), fetch('/v1/indexer').then((r) => r.json())]);
+  const ix = indexed.indexer;
+  $('freshness').textContent = ix
+    ? 'ERC-8004 data from chain ' + ix.chainId + ': block ' + ix.indexedBlock + (ix.headBlock === null ? '' : ' of ' + ix.headBlock + ' (' + ix.lagBlocks + ' behind, checked ' + (ix.checkedAt || '').slice(11, 19) + ' UTC)')
+    : 'ERC-8004 data: demo data, or the indexer has not run yet.';
   bars('chart-day', byDay.usage.map((r) => r.key.slice(5)), byDay.usage.map((r) => Number(r.spentMicroUsdc) / 1e6));
   bars('chart-tool', byTool.usage.map((r) => r.key), byTool.usage.map((r) => Number(r.spentMicroUsdc) / 1e6));
   table('usage', [['Tool'], ['Calls', 'num'], ['OK', 'num'], ['Failed', 'num'], ['Spent', 'num'], ['p50 ms', 'num']], byTool.usage.map((r) => [r.key, r.calls, r.succeeded, r.failed, r.spentDisplay, r.p50Ms ?? '']));

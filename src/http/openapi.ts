@@ -31,6 +31,7 @@ export interface Operation {
 export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/v1/tools', summary: 'The price list: every tool, its tier, price and argument JSON Schema', auth: 'none', ok: { status: 200, description: 'the tools', schema: answers.toolsAnswer } },
   { method: 'get', path: '/v1/config', summary: 'What a dashboard needs to explain top-ups: chain, USDC contract, treasury, confirmations (null when not configured)', auth: 'none', ok: { status: 200, description: 'the public settings', schema: answers.configAnswer } },
+  { method: 'get', path: '/v1/indexer', summary: 'How fresh the ERC-8004 data is: the block indexed, the chain head and the lag', auth: 'none', ok: { status: 200, description: 'the indexer state', schema: answers.indexerAnswer } },
   { method: 'post', path: '/v1/auth/nonce', summary: 'A single-use EIP-4361 nonce, with the domain and chain a message must name', auth: 'none', ok: { status: 201, description: 'the nonce', schema: answers.nonceAnswer } },
   { method: 'post', path: '/v1/auth/verify', summary: 'Trade a signed EIP-4361 message for a session token (the first sign-in creates the organization)', auth: 'none', body: verifyBody, ok: { status: 200, description: 'the session', schema: answers.sessionAnswer } },
   { method: 'get', path: '/v1/auth/session', summary: "The session's wallet, organization and role", auth: 'session', ok: { status: 200, description: 'who is signed in', schema: answers.whoAmIAnswer } },

@@ -6,11 +6,13 @@ import { displayUsdc } from '../tools/money.js';
 import { TIER_NAME, toolArgumentsSchema, type ToolRegistry } from '../tools/registry.js';
 import type { AppEnv } from './env.js';
 import { openApiDocument } from './openapi.js';
-import type { Answer, toolsAnswer } from './responses.js';
+import type { Answer, indexerAnswer, toolsAnswer } from './responses.js';
+import { indexerFreshness } from '../indexer/freshness.js';
 import { REFERENCE_HTML } from './reference-page.js';
 
-/** Routes anyone may read: health, readiness, the agent card and the price list. */
-export function publicRoutes(deps: { db: Database; publicUrl: string | undefined; tools: ToolRegistry }) {
+/** Routes anyone may read: health, readiness (with the indexer's freshness), the agent card, the price list. */
+export function publicRoutes(deps: { db: Database; publicUrl: string | undefined; tools: ToolRegistry; indexedChainId: number | undefined }) {
+  const freshness = async () => (deps.indexedChainId === undefined ? null : ((await indexerFreshness(deps.db, deps.indexedChainId)) ?? null));
   const baseUrl = (requestUrl: string) => deps.publicUrl?.replace(/\/$/, '') ?? new URL(requestUrl).origin;
   const priceList = deps.tools.list().map((tool) => ({
     name: tool.name,
@@ -31,7 +33,7 @@ export function publicRoutes(deps: { db: Database; publicUrl: string | undefined
     .get('/readyz', async (c) => {
       try {
         await deps.db.rows(sql`select 1`);
-        return c.json({ status: 'ready', database: deps.db.kind });
+        return c.json({ status: 'ready', database: deps.db.kind, ...(deps.indexedChainId === undefined ? {} : { indexer: await freshness() }) });
       } catch (error) {
         c.get('log').warn({ err: error }, 'readiness check failed');
         return c.json({ status: 'unavailable', database: deps.db.kind }, 503);
@@ -39,6 +41,7 @@ export function publicRoutes(deps: { db: Database; publicUrl: string | undefined
     })
     .get('/.well-known/agent-card.json', (c) => c.json(buildAgentCard(baseUrl(c.req.url), deps.tools)))
     .get('/v1/tools', (c) => c.json({ tools: priceList } satisfies Answer<typeof toolsAnswer>))
+    .get('/v1/indexer', async (c) => c.json({ indexer: await freshness() } satisfies Answer<typeof indexerAnswer>))
     .get('/openapi.json', (c) => c.json(openApiDocument(baseUrl(c.req.url))))
     .get('/reference', (c) => c.html(REFERENCE_HTML));
 }

@@ -110,6 +110,20 @@ export const toolsAnswer = z.strictObject({
   ),
 });
 
+export const indexerAnswer = z.strictObject({
+  indexer: z
+    .strictObject({
+      chainId: z.number().int(),
+      indexedBlock: z.string().describe('the last block read: its events are in the answers of the tools'),
+      finalBlock: z.string().describe('the last block with its confirmations'),
+      headBlock: z.string().nullable().describe('the chain head at the last look'),
+      lagBlocks: z.number().int().nullable(),
+      checkedAt: instant.nullable(),
+    })
+    .nullable()
+    .describe('null when this gateway indexes no chain, or before the first pass'),
+});
+
 export const balanceAnswer = z.strictObject({
   orgId: z.uuid(),
   balanceMicroUsdc: micro,

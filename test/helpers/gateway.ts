@@ -42,6 +42,8 @@ export async function startTestGateway(
     /** an OpenAI-compatible server: enables getReputationReport */
     llm?: { baseUrl: string; timeoutMs?: number };
     leaseMs?: number;
+    /** the chain id whose indexer state /readyz and /v1/indexer report */
+    indexedChainId?: number;
   } = {},
 ): Promise<TestGateway> {
   const database = await createTestDatabase();
@@ -64,6 +66,7 @@ export async function startTestGateway(
         timeoutMs: options.llm.timeoutMs ?? 5_000,
       },
     }),
+    indexedChainId: options.indexedChainId,
     topUpReader: options.rpcUrl && options.topUpChain ? { client: chainClient(options.rpcUrl), chain: options.topUpChain } : undefined,
   });
   let server: Server | undefined;

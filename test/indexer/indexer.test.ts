@@ -5,6 +5,7 @@ import type { NewOrganization } from '../../src/auth/organizations.js';
 import { call, expectResult, request, toolCall, v1Data, v1Send } from '../a2a/support.js';
 import { startLocalChain, type LocalChain } from '../helpers/chain.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { rest } from '../helpers/sign-in.js';
 import { catchUp, deployRegistries, indexerDeps, registryCalls, type Registries } from './support.js';
 
 describe('the ERC-8004 indexer: registry events on a local chain become what the tools answer', () => {
@@ -26,7 +27,7 @@ describe('the ERC-8004 indexer: registry events on a local chain become what the
 
   beforeAll(async () => {
     chain = await startLocalChain();
-    gateway = await startTestGateway();
+    gateway = await startTestGateway({ indexedChainId: 31337 });
     org = await gateway.createOrg({ credits: 10_000_000n });
     const deployer = await chain.fundedWallet();
     [owner, clientA, clientB, validator] = await Promise.all([chain.fundedWallet(), chain.fundedWallet(), chain.fundedWallet(), chain.fundedWallet()]);
@@ -36,6 +37,16 @@ describe('the ERC-8004 indexer: registry events on a local chain become what the
   afterAll(async () => {
     await gateway?.close();
     await chain?.stop();
+  });
+
+  it('/readyz and /v1/indexer say how fresh the data is: nothing before the first pass, then the block indexed, the head and the lag', async () => {
+    expect(await (await rest(gateway, 'GET', '/v1/indexer')).json()).toEqual({ indexer: null });
+    await chain.mine(3);
+    await index();
+    const head = await chain.publicClient.getBlockNumber();
+    const ready = (await (await gateway.app.request('/readyz')).json()) as { indexer: Record<string, unknown> };
+    expect(ready.indexer).toMatchObject({ chainId: 31337, indexedBlock: String(head), headBlock: String(head), lagBlocks: 0, finalBlock: String(head - 2n) });
+    expect(await (await rest(gateway, 'GET', '/v1/indexer')).json()).toEqual({ indexer: ready.indexer });
   });
 
   it('registration, feedback (current and October 2025 events), revocation and validation, exactly', async () => {

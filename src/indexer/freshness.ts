@@ -1,0 +1,33 @@
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+
+export interface IndexerFreshness {
+  chainId: number;
+  /** the last block read (its rows are in the tables) */
+  indexedBlock: string;
+  /** the last block with its confirmations: what a reorg can no longer change */
+  finalBlock: string;
+  /** the chain head at the indexer's last look */
+  headBlock: string | null;
+  lagBlocks: number | null;
+  /** when the indexer last looked at the head */
+  checkedAt: string | null;
+}
+
+/** How far the indexer has read the chain, from its cursor row; undefined before its first pass. */
+export async function indexerFreshness(db: Database, chainId: number): Promise<IndexerFreshness | undefined> {
+  const [row] = await db.rows<{ tip_block: bigint; final_block: bigint; head_block: bigint | null; checked_at: string | null }>(sql`
+    select tip_block, final_block, head_block, to_char(head_seen_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as checked_at
+      from indexer_state where chain_id = ${chainId}`);
+  if (!row) return undefined;
+  const tip = BigInt(row.tip_block);
+  const head = row.head_block === null ? null : BigInt(row.head_block);
+  return {
+    chainId,
+    indexedBlock: tip.toString(),
+    finalBlock: BigInt(row.final_block).toString(),
+    headBlock: head?.toString() ?? null,
+    lagBlocks: head === null ? null : Number(head > tip ? head - tip : 0n),
+    checkedAt: row.checked_at,
+  };
+}
