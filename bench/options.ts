@@ -19,6 +19,8 @@ export interface BenchOptions {
   usageHistory: UsageHistorySize;
   /** how many times each usage read is timed */
   usageReads: number;
+  /** registry events in the indexer's timed backfill */
+  indexerEvents: number;
   /** the PostgreSQL server the bench database is created on */
   serverUrl: string;
   /** scenario names to run; all when empty */
@@ -54,6 +56,7 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv): Bench
     dataset: smoke ? SMOKE_DATASET : FULL_DATASET,
     usageHistory: smoke ? { tasks: 20_000, days: 10 } : { tasks: 1_000_000, days: 90 },
     usageReads: smoke ? 3 : 30,
+    indexerEvents: smoke ? 5_000 : 100_000,
     serverUrl: env.BENCH_DATABASE_URL || env.DATABASE_URL || DEFAULT_SERVER_URL,
     only: values.only ? values.only.split(',').map((name) => name.trim()) : [],
     profile: values.profile === true,

@@ -4,6 +4,7 @@ import type { DemoDataCounts } from '../src/db/demo-data.js';
 import type { Machine } from './machine.js';
 import type { MoneyReport } from './money.js';
 import type { ScenarioResult } from './scenario-run.js';
+import { formatIndexerBench, type IndexerBenchResult } from './indexer.js';
 import { formatUsageBench, type UsageBenchResult } from './usage.js';
 
 export interface BenchResults {
@@ -20,6 +21,8 @@ export interface BenchResults {
   peakRssMb: number;
   /** usage reads over one organization's long history; absent when --only left them out */
   usage?: UsageBenchResult;
+  /** the ERC-8004 indexer's backfill; absent when --only left it out */
+  indexer?: IndexerBenchResult;
 }
 
 export const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -96,5 +99,6 @@ export function formatTable(results: BenchResults): string {
       `over ${results.money.accounts} accounts (${results.money.violations.length} violations, ` +
       `${results.money.workingTasks} tasks still working); ledger charged ${results.money.chargedMicroUsdc} µUSDC`,
     ...(results.usage ? ['', formatUsageBench(results.usage)] : []),
+    ...(results.indexer ? ['', formatIndexerBench(results.indexer)] : []),
   ].join('\n');
 }

@@ -14,10 +14,13 @@ import { formatTable, resultsDir, writeResults, type BenchResults } from './repo
 import { runScenario, type ScenarioResult } from './scenario-run.js';
 import { scenarios } from './scenarios.js';
 import { seedBenchData } from './seed.js';
+import { benchIndexerBackfill, formatIndexerBench } from './indexer.js';
 import { measureUsageReads, seedUsageHistory, type UsageBenchResult } from './usage.js';
 
 /** The `--only` name of the usage reads over one organization's long history. */
 const USAGE = 'usage';
+/** The `--only` name of the indexer's backfill. */
+const INDEXER = 'indexer';
 
 const say = (line: string) => console.error(`[bench] ${line}`);
 
@@ -39,10 +42,11 @@ function redacted(url: string): string {
 async function bench(): Promise<boolean> {
   const options = parseBenchOptions(process.argv.slice(2), process.env);
   const startedAt = new Date();
-  const unknown = options.only.filter((name) => name !== USAGE && !scenarios.some((scenario) => scenario.name === name));
-  if (unknown.length) throw new Error(`--only: no scenario ${unknown.join(', ')}; there are ${[...scenarios.map((s) => s.name), USAGE].join(', ')}`);
+  const unknown = options.only.filter((name) => name !== USAGE && name !== INDEXER && !scenarios.some((scenario) => scenario.name === name));
+  if (unknown.length) throw new Error(`--only: no scenario ${unknown.join(', ')}; there are ${[...scenarios.map((s) => s.name), USAGE, INDEXER].join(', ')}`);
   const chosen = options.only.length ? scenarios.filter((scenario) => options.only.includes(scenario.name)) : scenarios;
   const measureUsage = !options.only.length || options.only.includes(USAGE);
+  const measureIndexer = !options.only.length || options.only.includes(INDEXER);
   say(`${options.mode} run: ${options.durationS} s per scenario, ${options.warmupS} s warm-up; server ${redacted(options.serverUrl)}`);
 
   const database = await createBenchDatabase(options.serverUrl);
@@ -93,6 +97,8 @@ async function bench(): Promise<boolean> {
     usage = { ...options.usageHistory, seedSeconds: usageHistory.seedSeconds, rollupSeconds: usageHistory.rollupSeconds, rolledDays: usageHistory.rolledDays, reads };
   }
   await gateway.stop();
+  const indexer = measureIndexer ? await benchIndexerBackfill(options.serverUrl, options.indexerEvents, say) : undefined;
+  if (indexer) say(formatIndexerBench(indexer));
   if (profileDir) say(`gateway CPU profile in ${profileDir} (open it in Chrome DevTools or speedscope)`);
 
   const report: BenchResults = {
@@ -108,6 +114,7 @@ async function bench(): Promise<boolean> {
     // VmHWM only grows, so the last scenario's reading is the peak of the whole run.
     peakRssMb: Math.max(0, ...results.map((result) => result.peakRssMb)),
     ...(usage ? { usage } : {}),
+    ...(indexer ? { indexer } : {}),
   };
   const path = writeResults(report);
   console.log(formatTable(report));

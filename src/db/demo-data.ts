@@ -118,10 +118,13 @@ function* eachAgent<Row>(agentCount: number, rowsOf: (agentId: number) => Iterab
 function demoAgent(agentId: number, now: number): AgentRow {
   const random = randomFor('agent', agentId);
   const createdAt = new Date(now - (HISTORY_DAYS + 1 + random() * 60) * DAY_MS);
+  const agentUri = `ipfs://bafkrei${sha256Hex(`agent-uri:${agentId}`).slice(0, 52)}`;
   return {
     id: BigInt(agentId),
     ownerAddress: address(`owner:${agentId}`),
-    agentUri: `ipfs://bafkrei${sha256Hex(`agent-uri:${agentId}`).slice(0, 52)}`,
+    agentUri,
+    // The demo's name and description stand for its registration file: nothing to fetch.
+    registrationUri: agentUri,
     name: `Demo Agent ${agentId}`,
     description: `Demo agent for ${pick(SPECIALTIES, random)}.`,
     active: random() >= INACTIVE_SHARE,

@@ -14,6 +14,8 @@ export function refusalKind(error: unknown): RefusalKind {
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
     const fields = current as Error & { status?: number; details?: string; shortMessage?: string };
     if (fields.status === 429) return 'rate_limited';
+    // viem's own cap on an answer's size (10 MB): a range whose logs are too many to carry.
+    if (current.name === 'ResponseBodyTooLargeError') return 'range_too_large';
     texts.push(current.message, fields.details ?? '', fields.shortMessage ?? '');
   }
   const text = texts.join(' | ');
@@ -21,6 +23,9 @@ export function refusalKind(error: unknown): RefusalKind {
   if (RANGE_TOO_LARGE.test(text)) return 'range_too_large';
   return 'other';
 }
+
+/** A read returning more logs than this halves the next range: answers stay a few MB at most. */
+const TARGET_LOGS = 5_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -38,8 +43,9 @@ export interface LogReaderOptions {
 
 /**
  * eth_getLogs over block ranges sized to what the provider accepts: a refusal for a range too large
- * halves it (down to one block), a rate limit waits with exponential backoff, and after a run of
- * successes the range doubles back toward `maxRange`.
+ * (or an answer over viem's size cap) halves it, down to one block; a read of more than 5,000 logs
+ * halves the next one; a rate limit waits with exponential backoff; after a run of successes the
+ * range doubles back toward `maxRange`.
  */
 export function createLogReader(options: LogReaderOptions) {
   let range = options.maxRange;
@@ -66,7 +72,11 @@ export function createLogReader(options: LogReaderOptions) {
         const to = from + range - 1n < upTo ? from + range - 1n : upTo;
         try {
           const logs = await getLogs(from, to);
-          if (++successes >= 5 && range < options.maxRange) {
+          if (logs.length > TARGET_LOGS && to > from) {
+            // Dense blocks: ask for fewer next time, before a provider refuses.
+            range = (to - from + 1n) / 2n;
+            successes = 0;
+          } else if (++successes >= 5 && range < options.maxRange) {
             range = range * 2n < options.maxRange ? range * 2n : options.maxRange;
             successes = 0;
           }
