@@ -68,10 +68,25 @@ const feedbackFields = (args: Args) => ({
   kind: 'feedback' as const,
   agentId: args.agentId as bigint,
   client: lower(args.clientAddress),
-  tag2: '',
-  endpoint: '',
-  feedbackUri: '',
   feedbackHash: args.feedbackHash as Hex,
+});
+
+/** The fields 2.0.0 and 1.1.0 share: the index, string tags, the endpoint and the URI. */
+const stringTaggedFields = (args: Args) => ({
+  index: args.feedbackIndex as bigint,
+  tag1: args.tag1 as string,
+  tag2: args.tag2 as string,
+  endpoint: args.endpoint as string,
+  feedbackUri: args.feedbackURI as string,
+});
+
+const validationFields = (args: Args, tag: string) => ({
+  kind: 'validation' as const,
+  agentId: args.agentId as bigint,
+  validator: lower(args.validatorAddress),
+  requestHash: args.requestHash as Hex,
+  response: args.response as number,
+  tag,
 });
 
 /** Every event the indexer knows, by topic0: the versions differ in their signature, so in their topic. */
@@ -98,23 +113,15 @@ const VARIANTS = new Map<Hex, Variant>([
   })),
   variant('reputation', reputationEvents, 'NewFeedback', (args) => ({
     ...feedbackFields(args),
-    index: args.feedbackIndex as bigint,
+    ...stringTaggedFields(args),
     value: (args.value as bigint).toString(),
     valueDecimals: args.valueDecimals as number,
-    tag1: args.tag1 as string,
-    tag2: args.tag2 as string,
-    endpoint: args.endpoint as string,
-    feedbackUri: args.feedbackURI as string,
   })),
   variant('reputation', reputationEvents110, 'NewFeedback', (args) => ({
     ...feedbackFields(args),
-    index: args.feedbackIndex as bigint,
+    ...stringTaggedFields(args),
     value: String(args.score as number),
     valueDecimals: 0,
-    tag1: args.tag1 as string,
-    tag2: args.tag2 as string,
-    endpoint: args.endpoint as string,
-    feedbackUri: args.feedbackURI as string,
   })),
   variant('reputation', reputationEventsOctober2025, 'NewFeedback', (args) => ({
     ...feedbackFields(args),
@@ -123,6 +130,7 @@ const VARIANTS = new Map<Hex, Variant>([
     valueDecimals: 0,
     tag1: bytes32Text(args.tag1),
     tag2: bytes32Text(args.tag2),
+    endpoint: '',
     feedbackUri: args.feedbackUri as string,
   })),
   variant('reputation', reputationEvents, 'FeedbackRevoked', (args) => ({
@@ -131,22 +139,8 @@ const VARIANTS = new Map<Hex, Variant>([
     client: lower(args.clientAddress),
     index: args.feedbackIndex as bigint,
   })),
-  variant('validation', validationEvents, 'ValidationResponse', (args) => ({
-    kind: 'validation',
-    agentId: args.agentId as bigint,
-    validator: lower(args.validatorAddress),
-    requestHash: args.requestHash as Hex,
-    response: args.response as number,
-    tag: args.tag as string,
-  })),
-  variant('validation', validationEventsOctober2025, 'ValidationResponse', (args) => ({
-    kind: 'validation',
-    agentId: args.agentId as bigint,
-    validator: lower(args.validatorAddress),
-    requestHash: args.requestHash as Hex,
-    response: args.response as number,
-    tag: bytes32Text(args.tag),
-  })),
+  variant('validation', validationEvents, 'ValidationResponse', (args) => validationFields(args, args.tag as string)),
+  variant('validation', validationEventsOctober2025, 'ValidationResponse', (args) => validationFields(args, bytes32Text(args.tag))),
 ]);
 
 /** The topics the indexer asks the RPC for: every known event of every version. */

@@ -240,6 +240,11 @@ export function startIndexer(deps: IndexerDeps): () => Promise<void> {
       }
       lock ??= await deps.db.tryExclusive(INDEXER_LOCK_KEY);
       if (!lock) return;
+      const served = await deps.client.getChainId();
+      if (served !== deps.settings.chainId) {
+        deps.log.error({ configured: deps.settings.chainId, served }, 'CHAIN_RPC_URL serves another chain than CHAIN_ID: not indexing');
+        return;
+      }
       for (let turn = 0; turn < PASSES_PER_TURN; turn++) {
         const pass = await indexOnce(deps, reader);
         if (pass.events) deps.log.info({ events: pass.events, blocks: pass.blocks.toString() }, 'indexed');

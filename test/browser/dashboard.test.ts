@@ -53,12 +53,12 @@ describe.skipIf(!existsSync(CHROMIUM))('the billing dashboard in headless Chromi
     await page.reload();
     await page.waitForSelector('#app:not([hidden])');
     await expect.poll(() => page.textContent('#balance')).toBe('1.99 USDC available');
-    const ledger = await page.textContent('#ledger');
-    expect(ledger).toContain('charge');
-    expect(ledger).toContain('-0.01 USDC');
-    expect(await page.textContent('#usage')).toContain('getReputationSummary');
+    // The balance shows first; the usage, ledger and tasks tables fill in after it.
+    await expect.poll(() => page.textContent('#ledger')).toContain('charge');
+    expect(await page.textContent('#ledger')).toContain('-0.01 USDC');
+    await expect.poll(() => page.textContent('#usage')).toContain('getReputationSummary');
     expect(await page.locator('#chart-tool canvas').count()).toBeGreaterThan(0);
-    expect(await page.textContent('#prices')).toContain('getAgentProfile');
+    await expect.poll(() => page.textContent('#prices')).toContain('getAgentProfile');
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: `${ARTIFACTS}/dashboard.png`, fullPage: true });
