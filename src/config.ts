@@ -44,6 +44,8 @@ const configSchema = z
     CHAIN_RPC_URL: z.url().optional(),
     SIGN_IN_DOMAIN: z.string().min(1).optional(),
     SIGN_IN_NONCE_TTL_S: z.coerce.number().int().min(10).max(3600).default(300),
+    SIGN_IN_NONCES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
+    TRUST_PROXY: flag.default(false),
     SESSION_TTL_S: z.coerce.number().int().min(60).max(86_400).default(900),
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     TREASURY_ADDRESS: address.optional(),
@@ -116,6 +118,10 @@ const configSchema = z
       // The EIP-4361 `domain` a message must name: the host people reach the gateway at.
       domain: env.SIGN_IN_DOMAIN ?? (env.PUBLIC_URL ? new URL(env.PUBLIC_URL).host : `${env.HOST}:${env.PORT}`),
       nonceTtlS: env.SIGN_IN_NONCE_TTL_S,
+      // Each nonce is a row: one client address may take this many a minute (per instance).
+      noncesPerMinute: env.SIGN_IN_NONCES_PER_MINUTE,
+      // Behind a reverse proxy, the client is the first X-Forwarded-For address; otherwise the socket's peer.
+      trustProxy: env.TRUST_PROXY,
       sessionTtlS: env.SESSION_TTL_S,
       // Unset: made once and kept in the database, so every instance signs and checks with the same one.
       sessionSecret: env.SESSION_SECRET,

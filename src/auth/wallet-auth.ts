@@ -8,8 +8,11 @@ import { signatureCheck } from './signature-check.js';
 export interface WalletAuth {
   sessions: Sessions;
   checkSignature: SignatureCheck;
-  /** what an EIP-4361 message must name, and how long a nonce lives */
-  settings: { domain: string; chainId: number; nonceTtlS: number };
+  /**
+   * What an EIP-4361 message must name, how long a nonce lives, how many nonces one client address
+   * may take a minute, and whether X-Forwarded-For names the client (behind a trusted proxy).
+   */
+  settings: { domain: string; chainId: number; nonceTtlS: number; noncesPerMinute: number; trustProxy: boolean };
 }
 
 export async function openWalletAuth(db: Database, config: Pick<Config, 'chain' | 'signIn'>): Promise<WalletAuth> {
@@ -17,6 +20,12 @@ export async function openWalletAuth(db: Database, config: Pick<Config, 'chain' 
   return {
     sessions: sessions(secret, config.signIn.sessionTtlS),
     checkSignature: signatureCheck({ rpcUrl: config.chain.rpcUrl }),
-    settings: { domain: config.signIn.domain, chainId: config.chain.id, nonceTtlS: config.signIn.nonceTtlS },
+    settings: {
+      domain: config.signIn.domain,
+      chainId: config.chain.id,
+      nonceTtlS: config.signIn.nonceTtlS,
+      noncesPerMinute: config.signIn.noncesPerMinute,
+      trustProxy: config.signIn.trustProxy,
+    },
   };
 }

@@ -13,6 +13,7 @@ export const API_ERROR_STATUS = {
   conflict: 409,
   unprocessable: 422,
   payload_too_large: 413,
+  rate_limited: 429,
   unavailable: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 

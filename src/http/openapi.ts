@@ -86,7 +86,7 @@ function operationObject(operation: Operation) {
     })),
   ];
   const errors = Object.fromEntries(
-    ['400', '401', '403', '404', '409', '413', '422', '503'].map((status) => [status, { $ref: '#/components/responses/Error' }]),
+    ['400', '401', '403', '404', '409', '413', '422', '429', '503'].map((status) => [status, { $ref: '#/components/responses/Error' }]),
   );
   return {
     summary: operation.summary,

@@ -7,6 +7,7 @@ import type { WalletAuth } from '../auth/wallet-auth.js';
 import type { Database } from '../db/client.js';
 import { ApiError, jsonBody } from './api-errors.js';
 import type { AppEnv } from './env.js';
+import { clientAddress, createRateLimiter } from './rate-limit.js';
 import { requireSession } from './session-auth.js';
 import type { Answer, nonceAnswer, sessionAnswer, whoAmIAnswer } from './responses.js';
 
@@ -20,8 +21,16 @@ export const verifyBody = z.object({
  * signature for a short session token. A wallet's first sign-in creates its organization.
  */
 export function signInRoutes(deps: { db: Database } & WalletAuth) {
+  const nonceLimiter = createRateLimiter({ perMinute: deps.settings.noncesPerMinute });
   return new Hono<AppEnv>()
     .post('/v1/auth/nonce', async (c) => {
+      // Anyone may ask, and each nonce is a stored row: one client address gets so many a minute.
+      const client = clientAddress(c, deps.settings.trustProxy);
+      const waitS = client === undefined ? 0 : nonceLimiter.take(client);
+      if (waitS > 0) {
+        c.header('Retry-After', String(waitS));
+        throw new ApiError('rate_limited', `too many sign-in nonces from this address; try again in ${waitS} s`, 'nonce_rate');
+      }
       const { nonce, expiresAt } = await issueSignInNonce(deps.db, { ttlS: deps.settings.nonceTtlS });
       return c.json({ nonce, expiresAt, domain: deps.settings.domain, chainId: deps.settings.chainId } satisfies Answer<typeof nonceAnswer>, 201);
     })

@@ -44,11 +44,13 @@ export async function startTestGateway(
     leaseMs?: number;
     /** the chain id whose indexer state /readyz and /v1/indexer report */
     indexedChainId?: number;
+    /** sign-in nonces one client address may take a minute, and whether X-Forwarded-For names it */
+    nonces?: { perMinute: number; trustProxy: boolean };
   } = {},
 ): Promise<TestGateway> {
   const database = await createTestDatabase();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const walletAuth = await testWalletAuth(database.db, { rpcUrl: options.rpcUrl });
+  const walletAuth = await testWalletAuth(database.db, { rpcUrl: options.rpcUrl, noncesPerMinute: options.nonces?.perMinute, trustProxy: options.nonces?.trustProxy });
   const app = createApp({
     db: database.db,
     log,

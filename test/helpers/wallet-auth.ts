@@ -8,7 +8,7 @@ export const TEST_SIGN_IN = { domain: 'gateway.test', chainId: 31337 } as const;
 /** Wallet sign-in for a test gateway; `rpcUrl` (a local anvil) adds ERC-1271 smart-wallet signatures. */
 export function testWalletAuth(
   db: Database,
-  options: { rpcUrl?: string; sessionTtlS?: number; nonceTtlS?: number } = {},
+  options: { rpcUrl?: string; sessionTtlS?: number; nonceTtlS?: number; noncesPerMinute?: number; trustProxy?: boolean } = {},
 ): Promise<WalletAuth> {
   const config: Pick<Config, 'chain' | 'signIn'> = {
     chain: { id: TEST_SIGN_IN.chainId, rpcUrl: options.rpcUrl },
@@ -17,6 +17,8 @@ export function testWalletAuth(
       nonceTtlS: options.nonceTtlS ?? 300,
       sessionTtlS: options.sessionTtlS ?? 900,
       sessionSecret: undefined,
+      noncesPerMinute: options.noncesPerMinute ?? 30,
+      trustProxy: options.trustProxy ?? false,
     },
   };
   return openWalletAuth(db, config);
