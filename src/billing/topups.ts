@@ -17,6 +17,8 @@ export interface ConfirmedTransfer {
 export type TopUpSource = 'submitted' | 'watcher';
 
 export interface TopUp {
+  /** the row's id: the order top-ups were recorded in, and the cursor of their pages */
+  id: bigint;
   chainId: number;
   txHash: string;
   logIndex: number;
@@ -30,7 +32,7 @@ export interface TopUp {
   creditedAt: string | null;
 }
 
-const TOPUP_COLUMNS = sql`chain_id as "chainId", tx_hash as "txHash", log_index as "logIndex", block_number as "blockNumber",
+const TOPUP_COLUMNS = sql`id, chain_id as "chainId", tx_hash as "txHash", log_index as "logIndex", block_number as "blockNumber",
   from_address as "fromAddress", amount, status, org_id as "orgId", source,
   ${isoUtc(sql`created_at`)} as "createdAt", ${isoUtc(sql`credited_at`)} as "creditedAt"`;
 
@@ -88,6 +90,7 @@ export async function recordTransfers(db: Database, transfers: readonly Confirme
         from json_to_recordset(${JSON.stringify(rows)}::json) as i (
                chain_id int, tx_hash text, log_index int, block_number int8, block_hash text, from_address text, amount int8)
         left join org_members m on m.address = i.from_address
+       order by i.block_number, i.log_index
       on conflict (chain_id, tx_hash, log_index) do nothing
       returning *`),
   );
@@ -119,8 +122,10 @@ export async function topUpsOfTransaction(db: Database, input: { chainId: number
   return rows.map(toTopUp);
 }
 
-export async function listTopUps(db: Database, orgId: string): Promise<TopUp[]> {
+/** The organization's top-ups, the last recorded first (a batch's in chain order), `limit` at a time from before the id `beforeId`. */
+export async function listTopUps(db: Database, orgId: string, page: { limit: number; beforeId?: bigint }): Promise<TopUp[]> {
+  const before = page.beforeId === undefined ? sql`` : sql`and id < ${page.beforeId}`;
   const rows = await db.rows<TopUpRow>(sql`
-    select ${TOPUP_COLUMNS} from topups where org_id = ${orgId} order by created_at desc, id desc limit 500`);
+    select ${TOPUP_COLUMNS} from topups where org_id = ${orgId} ${before} order by id desc limit ${page.limit}`);
   return rows.map(toTopUp);
 }

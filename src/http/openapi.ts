@@ -4,7 +4,7 @@ import { ledgerQuery, tasksQuery, usageQuery } from './billing-routes.js';
 import { lowBalance, newKey, newMember } from './organization-routes.js';
 import { verifyBody } from './sign-in-routes.js';
 import * as answers from './responses.js';
-import { submission } from './topup-routes.js';
+import { submission, topUpsQuery } from './topup-routes.js';
 
 interface OkAnswer {
   status: number;
@@ -44,7 +44,7 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/v1/alerts/low-balance', summary: 'The low-balance threshold and webhook', auth: 'session', ok: { status: 200, description: 'the settings', schema: answers.lowBalanceAnswer } },
   { method: 'put', path: '/v1/alerts/low-balance', summary: 'Set the low-balance threshold and webhook (admins); the signing secret is in this answer only', auth: 'session', body: lowBalance, ok: { status: 200, description: 'the settings', schema: answers.lowBalanceAnswer } },
   { method: 'delete', path: '/v1/alerts/low-balance', summary: 'Remove the low-balance signal (admins)', auth: 'session', ok: { status: 204, description: 'removed' } },
-  { method: 'get', path: '/v1/topups', summary: "The organization's recorded USDC top-ups", auth: 'session', ok: { status: 200, description: 'the top-ups', schema: answers.topUpsAnswer } },
+  { method: 'get', path: '/v1/topups', summary: "The organization's recorded USDC top-ups, the last recorded first, by keyset cursor", auth: 'session', query: topUpsQuery, ok: { status: 200, description: 'the top-ups', schema: answers.topUpsAnswer } },
   { method: 'post', path: '/v1/topups', summary: 'Credit a USDC transfer to the treasury (admins); 202 pending until confirmed', auth: 'session', body: submission, ok: [
       { status: 200, description: 'credited', schema: answers.topUpCreditedAnswer },
       { status: 202, description: 'seen, waiting for confirmations', schema: answers.topUpPendingAnswer },

@@ -65,6 +65,7 @@ export const lowBalanceAnswer = z.strictObject({
 });
 
 const topUp = z.strictObject({
+  id: z.string(),
   chainId: z.number().int(),
   txHash: z.string(),
   logIndex: z.number().int(),
@@ -77,7 +78,7 @@ const topUp = z.strictObject({
   createdAt: instant,
   creditedAt: instant.nullable(),
 });
-export const topUpsAnswer = z.strictObject({ topups: z.array(topUp) });
+export const topUpsAnswer = z.strictObject({ topups: z.array(topUp), nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last') });
 export const topUpCreditedAnswer = z.strictObject({
   status: z.literal('credited'),
   creditedNow: z.boolean().describe('false when an earlier submission or the watcher had credited it already'),

@@ -8,7 +8,7 @@ import type { TopUpChain } from '../chain/client.js';
 import { readSubmittedTransaction, type NotATopUp } from '../chain/usdc-transfers.js';
 import type { Database } from '../db/client.js';
 import { displayUsdc } from '../tools/money.js';
-import { ApiError, jsonBody } from './api-errors.js';
+import { ApiError, jsonBody, queryOf } from './api-errors.js';
 import type { AppEnv } from './env.js';
 import { requireSession } from './session-auth.js';
 import type { Answer, topUpCreditedAnswer, topUpPendingAnswer, topUpsAnswer } from './responses.js';
@@ -17,6 +17,11 @@ export interface TopUpReader {
   client: PublicClient;
   chain: TopUpChain;
 }
+
+export const topUpsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().regex(/^\d{1,19}$/, 'a cursor this API returned').transform(BigInt).optional(),
+});
 
 export const submission = z.object({ txHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte transaction hash') });
 
@@ -29,6 +34,7 @@ const REFUSAL: Record<NotATopUp, string> = {
 
 function topUpView(topUp: TopUp) {
   return {
+    id: topUp.id.toString(),
     chainId: topUp.chainId,
     txHash: topUp.txHash,
     logIndex: topUp.logIndex,
@@ -54,9 +60,15 @@ export function topUpRoutes(deps: { db: Database; sessions: Sessions; reader: To
     return deps.reader;
   };
   return new Hono<AppEnv>()
-    .get('/v1/topups', requireSession(deps, 'viewer'), async (c) =>
-      c.json({ topups: (await listTopUps(deps.db, c.get('member').orgId)).map(topUpView) } satisfies Answer<typeof topUpsAnswer>),
-    )
+    .get('/v1/topups', requireSession(deps, 'viewer'), async (c) => {
+      const query = queryOf(c, topUpsQuery);
+      const page = await listTopUps(deps.db, c.get('member').orgId, { limit: query.limit, beforeId: query.cursor });
+      const last = page.at(-1);
+      return c.json({
+        topups: page.map(topUpView),
+        nextCursor: page.length === query.limit && last ? last.id.toString() : null,
+      } satisfies Answer<typeof topUpsAnswer>);
+    })
     .post('/v1/topups', requireSession(deps, 'admin'), async (c) => {
       const { client, chain } = configured();
       const { txHash } = await jsonBody(c, submission);

@@ -184,6 +184,22 @@ describe('USDC top-ups verified on a local chain', () => {
     await expectLedgerInvariant(gateway);
   });
 
+  it('lists top-ups newest first in keyset pages; a cursor it did not give is a 400', async () => {
+    const { wallet, session } = await member();
+    for (const amount of [1_000_000n, 2_000_000n, 3_000_000n]) await pay(wallet, amount);
+    await chain.mine(CONFIRMATIONS);
+    await scan();
+    type Page = { topups: { id: string; amountMicroUsdc: string }[]; nextCursor: string | null };
+    const page = async (query: string) => (await (await rest(gateway, 'GET', `/v1/topups${query}`, undefined, session.token)).json()) as Page;
+    const first = await page('?limit=2');
+    expect(first.topups.map((topUp) => topUp.amountMicroUsdc)).toEqual(['3000000', '2000000']);
+    const second = await page(`?limit=2&cursor=${first.nextCursor}`);
+    expect(second).toEqual({ topups: [expect.objectContaining({ amountMicroUsdc: '1000000' })], nextCursor: null });
+    expect((await page('')).topups.map((topUp) => topUp.id)).toEqual([...first.topups, ...second.topups].map((topUp) => topUp.id));
+    expect((await rest(gateway, 'GET', '/v1/topups?cursor=abc', undefined, session.token)).status).toBe(400);
+    expect((await rest(gateway, 'GET', '/v1/topups?limit=501', undefined, session.token)).status).toBe(400);
+  });
+
   it('the watcher notices a reorg deeper than its confirmations and reads the replaced blocks again', async () => {
     const { wallet, session } = await member();
     const before = await chain.testClient.snapshot();
