@@ -35,8 +35,8 @@ interface Cursor {
 
 /** Only one indexer writes to a database at a time; any constant works, the same for every instance. */
 const INDEXER_LOCK_KEY = 0x0a2a_8004;
-/** Block reads in flight at once for timestamps. */
-const BLOCK_READS = 8;
+/** Block reads in flight at once for timestamps (one JSON-RPC batch on the indexer's client). */
+const BLOCK_READS = 50;
 
 export class IndexerRaceError extends Error {
   constructor() {

@@ -1,9 +1,17 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { chainClient } from '../chain/client.js';
+import { createPublicClient, http, type PublicClient } from 'viem';
 import type { Database } from '../db/client.js';
 import { startIndexer } from './indexer.js';
 import { startRegistrationFiles } from './registration-files.js';
+
+/**
+ * The indexer's own client: block reads for timestamps go out as JSON-RPC batches (a backfill over
+ * sparse events reads many blocks), and viem's retries are off so the log reader sees each refusal.
+ */
+function indexerClient(rpcUrl: string): PublicClient {
+  return createPublicClient({ transport: http(rpcUrl, { batch: { batchSize: 50 }, retryCount: 0, timeout: 30_000 }) }) as PublicClient;
+}
 
 /** How often agents whose registration file is due are looked for. */
 const REGISTRATION_INTERVAL_MS = 5_000;
@@ -13,7 +21,7 @@ const REGISTRATION_INTERVAL_MS = 5_000;
  * reader of registration files; the answer stops both.
  */
 export function startChainIndexer(db: Database, log: Logger, config: NonNullable<Config['indexer']>): () => Promise<void> {
-  const stopChain = startIndexer({ db, client: chainClient(config.rpcUrl), settings: config.chain, log: log.child({ part: 'indexer' }) });
+  const stopChain = startIndexer({ db, client: indexerClient(config.rpcUrl), settings: config.chain, log: log.child({ part: 'indexer' }) });
   const stopFiles = startRegistrationFiles({ db, settings: config.registrationFiles, log: log.child({ part: 'registration-files' }), intervalMs: REGISTRATION_INTERVAL_MS });
   return async () => {
     await stopChain();
