@@ -74,7 +74,8 @@ export async function startGateway(input: {
       DEMO: '0',
       // Sized for this 2-core machine: postgres.js pipelines queries on busy connections, so a few
       // connections carry the load with fewer syscalls than many PostgreSQL backends sharing 2 cores.
-      DB_POOL_SIZE: '4',
+      // BENCH_DB_POOL_SIZE tries another size.
+      DB_POOL_SIZE: process.env.BENCH_DB_POOL_SIZE ?? '4',
     },
     stdio: ['ignore', log, log],
   });
