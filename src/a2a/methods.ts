@@ -98,6 +98,26 @@ async function sendWithPush(
   return task;
 }
 
+/** A2A 1.0 send params (SendMessage, SendStreamingMessage) as a send with its webhook. */
+const sendV1 = (ctx: A2AContext, input: z.output<typeof v1SendParams>, returnImmediately: boolean) =>
+  sendWithPush(ctx, {
+    message: input.message,
+    historyLength: input.configuration?.historyLength,
+    returnImmediately,
+    push: input.configuration?.taskPushNotificationConfig,
+    protocol: '1.0',
+  });
+
+/** A2A 0.3 send params (message/send, message/stream) as a send with its webhook. */
+const sendV03 = (ctx: A2AContext, input: z.output<typeof v03SendParams>, returnImmediately: boolean) =>
+  sendWithPush(ctx, {
+    message: input.message,
+    historyLength: input.configuration?.historyLength,
+    returnImmediately,
+    push: input.configuration?.pushNotificationConfig,
+    protocol: '0.3',
+  });
+
 const extendedCardUnsupported: Handler = async () => {
   throw new RpcError(RpcCode.ExtendedCardNotConfigured, 'No authenticated extended agent card is configured', {
     reason: 'extended_card_not_configured',
@@ -108,14 +128,7 @@ const extendedCardUnsupported: Handler = async () => {
 const v1Methods: Record<string, Handler> = {
   SendMessage: async (params, ctx) => {
     const input = parseParams(v1SendParams, params, 'SendMessage');
-    const task = await sendWithPush(ctx, {
-      message: input.message,
-      historyLength: input.configuration?.historyLength,
-      returnImmediately: input.configuration?.returnImmediately === true,
-      push: input.configuration?.taskPushNotificationConfig,
-      protocol: '1.0',
-    });
-    return { task: renderV1Task(task) };
+    return { task: renderV1Task(await sendV1(ctx, input, input.configuration?.returnImmediately === true)) };
   },
   GetTask: async (params, ctx) => {
     const input = parseParams(v1GetTaskParams, params, 'GetTask');
@@ -147,14 +160,7 @@ const v1Methods: Record<string, Handler> = {
   },
   SendStreamingMessage: async (params, ctx) => {
     const input = parseParams(v1SendParams, params, 'SendStreamingMessage');
-    const task = await sendWithPush(ctx, {
-      message: input.message,
-      historyLength: input.configuration?.historyLength,
-      returnImmediately: true,
-      push: input.configuration?.taskPushNotificationConfig,
-      protocol: '1.0',
-    });
-    return taskStream(ctx, task, renderV1Event);
+    return taskStream(ctx, await sendV1(ctx, input, true), renderV1Event);
   },
   SubscribeToTask: async (params, ctx) => {
     const input = parseParams(v1GetTaskParams, params, 'SubscribeToTask');
@@ -184,14 +190,7 @@ const v1Methods: Record<string, Handler> = {
 const v03Methods: Record<string, Handler> = {
   'message/send': async (params, ctx) => {
     const input = parseParams(v03SendParams, params, 'message/send');
-    const task = await sendWithPush(ctx, {
-      message: input.message,
-      historyLength: input.configuration?.historyLength,
-      returnImmediately: input.configuration?.blocking === false,
-      push: input.configuration?.pushNotificationConfig,
-      protocol: '0.3',
-    });
-    return renderV03Task(task);
+    return renderV03Task(await sendV03(ctx, input, input.configuration?.blocking === false));
   },
   'tasks/get': async (params, ctx) => {
     const input = parseParams(v03TaskIdParams, params, 'tasks/get');
@@ -203,14 +202,7 @@ const v03Methods: Record<string, Handler> = {
   },
   'message/stream': async (params, ctx) => {
     const input = parseParams(v03SendParams, params, 'message/stream');
-    const task = await sendWithPush(ctx, {
-      message: input.message,
-      historyLength: input.configuration?.historyLength,
-      returnImmediately: true,
-      push: input.configuration?.pushNotificationConfig,
-      protocol: '0.3',
-    });
-    return taskStream(ctx, task, renderV03Event);
+    return taskStream(ctx, await sendV03(ctx, input, true), renderV03Event);
   },
   'tasks/resubscribe': async (params, ctx) => {
     const input = parseParams(v03TaskIdParams, params, 'tasks/resubscribe');

@@ -138,16 +138,21 @@ function renderArtifact(artifact: Artifact): Record<string, unknown> {
   };
 }
 
+/** A task's A2A 0.3 TaskStatus: state, the message that explains it, when it was reached. */
+function renderV03Status(task: TaskView): Record<string, unknown> {
+  return {
+    state: task.state,
+    ...(task.statusMessage ? { message: renderV03Message(task.statusMessage) } : {}),
+    timestamp: task.timestamp,
+  };
+}
+
 export function renderV03Task(task: TaskView): Record<string, unknown> {
   return {
     kind: 'task',
     id: task.id,
     contextId: task.contextId,
-    status: {
-      state: task.state,
-      ...(task.statusMessage ? { message: renderV03Message(task.statusMessage) } : {}),
-      timestamp: task.timestamp,
-    },
+    status: renderV03Status(task),
     ...(task.artifacts.length > 0 ? { artifacts: task.artifacts.map(renderArtifact) } : {}),
     ...(task.history.length > 0 ? { history: task.history.map(renderV03Message) } : {}),
     metadata: task.metadata,
@@ -165,11 +170,7 @@ export function renderV03Event(event: TaskEvent): Record<string, unknown> {
     kind: 'status-update',
     taskId: view.id,
     contextId: view.contextId,
-    status: {
-      state: view.state,
-      ...(view.statusMessage ? { message: renderV03Message(view.statusMessage) } : {}),
-      timestamp: view.timestamp,
-    },
+    status: renderV03Status(view),
     final: event.final,
     metadata: view.metadata,
   };

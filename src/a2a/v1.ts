@@ -188,15 +188,20 @@ function renderArtifact(artifact: Artifact): Record<string, unknown> {
   };
 }
 
+/** A task's A2A 1.0 TaskStatus: state, the message that explains it, when it was reached. */
+function renderV1Status(task: TaskView): Record<string, unknown> {
+  return {
+    state: WIRE_STATE[task.state],
+    ...(task.statusMessage ? { message: renderV1Message(task.statusMessage) } : {}),
+    timestamp: task.timestamp,
+  };
+}
+
 export function renderV1Task(task: TaskView, options: { includeArtifacts?: boolean } = {}): Record<string, unknown> {
   return {
     id: task.id,
     contextId: task.contextId,
-    status: {
-      state: WIRE_STATE[task.state],
-      ...(task.statusMessage ? { message: renderV1Message(task.statusMessage) } : {}),
-      timestamp: task.timestamp,
-    },
+    status: renderV1Status(task),
     ...(options.includeArtifacts !== false && task.artifacts.length > 0
       ? { artifacts: task.artifacts.map(renderArtifact) }
       : {}),
@@ -216,11 +221,7 @@ export function renderV1Event(event: TaskEvent): Record<string, unknown> {
     statusUpdate: {
       taskId: view.id,
       contextId: view.contextId,
-      status: {
-        state: WIRE_STATE[view.state],
-        ...(view.statusMessage ? { message: renderV1Message(view.statusMessage) } : {}),
-        timestamp: view.timestamp,
-      },
+      status: renderV1Status(view),
       metadata: view.metadata,
     },
   };
