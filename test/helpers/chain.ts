@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
   createPublicClient,
@@ -16,6 +15,7 @@ import {
 } from 'viem';
 import { foundry } from 'viem/chains';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { freePort } from './loopback.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -46,17 +46,6 @@ export interface LocalChain {
   write(from: LocalAccount, call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] }): Promise<Hex>;
   mine(blocks: number): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export async function startLocalChain(): Promise<LocalChain> {

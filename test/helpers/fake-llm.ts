@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback, type LoopbackServer } from './loopback.js';
 
 /**
  * What the fake chat-completions server does with the next requests: answer a valid report,
@@ -58,6 +58,7 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     return { opened, open };
   };
   let gate = newGate();
+  let loopback: LoopbackServer | undefined;
   const fake: FakeLlm = {
     baseUrl: '',
     script: (...next) => queue.push(...next),
@@ -73,7 +74,7 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     },
     close: async () => {
       for (const release of hanging) release();
-      await new Promise((resolve) => server.close(resolve));
+      await loopback?.close();
     },
   };
   const server: Server = createServer(async (request, response) => {
@@ -107,7 +108,7 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     const content = behaviour === 'report' ? JSON.stringify(FAKE_REPORT) : 'Here is your report: it is great!';
     response.writeHead(200, { 'content-type': 'application/json' }).end(completion(content));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  fake.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  loopback = await listenOnLoopback(server);
+  fake.baseUrl = `${loopback.baseUrl}/v1`;
   return fake;
 }

@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { seedDemoData } from '../../src/db/demo-data.js';
 import { call, expectResult, request, toolCall, v1Data, v1Send } from '../a2a/support.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { rest, signIn, type SignedIn } from '../helpers/sign-in.js';
+import { listenOnLoopback, type LoopbackServer } from '../helpers/loopback.js';
 
 const quietLog = pino({ level: 'silent' });
 
@@ -18,6 +18,7 @@ describe('low-balance signal', () => {
   let owner: SignedIn;
   let key: string;
   let server: Server;
+  let receiver: LoopbackServer | undefined;
   let hookUrl: string;
   const hits: { headers: IncomingHttpHeaders; body: string }[] = [];
 
@@ -33,11 +34,11 @@ describe('low-balance signal', () => {
       hits.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       res.writeHead(204).end();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/low`;
+    receiver = await listenOnLoopback(server);
+    hookUrl = `${receiver.baseUrl}/low`;
   });
   afterAll(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    await receiver?.close();
     await gateway?.close();
   });
 

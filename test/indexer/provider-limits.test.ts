@@ -8,6 +8,7 @@ import { indexerLogReader, indexOnce } from '../../src/indexer/indexer.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startLocalChain, type LocalChain } from '../helpers/chain.js';
 import { catchUp, deployRegistries, indexerDeps, registryCalls, type Registries } from './support.js';
+import { listenOnLoopback } from '../helpers/loopback.js';
 
 /** What providers answer when an eth_getLogs range is too wide (Alchemy, Infura, QuickNode wordings). */
 const TOO_LARGE = [
@@ -44,10 +45,8 @@ async function startLimitedProvider(upstream: string, limits: { maxSpan: number;
     const forwarded = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     response.writeHead(forwarded.status, { 'content-type': 'application/json' }).end(await forwarded.text());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  return { url, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  const loopback = await listenOnLoopback(server);
+  return { url: loopback.baseUrl, seen, close: loopback.close };
 }
 
 describe('provider limits: ranges halve on "too large", rate limits back off, nothing is missed', () => {

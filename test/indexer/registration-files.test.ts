@@ -9,6 +9,7 @@ import { call, expectResult, request, toolCall, v1Data, v1Send } from '../a2a/su
 import { startLocalChain, type LocalChain } from '../helpers/chain.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { catchUp, deployRegistries, indexerDeps, registryCalls, type Registries } from './support.js';
+import { listenOnLoopback } from '../helpers/loopback.js';
 
 const file = (name: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ type: 'https://eips.ethereum.org/EIPS/eip-8004#registration-v1', name, description: `${name}, described`, services: [], ...extra });
@@ -25,10 +26,8 @@ async function startFileServer() {
     if (path === '/hang') return; // never answers
     response.writeHead(404).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  return { base, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  const loopback = await listenOnLoopback(server);
+  return { base: loopback.baseUrl, close: loopback.close };
 }
 
 describe('registration files: name, description and active from the agent URI, never holding the chain cursor', () => {

@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { dispatchPushNotifications, startPushDispatcher } from '../../src/push/d
 import { call, expectResult, expectRpcError, request, toolCall, v03Data, v03Send, v1Data, v1Send } from '../a2a/support.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { listenOnLoopback } from '../helpers/loopback.js';
 
 const quietLog = pino({ level: 'silent' });
 
@@ -32,9 +32,9 @@ async function startReceiver(): Promise<{ url: string; received: Received[]; fai
     receiver.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
     res.writeHead(204).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  receiver.close = () => new Promise((resolve) => server.close(() => resolve()));
+  const loopback = await listenOnLoopback(server);
+  receiver.url = `${loopback.baseUrl}/hook`;
+  receiver.close = loopback.close;
   return receiver;
 }
 

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../src/db/client.js';
@@ -12,19 +11,7 @@ import type { Database } from '../../src/db/client.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** A port nothing listens on right now (the OS picks it; it is free again once we close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../helpers/loopback.js';
 
 export interface GatewayProcess {
   readonly name: string;
