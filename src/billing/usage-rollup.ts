@@ -62,6 +62,7 @@ export async function rollUpUsage(db: Database, now: Date = new Date()): Promise
     insert into usage_rollup_cursor (rolled_until)
     select coalesce(date_trunc('day', min(first_task) at time zone 'UTC') at time zone 'UTC', date_trunc('day', now() at time zone 'UTC') at time zone 'UTC')
       from organizations o cross join lateral (select min(created_at) as first_task from tasks where org_id = o.id) firsts
+     where not exists (select 1 from usage_rollup_cursor)
     on conflict (id) do nothing`);
   const pass: RollupPass = { days: 0, folded: 0 };
   for (;;) {

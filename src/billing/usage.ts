@@ -29,6 +29,17 @@ function lastMidnight(instant: Date): string {
   return new Date(Date.UTC(instant.getUTCFullYear(), instant.getUTCMonth(), instant.getUTCDate())).toISOString();
 }
 
+export interface UsageQuery {
+  by: UsageDimension;
+  from?: Date;
+  to?: Date;
+  tierOf: (tool: SQL) => SQL;
+}
+
+export async function usageBy(db: Database, orgId: string, query: UsageQuery): Promise<UsageRow[]> {
+  return db.rows<UsageRow>(usageStatement(orgId, query));
+}
+
 /**
  * Paid calls of one organization in [from, to) aggregated by tool, tier or UTC day, in one SQL
  * statement. Whole days the rollup job has closed come from `usage_rollups`; the rest (the range's
@@ -37,17 +48,6 @@ function lastMidnight(instant: Date): string {
  * latency buckets (`latencyBucket`: within 3.2 %), the same for both sources. `tierOf` maps a tool
  * to its tier (the tool table lives in code, not in the database).
  */
-export async function usageBy(db: Database, orgId: string, query: UsageQuery): Promise<UsageRow[]> {
-  return db.rows<UsageRow>(usageStatement(orgId, query));
-}
-
-export interface UsageQuery {
-  by: UsageDimension;
-  from?: Date;
-  to?: Date;
-  tierOf: (tool: SQL) => SQL;
-}
-
 export function usageStatement(orgId: string, query: UsageQuery): SQL {
   const keyOf = (tool: SQL, day: SQL) =>
     query.by === 'tool' ? tool : query.by === 'tier' ? query.tierOf(tool) : sql`to_char(${day}, 'YYYY-MM-DD')`;

@@ -100,10 +100,13 @@ function operationObject(operation: Operation) {
   };
 }
 
+/** Built from the zod schemas once: only the server URL differs between requests. */
+const PATHS: Record<string, Record<string, unknown>> = {};
+for (const operation of OPERATIONS) (PATHS[operation.path] ??= {})[operation.method] = operationObject(operation);
+const ERROR_SCHEMA = schemaOf(answers.errorAnswer, 'output');
+
 /** The OpenAPI 3.1 document of the REST API, built from the request schemas the routes validate with. */
 export function openApiDocument(baseUrl: string): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const operation of OPERATIONS) (paths[operation.path] ??= {})[operation.method] = operationObject(operation);
   return {
     openapi: '3.1.0',
     info: {
@@ -112,14 +115,14 @@ export function openApiDocument(baseUrl: string): Record<string, unknown> {
       description: 'Wallet sign-in, API keys, top-ups and billing reads. Paid tool calls go over A2A JSON-RPC at /a2a (see the agent card).',
     },
     servers: [{ url: baseUrl }],
-    paths,
+    paths: PATHS,
     components: {
       securitySchemes: {
         session: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a session token from POST /v1/auth/verify' },
         apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'an organization API key, apg_…' },
       },
       responses: {
-        Error: { description: 'the error envelope', content: { 'application/json': { schema: schemaOf(answers.errorAnswer, 'output') } } },
+        Error: { description: 'the error envelope', content: { 'application/json': { schema: ERROR_SCHEMA } } },
       },
     },
   };

@@ -231,6 +231,7 @@ const PASSES_PER_TURN = 20;
 export function startIndexer(deps: IndexerDeps): () => Promise<void> {
   const reader = indexerLogReader(deps);
   let lock: ExclusiveLock | undefined;
+  let chainChecked = false;
   const stopLoop = repeat(
     async () => {
       if (lock && !(await lock.stillHeld())) {
@@ -240,10 +241,13 @@ export function startIndexer(deps: IndexerDeps): () => Promise<void> {
       }
       lock ??= await deps.db.tryExclusive(INDEXER_LOCK_KEY);
       if (!lock) return;
-      const served = await deps.client.getChainId();
-      if (served !== deps.settings.chainId) {
-        deps.log.error({ configured: deps.settings.chainId, served }, 'CHAIN_RPC_URL serves another chain than CHAIN_ID: not indexing');
-        return;
+      if (!chainChecked) {
+        const served = await deps.client.getChainId();
+        if (served !== deps.settings.chainId) {
+          deps.log.error({ configured: deps.settings.chainId, served }, 'CHAIN_RPC_URL serves another chain than CHAIN_ID: not indexing');
+          return;
+        }
+        chainChecked = true;
       }
       for (let turn = 0; turn < PASSES_PER_TURN; turn++) {
         const pass = await indexOnce(deps, reader);
