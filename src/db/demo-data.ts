@@ -3,6 +3,7 @@ import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { agents, feedbacks, validations } from '../../drizzle/schema.js';
 import type { Database } from './client.js';
+import { jsonText } from './sql.js';
 
 export interface DemoDataOptions {
   /** the generated history ends just before this instant */
@@ -98,8 +99,8 @@ function insertStatement<Table extends PgTable>(table: Table, batch: Table['$inf
   const records = batch.map((row: Record<string, unknown>) =>
     Object.fromEntries(columns.map(([key, column]) => [column.name, row[key]])),
   );
-  // Dates serialize as ISO text; bigints, which JSON lacks, as decimal text. Both cast back exactly.
-  const json = JSON.stringify(records, (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  // Dates serialize as ISO text, bigints as decimal text: both cast back exactly.
+  const json = jsonText(records);
   const names = sql.join(
     columns.map(([, column]) => sql.identifier(column.name)),
     sql`, `,

@@ -9,6 +9,16 @@ export function isoUtc(column: SQL, precision: 'MS' | 'US' = 'MS'): SQL {
   return sql`to_char(${column} at time zone 'UTC', ${sql.raw(`'YYYY-MM-DD"T"HH24:MI:SS.${precision}"Z"'`)})`;
 }
 
+/** JSON text of `value`, bigints as decimal text: JSON has no bigint, and PostgreSQL casts the text back exactly. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, (_, entry: unknown) => (typeof entry === 'bigint' ? entry.toString() : entry));
+}
+
+/** `value` as one json parameter (for json_to_recordset and friends), bigints as decimal text. */
+export function jsonParam(value: unknown): SQL {
+  return sql`${jsonText(value)}::json`;
+}
+
 /**
  * `limit n offset m` for one page of rows. The offset is left out when it is 0, the common first
  * page: PostgreSQL costs a generic plan's `offset $m` as if it skipped a tenth of the rows, so a

@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { agents, feedbacks, validations } from '../../drizzle/schema.js';
 import type { Database } from '../db/client.js';
+import { jsonParam } from '../db/sql.js';
 import type { RegistryEvent } from './events.js';
 
 /** The tables the indexer writes, with the key that names a row and that key's column types. */
@@ -27,7 +28,6 @@ function keyMatch(table: IndexedTable, alias: string, key: SQL): SQL {
   );
 }
 
-const json = (rows: unknown[]) => sql`${JSON.stringify(rows, (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}::json`;
 
 interface ApplyContext {
   tx: Database;
@@ -45,7 +45,7 @@ async function saveUndo(context: ApplyContext, table: IndexedTable, keys: { bloc
     insert into indexer_undo (chain_id, block_number, table_name, key, before)
     select ${context.chainId}, k.block_number, ${table}, k.key,
            (select to_jsonb(t) from ${sql.raw(table)} t where ${keyMatch(table, 't', sql`k.key`)})
-      from json_to_recordset(${json(provisional.map((entry) => ({ block_number: entry.blockNumber, key: entry.key })))}) as k(block_number int8, key jsonb)`);
+      from json_to_recordset(${jsonParam(provisional.map((entry) => ({ block_number: entry.blockNumber, key: entry.key })))}) as k(block_number int8, key jsonb)`);
 }
 
 /** Puts back, newest first, every row the events after `finalBlock` changed; answers how many. */
@@ -77,7 +77,7 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
     await context.tx.rows(sql`
       insert into agents (id, owner_address, agent_uri, created_at, updated_at)
       select id, owner, uri, at, at
-        from json_to_recordset(${json(events.map((event) => ({ id: event.agentId, owner: event.owner, uri: event.uri, at: context.blockTime(event.blockNumber) })))})
+        from json_to_recordset(${jsonParam(events.map((event) => ({ id: event.agentId, owner: event.owner, uri: event.uri, at: context.blockTime(event.blockNumber) })))})
              as e(id int8, owner text, uri text, at timestamptz)
       on conflict (id) do update
         set owner_address = excluded.owner_address, agent_uri = excluded.agent_uri, created_at = excluded.created_at, updated_at = excluded.updated_at`);
@@ -86,7 +86,7 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
     await saveUndo(context, 'agents', events.map((event) => ({ blockNumber: event.blockNumber, key: { id: event.agentId } })));
     await context.tx.rows(sql`
       update agents a set agent_uri = e.uri, updated_at = e.at, registration_attempts = 0, registration_next_at = null, registration_error = null
-        from (select distinct on (id) * from json_to_recordset(${json(events.map((event, n) => ({ id: event.agentId, uri: event.uri, at: context.blockTime(event.blockNumber), n })))})
+        from (select distinct on (id) * from json_to_recordset(${jsonParam(events.map((event, n) => ({ id: event.agentId, uri: event.uri, at: context.blockTime(event.blockNumber), n })))})
                 as e(id int8, uri text, at timestamptz, n int) order by id, n desc) e
        where a.id = e.id`);
   },
@@ -95,7 +95,7 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
     await context.tx.rows(sql`
       update agents a set metadata = a.metadata || e.changes, updated_at = e.at
         from (select id, jsonb_object_agg(key, value order by n) as changes, max(at) as at
-                from json_to_recordset(${json(events.map((event, n) => ({ id: event.agentId, key: event.key, value: event.value, at: context.blockTime(event.blockNumber), n })))})
+                from json_to_recordset(${jsonParam(events.map((event, n) => ({ id: event.agentId, key: event.key, value: event.value, at: context.blockTime(event.blockNumber), n })))})
                      as e(id int8, key text, value text, at timestamptz, n int)
                group by id) e
        where a.id = e.id`);
@@ -104,7 +104,7 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
     await saveUndo(context, 'agents', events.map((event) => ({ blockNumber: event.blockNumber, key: { id: event.agentId } })));
     await context.tx.rows(sql`
       update agents a set owner_address = e.owner, updated_at = e.at
-        from (select distinct on (id) * from json_to_recordset(${json(events.map((event, n) => ({ id: event.agentId, owner: event.to, at: context.blockTime(event.blockNumber), n })))})
+        from (select distinct on (id) * from json_to_recordset(${jsonParam(events.map((event, n) => ({ id: event.agentId, owner: event.to, at: context.blockTime(event.blockNumber), n })))})
                 as e(id int8, owner text, at timestamptz, n int) order by id, n desc) e
        where a.id = e.id`);
   },
@@ -128,7 +128,7 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
     const pairs = [...new Map(rows.map((row) => [`${row.agent_id}:${row.client_address}`, { agent_id: row.agent_id, client_address: row.client_address }])).values()];
     const stored = await context.tx.rows<{ pair: string; last: bigint }>(sql`
       select p.agent_id || ':' || p.client_address as pair, coalesce(max(f.feedback_index), 0)::int8 as last
-        from json_to_recordset(${json(pairs)}) as p(agent_id int8, client_address text)
+        from json_to_recordset(${jsonParam(pairs)}) as p(agent_id int8, client_address text)
         left join feedbacks f on f.agent_id = p.agent_id and f.client_address = p.client_address
        group by 1`);
     const last = new Map(stored.map((row) => [row.pair, BigInt(row.last)]));
@@ -145,7 +145,7 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
     await context.tx.rows(sql`
       insert into feedbacks (agent_id, client_address, feedback_index, value, value_decimals, tag1, tag2, endpoint, feedback_uri, feedback_hash, created_at)
       select agent_id, client_address, feedback_index, value, value_decimals, tag1, tag2, endpoint, feedback_uri, feedback_hash, created_at
-        from json_to_recordset(${json(keyed)})
+        from json_to_recordset(${jsonParam(keyed)})
              as e(agent_id int8, client_address text, feedback_index int8, value numeric, value_decimals int2, tag1 text, tag2 text,
                   endpoint text, feedback_uri text, feedback_hash text, created_at timestamptz)
       on conflict (agent_id, client_address, feedback_index) do update
@@ -158,7 +158,7 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
     await saveUndo(context, 'feedbacks', events.map((event, n) => ({ blockNumber: event.blockNumber, key: keys[n]! })));
     await context.tx.rows(sql`
       update feedbacks f set revoked = true
-        from json_to_recordset(${json(keys)}) as e(agent_id int8, client_address text, feedback_index int8)
+        from json_to_recordset(${jsonParam(keys)}) as e(agent_id int8, client_address text, feedback_index int8)
        where f.agent_id = e.agent_id and f.client_address = e.client_address and f.feedback_index = e.feedback_index`);
   },
   async validation(context, events) {
@@ -167,7 +167,7 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
     await context.tx.rows(sql`
       insert into validations (agent_id, validator_address, request_hash, response, tag, created_at)
       select distinct on (request_hash) agent_id, validator, request_hash, response, tag, at
-        from json_to_recordset(${json(events.map((event, n) => ({ agent_id: event.agentId, validator: event.validator, request_hash: event.requestHash, response: event.response, tag: event.tag, at: context.blockTime(event.blockNumber), n })))})
+        from json_to_recordset(${jsonParam(events.map((event, n) => ({ agent_id: event.agentId, validator: event.validator, request_hash: event.requestHash, response: event.response, tag: event.tag, at: context.blockTime(event.blockNumber), n })))})
              as e(agent_id int8, validator text, request_hash text, response int2, tag text, at timestamptz, n int)
        order by request_hash, n desc
       on conflict (request_hash) do update

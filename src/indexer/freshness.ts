@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { isoUtc } from '../db/sql.js';
 
 export interface IndexerFreshness {
   chainId: number;
@@ -17,7 +18,7 @@ export interface IndexerFreshness {
 /** How far the indexer has read the chain, from its cursor row; undefined before its first pass. */
 export async function indexerFreshness(db: Database, chainId: number): Promise<IndexerFreshness | undefined> {
   const [row] = await db.rows<{ tip_block: bigint; final_block: bigint; head_block: bigint | null; checked_at: string | null }>(sql`
-    select tip_block, final_block, head_block, to_char(head_seen_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as checked_at
+    select tip_block, final_block, head_block, ${isoUtc(sql`head_seen_at`)} as checked_at
       from indexer_state where chain_id = ${chainId}`);
   if (!row) return undefined;
   const tip = BigInt(row.tip_block);

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { hexToNumber, type Address, type Hex, type Log, type PublicClient } from 'viem';
 import type { Database, ExclusiveLock } from '../db/client.js';
+import { jsonParam } from '../db/sql.js';
 import { repeat } from '../repeat.js';
 import { applyEvents, undoProvisional } from './apply.js';
 import { identityReads } from './erc8004-abi.js';
@@ -181,7 +182,7 @@ export async function indexOnce(deps: IndexerDeps, reader: LogReader): Promise<P
     if (stubs.length) {
       await tx.rows(sql`
         insert into agents (id, owner_address, agent_uri, created_at, updated_at)
-        select id, owner, uri, at, at from json_to_recordset(${JSON.stringify(stubs, (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}::json)
+        select id, owner, uri, at, at from json_to_recordset(${jsonParam(stubs)})
              as s(id int8, owner text, uri text, at timestamptz)
         on conflict (id) do nothing`);
     }
