@@ -1,7 +1,9 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { TERMINAL_STATES } from '../a2a/model.js';
 import type { Database } from '../db/client.js';
 
-export const TERMINAL_STATES = sql`('completed', 'failed', 'canceled', 'rejected')`;
+/** The task states that never change again, as an SQL list (from the one set the task lifecycle uses). */
+export const FINISHED_STATES = sql.raw(`(${[...TERMINAL_STATES].map((state) => `'${state}'`).join(', ')})`);
 
 /** A day is rolled up this long after it ended: past the longest transaction that could still insert a task dated that day. */
 const ROLL_MARGIN_MS = 10 * 60_000;
@@ -31,7 +33,7 @@ function rollupInsert(source: SQL): SQL {
                    count(*) filter (where state <> 'completed') as failed,
                    coalesce(sum(cost) filter (where state = 'completed'), 0) as spent
               from ${source}
-             where tool is not null and state in ${TERMINAL_STATES}
+             where tool is not null and state in ${FINISHED_STATES}
              group by 1, 2, 3, 4) per_bucket
      group by 1, 2, 3`;
 }
@@ -73,7 +75,7 @@ export async function rollUpUsage(db: Database, now: Date = new Date()): Promise
         const folded = await tx.rows<{ task_id: string }>(sql`
           with folded as (
             delete from usage_rollup_pending p using tasks t
-             where t.id = p.task_id and t.state in ${TERMINAL_STATES}
+             where t.id = p.task_id and t.state in ${FINISHED_STATES}
          returning t.*
           ), inserted as (${rollupInsert(sql`folded`)} returning 1)
           select id as task_id from folded`);
@@ -85,7 +87,7 @@ export async function rollUpUsage(db: Database, now: Date = new Date()): Promise
       await tx.rows(rollupInsert(tasksCreatedIn(start, end)));
       await tx.rows(sql`
         insert into usage_rollup_pending (task_id, org_id, created_at)
-        select id, org_id, created_at from ${tasksCreatedIn(start, end)} where state not in ${TERMINAL_STATES}`);
+        select id, org_id, created_at from ${tasksCreatedIn(start, end)} where state not in ${FINISHED_STATES}`);
       await tx.rows(sql`update usage_rollup_cursor set rolled_until = ${end.toISOString()}::timestamptz`);
       pass.days += 1;
       return 'rolled';

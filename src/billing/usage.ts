@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { latencyBucket, taskDay, TERMINAL_STATES } from './usage-rollup.js';
+import { FINISHED_STATES, latencyBucket, taskDay } from './usage-rollup.js';
 
 export type UsageDimension = 'tool' | 'tier' | 'day';
 
@@ -57,7 +57,7 @@ export function usageStatement(orgId: string, query: UsageQuery): SQL {
   const lo = query.from ? nextMidnight(query.from) : '-infinity';
   const hiCap = query.to ? lastMidnight(query.to) : 'infinity';
   const rawColumns = sql`${keyOf(sql`tool`, taskDay)} as key, state, cost, duration_ms`;
-  const finished = sql`state in ${TERMINAL_STATES}`;
+  const finished = sql`state in ${FINISHED_STATES}`;
   return sql`
     with bounds as materialized (
       select lo, greatest(lo, least(${hiCap}::timestamptz, coalesce((select rolled_until from usage_rollup_cursor), '-infinity'))) as hi

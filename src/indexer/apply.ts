@@ -12,7 +12,7 @@ const TABLES = {
   validations: { request_hash: 'text' },
 } as const;
 
-export type IndexedTable = keyof typeof TABLES;
+type IndexedTable = keyof typeof TABLES;
 
 const COLUMNS: Record<IndexedTable, string[]> = {
   agents: getTableConfig(agents).columns.map((column) => column.name),
@@ -29,7 +29,7 @@ function keyMatch(table: IndexedTable, alias: string, key: SQL): SQL {
 }
 
 
-interface ApplyContext {
+export interface ApplyContext {
   tx: Database;
   chainId: number;
   /** events of blocks from here on are provisional: the rows they change are saved for a reorg first */
@@ -190,4 +190,3 @@ export async function applyEvents(context: ApplyContext, events: readonly Regist
   }
 }
 
-export type { ApplyContext };

@@ -39,7 +39,7 @@ const INDEXER_LOCK_KEY = 0x0a2a_8004;
 /** Block reads in flight at once for timestamps (one JSON-RPC batch on the indexer's client). */
 const BLOCK_READS = 50;
 
-export class IndexerRaceError extends Error {
+class IndexerRaceError extends Error {
   constructor() {
     super('another indexer moved the cursor meanwhile');
     this.name = 'IndexerRaceError';
@@ -114,7 +114,6 @@ export interface PassOutcome {
   events: number;
   /** blocks read */
   blocks: bigint;
-  reorged: boolean;
 }
 
 /**
@@ -127,7 +126,7 @@ export async function indexOnce(deps: IndexerDeps, reader: LogReader): Promise<P
   const { db, client, settings, log } = deps;
   const head = await client.getBlockNumber({ cacheTime: 0 });
   const cursor = await readCursor(db, settings);
-  const nothing = { more: false, events: 0, blocks: 0n, reorged: false };
+  const nothing = { more: false, events: 0, blocks: 0n };
 
   const tipNow = cursor.tipHash === null ? null : await blockHashAt(client, cursor.tipBlock);
   if (cursor.tipHash !== null && tipNow !== cursor.tipHash) {
@@ -145,7 +144,7 @@ export async function indexOnce(deps: IndexerDeps, reader: LogReader): Promise<P
       return count;
     });
     log.warn({ chainId: settings.chainId, from: (cursor.finalBlock + 1n).toString(), to: cursor.tipBlock.toString(), rowsPutBack: undone }, 'reorg: provisional blocks dropped, reading them again');
-    return { ...nothing, more: true, reorged: true };
+    return { ...nothing, more: true };
   }
 
   const from = cursor.tipBlock + 1n;
@@ -189,7 +188,7 @@ export async function indexOnce(deps: IndexerDeps, reader: LogReader): Promise<P
     await applyEvents({ tx, chainId: settings.chainId, provisionalFrom: safe + 1n, blockTime }, events);
     await tx.rows(sql`delete from indexer_undo where chain_id = ${settings.chainId} and block_number <= ${finalBlock}`);
   });
-  return { more: to < head, events: events.length, blocks: to - from + 1n, reorged: false };
+  return { more: to < head, events: events.length, blocks: to - from + 1n };
 }
 
 function registryLookup(registries: IndexerSettings['registries']): (address: Address) => Registry | undefined {

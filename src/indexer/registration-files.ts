@@ -37,7 +37,7 @@ function decodeDataUri(uri: string): string {
 }
 
 /** The http(s) URL a registration URI is read from: itself, or an ipfs:// path through the gateway. */
-export function registrationUrl(uri: string, ipfsGateway: string): URL {
+function registrationUrl(uri: string, ipfsGateway: string): URL {
   if (uri.startsWith('ipfs://')) {
     const path = uri.slice('ipfs://'.length).replace(/^ipfs\//, '');
     if (!path) throw new UnreadableFile('ipfs:// URI without a CID');
@@ -75,7 +75,7 @@ async function boundedText(response: Response, maxBytes: number): Promise<string
 }
 
 /** The registration file's text, from a data: URI or over http(s) (each redirect checked like the first hop). */
-export async function readRegistrationFile(uri: string, settings: RegistrationFileSettings): Promise<string> {
+async function readRegistrationFile(uri: string, settings: RegistrationFileSettings): Promise<string> {
   if (uri.startsWith('data:')) return decodeDataUri(uri);
   let url = registrationUrl(uri, settings.ipfsGateway);
   for (let hop = 0; ; hop++) {
@@ -97,7 +97,7 @@ export async function readRegistrationFile(uri: string, settings: RegistrationFi
   }
 }
 
-export function parseRegistrationFile(text: string): z.output<typeof registrationFile> {
+function parseRegistrationFile(text: string): z.output<typeof registrationFile> {
   let value: unknown;
   try {
     value = JSON.parse(text);
