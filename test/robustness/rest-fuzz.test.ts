@@ -2,6 +2,8 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_ERROR_CODES } from '../../src/http/api-errors.js';
+import { OPERATIONS } from '../../src/http/openapi.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { signIn, type SignedIn } from '../helpers/sign-in.js';
 
@@ -17,7 +19,7 @@ const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
 const SCALE = process.env.FUZZ_RUNS_SCALE ? Number(process.env.FUZZ_RUNS_SCALE) : 1;
 const runs = (n: number) => ({ numRuns: Math.max(1, Math.round(n * SCALE)), ...(SEED === undefined ? {} : { seed: SEED }) });
 
-const ERROR_CODES = new Set(['invalid_request', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'payload_too_large', 'unprocessable', 'unavailable']);
+const ERROR_CODES: ReadonlySet<string> = new Set(API_ERROR_CODES);
 
 let gateway: TestGateway;
 let owner: SignedIn;
@@ -93,6 +95,24 @@ describe('REST routes under generated input', () => {
       }),
       runs(300),
     );
+  });
+
+  it('every documented query (ledger, usage, tasks, top-ups and their CSVs) answers 200 or a 400 envelope, whatever the parameters', async () => {
+    const queried = OPERATIONS.filter((operation) => operation.method === 'get' && operation.query);
+    expect(queried.length).toBeGreaterThanOrEqual(6);
+    const parameters = (names: string[]) =>
+      fc.dictionary(fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 8 })), fc.oneof(oddString, fc.integer().map(String), fc.date({ noInvalidDate: true }).map((date) => date.toISOString())), { maxKeys: 4 });
+    for (const operation of queried) {
+      await fc.assert(
+        fc.asyncProperty(parameters(Object.keys(operation.query!.shape)), async (query) => {
+          const search = new URLSearchParams(Object.entries(query).map(([name, value]) => [name.replace(/[\ud800-\udfff]/g, ''), value.replace(/[\ud800-\udfff]/g, '')]));
+          const response = await send('GET', `${operation.path}?${search}`, '', owner.token);
+          if (response.status === 200 && operation.path.endsWith('.csv')) expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
+          else await expectWellFormed(response, [200, 400]);
+        }),
+        runs(60),
+      );
+    }
   });
 
   it('random path segments and tokens never reach a 5xx', async () => {
