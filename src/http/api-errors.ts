@@ -78,7 +78,10 @@ export async function jsonBody<Schema extends z.ZodType>(c: Context, schema: Sch
 
 /** The query string parsed by `schema`, or a 400 that lists what is wrong. */
 export function queryOf<Schema extends z.ZodType>(c: Context, schema: Schema): z.output<Schema> {
-  const parsed = schema.safeParse(c.req.query());
+  const raw = c.req.query();
+  const unstorable = findUnstorable(raw);
+  if (unstorable) throw new ApiError('invalid_request', 'the query holds text the gateway cannot store', 'invalid_query', [unstorable]);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalidInput('invalid_query', 'the query parameters are not valid', parsed.error);
   return parsed.data;
 }

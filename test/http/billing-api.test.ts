@@ -119,7 +119,7 @@ describe('billing REST API', () => {
   });
 
   it('bad query parameters are a clear 400 naming them', async () => {
-    for (const path of ['/v1/ledger?limit=0', '/v1/ledger?kind=refund', '/v1/ledger?from=yesterday', '/v1/ledger?cursor=abc', '/v1/usage?by=week', '/v1/tasks?state=done', '/v1/tasks?cursor=forged', '/v1/tasks?color=red']) {
+    for (const path of ['/v1/ledger?limit=0', '/v1/ledger?kind=refund', '/v1/ledger?from=yesterday', '/v1/ledger?cursor=abc', '/v1/usage?by=week', '/v1/tasks?state=done', '/v1/tasks?cursor=forged', '/v1/tasks?color=red', '/v1/tasks?tool=%00']) {
       const response = await get(path);
       expect(response.status, path).toBe(400);
       const body = (await response.json()) as ErrorBody;
