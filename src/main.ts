@@ -1,6 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { serve } from '@hono/node-server';
-import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { InFlightRequests } from './http/in-flight.js';
 import { getCreditAccount } from './billing/accounts.js';
@@ -18,13 +15,14 @@ import { signalLowBalances } from './billing/low-balance.js';
 import { rollUpUsage } from './billing/usage-rollup.js';
 import { startChainIndexer } from './indexer/run.js';
 import { repeat } from './repeat.js';
-import { openDatabase } from './db/client.js';
+import { DatabaseUnavailableError, openConfiguredDatabase } from './db/configured.js';
 import { seedDemoData } from './db/demo-data.js';
 import { ensureDemoOrganization, type DemoOrganization } from './db/demo-org.js';
 import { claimEmbeddedDatabase } from './db/embedded-lock.js';
 import { createLogger } from './logger.js';
 import { startRecoveryLoop } from './tasks/recovery.js';
-import { displayUsdc } from './tools/money.js';
+import { ListenError, listen } from './http/listener.js';
+import { startBanner } from './start-banner.js';
 
 function readConfigOrExit(): Config {
   try {
@@ -38,47 +36,23 @@ function readConfigOrExit(): Config {
   }
 }
 
-function demoBanner(baseUrl: string, demo: DemoOrganization, available: bigint): string {
-  const body = JSON.stringify({
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'SendMessage',
-    params: {
-      message: {
-        messageId: randomUUID(),
-        role: 'ROLE_USER',
-        parts: [{ data: { tool: 'getReputationSummary', arguments: { agentId: 1 } } }],
-      },
-    },
-  });
-  return [
-    '',
-    `a2a-paygate is up at ${baseUrl}  (agent card: ${baseUrl}/.well-known/agent-card.json)`,
-    `Demo organization ${demo.orgId}: ${displayUsdc(available)} available`,
-    'Try a paid call (0.01 USDC; resending the same messageId is not charged twice):',
-    '',
-    `curl -s ${baseUrl}/a2a -H 'Authorization: Bearer ${demo.apiKey}' -H 'Content-Type: application/json' -d '${body}'`,
-    '',
-  ].join('\n');
-}
-
 /** Closed days are rolled up within this long; usage reads are exact either way (see usage.ts). */
 const USAGE_ROLLUP_INTERVAL_MS = 5 * 60_000;
 
 async function main(): Promise<void> {
   const config = readConfigOrExit();
   const log = createLogger(config.logLevel);
+  // The port first: a port in use must stop the start before anything is written.
+  const listener = await listen({ port: config.port, host: config.host, log });
   const releaseEmbedded = config.databaseUrl ? undefined : await claimEmbeddedDatabase(config.dataDir);
-  const db = await openDatabase(
-    config.databaseUrl ? { url: config.databaseUrl, poolSize: config.dbPoolSize } : { dataDir: config.dataDir },
-  );
-  await db.migrate();
+  const db = await openConfiguredDatabase(config, config.dbPoolSize);
 
+  const demoKeyFile = `${config.dataDir}.demo-key`;
   let demo: DemoOrganization | undefined;
   if (config.demo) {
     const seeded = await seedDemoData(db, { now: new Date() });
     if (seeded.agents > 0) log.info(seeded, 'demo data loaded');
-    demo = await ensureDemoOrganization(db, { credits: config.demoCredits, keyFile: `${config.dataDir}.demo-key` });
+    demo = await ensureDemoOrganization(db, { credits: config.demoCredits, keyFile: demoKeyFile });
   }
 
   const stopRecovery = startRecoveryLoop(db, log, config.recoveryIntervalMs);
@@ -118,19 +92,12 @@ async function main(): Promise<void> {
     config.taskWorker,
   );
   const app = createApp({ db, log, config, walletAuth, topUpReader, tools, leases, inFlight, indexedChainId: config.indexer?.chain.chainId });
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const baseUrl = config.publicUrl ?? `http://${config.host}:${port}`;
+  listener.serve(app);
+  const server = listener.server;
+  const baseUrl = config.publicUrl?.replace(/\/$/, '') ?? `http://${config.host}:${listener.port}`;
   log.info({ url: baseUrl, database: db.kind, demo: config.demo }, 'listening');
-  if (demo) {
-    const account = await getCreditAccount(db, demo.orgId);
-    console.log(demoBanner(baseUrl, demo, account?.available ?? 0n));
-  }
+  const demoAccount = demo && (await getCreditAccount(db, demo.orgId));
+  console.error(startBanner(baseUrl, demo && { ...demo, available: demoAccount?.available ?? 0n, keyFile: demoKeyFile }));
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -162,6 +129,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error('a2a-paygate failed to start:', error instanceof Error ? error.message : error);
+  // What the operator can fix is said in one line; anything else keeps its message (never a stack).
+  const operatorCanFix = error instanceof ListenError || error instanceof DatabaseUnavailableError;
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  console.error(`a2a-paygate ${operatorCanFix ? 'cannot start' : 'failed to start'}: ${message}`);
   process.exit(1);
 });

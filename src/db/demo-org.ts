@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { authenticateApiKey, createApiKey } from '../auth/api-keys.js';
 import { createOrganization } from '../auth/organizations.js';
@@ -32,6 +33,8 @@ export async function ensureDemoOrganization(
   const issued = existing
     ? { orgId: existing.id, apiKey: await createApiKey(db, { orgId: existing.id, name: 'demo' }) }
     : await createOrganization(db, { name: DEMO_ORG_NAME, credits: options.credits, keyName: 'demo', grantReason: 'demo credits' });
+  // On PostgreSQL nothing else has made the data folder's parent yet (the embedded lock does on PGlite).
+  await mkdir(dirname(options.keyFile), { recursive: true });
   await writeFile(options.keyFile, `${issued.apiKey.key}\n`, { mode: 0o600 });
   return { orgId: issued.orgId, apiKey: issued.apiKey.key };
 }

@@ -20,18 +20,30 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await db.migrate();
     return { db, url: undefined, dispose: () => db.close() };
   }
+  const empty = await createEmptyPostgresDatabase(serverUrl);
+  const db = await openDatabase({ url: empty.url, poolSize: 20 });
+  await db.migrate();
+  return {
+    db,
+    url: empty.url,
+    dispose: async () => {
+      await db.close();
+      await empty.dispose();
+    },
+  };
+}
+
+/** A new database on the server named by `serverUrl`, as `createdb` makes it: no tables yet. */
+export async function createEmptyPostgresDatabase(serverUrl: string): Promise<{ url: string; name: string; dispose(): Promise<void> }> {
   const name = `paygate_test_${randomBytes(6).toString('hex')}`;
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const db = await openDatabase({ url: url.toString(), poolSize: 20 });
-  await db.migrate();
   return {
-    db,
     url: url.toString(),
+    name,
     dispose: async () => {
-      await db.close();
       await admin.unsafe(`drop database if exists ${name} with (force)`);
       await admin.end();
     },

@@ -1,0 +1,67 @@
+import type { Config } from '../config.js';
+import { openDatabase, type Database } from './client.js';
+import { sqlState } from './sql.js';
+
+/** The configured database cannot be used; its message is one line naming DATABASE_URL. */
+export class DatabaseUnavailableError extends Error {}
+
+/**
+ * The database the configuration names (DATABASE_URL, else the embedded one in DATA_DIR), migrated.
+ * A PostgreSQL server that does not answer, refuses us, or lacks the database throws
+ * DatabaseUnavailableError saying what to do, instead of a driver's stack trace.
+ */
+export async function openConfiguredDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, poolSize: number): Promise<Database> {
+  if (!config.databaseUrl) {
+    const db = await openDatabase({ dataDir: config.dataDir });
+    await db.migrate();
+    return db;
+  }
+  const db = await openDatabase({ url: config.databaseUrl, poolSize });
+  try {
+    await db.migrate();
+  } catch (error) {
+    const problem = whyUnusable(error, new URL(config.databaseUrl));
+    if (!problem) throw error;
+    await db.close().catch(() => {});
+    throw new DatabaseUnavailableError(problem);
+  }
+  return db;
+}
+
+/** Network failures as Node and postgres.js report them (an AggregateError when every address failed). */
+const UNREACHABLE: Record<string, string> = {
+  ECONNREFUSED: 'nothing listens there',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'its host name does not resolve',
+  ETIMEDOUT: 'it does not answer',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+  ECONNRESET: 'it closed the connection',
+  CONNECT_TIMEOUT: 'it does not answer',
+};
+
+/** SQLSTATEs that mean this server or database cannot be used as configured. */
+const INVALID_CATALOG_NAME = '3D000';
+const REFUSED_LOGIN: Record<string, string> = {
+  '28P01': 'the password was refused',
+  '28000': 'the login was refused',
+  '57P03': 'the server is starting or shutting down',
+};
+
+function whyUnusable(error: unknown, url: URL): string | undefined {
+  const server = `${url.hostname || 'localhost'}:${url.port || '5432'}`;
+  const name = decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username) || 'postgres';
+  const state = sqlState(error);
+  if (state === INVALID_CATALOG_NAME) {
+    const options = [url.hostname && `-h ${url.hostname}`, url.port && `-p ${url.port}`, url.username && `-U ${decodeURIComponent(url.username)}`];
+    return `DATABASE_URL names database "${name}", which does not exist on ${server}; create it with: createdb ${[...options.filter(Boolean), name].join(' ')}`;
+  }
+  if (state && Object.hasOwn(REFUSED_LOGIN, state)) return `DATABASE_URL: PostgreSQL at ${server} refused the connection: ${REFUSED_LOGIN[state]}`;
+  for (let current = error; typeof current === 'object' && current !== null; current = (current as { cause?: unknown }).cause) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && Object.hasOwn(UNREACHABLE, code)) {
+      return `DATABASE_URL: cannot reach PostgreSQL at ${server} (${UNREACHABLE[code]}, ${code}); is it running, and is DATABASE_URL right?`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import type { DemoOrganization } from './db/demo-org.js';
+import { displayUsdc } from './tools/money.js';
+
+/**
+ * What a person starting the gateway reads: where it is and what to do first. It goes to stderr;
+ * stdout is the JSON log stream, which a demo key must never reach.
+ */
+export function startBanner(baseUrl: string, demo: (DemoOrganization & { available: bigint; keyFile: string }) | undefined): string {
+  const where = [
+    '',
+    `a2a-paygate is up at ${baseUrl}`,
+    `  dashboard:   ${baseUrl}/dashboard`,
+    `  REST API:    ${baseUrl}/reference`,
+    `  agent card:  ${baseUrl}/.well-known/agent-card.json`,
+    '',
+  ];
+  return [...where, ...(demo ? demoLines(baseUrl, demo) : firstOrganizationLines()), ''].join('\n');
+}
+
+function demoLines(baseUrl: string, demo: DemoOrganization & { available: bigint; keyFile: string }): string[] {
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'SendMessage',
+    params: {
+      message: {
+        messageId: randomUUID(),
+        role: 'ROLE_USER',
+        parts: [{ data: { tool: 'getReputationSummary', arguments: { agentId: 1 } } }],
+      },
+    },
+  });
+  return [
+    `Demo organization ${demo.orgId}: ${displayUsdc(demo.available)} available; its API key is in ${demo.keyFile}`,
+    'Try a paid call (0.01 USDC; resending the same messageId is not charged twice):',
+    '',
+    `curl -s ${baseUrl}/a2a -H 'Authorization: Bearer ${demo.apiKey}' -H 'Content-Type: application/json' -d '${body}'`,
+  ];
+}
+
+function firstOrganizationLines(): string[] {
+  return [
+    'No demo data (DEMO=1 loads it). Create an organization with credit and its first API key:',
+    '',
+    '  npm run admin -- create-org --name <name> --credits 5000000    # 5 USDC; prints orgId and apiKey',
+    '  npm run admin -- list-orgs                                      # organizations and balances',
+    '  npm run admin -- --help                                         # grant, create-key, revoke-key, …',
+  ];
+}
