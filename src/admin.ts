@@ -1,20 +1,32 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { createApiKey, revokeApiKey } from './auth/api-keys.js';
-import { createOrganization, organizationExists } from './auth/organizations.js';
+import { createApiKey, KeyExpiryInPastError, listApiKeys, revokeApiKey } from './auth/api-keys.js';
+import { createOrganization, getOrganization, listOrganizations, organizationExists, organizationsNamed, type OrganizationSummary } from './auth/organizations.js';
 import { grantCredits } from './billing/accounts.js';
 import { ConfigError, loadConfig } from './config.js';
-import { openDatabase, type Database } from './db/client.js';
+import type { Database } from './db/client.js';
+import { DatabaseUnavailableError, openConfiguredDatabase } from './db/configured.js';
 import { embeddedDatabaseInUse } from './db/embedded-lock.js';
 
 /**
- * Operator commands, for use before wallet top-ups exist:
- *   npm run admin -- create-org --name <name> --credits <micro-USDC>
- *   npm run admin -- grant --org <id> --amount <micro-USDC> --reason <text>
- *   npm run admin -- create-key --org <id> --name <name> [--expires-at <ISO time>]
- *   npm run admin -- revoke-key --key <key id>
- * Each prints one JSON line; a bad argument prints one line on stderr and exits 2.
+ * Operator commands (`npm run admin -- --help` lists them). Each prints one JSON line; a bad
+ * argument prints one line on stderr and exits 2.
  */
+const HELP = `Usage: npm run admin -- <command> [options]    (same DATABASE_URL / DATA_DIR as the gateway)
+
+  create-org --name <name> [--credits <micro-USDC>] [--allow-duplicate-name]
+                 a new organization, its credit (1 USDC = 1000000) and its first API key
+  list-orgs      every organization: id, name, balance, available
+  show-org --org <id>
+                 one organization: its balance and its API keys (prefixes only)
+  grant --org <id> --amount <micro-USDC> --reason <text>
+                 adds credit, with a ledger row carrying the reason
+  create-key --org <id> [--name <name>] [--expires-at <ISO time in the future>]
+                 a new API key (shown once)
+  revoke-key --key <key id>
+                 refused at once from then on
+
+Each command prints one JSON line on stdout; a bad argument prints one line on stderr and exits 2.`;
 
 class UsageError extends Error {}
 
@@ -23,17 +35,21 @@ const microUsdc = z
   .regex(/^\d+$/, 'must be a whole number of micro-USDC (1 USDC = 1000000)')
   .transform((value) => BigInt(value));
 const uuid = z.uuid({ error: 'must be an id (uuid)' });
+const text = (maxLength: number) =>
+  z.string({ error: 'is required' }).min(1, 'must not be empty').max(maxLength, `must be at most ${maxLength} characters`);
 
 const commands = {
-  'create-org': z.object({ name: z.string({ error: 'is required' }).min(1).max(200), credits: microUsdc.default(0n) }),
+  'create-org': z.object({ name: text(200), credits: microUsdc.default(0n), 'allow-duplicate-name': z.boolean().default(false) }),
+  'list-orgs': z.object({}),
+  'show-org': z.object({ org: uuid }),
   grant: z.object({
     org: uuid,
     amount: microUsdc.refine((value) => value > 0n, 'must be positive'),
-    reason: z.string({ error: 'is required' }).min(1).max(500),
+    reason: text(500),
   }),
   'create-key': z.object({
     org: uuid,
-    name: z.string().min(1).max(200).default('default'),
+    name: text(200).default('default'),
     'expires-at': z.iso.datetime({ offset: true, error: 'must be an ISO-8601 time' }).optional(),
   }),
   'revoke-key': z.object({ key: uuid }),
@@ -71,11 +87,14 @@ function parseCommand(argv: string[]) {
       reason: { type: 'string' },
       key: { type: 'string' },
       'expires-at': { type: 'string' },
+      'allow-duplicate-name': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   const [command] = positionals;
+  if (values.help || command === 'help') return { command: 'help' as const };
   if (!isCommand(command)) {
-    throw new UsageError(`unknown command ${command ?? '(none)'}; use one of ${Object.keys(commands).join(', ')}`);
+    throw new UsageError(`unknown command ${command ?? '(none)'}; use one of ${Object.keys(commands).join(', ')} (--help says more)`);
   }
   const parsed = commands[command].safeParse(values);
   if (!parsed.success) {
@@ -89,9 +108,21 @@ async function requireOrganization(db: Database, orgId: string): Promise<void> {
   if (!(await organizationExists(db, orgId))) throw new UsageError(`no organization ${orgId}`);
 }
 
-async function run(db: Database, parsed: ReturnType<typeof parseCommand>): Promise<Record<string, unknown>> {
+function orgView(org: OrganizationSummary) {
+  return { id: org.id, name: org.name, createdAt: org.createdAt, balance: org.balance.toString(), available: (org.balance - org.reserved).toString() };
+}
+
+type Parsed = Exclude<ReturnType<typeof parseCommand>, { command: 'help' }>;
+
+async function run(db: Database, parsed: Parsed): Promise<Record<string, unknown>> {
   switch (parsed.command) {
     case 'create-org': {
+      const [namesake] = parsed.args['allow-duplicate-name'] ? [] : await organizationsNamed(db, parsed.args.name);
+      if (namesake) {
+        throw new UsageError(
+          `create-org: an organization named ${JSON.stringify(parsed.args.name)} already exists (${namesake.id}); pass --allow-duplicate-name to create another`,
+        );
+      }
       const org = await createOrganization(db, { name: parsed.args.name, credits: parsed.args.credits });
       return {
         orgId: org.orgId,
@@ -101,6 +132,13 @@ async function run(db: Database, parsed: ReturnType<typeof parseCommand>): Promi
         keyId: org.apiKey.id,
         keyPrefix: org.apiKey.prefix,
       };
+    }
+    case 'list-orgs':
+      return { organizations: (await listOrganizations(db)).map(orgView) };
+    case 'show-org': {
+      const org = await getOrganization(db, parsed.args.org);
+      if (!org) throw new UsageError(`no organization ${parsed.args.org}`);
+      return { ...orgView(org), reserved: org.reserved.toString(), keys: await listApiKeys(db, org.id) };
     }
     case 'grant': {
       await requireOrganization(db, parsed.args.org);
@@ -123,6 +161,9 @@ async function run(db: Database, parsed: ReturnType<typeof parseCommand>): Promi
         orgId: parsed.args.org,
         name: parsed.args.name,
         ...(expiresAt ? { expiresAt: new Date(expiresAt) } : {}),
+      }).catch((error: unknown) => {
+        // the REST API's rule and words, with the flag's name
+        throw error instanceof KeyExpiryInPastError ? new UsageError(`create-key: ${error.message.replace(/^expiresAt/, '--expires-at')}`) : error;
       });
       return { orgId: key.orgId, apiKey: key.key, keyId: key.id, keyPrefix: key.prefix, expiresAt: key.expiresAt };
     }
@@ -135,15 +176,18 @@ async function run(db: Database, parsed: ReturnType<typeof parseCommand>): Promi
 
 async function main(): Promise<void> {
   const parsed = parseCommand(process.argv.slice(2));
+  if (parsed.command === 'help') {
+    console.log(HELP);
+    return;
+  }
   const config = loadConfig();
   if (!config.databaseUrl && (await embeddedDatabaseInUse(config.dataDir))) {
     throw new UsageError(
       `the embedded database in ${config.dataDir} is open in a running gateway; stop it first (or use DATABASE_URL)`,
     );
   }
-  const db = await openDatabase(config.databaseUrl ? { url: config.databaseUrl, poolSize: 2 } : { dataDir: config.dataDir });
+  const db = await openConfiguredDatabase(config, 2);
   try {
-    await db.migrate();
     console.log(JSON.stringify(await run(db, parsed)));
   } finally {
     await db.close();
@@ -151,8 +195,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const known = error instanceof UsageError || error instanceof ConfigError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
+  const usage = error instanceof UsageError || error instanceof ConfigError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
+  const explained = usage || error instanceof DatabaseUnavailableError;
   const message = error instanceof Error ? error.message : String(error);
-  console.error(`admin: ${known ? '' : 'failed: '}${message.split('\n')[0]}`);
-  process.exit(known ? 2 : 1);
+  console.error(`admin: ${explained ? '' : 'failed: '}${message.split('\n')[0]}`);
+  process.exit(usage ? 2 : 1);
 });

@@ -3,7 +3,7 @@
  * gateways (it takes the same indexer lock, so gateways started with INDEXER=1 beside it wait).
  */
 import { ConfigError, loadConfig } from './config.js';
-import { openDatabase } from './db/client.js';
+import { DatabaseUnavailableError, openConfiguredDatabase } from './db/configured.js';
 import { claimEmbeddedDatabase } from './db/embedded-lock.js';
 import { startChainIndexer } from './indexer/run.js';
 import { createLogger } from './logger.js';
@@ -16,8 +16,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const releaseEmbedded = config.databaseUrl ? undefined : await claimEmbeddedDatabase(config.dataDir);
-  const db = await openDatabase(config.databaseUrl ? { url: config.databaseUrl, poolSize: 4 } : { dataDir: config.dataDir });
-  await db.migrate();
+  const db = await openConfiguredDatabase(config, 4);
   const stop = startChainIndexer(db, log, config.indexer);
   log.info({ chainId: config.indexer.chain.chainId, registries: config.indexer.chain.registries }, 'indexer started');
   let stopping = false;
@@ -36,6 +35,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+  console.error(error instanceof ConfigError || error instanceof DatabaseUnavailableError ? error.message : error);
   process.exit(error instanceof ConfigError ? 2 : 1);
 });

@@ -26,10 +26,19 @@ export interface IssuedKey {
   expiresAt: string | null;
 }
 
+/** A key may not be born expired: whoever asks for one (REST or the admin command) is told so. */
+export class KeyExpiryInPastError extends Error {
+  readonly reason = 'expiry_in_past';
+  constructor() {
+    super('expiresAt must be in the future');
+  }
+}
+
 export async function createApiKey(
   db: Database,
   input: { orgId: string; name: string; expiresAt?: Date },
 ): Promise<IssuedKey> {
+  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new KeyExpiryInPastError();
   const { key, prefix, hash } = generateApiKey();
   const expiresAt = input.expiresAt?.toISOString() ?? null;
   const [row] = await db.rows<{ id: string }>(sql`

@@ -1,6 +1,7 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { grantCredits, openCreditAccount } from '../billing/accounts.js';
 import type { Database } from '../db/client.js';
+import { isoUtc } from '../db/sql.js';
 import { createApiKey, type IssuedKey } from './api-keys.js';
 
 export interface NewOrganization {
@@ -32,4 +33,36 @@ export async function createOrganization(
 export async function organizationExists(db: Database, orgId: string): Promise<boolean> {
   const rows = await db.rows<{ id: string }>(sql`select id from organizations where id = ${orgId}`);
   return rows.length > 0;
+}
+
+export interface OrganizationSummary {
+  id: string;
+  name: string;
+  createdAt: string;
+  balance: bigint;
+  reserved: bigint;
+}
+
+function summaries(where: SQL) {
+  return sql`
+    select o.id, o.name, ${isoUtc(sql`o.created_at`)} as "createdAt",
+           coalesce(a.balance, 0)::int8 as balance, coalesce(a.reserved, 0)::int8 as reserved
+      from organizations o left join credit_accounts a on a.org_id = o.id
+     where ${where}
+     order by o.created_at, o.id`;
+}
+
+/** Every organization with its balance, oldest first: the operator's overview. */
+export async function listOrganizations(db: Database): Promise<OrganizationSummary[]> {
+  return db.rows<OrganizationSummary>(summaries(sql`true`));
+}
+
+export async function getOrganization(db: Database, orgId: string): Promise<OrganizationSummary | undefined> {
+  const [row] = await db.rows<OrganizationSummary>(summaries(sql`o.id = ${orgId}`));
+  return row;
+}
+
+/** The organizations already called `name` (names are not unique, but a second one is rarely meant). */
+export async function organizationsNamed(db: Database, name: string): Promise<OrganizationSummary[]> {
+  return db.rows<OrganizationSummary>(summaries(sql`o.name = ${name}`));
 }

@@ -267,23 +267,66 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
     });
   });
 
-  it('create-key --expires-at: a key expiring in the future works, one already expired does not', async () => {
+  it('create-key --expires-at: a key expiring in the future works; one in the past is refused as POST /v1/keys refuses it', async () => {
     const org = await createOrgViaCli('expiring org', '1000000');
     const later = oneJsonLine(
       await runAdmin(target, ['create-key', '--org', org.orgId, '--name', 'later', '--expires-at', '2999-01-01T00:00:00Z']),
     );
     expect(later.expiresAt).toBe('2999-01-01T00:00:00.000Z');
-    const gone = oneJsonLine(
-      await runAdmin(target, ['create-key', '--org', org.orgId, '--name', 'gone', '--expires-at', '2001-01-01T00:00:00Z']),
-    );
     await target.withGateway(async (live) => {
       expect(await callTool(live, later.apiKey as string)).toEqual({ status: 200, state: 'TASK_STATE_COMPLETED' });
-      expect(await callTool(live, gone.apiKey as string)).toEqual({
-        status: 401,
-        errorCode: -32000,
-        reason: 'invalid_api_key',
-      });
     });
+
+    const before = await target.withGateway(counts);
+    const past = await runAdmin(target, ['create-key', '--org', org.orgId, '--name', 'gone', '--expires-at', '2001-01-01T00:00:00Z']);
+    expect(past.code).toBe(2);
+    expect(past.stdout).toBe('');
+    expect(past.stderr).toBe('admin: create-key: --expires-at must be in the future\n');
+    expect(await target.withGateway(counts)).toEqual(before);
+  });
+
+  it('--help lists every command on stdout and exits 0 without opening the database', async () => {
+    for (const args of [['--help'], ['-h'], ['help'], ['grant', '--help']]) {
+      const run = await runAdmin({ ...target, env: { ...target.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' } }, args);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      for (const command of ['create-org', 'list-orgs', 'show-org', 'grant', 'create-key', 'revoke-key', '--allow-duplicate-name']) {
+        expect(run.stdout).toContain(command);
+      }
+    }
+  });
+
+  it('list-orgs gives every organization with its id, name and balance; show-org one, with its keys and no secret', async () => {
+    const org = await createOrgViaCli('listed org', '2500000');
+    oneJsonLine(await runAdmin(target, ['grant', '--org', org.orgId, '--amount', '500000', '--reason', 'top it up']));
+
+    const listed = oneJsonLine(await runAdmin(target, ['list-orgs'])) as { organizations: Array<Record<string, unknown>> };
+    expect(listed.organizations).toContainEqual(
+      expect.objectContaining({ id: org.orgId, name: 'listed org', balance: '3000000', available: '3000000' }),
+    );
+    const counted = await target.withGateway(counts);
+    expect(BigInt(listed.organizations.length)).toBe(counted.orgs);
+
+    const shown = oneJsonLine(await runAdmin(target, ['show-org', '--org', org.orgId])) as Record<string, unknown> & { keys: Array<Record<string, unknown>> };
+    expect(shown).toMatchObject({ id: org.orgId, name: 'listed org', balance: '3000000', reserved: '0', available: '3000000' });
+    expect(shown.keys).toEqual([expect.objectContaining({ id: org.keyId, name: 'default', revokedAt: null })]);
+    expect(JSON.stringify(shown)).not.toContain(org.apiKey);
+  });
+
+  it('a second organization with an existing name needs --allow-duplicate-name', async () => {
+    const first = await createOrgViaCli('twin org', '0');
+    const before = await target.withGateway(counts);
+    const refused = await runAdmin(target, ['create-org', '--name', 'twin org', '--credits', '100']);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr.trimEnd().split('\n')).toEqual([
+      `admin: create-org: an organization named "twin org" already exists (${first.orgId}); pass --allow-duplicate-name to create another`,
+    ]);
+    expect(await target.withGateway(counts)).toEqual(before);
+
+    const second = oneJsonLine(await runAdmin(target, ['create-org', '--name', 'twin org', '--allow-duplicate-name']));
+    expect(second.orgId).not.toBe(first.orgId);
+    expect(second.name).toBe('twin org');
   });
 
   describe('bad input exits non-zero with one clear line on stderr, no stack trace, and changes nothing', () => {
@@ -302,6 +345,12 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
         says: new RegExp(someUuid),
       },
       { name: 'an unknown flag', args: () => ['create-org', '--name', 'x', '--bogus', '1'], says: /bogus/ },
+      {
+        name: 'a grant reason over its limit',
+        args: () => ['grant', '--org', someUuid, '--amount', '1000', '--reason', 'r'.repeat(501)],
+        says: /^admin: grant: --reason must be at most 500 characters$/,
+      },
+      { name: 'show-org of an organization that does not exist', args: () => ['show-org', '--org', someUuid], says: new RegExp(someUuid) },
       { name: 'revoking a key that does not exist', args: () => ['revoke-key', '--key', someUuid], says: new RegExp(someUuid) },
     ];
 
