@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
+import { accepts } from 'hono/accepts';
 import { buildAgentCard } from '../a2a/card.js';
 import type { Database } from '../db/client.js';
 import { displayUsdc } from '../tools/money.js';
@@ -9,8 +10,9 @@ import { openApiDocument } from './openapi.js';
 import type { Answer, indexerAnswer, toolsAnswer } from './responses.js';
 import { indexerFreshness } from '../indexer/freshness.js';
 import { REFERENCE_HTML } from './reference-page.js';
+import { LANDING_HTML, landingIndex } from './landing-page.js';
 
-/** Routes anyone may read: health, readiness (with the indexer's freshness), the agent card, the price list. */
+/** Routes anyone may read: the landing page (HTML for browsers, JSON for API clients), health, readiness (with the indexer's freshness), the agent card, the price list. */
 export function publicRoutes(deps: { db: Database; publicUrl: string | undefined; tools: ToolRegistry; indexedChainId: number | undefined }) {
   const freshness = async () => (deps.indexedChainId === undefined ? null : ((await indexerFreshness(deps.db, deps.indexedChainId)) ?? null));
   const baseUrl = (requestUrl: string) => deps.publicUrl?.replace(/\/$/, '') ?? new URL(requestUrl).origin;
@@ -29,6 +31,12 @@ export function publicRoutes(deps: { db: Database; publicUrl: string | undefined
   }));
 
   return new Hono<AppEnv>()
+    .get('/', (c) => {
+      c.header('Vary', 'Accept');
+      // curl and most clients send */* or nothing: JSON unless HTML is asked for by name.
+      const wanted = accepts(c, { header: 'Accept', supports: ['application/json', 'text/html'], default: 'application/json' });
+      return wanted === 'text/html' ? c.html(LANDING_HTML) : c.json(landingIndex(baseUrl(c.req.url)));
+    })
     .get('/healthz', (c) => c.json({ status: 'ok' }))
     .get('/readyz', async (c) => {
       try {
