@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { REPO_ROOT } from '../helpers/gateway-process.js';
+import { REPO_ROOT } from '../helpers/built-gateway.js';
 import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const GENERATIONS = [

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEmptyPostgresDatabase } from '../helpers/database.js';
-import { buildGateway, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
+import { buildGateway, startBuiltGateway, type BuiltGateway } from '../helpers/built-gateway.js';
 
 /**
  * `npm start` as a newcomer meets it: the built gateway in its own process, on a database nothing
@@ -21,7 +21,7 @@ const START_TIMEOUT_MS = 120_000;
 const CURL_LINE = /^curl -s (\S+) -H 'Authorization: Bearer ([^']+)' -H 'Content-Type: application\/json' -d '([^']+)'$/m;
 
 let scratch: string;
-const running: GatewayProcess[] = [];
+const running: BuiltGateway[] = [];
 const disposals: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
@@ -56,8 +56,8 @@ async function freshDatabaseEnv(): Promise<Record<string, string>> {
   return { DATABASE_URL: database.url };
 }
 
-function start(env: Record<string, string>): GatewayProcess {
-  const gateway = startGatewayProcess({ PORT: '0', ...env });
+function start(env: Record<string, string>): BuiltGateway {
+  const gateway = startBuiltGateway({ PORT: '0', ...env });
   running.push(gateway);
   return gateway;
 }

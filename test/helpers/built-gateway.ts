@@ -13,7 +13,7 @@ export async function buildGateway(): Promise<void> {
   await promisify(execFile)(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT });
 }
 
-export interface GatewayProcess {
+export interface BuiltGateway {
   readonly child: ChildProcess;
   /** everything written so far: stdout is the JSON log stream, stderr the banner and start errors */
   readonly stdout: () => string;
@@ -26,13 +26,20 @@ export interface GatewayProcess {
   stop(): Promise<number | null>;
 }
 
+/** Children still running when the test process exits (a crash, a timeout) are killed with it. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /** Starts the built gateway with exactly `env` (plus PATH), in the repository's folder. */
-export function startGatewayProcess(env: Record<string, string>): GatewayProcess {
+export function startBuiltGateway(env: Record<string, string>): BuiltGateway {
   const child = spawn(process.execPath, ['dist/src/main.js'], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(child);
   let stdout = '';
   let stderr = '';
   const waiting = new Set<() => void>();
@@ -41,7 +48,10 @@ export function startGatewayProcess(env: Record<string, string>): GatewayProcess
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => ((stderr += chunk), onOutput()));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => (resolve(code), onOutput())));
   let ended = false;
-  void exited.then(() => (ended = true));
+  void exited.then(() => {
+    ended = true;
+    live.delete(child);
+  });
 
   return {
     child,
