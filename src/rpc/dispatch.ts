@@ -1,10 +1,11 @@
-import { RpcError, rpcErrors } from './errors.js';
+import { RpcError, rpcErrors, type RpcErrorObject } from './errors.js';
 import { EventStreamResult, isStreamedAnswer, type StreamedAnswer } from './stream.js';
 import {
   errorResponse,
-  isResponse,
+  isRefusal,
   readRequest,
   resultResponse,
+  type RpcId,
   type RpcRequest,
   type RpcResponse,
 } from './envelope.js';
@@ -17,6 +18,8 @@ export interface Dispatcher<Context> {
   readonly onInternalError: (error: unknown, request: RpcRequest, context: Context) => RpcError;
   /** methods that answer with an EventStreamResult: refused inside a batch, before they run */
   readonly streamingMethods: ReadonlySet<string>;
+  /** an error as it goes on the wire for this caller */
+  readonly renderError: (error: RpcError, context: Context) => RpcErrorObject;
 }
 
 /** Each call in a batch is a paid call at most; a cap keeps one body from queueing unbounded work. */
@@ -31,23 +34,21 @@ export async function handleRpcBody<Context>(
   dispatcher: Dispatcher<Context>,
   context: Context,
 ): Promise<RpcResponse | RpcResponse[] | StreamedAnswer | null> {
+  const fail = (id: RpcId, error: RpcError) => errorResponse(id, dispatcher.renderError(error, context));
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch (error) {
-    return errorResponse(null, rpcErrors.parse(error instanceof Error ? error.message : 'invalid JSON'));
+    return fail(null, rpcErrors.parse(error instanceof Error ? error.message : 'invalid JSON'));
   }
   if (!Array.isArray(parsed)) {
     return handleOne(parsed, dispatcher, context, 'may stream');
   }
   if (parsed.length === 0) {
-    return errorResponse(null, rpcErrors.invalidRequest('a batch must hold at least one request'));
+    return fail(null, rpcErrors.invalidRequest('a batch must hold at least one request'));
   }
   if (parsed.length > MAX_BATCH_SIZE) {
-    return errorResponse(
-      null,
-      rpcErrors.invalidRequest(`a batch holds at most ${MAX_BATCH_SIZE} requests, this one has ${parsed.length}`),
-    );
+    return fail(null, rpcErrors.invalidRequest(`a batch holds at most ${MAX_BATCH_SIZE} requests, this one has ${parsed.length}`));
   }
   const answers = await Promise.all(parsed.map((element) => handleOne(element, dispatcher, context, 'no streams')));
   const owed = answers.filter((answer): answer is RpcResponse => answer !== null && !isStreamedAnswer(answer));
@@ -61,7 +62,7 @@ async function handleOne<Context>(
   streams: 'may stream' | 'no streams',
 ): Promise<RpcResponse | StreamedAnswer | null> {
   const request = readRequest(element);
-  if (isResponse(request)) return request;
+  if (isRefusal(request)) return errorResponse(request.id, dispatcher.renderError(request.error, context));
   const answer = await invoke(request, dispatcher, context, streams);
   return request.isNotification ? null : answer;
 }
@@ -75,16 +76,16 @@ async function invoke<Context>(
   const handler = Object.hasOwn(dispatcher.methods, request.method)
     ? dispatcher.methods[request.method]
     : undefined;
-  if (!handler) return errorResponse(request.id, rpcErrors.methodNotFound(request.method));
+  const fail = (error: RpcError) => errorResponse(request.id, dispatcher.renderError(error, context));
+  if (!handler) return fail(rpcErrors.methodNotFound(request.method));
   if (streams === 'no streams' && dispatcher.streamingMethods.has(request.method)) {
-    return errorResponse(request.id, rpcErrors.invalidRequest(`${request.method} answers with a stream and cannot be part of a batch`));
+    return fail(rpcErrors.invalidRequest(`${request.method} answers with a stream and cannot be part of a batch`));
   }
   try {
     const result = await handler(request.params, context);
     if (result instanceof EventStreamResult) return { kind: 'stream', id: request.id, events: result.events };
     return resultResponse(request.id, result);
   } catch (error) {
-    const rpcError = error instanceof RpcError ? error : dispatcher.onInternalError(error, request, context);
-    return errorResponse(request.id, rpcError);
+    return fail(error instanceof RpcError ? error : dispatcher.onInternalError(error, request, context));
   }
 }

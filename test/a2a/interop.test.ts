@@ -190,7 +190,15 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
     expect(isJsonRpcError(again)).toBe(true);
     if (!isJsonRpcError(again)) return;
     expect(again.envelopeCode).toBe(-32002);
-    expect(again.data).toMatchObject({ taskId: task.id, state: 'canceled' });
+    // A2A 1.0 §9.5: data is an array holding a google.rpc.ErrorInfo; our details are its metadata
+    expect(again.data).toEqual([
+      {
+        '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+        reason: 'TASK_NOT_CANCELABLE',
+        domain: 'a2a-protocol.org',
+        metadata: { taskId: task.id, state: 'canceled' },
+      },
+    ]);
 
     expect((await client.getTask({ tenant: '', id: task.id })).status?.state).toBe(TaskState.TASK_STATE_CANCELED);
     expect(await account(gateway, org.orgId)).toEqual(before);
@@ -220,6 +228,9 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
       );
       expect(error).toBeInstanceOf(JsonRpcTaskNotFoundError);
       expect(isJsonRpcError(error) && error.envelopeCode).toBe(-32001);
+      expect(isJsonRpcError(error) && error.data).toEqual([
+        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'TASK_NOT_FOUND', domain: 'a2a-protocol.org', metadata: { taskId: task.id } },
+      ]);
     }
     // the stranger's cancel did not touch it
     expect((await ownerClient.getTask({ tenant: '', id: task.id })).status?.state).toBe(

@@ -26,6 +26,7 @@ import {
   expectRpcError,
   ledger,
   orgWithoutCreditAccount,
+  errorDetails,
   request,
   taskCount,
   toolCall,
@@ -986,9 +987,96 @@ describe('A2A-Version header', () => {
       ['message/send', v03Send([v03Text('hi')])],
     ] as const) {
       const error = expectRpcError(await rpc(method, params, key, { 'a2a-version': version }), -32009);
-      expect(error.data).toEqual({ requested: version, supported: ['0.3', '1.0'] });
+      if (version === '0.2' || version === 'latest') {
+        expect(error.data).toEqual({ requested: version, supported: ['0.3', '1.0'] });
+      } else {
+        // a version of 1 or above reads the 1.0 shape
+        expect(errorDetails(error).info).toMatchObject({ reason: 'VERSION_NOT_SUPPORTED', metadata: { requested: version, supported: '0.3,1.0' } });
+      }
     }
     expect(await moneyOf(org.orgId)).toEqual(before);
+  });
+});
+
+describe('A2A 1.0 error shape: with A2A-Version 1.x, error.data is an array holding a google.rpc.ErrorInfo', () => {
+  const v1 = { 'a2a-version': '1.0' };
+  const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
+
+  it('A2A errors carry their A2A reason and domain; our details travel as string metadata', async () => {
+    const missing = randomUUID();
+    const notFound = expectRpcError(await rpc('GetTask', { id: missing }, key, v1), -32001);
+    expect(notFound.data).toEqual([{ '@type': ERROR_INFO, reason: 'TASK_NOT_FOUND', domain: 'a2a-protocol.org', metadata: { taskId: missing } }]);
+
+    const done = await completedTask();
+    const notCancelable = expectRpcError(await rpc('CancelTask', { id: done.id }, key, v1), -32002);
+    expect(errorDetails(notCancelable).info).toEqual({
+      '@type': ERROR_INFO,
+      reason: 'TASK_NOT_CANCELABLE',
+      domain: 'a2a-protocol.org',
+      metadata: { taskId: done.id, state: 'completed' },
+    });
+
+    const poor = await gateway.createOrg({ name: 'poor 1.0', credits: 5_000n });
+    const before = await moneyOf(poor.orgId);
+    const credits = expectRpcError(
+      await rpc('SendMessage', v1Send([v1Data(toolCall('getReputationSummary', { agentId: 1 }))]), poor.apiKey.key, v1),
+      -32004,
+    );
+    expect(credits.message).toBe('Insufficient credits');
+    expect(credits.data).toEqual([
+      {
+        '@type': ERROR_INFO,
+        reason: 'UNSUPPORTED_OPERATION',
+        domain: 'a2a-protocol.org',
+        metadata: { reason: 'insufficient_credits', required: '10000', available: '5000' },
+      },
+    ]);
+    expect(await moneyOf(poor.orgId)).toEqual(before);
+
+    const card = expectRpcError(await rpc('GetExtendedAgentCard', {}, key, v1), -32007);
+    expect(errorDetails(card).info).toMatchObject({ reason: 'EXTENDED_AGENT_CARD_NOT_CONFIGURED', metadata: { reason: 'extended_card_not_configured' } });
+  });
+
+  it('standard JSON-RPC errors take the same array: -32602 adds a google.rpc.BadRequest per failed field', async () => {
+    const invalid = expectRpcError(await rpc('SendMessage', { message: { role: 'ROLE_USER', parts: [] } }, key, v1), -32602);
+    const { info, rest } = errorDetails(invalid);
+    expect(info).toEqual({ '@type': ERROR_INFO, reason: 'INVALID_PARAMS', domain: 'a2a-protocol.org' });
+    expect(rest).toEqual([
+      {
+        '@type': 'type.googleapis.com/google.rpc.BadRequest',
+        fieldViolations: expect.arrayContaining([{ field: 'message.messageId', description: expect.any(String) }]),
+      },
+    ]);
+
+    const unknownTool = expectRpcError(await rpc('SendMessage', v1Send([v1Data(toolCall('noSuchTool'))]), key, v1), -32602);
+    const unknownInfo = errorDetails(unknownTool).info;
+    expect(unknownInfo).toMatchObject({ reason: 'INVALID_PARAMS', metadata: { reason: 'unknown_tool', tool: 'noSuchTool' } });
+    expect(unknownInfo.metadata?.validTools?.split(',')).toContain('getAgentProfile');
+
+    expect(errorDetails(expectRpcError(await rpc('nope', {}, key, v1), -32601)).info).toMatchObject({
+      reason: 'METHOD_NOT_FOUND',
+      metadata: { method: 'nope' },
+    });
+    expect(errorDetails(expectRpcError(await call(gateway, '{"jsonrpc":', key, v1), -32700)).info.reason).toBe('JSON_PARSE');
+    expect(errorDetails(expectRpcError(await call(gateway, [], key, v1), -32600)).info.reason).toBe('INVALID_REQUEST');
+
+    const unauthorized = await call(gateway, request('ListTasks', {}), undefined, v1);
+    expect(unauthorized.status).toBe(401);
+    expect(errorDetails(unauthorized.body.error as never).info).toEqual({
+      '@type': ERROR_INFO,
+      reason: 'UNAUTHENTICATED',
+      domain: 'a2a-paygate',
+      metadata: { reason: 'missing_api_key' },
+    });
+  });
+
+  it('without the header (A2A 1.0 §3.6.2: an empty version is 0.3) or with 0.3, data stays the 0.3 object, whatever the method', async () => {
+    for (const headers of [{}, { 'a2a-version': '0.3' }] as Array<Record<string, string>>) {
+      const missing = randomUUID();
+      expect(expectRpcError(await rpc('GetTask', { id: missing }, key, headers), -32001).data).toEqual({ taskId: missing });
+      expect(expectRpcError(await rpc('tasks/get', { id: missing }, key, headers), -32001).data).toEqual({ taskId: missing });
+      expect(expectRpcError(await rpc('nope', {}, key, headers), -32601).data).toEqual({ method: 'nope' });
+    }
   });
 });
 

@@ -71,6 +71,23 @@ export function expectRpcError(reply: Reply, code: number): RpcErrorBody {
   return reply.body.error as RpcErrorBody;
 }
 
+export interface ErrorInfo {
+  '@type': 'type.googleapis.com/google.rpc.ErrorInfo';
+  reason: string;
+  domain: string;
+  metadata?: Record<string, string>;
+}
+
+/** An A2A 1.0 error's details: `data` is an array whose first entry is a google.rpc.ErrorInfo. */
+export function errorDetails(error: RpcErrorBody): { info: ErrorInfo; rest: Array<Record<string, unknown>> } {
+  const data = error.data as unknown;
+  expect(Array.isArray(data), JSON.stringify(data)).toBe(true);
+  const [info, ...rest] = data as Array<Record<string, unknown>>;
+  expect(info?.['@type']).toBe('type.googleapis.com/google.rpc.ErrorInfo');
+  for (const value of Object.values((info?.metadata ?? {}) as Record<string, unknown>)) expect(typeof value).toBe('string');
+  return { info: info as unknown as ErrorInfo, rest };
+}
+
 /** Expects a JSON-RPC result answered with HTTP 200 and returns it. */
 export function expectResult(reply: Reply): any {
   const context = reply.text.slice(0, 600);
