@@ -21,6 +21,7 @@ const renderFor = (c: Context<AppEnv>, error: RpcError) => renderA2AError(error,
 const dispatcher: Dispatcher<A2AContext> = {
   methods: a2aMethods,
   streamingMethods,
+  takesNotifications: false,
   renderError: (error, ctx) => renderA2AError(error, errorGeneration(ctx.a2aVersion)),
   onInternalError: (error, request, ctx) => {
     ctx.log.error({ err: error, method: request.method }, 'internal error');

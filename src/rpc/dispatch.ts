@@ -10,14 +10,35 @@ import {
   type RpcResponse,
 } from './envelope.js';
 
-export type MethodHandler<Context> = (params: unknown, context: Context) => Promise<unknown>;
+/**
+ * One method: `parse` checks the params (and whatever else refuses a call before it runs) and
+ * throws an RpcError; `run` does the work. Kept apart so a call that must not run (a notification
+ * where none are taken) still gets the error its params earn.
+ */
+export interface RpcMethod<Context> {
+  readonly parse: (params: unknown, context: Context) => unknown;
+  readonly run: (input: unknown, context: Context) => Promise<unknown>;
+}
+
+/** A method whose `run` receives what its `parse` returned. */
+export function rpcMethod<Context, Input>(
+  parse: (params: unknown, context: Context) => Input,
+  run: (input: Input, context: Context) => Promise<unknown>,
+): RpcMethod<Context> {
+  return { parse, run: (input, context) => run(input as Input, context) };
+}
 
 export interface Dispatcher<Context> {
-  readonly methods: Readonly<Record<string, MethodHandler<Context>>>;
+  readonly methods: Readonly<Record<string, RpcMethod<Context>>>;
   /** called for every error that is not an RpcError; must not throw */
   readonly onInternalError: (error: unknown, request: RpcRequest, context: Context) => RpcError;
   /** methods that answer with an EventStreamResult: refused inside a batch, before they run */
   readonly streamingMethods: ReadonlySet<string>;
+  /**
+   * false: a request without an id is answered like one with `id: null` (the error its method and
+   * params earn, else -32600) and never runs. A2A has no notifications; a paid call must be answered.
+   */
+  readonly takesNotifications: boolean;
   /** an error as it goes on the wire for this caller */
   readonly renderError: (error: RpcError, context: Context) => RpcErrorObject;
 }
@@ -27,7 +48,7 @@ export const MAX_BATCH_SIZE = 100;
 
 /**
  * Runs a JSON-RPC 2.0 body: a single request or a batch. Returns what to send back, or null when
- * nothing is owed (notifications only).
+ * nothing is owed (notifications only, where the dispatcher takes them).
  */
 export async function handleRpcBody<Context>(
   body: string,
@@ -64,7 +85,7 @@ async function handleOne<Context>(
   const request = readRequest(element);
   if (isRefusal(request)) return errorResponse(request.id, dispatcher.renderError(request.error, context));
   const answer = await invoke(request, dispatcher, context, streams);
-  return request.isNotification ? null : answer;
+  return request.isNotification && dispatcher.takesNotifications ? null : answer;
 }
 
 async function invoke<Context>(
@@ -73,16 +94,18 @@ async function invoke<Context>(
   context: Context,
   streams: 'may stream' | 'no streams',
 ): Promise<RpcResponse | StreamedAnswer> {
-  const handler = Object.hasOwn(dispatcher.methods, request.method)
-    ? dispatcher.methods[request.method]
-    : undefined;
+  const method = Object.hasOwn(dispatcher.methods, request.method) ? dispatcher.methods[request.method] : undefined;
   const fail = (error: RpcError) => errorResponse(request.id, dispatcher.renderError(error, context));
-  if (!handler) return fail(rpcErrors.methodNotFound(request.method));
+  if (!method) return fail(rpcErrors.methodNotFound(request.method));
   if (streams === 'no streams' && dispatcher.streamingMethods.has(request.method)) {
     return fail(rpcErrors.invalidRequest(`${request.method} answers with a stream and cannot be part of a batch`));
   }
   try {
-    const result = await handler(request.params, context);
+    const input = method.parse(request.params, context);
+    if (request.isNotification && !dispatcher.takesNotifications) {
+      return fail(rpcErrors.invalidRequest(`${request.method} needs an id: this endpoint answers every call and takes no notifications`));
+    }
+    const result = await method.run(input, context);
     if (result instanceof EventStreamResult) return { kind: 'stream', id: request.id, events: result.events };
     return resultResponse(request.id, result);
   } catch (error) {

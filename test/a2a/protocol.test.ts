@@ -607,7 +607,7 @@ describe('401: authentication', () => {
 });
 
 describe('JSON-RPC envelope', () => {
-  it('a batch is answered in order and leaves out its notifications (which still run)', async () => {
+  it('a batch is answered in order; an element without an id is answered with id null and never runs', async () => {
     const silentMessageId = randomUUID();
     const waiting = await waitingTask();
     const batch = [
@@ -620,43 +620,58 @@ describe('JSON-RPC envelope', () => {
     ];
     const reply = await call<RpcAnswer[]>(gateway, batch, key);
     expect(reply.status).toBe(200);
-    expect(reply.body.map((answer) => answer.id)).toEqual(['first', 2, null, 'last']);
+    expect(reply.body.map((answer) => answer.id)).toEqual(['first', null, 2, null, null, 'last']);
+    expect(reply.body.map((answer) => answer.error?.code ?? 'ok')).toEqual(['ok', -32600, -32601, -32600, -32601, -32001]);
     expect(reply.body[0]?.result?.id).toBe(waiting.id);
-    expect(reply.body[1]?.error?.code).toBe(-32601);
-    expect(reply.body[2]?.error?.code).toBe(-32600);
-    expect(reply.body[3]?.error?.code).toBe(-32001);
+    expect(reply.body[1]?.error?.data?.detail).toMatch(/SendMessage needs an id/);
 
-    const [ran] = await gateway.database.db.rows<{ state: string }>(
-      sql`select state::text as state from tasks where org_id = ${org.orgId} and message_id = ${silentMessageId}`,
+    const [ran] = await gateway.database.db.rows<{ n: number }>(
+      sql`select count(*)::int as n from tasks where org_id = ${org.orgId} and message_id = ${silentMessageId}`,
     );
-    expect(ran?.state).toBe('input-required');
+    expect(ran?.n).toBe(0);
   });
 
-  it('a batch of only notifications → HTTP 204 with an empty body; they ran', async () => {
-    const before = await taskCount(gateway, org.orgId);
-    const response = await gateway.rpc(
+  it('A2A has no notifications: a paid call without an id → HTTP 200, -32600 with id null; nothing runs, nothing is charged', async () => {
+    const own = await gateway.createOrg({ name: 'no notifications', credits: 100_000n });
+    const before = await moneyOf(own.orgId);
+    for (const [method, params] of [
+      ['SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])],
+      ['message/send', v03Send([v03Data(toolCall('getReputationSummary', { agentId: 1 }))])],
+      ['SendMessage', v1Send([v1Text('free, but still a call that would open a task')])],
+    ] as const) {
+      const reply = await call(gateway, { jsonrpc: '2.0', method, params }, own.apiKey.key);
+      const error = expectRpcError(reply, -32600);
+      expect(reply.body.id).toBeNull();
+      expect(error.data?.detail).toContain(`${method} needs an id`);
+    }
+    const batch = await call<RpcAnswer[]>(
+      gateway,
       [
-        { jsonrpc: '2.0', method: 'SendMessage', params: v1Send([v1Text('one')]) },
+        { jsonrpc: '2.0', method: 'SendMessage', params: v1Send([v1Data(toolCall('getAgentProfile', { agentId: 2 }))]) },
         { jsonrpc: '2.0', method: 'message/send', params: v03Send([v03Text('two')]) },
-        { jsonrpc: '2.0', method: 'no/such/method' },
       ],
-      key,
+      own.apiKey.key,
     );
-    expect(response.status).toBe(204);
-    expect(await response.text()).toBe('');
-    expect(await taskCount(gateway, org.orgId)).toBe(before + 2);
+    expect(batch.status).toBe(200);
+    expect(batch.body.map((answer) => [answer.id, answer.error?.code])).toEqual([
+      [null, -32600],
+      [null, -32600],
+    ]);
+    expect(await moneyOf(own.orgId)).toEqual(before);
+    expect(before.tasks).toBe(0);
   });
 
-  it('a single notification gets no response, even when it fails', async () => {
-    for (const body of [
-      { jsonrpc: '2.0', method: 'ListTasks', params: {} },
-      { jsonrpc: '2.0', method: 'no/such/method' },
-      { jsonrpc: '2.0', method: 'GetTask', params: { id: randomUUID() } },
-      { jsonrpc: '2.0', method: 'SendMessage', params: { message: {} } },
-    ]) {
-      const response = await gateway.rpc(body, key);
-      expect(response.status).toBe(204);
-      expect(await response.text()).toBe('');
+  it('a request without an id gets the error its method and params earn first: -32601, -32602, -32009', async () => {
+    for (const [body, code, headers] of [
+      [{ jsonrpc: '2.0', method: 'no/such/method' }, -32601, {}],
+      [{ jsonrpc: '2.0', method: 'SendMessage', params: { message: {} } }, -32602, {}],
+      [{ jsonrpc: '2.0', method: 'GetTask', params: {} }, -32602, {}],
+      [{ jsonrpc: '2.0', method: 'ListTasks', params: {} }, -32009, { 'a2a-version': '9.9' }],
+      [{ jsonrpc: '2.0', method: 'GetTask', params: { id: randomUUID() } }, -32600, {}],
+    ] as const) {
+      const reply = await call(gateway, body, key, headers);
+      expectRpcError(reply, code);
+      expect(reply.body.id).toBeNull();
     }
   });
 
