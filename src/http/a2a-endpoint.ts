@@ -47,9 +47,9 @@ const bodyWithinLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 /**
- * A streamed answer as Server-Sent Events, one JSON-RPC response per event. A failure after the
- * stream began is sent as a last event with the error (its cause is logged, never sent); a client
- * that hangs up stops the stream, not the task.
+ * A streamed answer as Server-Sent Events, one JSON-RPC response per event. A failure, before the
+ * first event (a refused call) or after, is sent as a last event with the error (a cause that is no
+ * RpcError is logged, never sent); a client that hangs up stops the stream, not the task.
  */
 function sendEvents(c: Context<AppEnv>, answer: StreamedAnswer) {
   return streamSSE(c, async (stream) => {

@@ -88,6 +88,17 @@ async function handleOne<Context>(
   return request.isNotification && dispatcher.takesNotifications ? null : answer;
 }
 
+/** A stream whose only event is the error: how a streaming method is refused, so a client reading events sees why. */
+function refusedStream(id: RpcId, error: RpcError): StreamedAnswer {
+  return {
+    kind: 'stream',
+    id,
+    events: {
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+    },
+  };
+}
+
 async function invoke<Context>(
   request: RpcRequest,
   dispatcher: Dispatcher<Context>,
@@ -97,18 +108,20 @@ async function invoke<Context>(
   const method = Object.hasOwn(dispatcher.methods, request.method) ? dispatcher.methods[request.method] : undefined;
   const fail = (error: RpcError) => errorResponse(request.id, dispatcher.renderError(error, context));
   if (!method) return fail(rpcErrors.methodNotFound(request.method));
-  if (streams === 'no streams' && dispatcher.streamingMethods.has(request.method)) {
+  const streaming = dispatcher.streamingMethods.has(request.method);
+  if (streaming && streams === 'no streams') {
     return fail(rpcErrors.invalidRequest(`${request.method} answers with a stream and cannot be part of a batch`));
   }
+  const refuse = (error: RpcError) => (streaming ? refusedStream(request.id, error) : fail(error));
   try {
     const input = method.parse(request.params, context);
     if (request.isNotification && !dispatcher.takesNotifications) {
-      return fail(rpcErrors.invalidRequest(`${request.method} needs an id: this endpoint answers every call and takes no notifications`));
+      return refuse(rpcErrors.invalidRequest(`${request.method} needs an id: this endpoint answers every call and takes no notifications`));
     }
     const result = await method.run(input, context);
     if (result instanceof EventStreamResult) return { kind: 'stream', id: request.id, events: result.events };
     return resultResponse(request.id, result);
   } catch (error) {
-    return fail(error instanceof RpcError ? error : dispatcher.onInternalError(error, request, context));
+    return refuse(error instanceof RpcError ? error : dispatcher.onInternalError(error, request, context));
   }
 }

@@ -50,7 +50,29 @@ export async function call<Body = RpcAnswer>(
 ): Promise<Reply<Body>> {
   const response = await gateway.rpc(body, apiKey, headers);
   const text = await response.text();
-  return { status: response.status, headers: response.headers, text, body: text === '' ? (undefined as Body) : JSON.parse(text) };
+  const events = response.headers.get('content-type')?.startsWith('text/event-stream');
+  return { status: response.status, headers: response.headers, text, body: text === '' || events ? (undefined as Body) : JSON.parse(text) };
+}
+
+/** The JSON-RPC responses of a Server-Sent Events answer, one per event. */
+export function sseEvents(reply: Reply): RpcAnswer[] {
+  expect(reply.headers.get('content-type'), reply.text.slice(0, 600)).toMatch(/^text\/event-stream/);
+  return reply.text
+    .split('\n\n')
+    .filter((chunk) => chunk.startsWith('data:'))
+    .map((chunk) => JSON.parse(chunk.slice('data:'.length)) as RpcAnswer);
+}
+
+/** Expects a refused streaming call: HTTP 200, a stream of one event holding the error; returns the error. */
+export function expectStreamedError(reply: Reply, code: number, id?: RpcAnswer['id']): RpcErrorBody {
+  expect(reply.status).toBe(200);
+  const events = sseEvents(reply);
+  expect(events, reply.text.slice(0, 600)).toHaveLength(1);
+  const [event] = events as [RpcAnswer];
+  expect(event.error?.code, reply.text.slice(0, 600)).toBe(code);
+  expect(event.result).toBeUndefined();
+  if (id !== undefined) expect(event.id).toBe(id);
+  return event.error as RpcErrorBody;
 }
 
 let nextId = 1;
