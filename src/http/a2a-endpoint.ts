@@ -4,6 +4,7 @@ import { a2aMethods, streamingMethods, type A2AContext } from '../a2a/methods.js
 import { requireApiKey, type RefuseCall } from '../auth/middleware.js';
 import type { Database } from '../db/client.js';
 import { handleRpcBody, type Dispatcher } from '../rpc/dispatch.js';
+import { idOf } from '../rpc/envelope.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
 import { isStreamedAnswer, type StreamedAnswer } from '../rpc/stream.js';
 import { streamSSE } from 'hono/streaming';
@@ -29,8 +30,17 @@ const dispatcher: Dispatcher<A2AContext> = {
   },
 };
 
-/** A call refused before it runs, in the caller's error shape. */
-const refuseCall: RefuseCall = (c, status, error) => c.json({ jsonrpc: '2.0', id: null, error: renderFor(c, error) }, status);
+const A2A_JSON = 'application/a2a+json';
+
+/** A2A 1.0.1 prefers application/a2a+json: a caller that sends it gets it back; everyone else application/json. */
+function sendJson(c: Context<AppEnv>, body: unknown, status: 200 | 401 | 413 | 503 = 200) {
+  const sent = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase();
+  return c.body(JSON.stringify(body), status, { 'content-type': sent === A2A_JSON ? A2A_JSON : 'application/json' });
+}
+
+/** A call refused before it runs: the request's id echoed when the body holds one request. */
+const refuseCall: RefuseCall = (c, status, error) =>
+  sendJson(c, { jsonrpc: '2.0', id: idOf(c.get('body')), error: renderFor(c, error) }, status);
 
 /** Reads the body first, so an oversized one is 413 whoever sends it. */
 const bodyWithinLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -40,7 +50,7 @@ const bodyWithinLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
       reason: 'body_too_large',
       limitBytes: MAX_BODY_BYTES,
     });
-    return c.json({ jsonrpc: '2.0', id: null, error: renderFor(c, tooLarge) }, 413);
+    return sendJson(c, { jsonrpc: '2.0', id: null, error: renderFor(c, tooLarge) }, 413);
   }
   c.set('body', body.text);
   await next();
@@ -94,7 +104,7 @@ export function a2aEndpoint(deps: {
       a2aVersion: c.req.header('a2a-version'),
     });
     if (isStreamedAnswer(answer)) return sendEvents(c, answer);
-    return answer === null ? c.body(null, 204) : c.json(answer);
+    return answer === null ? c.body(null, 204) : sendJson(c, answer);
   });
   return handler;
 }

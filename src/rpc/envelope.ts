@@ -37,6 +37,16 @@ function isValidId(value: unknown): value is RpcId {
   return value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
 }
 
+/** The id of a body holding one request, for an answer given before the body is run (401): null when it has none. */
+export function idOf(body: string): RpcId {
+  try {
+    const value: unknown = JSON.parse(body);
+    return isRecord(value) && isValidId(value.id) ? value.id : null;
+  } catch {
+    return null;
+  }
+}
+
 const refuse = (id: RpcId, error: RpcError): RpcRefusal => ({ kind: 'refusal', id, error });
 
 /** Reads one element of a body: a request to run, or the refusal it earns. */

@@ -547,12 +547,13 @@ describe('-32004: credits (and operations the gateway does not offer)', () => {
 });
 
 describe('401: authentication', () => {
-  async function expectUnauthorized(response: Response, reason: 'missing_api_key' | 'invalid_api_key') {
+  /** A 401 echoes the request's id, as any answer to a request that could be read does. */
+  async function expectUnauthorized(response: Response, reason: 'missing_api_key' | 'invalid_api_key', id: RpcAnswer['id']) {
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toMatch(/^Bearer\b/);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
     const body = (await response.json()) as RpcAnswer;
-    expect(body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000, data: { reason } } });
+    expect(body).toMatchObject({ jsonrpc: '2.0', id, error: { code: -32000, data: { reason } } });
     expect(typeof body.error?.message).toBe('string');
   }
 
@@ -562,13 +563,21 @@ describe('401: authentication', () => {
     ['"Bearer" with no key', 'Bearer ', 'missing_api_key'],
     ['a key without the apg_ prefix', 'Bearer sk_live_0123456789', 'invalid_api_key'],
     ['an unknown apg_ key', 'Bearer apg_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'invalid_api_key'],
-  ] as const)('%s → 401, WWW-Authenticate, JSON-RPC error body', async (_name, authorization, reason) => {
+  ] as const)('%s → 401, WWW-Authenticate, JSON-RPC error body with the request id', async (_name, authorization, reason) => {
+    const body = request('ListTasks', {});
     const response = await gateway.app.request('/a2a', {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-      body: JSON.stringify(request('ListTasks', {})),
+      body: JSON.stringify(body),
     });
-    await expectUnauthorized(response, reason);
+    await expectUnauthorized(response, reason, body.id as number);
+  });
+
+  it('a 401 echoes a string id too; a body that is no single request (not JSON, a batch) gets id null', async () => {
+    await expectUnauthorized(await gateway.rpc({ jsonrpc: '2.0', id: 'ask-1', method: 'ListTasks' }), 'missing_api_key', 'ask-1');
+    await expectUnauthorized(await gateway.rpc('{"jsonrpc":"2.0","id":7,'), 'missing_api_key', null);
+    await expectUnauthorized(await gateway.rpc([request('ListTasks', {})]), 'missing_api_key', null);
+    await expectUnauthorized(await gateway.rpc({ jsonrpc: '2.0', id: { no: 'object ids' }, method: 'ListTasks' }), 'missing_api_key', null);
   });
 
   it('a revoked key stops at once, and a paid call with it never reaches a tool', async () => {
@@ -577,11 +586,10 @@ describe('401: authentication', () => {
     expect(await revokeApiKey(gateway.database.db, { keyId: own.apiKey.id })).toBe(true);
 
     const before = await moneyOf(own.orgId);
-    await expectUnauthorized(
-      await gateway.rpc(request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), own.apiKey.key),
-      'invalid_api_key',
-    );
-    await expectUnauthorized(await gateway.rpc(request('ListTasks', {}), own.apiKey.key), 'invalid_api_key');
+    const paid = request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))]));
+    await expectUnauthorized(await gateway.rpc(paid, own.apiKey.key), 'invalid_api_key', paid.id as number);
+    const list = request('ListTasks', {});
+    await expectUnauthorized(await gateway.rpc(list, own.apiKey.key), 'invalid_api_key', list.id as number);
     expect(await moneyOf(own.orgId)).toEqual(before);
     expect(before.tasks).toBe(0);
 
@@ -596,7 +604,7 @@ describe('401: authentication', () => {
       name: 'expired',
       expiresAt: new Date(Date.now() - 60_000),
     });
-    await expectUnauthorized(await gateway.rpc(request('ListTasks', {}), expired.key), 'invalid_api_key');
+    await expectUnauthorized(await gateway.rpc({ ...request('ListTasks', {}), id: 'expired' }, expired.key), 'invalid_api_key', 'expired');
     const fresh = await createApiKey(gateway.database.db, {
       orgId: org.orgId,
       name: 'fresh',
@@ -1092,6 +1100,43 @@ describe('A2A 1.0 error shape: with A2A-Version 1.x, error.data is an array hold
       expect(expectRpcError(await rpc('tasks/get', { id: missing }, key, headers), -32001).data).toEqual({ taskId: missing });
       expect(expectRpcError(await rpc('nope', {}, key, headers), -32601).data).toEqual({ method: 'nope' });
     }
+  });
+});
+
+describe('endpoint edges: trailing slash, application/a2a+json', () => {
+  const post = (path: string, body: unknown, headers: Record<string, string>) =>
+    gateway.app.request(path, { method: 'POST', headers, body: JSON.stringify(body) });
+
+  it('POST /a2a/ (a client joining URLs) is the endpoint too', async () => {
+    const own = await gateway.createOrg({ name: 'trailing slash', credits: 100_000n });
+    const response = await post('/a2a/', request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), {
+      'content-type': 'application/json',
+      authorization: `Bearer ${own.apiKey.key}`,
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as RpcAnswer;
+    expect(body.result?.task?.status?.state).toBe('TASK_STATE_COMPLETED');
+    expect((await account(gateway, own.orgId))?.balance).toBe(100_000n - COST.getAgentProfile);
+  });
+
+  it('a request sent as application/a2a+json is answered as application/a2a+json: results, errors and 401s alike', async () => {
+    for (const contentType of ['application/a2a+json', 'application/a2a+json; charset=utf-8', 'Application/A2A+JSON']) {
+      const headers = { 'content-type': contentType, authorization: `Bearer ${key}` };
+      const listed = await post('/a2a', request('ListTasks', {}), headers);
+      expect(listed.status).toBe(200);
+      expect(listed.headers.get('content-type')).toBe('application/a2a+json');
+      expect(((await listed.json()) as RpcAnswer).result?.tasks).toBeDefined();
+
+      const failed = await post('/a2a', request('GetTask', { id: randomUUID() }), headers);
+      expect(failed.headers.get('content-type')).toBe('application/a2a+json');
+      expect(((await failed.json()) as RpcAnswer).error?.code).toBe(-32001);
+
+      const unauthorized = await post('/a2a', request('ListTasks', {}), { 'content-type': contentType });
+      expect(unauthorized.status).toBe(401);
+      expect(unauthorized.headers.get('content-type')).toBe('application/a2a+json');
+    }
+    const plain = await post('/a2a', request('ListTasks', {}), { 'content-type': 'application/json', authorization: `Bearer ${key}` });
+    expect(plain.headers.get('content-type')).toMatch(/^application\/json/);
   });
 });
 
