@@ -1,7 +1,7 @@
 import { rpcMethod, type RpcMethod } from '../rpc/dispatch.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
 import { z } from 'zod';
-import { listPush, readPush, registerPush, removePush } from '../push/register.js';
+import { listPush, readPush, registerPush, removePush, type PushRequest } from '../push/register.js';
 import { EventStreamResult } from '../rpc/stream.js';
 import type { CallerContext } from '../tasks/context.js';
 import { followTask } from '../tasks/follow.js';
@@ -104,13 +104,13 @@ async function sendWithPush(
     message: Message;
     historyLength: number | undefined;
     returnImmediately: boolean;
-    push: { id?: string; url: string; token?: string } | undefined;
+    push: Omit<PushRequest, 'taskId'> | undefined;
     protocol: '1.0' | '0.3';
   },
 ): Promise<TaskView> {
   const { push, protocol, ...send } = input;
   const task = await sendMessage({ ctx, input: send });
-  if (push) await registerPush(ctx, { taskId: task.id, ...push }, protocol);
+  if (push) await registerPush(ctx, { ...push, taskId: task.id }, protocol);
   return task;
 }
 
