@@ -347,6 +347,9 @@ export const pushConfigs = pgTable(
     url: text('url').notNull(),
     /** sent back as X-A2A-Notification-Token and the key of the body's HMAC signature */
     token: text('token'),
+    /** the caller's push authentication: each delivery sends `Authorization: <scheme> <credentials>` (never echoed, never logged) */
+    authScheme: text('auth_scheme'),
+    authCredentials: text('auth_credentials'),
     protocol: text('protocol').notNull(),
     deliveredVersion: text('delivered_version'),
     attempts: integer('attempts').notNull().default(0),

@@ -61,6 +61,8 @@ export function createApp(deps: AppDeps) {
     .route('/', billingRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, tools: deps.tools }))
     .route('/', topUpRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, reader: deps.topUpReader }))
     .route('/a2a', a2a)
+    // clients that join the card's URL with a path may post to /a2a/
+    .route('/a2a/', a2a)
     .route('/', a2a);
 
   app.notFound((c) => apiErrorResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`, 'no_route')));

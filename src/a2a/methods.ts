@@ -1,7 +1,7 @@
-import type { MethodHandler } from '../rpc/dispatch.js';
+import { rpcMethod, type RpcMethod } from '../rpc/dispatch.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
 import { z } from 'zod';
-import { listPush, readPush, registerPush, removePush } from '../push/register.js';
+import { listPush, readPush, registerPush, removePush, type PushRequest } from '../push/register.js';
 import { EventStreamResult } from '../rpc/stream.js';
 import type { CallerContext } from '../tasks/context.js';
 import { followTask } from '../tasks/follow.js';
@@ -37,7 +37,23 @@ export interface A2AContext extends CallerContext {
   readonly a2aVersion: string | undefined;
 }
 
-type Handler = MethodHandler<A2AContext>;
+type Method = RpcMethod<A2AContext>;
+
+/** A method not yet named: its name goes into its -32602 message. */
+type Unnamed = (name: string) => Method;
+
+/** A method whose params pass the A2A-Version check and `schema` before `run` gets them. */
+function method<Schema extends z.ZodType>(schema: Schema, run: (input: z.output<Schema>, ctx: A2AContext) => Promise<unknown>): Unnamed {
+  return (name) =>
+    rpcMethod((params: unknown, ctx: A2AContext) => {
+      checkVersion(ctx);
+      return parseParams(schema, params, name);
+    }, run);
+}
+
+function named(methods: Record<string, Unnamed>): Record<string, Method> {
+  return Object.fromEntries(Object.entries(methods).map(([name, unnamed]) => [name, unnamed(name)]));
+}
 
 /** Versions we speak, as major.minor (A2A-Version may carry a patch, which is ignored). */
 const SUPPORTED_VERSIONS = new Set(['0.3', '1.0']);
@@ -88,13 +104,13 @@ async function sendWithPush(
     message: Message;
     historyLength: number | undefined;
     returnImmediately: boolean;
-    push: { id?: string; url: string; token?: string } | undefined;
+    push: Omit<PushRequest, 'taskId'> | undefined;
     protocol: '1.0' | '0.3';
   },
 ): Promise<TaskView> {
   const { push, protocol, ...send } = input;
   const task = await sendMessage({ ctx, input: send });
-  if (push) await registerPush(ctx, { taskId: task.id, ...push }, protocol);
+  if (push) await registerPush(ctx, { ...push, taskId: task.id }, protocol);
   return task;
 }
 
@@ -118,24 +134,21 @@ const sendV03 = (ctx: A2AContext, input: z.output<typeof v03SendParams>, returnI
     protocol: '0.3',
   });
 
-const extendedCardUnsupported: Handler = async () => {
+const extendedCardUnsupported = method(z.unknown(), async () => {
   throw new RpcError(RpcCode.ExtendedCardNotConfigured, 'No authenticated extended agent card is configured', {
     reason: 'extended_card_not_configured',
   });
-};
+});
+
+const v1CreatePushParams = v1PushConfig.extend({ taskId: z.string() });
 
 /** A2A 1.0 method names (PascalCase, protobuf-JSON shapes). */
-const v1Methods: Record<string, Handler> = {
-  SendMessage: async (params, ctx) => {
-    const input = parseParams(v1SendParams, params, 'SendMessage');
-    return { task: renderV1Task(await sendV1(ctx, input, input.configuration?.returnImmediately === true)) };
-  },
-  GetTask: async (params, ctx) => {
-    const input = parseParams(v1GetTaskParams, params, 'GetTask');
-    return renderV1Task(await getTask({ ctx, input }));
-  },
-  ListTasks: async (params, ctx) => {
-    const input = parseParams(v1ListTasksParams, params, 'ListTasks');
+const v1Methods = named({
+  SendMessage: method(v1SendParams, async (input, ctx) => ({
+    task: renderV1Task(await sendV1(ctx, input, input.configuration?.returnImmediately === true)),
+  })),
+  GetTask: method(v1GetTaskParams, async (input, ctx) => renderV1Task(await getTask({ ctx, input }))),
+  ListTasks: method(v1ListTasksParams, async (input, ctx) => {
     const page = await listTasks({
       ctx,
       input: {
@@ -153,95 +166,56 @@ const v1Methods: Record<string, Handler> = {
       pageSize: page.pageSize,
       totalSize: page.totalSize,
     };
-  },
-  CancelTask: async (params, ctx) => {
-    const input = parseParams(v1CancelTaskParams, params, 'CancelTask');
-    return renderV1Task(await cancelTask({ ctx, input: { id: input.id } }));
-  },
-  SendStreamingMessage: async (params, ctx) => {
-    const input = parseParams(v1SendParams, params, 'SendStreamingMessage');
-    return taskStream(ctx, await sendV1(ctx, input, true), renderV1Event);
-  },
-  SubscribeToTask: async (params, ctx) => {
-    const input = parseParams(v1GetTaskParams, params, 'SubscribeToTask');
-    return taskStream(ctx, await subscribableTask(ctx, input.id), renderV1Event);
-  },
-  CreateTaskPushNotificationConfig: async (params, ctx) => {
-    const input = parseParams(v1PushConfig.extend({ taskId: z.string() }), params, 'CreateTaskPushNotificationConfig');
-    return renderV1PushConfig(await registerPush(ctx, input, '1.0'));
-  },
-  GetTaskPushNotificationConfig: async (params, ctx) => {
-    const input = parseParams(v1PushConfigRef, params, 'GetTaskPushNotificationConfig');
-    return renderV1PushConfig(await readPush(ctx, input.taskId, input.id));
-  },
-  ListTaskPushNotificationConfigs: async (params, ctx) => {
-    const input = parseParams(v1ListPushConfigsParams, params, 'ListTaskPushNotificationConfigs');
-    return { configs: (await listPush(ctx, input.taskId)).map(renderV1PushConfig), nextPageToken: '' };
-  },
-  DeleteTaskPushNotificationConfig: async (params, ctx) => {
-    const input = parseParams(v1PushConfigRef, params, 'DeleteTaskPushNotificationConfig');
+  }),
+  CancelTask: method(v1CancelTaskParams, async (input, ctx) => renderV1Task(await cancelTask({ ctx, input: { id: input.id } }))),
+  SendStreamingMessage: method(v1SendParams, async (input, ctx) => taskStream(ctx, await sendV1(ctx, input, true), renderV1Event)),
+  SubscribeToTask: method(v1GetTaskParams, async (input, ctx) => taskStream(ctx, await subscribableTask(ctx, input.id), renderV1Event)),
+  CreateTaskPushNotificationConfig: method(v1CreatePushParams, async (input, ctx) =>
+    renderV1PushConfig(await registerPush(ctx, input, '1.0')),
+  ),
+  GetTaskPushNotificationConfig: method(v1PushConfigRef, async (input, ctx) =>
+    renderV1PushConfig(await readPush(ctx, input.taskId, input.id)),
+  ),
+  ListTaskPushNotificationConfigs: method(v1ListPushConfigsParams, async (input, ctx) => ({
+    configs: (await listPush(ctx, input.taskId)).map(renderV1PushConfig),
+    nextPageToken: '',
+  })),
+  DeleteTaskPushNotificationConfig: method(v1PushConfigRef, async (input, ctx) => {
     await removePush(ctx, input.taskId, input.id);
     return {};
-  },
+  }),
   GetExtendedAgentCard: extendedCardUnsupported,
-};
+});
 
 /** A2A 0.3 method names (slash-separated, `kind`-tagged shapes). */
-const v03Methods: Record<string, Handler> = {
-  'message/send': async (params, ctx) => {
-    const input = parseParams(v03SendParams, params, 'message/send');
-    return renderV03Task(await sendV03(ctx, input, input.configuration?.blocking === false));
-  },
-  'tasks/get': async (params, ctx) => {
-    const input = parseParams(v03TaskIdParams, params, 'tasks/get');
-    return renderV03Task(await getTask({ ctx, input }));
-  },
-  'tasks/cancel': async (params, ctx) => {
-    const input = parseParams(v03TaskIdParams, params, 'tasks/cancel');
-    return renderV03Task(await cancelTask({ ctx, input: { id: input.id } }));
-  },
-  'message/stream': async (params, ctx) => {
-    const input = parseParams(v03SendParams, params, 'message/stream');
-    return taskStream(ctx, await sendV03(ctx, input, true), renderV03Event);
-  },
-  'tasks/resubscribe': async (params, ctx) => {
-    const input = parseParams(v03TaskIdParams, params, 'tasks/resubscribe');
-    return taskStream(ctx, await subscribableTask(ctx, input.id), renderV03Event);
-  },
-  'tasks/pushNotificationConfig/set': async (params, ctx) => {
-    const input = parseParams(v03SetPushParams, params, 'tasks/pushNotificationConfig/set');
-    return renderV03PushConfig(await registerPush(ctx, { taskId: input.taskId, ...input.pushNotificationConfig }, '0.3'));
-  },
-  'tasks/pushNotificationConfig/get': async (params, ctx) => {
-    const input = parseParams(v03PushRefParams, params, 'tasks/pushNotificationConfig/get');
-    return renderV03PushConfig(await readPush(ctx, input.id, input.pushNotificationConfigId));
-  },
-  'tasks/pushNotificationConfig/list': async (params, ctx) => {
-    const input = parseParams(v03PushRefParams, params, 'tasks/pushNotificationConfig/list');
-    return (await listPush(ctx, input.id)).map(renderV03PushConfig);
-  },
-  'tasks/pushNotificationConfig/delete': async (params, ctx) => {
-    const input = parseParams(v03DeletePushParams, params, 'tasks/pushNotificationConfig/delete');
+const v03Methods = named({
+  'message/send': method(v03SendParams, async (input, ctx) =>
+    renderV03Task(await sendV03(ctx, input, input.configuration?.blocking === false)),
+  ),
+  'tasks/get': method(v03TaskIdParams, async (input, ctx) => renderV03Task(await getTask({ ctx, input }))),
+  'tasks/cancel': method(v03TaskIdParams, async (input, ctx) => renderV03Task(await cancelTask({ ctx, input: { id: input.id } }))),
+  'message/stream': method(v03SendParams, async (input, ctx) => taskStream(ctx, await sendV03(ctx, input, true), renderV03Event)),
+  'tasks/resubscribe': method(v03TaskIdParams, async (input, ctx) =>
+    taskStream(ctx, await subscribableTask(ctx, input.id), renderV03Event),
+  ),
+  'tasks/pushNotificationConfig/set': method(v03SetPushParams, async (input, ctx) =>
+    renderV03PushConfig(await registerPush(ctx, { taskId: input.taskId, ...input.pushNotificationConfig }, '0.3')),
+  ),
+  'tasks/pushNotificationConfig/get': method(v03PushRefParams, async (input, ctx) =>
+    renderV03PushConfig(await readPush(ctx, input.id, input.pushNotificationConfigId)),
+  ),
+  'tasks/pushNotificationConfig/list': method(v03PushRefParams, async (input, ctx) =>
+    (await listPush(ctx, input.id)).map(renderV03PushConfig),
+  ),
+  'tasks/pushNotificationConfig/delete': method(v03DeletePushParams, async (input, ctx) => {
     await removePush(ctx, input.id, input.pushNotificationConfigId);
     return null;
-  },
+  }),
   'agent/getAuthenticatedExtendedCard': extendedCardUnsupported,
-};
-
-function withVersionCheck(methods: Record<string, Handler>): Record<string, Handler> {
-  return Object.fromEntries(
-    Object.entries(methods).map(([name, handler]) => [
-      name,
-      (params: unknown, ctx: A2AContext) => {
-        checkVersion(ctx);
-        return handler(params, ctx);
-      },
-    ]),
-  );
-}
+});
 
 /** The methods that answer with Server-Sent Events. */
 export const streamingMethods: ReadonlySet<string> = new Set(['SendStreamingMessage', 'SubscribeToTask', 'message/stream', 'tasks/resubscribe']);
 
 /** Every JSON-RPC method the gateway answers, both protocol generations on one endpoint. */
-export const a2aMethods: Readonly<Record<string, Handler>> = withVersionCheck({ ...v1Methods, ...v03Methods });
+export const a2aMethods: Readonly<Record<string, Method>> = { ...v1Methods, ...v03Methods };

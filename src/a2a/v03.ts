@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { Artifact, Message, Part, TaskView } from './model.js';
+import type { PushConfig } from '../push/configs.js';
+import { pushAuthScheme, pushCredentials } from './push-authentication.js';
 import type { TaskEvent } from './task-events.js';
 
 /** A2A 0.3: `kind` discriminators on messages, parts, tasks; lower-case task states. */
@@ -79,20 +81,38 @@ export const v03SendParams = z.object({
   metadata: metadata.optional(),
 });
 
-/** A2A 0.3 PushNotificationConfig. */
-export const v03PushConfig = z.object({
-  id: z.string().max(200).optional(),
-  url: z.string(),
-  token: z.string().max(500).optional(),
-  authentication: z.unknown().optional(),
-});
+/**
+ * A2A 0.3 PushNotificationConfig. Its PushNotificationAuthenticationInfo lists `schemes`; a
+ * delivery can carry one, the first.
+ */
+export const v03PushConfig = z
+  .object({
+    id: z.string().max(200).optional(),
+    url: z.string(),
+    token: z.string().max(500).optional(),
+    authentication: z
+      .object({ schemes: z.array(pushAuthScheme).min(1, 'authentication.schemes names at least one scheme').max(8), credentials: pushCredentials.optional() })
+      .optional(),
+  })
+  .transform(({ authentication, ...config }) => ({
+    ...config,
+    ...(authentication ? { authentication: { scheme: authentication.schemes[0] as string, credentials: authentication.credentials } } : {}),
+  }));
 
 export const v03SetPushParams = z.object({ taskId: z.string(), pushNotificationConfig: v03PushConfig });
 export const v03PushRefParams = z.object({ id: z.string(), pushNotificationConfigId: z.string().optional(), metadata: metadata.optional() });
 export const v03DeletePushParams = z.object({ id: z.string(), pushNotificationConfigId: z.string(), metadata: metadata.optional() });
 
-export function renderV03PushConfig(config: { id: string; taskId: string; url: string; token: string | null }): Record<string, unknown> {
-  return { taskId: config.taskId, pushNotificationConfig: { id: config.id, url: config.url, ...(config.token ? { token: config.token } : {}) } };
+/** A stored config as 0.3 reads it: the token and the credentials are secrets and never leave again; the scheme does. */
+export function renderV03PushConfig(config: PushConfig): Record<string, unknown> {
+  return {
+    taskId: config.taskId,
+    pushNotificationConfig: {
+      id: config.id,
+      url: config.url,
+      ...(config.authScheme ? { authentication: { schemes: [config.authScheme] } } : {}),
+    },
+  };
 }
 
 export const v03TaskIdParams = z.object({ id: z.string(), historyLength, metadata: metadata.optional() });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { Artifact, Message, Part, TaskState, TaskView } from './model.js';
+import type { PushConfig } from '../push/configs.js';
+import { pushAuthScheme, pushCredentials } from './push-authentication.js';
 import type { TaskEvent } from './task-events.js';
 
 /** A2A 1.0 (protobuf-JSON): enum names such as ROLE_USER, parts told apart by their one content field. */
@@ -86,14 +88,14 @@ export const v1SendParams = z.object({
   metadata: metadata.optional(),
 });
 
-/** A2A 1.0 TaskPushNotificationConfig (flat: url and token next to the ids). */
+/** A2A 1.0 TaskPushNotificationConfig (flat: url and token next to the ids; AuthenticationInfo has one scheme). */
 export const v1PushConfig = z.object({
   tenant: z.string().optional(),
   id: z.string().max(200).optional(),
   taskId: z.string().optional(),
   url: z.string(),
   token: z.string().max(500).optional(),
-  authentication: z.unknown().optional(),
+  authentication: z.object({ scheme: pushAuthScheme, credentials: pushCredentials.optional() }).optional(),
 });
 
 export const v1PushConfigRef = z.object({ tenant: z.string().optional(), taskId: z.string(), id: z.string() });
@@ -105,8 +107,9 @@ export const v1ListPushConfigsParams = z.object({
   pageToken: z.string().optional(),
 });
 
-export function renderV1PushConfig(config: { id: string; taskId: string; url: string; token: string | null }): Record<string, unknown> {
-  return { id: config.id, taskId: config.taskId, url: config.url, ...(config.token ? { token: config.token } : {}) };
+/** A stored config as 1.0 reads it: the token and the credentials are secrets and never leave again; the scheme does. */
+export function renderV1PushConfig(config: PushConfig): Record<string, unknown> {
+  return { id: config.id, taskId: config.taskId, url: config.url, ...(config.authScheme ? { authentication: { scheme: config.authScheme } } : {}) };
 }
 
 export const v1GetTaskParams = z.object({ tenant: z.string().optional(), id: z.string(), historyLength });

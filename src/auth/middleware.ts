@@ -1,15 +1,18 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Database } from '../db/client.js';
 import type { AppEnv } from '../http/env.js';
-import { RpcCode, rpcErrors } from '../rpc/errors.js';
+import { rpcErrors, type RpcError } from '../rpc/errors.js';
 import { authenticateApiKey, type Principal } from './api-keys.js';
 import { bearerToken } from './bearer.js';
+
+/** How the endpoint answers a call refused before it runs, in its own wire shape. */
+export type RefuseCall = (c: Context<AppEnv>, status: 401 | 503, error: RpcError) => Response;
 
 /**
  * Requires `Authorization: Bearer <api key>`. Missing, unknown, revoked or expired keys are HTTP 401
  * with a JSON-RPC error body, before any method runs.
  */
-export function requireApiKey(db: Database): MiddlewareHandler<AppEnv> {
+export function requireApiKey(db: Database, refuse: RefuseCall): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const key = bearerToken(c.req.header('authorization'));
     let principal: Principal | undefined;
@@ -17,27 +20,16 @@ export function requireApiKey(db: Database): MiddlewareHandler<AppEnv> {
       principal = key ? await authenticateApiKey(db, key) : undefined;
     } catch (error) {
       c.get('log').error({ err: error }, 'authentication lookup failed');
-      return c.json(
-        { jsonrpc: '2.0', id: null, error: rpcErrors.internal(c.get('requestId')).toJSON() },
-        503,
-      );
+      return refuse(c, 503, rpcErrors.internal(c.get('requestId')));
     }
     if (!principal) {
       c.header('WWW-Authenticate', 'Bearer realm="a2a-paygate"');
-      const reason = key ? 'invalid_api_key' : 'missing_api_key';
-      return c.json(
-        {
-          jsonrpc: '2.0',
-          id: null,
-          error: {
-            code: RpcCode.Unauthorized,
-            message: key
-              ? 'Unauthorized: the API key is unknown, revoked or expired'
-              : 'Unauthorized: send an API key as Authorization: Bearer <key>',
-            data: { reason },
-          },
-        },
+      return refuse(
+        c,
         401,
+        key
+          ? rpcErrors.unauthorized('invalid_api_key', 'Unauthorized: the API key is unknown, revoked or expired')
+          : rpcErrors.unauthorized('missing_api_key', 'Unauthorized: send an API key as Authorization: Bearer <key>'),
       );
     }
     c.set('principal', principal);

@@ -1,8 +1,10 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { errorGeneration, renderA2AError } from '../a2a/errors.js';
 import { a2aMethods, streamingMethods, type A2AContext } from '../a2a/methods.js';
-import { requireApiKey } from '../auth/middleware.js';
+import { requireApiKey, type RefuseCall } from '../auth/middleware.js';
 import type { Database } from '../db/client.js';
 import { handleRpcBody, type Dispatcher } from '../rpc/dispatch.js';
+import { idOf } from '../rpc/envelope.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
 import { isStreamedAnswer, type StreamedAnswer } from '../rpc/stream.js';
 import { streamSSE } from 'hono/streaming';
@@ -14,42 +16,50 @@ import type { Leases } from '../tasks/leases.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
 
+/** Every error leaves in the shape of the caller's generation, chosen from its A2A-Version header. */
+const renderFor = (c: Context<AppEnv>, error: RpcError) => renderA2AError(error, errorGeneration(c.req.header('a2a-version')));
+
 const dispatcher: Dispatcher<A2AContext> = {
   methods: a2aMethods,
   streamingMethods,
+  takesNotifications: false,
+  renderError: (error, ctx) => renderA2AError(error, errorGeneration(ctx.a2aVersion)),
   onInternalError: (error, request, ctx) => {
     ctx.log.error({ err: error, method: request.method }, 'internal error');
     return rpcErrors.internal(String(ctx.log.bindings().reqId ?? ''));
   },
 };
 
-function bodyTooLarge(c: Context<AppEnv>) {
-  return c.json(
-    {
-      jsonrpc: '2.0',
-      id: null,
-      error: {
-        code: RpcCode.InvalidRequest,
-        message: 'Request body exceeds 100 KB',
-        data: { reason: 'body_too_large', limitBytes: MAX_BODY_BYTES },
-      },
-    },
-    413,
-  );
+const A2A_JSON = 'application/a2a+json';
+
+/** A2A 1.0.1 prefers application/a2a+json: a caller that sends it gets it back; everyone else application/json. */
+function sendJson(c: Context<AppEnv>, body: unknown, status: 200 | 401 | 413 | 503 = 200) {
+  const sent = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase();
+  return c.body(JSON.stringify(body), status, { 'content-type': sent === A2A_JSON ? A2A_JSON : 'application/json' });
 }
+
+/** A call refused before it runs: the request's id echoed when the body holds one request. */
+const refuseCall: RefuseCall = (c, status, error) =>
+  sendJson(c, { jsonrpc: '2.0', id: idOf(c.get('body')), error: renderFor(c, error) }, status);
 
 /** Reads the body first, so an oversized one is 413 whoever sends it. */
 const bodyWithinLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   const body = await readBody(c, MAX_BODY_BYTES);
-  if (!body.ok) return bodyTooLarge(c);
+  if (!body.ok) {
+    const tooLarge = new RpcError(RpcCode.InvalidRequest, 'Request body exceeds 100 KB', {
+      reason: 'body_too_large',
+      limitBytes: MAX_BODY_BYTES,
+    });
+    return sendJson(c, { jsonrpc: '2.0', id: null, error: renderFor(c, tooLarge) }, 413);
+  }
   c.set('body', body.text);
   await next();
 };
 
 /**
- * A streamed answer as Server-Sent Events, one JSON-RPC response per event. A failure after the
- * stream began is sent as a last event with the error (its cause is logged, never sent); a client
- * that hangs up stops the stream, not the task.
+ * A streamed answer as Server-Sent Events, one JSON-RPC response per event. A failure, before the
+ * first event (a refused call) or after, is sent as a last event with the error (a cause that is no
+ * RpcError is logged, never sent); a client that hangs up stops the stream, not the task.
  */
 function sendEvents(c: Context<AppEnv>, answer: StreamedAnswer) {
   return streamSSE(c, async (stream) => {
@@ -62,7 +72,7 @@ function sendEvents(c: Context<AppEnv>, answer: StreamedAnswer) {
     } catch (error) {
       if (!(error instanceof RpcError)) c.get('log').error({ err: error }, 'stream failed');
       const rpcError = error instanceof RpcError ? error : rpcErrors.internal(c.get('requestId'));
-      await stream.writeSSE({ data: JSON.stringify({ jsonrpc: '2.0', id: answer.id, error: rpcError.toJSON() }) });
+      await stream.writeSSE({ data: JSON.stringify({ jsonrpc: '2.0', id: answer.id, error: renderFor(c, rpcError) }) });
     }
   });
 }
@@ -78,7 +88,7 @@ export function a2aEndpoint(deps: {
 }) {
   const charges = createChargeCombiner(deps.db);
   const routes = new Hono<AppEnv>();
-  const handler = routes.post('/', bodyWithinLimit, requireApiKey(deps.db), async (c) => {
+  const handler = routes.post('/', bodyWithinLimit, requireApiKey(deps.db, refuseCall), async (c) => {
     const principal = c.get('principal');
     const answer = await handleRpcBody(c.get('body'), dispatcher, {
       db: deps.db,
@@ -94,7 +104,7 @@ export function a2aEndpoint(deps: {
       a2aVersion: c.req.header('a2a-version'),
     });
     if (isStreamedAnswer(answer)) return sendEvents(c, answer);
-    return answer === null ? c.body(null, 204) : c.json(answer);
+    return answer === null ? c.body(null, 204) : sendJson(c, answer);
   });
   return handler;
 }

@@ -19,6 +19,8 @@ interface DueDelivery {
   orgId: string;
   url: string;
   token: string | null;
+  authScheme: string | null;
+  authCredentials: string | null;
   protocol: PushProtocol;
   attempts: number;
 }
@@ -36,7 +38,16 @@ async function claimDue(db: Database, limit: number): Promise<DueDelivery[]> {
            for update of c skip locked
       ) due
      where p.task_id = due.task_id and p.id = due.id
- returning p.id, p.task_id as "taskId", p.org_id as "orgId", p.url, p.token, p.protocol, p.attempts`);
+ returning p.id, p.task_id as "taskId", p.org_id as "orgId", p.url, p.token,
+           p.auth_scheme as "authScheme", p.auth_credentials as "authCredentials", p.protocol, p.attempts`);
+}
+
+/** The config's own headers: its token, and its authentication as A2A 1.0 §4.3.3 puts it. */
+function deliveryHeaders(delivery: DueDelivery): Record<string, string> {
+  return {
+    ...(delivery.token ? { 'x-a2a-notification-token': delivery.token } : {}),
+    ...(delivery.authScheme && delivery.authCredentials ? { authorization: `${delivery.authScheme} ${delivery.authCredentials}` } : {}),
+  };
 }
 
 async function deliver(db: Database, delivery: DueDelivery, allowPrivateNetworks: boolean): Promise<void> {
@@ -50,9 +61,8 @@ async function deliver(db: Database, delivery: DueDelivery, allowPrivateNetworks
     url: delivery.url,
     body,
     allowPrivateNetworks,
-    ...(delivery.token
-      ? { headers: { 'x-a2a-notification-token': delivery.token }, signed: { header: 'x-a2a-signature', key: delivery.token } }
-      : {}),
+    headers: deliveryHeaders(delivery),
+    ...(delivery.token ? { signed: { header: 'x-a2a-signature', key: delivery.token } } : {}),
   });
   await db.rows(sql`
     update push_configs set delivered_version = ${version}, attempts = 0, next_attempt_at = now(), last_error = null

@@ -11,6 +11,8 @@ export interface PushRequest {
   id?: string | undefined;
   url: string;
   token?: string | undefined;
+  /** sent with each delivery as `Authorization: <scheme> <credentials>` */
+  authentication?: { scheme: string; credentials?: string | undefined } | undefined;
 }
 
 async function ownTask(ctx: CallerContext, taskId: string): Promise<void> {
@@ -31,6 +33,9 @@ export async function registerPush(ctx: CallerContext, request: PushRequest, pro
     id: request.id || randomUUID(),
     url: request.url,
     token: request.token || null,
+    authentication: request.authentication
+      ? { scheme: request.authentication.scheme, credentials: request.authentication.credentials || null }
+      : null,
     protocol,
   });
 }

@@ -1,22 +1,46 @@
-import { RpcError, rpcErrors } from './errors.js';
+import { RpcError, rpcErrors, type RpcErrorObject } from './errors.js';
 import { EventStreamResult, isStreamedAnswer, type StreamedAnswer } from './stream.js';
 import {
   errorResponse,
-  isResponse,
+  isRefusal,
   readRequest,
   resultResponse,
+  type RpcId,
   type RpcRequest,
   type RpcResponse,
 } from './envelope.js';
 
-export type MethodHandler<Context> = (params: unknown, context: Context) => Promise<unknown>;
+/**
+ * One method: `parse` checks the params (and whatever else refuses a call before it runs) and
+ * throws an RpcError; `run` does the work. Kept apart so a call that must not run (a notification
+ * where none are taken) still gets the error its params earn.
+ */
+export interface RpcMethod<Context> {
+  readonly parse: (params: unknown, context: Context) => unknown;
+  readonly run: (input: unknown, context: Context) => Promise<unknown>;
+}
+
+/** A method whose `run` receives what its `parse` returned. */
+export function rpcMethod<Context, Input>(
+  parse: (params: unknown, context: Context) => Input,
+  run: (input: Input, context: Context) => Promise<unknown>,
+): RpcMethod<Context> {
+  return { parse, run: (input, context) => run(input as Input, context) };
+}
 
 export interface Dispatcher<Context> {
-  readonly methods: Readonly<Record<string, MethodHandler<Context>>>;
+  readonly methods: Readonly<Record<string, RpcMethod<Context>>>;
   /** called for every error that is not an RpcError; must not throw */
   readonly onInternalError: (error: unknown, request: RpcRequest, context: Context) => RpcError;
   /** methods that answer with an EventStreamResult: refused inside a batch, before they run */
   readonly streamingMethods: ReadonlySet<string>;
+  /**
+   * false: a request without an id is answered like one with `id: null` (the error its method and
+   * params earn, else -32600) and never runs. A2A has no notifications; a paid call must be answered.
+   */
+  readonly takesNotifications: boolean;
+  /** an error as it goes on the wire for this caller */
+  readonly renderError: (error: RpcError, context: Context) => RpcErrorObject;
 }
 
 /** Each call in a batch is a paid call at most; a cap keeps one body from queueing unbounded work. */
@@ -24,30 +48,28 @@ export const MAX_BATCH_SIZE = 100;
 
 /**
  * Runs a JSON-RPC 2.0 body: a single request or a batch. Returns what to send back, or null when
- * nothing is owed (notifications only).
+ * nothing is owed (notifications only, where the dispatcher takes them).
  */
 export async function handleRpcBody<Context>(
   body: string,
   dispatcher: Dispatcher<Context>,
   context: Context,
 ): Promise<RpcResponse | RpcResponse[] | StreamedAnswer | null> {
+  const fail = (id: RpcId, error: RpcError) => errorResponse(id, dispatcher.renderError(error, context));
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch (error) {
-    return errorResponse(null, rpcErrors.parse(error instanceof Error ? error.message : 'invalid JSON'));
+    return fail(null, rpcErrors.parse(error instanceof Error ? error.message : 'invalid JSON'));
   }
   if (!Array.isArray(parsed)) {
     return handleOne(parsed, dispatcher, context, 'may stream');
   }
   if (parsed.length === 0) {
-    return errorResponse(null, rpcErrors.invalidRequest('a batch must hold at least one request'));
+    return fail(null, rpcErrors.invalidRequest('a batch must hold at least one request'));
   }
   if (parsed.length > MAX_BATCH_SIZE) {
-    return errorResponse(
-      null,
-      rpcErrors.invalidRequest(`a batch holds at most ${MAX_BATCH_SIZE} requests, this one has ${parsed.length}`),
-    );
+    return fail(null, rpcErrors.invalidRequest(`a batch holds at most ${MAX_BATCH_SIZE} requests, this one has ${parsed.length}`));
   }
   const answers = await Promise.all(parsed.map((element) => handleOne(element, dispatcher, context, 'no streams')));
   const owed = answers.filter((answer): answer is RpcResponse => answer !== null && !isStreamedAnswer(answer));
@@ -61,9 +83,20 @@ async function handleOne<Context>(
   streams: 'may stream' | 'no streams',
 ): Promise<RpcResponse | StreamedAnswer | null> {
   const request = readRequest(element);
-  if (isResponse(request)) return request;
+  if (isRefusal(request)) return errorResponse(request.id, dispatcher.renderError(request.error, context));
   const answer = await invoke(request, dispatcher, context, streams);
-  return request.isNotification ? null : answer;
+  return request.isNotification && dispatcher.takesNotifications ? null : answer;
+}
+
+/** A stream whose only event is the error: how a streaming method is refused, so a client reading events sees why. */
+function refusedStream(id: RpcId, error: RpcError): StreamedAnswer {
+  return {
+    kind: 'stream',
+    id,
+    events: {
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+    },
+  };
 }
 
 async function invoke<Context>(
@@ -72,19 +105,23 @@ async function invoke<Context>(
   context: Context,
   streams: 'may stream' | 'no streams',
 ): Promise<RpcResponse | StreamedAnswer> {
-  const handler = Object.hasOwn(dispatcher.methods, request.method)
-    ? dispatcher.methods[request.method]
-    : undefined;
-  if (!handler) return errorResponse(request.id, rpcErrors.methodNotFound(request.method));
-  if (streams === 'no streams' && dispatcher.streamingMethods.has(request.method)) {
-    return errorResponse(request.id, rpcErrors.invalidRequest(`${request.method} answers with a stream and cannot be part of a batch`));
+  const method = Object.hasOwn(dispatcher.methods, request.method) ? dispatcher.methods[request.method] : undefined;
+  const fail = (error: RpcError) => errorResponse(request.id, dispatcher.renderError(error, context));
+  if (!method) return fail(rpcErrors.methodNotFound(request.method));
+  const streaming = dispatcher.streamingMethods.has(request.method);
+  if (streaming && streams === 'no streams') {
+    return fail(rpcErrors.invalidRequest(`${request.method} answers with a stream and cannot be part of a batch`));
   }
+  const refuse = (error: RpcError) => (streaming ? refusedStream(request.id, error) : fail(error));
   try {
-    const result = await handler(request.params, context);
+    const input = method.parse(request.params, context);
+    if (request.isNotification && !dispatcher.takesNotifications) {
+      return refuse(rpcErrors.invalidRequest(`${request.method} needs an id: this endpoint answers every call and takes no notifications`));
+    }
+    const result = await method.run(input, context);
     if (result instanceof EventStreamResult) return { kind: 'stream', id: request.id, events: result.events };
     return resultResponse(request.id, result);
   } catch (error) {
-    const rpcError = error instanceof RpcError ? error : dispatcher.onInternalError(error, request, context);
-    return errorResponse(request.id, rpcError);
+    return refuse(error instanceof RpcError ? error : dispatcher.onInternalError(error, request, context));
   }
 }

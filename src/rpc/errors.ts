@@ -47,6 +47,7 @@ export const rpcErrors = {
     new RpcError(RpcCode.MethodNotFound, `Method not found: ${method}`, { method }),
   invalidParams: (message: string, data: Record<string, unknown>) =>
     new RpcError(RpcCode.InvalidParams, message, data),
+  unauthorized: (reason: string, message: string) => new RpcError(RpcCode.Unauthorized, message, { reason }),
   internal: (requestId: string) =>
     new RpcError(RpcCode.InternalError, 'Internal error', { requestId }),
   taskNotFound: (taskId: unknown) =>

@@ -12,7 +12,12 @@ import {
   JsonRpcTransportFactory,
   type Client,
 } from '@a2a-js/sdk/client';
-import { JsonRpcTaskNotCancelableError, JsonRpcTaskNotFoundError, isJsonRpcError } from '@a2a-js/sdk/errors';
+import {
+  JsonRpcTaskNotCancelableError,
+  JsonRpcTaskNotFoundError,
+  JsonRpcUnsupportedOperationError,
+  isJsonRpcError,
+} from '@a2a-js/sdk/errors';
 import type { MessageSendParams, Task as V03Task } from 'a2a-sdk-v03';
 import { A2AClient } from 'a2a-sdk-v03/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -190,11 +195,60 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
     expect(isJsonRpcError(again)).toBe(true);
     if (!isJsonRpcError(again)) return;
     expect(again.envelopeCode).toBe(-32002);
-    expect(again.data).toMatchObject({ taskId: task.id, state: 'canceled' });
+    // A2A 1.0 §9.5: data is an array holding a google.rpc.ErrorInfo; our details are its metadata
+    expect(again.data).toEqual([
+      {
+        '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+        reason: 'TASK_NOT_CANCELABLE',
+        domain: 'a2a-protocol.org',
+        metadata: { taskId: task.id, state: 'canceled' },
+      },
+    ]);
 
     expect((await client.getTask({ tenant: '', id: task.id })).status?.state).toBe(TaskState.TASK_STATE_CANCELED);
     expect(await account(gateway, org.orgId)).toEqual(before);
     expect(await ledger(gateway, org.orgId)).toHaveLength(1); // the grant only
+  });
+
+  it('a refused paid call reads as the SDK\'s UnsupportedOperationError with the credit details in its ErrorInfo, streaming or not', async () => {
+    const poor = await gateway.createOrg({ credits: 5_000n });
+    const client = await connect(poor.apiKey.key, []);
+    const before = await account(gateway, poor.orgId);
+    const params = () => ({
+      tenant: '',
+      configuration: undefined,
+      metadata: undefined,
+      message: sdkMessage([sdkPart({ $case: 'data', value: { tool: 'getReputationSummary', arguments: { agentId: 1 } } })]),
+    });
+    const expectedInfo = {
+      '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+      reason: 'UNSUPPORTED_OPERATION',
+      domain: 'a2a-protocol.org',
+      metadata: { reason: 'insufficient_credits', required: '10000', available: '5000' },
+    };
+
+    const sent = await client.sendMessage(params()).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(sent).toBeInstanceOf(JsonRpcUnsupportedOperationError);
+    expect(isJsonRpcError(sent) && sent.message).toBe('Insufficient credits');
+    expect(isJsonRpcError(sent) && sent.data).toEqual([expectedInfo]);
+
+    // the stream is refused with one event; the SDK throws with the reason, its cause the typed error
+    const streamed = await (async () => {
+      for await (const event of client.sendMessageStream(params())) throw new Error(`unexpected event ${JSON.stringify(event)}`);
+    })().then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(streamed?.message).toContain('Insufficient credits');
+    expect(streamed?.message).toContain('-32004');
+    expect(streamed?.message).toContain('insufficient_credits');
+    expect(streamed?.cause).toBeInstanceOf(JsonRpcUnsupportedOperationError);
+    expect((streamed?.cause as { data?: unknown }).data).toEqual([expectedInfo]);
+
+    expect(await account(gateway, poor.orgId)).toEqual(before);
   });
 
   it("another organization's task is TaskNotFound (-32001) through the SDK", async () => {
@@ -220,6 +274,9 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
       );
       expect(error).toBeInstanceOf(JsonRpcTaskNotFoundError);
       expect(isJsonRpcError(error) && error.envelopeCode).toBe(-32001);
+      expect(isJsonRpcError(error) && error.data).toEqual([
+        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'TASK_NOT_FOUND', domain: 'a2a-protocol.org', metadata: { taskId: task.id } },
+      ]);
     }
     // the stranger's cancel did not touch it
     expect((await ownerClient.getTask({ tenant: '', id: task.id })).status?.state).toBe(
@@ -303,6 +360,35 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient', () => {
 
     const unknown = await client.getTask({ id: randomUUID() });
     expect('error' in unknown && unknown.error.code).toBe(-32001);
+  });
+
+  it('a refused message/stream or tasks/resubscribe throws with the real reason, not a Content-Type complaint', async () => {
+    const poor = await gateway.createOrg({ credits: 5_000n });
+    const client = await connect(poor.apiKey.key);
+    const before = await account(gateway, poor.orgId);
+    const failure = async (events: AsyncIterable<unknown>) => {
+      try {
+        for await (const event of events) return `unexpected event ${JSON.stringify(event)}`;
+        return 'the stream ended without an error';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+
+    const credits = await failure(client.sendMessageStream(send([{ kind: 'data', data: { tool: 'getTrend', arguments: { agentId: 1 } } }])));
+    expect(credits).toContain('Insufficient credits');
+    expect(credits).toContain('-32004');
+    expect(credits).toContain('"reason":"insufficient_credits"');
+
+    const unknownTool = await failure(client.sendMessageStream(send([{ kind: 'data', data: { tool: 'noSuchTool', arguments: {} } }])));
+    expect(unknownTool).toContain('-32602');
+    expect(unknownTool).toContain('"reason":"unknown_tool"');
+
+    const done = resultTask(await client.sendMessage(send([{ kind: 'data', data: { tool: 'getAgentProfile', arguments: { agentId: 1 } } }])));
+    const finished = await failure(client.resubscribeTask({ id: done.id }));
+    expect(finished).toContain('-32004');
+    expect(finished).toContain('"reason":"task_finished"');
+    expect((await account(gateway, poor.orgId))?.balance).toBe((before?.balance ?? 0n) - COST.getAgentProfile);
   });
 
   it('follow-up: a text message opens input-required, a message on that taskId with a tool call completes it, charged once', async () => {

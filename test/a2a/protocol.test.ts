@@ -26,6 +26,7 @@ import {
   expectRpcError,
   ledger,
   orgWithoutCreditAccount,
+  errorDetails,
   request,
   taskCount,
   toolCall,
@@ -546,12 +547,13 @@ describe('-32004: credits (and operations the gateway does not offer)', () => {
 });
 
 describe('401: authentication', () => {
-  async function expectUnauthorized(response: Response, reason: 'missing_api_key' | 'invalid_api_key') {
+  /** A 401 echoes the request's id, as any answer to a request that could be read does. */
+  async function expectUnauthorized(response: Response, reason: 'missing_api_key' | 'invalid_api_key', id: RpcAnswer['id']) {
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toMatch(/^Bearer\b/);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
     const body = (await response.json()) as RpcAnswer;
-    expect(body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000, data: { reason } } });
+    expect(body).toMatchObject({ jsonrpc: '2.0', id, error: { code: -32000, data: { reason } } });
     expect(typeof body.error?.message).toBe('string');
   }
 
@@ -561,13 +563,21 @@ describe('401: authentication', () => {
     ['"Bearer" with no key', 'Bearer ', 'missing_api_key'],
     ['a key without the apg_ prefix', 'Bearer sk_live_0123456789', 'invalid_api_key'],
     ['an unknown apg_ key', 'Bearer apg_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'invalid_api_key'],
-  ] as const)('%s → 401, WWW-Authenticate, JSON-RPC error body', async (_name, authorization, reason) => {
+  ] as const)('%s → 401, WWW-Authenticate, JSON-RPC error body with the request id', async (_name, authorization, reason) => {
+    const body = request('ListTasks', {});
     const response = await gateway.app.request('/a2a', {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-      body: JSON.stringify(request('ListTasks', {})),
+      body: JSON.stringify(body),
     });
-    await expectUnauthorized(response, reason);
+    await expectUnauthorized(response, reason, body.id as number);
+  });
+
+  it('a 401 echoes a string id too; a body that is no single request (not JSON, a batch) gets id null', async () => {
+    await expectUnauthorized(await gateway.rpc({ jsonrpc: '2.0', id: 'ask-1', method: 'ListTasks' }), 'missing_api_key', 'ask-1');
+    await expectUnauthorized(await gateway.rpc('{"jsonrpc":"2.0","id":7,'), 'missing_api_key', null);
+    await expectUnauthorized(await gateway.rpc([request('ListTasks', {})]), 'missing_api_key', null);
+    await expectUnauthorized(await gateway.rpc({ jsonrpc: '2.0', id: { no: 'object ids' }, method: 'ListTasks' }), 'missing_api_key', null);
   });
 
   it('a revoked key stops at once, and a paid call with it never reaches a tool', async () => {
@@ -576,11 +586,10 @@ describe('401: authentication', () => {
     expect(await revokeApiKey(gateway.database.db, { keyId: own.apiKey.id })).toBe(true);
 
     const before = await moneyOf(own.orgId);
-    await expectUnauthorized(
-      await gateway.rpc(request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), own.apiKey.key),
-      'invalid_api_key',
-    );
-    await expectUnauthorized(await gateway.rpc(request('ListTasks', {}), own.apiKey.key), 'invalid_api_key');
+    const paid = request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))]));
+    await expectUnauthorized(await gateway.rpc(paid, own.apiKey.key), 'invalid_api_key', paid.id as number);
+    const list = request('ListTasks', {});
+    await expectUnauthorized(await gateway.rpc(list, own.apiKey.key), 'invalid_api_key', list.id as number);
     expect(await moneyOf(own.orgId)).toEqual(before);
     expect(before.tasks).toBe(0);
 
@@ -595,7 +604,7 @@ describe('401: authentication', () => {
       name: 'expired',
       expiresAt: new Date(Date.now() - 60_000),
     });
-    await expectUnauthorized(await gateway.rpc(request('ListTasks', {}), expired.key), 'invalid_api_key');
+    await expectUnauthorized(await gateway.rpc({ ...request('ListTasks', {}), id: 'expired' }, expired.key), 'invalid_api_key', 'expired');
     const fresh = await createApiKey(gateway.database.db, {
       orgId: org.orgId,
       name: 'fresh',
@@ -606,7 +615,7 @@ describe('401: authentication', () => {
 });
 
 describe('JSON-RPC envelope', () => {
-  it('a batch is answered in order and leaves out its notifications (which still run)', async () => {
+  it('a batch is answered in order; an element without an id is answered with id null and never runs', async () => {
     const silentMessageId = randomUUID();
     const waiting = await waitingTask();
     const batch = [
@@ -619,43 +628,58 @@ describe('JSON-RPC envelope', () => {
     ];
     const reply = await call<RpcAnswer[]>(gateway, batch, key);
     expect(reply.status).toBe(200);
-    expect(reply.body.map((answer) => answer.id)).toEqual(['first', 2, null, 'last']);
+    expect(reply.body.map((answer) => answer.id)).toEqual(['first', null, 2, null, null, 'last']);
+    expect(reply.body.map((answer) => answer.error?.code ?? 'ok')).toEqual(['ok', -32600, -32601, -32600, -32601, -32001]);
     expect(reply.body[0]?.result?.id).toBe(waiting.id);
-    expect(reply.body[1]?.error?.code).toBe(-32601);
-    expect(reply.body[2]?.error?.code).toBe(-32600);
-    expect(reply.body[3]?.error?.code).toBe(-32001);
+    expect(reply.body[1]?.error?.data?.detail).toMatch(/SendMessage needs an id/);
 
-    const [ran] = await gateway.database.db.rows<{ state: string }>(
-      sql`select state::text as state from tasks where org_id = ${org.orgId} and message_id = ${silentMessageId}`,
+    const [ran] = await gateway.database.db.rows<{ n: number }>(
+      sql`select count(*)::int as n from tasks where org_id = ${org.orgId} and message_id = ${silentMessageId}`,
     );
-    expect(ran?.state).toBe('input-required');
+    expect(ran?.n).toBe(0);
   });
 
-  it('a batch of only notifications → HTTP 204 with an empty body; they ran', async () => {
-    const before = await taskCount(gateway, org.orgId);
-    const response = await gateway.rpc(
+  it('A2A has no notifications: a paid call without an id → HTTP 200, -32600 with id null; nothing runs, nothing is charged', async () => {
+    const own = await gateway.createOrg({ name: 'no notifications', credits: 100_000n });
+    const before = await moneyOf(own.orgId);
+    for (const [method, params] of [
+      ['SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])],
+      ['message/send', v03Send([v03Data(toolCall('getReputationSummary', { agentId: 1 }))])],
+      ['SendMessage', v1Send([v1Text('free, but still a call that would open a task')])],
+    ] as const) {
+      const reply = await call(gateway, { jsonrpc: '2.0', method, params }, own.apiKey.key);
+      const error = expectRpcError(reply, -32600);
+      expect(reply.body.id).toBeNull();
+      expect(error.data?.detail).toContain(`${method} needs an id`);
+    }
+    const batch = await call<RpcAnswer[]>(
+      gateway,
       [
-        { jsonrpc: '2.0', method: 'SendMessage', params: v1Send([v1Text('one')]) },
+        { jsonrpc: '2.0', method: 'SendMessage', params: v1Send([v1Data(toolCall('getAgentProfile', { agentId: 2 }))]) },
         { jsonrpc: '2.0', method: 'message/send', params: v03Send([v03Text('two')]) },
-        { jsonrpc: '2.0', method: 'no/such/method' },
       ],
-      key,
+      own.apiKey.key,
     );
-    expect(response.status).toBe(204);
-    expect(await response.text()).toBe('');
-    expect(await taskCount(gateway, org.orgId)).toBe(before + 2);
+    expect(batch.status).toBe(200);
+    expect(batch.body.map((answer) => [answer.id, answer.error?.code])).toEqual([
+      [null, -32600],
+      [null, -32600],
+    ]);
+    expect(await moneyOf(own.orgId)).toEqual(before);
+    expect(before.tasks).toBe(0);
   });
 
-  it('a single notification gets no response, even when it fails', async () => {
-    for (const body of [
-      { jsonrpc: '2.0', method: 'ListTasks', params: {} },
-      { jsonrpc: '2.0', method: 'no/such/method' },
-      { jsonrpc: '2.0', method: 'GetTask', params: { id: randomUUID() } },
-      { jsonrpc: '2.0', method: 'SendMessage', params: { message: {} } },
-    ]) {
-      const response = await gateway.rpc(body, key);
-      expect(response.status).toBe(204);
-      expect(await response.text()).toBe('');
+  it('a request without an id gets the error its method and params earn first: -32601, -32602, -32009', async () => {
+    for (const [body, code, headers] of [
+      [{ jsonrpc: '2.0', method: 'no/such/method' }, -32601, {}],
+      [{ jsonrpc: '2.0', method: 'SendMessage', params: { message: {} } }, -32602, {}],
+      [{ jsonrpc: '2.0', method: 'GetTask', params: {} }, -32602, {}],
+      [{ jsonrpc: '2.0', method: 'ListTasks', params: {} }, -32009, { 'a2a-version': '9.9' }],
+      [{ jsonrpc: '2.0', method: 'GetTask', params: { id: randomUUID() } }, -32600, {}],
+    ] as const) {
+      const reply = await call(gateway, body, key, headers);
+      expectRpcError(reply, code);
+      expect(reply.body.id).toBeNull();
     }
   });
 
@@ -986,9 +1010,133 @@ describe('A2A-Version header', () => {
       ['message/send', v03Send([v03Text('hi')])],
     ] as const) {
       const error = expectRpcError(await rpc(method, params, key, { 'a2a-version': version }), -32009);
-      expect(error.data).toEqual({ requested: version, supported: ['0.3', '1.0'] });
+      if (version === '0.2' || version === 'latest') {
+        expect(error.data).toEqual({ requested: version, supported: ['0.3', '1.0'] });
+      } else {
+        // a version of 1 or above reads the 1.0 shape
+        expect(errorDetails(error).info).toMatchObject({ reason: 'VERSION_NOT_SUPPORTED', metadata: { requested: version, supported: '0.3,1.0' } });
+      }
     }
     expect(await moneyOf(org.orgId)).toEqual(before);
+  });
+});
+
+describe('A2A 1.0 error shape: with A2A-Version 1.x, error.data is an array holding a google.rpc.ErrorInfo', () => {
+  const v1 = { 'a2a-version': '1.0' };
+  const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
+
+  it('A2A errors carry their A2A reason and domain; our details travel as string metadata', async () => {
+    const missing = randomUUID();
+    const notFound = expectRpcError(await rpc('GetTask', { id: missing }, key, v1), -32001);
+    expect(notFound.data).toEqual([{ '@type': ERROR_INFO, reason: 'TASK_NOT_FOUND', domain: 'a2a-protocol.org', metadata: { taskId: missing } }]);
+
+    const done = await completedTask();
+    const notCancelable = expectRpcError(await rpc('CancelTask', { id: done.id }, key, v1), -32002);
+    expect(errorDetails(notCancelable).info).toEqual({
+      '@type': ERROR_INFO,
+      reason: 'TASK_NOT_CANCELABLE',
+      domain: 'a2a-protocol.org',
+      metadata: { taskId: done.id, state: 'completed' },
+    });
+
+    const poor = await gateway.createOrg({ name: 'poor 1.0', credits: 5_000n });
+    const before = await moneyOf(poor.orgId);
+    const credits = expectRpcError(
+      await rpc('SendMessage', v1Send([v1Data(toolCall('getReputationSummary', { agentId: 1 }))]), poor.apiKey.key, v1),
+      -32004,
+    );
+    expect(credits.message).toBe('Insufficient credits');
+    expect(credits.data).toEqual([
+      {
+        '@type': ERROR_INFO,
+        reason: 'UNSUPPORTED_OPERATION',
+        domain: 'a2a-protocol.org',
+        metadata: { reason: 'insufficient_credits', required: '10000', available: '5000' },
+      },
+    ]);
+    expect(await moneyOf(poor.orgId)).toEqual(before);
+
+    const card = expectRpcError(await rpc('GetExtendedAgentCard', {}, key, v1), -32007);
+    expect(errorDetails(card).info).toMatchObject({ reason: 'EXTENDED_AGENT_CARD_NOT_CONFIGURED', metadata: { reason: 'extended_card_not_configured' } });
+  });
+
+  it('standard JSON-RPC errors take the same array: -32602 adds a google.rpc.BadRequest per failed field', async () => {
+    const invalid = expectRpcError(await rpc('SendMessage', { message: { role: 'ROLE_USER', parts: [] } }, key, v1), -32602);
+    const { info, rest } = errorDetails(invalid);
+    expect(info).toEqual({ '@type': ERROR_INFO, reason: 'INVALID_PARAMS', domain: 'a2a-protocol.org' });
+    expect(rest).toEqual([
+      {
+        '@type': 'type.googleapis.com/google.rpc.BadRequest',
+        fieldViolations: expect.arrayContaining([{ field: 'message.messageId', description: expect.any(String) }]),
+      },
+    ]);
+
+    const unknownTool = expectRpcError(await rpc('SendMessage', v1Send([v1Data(toolCall('noSuchTool'))]), key, v1), -32602);
+    const unknownInfo = errorDetails(unknownTool).info;
+    expect(unknownInfo).toMatchObject({ reason: 'INVALID_PARAMS', metadata: { reason: 'unknown_tool', tool: 'noSuchTool' } });
+    expect(unknownInfo.metadata?.validTools?.split(',')).toContain('getAgentProfile');
+
+    expect(errorDetails(expectRpcError(await rpc('nope', {}, key, v1), -32601)).info).toMatchObject({
+      reason: 'METHOD_NOT_FOUND',
+      metadata: { method: 'nope' },
+    });
+    expect(errorDetails(expectRpcError(await call(gateway, '{"jsonrpc":', key, v1), -32700)).info.reason).toBe('JSON_PARSE');
+    expect(errorDetails(expectRpcError(await call(gateway, [], key, v1), -32600)).info.reason).toBe('INVALID_REQUEST');
+
+    const unauthorized = await call(gateway, request('ListTasks', {}), undefined, v1);
+    expect(unauthorized.status).toBe(401);
+    expect(errorDetails(unauthorized.body.error as never).info).toEqual({
+      '@type': ERROR_INFO,
+      reason: 'UNAUTHENTICATED',
+      domain: 'a2a-paygate',
+      metadata: { reason: 'missing_api_key' },
+    });
+  });
+
+  it('without the header (A2A 1.0 §3.6.2: an empty version is 0.3) or with 0.3, data stays the 0.3 object, whatever the method', async () => {
+    for (const headers of [{}, { 'a2a-version': '0.3' }] as Array<Record<string, string>>) {
+      const missing = randomUUID();
+      expect(expectRpcError(await rpc('GetTask', { id: missing }, key, headers), -32001).data).toEqual({ taskId: missing });
+      expect(expectRpcError(await rpc('tasks/get', { id: missing }, key, headers), -32001).data).toEqual({ taskId: missing });
+      expect(expectRpcError(await rpc('nope', {}, key, headers), -32601).data).toEqual({ method: 'nope' });
+    }
+  });
+});
+
+describe('endpoint edges: trailing slash, application/a2a+json', () => {
+  const post = (path: string, body: unknown, headers: Record<string, string>) =>
+    gateway.app.request(path, { method: 'POST', headers, body: JSON.stringify(body) });
+
+  it('POST /a2a/ (a client joining URLs) is the endpoint too', async () => {
+    const own = await gateway.createOrg({ name: 'trailing slash', credits: 100_000n });
+    const response = await post('/a2a/', request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), {
+      'content-type': 'application/json',
+      authorization: `Bearer ${own.apiKey.key}`,
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as RpcAnswer;
+    expect(body.result?.task?.status?.state).toBe('TASK_STATE_COMPLETED');
+    expect((await account(gateway, own.orgId))?.balance).toBe(100_000n - COST.getAgentProfile);
+  });
+
+  it('a request sent as application/a2a+json is answered as application/a2a+json: results, errors and 401s alike', async () => {
+    for (const contentType of ['application/a2a+json', 'application/a2a+json; charset=utf-8', 'Application/A2A+JSON']) {
+      const headers = { 'content-type': contentType, authorization: `Bearer ${key}` };
+      const listed = await post('/a2a', request('ListTasks', {}), headers);
+      expect(listed.status).toBe(200);
+      expect(listed.headers.get('content-type')).toBe('application/a2a+json');
+      expect(((await listed.json()) as RpcAnswer).result?.tasks).toBeDefined();
+
+      const failed = await post('/a2a', request('GetTask', { id: randomUUID() }), headers);
+      expect(failed.headers.get('content-type')).toBe('application/a2a+json');
+      expect(((await failed.json()) as RpcAnswer).error?.code).toBe(-32001);
+
+      const unauthorized = await post('/a2a', request('ListTasks', {}), { 'content-type': contentType });
+      expect(unauthorized.status).toBe(401);
+      expect(unauthorized.headers.get('content-type')).toBe('application/a2a+json');
+    }
+    const plain = await post('/a2a', request('ListTasks', {}), { 'content-type': 'application/json', authorization: `Bearer ${key}` });
+    expect(plain.headers.get('content-type')).toMatch(/^application\/json/);
   });
 });
 

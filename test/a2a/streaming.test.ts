@@ -10,7 +10,7 @@ import type { MessageSendParams } from 'a2a-sdk-v03';
 import { A2AClient } from 'a2a-sdk-v03/client';
 import { describe, expect, it } from 'vitest';
 import { expectLedgerInvariant } from '../helpers/gateway.js';
-import { account, call, expectRpcError, request, toolCall, v1Data, v1Send } from './support.js';
+import { account, call, errorDetails, expectStreamedError, request, toolCall, v03Data, v03Send, v1Data, v1Send } from './support.js';
 import { useLlmGateway } from '../helpers/llm-suite.js';
 
 const CREDITS = 10_000_000n;
@@ -113,7 +113,8 @@ describe('A2A 1.0 streaming, @a2a-js/sdk 1.3', () => {
     expect(events[0]).toEqual(['task', 'TASK_STATE_WORKING']);
     expect(events.at(-1)).toEqual(['status', 'TASK_STATE_COMPLETED']);
 
-    const again = expectRpcError(await call(suite.gateway, request('SubscribeToTask', { id: taskId }), suite.key), -32004);
+    const resubscribe = request('SubscribeToTask', { id: taskId });
+    const again = expectStreamedError(await call(suite.gateway, resubscribe, suite.key), -32004, resubscribe.id as number);
     expect(again.data?.reason).toBe('task_finished');
   });
 });
@@ -159,10 +160,37 @@ describe('A2A 0.3 streaming, @a2a-js/sdk 0.3.14', () => {
 });
 
 describe('streaming refusals', () => {
-  it('a streaming method inside a batch is refused before it runs; bad params answer a plain JSON-RPC error', async () => {
+  it('a streaming method inside a batch is refused before it runs (-32600 in the batch answer)', async () => {
     const batch = await call(suite.gateway, [request('SendStreamingMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))]))], suite.key);
     expect(batch.body).toEqual([expect.objectContaining({ error: expect.objectContaining({ code: -32600 }) })]);
-    expectRpcError(await call(suite.gateway, request('SendStreamingMessage', { message: 'nope' }), suite.key), -32602);
     expect(await account(suite.gateway, suite.orgId)).toEqual({ balance: CREDITS, reserved: 0n });
+  });
+
+  it('a refused streaming call answers a stream of one event holding the error, in both generations', async () => {
+    const poor = await suite.gateway.createOrg({ credits: 5_000n });
+    const report = toolCall('getReputationReport', { agentId: 1 });
+    for (const [method, params, headers] of [
+      ['SendStreamingMessage', v1Send([v1Data(report)]), {}],
+      ['message/stream', v03Send([v03Data(report)]), {}],
+    ] as const) {
+      const body = request(method, params);
+      const error = expectStreamedError(await call(suite.gateway, body, poor.apiKey.key, headers), -32004, body.id as number);
+      expect(error.data).toEqual({ reason: 'insufficient_credits', required: '200000', available: '5000' });
+    }
+    // bad params, an unknown tool, a finished task, a version the gateway does not speak: each as its one event
+    const invalid = expectStreamedError(await call(suite.gateway, request('SendStreamingMessage', { message: 'nope' }), suite.key), -32602);
+    expect(invalid.data?.issues).toBeDefined();
+    const unknown = expectStreamedError(await call(suite.gateway, request('message/stream', v03Send([v03Data(toolCall('noSuchTool'))])), suite.key), -32602);
+    expect(unknown.data?.reason).toBe('unknown_tool');
+    expectStreamedError(await call(suite.gateway, request('tasks/resubscribe', { id: randomUUID() }), suite.key), -32001);
+    // with A2A-Version 1.0 the event holds the 1.0 error shape
+    const v1 = expectStreamedError(
+      await call(suite.gateway, request('SendStreamingMessage', v1Send([v1Data(report)])), poor.apiKey.key, { 'a2a-version': '1.0' }),
+      -32004,
+    );
+    expect(errorDetails(v1).info).toMatchObject({ reason: 'UNSUPPORTED_OPERATION', metadata: { reason: 'insufficient_credits', required: '200000' } });
+    expect((await account(suite.gateway, poor.orgId))?.balance).toBe(5_000n);
+    expect(await account(suite.gateway, suite.orgId)).toEqual({ balance: CREDITS, reserved: 0n });
+    await expectLedgerInvariant(suite.gateway);
   });
 });

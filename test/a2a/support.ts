@@ -50,7 +50,29 @@ export async function call<Body = RpcAnswer>(
 ): Promise<Reply<Body>> {
   const response = await gateway.rpc(body, apiKey, headers);
   const text = await response.text();
-  return { status: response.status, headers: response.headers, text, body: text === '' ? (undefined as Body) : JSON.parse(text) };
+  const events = response.headers.get('content-type')?.startsWith('text/event-stream');
+  return { status: response.status, headers: response.headers, text, body: text === '' || events ? (undefined as Body) : JSON.parse(text) };
+}
+
+/** The JSON-RPC responses of a Server-Sent Events answer, one per event. */
+export function sseEvents(reply: Reply): RpcAnswer[] {
+  expect(reply.headers.get('content-type'), reply.text.slice(0, 600)).toMatch(/^text\/event-stream/);
+  return reply.text
+    .split('\n\n')
+    .filter((chunk) => chunk.startsWith('data:'))
+    .map((chunk) => JSON.parse(chunk.slice('data:'.length)) as RpcAnswer);
+}
+
+/** Expects a refused streaming call: HTTP 200, a stream of one event holding the error; returns the error. */
+export function expectStreamedError(reply: Reply, code: number, id?: RpcAnswer['id']): RpcErrorBody {
+  expect(reply.status).toBe(200);
+  const events = sseEvents(reply);
+  expect(events, reply.text.slice(0, 600)).toHaveLength(1);
+  const [event] = events as [RpcAnswer];
+  expect(event.error?.code, reply.text.slice(0, 600)).toBe(code);
+  expect(event.result).toBeUndefined();
+  if (id !== undefined) expect(event.id).toBe(id);
+  return event.error as RpcErrorBody;
 }
 
 let nextId = 1;
@@ -69,6 +91,23 @@ export function expectRpcError(reply: Reply, code: number): RpcErrorBody {
   expect(reply.body.result, context).toBeUndefined();
   expect(typeof reply.body.error?.message).toBe('string');
   return reply.body.error as RpcErrorBody;
+}
+
+export interface ErrorInfo {
+  '@type': 'type.googleapis.com/google.rpc.ErrorInfo';
+  reason: string;
+  domain: string;
+  metadata?: Record<string, string>;
+}
+
+/** An A2A 1.0 error's details: `data` is an array whose first entry is a google.rpc.ErrorInfo. */
+export function errorDetails(error: RpcErrorBody): { info: ErrorInfo; rest: Array<Record<string, unknown>> } {
+  const data = error.data as unknown;
+  expect(Array.isArray(data), JSON.stringify(data)).toBe(true);
+  const [info, ...rest] = data as Array<Record<string, unknown>>;
+  expect(info?.['@type']).toBe('type.googleapis.com/google.rpc.ErrorInfo');
+  for (const value of Object.values((info?.metadata ?? {}) as Record<string, unknown>)) expect(typeof value).toBe('string');
+  return { info: info as unknown as ErrorInfo, rest };
 }
 
 /** Expects a JSON-RPC result answered with HTTP 200 and returns it. */

@@ -110,7 +110,7 @@ describe('push notifications', () => {
     const set = expectResult(
       await call(gateway, request('tasks/pushNotificationConfig/set', { taskId: task.id, pushNotificationConfig: { url: receiver.url, token: 't-03' } }), key),
     );
-    expect(set).toMatchObject({ taskId: task.id, pushNotificationConfig: { url: receiver.url, token: 't-03', id: expect.any(String) } });
+    expect(set).toEqual({ taskId: task.id, pushNotificationConfig: { url: receiver.url, id: expect.any(String) } });
     await waitFor(() => receiver.received.length >= 1, 10_000);
     expect(JSON.parse(receiver.received[0]?.body ?? '{}')).toMatchObject({ kind: 'task', id: task.id, status: { state: 'completed' } });
     expectSigned(receiver.received[0] as Received, 't-03');
@@ -140,6 +140,106 @@ describe('push notifications', () => {
     expect(bad.data?.reason).toBe('invalid_webhook_url');
     const nul = expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url, token: 'a\u0000b' }), key), -32602);
     expect(nul.data?.reason).toBe('unsupported_input');
+    await receiver.close();
+  });
+
+  it('A2A 1.0 authentication {scheme, credentials} goes with each delivery as Authorization; reads show the scheme, never the secrets', async () => {
+    llm.script('wait');
+    const authentication = { scheme: 'Bearer', credentials: 'hook-credential-1.0' };
+    const answer = await call(
+      gateway,
+      request('SendMessage', {
+        ...v1Send([v1Data(toolCall('getReputationReport', { agentId: 2 }))]),
+        configuration: { returnImmediately: true, taskPushNotificationConfig: { id: 'auth', url: receiver.url, token: 'tok-1', authentication } },
+      }),
+      key,
+    );
+    const taskId = expectResult(answer).task.id as string;
+    await waitFor(() => receiver.received.length >= 1);
+    await llm.received(1);
+    llm.release();
+    await waitFor(() => receiver.received.some((hit) => JSON.parse(hit.body).task.status.state === 'TASK_STATE_COMPLETED'));
+    for (const hit of receiver.received) {
+      expect(hit.headers.authorization).toBe('Bearer hook-credential-1.0');
+      expectSigned(hit, 'tok-1');
+    }
+
+    const read = expectResult(await call(gateway, request('GetTaskPushNotificationConfig', { taskId, id: 'auth' }), key));
+    expect(read).toEqual({ id: 'auth', taskId, url: receiver.url, authentication: { scheme: 'Bearer' } });
+    const listed = expectResult(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId }), key));
+    expect(listed.configs).toEqual([read]);
+    const created = expectResult(
+      await call(gateway, request('CreateTaskPushNotificationConfig', { taskId, id: 'second', url: receiver.url, authentication }), key),
+    );
+    expect(created).toEqual({ id: 'second', taskId, url: receiver.url, authentication: { scheme: 'Bearer' } });
+    for (const text of [JSON.stringify(read), JSON.stringify(listed), JSON.stringify(created)]) {
+      expect(text).not.toContain('hook-credential-1.0');
+      expect(text).not.toContain('tok-1');
+    }
+    await receiver.close();
+  });
+
+  it('A2A 0.3 authentication {schemes, credentials} sends its first scheme; a failed delivery logs no credentials', async () => {
+    await stopDispatcher();
+    const lines: string[] = [];
+    const capturing = pino({ level: 'trace' }, { write: (line: string) => void lines.push(line) });
+    try {
+      receiver.failFirst = 1;
+      const task = expectResult(await call(gateway, request('message/send', v03Send([v03Data(toolCall('getAgentProfile', { agentId: 2 }))])), key));
+      const set = expectResult(
+        await call(
+          gateway,
+          request('tasks/pushNotificationConfig/set', {
+            taskId: task.id,
+            pushNotificationConfig: { url: receiver.url, authentication: { schemes: ['Basic', 'Bearer'], credentials: 'dXNlcjpzZWNyZXQtMDM=' } },
+          }),
+          key,
+        ),
+      );
+      expect(set).toEqual({ taskId: task.id, pushNotificationConfig: { id: expect.any(String), url: receiver.url, authentication: { schemes: ['Basic'] } } });
+      const got = expectResult(await call(gateway, request('tasks/pushNotificationConfig/get', { id: task.id }), key));
+      expect(JSON.stringify(got)).not.toContain('dXNlcjpzZWNyZXQtMDM=');
+
+      await dispatchPushNotifications({ db: gateway.database.db, log: capturing, allowPrivateNetworks: true, batch: 20 });
+      expect(lines.some((line) => line.includes('push notification failed'))).toBe(true);
+      await gateway.database.db.rows(sql`update push_configs set next_attempt_at = now() where task_id = ${task.id}`);
+      await dispatchPushNotifications({ db: gateway.database.db, log: capturing, allowPrivateNetworks: true, batch: 20 });
+      expect(receiver.received).toHaveLength(1);
+      expect(receiver.received[0]?.headers.authorization).toBe('Basic dXNlcjpzZWNyZXQtMDM=');
+      expect(receiver.received[0]?.headers['x-a2a-notification-token']).toBeUndefined();
+      expect(lines.join('\n')).not.toContain('dXNlcjpzZWNyZXQtMDM=');
+    } finally {
+      stopDispatcher = startPushDispatcher({ db: gateway.database.db, log: quietLog, allowPrivateNetworks: true, intervalMs: 30 });
+      await receiver.close();
+    }
+  });
+
+  it('authentication is bounded and must fit an HTTP header: -32602 before anything is stored', async () => {
+    const task = expectResult(await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), key)).task;
+    for (const authentication of [
+      { scheme: 'Bearer', credentials: 'x'.repeat(4097) },
+      { scheme: 'Bearer', credentials: 'abc\r\nX-Injected: 1' },
+      { scheme: 'Bearer', credentials: 'ünïcode' },
+      { scheme: 'Bear er', credentials: 'abc' },
+      { scheme: '', credentials: 'abc' },
+      { scheme: 'B'.repeat(65), credentials: 'abc' },
+      { credentials: 'no scheme' },
+    ]) {
+      const error = expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url, authentication }), key), -32602);
+      expect(JSON.stringify(error.data)).toContain('authentication');
+    }
+    for (const authentication of [{ schemes: [], credentials: 'abc' }, { schemes: ['Bearer'], credentials: 'y'.repeat(4097) }]) {
+      expectRpcError(
+        await call(gateway, request('tasks/pushNotificationConfig/set', { taskId: task.id, pushNotificationConfig: { url: receiver.url, authentication } }), key),
+        -32602,
+      );
+    }
+    const stored = await gateway.database.db.rows(sql`select id from push_configs where task_id = ${task.id}`);
+    expect(stored).toEqual([]);
+    // the longest credentials allowed are taken
+    expectResult(
+      await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url, authentication: { scheme: 'Bearer', credentials: 'z'.repeat(4096) } }), key),
+    );
     await receiver.close();
   });
 

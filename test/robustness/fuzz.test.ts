@@ -15,12 +15,14 @@ import { moneyChecks, startTestGateway, type TestGateway } from '../helpers/gate
  * huge and negative numbers, 5,000-level nesting, long strings, lone surrogates and NULs as raw
  * JSON escapes, mixed batches with notifications and duplicate ids — and, for each one:
  *
- * - the HTTP status is 200, 204, 401 or 413, never 5xx;
+ * - the HTTP status is 200, 401 or 413, never 5xx;
  * - the body is valid JSON-RPC 2.0: every response object has jsonrpc "2.0", an id that is a
  *   string, a number or null, exactly one of result / error, an integer error.code and a string
  *   error.message;
- * - ids echo the request ids of valid requests; batches answer in order and leave out
- *   notifications; parse errors, invalid requests and unknown methods get their codes.
+ * - ids echo the request ids of valid requests; batches answer every element in order (A2A has
+ *   no notifications: an element without an id gets the error its method and params earn, else
+ *   -32600, with id null, and never runs); parse errors, invalid requests and unknown methods get
+ *   their codes.
  *
  * After every test, the money: balance = initial credits − the costs of completed tasks (so a
  * rejected call never costs anything), reserved = 0, the ledger sums equal the balances, every
@@ -529,17 +531,19 @@ type Owed =
   | { kind: 'parse-error' }
   | { kind: 'invalid'; id: RpcId }
   | { kind: 'unknown-method'; id: RpcId }
-  | { kind: 'call'; id: RpcId; method: string };
+  | { kind: 'call'; id: RpcId; method: string }
+  /** an A2A method without an id: answered with id null and an error, never run (A2A has no notifications) */
+  | { kind: 'no-id'; method: string };
 
-type Expected = { kind: 'nothing' } | { kind: 'single'; owed: Owed } | { kind: 'batch'; owed: Owed[] };
+type Expected = { kind: 'single'; owed: Owed } | { kind: 'batch'; owed: Owed[] };
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const isRpcId = (value: unknown): value is RpcId =>
   value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
 
-/** null: a well-formed notification, which is owed no answer. A streaming method in a batch is an invalid request. */
-function owedFor(element: unknown, inBatch: boolean): Owed | null {
+/** What one element is owed. A streaming method in a batch is an invalid request. */
+function owedFor(element: unknown, inBatch: boolean): Owed {
   if (!isRecord(element)) return { kind: 'invalid', id: null };
   const hasId = Object.hasOwn(element, 'id');
   if (hasId && !isRpcId(element.id)) return { kind: 'invalid', id: null };
@@ -549,9 +553,9 @@ function owedFor(element: unknown, inBatch: boolean): Owed | null {
   if (Object.hasOwn(element, 'params') && (typeof element.params !== 'object' || element.params === null)) {
     return { kind: 'invalid', id };
   }
-  if (!hasId) return null;
+  if (!Object.hasOwn(a2aMethods, method)) return { kind: 'unknown-method', id };
   if (inBatch && streamingMethods.has(method)) return { kind: 'invalid', id };
-  return Object.hasOwn(a2aMethods, method) ? { kind: 'call', id, method } : { kind: 'unknown-method', id };
+  return hasId ? { kind: 'call', id, method } : { kind: 'no-id', method };
 }
 
 function expectedFor(text: string): Expected {
@@ -562,12 +566,10 @@ function expectedFor(text: string): Expected {
     return { kind: 'single', owed: { kind: 'parse-error' } };
   }
   if (!Array.isArray(parsed)) {
-    const owed = owedFor(parsed, false);
-    return owed ? { kind: 'single', owed } : { kind: 'nothing' };
+    return { kind: 'single', owed: owedFor(parsed, false) };
   }
   if (parsed.length === 0 || parsed.length > MAX_BATCH_SIZE) return { kind: 'single', owed: { kind: 'invalid', id: null } };
-  const owed = parsed.map((element) => owedFor(element, true)).filter((item): item is Owed => item !== null);
-  return owed.length === 0 ? { kind: 'nothing' } : { kind: 'batch', owed };
+  return { kind: 'batch', owed: parsed.map((element) => owedFor(element, true)) };
 }
 
 interface ResponseObject {
@@ -626,6 +628,10 @@ function expectAnswers(owed: Owed, answer: ResponseObject, context: string): voi
         expect(isRecord(answer.result), `${context}: a result is an object`).toBe(true);
         collectTaskIds(answer.result);
       }
+      return;
+    case 'no-id':
+      expect(answer.id, `${context}: a request without an id is answered with id null`).toBeNull();
+      expect([RpcCode.InvalidRequest, RpcCode.InvalidParams, RpcCode.VersionNotSupported], context).toContain(code);
   }
 }
 
@@ -645,12 +651,8 @@ function collectTaskIds(result: unknown): void {
  */
 function check(text: string, bytes: number, choice: Auth, exchange: Exchange): ResponseObject[] {
   const context = `body ${JSON.stringify(text.length > 300 ? `${text.slice(0, 300)}…(${text.length} chars)` : text)} → ${exchange.status} ${exchange.text.slice(0, 300)}`;
-  expect([200, 204, 401, 413], context).toContain(exchange.status);
-  if (exchange.status === 204) {
-    expect(exchange.text, context).toBe('');
-  } else {
-    expect(exchange.contentType ?? '', context).toMatch(/^(application\/json|text\/event-stream)/);
-  }
+  expect([200, 401, 413], context).toContain(exchange.status);
+  expect(exchange.contentType ?? '', context).toMatch(/^(application\/json|text\/event-stream)/);
   const parsedAnswer = (): unknown => {
     try {
       return JSON.parse(exchange.text);
@@ -678,14 +680,13 @@ function check(text: string, bytes: number, choice: Auth, exchange: Exchange): R
   expect(exchange.status, context).not.toBe(401);
 
   const expected = expectedFor(text);
-  if (expected.kind === 'nothing') {
-    expect(exchange.status, `${context}: notifications only are answered with 204`).toBe(204);
-    return [];
-  }
   expect(exchange.status, context).toBe(200);
   if (exchange.contentType?.startsWith('text/event-stream')) {
     // A streaming method's answer: Server-Sent Events, each a JSON-RPC response to the one request.
-    expect(expected.kind === 'single' && expected.owed.kind === 'call' && streamingMethods.has(expected.owed.method), context).toBe(true);
+    expect(
+      expected.kind === 'single' && (expected.owed.kind === 'call' || expected.owed.kind === 'no-id') && streamingMethods.has(expected.owed.method),
+      context,
+    ).toBe(true);
     const events = exchange.text
       .split('\n\n')
       .filter((chunk) => chunk.startsWith('data:'))
@@ -706,7 +707,7 @@ function check(text: string, bytes: number, choice: Auth, exchange: Exchange): R
   }
   expect(Array.isArray(answer), `${context}: a batch gets an array`).toBe(true);
   const answers = answer as unknown[];
-  expect(answers.length, `${context}: one answer per request that is not a notification`).toBe(expected.owed.length);
+  expect(answers.length, `${context}: one answer per element`).toBe(expected.owed.length);
   answers.forEach((item, index) => {
     expectResponseShape(item, `${context} [${index}]`);
     expectAnswers(expected.owed[index] as Owed, item, `${context} [${index}]`);
