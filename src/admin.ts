@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { createApiKey, KeyExpiryInPastError, listApiKeys, revokeApiKey } from './auth/api-keys.js';
+import { createApiKey, EXPIRY_IN_PAST, isExpiryInPast, listApiKeys, revokeApiKey } from './auth/api-keys.js';
 import { createOrganization, getOrganization, listOrganizations, organizationExists, organizationsNamed, type OrganizationSummary } from './auth/organizations.js';
 import { grantCredits } from './billing/accounts.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -156,15 +156,10 @@ async function run(db: Database, parsed: Parsed): Promise<Record<string, unknown
     }
     case 'create-key': {
       await requireOrganization(db, parsed.args.org);
-      const expiresAt = parsed.args['expires-at'];
-      const key = await createApiKey(db, {
-        orgId: parsed.args.org,
-        name: parsed.args.name,
-        ...(expiresAt ? { expiresAt: new Date(expiresAt) } : {}),
-      }).catch((error: unknown) => {
-        // the REST API's rule and words, with the flag's name
-        throw error instanceof KeyExpiryInPastError ? new UsageError(`create-key: ${error.message.replace(/^expiresAt/, '--expires-at')}`) : error;
-      });
+      const expiresAt = parsed.args['expires-at'] === undefined ? undefined : new Date(parsed.args['expires-at']);
+      // the REST API's rule and words, with the flag's name
+      if (isExpiryInPast(expiresAt)) throw new UsageError(`create-key: ${EXPIRY_IN_PAST.message.replace(/^expiresAt/, '--expires-at')}`);
+      const key = await createApiKey(db, { orgId: parsed.args.org, name: parsed.args.name, ...(expiresAt ? { expiresAt } : {}) });
       return { orgId: key.orgId, apiKey: key.key, keyId: key.id, keyPrefix: key.prefix, expiresAt: key.expiresAt };
     }
     case 'revoke-key': {

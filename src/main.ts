@@ -96,8 +96,6 @@ async function main(): Promise<void> {
   const server = listener.server;
   const baseUrl = config.publicUrl?.replace(/\/$/, '') ?? `http://${config.host}:${listener.port}`;
   log.info({ url: baseUrl, database: db.kind, demo: config.demo }, 'listening');
-  const demoAccount = demo && (await getCreditAccount(db, demo.orgId));
-  console.error(startBanner(baseUrl, demo && { ...demo, available: demoAccount?.available ?? 0n, keyFile: demoKeyFile }));
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -126,6 +124,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  // Last: whoever reads the banner may stop the gateway at once, so the signals are handled by now.
+  const demoAccount = demo && (await getCreditAccount(db, demo.orgId));
+  console.error(startBanner(baseUrl, demo && { ...demo, available: demoAccount?.available ?? 0n, keyFile: demoKeyFile }));
 }
 
 main().catch((error: unknown) => {

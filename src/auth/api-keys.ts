@@ -26,19 +26,20 @@ export interface IssuedKey {
   expiresAt: string | null;
 }
 
-/** A key may not be born expired: whoever asks for one (REST or the admin command) is told so. */
-export class KeyExpiryInPastError extends Error {
-  readonly reason = 'expiry_in_past';
-  constructor() {
-    super('expiresAt must be in the future');
-  }
+/**
+ * A key may not be born expired: every edge that issues keys on request (POST /v1/keys, the admin
+ * command) applies this rule and says so in these words. createApiKey itself accepts any time.
+ */
+export const EXPIRY_IN_PAST = { reason: 'expiry_in_past', message: 'expiresAt must be in the future' } as const;
+
+export function isExpiryInPast(expiresAt: Date | undefined): boolean {
+  return expiresAt !== undefined && expiresAt.getTime() <= Date.now();
 }
 
 export async function createApiKey(
   db: Database,
   input: { orgId: string; name: string; expiresAt?: Date },
 ): Promise<IssuedKey> {
-  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new KeyExpiryInPastError();
   const { key, prefix, hash } = generateApiKey();
   const expiresAt = input.expiresAt?.toISOString() ?? null;
   const [row] = await db.rows<{ id: string }>(sql`

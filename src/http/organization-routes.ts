@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { createApiKey, KeyExpiryInPastError, listApiKeys, revokeApiKey } from '../auth/api-keys.js';
+import { createApiKey, EXPIRY_IN_PAST, isExpiryInPast, listApiKeys, revokeApiKey } from '../auth/api-keys.js';
 import { addMember, listMembers, removeMember } from '../auth/members.js';
 import { deleteLowBalanceAlert, getLowBalanceAlert, setLowBalanceAlert, type LowBalanceSettings } from '../billing/low-balance.js';
 import { claimUnclaimedTopUps } from '../billing/topups.js';
@@ -93,10 +93,9 @@ export function organizationRoutes(deps: { db: Database; sessions: Sessions }) {
     .get('/v1/keys', viewer, async (c) => c.json({ keys: await listApiKeys(deps.db, c.get('member').orgId) } satisfies Answer<typeof keysAnswer>))
     .post('/v1/keys', admin, async (c) => {
       const body = await jsonBody(c, newKey);
+      if (isExpiryInPast(body.expiresAt)) throw new ApiError('invalid_request', EXPIRY_IN_PAST.message, EXPIRY_IN_PAST.reason);
       const member = c.get('member');
-      const issued = await createApiKey(deps.db, { orgId: member.orgId, name: body.name, expiresAt: body.expiresAt }).catch((error: unknown) => {
-        throw error instanceof KeyExpiryInPastError ? new ApiError('invalid_request', error.message, error.reason) : error;
-      });
+      const issued = await createApiKey(deps.db, { orgId: member.orgId, name: body.name, expiresAt: body.expiresAt });
       c.get('log').info({ org: member.orgId, keyId: issued.id, by: member.address }, 'api key created');
       // The key itself is in this response only; it is stored as a hash.
       return c.json({ key: issued.key, id: issued.id, name: issued.name, prefix: issued.prefix, expiresAt: issued.expiresAt } satisfies Answer<typeof newKeyAnswer>, 201);
