@@ -8,6 +8,7 @@ import { followTask } from '../tasks/follow.js';
 import { TERMINAL_STATES, type Message, type TaskView } from './model.js';
 import { taskEvents, type TaskEvent } from './task-events.js';
 import { cancelTask, getTask, listTasks, sendMessage } from '../tasks/service.js';
+import { identifier } from './identifiers.js';
 import { parseParams } from './issues.js';
 import {
   renderV03Event,
@@ -167,7 +168,7 @@ const v1Methods: Record<string, Handler> = {
     return taskStream(ctx, await subscribableTask(ctx, input.id), renderV1Event);
   },
   CreateTaskPushNotificationConfig: async (params, ctx) => {
-    const input = parseParams(v1PushConfig.extend({ taskId: z.string() }), params, 'CreateTaskPushNotificationConfig');
+    const input = parseParams(v1PushConfig.extend({ taskId: identifier('taskId') }), params, 'CreateTaskPushNotificationConfig');
     return renderV1PushConfig(await registerPush(ctx, input, '1.0'));
   },
   GetTaskPushNotificationConfig: async (params, ctx) => {
