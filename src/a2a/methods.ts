@@ -1,7 +1,7 @@
 import type { MethodHandler } from '../rpc/dispatch.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
 import { z } from 'zod';
-import { listPush, readPush, registerPush, removePush } from '../push/register.js';
+import { checkPushRequest, listPush, readPush, registerPush, removePush } from '../push/register.js';
 import { EventStreamResult } from '../rpc/stream.js';
 import type { CallerContext } from '../tasks/context.js';
 import { followTask } from '../tasks/follow.js';
@@ -82,7 +82,11 @@ async function subscribableTask(ctx: A2AContext, id: string): Promise<TaskView> 
   return task;
 }
 
-/** Sends the message; a webhook given with it is registered for the task it opened (or continued). */
+/**
+ * Sends the message; a webhook given with it is registered for the task it opened (or continued).
+ * The webhook is checked first: once the send ran, its call may be charged, and a charged call is
+ * answered with its task, never with an error.
+ */
 async function sendWithPush(
   ctx: A2AContext,
   input: {
@@ -94,6 +98,7 @@ async function sendWithPush(
   },
 ): Promise<TaskView> {
   const { push, protocol, ...send } = input;
+  if (push) checkPushRequest(push);
   const task = await sendMessage({ ctx, input: send });
   if (push) await registerPush(ctx, { taskId: task.id, ...push }, protocol);
   return task;

@@ -17,13 +17,21 @@ async function ownTask(ctx: CallerContext, taskId: string): Promise<void> {
   if (!(await findTask(ctx.db, ctx.orgId, taskId))) throw rpcErrors.taskNotFound(taskId);
 }
 
-/** Registers a webhook for one of the caller's tasks (another organization's task is not found). */
-export async function registerPush(ctx: CallerContext, request: PushRequest, protocol: PushProtocol): Promise<PushConfig> {
+/**
+ * Refuses a webhook that could never be registered, from its own values alone. A send that names
+ * one calls this before anything runs or is charged: a call is never charged and then refused.
+ */
+export function checkPushRequest(request: Omit<PushRequest, 'taskId'>): void {
   if (!isWebhookUrl(request.url)) {
     throw rpcErrors.invalidParams('Invalid params: the webhook url must be an http(s) URL without credentials, at most 2048 characters', {
       reason: 'invalid_webhook_url',
     });
   }
+}
+
+/** Registers a webhook for one of the caller's tasks (another organization's task is not found). */
+export async function registerPush(ctx: CallerContext, request: PushRequest, protocol: PushProtocol): Promise<PushConfig> {
+  checkPushRequest(request);
   await ownTask(ctx, request.taskId);
   return setPushConfig(ctx.db, {
     orgId: ctx.orgId,
