@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { boundedInstant } from '../db/ranges.js';
 import { identifier, identifierList, uriList } from './identifiers.js';
 import type { Artifact, Message, Part, TaskState, TaskView } from './model.js';
 import type { TaskEvent } from './task-events.js';
@@ -143,14 +144,7 @@ export const v1ListTasksParams = z.object({
   pageSize: z.number().int().min(1).max(100).optional(),
   pageToken: identifier('pageToken').optional(),
   historyLength,
-  statusTimestampAfter: z.iso
-    .datetime({ offset: true })
-    .transform((value) => new Date(value))
-    .refine((date) => date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999, {
-      message: 'statusTimestampAfter must lie between the years 1 and 9999',
-    })
-    .transform((date) => date.toISOString())
-    .optional(),
+  statusTimestampAfter: boundedInstant.transform((date) => date.toISOString()).optional(),
   includeArtifacts: z.boolean().optional(),
 });
 
