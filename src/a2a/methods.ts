@@ -1,7 +1,7 @@
 import type { MethodHandler } from '../rpc/dispatch.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
 import { z } from 'zod';
-import { checkPushRequest, listPush, readPush, registerPush, removePush } from '../push/register.js';
+import { checkPushWithSend, listPush, readPush, registerPush, registerPushOrRefuse, removePush } from '../push/register.js';
 import { EventStreamResult } from '../rpc/stream.js';
 import type { CallerContext } from '../tasks/context.js';
 import { followTask } from '../tasks/follow.js';
@@ -98,9 +98,14 @@ async function sendWithPush(
   },
 ): Promise<TaskView> {
   const { push, protocol, ...send } = input;
-  if (push) checkPushRequest(push);
+  if (push) await checkPushWithSend(ctx, push, send.message.taskId);
   const task = await sendMessage({ ctx, input: send });
-  if (push) await registerPush(ctx, { taskId: task.id, ...push }, protocol);
+  if (push) {
+    const registered = await registerPush(ctx, { taskId: task.id, ...push }, protocol);
+    // Only a concurrent registration can have taken the room checked above; the send ran, so its
+    // answer is the task.
+    if ('limit' in registered) ctx.log.warn({ task: task.id, limit: registered.limit }, 'webhook given with a send not registered: its limit was reached meanwhile');
+  }
   return task;
 }
 
@@ -174,7 +179,7 @@ const v1Methods: Record<string, Handler> = {
   },
   CreateTaskPushNotificationConfig: async (params, ctx) => {
     const input = parseParams(v1PushConfig.extend({ taskId: identifier('taskId') }), params, 'CreateTaskPushNotificationConfig');
-    return renderV1PushConfig(await registerPush(ctx, input, '1.0'));
+    return renderV1PushConfig(await registerPushOrRefuse(ctx, input, '1.0'));
   },
   GetTaskPushNotificationConfig: async (params, ctx) => {
     const input = parseParams(v1PushConfigRef, params, 'GetTaskPushNotificationConfig');
@@ -216,7 +221,7 @@ const v03Methods: Record<string, Handler> = {
   },
   'tasks/pushNotificationConfig/set': async (params, ctx) => {
     const input = parseParams(v03SetPushParams, params, 'tasks/pushNotificationConfig/set');
-    return renderV03PushConfig(await registerPush(ctx, { taskId: input.taskId, ...input.pushNotificationConfig }, '0.3'));
+    return renderV03PushConfig(await registerPushOrRefuse(ctx, { taskId: input.taskId, ...input.pushNotificationConfig }, '0.3'));
   },
   'tasks/pushNotificationConfig/get': async (params, ctx) => {
     const input = parseParams(v03PushRefParams, params, 'tasks/pushNotificationConfig/get');

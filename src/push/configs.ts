@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 
@@ -17,8 +17,62 @@ export interface PushConfig {
 
 const COLUMNS = sql`id, task_id as "taskId", url, token, protocol, attempts, last_error as "lastError", ${isoUtc(sql`created_at`)} as "createdAt"`;
 
-/** Registers (or replaces, by id) a webhook for a task of the organization; the caller checked the task is theirs. */
+/**
+ * Every change of a task is posted to each of its webhooks: without limits one free waiting task
+ * with a thousand webhooks turned each free follow-up message into a thousand posts.
+ */
+export const MAX_PUSH_CONFIGS_PER_TASK = 10;
+/** Webhooks an organization may have on its unfinished tasks (finished tasks post no more changes). */
+export const MAX_OPEN_PUSH_CONFIGS_PER_ORG = 100;
+
+/** Which limit a new webhook would pass. */
+export type PushLimit = 'task' | 'organization';
+
+const OPEN_STATES = sql`('submitted', 'working', 'input-required')`;
+
+/**
+ * The limit a new config (not a replacement of `id`) would pass, if any. Read under the lock on the
+ * organization's row that setPushConfig takes, so concurrent registrations cannot all fit.
+ */
+async function limitReached(db: Database, input: { orgId: string; taskId: string | undefined; id: string | undefined }): Promise<PushLimit | undefined> {
+  // No task yet (a send that opens one): nothing on it, nothing it replaces.
+  const onTask = (condition: SQL) => (input.taskId === undefined ? sql`false` : sql`exists (select 1 from push_configs where task_id = ${input.taskId} and ${condition})`);
+  const [counts] = await db.rows<{ replaces: boolean; finished: boolean; onTask: number; open: number }>(sql`
+    select ${input.id === undefined ? sql`false` : onTask(sql`id = ${input.id}`)} as replaces,
+           ${input.taskId === undefined ? sql`false` : sql`exists (select 1 from tasks where id = ${input.taskId} and state not in ${OPEN_STATES})`} as finished,
+           ${input.taskId === undefined ? sql`0` : sql`(select count(*)::int from push_configs where task_id = ${input.taskId})`} as "onTask",
+           (select count(*)::int from push_configs c join tasks t on t.id = c.task_id
+             where c.org_id = ${input.orgId} and t.state in ${OPEN_STATES}) as open`);
+  if (!counts || counts.replaces) return undefined;
+  if (counts.onTask >= MAX_PUSH_CONFIGS_PER_TASK) return 'task';
+  if (!counts.finished && counts.open >= MAX_OPEN_PUSH_CONFIGS_PER_ORG) return 'organization';
+  return undefined;
+}
+
+/** Whether a new config on the task (none: a task still to open) would pass a limit now: a check before a send; setPushConfig enforces. */
+export function pushLimitReached(db: Database, input: { orgId: string; taskId: string | undefined; id: string | undefined }): Promise<PushLimit | undefined> {
+  return limitReached(db, input);
+}
+
+/**
+ * Registers (or replaces, by id) a webhook for a task of the organization; the caller checked the
+ * task is theirs. Answers the limit instead when a new one would pass it.
+ */
 export async function setPushConfig(
+  db: Database,
+  input: { orgId: string; taskId: string; id: string; url: string; token: string | null; protocol: PushProtocol },
+): Promise<PushConfig | { limit: PushLimit }> {
+  return db.transaction(async (tx) => {
+    // One registration of an organization at a time: the counts below then include every other.
+    // (no key update: it does not wait for, or hold up, inserts that reference the organization)
+    await tx.rows(sql`select id from organizations where id = ${input.orgId} for no key update`);
+    const limit = await limitReached(tx, input);
+    if (limit) return { limit };
+    return upsertPushConfig(tx, input);
+  });
+}
+
+async function upsertPushConfig(
   db: Database,
   input: { orgId: string; taskId: string; id: string; url: string; token: string | null; protocol: PushProtocol },
 ): Promise<PushConfig> {
