@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 
@@ -31,27 +31,25 @@ export type PushLimit = 'task' | 'organization';
 const OPEN_STATES = sql`('submitted', 'working', 'input-required')`;
 
 /**
- * The limit a new config (not a replacement of `id`) would pass, if any. Read under the lock on the
- * organization's row that setPushConfig takes, so concurrent registrations cannot all fit.
+ * The limit a new config on the task would pass, if any (none for a replacement of `id`; no task:
+ * a send that is still to open one). setPushConfig reads it under the lock on the organization's
+ * row, so concurrent registrations cannot all fit; a send reads it before it runs.
  */
-async function limitReached(db: Database, input: { orgId: string; taskId: string | undefined; id: string | undefined }): Promise<PushLimit | undefined> {
-  // No task yet (a send that opens one): nothing on it, nothing it replaces.
-  const onTask = (condition: SQL) => (input.taskId === undefined ? sql`false` : sql`exists (select 1 from push_configs where task_id = ${input.taskId} and ${condition})`);
+export async function pushLimitReached(
+  db: Database,
+  input: { orgId: string; taskId: string | undefined; id: string | undefined },
+): Promise<PushLimit | undefined> {
+  const { taskId, id } = input;
   const [counts] = await db.rows<{ replaces: boolean; finished: boolean; onTask: number; open: number }>(sql`
-    select ${input.id === undefined ? sql`false` : onTask(sql`id = ${input.id}`)} as replaces,
-           ${input.taskId === undefined ? sql`false` : sql`exists (select 1 from tasks where id = ${input.taskId} and state not in ${OPEN_STATES})`} as finished,
-           ${input.taskId === undefined ? sql`0` : sql`(select count(*)::int from push_configs where task_id = ${input.taskId})`} as "onTask",
+    select ${taskId !== undefined && id !== undefined ? sql`exists (select 1 from push_configs where task_id = ${taskId} and id = ${id})` : sql`false`} as replaces,
+           ${taskId !== undefined ? sql`exists (select 1 from tasks where id = ${taskId} and state not in ${OPEN_STATES})` : sql`false`} as finished,
+           ${taskId !== undefined ? sql`(select count(*)::int from push_configs where task_id = ${taskId})` : sql`0`} as "onTask",
            (select count(*)::int from push_configs c join tasks t on t.id = c.task_id
              where c.org_id = ${input.orgId} and t.state in ${OPEN_STATES}) as open`);
   if (!counts || counts.replaces) return undefined;
   if (counts.onTask >= MAX_PUSH_CONFIGS_PER_TASK) return 'task';
   if (!counts.finished && counts.open >= MAX_OPEN_PUSH_CONFIGS_PER_ORG) return 'organization';
   return undefined;
-}
-
-/** Whether a new config on the task (none: a task still to open) would pass a limit now: a check before a send; setPushConfig enforces. */
-export function pushLimitReached(db: Database, input: { orgId: string; taskId: string | undefined; id: string | undefined }): Promise<PushLimit | undefined> {
-  return limitReached(db, input);
 }
 
 /**
@@ -66,7 +64,7 @@ export async function setPushConfig(
     // One registration of an organization at a time: the counts below then include every other.
     // (no key update: it does not wait for, or hold up, inserts that reference the organization)
     await tx.rows(sql`select id from organizations where id = ${input.orgId} for no key update`);
-    const limit = await limitReached(tx, input);
+    const limit = await pushLimitReached(tx, input);
     if (limit) return { limit };
     return upsertPushConfig(tx, input);
   });
