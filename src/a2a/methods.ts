@@ -1,7 +1,7 @@
 import type { MethodHandler } from '../rpc/dispatch.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
 import { z } from 'zod';
-import { checkPushWithSend, listPush, readPush, registerPush, registerPushOrRefuse, removePush } from '../push/register.js';
+import { checkPushWithSend, listPush, readPush, registerPush, registerPushOrRefuse, removePush, type PushRequest } from '../push/register.js';
 import { EventStreamResult } from '../rpc/stream.js';
 import type { CallerContext } from '../tasks/context.js';
 import { followTask } from '../tasks/follow.js';
@@ -100,13 +100,22 @@ async function sendWithPush(
   const { push, protocol, ...send } = input;
   if (push) await checkPushWithSend(ctx, push, send.message.taskId);
   const task = await sendMessage({ ctx, input: send });
-  if (push) {
-    const registered = await registerPush(ctx, { taskId: task.id, ...push }, protocol);
-    // Only a concurrent registration can have taken the room checked above; the send ran, so its
-    // answer is the task.
-    if ('limit' in registered) ctx.log.warn({ task: task.id, limit: registered.limit }, 'webhook given with a send not registered: its limit was reached meanwhile');
-  }
+  if (push) await registerAfterSend(ctx, { taskId: task.id, ...push }, protocol);
   return task;
+}
+
+/**
+ * The webhook of a send that ran. Its answer is the task whatever happens here, so what goes wrong
+ * is logged, not thrown: only a concurrent registration can have taken the room checked before the
+ * send, and a database failure must not turn a charged call into an error.
+ */
+async function registerAfterSend(ctx: A2AContext, request: PushRequest, protocol: '1.0' | '0.3'): Promise<void> {
+  try {
+    const registered = await registerPush(ctx, request, protocol);
+    if ('limit' in registered) ctx.log.warn({ task: request.taskId, limit: registered.limit }, 'webhook given with a send not registered: its limit was reached meanwhile');
+  } catch (error) {
+    ctx.log.error({ err: error, task: request.taskId }, 'webhook given with a send not registered');
+  }
 }
 
 /** A2A 1.0 send params (SendMessage, SendStreamingMessage) as a send with its webhook. */
