@@ -43,9 +43,8 @@ async function hangUpMidBody(path: string, headers: Record<string, string>): Pro
   const head = Object.entries({ host: `127.0.0.1:${port}`, 'content-type': 'application/json', 'content-length': '5000', ...headers })
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
-  socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n{"jsonrpc":"2.0","id":1,`);
-  // Let the gateway start reading the body before the client goes away.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The headers and the first bytes are handed to the connection before the client goes away.
+  await new Promise((resolve) => socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n{"jsonrpc":"2.0","id":1,`, resolve));
   socket.destroy();
 }
 
