@@ -7,7 +7,7 @@ export type Resolve = (host: string) => Promise<ReadonlyArray<{ address: string;
 
 export const systemResolve: Resolve = (host) => lookup(host, { all: true, verbatim: true });
 
-/** The address a request connects to, chosen (and checked) once. */
+/** An address a request may connect to, found (and checked) once. */
 export interface PinnedAddress {
   address: string;
   family: 4 | 6;
@@ -33,20 +33,24 @@ export function isWebhookUrl(value: string): boolean {
 }
 
 /**
- * Resolves the URL's host ONCE and returns the address to connect to. Unless private networks are
- * allowed (tests, a deployment whose agents live on the same network), every address the name has
- * must be public: a caller must not make the gateway call its neighbours. The request must then
- * connect to this very address (pinned-fetch.ts): a second lookup could answer differently (DNS
- * rebinding) and reach what this one refused.
+ * Resolves the URL's host ONCE and returns the addresses to connect to, in the resolver's order.
+ * Unless private networks are allowed (tests, a deployment whose agents live on the same network),
+ * every address the name has must be public: a caller must not make the gateway call its
+ * neighbours. The request must then connect to one of these very addresses (pinned-fetch.ts): a
+ * second lookup could answer differently (DNS rebinding) and reach what this one refused.
  */
-export async function resolveDestination(url: URL, options: { allowPrivateNetworks: boolean; resolve?: Resolve }): Promise<PinnedAddress> {
+export async function resolveDestination(
+  url: URL,
+  options: { allowPrivateNetworks: boolean; resolve?: Resolve },
+): Promise<readonly [PinnedAddress, ...PinnedAddress[]]> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const family = isIP(host);
   const addresses = family !== 0 ? [{ address: host, family }] : await (options.resolve ?? systemResolve)(host);
-  const first = addresses[0];
+  const pinned = addresses.map(({ address, family: resolved }): PinnedAddress => ({ address, family: resolved === 6 ? 6 : 4 }));
+  const [first, ...rest] = pinned;
   if (!first) throw new Error(`the host ${url.hostname} has no address`);
-  if (!options.allowPrivateNetworks && addresses.some(({ address }) => !isPublicAddress(address))) {
+  if (!options.allowPrivateNetworks && pinned.some(({ address }) => !isPublicAddress(address))) {
     throw new PrivateDestinationError(url.hostname);
   }
-  return { address: first.address, family: first.family === 6 ? 6 : 4 };
+  return [first, ...rest];
 }

@@ -5,18 +5,20 @@ import { Readable } from 'node:stream';
 import type { PinnedAddress } from './destination.js';
 
 /**
- * An HTTP(S) request to `url` that connects to `pinned` and nowhere else: the URL's name stays the
- * Host header and the TLS server name (certificates are checked against it), but it is not looked up
- * again. Redirects are not followed (the caller checks each hop). Answers a fetch Response.
+ * An HTTP(S) request to `url` that connects to the `pinned` addresses and nowhere else (Node tries
+ * them in turn, IPv6 and IPv4 alike): the URL's name stays the Host header and the TLS server name
+ * (certificates are checked against it), but it is not looked up again. Redirects are not followed
+ * (the caller checks each hop). Answers a fetch Response.
  */
 export function pinnedFetch(
   url: URL,
   init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
-  pinned: PinnedAddress,
+  pinned: readonly [PinnedAddress, ...PinnedAddress[]],
 ): Promise<Response> {
+  const [first] = pinned;
   const lookup: LookupFunction = (_hostname, options, callback) => {
-    if (options.all) callback(null, [{ address: pinned.address, family: pinned.family }]);
-    else callback(null, pinned.address, pinned.family);
+    if (options.all) callback(null, [...pinned]);
+    else callback(null, first.address, first.family);
   };
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
