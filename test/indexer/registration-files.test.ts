@@ -52,7 +52,8 @@ describe('registration files: name, description and active from the agent URI, n
     gateway = await startTestGateway();
     org = await gateway.createOrg({ credits: 1_000_000n });
     files = await startFileServer();
-    settings = { ipfsGateway: `${files.base}/ipfs/`, timeoutMs: 500, maxBytes: 64 * 1024, allowPrivateNetworks: true };
+    // The timeout is waited out once (the hanging file); long enough that a loaded machine serves the others in it.
+    settings = { ipfsGateway: `${files.base}/ipfs/`, timeoutMs: 3_000, maxBytes: 64 * 1024, allowPrivateNetworks: true };
     const deployer = await chain.fundedWallet();
     owner = await chain.fundedWallet();
     registries = await deployRegistries(chain, deployer);
