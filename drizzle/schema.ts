@@ -360,6 +360,8 @@ export const pushConfigs = pgTable(
   (t) => [
     uniqueIndex('push_configs_task_id_uq').on(t.taskId, t.id),
     index('push_configs_due_idx').on(t.nextAttemptAt),
+    // counts an organization's configs against its limit (src/push/configs.ts)
+    index('push_configs_org_idx').on(t.orgId),
     check('push_configs_protocol', sql`${t.protocol} in ('1.0', '0.3')`),
   ],
 );

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { StatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { WalletAuth } from './auth/wallet-auth.js';
 import type { ToolRegistry } from './tools/registry.js';
@@ -9,6 +10,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { a2aEndpoint } from './http/a2a-endpoint.js';
 import { ApiError, apiErrorResponse } from './http/api-errors.js';
+import { CLIENT_CLOSED_REQUEST, ClientAbortedError } from './http/client-aborted.js';
 import { billingRoutes } from './http/billing-routes.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
 import type { AppEnv } from './http/env.js';
@@ -68,6 +70,10 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => apiErrorResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`, 'no_route')));
   app.onError((error, c) => {
     if (error instanceof ApiError) return apiErrorResponse(c, error);
+    if (error instanceof ClientAbortedError) {
+      // Nobody is there to read an answer; the request line says 499 and nothing else is logged.
+      return c.body(null, CLIENT_CLOSED_REQUEST as StatusCode);
+    }
     if (error instanceof ChainUnavailableError) {
       (c.get('log') ?? deps.log).warn({ err: error }, 'chain RPC unavailable');
       return apiErrorResponse(c, new ApiError('unavailable', 'the chain RPC is unavailable; try again shortly', 'chain_unavailable'));

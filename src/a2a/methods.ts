@@ -1,13 +1,14 @@
 import { rpcMethod, type RpcMethod } from '../rpc/dispatch.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
 import { z } from 'zod';
-import { listPush, readPush, registerPush, removePush, type PushRequest } from '../push/register.js';
+import { checkPushWithSend, listPush, readPush, registerPush, registerPushOrRefuse, removePush, type PushRequest } from '../push/register.js';
 import { EventStreamResult } from '../rpc/stream.js';
 import type { CallerContext } from '../tasks/context.js';
 import { followTask } from '../tasks/follow.js';
 import { TERMINAL_STATES, type Message, type TaskView } from './model.js';
 import { taskEvents, type TaskEvent } from './task-events.js';
 import { cancelTask, getTask, listTasks, sendMessage } from '../tasks/service.js';
+import { identifier } from './identifiers.js';
 import { parseParams } from './issues.js';
 import {
   renderV03Event,
@@ -97,7 +98,11 @@ async function subscribableTask(ctx: A2AContext, id: string): Promise<TaskView> 
   return task;
 }
 
-/** Sends the message; a webhook given with it is registered for the task it opened (or continued). */
+/**
+ * Sends the message; a webhook given with it is registered for the task it opened (or continued).
+ * The webhook is checked first: once the send ran, its call may be charged, and a charged call is
+ * answered with its task, never with an error.
+ */
 async function sendWithPush(
   ctx: A2AContext,
   input: {
@@ -109,9 +114,24 @@ async function sendWithPush(
   },
 ): Promise<TaskView> {
   const { push, protocol, ...send } = input;
+  if (push) await checkPushWithSend(ctx, push, send.message.taskId);
   const task = await sendMessage({ ctx, input: send });
-  if (push) await registerPush(ctx, { ...push, taskId: task.id }, protocol);
+  if (push) await registerAfterSend(ctx, { taskId: task.id, ...push }, protocol);
   return task;
+}
+
+/**
+ * The webhook of a send that ran. Its answer is the task whatever happens here, so what goes wrong
+ * is logged, not thrown: only a concurrent registration can have taken the room checked before the
+ * send, and a database failure must not turn a charged call into an error.
+ */
+async function registerAfterSend(ctx: A2AContext, request: PushRequest, protocol: '1.0' | '0.3'): Promise<void> {
+  try {
+    const registered = await registerPush(ctx, request, protocol);
+    if ('limit' in registered) ctx.log.warn({ task: request.taskId, limit: registered.limit }, 'webhook given with a send not registered: its limit was reached meanwhile');
+  } catch (error) {
+    ctx.log.error({ err: error, task: request.taskId }, 'webhook given with a send not registered');
+  }
 }
 
 /** A2A 1.0 send params (SendMessage, SendStreamingMessage) as a send with its webhook. */
@@ -140,7 +160,7 @@ const extendedCardUnsupported = method(z.unknown(), async () => {
   });
 });
 
-const v1CreatePushParams = v1PushConfig.extend({ taskId: z.string() });
+const v1CreatePushParams = v1PushConfig.extend({ taskId: identifier('taskId') });
 
 /** A2A 1.0 method names (PascalCase, protobuf-JSON shapes). */
 const v1Methods = named({
@@ -171,7 +191,7 @@ const v1Methods = named({
   SendStreamingMessage: method(v1SendParams, async (input, ctx) => taskStream(ctx, await sendV1(ctx, input, true), renderV1Event)),
   SubscribeToTask: method(v1GetTaskParams, async (input, ctx) => taskStream(ctx, await subscribableTask(ctx, input.id), renderV1Event)),
   CreateTaskPushNotificationConfig: method(v1CreatePushParams, async (input, ctx) =>
-    renderV1PushConfig(await registerPush(ctx, input, '1.0')),
+    renderV1PushConfig(await registerPushOrRefuse(ctx, input, '1.0')),
   ),
   GetTaskPushNotificationConfig: method(v1PushConfigRef, async (input, ctx) =>
     renderV1PushConfig(await readPush(ctx, input.taskId, input.id)),
@@ -199,7 +219,7 @@ const v03Methods = named({
     taskStream(ctx, await subscribableTask(ctx, input.id), renderV03Event),
   ),
   'tasks/pushNotificationConfig/set': method(v03SetPushParams, async (input, ctx) =>
-    renderV03PushConfig(await registerPush(ctx, { taskId: input.taskId, ...input.pushNotificationConfig }, '0.3')),
+    renderV03PushConfig(await registerPushOrRefuse(ctx, { taskId: input.taskId, ...input.pushNotificationConfig }, '0.3')),
   ),
   'tasks/pushNotificationConfig/get': method(v03PushRefParams, async (input, ctx) =>
     renderV03PushConfig(await readPush(ctx, input.id, input.pushNotificationConfigId)),

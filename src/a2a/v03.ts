@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { identifier, identifierList, uriList } from './identifiers.js';
 import type { Artifact, Message, Part, TaskView } from './model.js';
 import type { PushConfig } from '../push/configs.js';
 import { pushAuthScheme, pushCredentials } from './push-authentication.js';
@@ -46,14 +47,14 @@ function toPart(value: z.output<typeof part>): Part {
 export const v03Message = z
   .object({
     kind: z.literal('message').optional(),
-    messageId: z.string().min(1, 'messageId is required'),
+    messageId: identifier('messageId').min(1, 'messageId is required'),
     role: z.literal('user', { error: 'role must be "user" for messages sent to the gateway' }),
     parts: z.array(part).min(1, 'a message needs at least one part').max(32),
-    contextId: z.string().min(1).max(200).optional(),
-    taskId: z.string().min(1).max(200).optional(),
+    contextId: identifier('contextId').min(1).optional(),
+    taskId: identifier('taskId').min(1).optional(),
     metadata: metadata.optional(),
-    extensions: z.array(z.string()).optional(),
-    referenceTaskIds: z.array(z.string()).optional(),
+    extensions: uriList('extensions').optional(),
+    referenceTaskIds: identifierList('referenceTaskIds').optional(),
   })
   .transform(
     (value): Message => ({
@@ -72,7 +73,7 @@ export const v03SendParams = z.object({
   message: v03Message,
   configuration: z
     .object({
-      acceptedOutputModes: z.array(z.string()).optional(),
+      acceptedOutputModes: identifierList('acceptedOutputModes').optional(),
       historyLength,
       blocking: z.boolean().optional(),
       pushNotificationConfig: z.lazy(() => v03PushConfig).optional(),
@@ -87,7 +88,7 @@ export const v03SendParams = z.object({
  */
 export const v03PushConfig = z
   .object({
-    id: z.string().max(200).optional(),
+    id: identifier('id').optional(),
     url: z.string(),
     token: z.string().max(500).optional(),
     authentication: z
@@ -99,9 +100,17 @@ export const v03PushConfig = z
     ...(authentication ? { authentication: { scheme: authentication.schemes[0] as string, credentials: authentication.credentials } } : {}),
   }));
 
-export const v03SetPushParams = z.object({ taskId: z.string(), pushNotificationConfig: v03PushConfig });
-export const v03PushRefParams = z.object({ id: z.string(), pushNotificationConfigId: z.string().optional(), metadata: metadata.optional() });
-export const v03DeletePushParams = z.object({ id: z.string(), pushNotificationConfigId: z.string(), metadata: metadata.optional() });
+export const v03SetPushParams = z.object({ taskId: identifier('taskId'), pushNotificationConfig: v03PushConfig });
+export const v03PushRefParams = z.object({
+  id: identifier('id'),
+  pushNotificationConfigId: identifier('pushNotificationConfigId').optional(),
+  metadata: metadata.optional(),
+});
+export const v03DeletePushParams = z.object({
+  id: identifier('id'),
+  pushNotificationConfigId: identifier('pushNotificationConfigId'),
+  metadata: metadata.optional(),
+});
 
 /** A stored config as 0.3 reads it: the token and the credentials are secrets and never leave again; the scheme does. */
 export function renderV03PushConfig(config: PushConfig): Record<string, unknown> {
@@ -115,7 +124,7 @@ export function renderV03PushConfig(config: PushConfig): Record<string, unknown>
   };
 }
 
-export const v03TaskIdParams = z.object({ id: z.string(), historyLength, metadata: metadata.optional() });
+export const v03TaskIdParams = z.object({ id: identifier('id'), historyLength, metadata: metadata.optional() });
 
 function renderPart(value: Part): Record<string, unknown> {
   const common = value.metadata ? { metadata: value.metadata } : {};

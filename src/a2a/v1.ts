@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { boundedInstant } from '../db/ranges.js';
+import { identifier, identifierList, uriList } from './identifiers.js';
 import type { Artifact, Message, Part, TaskState, TaskView } from './model.js';
 import type { PushConfig } from '../push/configs.js';
 import { pushAuthScheme, pushCredentials } from './push-authentication.js';
@@ -52,14 +54,14 @@ const role = z.union([z.literal('ROLE_USER'), z.literal(1)], {
 
 export const v1Message = z
   .object({
-    messageId: z.string().min(1, 'messageId is required'),
+    messageId: identifier('messageId').min(1, 'messageId is required'),
     role,
     parts: z.array(part).min(1, 'a message needs at least one part').max(32),
-    contextId: z.string().min(1).max(200).optional(),
-    taskId: z.string().min(1).max(200).optional(),
+    contextId: identifier('contextId').min(1).optional(),
+    taskId: identifier('taskId').min(1).optional(),
     metadata: metadata.optional(),
-    extensions: z.array(z.string()).optional(),
-    referenceTaskIds: z.array(z.string()).optional(),
+    extensions: uriList('extensions').optional(),
+    referenceTaskIds: identifierList('referenceTaskIds').optional(),
   })
   .transform(
     (value): Message => ({
@@ -72,14 +74,16 @@ export const v1Message = z
     }),
   );
 
+const tenant = identifier('tenant').optional();
+
 const historyLength = z.number().int().min(0).max(1000).optional();
 
 export const v1SendParams = z.object({
-  tenant: z.string().optional(),
+  tenant,
   message: v1Message,
   configuration: z
     .object({
-      acceptedOutputModes: z.array(z.string()).optional(),
+      acceptedOutputModes: identifierList('acceptedOutputModes').optional(),
       historyLength,
       returnImmediately: z.boolean().optional(),
       taskPushNotificationConfig: z.lazy(() => v1PushConfig).optional(),
@@ -90,21 +94,21 @@ export const v1SendParams = z.object({
 
 /** A2A 1.0 TaskPushNotificationConfig (flat: url and token next to the ids; AuthenticationInfo has one scheme). */
 export const v1PushConfig = z.object({
-  tenant: z.string().optional(),
-  id: z.string().max(200).optional(),
-  taskId: z.string().optional(),
+  tenant,
+  id: identifier('id').optional(),
+  taskId: identifier('taskId').optional(),
   url: z.string(),
   token: z.string().max(500).optional(),
   authentication: z.object({ scheme: pushAuthScheme, credentials: pushCredentials.optional() }).optional(),
 });
 
-export const v1PushConfigRef = z.object({ tenant: z.string().optional(), taskId: z.string(), id: z.string() });
+export const v1PushConfigRef = z.object({ tenant, taskId: identifier('taskId'), id: identifier('id') });
 
 export const v1ListPushConfigsParams = z.object({
-  tenant: z.string().optional(),
-  taskId: z.string(),
+  tenant,
+  taskId: identifier('taskId'),
   pageSize: z.number().int().optional(),
-  pageToken: z.string().optional(),
+  pageToken: identifier('pageToken').optional(),
 });
 
 /** A stored config as 1.0 reads it: the token and the credentials are secrets and never leave again; the scheme does. */
@@ -112,11 +116,11 @@ export function renderV1PushConfig(config: PushConfig): Record<string, unknown> 
   return { id: config.id, taskId: config.taskId, url: config.url, ...(config.authScheme ? { authentication: { scheme: config.authScheme } } : {}) };
 }
 
-export const v1GetTaskParams = z.object({ tenant: z.string().optional(), id: z.string(), historyLength });
+export const v1GetTaskParams = z.object({ tenant, id: identifier('id'), historyLength });
 
 export const v1CancelTaskParams = z.object({
-  tenant: z.string().optional(),
-  id: z.string(),
+  tenant,
+  id: identifier('id'),
   metadata: metadata.optional(),
 });
 
@@ -133,24 +137,17 @@ const WIRE_STATE: Record<TaskState, string> = {
 const STATE_BY_WIRE = new Map(Object.entries(WIRE_STATE).map(([state, wire]) => [wire, state as TaskState]));
 
 export const v1ListTasksParams = z.object({
-  tenant: z.string().optional(),
-  contextId: z.string().optional(),
+  tenant,
+  contextId: identifier('contextId').optional(),
   status: z
     .string()
     .refine((value) => STATE_BY_WIRE.has(value), { message: 'status must be a TASK_STATE_* name' })
     .transform((value) => STATE_BY_WIRE.get(value) as TaskState)
     .optional(),
   pageSize: z.number().int().min(1).max(100).optional(),
-  pageToken: z.string().optional(),
+  pageToken: identifier('pageToken').optional(),
   historyLength,
-  statusTimestampAfter: z.iso
-    .datetime({ offset: true })
-    .transform((value) => new Date(value))
-    .refine((date) => date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999, {
-      message: 'statusTimestampAfter must lie between the years 1 and 9999',
-    })
-    .transform((date) => date.toISOString())
-    .optional(),
+  statusTimestampAfter: boundedInstant.transform((date) => date.toISOString()).optional(),
   includeArtifacts: z.boolean().optional(),
 });
 

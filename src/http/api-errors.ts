@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { findUnstorable } from '../db/unstorable.js';
+import { asClientAbort, ClientAbortedError } from './client-aborted.js';
 import type { Answer, errorAnswer } from './responses.js';
 
 /** The REST error codes and their HTTP statuses: one envelope `{ error: { code, message, reason?, details?, requestId } }`. */
@@ -65,7 +66,9 @@ export async function jsonBody<Schema extends z.ZodType>(c: Context, schema: Sch
   let raw: unknown;
   try {
     raw = await c.req.json();
-  } catch {
+  } catch (error) {
+    const aborted = asClientAbort(c, error);
+    if (aborted instanceof ClientAbortedError) throw aborted;
     throw new ApiError('invalid_request', 'the body must be JSON', 'malformed_json');
   }
   // What PostgreSQL cannot store is refused here, for every route, as the JSON-RPC params are.

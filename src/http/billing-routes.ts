@@ -7,6 +7,7 @@ import { LEDGER_KINDS, listLedger, type LedgerEntry } from '../billing/ledger.js
 import { getLowBalanceAlert } from '../billing/low-balance.js';
 import { usageBy, type UsageRow } from '../billing/usage.js';
 import type { Database } from '../db/client.js';
+import { boundedInstant, int8Cursor } from '../db/ranges.js';
 import { RpcError } from '../rpc/errors.js';
 import { decodePageToken, encodePageToken } from '../tasks/service.js';
 import { findTask, isTaskId, listTaskPage } from '../tasks/store.js';
@@ -20,8 +21,7 @@ import { toCsv } from './csv.js';
 import type { AppEnv } from './env.js';
 import type { Answer, balanceAnswer, ledgerAnswer, tasksAnswer, taskAnswer, usageAnswer } from './responses.js';
 
-const instant = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
-const range = { from: instant.optional(), to: instant.optional() };
+const range = { from: boundedInstant.optional(), to: boundedInstant.optional() };
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
 export const ledgerQuery = z.strictObject({
@@ -32,7 +32,7 @@ export const ledgerQuery = z.strictObject({
     .optional(),
   ...range,
   limit: limit(500, 100),
-  cursor: z.string().regex(/^\d{1,19}$/, 'a cursor this API returned').transform(BigInt).optional(),
+  cursor: int8Cursor.optional(),
 });
 
 export const usageQuery = z.strictObject({ by: z.enum(['tool', 'tier', 'day']).default('tool'), ...range });

@@ -8,6 +8,7 @@ import { isWebhookUrl } from '../push/destination.js';
 import { displayUsdc } from '../tools/money.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Database } from '../db/client.js';
+import { boundedInstant } from '../db/ranges.js';
 import { ApiError, jsonBody } from './api-errors.js';
 import type { AppEnv } from './env.js';
 import { requireSession } from './session-auth.js';
@@ -20,10 +21,7 @@ export const newMember = z.object({ address, role: z.enum(['owner', 'admin', 'vi
 export const newKey = z.object({
   // A key's name is shown in lists: one line, no control characters.
   name: z.string().trim().min(1).max(100).regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters'),
-  expiresAt: z.iso
-    .datetime({ offset: true })
-    .transform((value) => new Date(value))
-    .optional(),
+  expiresAt: boundedInstant.optional(),
 });
 
 const keyId = z.uuid();

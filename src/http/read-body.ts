@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
+import { asClientAbort } from './client-aborted.js';
 
 /** As Fetch's `text()` decodes: a leading byte-order mark is dropped, bad sequences become U+FFFD. */
 const utf8 = new TextDecoder();
@@ -23,10 +24,14 @@ export async function readBody(c: Context, maxBytes: number): Promise<BodyRead> 
   const chunks: AsyncIterable<Uint8Array> = incoming ?? fetchBodyChunks(c);
   const parts: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of chunks) {
-    size += chunk.byteLength;
-    if (size > maxBytes) return { ok: false };
-    parts.push(chunk);
+  try {
+    for await (const chunk of chunks) {
+      size += chunk.byteLength;
+      if (size > maxBytes) return { ok: false };
+      parts.push(chunk);
+    }
+  } catch (error) {
+    throw asClientAbort(c, error);
   }
   return { ok: true, text: utf8.decode(parts.length === 1 ? parts[0] : Buffer.concat(parts, size)) };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
+import { CLIENT_CLOSED_REQUEST } from './client-aborted.js';
 import type { AppEnv } from './env.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -25,7 +26,7 @@ export function requestContext(log: Logger): MiddlewareHandler<AppEnv> {
         ms: Math.round(performance.now() - started),
         org: c.get('principal')?.orgId,
       },
-      'request',
+      c.res.status === CLIENT_CLOSED_REQUEST ? 'request aborted by the client' : 'request',
     );
   };
 }

@@ -7,6 +7,7 @@ import { listTopUps, recordTransfers, topUpsOfTransaction, type TopUp } from '..
 import type { TopUpChain } from '../chain/client.js';
 import { readSubmittedTransaction, type NotATopUp } from '../chain/usdc-transfers.js';
 import type { Database } from '../db/client.js';
+import { int8Cursor } from '../db/ranges.js';
 import { displayUsdc } from '../tools/money.js';
 import { ApiError, jsonBody, queryOf } from './api-errors.js';
 import type { AppEnv } from './env.js';
@@ -20,7 +21,7 @@ export interface TopUpReader {
 
 export const topUpsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().regex(/^\d{1,19}$/, 'a cursor this API returned').transform(BigInt).optional(),
+  cursor: int8Cursor.optional(),
 });
 
 export const submission = z.object({ txHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte transaction hash') });

@@ -2,7 +2,8 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
-import { checkDestination } from '../push/destination.js';
+import { resolveDestination, type Resolve } from '../push/destination.js';
+import { pinnedFetch } from '../push/pinned-fetch.js';
 import { repeat } from '../repeat.js';
 
 export interface RegistrationFileSettings {
@@ -12,6 +13,8 @@ export interface RegistrationFileSettings {
   maxBytes: number;
   /** read files from loopback and private addresses too (tests; a registry on one's own network) */
   allowPrivateNetworks: boolean;
+  /** the resolver of host names (tests inject one); each hop connects to the address it checked */
+  resolve?: Resolve;
 }
 
 /** The fields of an ERC-8004 registration file the gateway keeps; everything else is left alone. */
@@ -79,8 +82,8 @@ async function readRegistrationFile(uri: string, settings: RegistrationFileSetti
   if (uri.startsWith('data:')) return decodeDataUri(uri);
   let url = registrationUrl(uri, settings.ipfsGateway);
   for (let hop = 0; ; hop++) {
-    await checkDestination(url, settings.allowPrivateNetworks);
-    const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(settings.timeoutMs), headers: { accept: 'application/json' } });
+    const pinned = await resolveDestination(url, settings);
+    const response = await pinnedFetch(url, { method: 'GET', signal: AbortSignal.timeout(settings.timeoutMs), headers: { accept: 'application/json' } }, pinned);
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
       await response.body?.cancel();

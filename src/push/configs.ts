@@ -18,8 +18,68 @@ export interface PushConfig {
 
 const COLUMNS = sql`id, task_id as "taskId", url, auth_scheme as "authScheme", protocol, attempts, last_error as "lastError", ${isoUtc(sql`created_at`)} as "createdAt"`;
 
-/** Registers (or replaces, by id) a webhook for a task of the organization; the caller checked the task is theirs. */
+/**
+ * Every change of a task is posted to each of its webhooks: without limits one free waiting task
+ * with a thousand webhooks turned each free follow-up message into a thousand posts.
+ */
+export const MAX_PUSH_CONFIGS_PER_TASK = 10;
+/** Webhooks an organization may have on its unfinished tasks (finished tasks post no more changes). */
+export const MAX_OPEN_PUSH_CONFIGS_PER_ORG = 100;
+
+/** Which limit a new webhook would pass. */
+export type PushLimit = 'task' | 'organization';
+
+const OPEN_STATES = sql`('submitted', 'working', 'input-required')`;
+
+/**
+ * The limit a new config on the task would pass, if any (none for a replacement of `id`; no task:
+ * a send that is still to open one). setPushConfig reads it under the lock on the organization's
+ * row, so concurrent registrations cannot all fit; a send reads it before it runs.
+ */
+export async function pushLimitReached(
+  db: Database,
+  input: { orgId: string; taskId: string | undefined; id: string | undefined },
+): Promise<PushLimit | undefined> {
+  const { taskId, id } = input;
+  const [counts] = await db.rows<{ replaces: boolean; finished: boolean; onTask: number; open: number }>(sql`
+    select ${taskId !== undefined && id !== undefined ? sql`exists (select 1 from push_configs where task_id = ${taskId} and id = ${id})` : sql`false`} as replaces,
+           ${taskId !== undefined ? sql`exists (select 1 from tasks where id = ${taskId} and state not in ${OPEN_STATES})` : sql`false`} as finished,
+           ${taskId !== undefined ? sql`(select count(*)::int from push_configs where task_id = ${taskId})` : sql`0`} as "onTask",
+           (select count(*)::int from push_configs c join tasks t on t.id = c.task_id
+             where c.org_id = ${input.orgId} and t.state in ${OPEN_STATES}) as open`);
+  if (!counts || counts.replaces) return undefined;
+  if (counts.onTask >= MAX_PUSH_CONFIGS_PER_TASK) return 'task';
+  if (!counts.finished && counts.open >= MAX_OPEN_PUSH_CONFIGS_PER_ORG) return 'organization';
+  return undefined;
+}
+
+/**
+ * Registers (or replaces, by id) a webhook for a task of the organization; the caller checked the
+ * task is theirs. Answers the limit instead when a new one would pass it.
+ */
 export async function setPushConfig(
+  db: Database,
+  input: {
+    orgId: string;
+    taskId: string;
+    id: string;
+    url: string;
+    token: string | null;
+    authentication: { scheme: string; credentials: string | null } | null;
+    protocol: PushProtocol;
+  },
+): Promise<PushConfig | { limit: PushLimit }> {
+  return db.transaction(async (tx) => {
+    // One registration of an organization at a time: the counts below then include every other.
+    // (no key update: it does not wait for, or hold up, inserts that reference the organization)
+    await tx.rows(sql`select id from organizations where id = ${input.orgId} for no key update`);
+    const limit = await pushLimitReached(tx, input);
+    if (limit) return { limit };
+    return upsertPushConfig(tx, input);
+  });
+}
+
+async function upsertPushConfig(
   db: Database,
   input: {
     orgId: string;

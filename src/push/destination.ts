@@ -1,31 +1,22 @@
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { isPublicAddress } from './special-addresses.js';
 
-/** Addresses a webhook may not reach unless allowed: loopback, private, link-local (cloud metadata), CGNAT, unspecified. */
-const PRIVATE = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-] as const) {
-  PRIVATE.addSubnet(network, prefix, 'ipv4');
-}
-for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-] as const) {
-  PRIVATE.addSubnet(network, prefix, 'ipv6');
+/** A resolver of host names: the system's (getaddrinfo) by default; tests inject their own. */
+export type Resolve = (host: string) => Promise<ReadonlyArray<{ address: string; family: number }>>;
+
+export const systemResolve: Resolve = (host) => lookup(host, { all: true, verbatim: true });
+
+/** An address a request may connect to, found (and checked) once. */
+export interface PinnedAddress {
+  address: string;
+  family: 4 | 6;
 }
 
 export class PrivateDestinationError extends Error {
   constructor(host: string) {
-    super(`webhook host ${host} resolves to a private or loopback address`);
+    // The name only: the addresses it resolved to are our network's business, not the caller's.
+    super(`host ${host} resolves to a private or loopback address (or another that is not public)`);
     this.name = 'PrivateDestinationError';
   }
 }
@@ -42,15 +33,24 @@ export function isWebhookUrl(value: string): boolean {
 }
 
 /**
- * Refuses a delivery whose host resolves to an address inside our own networks (a caller must
- * not make the gateway call its neighbours), unless private networks are allowed (tests, a
- * deployment whose agents live on the same network).
+ * Resolves the URL's host ONCE and returns the addresses to connect to, in the resolver's order.
+ * Unless private networks are allowed (tests, a deployment whose agents live on the same network),
+ * every address the name has must be public: a caller must not make the gateway call its
+ * neighbours. The request must then connect to one of these very addresses (pinned-fetch.ts): a
+ * second lookup could answer differently (DNS rebinding) and reach what this one refused.
  */
-export async function checkDestination(url: URL, allowPrivateNetworks: boolean): Promise<void> {
-  if (allowPrivateNetworks) return;
+export async function resolveDestination(
+  url: URL,
+  options: { allowPrivateNetworks: boolean; resolve?: Resolve },
+): Promise<readonly [PinnedAddress, ...PinnedAddress[]]> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true });
-  for (const { address, family } of addresses) {
-    if (PRIVATE.check(address, family === 6 ? 'ipv6' : 'ipv4')) throw new PrivateDestinationError(url.hostname);
+  const family = isIP(host);
+  const addresses = family !== 0 ? [{ address: host, family }] : await (options.resolve ?? systemResolve)(host);
+  const pinned = addresses.map(({ address, family: resolved }): PinnedAddress => ({ address, family: resolved === 6 ? 6 : 4 }));
+  const [first, ...rest] = pinned;
+  if (!first) throw new Error(`the host ${url.hostname} has no address`);
+  if (!options.allowPrivateNetworks && pinned.some(({ address }) => !isPublicAddress(address))) {
+    throw new PrivateDestinationError(url.hostname);
   }
+  return [first, ...rest];
 }

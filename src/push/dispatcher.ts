@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { renderV03Task } from '../a2a/v03.js';
 import { renderV1Task } from '../a2a/v1.js';
 import type { Database } from '../db/client.js';
-import { isoUtc } from '../db/sql.js';
+import { isoUtc, jsonParam } from '../db/sql.js';
 import { findTask } from '../tasks/store.js';
 import { toTaskView } from '../tasks/view.js';
 import type { PushProtocol } from './configs.js';
@@ -25,19 +25,41 @@ interface DueDelivery {
   attempts: number;
 }
 
-/** Webhooks whose task changed since their last delivery and whose retry time has come, claimed by this instance. */
-async function claimDue(db: Database, limit: number): Promise<DueDelivery[]> {
+/**
+ * Deliveries one instance runs at once for one organization: a destination that is slow or never
+ * answers holds at most these slots (each for the delivery timeout), never another organization's.
+ */
+export const PUSH_IN_FLIGHT_PER_ORG = 4;
+/** Deliveries one instance runs at once in all. */
+const PUSH_IN_FLIGHT = 64;
+
+/**
+ * Webhooks whose task changed since their last delivery and whose retry time has come, claimed by
+ * this instance: at most `limit`, and for each organization at most its free slots (its turn in
+ * `next_attempt_at` order within the organization, so every organization with work gets some).
+ * Claiming moves `next_attempt_at` forward; the re-check in the outer WHERE (re-read under the row
+ * lock) keeps two instances from claiming the same row.
+ */
+async function claimDue(db: Database, limit: number, inFlightByOrg: ReadonlyMap<string, number>): Promise<DueDelivery[]> {
+  if (limit <= 0) return [];
   return db.rows<DueDelivery>(sql`
+    with busy as (
+      select key::uuid as org_id, value::int as in_flight from json_each_text(${jsonParam(Object.fromEntries(inFlightByOrg))})
+    )
     update push_configs p set next_attempt_at = now() + make_interval(secs => ${CLAIM_S})
       from (
-        select c.task_id, c.id from push_configs c join tasks t on t.id = c.task_id
-         where c.next_attempt_at <= now() and c.attempts < ${MAX_WEBHOOK_ATTEMPTS}
-           and c.delivered_version is distinct from (t.state::text || '@' || ${isoUtc(sql`t.updated_at`, 'US')})
-         order by c.next_attempt_at
+        select task_id, id from (
+          select c.task_id, c.id, c.org_id, c.next_attempt_at,
+                 row_number() over (partition by c.org_id order by c.next_attempt_at, c.task_id, c.id) as turn
+            from push_configs c join tasks t on t.id = c.task_id
+           where c.next_attempt_at <= now() and c.attempts < ${MAX_WEBHOOK_ATTEMPTS}
+             and c.delivered_version is distinct from (t.state::text || '@' || ${isoUtc(sql`t.updated_at`, 'US')})
+        ) ranked left join busy using (org_id)
+         where turn <= ${PUSH_IN_FLIGHT_PER_ORG} - coalesce(busy.in_flight, 0)
+         order by turn, next_attempt_at
          limit ${limit}
-           for update of c skip locked
       ) due
-     where p.task_id = due.task_id and p.id = due.id
+     where p.task_id = due.task_id and p.id = due.id and p.next_attempt_at <= now()
  returning p.id, p.task_id as "taskId", p.org_id as "orgId", p.url, p.token,
            p.auth_scheme as "authScheme", p.auth_credentials as "authCredentials", p.protocol, p.attempts`);
 }
@@ -77,23 +99,56 @@ async function deferAfterFailure(db: Database, delivery: DueDelivery, error: unk
      where task_id = ${delivery.taskId} and id = ${delivery.id}`);
 }
 
-/** One pass: posts the current state of every changed task to its webhooks; failures retry with exponential backoff. */
-export async function dispatchPushNotifications(input: { db: Database; log: Logger; allowPrivateNetworks: boolean; batch: number }): Promise<number> {
-  const due = await claimDue(input.db, input.batch);
-  await Promise.all(
-    due.map((delivery) =>
-      deliver(input.db, delivery, input.allowPrivateNetworks).catch(async (error: unknown) => {
-        input.log.warn({ task: delivery.taskId, config: delivery.id, attempts: delivery.attempts + 1, err: error }, 'push notification failed; will retry');
-        await deferAfterFailure(input.db, delivery, error);
-      }),
-    ),
-  );
+interface DispatchInput {
+  db: Database;
+  log: Logger;
+  allowPrivateNetworks: boolean;
+}
+
+/** Delivers one claimed notice; a failure is logged and retried with backoff. */
+function deliverOrDefer(input: DispatchInput, delivery: DueDelivery): Promise<void> {
+  return deliver(input.db, delivery, input.allowPrivateNetworks).catch(async (error: unknown) => {
+    input.log.warn({ task: delivery.taskId, config: delivery.id, attempts: delivery.attempts + 1, err: error }, 'push notification failed; will retry');
+    await deferAfterFailure(input.db, delivery, error);
+  });
+}
+
+/** One pass, awaited to its end: posts the current state of every changed task to its webhooks (at most `batch`). */
+export async function dispatchPushNotifications(input: DispatchInput & { batch: number }): Promise<number> {
+  const due = await claimDue(input.db, input.batch, new Map());
+  await Promise.all(due.map((delivery) => deliverOrDefer(input, delivery)));
   return due.length;
 }
 
-export function startPushDispatcher(input: { db: Database; log: Logger; allowPrivateNetworks: boolean; intervalMs: number }): () => Promise<void> {
-  return repeat(() => dispatchPushNotifications({ ...input, batch: 20 }), {
-    intervalMs: input.intervalMs,
-    onError: (error) => input.log.warn({ err: error }, 'push dispatcher pass failed'),
-  });
+/**
+ * Delivers continuously: every `intervalMs` it claims what fits in the free slots (PUSH_IN_FLIGHT
+ * in all, PUSH_IN_FLIGHT_PER_ORG per organization) and starts it, without waiting for deliveries
+ * started before, so a slow destination delays only its own organization's later notices.
+ */
+export function startPushDispatcher(input: DispatchInput & { intervalMs: number }): () => Promise<void> {
+  const inFlightByOrg = new Map<string, number>();
+  const running = new Set<Promise<void>>();
+  const count = (orgId: string, change: number) => {
+    const next = (inFlightByOrg.get(orgId) ?? 0) + change;
+    if (next > 0) inFlightByOrg.set(orgId, next);
+    else inFlightByOrg.delete(orgId);
+  };
+  const stopClaiming = repeat(
+    async () => {
+      const due = await claimDue(input.db, PUSH_IN_FLIGHT - running.size, inFlightByOrg);
+      for (const delivery of due) {
+        count(delivery.orgId, 1);
+        const delivering = deliverOrDefer(input, delivery).finally(() => {
+          count(delivery.orgId, -1);
+          running.delete(delivering);
+        });
+        running.add(delivering);
+      }
+    },
+    { intervalMs: input.intervalMs, onError: (error) => input.log.warn({ err: error }, 'push dispatcher pass failed') },
+  );
+  return async () => {
+    await stopClaiming();
+    await Promise.all(running);
+  };
 }

@@ -1,8 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { rpcErrors } from '../rpc/errors.js';
 import type { CallerContext } from '../tasks/context.js';
-import { findTask } from '../tasks/store.js';
-import { deletePushConfig, getPushConfig, listPushConfigs, setPushConfig, type PushConfig, type PushProtocol } from './configs.js';
+import { findTask, isTaskId } from '../tasks/store.js';
+import {
+  deletePushConfig,
+  getPushConfig,
+  listPushConfigs,
+  MAX_OPEN_PUSH_CONFIGS_PER_ORG,
+  MAX_PUSH_CONFIGS_PER_TASK,
+  pushLimitReached,
+  setPushConfig,
+  type PushConfig,
+  type PushLimit,
+  type PushProtocol,
+} from './configs.js';
 import { isWebhookUrl } from './destination.js';
 
 export interface PushRequest {
@@ -19,13 +30,47 @@ async function ownTask(ctx: CallerContext, taskId: string): Promise<void> {
   if (!(await findTask(ctx.db, ctx.orgId, taskId))) throw rpcErrors.taskNotFound(taskId);
 }
 
-/** Registers a webhook for one of the caller's tasks (another organization's task is not found). */
-export async function registerPush(ctx: CallerContext, request: PushRequest, protocol: PushProtocol): Promise<PushConfig> {
+/**
+ * Refuses a webhook that could never be registered, from its own values alone. A send that names
+ * one calls this before anything runs or is charged: a call is never charged and then refused.
+ */
+export function checkPushRequest(request: Omit<PushRequest, 'taskId'>): void {
   if (!isWebhookUrl(request.url)) {
     throw rpcErrors.invalidParams('Invalid params: the webhook url must be an http(s) URL without credentials, at most 2048 characters', {
       reason: 'invalid_webhook_url',
     });
   }
+}
+
+function limitError(limit: PushLimit, taskId: string | undefined) {
+  const max = limit === 'task' ? MAX_PUSH_CONFIGS_PER_TASK : MAX_OPEN_PUSH_CONFIGS_PER_ORG;
+  const what = limit === 'task' ? 'a task' : "an organization's unfinished tasks";
+  return rpcErrors.invalidParams(`Invalid params: ${what} may have at most ${max} push notification configs`, {
+    reason: 'push_config_limit',
+    limit,
+    max,
+    ...(taskId ? { taskId } : {}),
+  });
+}
+
+/**
+ * What a send that names a webhook checks before anything runs: the webhook itself, and room for
+ * it on the task it continues (or, for a new task, in the organization).
+ */
+export async function checkPushWithSend(ctx: CallerContext, request: Omit<PushRequest, 'taskId'>, taskId: string | undefined): Promise<void> {
+  checkPushRequest(request);
+  // Not a task id at all: the send answers "task not found" itself.
+  const task = taskId !== undefined && isTaskId(taskId) ? taskId : undefined;
+  const limit = await pushLimitReached(ctx.db, { orgId: ctx.orgId, taskId: task, id: request.id });
+  if (limit) throw limitError(limit, taskId);
+}
+
+/**
+ * Registers a webhook for one of the caller's tasks (another organization's task is not found);
+ * refused past the limits per task and per organization.
+ */
+export async function registerPush(ctx: CallerContext, request: PushRequest, protocol: PushProtocol): Promise<PushConfig | { limit: PushLimit }> {
+  checkPushRequest(request);
   await ownTask(ctx, request.taskId);
   return setPushConfig(ctx.db, {
     orgId: ctx.orgId,
@@ -38,6 +83,13 @@ export async function registerPush(ctx: CallerContext, request: PushRequest, pro
       : null,
     protocol,
   });
+}
+
+/** registerPush for a method of its own: a limit reached is the caller's error. */
+export async function registerPushOrRefuse(ctx: CallerContext, request: PushRequest, protocol: PushProtocol): Promise<PushConfig> {
+  const registered = await registerPush(ctx, request, protocol);
+  if ('limit' in registered) throw limitError(registered.limit, request.taskId);
+  return registered;
 }
 
 export async function readPush(ctx: CallerContext, taskId: string, id: string | undefined): Promise<PushConfig> {

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { checkDestination } from './destination.js';
+import { resolveDestination, type Resolve } from './destination.js';
+import { pinnedFetch } from './pinned-fetch.js';
 
 /** Tries for one notice before its webhook is given up on (until the next notice). */
 export const MAX_WEBHOOK_ATTEMPTS = 8;
@@ -20,8 +21,8 @@ export function signature(key: string, timestamp: number, body: string): string 
 }
 
 /**
- * Posts a JSON body to a caller's webhook: never into our own networks unless allowed, no
- * redirects, 5 s at most; rejects unless the answer is 2xx. `signed` names the header that carries the body's
+ * Posts a JSON body to a caller's webhook: never into our own networks unless allowed (connecting to
+ * the very address that was checked), no redirects, 5 s at most; rejects unless the answer is 2xx. `signed` names the header that carries the body's
  * signature with `key`.
  */
 export async function postWebhook(input: {
@@ -30,12 +31,14 @@ export async function postWebhook(input: {
   signed?: { header: string; key: string };
   headers?: Record<string, string>;
   allowPrivateNetworks: boolean;
+  /** the resolver of the URL's name (tests inject one) */
+  resolve?: Resolve;
 }): Promise<void> {
   const url = new URL(input.url);
-  await checkDestination(url, input.allowPrivateNetworks);
+  const pinned = await resolveDestination(url, input);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'a2a-paygate-webhook/1', ...input.headers };
   if (input.signed) headers[input.signed.header] = signature(input.signed.key, Math.floor(Date.now() / 1000), input.body);
-  const response = await fetch(url, { method: 'POST', headers, body: input.body, redirect: 'manual', signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
+  const response = await pinnedFetch(url, { method: 'POST', headers, body: input.body, signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) }, pinned);
   await response.body?.cancel();
   if (response.status < 200 || response.status >= 300) throw new Error(`the webhook answered HTTP ${response.status}`);
 }

@@ -1,9 +1,7 @@
 import { chargeCalls } from '../billing/charges.js';
 import type { Database } from '../db/client.js';
-import { sqlState } from '../db/sql.js';
 import { answeredCalls, insertCompletedTasksFromPaid, type AnsweredCall, type WrittenTask } from './store.js';
 
-const UNIQUE_VIOLATION = '23505';
 /**
  * Statements in flight at once: a second one is built and sent while the first commits, so a call
  * waits for at most part of one statement; more would only split the groups smaller.
@@ -16,7 +14,8 @@ export interface ChargeCombiner {
   /**
    * Pays for one answered instant call and records its task completed. Resolves with the task as
    * written, or undefined when nothing was charged: its messageId was used already, or the credit
-   * was short. Rejects with the database's error (a unique violation means a duplicate messageId).
+   * was short. Rejects with the database's error for this call alone (a unique violation means a
+   * duplicate messageId): a failure of a statement it shared fails no other call.
    */
   charge(call: AnsweredCall): Promise<WrittenTask | undefined>;
 }
@@ -51,13 +50,20 @@ export function createChargeCombiner(db: Database): ChargeCombiner {
       const written = new Map(rows.map((row) => [row.id, row]));
       for (const entry of batch) entry.resolve(written.get(entry.call.id));
     } catch (error) {
-      if (batch.length > 1 && sqlState(error) === UNIQUE_VIOLATION) {
-        // A messageId of one call was taken meanwhile (by another instance, or a held call): charge
-        // each alone, so only that call is refused.
-        for (const entry of batch) await run([entry]);
+      if (batch.length > 1) {
+        // One call the database refuses fails the whole statement, with every other call in it, of
+        // other organizations too: a messageId taken meanwhile (by another instance, or a held
+        // call), or a value the database cannot store or index. The group is split in halves and
+        // each half charged again, down to single calls, so only the call that caused it fails (a
+        // few statements, not one per call). A statement is atomic, so nothing of the group was
+        // written; a call whose statement did commit before its connection dropped finds its
+        // messageId used and is answered with its task, not charged again.
+        const half = Math.ceil(batch.length / 2);
+        await run(batch.slice(0, half));
+        await run(batch.slice(half));
         return;
       }
-      for (const entry of batch) entry.reject(error);
+      batch[0]?.reject(error);
     }
   }
 

@@ -46,10 +46,12 @@ export async function startTestGateway(
     indexedChainId?: number;
     /** sign-in nonces one client address may take a minute, and whether X-Forwarded-For names it */
     nonces?: { perMinute: number; trustProxy: boolean };
+    /** the gateway's logger (a test that reads the log lines); silent unless TEST_LOG_LEVEL is set */
+    log?: pino.Logger;
   } = {},
 ): Promise<TestGateway> {
   const database = await createTestDatabase();
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const log = options.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const walletAuth = await testWalletAuth(database.db, { rpcUrl: options.rpcUrl, noncesPerMinute: options.nonces?.perMinute, trustProxy: options.nonces?.trustProxy });
   const app = createApp({
     db: database.db,

@@ -5,6 +5,7 @@ import type { LocalAccount } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewOrganization } from '../../src/auth/organizations.js';
 import { readDueRegistrationFiles, type RegistrationFileSettings } from '../../src/indexer/registration-files.js';
+import type { Resolve } from '../../src/push/destination.js';
 import { call, expectResult, request, toolCall, v1Data, v1Send } from '../a2a/support.js';
 import { startLocalChain, type LocalChain } from '../helpers/chain.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -51,7 +52,8 @@ describe('registration files: name, description and active from the agent URI, n
     gateway = await startTestGateway();
     org = await gateway.createOrg({ credits: 1_000_000n });
     files = await startFileServer();
-    settings = { ipfsGateway: `${files.base}/ipfs/`, timeoutMs: 500, maxBytes: 64 * 1024, allowPrivateNetworks: true };
+    // The timeout is waited out once (the hanging file); long enough that a loaded machine serves the others in it.
+    settings = { ipfsGateway: `${files.base}/ipfs/`, timeoutMs: 3_000, maxBytes: 64 * 1024, allowPrivateNetworks: true };
     const deployer = await chain.fundedWallet();
     owner = await chain.fundedWallet();
     registries = await deployRegistries(chain, deployer);
@@ -85,6 +87,19 @@ describe('registration files: name, description and active from the agent URI, n
     expect(await registration(7)).toMatchObject({ registration_error: 'unsupported URI scheme ftp:', due: false });
     expect(await registration(8)).toMatchObject({ registration_error: 'no URI', due: false });
     expect(await readDueRegistrationFiles({ db: gateway.database.db, settings, log })).toBe(0); // the retry waits for its backoff
+  });
+
+  it('a file is read from the address its name resolved to, looked up once (a rebinding name cannot redirect the read)', async () => {
+    const lookups: string[] = [];
+    const resolve: Resolve = async (host) => {
+      lookups.push(host);
+      return [{ address: lookups.length === 1 ? '127.0.0.1' : '192.0.2.1', family: 4 }];
+    };
+    await chain.write(owner, registryCalls(registries).setAgentURI(1n, `http://files.rebind.test:${new URL(files.base).port}/zero.json`));
+    await catchUp(indexerDeps(gateway.database.db, chain, registries));
+    await readDueRegistrationFiles({ db: gateway.database.db, settings: { ...settings, resolve }, log });
+    expect(lookups).toEqual(['files.rebind.test']);
+    expect(await profile(1)).toMatchObject({ name: 'Zero' });
   });
 
   it('a new URI is read again; loopback files are refused unless private networks are allowed', async () => {

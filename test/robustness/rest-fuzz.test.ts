@@ -29,7 +29,29 @@ const oddString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 200 }),
   fc.constantFrom('', ' ', '0x', `0x${'f'.repeat(40)}`, `0x${'g'.repeat(40)}`, `0x${'a'.repeat(64)}`, '9'.repeat(400), '\u0000', '\ud800', 'apg_x'),
 );
-const anyValue = fc.oneof(oddString, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(oddString, { maxLength: 3 }), fc.jsonValue({ maxDepth: 3 }));
+/** Whole numbers around and past int8's and JavaScript's limits, and number-like text. */
+const edgeNumber = fc.oneof(
+  fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String),
+  fc.constantFrom('9223372036854775807', '9223372036854775808', '9999999999999999999', '18446744073709551616', '-9223372036854775809', '1e400', '-0', '0x10', 'Infinity', 'NaN'),
+);
+const pad = (value: number, width = 2) => String(value).padStart(width, '0');
+/** ISO-8601 instants over every 4-digit year and offset, among them the edges of PostgreSQL's and JavaScript's ranges. */
+const edgeInstant = fc.oneof(
+  fc
+    .record({
+      year: fc.oneof(fc.integer({ min: 0, max: 9999 }), fc.constantFrom(0, 1, 1969, 1970, 9998, 9999)),
+      month: fc.integer({ min: 1, max: 12 }),
+      day: fc.oneof(fc.integer({ min: 1, max: 28 }), fc.constant(31)),
+      time: fc.oneof(fc.constant('00:00:00'), fc.constant('23:59:59'), fc.constant('23:59:59.999999')),
+      offset: fc.oneof(
+        fc.constant('Z'),
+        fc.tuple(fc.constantFrom('+', '-'), fc.oneof(fc.integer({ min: 0, max: 23 }), fc.constant(23)), fc.integer({ min: 0, max: 59 })).map(([sign, h, m]) => `${sign}${pad(h)}:${pad(m)}`),
+      ),
+    })
+    .map(({ year, month, day, time, offset }) => `${pad(year, 4)}-${pad(month)}-${pad(day)}T${time}${offset}`),
+  fc.constantFrom('0000-01-01T00:00:00Z', '0001-01-01T00:00:00+23:59', '9999-12-31T23:59:59Z', '9999-12-31T23:59:59-23:59', '9999-01-01T00:00:00Z'),
+);
+const anyValue = fc.oneof(oddString, edgeNumber, edgeInstant, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(oddString, { maxLength: 3 }), fc.jsonValue({ maxDepth: 3 }));
 const fieldsOf = (names: string[]) => fc.dictionary(fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 8 })), anyValue, { maxKeys: 4 });
 
 const body = (names: string[]) =>
@@ -101,7 +123,7 @@ describe('REST routes under generated input', () => {
     const queried = OPERATIONS.filter((operation) => operation.method === 'get' && operation.query);
     expect(queried.length).toBeGreaterThanOrEqual(6);
     const parameters = (names: string[]) =>
-      fc.dictionary(fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 8 })), fc.oneof(oddString, fc.integer().map(String), fc.date({ noInvalidDate: true }).map((date) => date.toISOString())), { maxKeys: 4 });
+      fc.dictionary(fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 8 })), fc.oneof(oddString, fc.integer().map(String), edgeNumber, edgeInstant, fc.date({ noInvalidDate: true }).map((date) => date.toISOString())), { maxKeys: 4 });
     for (const operation of queried) {
       await fc.assert(
         fc.asyncProperty(parameters(Object.keys(operation.query!.shape)), async (query) => {
@@ -110,7 +132,7 @@ describe('REST routes under generated input', () => {
           if (response.status === 200 && operation.path.endsWith('.csv')) expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
           else await expectWellFormed(response, [200, 400]);
         }),
-        runs(60),
+        runs(150),
       );
     }
   });

@@ -1,0 +1,1 @@
+CREATE INDEX "push_configs_org_idx" ON "push_configs" USING btree ("org_id");
