@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from './config.js';
 import type { Database } from './db/client.js';
 import { DatabaseUnavailableError, openConfiguredDatabase } from './db/configured.js';
 import { embeddedDatabaseInUse } from './db/embedded-lock.js';
+import { INT8_MAX, NUMERIC_VALUE_OUT_OF_RANGE, sqlState } from './db/sql.js';
 
 /**
  * Operator commands (`npm run admin -- --help` lists them). Each prints one JSON line; a bad
@@ -30,10 +31,12 @@ Each command prints one JSON line on stdout; a bad argument prints one line on s
 
 class UsageError extends Error {}
 
+/** An amount the ledger can hold: its columns are int8, so a larger one is refused here rather than failing in SQL. */
 const microUsdc = z
   .string({ error: 'is required' })
   .regex(/^\d+$/, 'must be a whole number of micro-USDC (1 USDC = 1000000)')
-  .transform((value) => BigInt(value));
+  .transform((value) => BigInt(value))
+  .refine((value) => value <= INT8_MAX, `must be at most ${INT8_MAX} micro-USDC`);
 const uuid = z.uuid({ error: 'must be an id (uuid)' });
 const text = (maxLength: number) =>
   z.string({ error: 'is required' }).min(1, 'must not be empty').max(maxLength, `must be at most ${maxLength} characters`);
@@ -146,6 +149,9 @@ async function run(db: Database, parsed: Parsed): Promise<Record<string, unknown
         orgId: parsed.args.org,
         amount: parsed.args.amount,
         reason: parsed.args.reason,
+      }).catch((error: unknown) => {
+        if (sqlState(error) !== NUMERIC_VALUE_OUT_OF_RANGE) throw error;
+        throw new UsageError(`grant: the balance of ${parsed.args.org} would pass ${INT8_MAX} micro-USDC, the most the ledger holds`);
       });
       return {
         orgId: account.orgId,

@@ -9,6 +9,12 @@ export function isoUtc(column: SQL, precision: 'MS' | 'US' = 'MS'): SQL {
   return sql`to_char(${column} at time zone 'UTC', ${sql.raw(`'YYYY-MM-DD"T"HH24:MI:SS.${precision}"Z"'`)})`;
 }
 
+/** The largest int8 (bigint) value: what an id, a balance or a ledger amount column can hold. */
+export const INT8_MAX = 2n ** 63n - 1n;
+
+/** SQLSTATE 22003: a value (a sum, say) past its column type's range. */
+export const NUMERIC_VALUE_OUT_OF_RANGE = '22003';
+
 /** JSON text of `value`, bigints as decimal text: JSON has no bigint, and PostgreSQL casts the text back exactly. */
 export function jsonText(value: unknown): string {
   return JSON.stringify(value, (_, entry: unknown) => (typeof entry === 'bigint' ? entry.toString() : entry));

@@ -22,7 +22,6 @@ const renderFor = (c: Context<AppEnv>, error: RpcError) => renderA2AError(error,
 const dispatcher: Dispatcher<A2AContext> = {
   methods: a2aMethods,
   streamingMethods,
-  takesNotifications: false,
   renderError: (error, ctx) => renderA2AError(error, errorGeneration(ctx.a2aVersion)),
   onInternalError: (error, request, ctx) => {
     ctx.log.error({ err: error, method: request.method }, 'internal error');
@@ -104,7 +103,7 @@ export function a2aEndpoint(deps: {
       a2aVersion: c.req.header('a2a-version'),
     });
     if (isStreamedAnswer(answer)) return sendEvents(c, answer);
-    return answer === null ? c.body(null, 204) : sendJson(c, answer);
+    return sendJson(c, answer);
   });
   return handler;
 }

@@ -34,11 +34,6 @@ export interface Dispatcher<Context> {
   readonly onInternalError: (error: unknown, request: RpcRequest, context: Context) => RpcError;
   /** methods that answer with an EventStreamResult: refused inside a batch, before they run */
   readonly streamingMethods: ReadonlySet<string>;
-  /**
-   * false: a request without an id is answered like one with `id: null` (the error its method and
-   * params earn, else -32600) and never runs. A2A has no notifications; a paid call must be answered.
-   */
-  readonly takesNotifications: boolean;
   /** an error as it goes on the wire for this caller */
   readonly renderError: (error: RpcError, context: Context) => RpcErrorObject;
 }
@@ -47,14 +42,16 @@ export interface Dispatcher<Context> {
 export const MAX_BATCH_SIZE = 100;
 
 /**
- * Runs a JSON-RPC 2.0 body: a single request or a batch. Returns what to send back, or null when
- * nothing is owed (notifications only, where the dispatcher takes them).
+ * Runs a JSON-RPC 2.0 body: a single request or a batch, and returns what to send back. Every call
+ * is answered: a request without an id (a JSON-RPC notification) is answered like one with
+ * `id: null`, with the error its method and params earn, else -32600, and never runs. A2A has no
+ * notifications, and a paid call must be answered.
  */
 export async function handleRpcBody<Context>(
   body: string,
   dispatcher: Dispatcher<Context>,
   context: Context,
-): Promise<RpcResponse | RpcResponse[] | StreamedAnswer | null> {
+): Promise<RpcResponse | RpcResponse[] | StreamedAnswer> {
   const fail = (id: RpcId, error: RpcError) => errorResponse(id, dispatcher.renderError(error, context));
   let parsed: unknown;
   try {
@@ -72,8 +69,7 @@ export async function handleRpcBody<Context>(
     return fail(null, rpcErrors.invalidRequest(`a batch holds at most ${MAX_BATCH_SIZE} requests, this one has ${parsed.length}`));
   }
   const answers = await Promise.all(parsed.map((element) => handleOne(element, dispatcher, context, 'no streams')));
-  const owed = answers.filter((answer): answer is RpcResponse => answer !== null && !isStreamedAnswer(answer));
-  return owed.length === 0 ? null : owed;
+  return answers.filter((answer): answer is RpcResponse => !isStreamedAnswer(answer));
 }
 
 async function handleOne<Context>(
@@ -81,11 +77,10 @@ async function handleOne<Context>(
   dispatcher: Dispatcher<Context>,
   context: Context,
   streams: 'may stream' | 'no streams',
-): Promise<RpcResponse | StreamedAnswer | null> {
+): Promise<RpcResponse | StreamedAnswer> {
   const request = readRequest(element);
   if (isRefusal(request)) return errorResponse(request.id, dispatcher.renderError(request.error, context));
-  const answer = await invoke(request, dispatcher, context, streams);
-  return request.isNotification && dispatcher.takesNotifications ? null : answer;
+  return invoke(request, dispatcher, context, streams);
 }
 
 /** A stream whose only event is the error: how a streaming method is refused, so a client reading events sees why. */
@@ -115,7 +110,7 @@ async function invoke<Context>(
   const refuse = (error: RpcError) => (streaming ? refusedStream(request.id, error) : fail(error));
   try {
     const input = method.parse(request.params, context);
-    if (request.isNotification && !dispatcher.takesNotifications) {
+    if (request.isNotification) {
       return refuse(rpcErrors.invalidRequest(`${request.method} needs an id: this endpoint answers every call and takes no notifications`));
     }
     const result = await method.run(input, context);

@@ -4,7 +4,7 @@ export type RpcId = string | number | null;
 
 export interface RpcRequest {
   readonly id: RpcId;
-  /** a request without an `id` member: owed no response, if the dispatcher takes notifications at all */
+  /** a request without an `id` member: a JSON-RPC notification, which this endpoint answers and never runs */
   readonly isNotification: boolean;
   readonly method: string;
   readonly params: unknown;

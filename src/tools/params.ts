@@ -1,6 +1,5 @@
 import { z } from 'zod';
-
-const INT8_MAX = 2n ** 63n - 1n;
+import { INT8_MAX } from '../db/sql.js';
 
 /** ERC-8004 agent ids are uint256 on chain; we store int8, so larger ids are refused, not truncated. */
 export const agentIdParam = z

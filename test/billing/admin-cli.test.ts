@@ -179,7 +179,9 @@ async function counts(live: Live): Promise<{ orgs: bigint; keys: bigint; ledger:
 
 const onPostgres = Boolean(process.env.DATABASE_URL);
 
-describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'PostgreSQL' : 'an embedded PGlite folder'}`, () => {
+// Each command is a process of its own compiling src/ with tsx: seconds apiece on a loaded machine,
+// so a test making several of them gets a ceiling above the suite's 30 s (a cap, not a timing).
+describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'PostgreSQL' : 'an embedded PGlite folder'}`, { timeout: 120_000 }, () => {
   let target: Target;
 
   beforeAll(async () => {
@@ -329,6 +331,22 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
     expect(second.name).toBe('twin org');
   });
 
+  it('a grant that would take the balance past what the ledger holds is one clear line, exit 2, and changes nothing', async () => {
+    const org = await createOrgViaCli('brimming org', '9223372036854775000');
+    const before = await target.withGateway(counts);
+    const refused = await runAdmin(target, ['grant', '--org', org.orgId, '--amount', '1000', '--reason', 'one too many']);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toBe(
+      `admin: grant: the balance of ${org.orgId} would pass 9223372036854775807 micro-USDC, the most the ledger holds\n`,
+    );
+    expect(await target.withGateway(counts)).toEqual(before);
+    await target.withGateway(async (live) => {
+      expect(await balanceOf(live, org.orgId)).toBe(9_223_372_036_854_775_000n);
+      await expectLedgerExplainsBalance(live, org.orgId);
+    });
+  });
+
   describe('bad input exits non-zero with one clear line on stderr, no stack trace, and changes nothing', () => {
     const someUuid = randomUUID();
     const cases: Array<{ name: string; args: () => string[]; says: RegExp }> = [
@@ -349,6 +367,16 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
         name: 'a grant reason over its limit',
         args: () => ['grant', '--org', someUuid, '--amount', '1000', '--reason', 'r'.repeat(501)],
         says: /^admin: grant: --reason must be at most 500 characters$/,
+      },
+      {
+        name: 'credits past what the ledger holds (int8)',
+        args: () => ['create-org', '--name', 'acme', '--credits', '9223372036854775808'],
+        says: /^admin: create-org: --credits must be at most 9223372036854775807 micro-USDC$/,
+      },
+      {
+        name: 'a grant past what the ledger holds (int8)',
+        args: () => ['grant', '--org', someUuid, '--amount', '99999999999999999999999999', '--reason', 'x'],
+        says: /^admin: grant: --amount must be at most 9223372036854775807 micro-USDC$/,
       },
       { name: 'show-org of an organization that does not exist', args: () => ['show-org', '--org', someUuid], says: new RegExp(someUuid) },
       { name: 'revoking a key that does not exist', args: () => ['revoke-key', '--key', someUuid], says: new RegExp(someUuid) },
