@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { createApp } from '../../src/app.js';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
+import { buildGateway, REPO_ROOT } from '../helpers/built-gateway.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { testWalletAuth } from '../helpers/wallet-auth.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
@@ -22,7 +22,6 @@ import { createLeases } from '../../src/tasks/leases.js';
  * embedded PGlite folder that the test opens only between commands (PGlite is one process's).
  */
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TIER0_COST = 1_000n;
 
@@ -95,7 +94,8 @@ async function pgliteTarget(): Promise<Target> {
 
 function runAdmin(target: Target, args: string[]): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/admin.ts', ...args], {
+    // as `npm run admin` runs it: the built JavaScript, no TypeScript loader
+    const child = spawn(process.execPath, ['dist/src/admin.js', ...args], {
       cwd: REPO_ROOT,
       env: target.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -179,12 +179,13 @@ async function counts(live: Live): Promise<{ orgs: bigint; keys: bigint; ledger:
 
 const onPostgres = Boolean(process.env.DATABASE_URL);
 
-// Each command is a process of its own compiling src/ with tsx: seconds apiece on a loaded machine,
-// so a test making several of them gets a ceiling above the suite's 30 s (a cap, not a timing).
-describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'PostgreSQL' : 'an embedded PGlite folder'}`, { timeout: 120_000 }, () => {
+// Each test runs several commands, each its own process opening the database (a PGlite folder
+// takes seconds to open on a busy machine), so the tests get a generous limit.
+describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'PostgreSQL' : 'an embedded PGlite folder'}`, { timeout: 180_000 }, () => {
   let target: Target;
 
   beforeAll(async () => {
+    await buildGateway();
     target = onPostgres ? await postgresTarget() : await pgliteTarget();
   });
 
