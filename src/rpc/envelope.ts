@@ -33,8 +33,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The longest string id a request may carry: it is echoed in every answer (a 401 included), so an
+ * unbounded one would let any caller, authenticated or not, make the gateway repeat 100 KB.
+ */
+export const MAX_RPC_ID_LENGTH = 200;
+
 function isValidId(value: unknown): value is RpcId {
-  return value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+  return (
+    value === null ||
+    (typeof value === 'string' && value.length <= MAX_RPC_ID_LENGTH) ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
 }
 
 /** The id of a body holding one request, for an answer given before the body is run (401): null when it has none. */
@@ -53,7 +63,7 @@ const refuse = (id: RpcId, error: RpcError): RpcRefusal => ({ kind: 'refusal', i
 export function readRequest(value: unknown): RpcRequest | RpcRefusal {
   if (!isRecord(value)) return refuse(null, rpcErrors.invalidRequest('a request must be a JSON object'));
   const hasId = Object.hasOwn(value, 'id');
-  if (hasId && !isValidId(value.id)) return refuse(null, rpcErrors.invalidRequest('id must be a string, a number or null'));
+  if (hasId && !isValidId(value.id)) return refuse(null, rpcErrors.invalidRequest(`id must be a string of at most ${MAX_RPC_ID_LENGTH} characters, a number or null`));
   const id = hasId ? (value.id as RpcId) : null;
   if (value.jsonrpc !== '2.0') return refuse(id, rpcErrors.invalidRequest('jsonrpc must be exactly "2.0"'));
   if (typeof value.method !== 'string' || value.method === '') {

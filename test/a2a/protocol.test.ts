@@ -111,6 +111,7 @@ describe('-32600: not a JSON-RPC 2.0 request', () => {
     ['an object id', { jsonrpc: '2.0', id: { a: 1 }, method: 'ListTasks' }, null, /id/],
     ['an array id', { jsonrpc: '2.0', id: [1], method: 'ListTasks' }, null, /id/],
     ['a boolean id', { jsonrpc: '2.0', id: true, method: 'ListTasks' }, null, /id/],
+    ['a string id over 200 characters (it would be echoed in every answer)', { jsonrpc: '2.0', id: 'i'.repeat(201), method: 'ListTasks' }, null, /at most 200/],
     ['string params', { jsonrpc: '2.0', id: 12, method: 'ListTasks', params: 'x' }, 12, /params/],
     ['numeric params', { jsonrpc: '2.0', id: 13, method: 'ListTasks', params: 5 }, 13, /params/],
     ['a bare number', 42, null, /object/],
@@ -578,6 +579,8 @@ describe('401: authentication', () => {
     await expectUnauthorized(await gateway.rpc('{"jsonrpc":"2.0","id":7,'), 'missing_api_key', null);
     await expectUnauthorized(await gateway.rpc([request('ListTasks', {})]), 'missing_api_key', null);
     await expectUnauthorized(await gateway.rpc({ jsonrpc: '2.0', id: { no: 'object ids' }, method: 'ListTasks' }), 'missing_api_key', null);
+    // an id too long to be one is not echoed: a caller without a key cannot make the answer repeat 100 KB
+    await expectUnauthorized(await gateway.rpc({ jsonrpc: '2.0', id: 'x'.repeat(90_000), method: 'ListTasks' }), 'missing_api_key', null);
   });
 
   it('a revoked key stops at once, and a paid call with it never reaches a tool', async () => {
