@@ -107,7 +107,8 @@ export const v1PushConfigRef = z.object({ tenant, taskId: identifier('taskId'), 
 export const v1ListPushConfigsParams = z.object({
   tenant,
   taskId: identifier('taskId'),
-  pageSize: z.number().int().optional(),
+  // bounded like ListTasks' page; a task holds at most 10 configs, so one page always has them all
+  pageSize: z.number().int().min(1).max(100).optional(),
   pageToken: identifier('pageToken').optional(),
 });
 

@@ -131,6 +131,10 @@ describe('push notifications', () => {
     expect(created).toEqual({ id: 'main', taskId: task.id, url: receiver.url });
     expect(expectResult(await call(gateway, request('GetTaskPushNotificationConfig', { taskId: task.id, id: 'main' }), key))).toEqual(created);
     expect(expectResult(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id }), key))).toEqual({ configs: [created], nextPageToken: '' });
+    expect(expectResult(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id, pageSize: 1 }), key))).toEqual({ configs: [created], nextPageToken: '' });
+    for (const pageSize of [0, 101, 2 ** 53]) {
+      expectRpcError(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id, pageSize }), key), -32602);
+    }
     expect(expectResult(await call(gateway, request('DeleteTaskPushNotificationConfig', { taskId: task.id, id: 'main' }), key))).toEqual({});
     expect(expectResult(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id }), key)).configs).toEqual([]);
 
