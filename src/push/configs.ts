@@ -53,21 +53,24 @@ export async function pushLimitReached(
   return undefined;
 }
 
+/** A webhook to store for a task: its token and credentials are kept for deliveries only. */
+interface NewPushConfig {
+  orgId: string;
+  taskId: string;
+  id: string;
+  url: string;
+  token: string | null;
+  authentication: { scheme: string; credentials: string | null } | null;
+  protocol: PushProtocol;
+}
+
 /**
  * Registers (or replaces, by id) a webhook for a task of the organization; the caller checked the
  * task is theirs. Answers the limit instead when a new one would pass it.
  */
 export async function setPushConfig(
   db: Database,
-  input: {
-    orgId: string;
-    taskId: string;
-    id: string;
-    url: string;
-    token: string | null;
-    authentication: { scheme: string; credentials: string | null } | null;
-    protocol: PushProtocol;
-  },
+  input: NewPushConfig,
 ): Promise<PushConfig | { limit: PushLimit }> {
   return db.transaction(async (tx) => {
     // One registration of an organization at a time: the counts below then include every other.
@@ -81,15 +84,7 @@ export async function setPushConfig(
 
 async function upsertPushConfig(
   db: Database,
-  input: {
-    orgId: string;
-    taskId: string;
-    id: string;
-    url: string;
-    token: string | null;
-    authentication: { scheme: string; credentials: string | null } | null;
-    protocol: PushProtocol;
-  },
+  input: NewPushConfig,
 ): Promise<PushConfig> {
   const [row] = await db.rows<PushConfig>(sql`
     insert into push_configs (id, task_id, org_id, url, token, auth_scheme, auth_credentials, protocol)
