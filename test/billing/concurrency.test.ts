@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { expectLedgerInvariant, startTestGateway, type SettlementMode, type TestGateway } from '../helpers/gateway.js';
+import { needs } from '../helpers/requirements.js';
 
 /**
  * Many paid calls at once, over real HTTP, against one PostgreSQL database with a pool of
@@ -108,8 +109,9 @@ function expectPaidFor(ledger: Record<string, LedgerCounts>, settlement: Settlem
   expect(ledger.release).toBeUndefined();
 }
 
-describe.skipIf(!process.env.DATABASE_URL).each(['by-tool', 'hold'] as const)(
+describe.each(['by-tool', 'hold'] as const)(
   'concurrent paid calls over HTTP, settlement %s (PostgreSQL only: set DATABASE_URL; PGlite has one connection and cannot race)',
+  needs('postgres'),
   (settlement) => {
     let gateway: TestGateway;
     let baseUrl: string;

@@ -16,6 +16,7 @@ import {
   type TaskRow,
 } from '../../src/tasks/store.js';
 import { checkLedgerAfterEach, startTestGateway, type SettlementMode, type TestGateway } from '../helpers/gateway.js';
+import { needs } from '../helpers/requirements.js';
 
 /**
  * Promises about money that each held on the day they were written but that no other test would
@@ -244,8 +245,9 @@ describe('the charge combiner, one statement for a group of calls', () => {
     expect(await accountOf(gateway, org.orgId)).toEqual({ balance: 7n * TIER0_COST, reserved: 0n });
   });
 
-  it.skipIf(!process.env.DATABASE_URL)(
+  it(
     'a group whose insert meets a messageId taken meanwhile by another transaction still charges every other call once (PostgreSQL only: PGlite runs one transaction at a time)',
+    needs('postgres'),
     async () => {
       const org = await gateway.createOrg({ credits: 100n * TIER0_COST });
       const db = gateway.database.db;

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { expectLedgerInvariant, startTestGateway, type SettlementMode, type TestGateway } from '../helpers/gateway.js';
+import { needs } from '../helpers/requirements.js';
 
 /**
  * Failure paths of paid calls, on whichever database the run uses: whatever goes wrong, the
@@ -370,8 +371,9 @@ async function lockAgentsTable(url: string): Promise<{ unlock: () => Promise<voi
   };
 }
 
-describe.skipIf(!process.env.DATABASE_URL)(
+describe(
   'a tool stuck on a locked table: timeout and cancel cost nothing (PostgreSQL only: needs a second session to hold the lock)',
+  needs('postgres'),
   () => {
     const TIMEOUT_MS = 300;
     /** time tools out after TIMEOUT_MS, one per settlement */
