@@ -11,7 +11,7 @@ import type { WalletAuth } from '../../src/auth/wallet-auth.js';
 import { chainClient, type TopUpChain } from '../../src/chain/client.js';
 import { chatCompletions } from '../../src/tools/llm.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
-import { createLeases } from '../../src/tasks/leases.js';
+import { createLeases, type Leases } from '../../src/tasks/leases.js';
 import { testWalletAuth } from './wallet-auth.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -23,6 +23,8 @@ export interface TestGateway {
   readonly database: TestDatabase;
   /** the gateway's sign-in parts, so a test can mint a session at another time */
   readonly walletAuth: WalletAuth;
+  /** this gateway's runs of held tasks: `idle()` waits for the late end of a run */
+  readonly leases: Leases;
   /** http://127.0.0.1:<port> once `listen()` has been called */
   baseUrl: string;
   listen(): Promise<string>;
@@ -52,6 +54,7 @@ export async function startTestGateway(
   const database = await createTestDatabase();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const walletAuth = await testWalletAuth(database.db, { rpcUrl: options.rpcUrl, noncesPerMinute: options.nonces?.perMinute, trustProxy: options.nonces?.trustProxy });
+  const leases = createLeases({ db: database.db, log, leaseMs: options.leaseMs ?? 15_000 });
   const app = createApp({
     db: database.db,
     log,
@@ -62,7 +65,7 @@ export async function startTestGateway(
       settlement: options.settlement ?? 'by-tool',
     },
     walletAuth,
-    leases: createLeases({ db: database.db, log, leaseMs: options.leaseMs ?? 15_000 }),
+    leases,
     tools: createToolRegistry({
       llm: options.llm && {
         complete: chatCompletions({ baseUrl: options.llm.baseUrl, model: 'test-model', apiKey: 'test-llm-key' }),
@@ -77,6 +80,7 @@ export async function startTestGateway(
     app,
     database,
     walletAuth,
+    leases,
     baseUrl: '',
     async listen() {
       server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
