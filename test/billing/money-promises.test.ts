@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getCreditAccount } from '../../src/billing/accounts.js';
+import { getCreditAccount, grantCredits } from '../../src/billing/accounts.js';
 import { reserveWith, settleWith } from '../../src/billing/holds.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
@@ -340,5 +340,59 @@ describe.each(['by-tool', 'hold'] as const)('the credit boundary of a paid call 
     // the call in flight was abandoned: its hold goes back, and only the paid call was spent
     expect(await releaseAbandonedTasks(gateway.database.db)).toBe(1);
     expect(await accountOf(gateway, org.orgId)).toEqual({ balance: HELD_COST, reserved: 0n });
+  });
+});
+
+describe('holds swept and grants made by the operator', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+  });
+  afterAll(async () => {
+    await gateway?.close();
+  });
+  checkLedgerAfterEach(() => [gateway]);
+
+  it('a sweep releases every abandoned hold, more than one batch of them, each once', async () => {
+    const org = await gateway.createOrg({ credits: 1_000_000n });
+    const abandoned = 201;
+    for (let i = 0; i < abandoned; i += 1) {
+      await gateway.database.db.rows(
+        reserveWith({
+          orgId: org.orgId,
+          cost: 1n,
+          taskWrite: insertWorkingTaskFromHold(
+            { id: randomUUID(), contextId: randomUUID(), messageId: randomUUID(), tool: 'getReputationReport', arguments: {}, cost: 1n, history: [], deadlineMs: -1_000 },
+            { owner: 'gone', until: sql`now()` },
+          ),
+        }),
+      );
+    }
+    expect(await accountOf(gateway, org.orgId)).toEqual({ balance: 1_000_000n, reserved: BigInt(abandoned) });
+    expect(await releaseAbandonedTasks(gateway.database.db)).toBe(abandoned);
+    expect(await releaseAbandonedTasks(gateway.database.db)).toBe(0);
+    expect(await accountOf(gateway, org.orgId)).toEqual({ balance: 1_000_000n, reserved: 0n });
+  });
+
+  it('a grant must be positive, and answers the account as it is after it, holds included', async () => {
+    const org = await gateway.createOrg({ credits: 0n });
+    for (const amount of [0n, -5n]) {
+      await expect(grantCredits(gateway.database.db, { orgId: org.orgId, amount, reason: 'nothing' })).rejects.toThrow(RangeError);
+    }
+    expect(await ledgerOf(gateway, org.orgId)).toEqual([]);
+    await grantCredits(gateway.database.db, { orgId: org.orgId, amount: HELD_COST, reason: 'first' });
+    await gateway.database.db.rows(
+      reserveWith({
+        orgId: org.orgId,
+        cost: HELD_COST,
+        taskWrite: insertWorkingTaskFromHold(
+          { id: randomUUID(), contextId: randomUUID(), messageId: randomUUID(), tool: 'getReputationReport', arguments: {}, cost: HELD_COST, history: [], deadlineMs: -1_000 },
+          { owner: 'gone', until: sql`now()` },
+        ),
+      }),
+    );
+    const after = await grantCredits(gateway.database.db, { orgId: org.orgId, amount: 7n, reason: 'second' });
+    expect(after).toEqual({ orgId: org.orgId, balance: HELD_COST + 7n, reserved: HELD_COST, available: 7n });
+    expect(await releaseAbandonedTasks(gateway.database.db)).toBe(1);
   });
 });
