@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCreditAccount, grantCredits } from '../../src/billing/accounts.js';
@@ -309,10 +310,16 @@ describe.each(['by-tool', 'hold'] as const)('the credit boundary of a paid call 
 
   it('a cost equal to the available credit is paid, to zero; one micro-USDC short is refused and costs nothing', async () => {
     const exact = await gateway.createOrg({ credits: TIER0_COST });
+    const started = performance.now();
     const answer = await call(exact.apiKey.key);
+    const elapsedMs = performance.now() - started;
     expect(answer.error).toBeUndefined();
     expect(answer.result?.task.status.state).toBe('TASK_STATE_COMPLETED');
     expect(await accountOf(gateway, exact.orgId)).toEqual({ balance: 0n, reserved: 0n });
+    // the duration billed usage reports is the tool's run, within the call's own time
+    const [task] = await gateway.database.db.rows<{ durationMs: number }>(sql`select duration_ms as "durationMs" from tasks where org_id = ${exact.orgId}`);
+    expect(task?.durationMs).toBeGreaterThanOrEqual(0);
+    expect(task?.durationMs).toBeLessThanOrEqual(Math.ceil(elapsedMs));
 
     const short = await gateway.createOrg({ credits: TIER0_COST - 1n });
     const refused = await call(short.apiKey.key);
