@@ -20,10 +20,9 @@ import {
 } from '@a2a-js/sdk/errors';
 import type { MessageSendParams, Task as V03Task } from 'a2a-sdk-v03';
 import { A2AClient } from 'a2a-sdk-v03/client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { expectLedgerInvariant } from '../helpers/gateway.js';
+import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { account, COST, ledger } from './support.js';
 
 interface SeenRequest {
@@ -64,9 +63,7 @@ afterAll(async () => {
   await gateway?.close();
 });
 
-afterEach(async () => {
-  await expectLedgerInvariant(gateway);
-});
+checkLedgerAfterEach(() => [gateway]);
 
 describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
   function sdkPart(content: NonNullable<Part['content']>): Part {

@@ -7,13 +7,13 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { createApiKey, revokeApiKey } from '../../src/auth/api-keys.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { createTestDatabase } from '../helpers/database.js';
-import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { testWalletAuth } from '../helpers/wallet-auth.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
 import { createLeases } from '../../src/tasks/leases.js';
@@ -57,9 +57,7 @@ afterAll(async () => {
   await gateway?.close();
 });
 
-afterEach(async () => {
-  await expectLedgerInvariant(gateway);
-});
+checkLedgerAfterEach(() => [gateway]);
 
 const rpc = (method: string, params?: unknown, apiKey: string = key, headers?: Record<string, string>) =>
   call(gateway, request(method, params), apiKey, headers);

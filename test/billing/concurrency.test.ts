@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { expectLedgerInvariant, startTestGateway, type SettlementMode, type TestGateway } from '../helpers/gateway.js';
+import { checkLedgerAfterEach, startTestGateway, type SettlementMode, type TestGateway } from '../helpers/gateway.js';
+import { needs } from '../helpers/requirements.js';
+import { seededShuffle } from '../helpers/shuffle.js';
 
 /**
  * Many paid calls at once, over real HTTP, against one PostgreSQL database with a pool of
@@ -108,8 +110,9 @@ function expectPaidFor(ledger: Record<string, LedgerCounts>, settlement: Settlem
   expect(ledger.release).toBeUndefined();
 }
 
-describe.skipIf(!process.env.DATABASE_URL).each(['by-tool', 'hold'] as const)(
+describe.each(['by-tool', 'hold'] as const)(
   'concurrent paid calls over HTTP, settlement %s (PostgreSQL only: set DATABASE_URL; PGlite has one connection and cannot race)',
+  needs('postgres'),
   (settlement) => {
     let gateway: TestGateway;
     let baseUrl: string;
@@ -124,9 +127,7 @@ describe.skipIf(!process.env.DATABASE_URL).each(['by-tool', 'hold'] as const)(
       await gateway?.close();
     });
 
-    afterEach(async () => {
-      await expectLedgerInvariant(gateway);
-    });
+    checkLedgerAfterEach(() => [gateway]);
 
     it('200 Tier 0 calls at once on credits for exactly 37: 37 complete, 163 are refused, nothing is overdrawn', async () => {
       const org = await gateway.createOrg({ credits: 37n * TIER0_COST });
@@ -155,16 +156,15 @@ describe.skipIf(!process.env.DATABASE_URL).each(['by-tool', 'hold'] as const)(
     it('8 organizations racing at once, each able to afford a different number of calls: each gets exactly its number', async () => {
       const affordable = [1, 2, 3, 5, 8, 13, 21, 0];
       const orgs = await Promise.all(affordable.map((n) => gateway.createOrg({ credits: BigInt(n) * TIER0_COST + 999n })));
-      const calls = orgs.flatMap((org) =>
-        Array.from({ length: 25 }, (_, i) => ({ org, body: paidCall('getAgentProfile', (i % 50) + 1) })),
+      const { shuffled: calls, seed } = seededShuffle(
+        orgs.flatMap((org) => Array.from({ length: 25 }, (_, i) => ({ org, body: paidCall('getAgentProfile', (i % 50) + 1) }))),
       );
-      calls.sort(() => Math.random() - 0.5);
       const answers = await Promise.all(calls.map((c) => post(baseUrl, c.org.apiKey.key, c.body)));
 
       for (const [index, org] of orgs.entries()) {
         const mine = answers.filter((_, i) => calls[i]?.org === org);
         const completed = mine.filter((answer) => answer.result?.task.status.state === 'TASK_STATE_COMPLETED');
-        expect(completed, `org ${index}`).toHaveLength(affordable[index] as number);
+        expect(completed, `org ${index} (replay with SHUFFLE_SEED=${seed})`).toHaveLength(affordable[index] as number);
         for (const answer of mine.filter((a) => a.error)) expectInsufficientCredits(answer);
         const after = await account(gateway, org.orgId);
         expect(after).toMatchObject({ balance: 999n, reserved: 0n });

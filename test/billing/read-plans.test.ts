@@ -5,6 +5,7 @@ import { rollUpUsage } from '../../src/billing/usage-rollup.js';
 import { usageStatement, type UsageQuery } from '../../src/billing/usage.js';
 import { taskPageStatements } from '../../src/tasks/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { needs } from '../helpers/requirements.js';
 
 const DAYS = 60;
 const TASKS_PER_ORG = 60_000;
@@ -25,7 +26,7 @@ const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatM
  * choice depends on statistics, so this runs on PostgreSQL after ANALYZE. `npm run bench` measures
  * the same reads over a million tasks.
  */
-describe.skipIf(!process.env.DATABASE_URL)('billing reads use indexes, never a scan of every task (PostgreSQL only)', () => {
+describe('billing reads use indexes, never a scan of every task (PostgreSQL only)', needs('postgres'), () => {
   let database: TestDatabase;
   let orgId: string;
 

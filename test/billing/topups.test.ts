@@ -96,18 +96,60 @@ describe('USDC top-ups verified on a local chain', () => {
     await expectLedgerInvariant(gateway);
   });
 
-  it('the same transfer submitted 50 times at once and seen by the watcher is credited once', async () => {
-    const { wallet, session } = await member();
-    const txHash = await pay(wallet, 7_000_000n);
+  async function cursorBlock(): Promise<bigint> {
+    const [cursor] = await gateway.database.db.rows<{ blockNumber: bigint }>(sql`select block_number as "blockNumber" from chain_cursors where chain_id = ${foundry.id}`);
+    return cursor?.blockNumber ?? -1n;
+  }
+
+  /** Who recorded each top-up of the transaction: 'submitted' or 'watcher'. */
+  async function recordedBy(txHash: Hex): Promise<string[]> {
+    const rows = await gateway.database.db.rows<{ source: string }>(sql`select source from topups where tx_hash = ${txHash.toLowerCase()}`);
+    return rows.map((row) => row.source);
+  }
+
+  /** A paid transfer whose block the watcher has not read yet, with its confirmations. */
+  async function transferAheadOfTheWatcher(wallet: LocalAccount, amount: bigint): Promise<Hex> {
+    await scan();
+    const txHash = await pay(wallet, amount);
+    const { blockNumber } = await chain.publicClient.getTransactionReceipt({ hash: txHash });
+    expect(await cursorBlock()).toBeLessThan(blockNumber);
     await chain.mine(CONFIRMATIONS);
-    const answers = await Promise.all([...Array.from({ length: 50 }, () => submit(session, txHash)), scan().then(() => [200, {}] as const)]);
-    expect(answers.every(([status]) => status === 200)).toBe(true);
-    expect(answers.filter(([, body]) => (body as TopUpAnswer).creditedNow === true).length).toBeLessThanOrEqual(1);
+    return txHash;
+  }
+
+  it('the same transfer submitted 50 times while the watcher reads its block is credited once, by whichever recorded it', async () => {
+    const { wallet, session } = await member();
+    const txHash = await transferAheadOfTheWatcher(wallet, 7_000_000n);
+    const { blockNumber } = await chain.publicClient.getTransactionReceipt({ hash: txHash });
+    const [answers] = await Promise.all([Promise.all(Array.from({ length: 50 }, () => submit(session, txHash))), scan()]);
+    expect(await cursorBlock()).toBeGreaterThanOrEqual(blockNumber);
+    expect(answers.map(([status]) => status)).toEqual(answers.map(() => 200));
+    const recorders = await recordedBy(txHash);
+    expect(recorders).toHaveLength(1);
+    // a submission that recorded it says so; when the watcher got there first, none does
+    expect(answers.filter(([, body]) => body.creditedNow === true)).toHaveLength(recorders[0] === 'submitted' ? 1 : 0);
     await scan();
     expect(await balanceOf(session.orgId)).toBe(7_000_000n);
     expect(await ledgerTopUps(session.orgId)).toHaveLength(1);
-    const [recorded] = await gateway.database.db.rows<{ count: number }>(sql`select count(*)::int as count from topups where tx_hash = ${txHash.toLowerCase()}`);
-    expect(recorded?.count).toBe(1);
+    await expectLedgerInvariant(gateway);
+  });
+
+  it('a transfer the watcher credited is not credited again when submitted, nor one submitted when the watcher reads it', async () => {
+    const { wallet, session } = await member();
+    const seenFirst = await transferAheadOfTheWatcher(wallet, 1_100_000n);
+    await scan();
+    expect(await recordedBy(seenFirst)).toEqual(['watcher']);
+    expect(await balanceOf(session.orgId)).toBe(1_100_000n);
+    const [status, answer] = await submit(session, seenFirst);
+    expect([status, answer.status, answer.creditedNow]).toEqual([200, 'credited', false]);
+
+    const submittedFirst = await transferAheadOfTheWatcher(wallet, 2_200_000n);
+    expect((await submit(session, submittedFirst))[1].creditedNow).toBe(true);
+    await scan();
+    expect(await cursorBlock()).toBeGreaterThanOrEqual((await chain.publicClient.getTransactionReceipt({ hash: submittedFirst })).blockNumber);
+    expect(await recordedBy(submittedFirst)).toEqual(['submitted']);
+    expect(await balanceOf(session.orgId)).toBe(3_300_000n);
+    expect((await ledgerTopUps(session.orgId)).map((entry) => entry.amount)).toEqual([1_100_000n, 2_200_000n]);
     await expectLedgerInvariant(gateway);
   });
 

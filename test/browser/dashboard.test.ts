@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { hexToString, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -6,13 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { request, toolCall, v1Data, v1Send } from '../a2a/support.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { needs } from '../helpers/requirements.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test/artifacts';
 
-if (!existsSync(CHROMIUM)) console.warn(`dashboard browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`);
-
-describe.skipIf(!existsSync(CHROMIUM))('the billing dashboard in headless Chromium', () => {
+describe('the billing dashboard in headless Chromium', needs('chromium'), () => {
   let gateway: TestGateway;
   let baseUrl: string;
   let browser: Browser;

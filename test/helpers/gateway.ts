@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
+import { afterEach } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
@@ -10,7 +11,7 @@ import type { WalletAuth } from '../../src/auth/wallet-auth.js';
 import { chainClient, type TopUpChain } from '../../src/chain/client.js';
 import { chatCompletions } from '../../src/tools/llm.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
-import { createLeases } from '../../src/tasks/leases.js';
+import { createLeases, type Leases } from '../../src/tasks/leases.js';
 import { testWalletAuth } from './wallet-auth.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -22,6 +23,8 @@ export interface TestGateway {
   readonly database: TestDatabase;
   /** the gateway's sign-in parts, so a test can mint a session at another time */
   readonly walletAuth: WalletAuth;
+  /** this gateway's runs of held tasks: `idle()` waits for the late end of a run */
+  readonly leases: Leases;
   /** http://127.0.0.1:<port> once `listen()` has been called */
   baseUrl: string;
   listen(): Promise<string>;
@@ -53,6 +56,7 @@ export async function startTestGateway(
   const database = await createTestDatabase();
   const log = options.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const walletAuth = await testWalletAuth(database.db, { rpcUrl: options.rpcUrl, noncesPerMinute: options.nonces?.perMinute, trustProxy: options.nonces?.trustProxy });
+  const leases = createLeases({ db: database.db, log, leaseMs: options.leaseMs ?? 15_000 });
   const app = createApp({
     db: database.db,
     log,
@@ -63,7 +67,7 @@ export async function startTestGateway(
       settlement: options.settlement ?? 'by-tool',
     },
     walletAuth,
-    leases: createLeases({ db: database.db, log, leaseMs: options.leaseMs ?? 15_000 }),
+    leases,
     tools: createToolRegistry({
       llm: options.llm && {
         complete: chatCompletions({ baseUrl: options.llm.baseUrl, model: 'test-model', apiKey: 'test-llm-key' }),
@@ -78,6 +82,7 @@ export async function startTestGateway(
     app,
     database,
     walletAuth,
+    leases,
     baseUrl: '',
     async listen() {
       server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
@@ -127,16 +132,51 @@ export async function moneyChecks(gateway: TestGateway): Promise<MoneyCheck[]> {
   return rows;
 }
 
+/** What is wrong with one account's money, as text that changes when it gets worse; empty when all holds. */
+function ledgerProblems(check: MoneyCheck, options: { idle?: boolean }): string[] {
+  const problems: string[] = [];
+  if (check.ledgerAmount !== check.balance) problems.push(`balance ${check.balance} ≠ Σ ledger amount ${check.ledgerAmount} (off by ${check.balance - check.ledgerAmount})`);
+  if (check.ledgerReserved !== check.reserved) problems.push(`reserved ${check.reserved} ≠ Σ ledger reserved_delta ${check.ledgerReserved} (off by ${check.reserved - check.ledgerReserved})`);
+  if (check.balance < 0n) problems.push(`balance ${check.balance} is negative`);
+  if (options.idle !== false && check.reserved !== 0n) problems.push(`${check.reserved} still reserved with no call in flight`);
+  return problems;
+}
+
 /**
  * Ledger sums equal balances for every account, nothing is negative, and (when no call is in
  * flight) nothing is left reserved.
  */
 export async function expectLedgerInvariant(gateway: TestGateway, options: { idle?: boolean } = {}): Promise<void> {
   const { expect } = await import('vitest');
-  for (const check of await moneyChecks(gateway)) {
-    expect(check.ledgerAmount, `Σ ledger amount of ${check.orgId}`).toBe(check.balance);
-    expect(check.ledgerReserved, `Σ ledger reserved_delta of ${check.orgId}`).toBe(check.reserved);
-    expect(check.balance, `balance of ${check.orgId}`).toBeGreaterThanOrEqual(0n);
-    if (options.idle !== false) expect(check.reserved, `reserved of ${check.orgId}`).toBe(0n);
-  }
+  const problems = (await moneyChecks(gateway)).flatMap((check) => ledgerProblems(check, options).map((problem) => `${check.orgId}: ${problem}`));
+  expect(problems, 'ledger invariant').toEqual([]);
+}
+
+/**
+ * Checks the ledger invariant after every test of the calling suite, on the gateways `gateways()`
+ * returns. The test that breaks it fails, named in the message; the accounts it broke are then
+ * remembered as broken, so the tests after it on the same database fail only if they break
+ * something more (each then named in turn), not because an earlier test did.
+ */
+export function checkLedgerAfterEach(gateways: () => readonly (TestGateway | undefined)[], options: { idle?: boolean } = {}): void {
+  const accepted = new Map<string, string>();
+  afterEach(async (context) => {
+    const broken: string[] = [];
+    for (const [index, gateway] of gateways().entries()) {
+      if (!gateway) continue;
+      for (const check of await moneyChecks(gateway)) {
+        const key = `${index}:${check.orgId}`;
+        const problems = ledgerProblems(check, options).join('; ');
+        if (problems === (accepted.get(key) ?? '')) continue;
+        if (problems === '') accepted.delete(key);
+        else {
+          accepted.set(key, problems);
+          broken.push(`${check.orgId}: ${problems}`);
+        }
+      }
+    }
+    if (broken.length > 0) {
+      throw new Error(`ledger invariant broken by the test "${context.task.name}":\n  ${broken.join('\n  ')}`);
+    }
+  });
 }

@@ -64,6 +64,10 @@ describe('billing REST API', () => {
     expect(grants.entries).toEqual([expect.objectContaining({ kind: 'grant', amountMicroUsdc: String(CREDITS) })]);
     const future = await json<{ entries: unknown[] }>(`/v1/ledger?from=${new Date(Date.now() + 3_600_000).toISOString()}`);
     expect(future.entries).toEqual([]);
+    const past = await json<{ entries: unknown[] }>(`/v1/ledger?to=${new Date(Date.now() - 3_600_000).toISOString()}`);
+    expect(past.entries).toEqual([]);
+    const charges = await json<{ entries: { kind: string }[] }>(`/v1/ledger?kind=charge&to=${new Date(Date.now() + 3_600_000).toISOString()}`);
+    expect(charges.entries.map((entry) => entry.kind)).toEqual(['charge', 'charge', 'charge', 'charge']);
   });
 
   it('usage by tool, tier and day: calls, succeeded, failed, spent, success rate, latency percentiles', async () => {

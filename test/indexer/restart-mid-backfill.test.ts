@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startLocalChain, type LocalChain } from '../helpers/chain.js';
 import { outputsOf, pollUntil, startGatewayProcess, type GatewayProcess } from '../robustness/support.js';
 import { catchUp, deployRegistries, indexerDeps, registryCalls, type Registries } from './support.js';
+import { needs } from '../helpers/requirements.js';
 
 const INDEXER_LOCK_KEY = 0x0a2a_8004;
 
@@ -13,7 +14,7 @@ const INDEXER_LOCK_KEY = 0x0a2a_8004;
  * SIGKILLed three times during a backfill read two blocks per range, and restarted. The tables they
  * leave are compared row for row with a backfill that was never interrupted.
  */
-describe.skipIf(!process.env.DATABASE_URL)('indexers killed and restarted mid-backfill lose and double nothing (PostgreSQL only: child processes)', () => {
+describe('indexers killed and restarted mid-backfill lose and double nothing (PostgreSQL only: child processes)', needs('postgres'), () => {
   let chain: LocalChain;
   let reference: TestDatabase;
   let killed: TestDatabase;

@@ -17,15 +17,17 @@ interface Received {
   body: string;
 }
 
-/** A webhook receiver on loopback: records every POST; answers 500 to the first `failFirst` ones. */
-async function startReceiver(): Promise<{ url: string; received: Received[]; failFirst: number; close(): Promise<void> }> {
-  const receiver = { url: '', received: [] as Received[], failFirst: 0, close: async () => {} };
-  let seen = 0;
+/**
+ * A webhook receiver on loopback: records every POST it takes, and the time of every POST it got
+ * (`attemptsAt`, failed ones included); answers 500 to the first `failFirst` ones.
+ */
+async function startReceiver(): Promise<{ url: string; received: Received[]; attemptsAt: number[]; failFirst: number; close(): Promise<void> }> {
+  const receiver = { url: '', received: [] as Received[], attemptsAt: [] as number[], failFirst: 0, close: async () => {} };
   const server: Server = createServer(async (req, res) => {
+    receiver.attemptsAt.push(Date.now());
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    seen += 1;
-    if (seen <= receiver.failFirst) {
+    if (receiver.attemptsAt.length <= receiver.failFirst) {
       res.writeHead(500).end();
       return;
     }
@@ -120,8 +122,13 @@ describe('push notifications', () => {
       ))[0];
     await waitFor(async () => (await configOf())?.delivered === true);
     expect(await configOf()).toEqual({ attempts: 0, lastError: null, delivered: true });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Delivered is recorded after the POST that took it, so every POST has arrived by now: two
+    // refused, one taken. The waits between them follow the backoff (1 s, then 2 s; at least that).
+    expect(receiver.attemptsAt).toHaveLength(3);
     expect(receiver.received).toHaveLength(1);
+    const [first, second, third] = receiver.attemptsAt as [number, number, number];
+    expect(second - first).toBeGreaterThanOrEqual(900);
+    expect(third - second).toBeGreaterThanOrEqual(1_900);
     await receiver.close();
   }, 15_000);
 

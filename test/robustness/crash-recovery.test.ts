@@ -17,6 +17,7 @@ import {
   waitReady,
   type GatewayProcess,
 } from './support.js';
+import { needs } from '../helpers/requirements.js';
 
 /**
  * The gateway is SIGKILLed while hundreds of paid calls are in flight, their tasks `working` and
@@ -52,8 +53,9 @@ interface CallOutcome {
   error?: string;
 }
 
-describe.skipIf(!process.env.DATABASE_URL)(
+describe(
   'a gateway killed mid-call (PostgreSQL only: set DATABASE_URL; the real gateway runs as a child process on its own database)',
+  needs('postgres'),
   () => {
     let database: TestDatabase;
     let url: string;

@@ -30,6 +30,7 @@ import { moneyChecks, startTestGateway, type TestGateway } from '../helpers/gate
  * any other task, no task left working.
  * FUZZ_SEED and FUZZ_RUNS_SCALE (e.g. 0.2 or 5) make a run reproducible or shorter / longer.
  *
+ * Every test fails itself if any of its calls was answered -32603 (see afterEach).
  * Two tests near the end pin down bugs the fuzzing found, now fixed: input PostgreSQL cannot store
  * answered as -32603, and a deadlock between a retried messageId and its original's capture.
  */
@@ -53,8 +54,9 @@ let poorKey: string;
 const initialCredits = new Map<string, bigint>();
 /** task ids seen in answers, so later bodies can refer to real tasks (follow-ups, GetTask, CancelTask) */
 const seenTaskIds: string[] = [];
-/** bodies answered with -32603: client input should never be an internal error (see the last test) */
+/** bodies of the running test answered with -32603: client input should never be an internal error (checked after each test) */
 const internalErrors: string[] = [];
+let internalErrorsInAll = 0;
 let bodiesSent = 0;
 /** how the answers to well-formed calls came out, by error code or task state: to see what the generators reach */
 const outcomes = new Map<string, number>();
@@ -772,14 +774,18 @@ describe(`fuzzing POST /a2a (${database})`, () => {
     initialCredits.set(poor.orgId, POOR_CREDITS);
   });
 
-  afterEach(async () => {
+  afterEach(async (context) => {
+    // Checked after the test that got them, so the property whose input caused them is the one that fails.
+    const found = internalErrors.splice(0);
+    internalErrorsInAll += found.length;
+    expect(found.slice(0, 5), `${found.length} calls of "${context.task.name}" were answered -32603`).toEqual([]);
     await expectMoneyInvariants();
   });
 
   afterAll(async () => {
     console.info(
       `fuzz (${database}): ${bodiesSent} bodies sent, ${seenTaskIds.length} task ids seen, ` +
-        `${internalErrors.length} answered -32603 (client input answered as an internal error)\n` +
+        `${internalErrorsInAll} answered -32603 (client input answered as an internal error)\n` +
         [...outcomes.entries()]
           .sort((a, b) => b[1] - a[1])
           .map(([key, n]) => `  ${String(n).padStart(5)}  ${key}`)
@@ -1040,8 +1046,6 @@ describe(`fuzzing POST /a2a (${database})`, () => {
     }
     expect(await moneyChecks(gateway)).toEqual(before);
     expect(wrong, `answered other than -32602:\n${wrong.join('\n')}`).toEqual([]);
-    // The properties above ran first: none of their well-formed calls may have been an internal error either.
-    expect(internalErrors.slice(0, 5), `${internalErrors.length} generated calls were answered -32603`).toEqual([]);
   });
 
   it('the gateway still answers a valid paid call, and its health check, after all of it', async () => {

@@ -6,6 +6,7 @@ import { seedDemoData } from '../../src/db/demo-data.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { freePort, outputsOf, pollUntil, startGatewayProcess, waitReady, type GatewayProcess } from './support.js';
+import { needs } from '../helpers/requirements.js';
 
 /**
  * A Tier 3 report is accepted without blocking by one gateway process, which is SIGKILLed while its
@@ -17,7 +18,7 @@ import { freePort, outputsOf, pollUntil, startGatewayProcess, waitReady, type Ga
 const CREDITS = 10_000_000n;
 const REPORT_COST = 200_000n;
 
-describe.skipIf(!process.env.DATABASE_URL)('a gateway restarted while a report runs (PostgreSQL only: child processes on their own database)', () => {
+describe('a gateway restarted while a report runs (PostgreSQL only: child processes on their own database)', needs('postgres'), () => {
   let database: TestDatabase;
   let llm: FakeLlm;
   let org: NewOrganization;

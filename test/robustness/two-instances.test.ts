@@ -18,6 +18,7 @@ import {
   waitReady,
   type GatewayProcess,
 } from './support.js';
+import { needs } from '../helpers/requirements.js';
 
 /**
  * Two gateway processes on one PostgreSQL database, as a horizontally scaled deployment runs:
@@ -79,10 +80,9 @@ async function withConcurrency<T>(count: number, concurrency: number, work: (i: 
   return results;
 }
 
-const describePg = describe.skipIf(!process.env.DATABASE_URL);
 const reason = '(PostgreSQL only: set DATABASE_URL; the real gateway runs as child processes sharing one database)';
 
-describePg(`two gateway instances on one database ${reason}`, () => {
+describe(`two gateway instances on one database ${reason}`, needs('postgres'), () => {
   let database: TestDatabase;
   let org: NewOrganization;
   const children: GatewayProcess[] = [];

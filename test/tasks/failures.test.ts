@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { expectLedgerInvariant, startTestGateway, type SettlementMode, type TestGateway } from '../helpers/gateway.js';
+import { checkLedgerAfterEach, startTestGateway, type SettlementMode, type TestGateway } from '../helpers/gateway.js';
+import { needs } from '../helpers/requirements.js';
 
 /**
  * Failure paths of paid calls, on whichever database the run uses: whatever goes wrong, the
@@ -140,9 +141,7 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
     await gateway?.close();
   });
 
-  afterEach(async () => {
-    await expectLedgerInvariant(gateway);
-  });
+  checkLedgerAfterEach(() => [gateway]);
 
   it('an executor that throws leaves the task failed, uncharged, its hold released; a replay does not re-run it', async () => {
     const org = await gateway.createOrg({ credits: START_CREDITS });
@@ -345,6 +344,18 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
 });
 
 /** Holds `lock table agents in access exclusive mode` in a second session until `unlock()`. */
+/** Waits until no statement but this one runs on the gateway's database: the late work has ended. */
+async function untilNoOtherQueryRuns(gateway: TestGateway): Promise<void> {
+  for (let waited = 0; ; waited += 1) {
+    const [running] = await gateway.database.db.rows<{ n: number }>(sql`
+      select count(*)::int as n from pg_stat_activity
+       where datname = current_database() and pid <> pg_backend_pid() and state = 'active'`);
+    if (running?.n === 0) return;
+    if (waited > 500) throw new Error('a query of the timed-out tool is still running');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 async function lockAgentsTable(url: string): Promise<{ unlock: () => Promise<void> }> {
   const locker = postgres(url, { max: 1, onnotice: () => {} });
   let release!: () => void;
@@ -370,8 +381,9 @@ async function lockAgentsTable(url: string): Promise<{ unlock: () => Promise<voi
   };
 }
 
-describe.skipIf(!process.env.DATABASE_URL)(
+describe(
   'a tool stuck on a locked table: timeout and cancel cost nothing (PostgreSQL only: needs a second session to hold the lock)',
+  needs('postgres'),
   () => {
     const TIMEOUT_MS = 300;
     /** time tools out after TIMEOUT_MS, one per settlement */
@@ -394,9 +406,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
       for (const gateway of all()) await gateway?.close();
     });
 
-    afterEach(async () => {
-      for (const gateway of all()) await expectLedgerInvariant(gateway);
-    });
+    checkLedgerAfterEach(all);
 
     it.each(['by-tool', 'hold'] as const)('times out while the agents table is locked, moves no money, and a late result does not charge (settlement %s)', async (settlement) => {
       const gateway = fast.get(settlement) as TestGateway;
@@ -420,7 +430,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
       expect(task.metadata.charged).toBe(false);
 
       // The executor's query runs once the lock is gone; its late answer must change nothing.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await untilNoOtherQueryRuns(gateway);
       const fetched = await call(gateway, org.apiKey.key, 'GetTask', { id: task.id });
       expect(fetched.result?.status?.state).toBe('TASK_STATE_FAILED');
       await expectUntouched(gateway, org.orgId);

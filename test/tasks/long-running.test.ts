@@ -70,7 +70,8 @@ describe('held calls that run in the background, followed and cancelled', () => 
     expect(suite.llm.abandoned).toBe(1);
 
     suite.llm.release();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // the cancelled run's own end (its abort, its settlement attempt) is the late work: wait for it
+    expect(await suite.gateway.leases.idle(5_000)).toBe(true);
     expect((await getTask(accepted.id)).status.state).toBe('TASK_STATE_CANCELED');
     expect(await account(suite.gateway, suite.orgId)).toEqual({ balance: CREDITS, reserved: 0n });
     expect((await ledger(suite.gateway, suite.orgId)).map((row) => row.kind)).toEqual(['grant', 'reserve', 'release']);

@@ -1,0 +1,23 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+import base from './vitest.config.js';
+
+/**
+ * The suites `npm run mutate` runs against each mutant: those that move money through the mutated
+ * files (stryker.config.json) on a real database. Kept to these so a mutant costs seconds, not the
+ * whole suite.
+ */
+export const MUTATION_SUITES = [
+  'test/billing/concurrency.test.ts',
+  'test/billing/money-promises.test.ts',
+  'test/billing/topups.test.ts',
+  'test/billing/usage-rollup.test.ts',
+  'test/billing/read-plans.test.ts',
+  'test/http/billing-api.test.ts',
+  'test/http/low-balance.test.ts',
+  'test/tasks/failures.test.ts',
+  'test/tasks/long-running.test.ts',
+  'test/tasks/recovery.test.ts',
+  'test/auth/members-and-keys.test.ts',
+];
+
+export default mergeConfig(base, defineConfig({ test: { include: MUTATION_SUITES } }));
