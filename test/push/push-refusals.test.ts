@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { account, call, expectRpcError, ledger, request, taskCount, toolCall, v03Data, v03Send, v03Text, v1Data, v1Send, v1Text } from '../a2a/support.js';
-import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /**
  * A send whose webhook cannot be registered is refused before its tool runs: no task, no money
@@ -29,9 +29,7 @@ describe('a send refused for its webhook costs nothing', () => {
   afterAll(async () => {
     await gateway?.close();
   });
-  afterEach(async () => {
-    await expectLedgerInvariant(gateway);
-  });
+  checkLedgerAfterEach(() => [gateway]);
 
   it.each(BAD_URLS)('a paid call with webhook %j: -32602 invalid_webhook_url, no task, no ledger row, in both generations', async (url) => {
     const org = await gateway.createOrg({ credits: 1_000_000n });

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import type { AnsweredCall } from '../../src/tasks/store.js';
-import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /**
  * One organization must never make another's calls fail. Instant calls of many organizations are
@@ -65,9 +65,7 @@ describe('one organization cannot fail another organization\'s calls', () => {
     await gateway?.close();
   });
 
-  afterEach(async () => {
-    await expectLedgerInvariant(gateway);
-  });
+  checkLedgerAfterEach(() => [gateway]);
 
   it('a messageId over the documented bound is -32602 before anything runs, in both generations', async () => {
     const org = await gateway.createOrg({ credits: 10n * TIER0_COST });

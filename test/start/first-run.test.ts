@@ -7,6 +7,7 @@ import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEmptyPostgresDatabase } from '../helpers/database.js';
 import { buildGateway, startBuiltGateway, type BuiltGateway } from '../helpers/built-gateway.js';
+import { needs } from '../helpers/requirements.js';
 
 /**
  * `npm start` as a newcomer meets it: the built gateway in its own process, on a database nothing
@@ -150,7 +151,7 @@ describe.sequential(`first start (${onPostgres ? 'fresh PostgreSQL database' : '
     expect(line).toMatch(/cannot reach PostgreSQL at 127\.0\.0\.1:\d+/);
   });
 
-  it.runIf(onPostgres)('a database that does not exist is one line naming DATABASE_URL and the createdb that makes it', async () => {
+  it('a database that does not exist is one line naming DATABASE_URL and the createdb that makes it', needs('postgres'), async () => {
     const url = new URL(serverUrl as string);
     url.pathname = '/paygate_never_created';
     const gateway = start({ DATABASE_URL: url.toString(), DATA_DIR: freshDataDir() });
