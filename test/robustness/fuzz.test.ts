@@ -6,6 +6,7 @@ import { a2aMethods, streamingMethods } from '../../src/a2a/methods.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { MAX_BODY_BYTES } from '../../src/http/a2a-endpoint.js';
 import { MAX_BATCH_SIZE } from '../../src/rpc/dispatch.js';
+import { MAX_RPC_ID_LENGTH } from '../../src/rpc/envelope.js';
 import { RpcCode } from '../../src/rpc/errors.js';
 import { moneyChecks, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -392,7 +393,11 @@ const validId = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(0, -0, 2 ** 64, Number.MAX_SAFE_INTEGER + 2, 1e308) },
   { weight: 1, arbitrary: rawString },
 );
-const badId = fc.oneof(fc.constantFrom(true, false, [], {}, [1], { id: 1 }), fc.constantFrom(new Raw('1e400'), new Raw('-1e400')));
+const badId = fc.oneof(
+  fc.constantFrom(true, false, [], {}, [1], { id: 1 }),
+  fc.constantFrom(new Raw('1e400'), new Raw('-1e400')),
+  fc.string({ minLength: MAX_RPC_ID_LENGTH + 1, maxLength: MAX_RPC_ID_LENGTH + 50 }),
+);
 const rpcId = fc.oneof({ weight: 8, arbitrary: validId }, { weight: 1, arbitrary: badId }, { weight: 2, arbitrary: fc.constant(OMIT) });
 
 const jsonrpcVersion = fc.oneof(
@@ -542,7 +547,7 @@ type Expected = { kind: 'single'; owed: Owed } | { kind: 'batch'; owed: Owed[] }
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const isRpcId = (value: unknown): value is RpcId =>
-  value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+  value === null || (typeof value === 'string' && value.length <= MAX_RPC_ID_LENGTH) || (typeof value === 'number' && Number.isFinite(value));
 
 /** What one element is owed. A streaming method in a batch is an invalid request. */
 function owedFor(element: unknown, inBatch: boolean): Owed {
