@@ -10,7 +10,11 @@ const ABANDONED: TaskFailure = {
   message: 'the gateway stopped before the tool answered; nothing was charged',
 };
 
-/** Tasks settled per statement, so one sweep never holds many account locks at once. */
+/**
+ * Tasks settled per statement, so one sweep never holds many account locks at once. The batch is
+ * taken as an array: PostgreSQL may run an `in (… limit …)` subquery again for each row it
+ * updates, and a statement then settled every stranded task at once, past the limit.
+ */
 const SWEEP_BATCH = 200;
 
 /**
@@ -27,12 +31,12 @@ export async function releaseAbandonedTasks(db: Database): Promise<number> {
         sql`
           update tasks
              set state = 'failed', error = ${JSON.stringify(ABANDONED)}::jsonb, deadline_at = null, updated_at = now()
-           where id in (
+           where id = any(array(
                  select id from tasks
                   where state = 'working' and deadline_at < now()
                   order by deadline_at
                   limit ${SWEEP_BATCH}
-                    for update skip locked)
+                    for update skip locked))
              and state = 'working'
        returning ${TASK_COLUMNS}`,
         ABANDONED.reason,

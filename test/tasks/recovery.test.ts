@@ -5,7 +5,7 @@ import { getCreditAccount } from '../../src/billing/accounts.js';
 import { reserveWith } from '../../src/billing/holds.js';
 import { releaseAbandonedTasks } from '../../src/tasks/recovery.js';
 import { insertWorkingTaskFromHold, type TaskRow } from '../../src/tasks/store.js';
-import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { checkLedgerAfterEach, expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 describe('recovery of tasks whose process died mid-call', () => {
   let gateway: TestGateway;
@@ -13,6 +13,7 @@ describe('recovery of tasks whose process died mid-call', () => {
     gateway = await startTestGateway();
   });
   afterAll(() => gateway.close());
+  checkLedgerAfterEach(() => [gateway], { idle: false });
 
   /** A task left `working` with its hold, as a killed process would leave it. */
   async function strandedTask(orgId: string, deadlineMs: number): Promise<TaskRow> {
@@ -60,5 +61,28 @@ describe('recovery of tasks whose process died mid-call', () => {
     expect(releases[0]?.n).toBe(3n);
     expect(await releaseAbandonedTasks(gateway.database.db)).toBe(0);
     await expectLedgerInvariant(gateway, { idle: false });
+  });
+
+  it('releases every hold once when more tasks are stranded than one sweep statement settles', async () => {
+    // 400 = two full batches of 200: the sweep must go on after a full batch and stop after an empty one.
+    const orgs = [await gateway.createOrg({ credits: 2_000_000n }), await gateway.createOrg({ credits: 2_000_000n })];
+    for (const org of orgs) {
+      for (let n = 0; n < 200; n++) await strandedTask(org.orgId, -1_000);
+    }
+
+    expect(await releaseAbandonedTasks(gateway.database.db)).toBe(400);
+
+    for (const org of orgs) {
+      expect(await getCreditAccount(gateway.database.db, org.orgId)).toMatchObject({ balance: 2_000_000n, reserved: 0n });
+      const [counts] = await gateway.database.db.rows<{ releases: bigint; failed: bigint }>(sql`
+        select (select count(*) from ledger_entries where org_id = ${org.orgId} and kind = 'release' and reason = 'abandoned') as releases,
+               (select count(*) from tasks where org_id = ${org.orgId} and state = 'failed') as failed`);
+      expect(counts).toEqual({ releases: 200n, failed: 200n });
+    }
+    // each statement stamps its tasks with its own now(): no statement settled more than a batch
+    const [largest] = await gateway.database.db.rows<{ n: bigint }>(sql`
+      select max(n) as n from (select count(*) as n from tasks where error->>'reason' = 'abandoned' group by updated_at) per_statement`);
+    expect(largest?.n).toBe(200n);
+    expect(await releaseAbandonedTasks(gateway.database.db)).toBe(0);
   });
 });
