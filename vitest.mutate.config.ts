@@ -14,6 +14,7 @@ export const MUTATION_SUITES = [
   'test/billing/read-plans.test.ts',
   'test/http/billing-api.test.ts',
   'test/http/low-balance.test.ts',
+  'test/http/low-balance-delivery.test.ts',
   'test/tasks/failures.test.ts',
   'test/tasks/long-running.test.ts',
   'test/tasks/recovery.test.ts',
