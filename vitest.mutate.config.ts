@@ -18,6 +18,7 @@ export const MUTATION_SUITES = [
   'test/tasks/failures.test.ts',
   'test/tasks/long-running.test.ts',
   'test/tasks/recovery.test.ts',
+  'test/robustness/cross-tenant.test.ts',
   'test/auth/members-and-keys.test.ts',
 ];
 
