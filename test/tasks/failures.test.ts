@@ -31,7 +31,7 @@ interface WireTask {
     state: string;
     message?: { parts: Array<{ text?: string; data?: unknown }> };
   };
-  metadata: { cost_micro_usdc: string; charged: boolean; tool?: string };
+  metadata: { cost_micro_usdc: string; charged: boolean; tool?: string; duration_ms?: number };
 }
 
 interface LedgerRow {
@@ -150,8 +150,11 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
 
     await db.rows(sql`alter table validations rename to validations_gone`);
     let task: WireTask;
+    let elapsedMs: number;
     try {
+      const started = performance.now();
       task = sentTask(await send(gateway, org.apiKey.key, message));
+      elapsedMs = performance.now() - started;
     } finally {
       await db.rows(sql`alter table validations_gone rename to validations`);
     }
@@ -160,6 +163,9 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
     expect(statusText(task)).toMatch(/nothing was charged/);
     expect(statusError(task)).toMatchObject({ reason: 'tool_failed' });
     expect(task.metadata.charged).toBe(false);
+    // the failed run's recorded duration (usage reports it) is its own time, within the call's
+    expect(task.metadata.duration_ms).toBeGreaterThanOrEqual(0);
+    expect(task.metadata.duration_ms).toBeLessThanOrEqual(Math.ceil(elapsedMs));
     await expectUntouched(gateway, org.orgId);
     expectNoMoneyMoved(await taskLedger(gateway, org.orgId, task.id), settlement, { id: task.id, cost: TIER1, reason: 'tool_failed' });
 
