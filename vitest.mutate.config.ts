@@ -11,6 +11,7 @@ export const MUTATION_SUITES = [
   'test/billing/money-promises.test.ts',
   'test/billing/topups.test.ts',
   'test/billing/usage-rollup.test.ts',
+  'test/billing/usage-rollup-margin.test.ts',
   'test/billing/read-plans.test.ts',
   'test/http/billing-api.test.ts',
   'test/http/low-balance.test.ts',
