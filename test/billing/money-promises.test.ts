@@ -47,6 +47,28 @@ async function accountOf(gateway: TestGateway, orgId: string) {
   return { balance: account.balance, reserved: account.reserved };
 }
 
+/**
+ * Reserves `cost` for a held getReputationReport task of `orgId` working under `owner`'s lease, as a
+ * paid call's reservation does; `deadlineMs` past zero, or a lease `until` now, make it abandoned.
+ */
+async function holdTask(
+  gateway: TestGateway,
+  input: { orgId: string; cost: bigint; owner: string; deadlineMs: number; until?: ReturnType<typeof sql> },
+): Promise<TaskRow> {
+  const [task] = await gateway.database.db.rows<TaskRow>(
+    reserveWith({
+      orgId: input.orgId,
+      cost: input.cost,
+      taskWrite: insertWorkingTaskFromHold(
+        { id: randomUUID(), contextId: randomUUID(), messageId: randomUUID(), tool: 'getReputationReport', arguments: {}, cost: input.cost, history: [], deadlineMs: input.deadlineMs },
+        { owner: input.owner, until: input.until ?? sql`now() + interval '1 minute'` },
+      ),
+    }),
+  );
+  if (!task) throw new Error('the hold was not placed');
+  return task;
+}
+
 describe('a settlement by an instance without the lease, or of a task no longer working, moves no money', () => {
   let gateway: TestGateway;
   beforeAll(async () => {
@@ -58,22 +80,8 @@ describe('a settlement by an instance without the lease, or of a task no longer 
   checkLedgerAfterEach(() => [gateway]);
 
   /** A held task of `orgId` working under `owner`'s lease, its cost reserved as a paid call's is. */
-  async function workingTask(orgId: string, owner: string, deadline: 'later' | 'passed' = 'later'): Promise<TaskRow> {
-    const id = randomUUID();
-    const messageId = randomUUID();
-    const [task] = await gateway.database.db.rows<TaskRow>(
-      reserveWith({
-        orgId,
-        cost: HELD_COST,
-        taskWrite: insertWorkingTaskFromHold(
-          { id, contextId: randomUUID(), messageId, tool: 'getReputationReport', arguments: {}, cost: HELD_COST, history: [], deadlineMs: deadline === 'later' ? 60_000 : -1_000 },
-          { owner, until: sql`now() + interval '1 minute'` },
-        ),
-      }),
-    );
-    if (!task) throw new Error('the hold was not placed');
-    return task;
-  }
+  const workingTask = (orgId: string, owner: string, deadline: 'later' | 'passed' = 'later') =>
+    holdTask(gateway, { orgId, cost: HELD_COST, owner, deadlineMs: deadline === 'later' ? 60_000 : -1_000 });
 
   const db = () => gateway.database.db;
   const capture = (taskId: string, owner: string) => db().rows<TaskRow>(settleWith('capture', completeWorkingTask(taskId, owner, { ok: true }, 5)));
@@ -331,16 +339,7 @@ describe.each(['by-tool', 'hold'] as const)('the credit boundary of a paid call 
 
   it('credit reserved by a call in flight counts: what is left above it is the boundary', async () => {
     const org = await gateway.createOrg({ credits: HELD_COST + TIER0_COST });
-    await gateway.database.db.rows(
-      reserveWith({
-        orgId: org.orgId,
-        cost: HELD_COST,
-        taskWrite: insertWorkingTaskFromHold(
-          { id: randomUUID(), contextId: randomUUID(), messageId: randomUUID(), tool: 'getReputationReport', arguments: {}, cost: HELD_COST, history: [], deadlineMs: -1_000 },
-          { owner: 'elsewhere', until: sql`now() + interval '1 minute'` },
-        ),
-      }),
-    );
+    await holdTask(gateway, { orgId: org.orgId, cost: HELD_COST, owner: 'elsewhere', deadlineMs: -1_000 });
     expect((await call(org.apiKey.key)).result?.task.status.state).toBe('TASK_STATE_COMPLETED');
     const refused = await call(org.apiKey.key);
     expect(refused.error?.data).toMatchObject({ reason: 'insufficient_credits', available: '0' });
@@ -364,16 +363,7 @@ describe('holds swept and grants made by the operator', () => {
     const org = await gateway.createOrg({ credits: 1_000_000n });
     const abandoned = 201;
     for (let i = 0; i < abandoned; i += 1) {
-      await gateway.database.db.rows(
-        reserveWith({
-          orgId: org.orgId,
-          cost: 1n,
-          taskWrite: insertWorkingTaskFromHold(
-            { id: randomUUID(), contextId: randomUUID(), messageId: randomUUID(), tool: 'getReputationReport', arguments: {}, cost: 1n, history: [], deadlineMs: -1_000 },
-            { owner: 'gone', until: sql`now()` },
-          ),
-        }),
-      );
+      await holdTask(gateway, { orgId: org.orgId, cost: 1n, owner: 'gone', deadlineMs: -1_000, until: sql`now()` });
     }
     expect(await accountOf(gateway, org.orgId)).toEqual({ balance: 1_000_000n, reserved: BigInt(abandoned) });
     expect(await releaseAbandonedTasks(gateway.database.db)).toBe(abandoned);
@@ -388,16 +378,7 @@ describe('holds swept and grants made by the operator', () => {
     }
     expect(await ledgerOf(gateway, org.orgId)).toEqual([]);
     await grantCredits(gateway.database.db, { orgId: org.orgId, amount: HELD_COST, reason: 'first' });
-    await gateway.database.db.rows(
-      reserveWith({
-        orgId: org.orgId,
-        cost: HELD_COST,
-        taskWrite: insertWorkingTaskFromHold(
-          { id: randomUUID(), contextId: randomUUID(), messageId: randomUUID(), tool: 'getReputationReport', arguments: {}, cost: HELD_COST, history: [], deadlineMs: -1_000 },
-          { owner: 'gone', until: sql`now()` },
-        ),
-      }),
-    );
+    await holdTask(gateway, { orgId: org.orgId, cost: HELD_COST, owner: 'gone', deadlineMs: -1_000, until: sql`now()` });
     const after = await grantCredits(gateway.database.db, { orgId: org.orgId, amount: 7n, reason: 'second' });
     expect(after).toEqual({ orgId: org.orgId, balance: HELD_COST + 7n, reserved: HELD_COST, available: 7n });
     expect(await releaseAbandonedTasks(gateway.database.db)).toBe(1);
