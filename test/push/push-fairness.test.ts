@@ -8,6 +8,7 @@ import { PUSH_IN_FLIGHT_PER_ORG, startPushDispatcher } from '../../src/push/disp
 import { call, expectResult, expectRpcError, request, toolCall, v03Send, v03Text, v1Data, v1Send, v1Text } from '../a2a/support.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { listenOnLoopback, type LoopbackServer } from '../helpers/loopback.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * One organization cannot flood webhooks or hold up another's: configs are limited per task and
@@ -15,13 +16,6 @@ import { listenOnLoopback, type LoopbackServer } from '../helpers/loopback.js';
  * waiting for slow ones before claiming more.
  */
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('push notification limits', () => {
   let gateway: TestGateway;

@@ -9,6 +9,7 @@ import { call, expectResult, expectRpcError, request, toolCall, v03Data, v03Send
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { listenOnLoopback } from '../helpers/loopback.js';
+import { waitFor } from '../helpers/wait.js';
 
 const quietLog = pino({ level: 'silent' });
 
@@ -48,13 +49,6 @@ function expectSigned(received: Received, token: string): void {
   expect(match?.[2]).toBe(expected);
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 8_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('push notifications', () => {
   let llm: FakeLlm;
@@ -113,7 +107,7 @@ describe('push notifications', () => {
       await call(gateway, request('tasks/pushNotificationConfig/set', { taskId: task.id, pushNotificationConfig: { url: receiver.url, token: 't-03' } }), key),
     );
     expect(set).toEqual({ taskId: task.id, pushNotificationConfig: { url: receiver.url, id: expect.any(String) } });
-    await waitFor(() => receiver.received.length >= 1, 10_000);
+    await waitFor(() => receiver.received.length >= 1, 'a delivery', 10_000);
     expect(JSON.parse(receiver.received[0]?.body ?? '{}')).toMatchObject({ kind: 'task', id: task.id, status: { state: 'completed' } });
     expectSigned(receiver.received[0] as Received, 't-03');
     const configOf = async () =>
