@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getCreditAccount, grantCredits } from '../../src/billing/accounts.js';
+import { getCreditAccount, grantCredits, NoCreditAccountError, openCreditAccount } from '../../src/billing/accounts.js';
 import { reserveWith, settleWith } from '../../src/billing/holds.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
@@ -382,5 +382,19 @@ describe('holds swept and grants made by the operator', () => {
     const after = await grantCredits(gateway.database.db, { orgId: org.orgId, amount: 7n, reason: 'second' });
     expect(after).toEqual({ orgId: org.orgId, balance: HELD_COST + 7n, reserved: HELD_COST, available: 7n });
     expect(await releaseAbandonedTasks(gateway.database.db)).toBe(1);
+  });
+
+  it('a grant to an organization without an account is refused by name and writes nothing; opening an account twice keeps it', async () => {
+    const withoutAccount = randomUUID();
+    const refused = grantCredits(gateway.database.db, { orgId: withoutAccount, amount: 5n, reason: 'lost' });
+    await expect(refused).rejects.toThrow(NoCreditAccountError);
+    await expect(refused).rejects.toMatchObject({ orgId: withoutAccount });
+    expect(await getCreditAccount(gateway.database.db, withoutAccount)).toBeUndefined();
+    const [written] = await gateway.database.db.rows<{ n: bigint }>(sql`select count(*) as n from ledger_entries where org_id = ${withoutAccount}`);
+    expect(written?.n).toBe(0n);
+
+    const org = await gateway.createOrg({ credits: 30n });
+    await openCreditAccount(gateway.database.db, org.orgId);
+    expect(await getCreditAccount(gateway.database.db, org.orgId)).toEqual({ orgId: org.orgId, balance: 30n, reserved: 0n, available: 30n });
   });
 });

@@ -1,8 +1,8 @@
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturedLog, type LogLine } from '../helpers/captured-log.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * A client that hangs up while sending its body is not the gateway's failure: it was logged as
@@ -10,27 +10,14 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
  * info, status 499 (nginx's "client closed request"), and nothing at error level.
  */
 
-interface LogLine {
-  level: number;
-  msg: string;
-  status?: number;
-  path?: string;
-}
-
-const lines: LogLine[] = [];
-const capture = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as LogLine);
-    done();
-  },
-});
+const { log, lines } = capturedLog('info');
 
 let gateway: TestGateway;
 let port: number;
 let apiKey: string;
 
 beforeAll(async () => {
-  gateway = await startTestGateway({ log: pino({ level: 'info' }, capture) });
+  gateway = await startTestGateway({ log });
   port = Number(new URL(await gateway.listen()).port);
   apiKey = (await gateway.createOrg()).apiKey.key;
 });
@@ -49,13 +36,9 @@ async function hangUpMidBody(path: string, headers: Record<string, string>): Pro
 }
 
 async function requestLineOf(path: string): Promise<LogLine> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const line = lines.find((entry) => entry.path === path && entry.status !== undefined);
-    if (line) return line;
-    if (Date.now() > deadline) throw new Error(`no request line for ${path}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  const lineOf = () => lines.find((entry) => entry.path === path && entry.status !== undefined);
+  await waitFor(() => lineOf() !== undefined, `a request line for ${path}`, 10_000);
+  return lineOf() as LogLine;
 }
 
 describe('a client that hangs up mid-body', () => {

@@ -3,9 +3,12 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { reserveWith } from '../../src/billing/holds.js';
-import { releaseAbandonedTasks } from '../../src/tasks/recovery.js';
+import { openDatabase } from '../../src/db/client.js';
+import { releaseAbandonedTasks, startRecoveryLoop } from '../../src/tasks/recovery.js';
 import { insertWorkingTaskFromHold, type TaskRow } from '../../src/tasks/store.js';
+import { capturedLog } from '../helpers/captured-log.js';
 import { checkLedgerAfterEach, expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('recovery of tasks whose process died mid-call', () => {
   let gateway: TestGateway;
@@ -84,5 +87,50 @@ describe('recovery of tasks whose process died mid-call', () => {
       select max(n) as n from (select count(*) as n from tasks where error->>'reason' = 'abandoned' group by updated_at) per_statement`);
     expect(largest?.n).toBe(200n);
     expect(await releaseAbandonedTasks(gateway.database.db)).toBe(0);
+  });
+  it('the loop every instance runs releases a task stranded while it runs, says how many in one warning, and stops', async () => {
+    const org = await gateway.createOrg({ credits: 100_000n });
+    const { log, lines } = capturedLog('info');
+    const stop = startRecoveryLoop(gateway.database.db, log, 25);
+    try {
+      // Passes that find nothing say nothing: a quiet gateway's log stays quiet. (Absence can only be
+      // watched for a while: about four passes.)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(lines).toEqual([]);
+      const stranded = [await strandedTask(org.orgId, -1_000), await strandedTask(org.orgId, -1_000)];
+
+      await waitFor(async () => (await getCreditAccount(gateway.database.db, org.orgId))?.reserved === 0n, 'the loop to release the holds');
+      const [states] = await gateway.database.db.rows<{ failed: bigint }>(sql`
+        select count(*) as failed from tasks where id in (${stranded[0]?.id}, ${stranded[1]?.id}) and state = 'failed' and error->>'reason' = 'abandoned'`);
+      expect(states?.failed).toBe(2n);
+      // One warning per pass that released something (the two may fall in one pass or two).
+      await waitFor(() => lines.reduce((sum, line) => sum + Number(line.released), 0) === 2, 'warnings for both tasks');
+      for (const line of lines) expect(line).toMatchObject({ level: 40, msg: 'released abandoned tasks' });
+    } finally {
+      await stop();
+    }
+    // Stopped means stopped: a task stranded now stays working until someone sweeps again.
+    const after = await strandedTask(org.orgId, -1_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const [row] = await gateway.database.db.rows<{ state: string }>(sql`select state from tasks where id = ${after.id}`);
+    expect(row?.state).toBe('working');
+    expect(await releaseAbandonedTasks(gateway.database.db)).toBe(1);
+  });
+
+  it('a sweep that fails is logged as an error and the loop sweeps again', async () => {
+    // A database handle that is closed: every statement fails as a lost connection would.
+    const closed = await openDatabase(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL, poolSize: 1 } : { memory: true });
+    await closed.close();
+    const { log, lines } = capturedLog('info');
+    const stop = startRecoveryLoop(closed, log, 10);
+    try {
+      await waitFor(() => lines.length >= 2, 'two failed sweeps');
+    } finally {
+      await stop();
+    }
+    expect(lines.slice(0, 2)).toEqual([
+      expect.objectContaining({ level: 50, msg: 'recovery sweep failed', err: expect.objectContaining({ message: expect.any(String) }) }),
+      expect.objectContaining({ level: 50, msg: 'recovery sweep failed' }),
+    ]);
   });
 });
