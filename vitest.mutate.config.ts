@@ -1,12 +1,14 @@
-import { defineConfig, mergeConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 import base from './vitest.config.js';
 
 /**
  * The suites `npm run mutate` runs against each mutant: those that move money through the mutated
- * files (stryker.config.json) on a real database. Kept to these so a mutant costs seconds, not the
- * whole suite.
+ * files (stryker.config.json) on a real database, in this process (suites that start the built
+ * gateway as a child process run dist/, which no mutant reaches). Kept to these so a mutant costs
+ * seconds, not the whole suite.
  */
 export const MUTATION_SUITES = [
+  'test/a2a/protocol.test.ts',
   'test/billing/concurrency.test.ts',
   'test/billing/money-promises.test.ts',
   'test/billing/topups.test.ts',
@@ -23,4 +25,5 @@ export const MUTATION_SUITES = [
   'test/auth/members-and-keys.test.ts',
 ];
 
-export default mergeConfig(base, defineConfig({ test: { include: MUTATION_SUITES } }));
+// Not mergeConfig: it concatenates arrays, and `include` would keep the base's `test/**/*.test.ts`.
+export default defineConfig({ ...base, test: { ...base.test, include: MUTATION_SUITES } });
