@@ -1,12 +1,23 @@
 import { sql, type SQL } from 'drizzle-orm';
 
+/** The CTE of the calls a charge statement took and paid for; its task write reads from it. */
+const PAID = sql`${sql.identifier('paid')}`;
+
+export interface ChargeStatement {
+  /** The calls to pay for, with at least `(n int8, org_id uuid, message_id text, cost int8)`; `n` orders them. */
+  calls: SQL;
+  /** Holds when the call `call` (a row of `calls`) carries a messageId its organization has not used. */
+  messageIdUnused: (call: SQL) => SQL;
+  /** Writes the tasks of the paid calls, read from `paid` (the columns of `calls`); returns `(id, org_id, cost, …)`. */
+  taskWrite: (paid: SQL) => SQL;
+}
+
 /**
  * Instant calls' settlement, ONE statement for one or many answered calls, of one organization or
  * several (docs/adr/0003-instant-calls-settle-in-one-charge.md). Run only once the answers exist: a
  * call without an answer is never charged.
  *
- * `calls` is a query of the calls to pay for, with at least `(n int8, org_id uuid, message_id text,
- * cost int8)`; `n` orders them. Under the row locks of the organizations' accounts (taken in org_id
+ * Under the row locks of the organizations' accounts (taken in org_id
  * order, so two such statements cannot deadlock) the statement, per organization,
  * - drops calls whose messageId the organization already used (the retry gets the first task),
  *   keeping the first of any duplicates among `calls`;
@@ -14,11 +25,10 @@ import { sql, type SQL } from 'drizzle-orm';
  *   (balance − reserved) left by those taken before it, so no call is refused that could be paid;
  * - takes their sum from the balance, runs `taskWrite` for them, and writes one `charge` ledger row
  *   per task.
- * `taskWrite` MUST read the taken calls from the CTE named `paid` (the columns of `calls`) and
- * return `(id, org_id, cost, …)`. An insert that conflicts aborts the whole statement, so nothing is
- * charged for it; the caller may retry its calls one by one.
+ * An insert that conflicts aborts the whole statement, so nothing is charged for it; the caller may
+ * retry its calls one by one.
  */
-export function chargeCalls(input: { calls: SQL; taskWrite: SQL }): SQL {
+export function chargeCalls(input: ChargeStatement): SQL {
   return sql`
     with recursive calls as (${input.calls}),
     account as (
@@ -30,10 +40,7 @@ export function chargeCalls(input: { calls: SQL; taskWrite: SQL }): SQL {
     fresh as (
       select *, row_number() over (partition by org_id order by n) as step
         from (select distinct on (org_id, message_id) * from calls c
-               -- Two index probes per call, as subplans: a NOT EXISTS with OR becomes a hash anti join
-               -- that reads every task of the organization.
-               where (select 1 from tasks t where t.org_id = c.org_id and t.message_id = c.message_id limit 1) is null
-                 and (select 1 from tasks t where t.org_id = c.org_id and t.call_message_id = c.message_id limit 1) is null
+               where ${input.messageIdUnused(sql.raw('c'))}
                order by org_id, message_id, n) as unused
     ),
     walk (org_id, step, remaining, taken) as (
@@ -53,10 +60,10 @@ export function chargeCalls(input: { calls: SQL; taskWrite: SQL }): SQL {
        where c.org_id = per_org.org_id
    returning c.org_id
     ),
-    paid as (
+    ${PAID} as (
       select taken.* from taken join charge using (org_id)
     ),
-    work as (${input.taskWrite}),
+    work as (${input.taskWrite(PAID)}),
     entry as (
       insert into ledger_entries (org_id, kind, amount, reserved_delta, task_id)
       select work.org_id, 'charge'::ledger_kind, -work.cost, 0, work.id from work

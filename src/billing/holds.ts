@@ -1,27 +1,39 @@
 import { sql, type SQL } from 'drizzle-orm';
 
+/** The CTE of a placed hold: one row `(org_id)` when the hold was placed, none otherwise. */
+const HOLD = sql`${sql.identifier('hold')}`;
+
+export interface HoldStatement {
+  orgId: string;
+  cost: bigint;
+  /**
+   * Writes the held task, read from `hold` (e.g. `insert … select … from ${hold}`); returns exactly
+   * one row `(id, org_id, …)` whenever `hold` has one.
+   */
+  taskWrite: (hold: SQL) => SQL;
+  /** A condition the hold also requires (e.g. that a task still waits for input), under its row lock. */
+  guard?: SQL;
+}
+
 /**
  * Reserve, capture and release, each one SQL statement: the task write, the account change and
  * the ledger row commit together or not at all, in a single round trip.
  *
  * `reserveWith` places a hold of `cost` on the organization's available credit
  * (balance − reserved ≥ cost, re-checked under the row lock, so concurrent holds can never
- * overdraw) and runs `taskWrite` only if the hold was placed. `taskWrite` MUST read from the CTE
- * named `hold` (e.g. `insert … select … from hold`) and return exactly one row `(id, org_id, …)`
- * whenever `hold` has one; an insert that conflicts aborts the whole statement, which is what
- * makes a duplicate messageId free of charge. `guard`, when given, is a condition the hold also
- * requires (e.g. that a task is still waiting for input), evaluated under its own row lock.
+ * overdraw) and runs `taskWrite` only if the hold was placed. An insert that conflicts aborts the
+ * whole statement, which is what makes a duplicate messageId free of charge.
  */
-export function reserveWith(input: { orgId: string; cost: bigint; taskWrite: SQL; guard?: SQL }): SQL {
+export function reserveWith(input: HoldStatement): SQL {
   return sql`
-    with hold as (
+    with ${HOLD} as (
       update credit_accounts
          set reserved = reserved + ${input.cost}, updated_at = now()
        where org_id = ${input.orgId}
          and balance - reserved >= ${input.cost}
          ${input.guard ? sql`and ${input.guard}` : sql``}
    returning org_id
-    ), work as (${input.taskWrite}),
+    ), work as (${input.taskWrite(HOLD)}),
     entry as (
       insert into ledger_entries (org_id, kind, amount, reserved_delta, task_id)
       select work.org_id, 'reserve'::ledger_kind, 0, ${input.cost}, work.id from work

@@ -1,6 +1,6 @@
 import { chargeCalls } from '../billing/charges.js';
 import type { Database } from '../db/client.js';
-import { answeredCalls, insertCompletedTasksFromPaid, type AnsweredCall, type WrittenTask } from './store.js';
+import { answeredCalls, callMessageIdUnused, insertCompletedTasksFromPaid, type AnsweredCall, type WrittenTask } from './store.js';
 
 /**
  * Statements in flight at once: a second one is built and sent while the first commits, so a call
@@ -44,7 +44,11 @@ export function createChargeCombiner(db: Database): ChargeCombiner {
       // Planned each time: its probes of `tasks` must use the messageId index however few tasks
       // there were when a cached plan was made; one plan serves the whole group.
       const rows = await db.rows<WrittenTask>(
-        chargeCalls({ calls: answeredCalls(batch.map((entry) => entry.call)), taskWrite: insertCompletedTasksFromPaid }),
+        chargeCalls({
+          calls: answeredCalls(batch.map((entry) => entry.call)),
+          messageIdUnused: callMessageIdUnused,
+          taskWrite: insertCompletedTasksFromPaid,
+        }),
         { planEachTime: true },
       );
       const written = new Map(rows.map((row) => [row.id, row]));

@@ -66,21 +66,21 @@ export interface NewCall {
   deadlineMs: number;
 }
 
-/** A new task already working on its tool call; reads `hold` (see billing/holds.ts). */
 /** Who runs a new held task, until when (see leases.ts). */
 export interface TaskLease {
   owner: string;
   until: SQL;
 }
 
-export function insertWorkingTaskFromHold(call: NewCall, lease: TaskLease): SQL {
-  return sql`
+/** A new task already working on its tool call, written by the hold that pays for it (billing/holds.ts). */
+export function insertWorkingTaskFromHold(call: NewCall, lease: TaskLease): (hold: SQL) => SQL {
+  return (hold) => sql`
     insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, arguments, cost, state, history, deadline_at,
                        lease_owner, lease_until, attempts)
-    select ${call.id}, hold.org_id, ${call.contextId}, ${call.messageId}, ${call.messageId}, ${call.tool},
+    select ${call.id}, ${hold}.org_id, ${call.contextId}, ${call.messageId}, ${call.messageId}, ${call.tool},
            ${json(call.arguments)}, ${call.cost}, 'working', ${json(call.history)}, ${deadline(call.deadlineMs)},
            ${lease.owner}, ${lease.until}, 1
-      from hold
+      from ${hold}
  returning ${TASK_COLUMNS}`;
 }
 
@@ -126,11 +126,11 @@ export function answeredCalls(calls: readonly AnsweredCall[]): SQL {
     as answered (org_id, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms, n)`;
 }
 
-/** The paid calls' tasks, inserted completed; reads `paid` (see billing/charges.ts). */
-export const insertCompletedTasksFromPaid: SQL = sql`
+/** The paid calls' tasks, inserted completed by the charge that pays for them (billing/charges.ts). */
+export const insertCompletedTasksFromPaid = (paid: SQL): SQL => sql`
     insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, arguments, cost, state, result, history, duration_ms)
     select id, org_id, context_id, message_id, message_id, tool, arguments, cost, 'completed', result, history, duration_ms
-      from paid
+      from ${paid}
  returning id, org_id, cost, ${iso('created_at')}, ${iso('updated_at')}`;
 
 /** An instant call that did not answer, recorded failed; no money moved, so no ledger row. */
@@ -148,30 +148,45 @@ export async function insertFailedTask(
   return row;
 }
 
-/** A task waiting for input takes its tool call; reads `hold`. */
+/** A task waiting for input takes its tool call, written by the hold that pays for it. */
 export function startCallOnWaitingTaskFromHold(
   taskId: string,
   call: Omit<NewCall, 'id' | 'contextId' | 'history'> & { appended: Message[] },
   lease: TaskLease,
-): SQL {
-  return sql`
+): (hold: SQL) => SQL {
+  return (hold) => sql`
     update tasks
        set state = 'working', call_message_id = ${call.messageId}, tool = ${call.tool},
            arguments = ${json(call.arguments)}, cost = ${call.cost}, history = history || ${json(call.appended)},
            deadline_at = ${deadline(call.deadlineMs)}, lease_owner = ${lease.owner}, lease_until = ${lease.until},
            attempts = attempts + 1, updated_at = now()
-      from (select org_id as held_org_id from hold) as held
+      from (select org_id as held_org_id from ${hold}) as held
      where tasks.id = ${taskId} and tasks.org_id = held.held_org_id and tasks.state = 'input-required'
  returning ${TASK_COLUMNS}`;
 }
 
 /**
- * A retry of a messageId whose task exists must not take the account lock at all: its insert would
- * then wait on that task's index entry while the task's capture waits on the account (a deadlock).
+ * The task a messageId of an organization was used by, if any: the task it opened, or the task it
+ * made a tool call on (a follow-up). A scalar subquery of two index probes: one condition with OR
+ * becomes, inside a charge of many calls, a hash anti join that reads every task of the organization.
+ */
+function taskUsingMessageId(orgId: SQL, messageId: SQL): SQL {
+  return sql`coalesce(
+    (select t.id from tasks t where t.org_id = ${orgId} and t.message_id = ${messageId} limit 1),
+    (select t.id from tasks t where t.org_id = ${orgId} and t.call_message_id = ${messageId} limit 1))`;
+}
+
+/**
+ * Whether a messageId is still unused: a retry is answered with its first task, never charged
+ * again. A held call checks it before the account lock: its insert would otherwise wait on that
+ * task's index entry while the task's capture waits on the account (a deadlock).
  */
 export function messageIdUnused(orgId: string, messageId: string): SQL {
-  return sql`not exists (select 1 from tasks where org_id = ${orgId} and (message_id = ${messageId} or call_message_id = ${messageId}))`;
+  return sql`${taskUsingMessageId(sql`${orgId}::uuid`, sql`${messageId}`)} is null`;
 }
+
+/** `messageIdUnused` for a row `call` with columns `org_id` and `message_id` (a charge's calls). */
+export const callMessageIdUnused = (call: SQL): SQL => sql`${taskUsingMessageId(sql`${call}.org_id`, sql`${call}.message_id`)} is null`;
 
 /** The condition a follow-up's hold needs: its task still waits for input (locked while we look). */
 export function waitingTaskGuard(orgId: string, taskId: string): SQL {
@@ -244,7 +259,6 @@ export async function findTask(db: Database, orgId: string, taskId: string): Pro
   return row;
 }
 
-/** The task a messageId already opened or already called a tool on, for idempotent retries. */
 /** A task's state and last change, without its history and result: what a follower polls. */
 export async function taskVersion(db: Database, orgId: string, taskId: string): Promise<string | undefined> {
   const [row] = await db.rows<{ version: string }>(sql`
@@ -252,15 +266,14 @@ export async function taskVersion(db: Database, orgId: string, taskId: string): 
   return row?.version;
 }
 
+/** The task a messageId already opened or already called a tool on, for idempotent retries. */
 export async function findTaskByMessageId(
   db: Database,
   orgId: string,
   messageId: string,
 ): Promise<TaskRow | undefined> {
   const [row] = await db.rows<TaskRow>(sql`
-    select ${TASK_COLUMNS} from tasks
-     where org_id = ${orgId} and (message_id = ${messageId} or call_message_id = ${messageId})
-     limit 1`);
+    select ${TASK_COLUMNS} from tasks where id = ${taskUsingMessageId(sql`${orgId}::uuid`, sql`${messageId}`)}`);
   return row;
 }
 
