@@ -3,7 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrganization } from '../../src/auth/organizations.js';
 import { rollUpUsage } from '../../src/billing/usage-rollup.js';
 import { usageStatement, type UsageQuery } from '../../src/billing/usage.js';
-import { taskPageStatements } from '../../src/tasks/store.js';
+import { randomUUID } from 'node:crypto';
+import { chargeCalls } from '../../src/billing/charges.js';
+import { reserveWith } from '../../src/billing/holds.js';
+import {
+  answeredCalls,
+  callMessageIdUnused,
+  insertCompletedTasksFromPaid,
+  insertWorkingTaskFromHold,
+  messageIdUnused,
+  taskPageStatements,
+} from '../../src/tasks/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { needs } from '../helpers/requirements.js';
 
@@ -75,6 +85,38 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
       expectNoTaskScan(plan);
       expect(plan.find((node) => node['Relation Name'] === 'tasks')?.['Index Name']).toBe('tasks_org_created_idx');
       expect(plan.map((node) => node['Node Type'])).not.toContain('Sort');
+    }
+  });
+
+  it('a charge of many calls and a held call probe the messageId indexes: a retry check never reads every task', async () => {
+    const call = (n: number) => ({
+      orgId,
+      id: randomUUID(),
+      contextId: 'c',
+      messageId: `fresh-${n}`,
+      tool: 'getAgentProfile',
+      arguments: {},
+      cost: 1_000n,
+      history: [],
+      result: {},
+      durationMs: 1,
+    });
+    const charge = chargeCalls({
+      calls: answeredCalls(Array.from({ length: 50 }, (_, n) => call(n))),
+      messageIdUnused: callMessageIdUnused,
+      taskWrite: insertCompletedTasksFromPaid,
+    });
+    const { id, ...fields } = call(99);
+    const hold = reserveWith({
+      orgId,
+      cost: 1_000n,
+      guard: messageIdUnused(orgId, 'fresh-99'),
+      taskWrite: insertWorkingTaskFromHold({ ...fields, id, deadlineMs: 1_000 }, { owner: 'me', until: sql`now()` }),
+    });
+    for (const statement of [charge, hold]) {
+      const plan = await planOf(statement);
+      expectNoTaskScan(plan);
+      expect(plan.map((node) => node['Node Type'])).not.toContain('Hash Anti Join');
     }
   });
 });
