@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { reserveWith, settleWith } from '../billing/holds.js';
 import { DomainError, InvalidInput, TaskNotCancelable, TaskNotFound, UnsupportedOperation } from '../domain/errors.js';
+import { TERMINAL_STATES, type Message, type TaskState, type TaskView } from '../domain/task-model.js';
 import type { CallerContext } from './context.js';
 import { creditError } from './credit-errors.js';
 import { executeCall } from './execute.js';
 import { toolTimeoutMs } from './run-tool.js';
 import { runInstantCall } from './instant-call.js';
 import { instructionsMessage } from './instructions.js';
-import { TERMINAL_STATES, type Message, type TaskState, type TaskView } from '../domain/task-model.js';
 import {
   appendToWaitingTask,
   cancelOpenTask,
