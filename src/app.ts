@@ -9,7 +9,8 @@ import { ChainUnavailableError } from './chain/client.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { a2aEndpoint } from './http/a2a-endpoint.js';
-import { ApiError, apiErrorResponse } from './http/api-errors.js';
+import { isDomainError } from './domain/errors.js';
+import { ApiError, apiErrorOf, apiErrorResponse } from './http/api-errors.js';
 import { CLIENT_CLOSED_REQUEST, ClientAbortedError } from './http/client-aborted.js';
 import { billingRoutes } from './http/billing-routes.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => apiErrorResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`, 'no_route')));
   app.onError((error, c) => {
     if (error instanceof ApiError) return apiErrorResponse(c, error);
+    if (isDomainError(error)) return apiErrorResponse(c, apiErrorOf(error));
     if (error instanceof ClientAbortedError) {
       // Nobody is there to read an answer; the request line says 499 and nothing else is logged.
       return c.body(null, CLIENT_CLOSED_REQUEST as StatusCode);

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { CANONICAL_REGISTRIES } from './indexer/erc8004-abi.js';
+
+/**
+ * The canonical ERC-8004 registries, the defaults on those chains (erc-8004/erc-8004-contracts
+ * registry-addresses.json). Kept here so that config imports nothing of ours: every folder reads it.
+ */
+export const CANONICAL_REGISTRIES: Record<number, { identity: `0x${string}`; reputation: `0x${string}`; validation?: `0x${string}` }> = {
+  8453: { identity: '0x8004a169fb4a3325136eb29fa0ceb6d2e539a432', reputation: '0x8004baa17c55a88189ae136b182e5fda19de9b63' },
+  84532: { identity: '0x8004a818bfb912233c491871b3d84c89a494bd9e', reputation: '0x8004b663056a597dffe9eccc1965a193b7388713' },
+};
 
 const flag = z
   .enum(['0', '1', 'true', 'false'])

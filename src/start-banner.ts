@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DemoOrganization } from './db/demo-org.js';
+import type { DemoOrganization } from './auth/demo-org.js';
 import { displayUsdc } from './tools/money.js';
 
 /**

@@ -1,4 +1,5 @@
-import { RpcCode, type RpcError, type RpcErrorCode, type RpcErrorObject } from '../rpc/errors.js';
+import type { AnyDomainError } from '../domain/errors.js';
+import { RpcCode, RpcError, type RpcErrorCode, type RpcErrorObject } from '../rpc/errors.js';
 
 /** Whose error shape a request gets: A2A 1.0 (`data` an array of typed details) or 0.3 (`data` an object). */
 export type ErrorGeneration = '1.0' | '0.3';
@@ -38,6 +39,25 @@ const REASONS: Record<RpcErrorCode, { reason: string; domain: string }> = {
   [RpcCode.ExtendedCardNotConfigured]: { reason: 'EXTENDED_AGENT_CARD_NOT_CONFIGURED', domain: A2A_DOMAIN },
   [RpcCode.VersionNotSupported]: { reason: 'VERSION_NOT_SUPPORTED', domain: A2A_DOMAIN },
 };
+
+/**
+ * The one place a domain refusal becomes a JSON-RPC error: its code, its message (-32602 ones say
+ * "Invalid params: "), and its data (the refusal reason first, then its details; A2A's own task
+ * errors carry the details alone). renderA2AError then shapes `data` per generation.
+ */
+export function rpcErrorOf(error: AnyDomainError): RpcError {
+  switch (error.kind) {
+    case 'task_not_found':
+      return new RpcError(RpcCode.TaskNotFound, error.message, error.details);
+    case 'task_not_cancelable':
+      return new RpcError(RpcCode.TaskNotCancelable, error.message, error.details);
+    case 'credit_refused':
+    case 'unsupported_operation':
+      return new RpcError(RpcCode.CreditsOrUnsupported, error.message, { reason: error.reason, ...error.details });
+    case 'invalid_input':
+      return new RpcError(RpcCode.InvalidParams, `Invalid params: ${error.message}`, { reason: error.reason, ...error.details });
+  }
+}
 
 interface FieldIssue {
   path: string;

@@ -1,18 +1,7 @@
 import type { z } from 'zod';
 import { findUnstorable } from '../db/unstorable.js';
+import { describeIssues } from '../domain/issues.js';
 import { rpcErrors } from '../rpc/errors.js';
-
-export interface ParamIssue {
-  path: string;
-  message: string;
-}
-
-export function describeIssues(error: z.ZodError): ParamIssue[] {
-  return error.issues.slice(0, 20).map((issue) => ({
-    path: issue.path.map(String).join('.') || '(root)',
-    message: issue.message,
-  }));
-}
 
 /** Parses method params with a zod schema; a mismatch is -32602 with the issues in data. */
 export function parseParams<Schema extends z.ZodType>(schema: Schema, params: unknown, what: string): z.output<Schema> {

@@ -1,11 +1,12 @@
 import { rpcMethod, type RpcMethod } from '../rpc/dispatch.js';
-import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
+import { UnsupportedOperation } from '../domain/errors.js';
+import { RpcCode, RpcError } from '../rpc/errors.js';
 import { z } from 'zod';
 import { checkPushWithSend, listPush, readPush, registerPush, registerPushOrRefuse, removePush, type PushRequest } from '../push/register.js';
 import { EventStreamResult } from '../rpc/stream.js';
 import type { CallerContext } from '../tasks/context.js';
 import { followTask } from '../tasks/follow.js';
-import { TERMINAL_STATES, type Message, type TaskView } from './model.js';
+import { TERMINAL_STATES, type Message, type TaskView } from '../domain/task-model.js';
 import { taskEvents, type TaskEvent } from './task-events.js';
 import { cancelTask, getTask, listTasks, sendMessage } from '../tasks/service.js';
 import { identifier } from './identifiers.js';
@@ -93,7 +94,7 @@ function taskStream(ctx: A2AContext, first: TaskView, render: (event: TaskEvent)
 async function subscribableTask(ctx: A2AContext, id: string): Promise<TaskView> {
   const task = await getTask({ ctx, input: { id } });
   if (TERMINAL_STATES.has(task.state)) {
-    throw rpcErrors.unsupported('task_finished', `Task ${id} is ${task.state}; read it with GetTask / tasks/get`, { taskId: id, state: task.state });
+    throw new UnsupportedOperation('task_finished', `Task ${id} is ${task.state}; read it with GetTask / tasks/get`, { taskId: id, state: task.state });
   }
   return task;
 }

@@ -1,4 +1,4 @@
-import type { Artifact, TaskView } from './model.js';
+import type { Artifact, TaskView } from '../domain/task-model.js';
 import { endsStream } from '../tasks/follow.js';
 
 /** What a stream tells about a task, before each A2A generation renders it in its own shape. */

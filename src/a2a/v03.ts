@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identifier, identifierList, uriList } from './identifiers.js';
-import type { Artifact, Message, Part, TaskView } from './model.js';
+import type { Artifact, Message, Part, TaskView } from '../domain/task-model.js';
 import type { PushConfig } from '../push/configs.js';
 import { pushAuthScheme, pushCredentials } from './push-authentication.js';
 import type { TaskEvent } from './task-events.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { boundedInstant } from '../db/ranges.js';
 import { identifier, identifierList, uriList } from './identifiers.js';
-import type { Artifact, Message, Part, TaskState, TaskView } from './model.js';
+import type { Artifact, Message, Part, TaskState, TaskView } from '../domain/task-model.js';
 import type { PushConfig } from '../push/configs.js';
 import { pushAuthScheme, pushCredentials } from './push-authentication.js';
 import type { TaskEvent } from './task-events.js';

@@ -1,8 +1,10 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
+import { ledgerKind } from '../../drizzle/schema.js';
 
-export const LEDGER_KINDS = ['grant', 'topup', 'reserve', 'capture', 'release', 'charge'] as const;
+/** the database's ledger_kind enum, so a kind cannot be added in one place and missed in the other */
+export const LEDGER_KINDS = ledgerKind.enumValues;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 
 export interface LedgerEntry {

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
-import { MAX_WEBHOOK_ATTEMPTS, postWebhook, retryDelaySeconds } from '../push/webhook.js';
+import { MAX_WEBHOOK_ATTEMPTS, postWebhook, retryDelaySeconds } from '../webhooks/webhook.js';
 
 export interface LowBalanceSettings {
   threshold: bigint;

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { TERMINAL_STATES } from '../a2a/model.js';
+import { TERMINAL_STATES } from '../domain/task-model.js';
 import type { Database } from '../db/client.js';
 
 /** The task states that never change again, as an SQL list (from the one set the task lifecycle uses). */

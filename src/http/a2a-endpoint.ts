@@ -1,8 +1,9 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { errorGeneration, renderA2AError } from '../a2a/errors.js';
+import { errorGeneration, renderA2AError, rpcErrorOf } from '../a2a/errors.js';
 import { a2aMethods, streamingMethods, type A2AContext } from '../a2a/methods.js';
-import { requireApiKey, type RefuseCall } from '../auth/middleware.js';
+import { requireApiKey, type RefuseCall } from './api-key-auth.js';
 import type { Database } from '../db/client.js';
+import { isDomainError } from '../domain/errors.js';
 import { handleRpcBody, type Dispatcher } from '../rpc/dispatch.js';
 import { idOf } from '../rpc/envelope.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
@@ -23,7 +24,8 @@ const dispatcher: Dispatcher<A2AContext> = {
   methods: a2aMethods,
   streamingMethods,
   renderError: (error, ctx) => renderA2AError(error, errorGeneration(ctx.a2aVersion)),
-  onInternalError: (error, request, ctx) => {
+  answerFor: (error, request, ctx) => {
+    if (isDomainError(error)) return rpcErrorOf(error);
     ctx.log.error({ err: error, method: request.method }, 'internal error');
     return rpcErrors.internal(String(ctx.log.bindings().reqId ?? ''));
   },
@@ -57,8 +59,9 @@ const bodyWithinLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 /**
  * A streamed answer as Server-Sent Events, one JSON-RPC response per event. A failure, before the
- * first event (a refused call) or after, is sent as a last event with the error (a cause that is no
- * RpcError is logged, never sent); a client that hangs up stops the stream, not the task.
+ * first event (a refused call) or after, is sent as a last event with the error (a cause that is
+ * neither an RpcError nor a domain refusal is logged, never sent); a client that hangs up stops
+ * the stream, not the task.
  */
 function sendEvents(c: Context<AppEnv>, answer: StreamedAnswer) {
   return streamSSE(c, async (stream) => {
@@ -69,9 +72,10 @@ function sendEvents(c: Context<AppEnv>, answer: StreamedAnswer) {
         await stream.writeSSE({ data: JSON.stringify({ jsonrpc: '2.0', id: answer.id, result: next.value }) });
       }
     } catch (error) {
-      if (!(error instanceof RpcError)) c.get('log').error({ err: error }, 'stream failed');
-      const rpcError = error instanceof RpcError ? error : rpcErrors.internal(c.get('requestId'));
-      await stream.writeSSE({ data: JSON.stringify({ jsonrpc: '2.0', id: answer.id, error: renderFor(c, rpcError) }) });
+      const refusal = error instanceof RpcError ? error : isDomainError(error) ? rpcErrorOf(error) : undefined;
+      if (!refusal) c.get('log').error({ err: error }, 'stream failed');
+      const sent = refusal ?? rpcErrors.internal(c.get('requestId'));
+      await stream.writeSSE({ data: JSON.stringify({ jsonrpc: '2.0', id: answer.id, error: renderFor(c, sent) }) });
     }
   });
 }

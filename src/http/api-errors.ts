@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { findUnstorable } from '../db/unstorable.js';
+import type { AnyDomainError } from '../domain/errors.js';
 import { asClientAbort, ClientAbortedError } from './client-aborted.js';
 import type { Answer, errorAnswer } from './responses.js';
 
@@ -31,6 +32,24 @@ export class ApiError extends Error {
   ) {
     super(message);
     this.name = 'ApiError';
+  }
+}
+
+/**
+ * The one place a domain refusal becomes a REST error (docs/adr/0010). The REST API names a page
+ * token a cursor, so a token we never issued is told in those words.
+ */
+export function apiErrorOf(error: AnyDomainError): ApiError {
+  switch (error.kind) {
+    case 'task_not_found':
+      return new ApiError('not_found', `no task ${error.taskId} in this organization`, 'unknown_task');
+    case 'task_not_cancelable':
+    case 'credit_refused':
+    case 'unsupported_operation':
+      return new ApiError('conflict', error.message, error.reason, error.details);
+    case 'invalid_input':
+      if (error.reason === 'invalid_page_token') return new ApiError('invalid_request', 'cursor is not one this API returned', 'invalid_query');
+      return new ApiError('invalid_request', error.message, error.reason, error.details);
   }
 }
 

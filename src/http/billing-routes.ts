@@ -8,13 +8,12 @@ import { getLowBalanceAlert } from '../billing/low-balance.js';
 import { usageBy, type UsageRow } from '../billing/usage.js';
 import type { Database } from '../db/client.js';
 import { boundedInstant, int8Cursor } from '../db/ranges.js';
-import { RpcError } from '../rpc/errors.js';
 import { decodePageToken, encodePageToken } from '../tasks/service.js';
 import { findTask, isTaskId, listTaskPage } from '../tasks/store.js';
 import { toTaskView } from '../tasks/view.js';
 import { displayUsdc } from '../tools/money.js';
 import type { ToolRegistry } from '../tools/registry.js';
-import { TASK_STATES } from '../a2a/model.js';
+import { TASK_STATES } from '../domain/task-model.js';
 import { ApiError, queryOf } from './api-errors.js';
 import { requireCaller } from './caller-auth.js';
 import { toCsv } from './csv.js';
@@ -144,13 +143,7 @@ export function billingRoutes(deps: { db: Database; sessions: Sessions; tools: T
     })
     .get('/v1/tasks', caller, async (c) => {
       const query = queryOf(c, tasksQuery);
-      let before: { createdAt: string; id: string } | undefined;
-      try {
-        before = query.cursor ? decodePageToken(query.cursor) : undefined;
-      } catch (error) {
-        if (error instanceof RpcError) throw new ApiError('invalid_request', 'cursor is not one this API returned', 'invalid_query');
-        throw error;
-      }
+      const before = query.cursor ? decodePageToken(query.cursor) : undefined;
       const { rows, total } = await listTaskPage(deps.db, c.get('caller').orgId, {
         ...(query.state ? { state: query.state } : {}),
         ...(query.tool ? { tool: query.tool } : {}),

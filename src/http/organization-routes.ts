@@ -4,7 +4,7 @@ import { createApiKey, EXPIRY_IN_PAST, isExpiryInPast, listApiKeys, revokeApiKey
 import { addMember, listMembers, removeMember } from '../auth/members.js';
 import { deleteLowBalanceAlert, getLowBalanceAlert, setLowBalanceAlert, type LowBalanceSettings } from '../billing/low-balance.js';
 import { claimUnclaimedTopUps } from '../billing/topups.js';
-import { isWebhookUrl } from '../push/destination.js';
+import { isWebhookUrl } from '../webhooks/destination.js';
 import { displayUsdc } from '../tools/money.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Database } from '../db/client.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASK_STATES } from '../a2a/model.js';
+import { TASK_STATES } from '../domain/task-model.js';
 import { LEDGER_KINDS } from '../billing/ledger.js';
 import { API_ERROR_CODES } from './api-errors.js';
 

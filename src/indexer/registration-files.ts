@@ -2,8 +2,8 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
-import { resolveDestination, type Resolve } from '../push/destination.js';
-import { pinnedFetch } from '../push/pinned-fetch.js';
+import { resolveDestination, type Resolve } from '../webhooks/destination.js';
+import { pinnedFetch } from '../webhooks/pinned-fetch.js';
 import { repeat } from '../repeat.js';
 
 export interface RegistrationFileSettings {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { rpcErrors } from '../rpc/errors.js';
+import { InvalidInput, TaskNotFound } from '../domain/errors.js';
 import type { CallerContext } from '../tasks/context.js';
 import { findTask, isTaskId } from '../tasks/store.js';
 import {
@@ -14,7 +14,7 @@ import {
   type PushLimit,
   type PushProtocol,
 } from './configs.js';
-import { isWebhookUrl } from './destination.js';
+import { isWebhookUrl } from '../webhooks/destination.js';
 
 export interface PushRequest {
   taskId: string;
@@ -27,7 +27,7 @@ export interface PushRequest {
 }
 
 async function ownTask(ctx: CallerContext, taskId: string): Promise<void> {
-  if (!(await findTask(ctx.db, ctx.orgId, taskId))) throw rpcErrors.taskNotFound(taskId);
+  if (!(await findTask(ctx.db, ctx.orgId, taskId))) throw new TaskNotFound(taskId);
 }
 
 /**
@@ -36,17 +36,14 @@ async function ownTask(ctx: CallerContext, taskId: string): Promise<void> {
  */
 export function checkPushRequest(request: Omit<PushRequest, 'taskId'>): void {
   if (!isWebhookUrl(request.url)) {
-    throw rpcErrors.invalidParams('Invalid params: the webhook url must be an http(s) URL without credentials, at most 2048 characters', {
-      reason: 'invalid_webhook_url',
-    });
+    throw new InvalidInput('invalid_webhook_url', 'the webhook url must be an http(s) URL without credentials, at most 2048 characters');
   }
 }
 
 function limitError(limit: PushLimit, taskId: string | undefined) {
   const max = limit === 'task' ? MAX_PUSH_CONFIGS_PER_TASK : MAX_OPEN_PUSH_CONFIGS_PER_ORG;
   const what = limit === 'task' ? 'a task' : "an organization's unfinished tasks";
-  return rpcErrors.invalidParams(`Invalid params: ${what} may have at most ${max} push notification configs`, {
-    reason: 'push_config_limit',
+  return new InvalidInput('push_config_limit', `${what} may have at most ${max} push notification configs`, {
     limit,
     max,
     ...(taskId ? { taskId } : {}),
@@ -97,7 +94,7 @@ export async function readPush(ctx: CallerContext, taskId: string, id: string | 
   const config = id
     ? await getPushConfig(ctx.db, { orgId: ctx.orgId, taskId, id })
     : (await listPushConfigs(ctx.db, { orgId: ctx.orgId, taskId }))[0];
-  if (!config) throw rpcErrors.invalidParams(`Invalid params: task ${taskId} has no push notification config ${id ?? ''}`.trim(), { reason: 'push_config_not_found', taskId });
+  if (!config) throw new InvalidInput('push_config_not_found', `task ${taskId} has no push notification config ${id ?? ''}`.trim(), { taskId });
   return config;
 }
 
@@ -109,6 +106,6 @@ export async function listPush(ctx: CallerContext, taskId: string): Promise<Push
 export async function removePush(ctx: CallerContext, taskId: string, id: string): Promise<void> {
   await ownTask(ctx, taskId);
   if (!(await deletePushConfig(ctx.db, { orgId: ctx.orgId, taskId, id }))) {
-    throw rpcErrors.invalidParams(`Invalid params: task ${taskId} has no push notification config ${id}`, { reason: 'push_config_not_found', taskId });
+    throw new InvalidInput('push_config_not_found', `task ${taskId} has no push notification config ${id}`, { taskId });
   }
 }

@@ -30,8 +30,8 @@ export function rpcMethod<Context, Input>(
 
 export interface Dispatcher<Context> {
   readonly methods: Readonly<Record<string, RpcMethod<Context>>>;
-  /** called for every error that is not an RpcError; must not throw */
-  readonly onInternalError: (error: unknown, request: RpcRequest, context: Context) => RpcError;
+  /** the answer to anything else a method threw (a refusal of the domain, a failure); must not throw */
+  readonly answerFor: (error: unknown, request: RpcRequest, context: Context) => RpcError;
   /** methods that answer with an EventStreamResult: refused inside a batch, before they run */
   readonly streamingMethods: ReadonlySet<string>;
   /** an error as it goes on the wire for this caller */
@@ -117,6 +117,6 @@ async function invoke<Context>(
     if (result instanceof EventStreamResult) return { kind: 'stream', id: request.id, events: result.events };
     return resultResponse(request.id, result);
   } catch (error) {
-    return refuse(error instanceof RpcError ? error : dispatcher.onInternalError(error, request, context));
+    return refuse(error instanceof RpcError ? error : dispatcher.answerFor(error, request, context));
   }
 }

@@ -50,10 +50,4 @@ export const rpcErrors = {
   unauthorized: (reason: string, message: string) => new RpcError(RpcCode.Unauthorized, message, { reason }),
   internal: (requestId: string) =>
     new RpcError(RpcCode.InternalError, 'Internal error', { requestId }),
-  taskNotFound: (taskId: unknown) =>
-    new RpcError(RpcCode.TaskNotFound, 'Task not found', { taskId }),
-  taskNotCancelable: (taskId: string, state: string) =>
-    new RpcError(RpcCode.TaskNotCancelable, `Task cannot be canceled: it is ${state}`, { taskId, state }),
-  unsupported: (reason: string, message: string, data: Record<string, unknown> = {}) =>
-    new RpcError(RpcCode.CreditsOrUnsupported, message, { reason, ...data }),
 } as const;

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { settleWith } from '../billing/holds.js';
-import { ToolInputError } from '../tools/errors.js';
+import { ToolInputError } from '../domain/errors.js';
 import type { CallerContext } from './context.js';
-import { failureOf, invalidParamsFor, logPaidCall, logToolFailure, runWithDeadline, toolTimeoutMs } from './run-tool.js';
+import { failureOf, logPaidCall, logToolFailure, runWithDeadline, toolTimeoutMs } from './run-tool.js';
 import { completeWorkingTask, failWorkingTask, findTask, type TaskRow } from './store.js';
 import type { ToolCall } from './tool-call.js';
 
@@ -32,6 +32,7 @@ export async function executeCall(ctx: CallerContext, task: TaskRow, call: ToolC
   });
   const final = settled ?? (await findTask(ctx.db, task.org_id, task.id)) ?? task;
   logPaidCall(ctx, final, Math.round(performance.now() - started));
-  if (inputError) throw invalidParamsFor(inputError, task.id);
+  // A caller's bad arguments (an unknown agent, say) are answered, naming the failed task they left.
+  if (inputError) throw inputError.onTask(task.id);
   return final;
 }

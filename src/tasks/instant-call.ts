@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Message } from '../a2a/model.js';
-import { ToolInputError } from '../tools/errors.js';
+import type { Message } from '../domain/task-model.js';
+import { CreditRefused, ToolInputError } from '../domain/errors.js';
 import type { CallerContext } from './context.js';
-import { creditError, creditRefusal } from './credit-errors.js';
-import { failureOf, invalidParamsFor, logPaidCall, logToolFailure, runWithDeadline } from './run-tool.js';
+import { creditError } from './credit-errors.js';
+import { failureOf, logPaidCall, logToolFailure, runWithDeadline } from './run-tool.js';
 import { insertFailedTask, type NewCall, type TaskRow, type WrittenTask } from './store.js';
 import type { ToolCall } from './tool-call.js';
 import { earlierTaskOr, writeOnce } from './write-once.js';
@@ -25,7 +25,7 @@ export async function runInstantCall(
   const cost = call.tool.costMicroUsdc;
   const availableAtAuth = ctx.availableAtAuth;
   if (availableAtAuth !== undefined && (availableAtAuth === null || availableAtAuth < cost)) {
-    return earlierTaskOr(ctx, message.messageId, () => creditRefusal(availableAtAuth, cost));
+    return earlierTaskOr(ctx, message.messageId, () => new CreditRefused(cost, availableAtAuth));
   }
   const id = randomUUID();
   const task = {
@@ -65,7 +65,7 @@ async function recordFailure(ctx: CallerContext, task: InstantTask, error: unkno
   if (!written) return earlierTaskOr(ctx, task.messageId, () => new Error('failed task neither written nor found'));
   const failed = taskRow(written, task, { state: 'failed', result: null, error: failure, duration_ms: durationMs });
   logPaidCall(ctx, failed, durationMs);
-  if (error instanceof ToolInputError) throw invalidParamsFor(error, task.id);
+  if (error instanceof ToolInputError) throw error.onTask(task.id);
   return failed;
 }
 

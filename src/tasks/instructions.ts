@@ -1,4 +1,4 @@
-import type { Message } from '../a2a/model.js';
+import type { Message } from '../domain/task-model.js';
 import { displayUsdc } from '../tools/money.js';
 import type { ToolRegistry } from '../tools/registry.js';
 

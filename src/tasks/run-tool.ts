@@ -1,5 +1,4 @@
-import { rpcErrors } from '../rpc/errors.js';
-import { ToolInputError } from '../tools/errors.js';
+import { ToolInputError } from '../domain/errors.js';
 import type { CallerContext } from './context.js';
 import type { TaskFailure, TaskRow } from './store.js';
 import type { ToolCall } from './tool-call.js';
@@ -80,13 +79,4 @@ export function logPaidCall(ctx: CallerContext, task: TaskRow, ms: number): void
     },
     'paid call',
   );
-}
-
-/** A caller's bad arguments (an unknown agent, say) are -32602, naming the failed task they left. */
-export function invalidParamsFor(error: ToolInputError, taskId: string) {
-  return rpcErrors.invalidParams(`Invalid params: ${error.message}`, {
-    reason: error.reason,
-    ...error.details,
-    taskId,
-  });
 }

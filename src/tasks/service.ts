@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Message, TaskState, TaskView } from '../a2a/model.js';
-import { TERMINAL_STATES } from '../a2a/model.js';
 import { reserveWith, settleWith } from '../billing/holds.js';
-import { RpcError, rpcErrors } from '../rpc/errors.js';
+import { DomainError, InvalidInput, TaskNotCancelable, TaskNotFound, UnsupportedOperation } from '../domain/errors.js';
+import { TERMINAL_STATES, type Message, type TaskState, type TaskView } from '../domain/task-model.js';
 import type { CallerContext } from './context.js';
 import { creditError } from './credit-errors.js';
 import { executeCall } from './execute.js';
@@ -45,7 +44,7 @@ interface SendOptions {
 async function runHeld(ctx: CallerContext, row: TaskRow, call: ToolCall, options: SendOptions): Promise<TaskRow> {
   if (!options.returnImmediately) return executeCall(ctx, row, call);
   void executeCall(ctx, row, call).catch((error: unknown) => {
-    if (!(error instanceof RpcError)) ctx.log.error({ err: error, task: row.id }, 'background task run failed');
+    if (!(error instanceof DomainError)) ctx.log.error({ err: error, task: row.id }, 'background task run failed');
   });
   return row;
 }
@@ -92,8 +91,8 @@ async function openWaitingTask(ctx: CallerContext, message: Message, contextId: 
   return created ?? (await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId));
 }
 
-function notAcceptingInput(taskId: string, state: TaskState): RpcError {
-  return rpcErrors.unsupported('task_not_accepting_input', `Task ${taskId} is ${state} and takes no more messages`, {
+function notAcceptingInput(taskId: string, state: TaskState): UnsupportedOperation {
+  return new UnsupportedOperation('task_not_accepting_input', `Task ${taskId} is ${state} and takes no more messages`, {
     taskId,
     state,
   });
@@ -109,10 +108,9 @@ async function continueTask(
   const replay = await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId);
   if (replay) return replay;
   const task = await findTask(ctx.db, ctx.orgId, taskId);
-  if (!task) throw rpcErrors.taskNotFound(taskId);
+  if (!task) throw new TaskNotFound(taskId);
   if (message.contextId && message.contextId !== task.context_id) {
-    throw rpcErrors.invalidParams('Invalid params: contextId does not match the task', {
-      reason: 'context_mismatch',
+    throw new InvalidInput('context_mismatch', 'contextId does not match the task', {
       taskId,
       contextId: task.context_id,
     });
@@ -181,14 +179,14 @@ export async function sendMessage({
 
 export async function getTask({ ctx, input }: { ctx: CallerContext; input: { id: string } & ViewOptions }) {
   const row = await findTask(ctx.db, ctx.orgId, input.id);
-  if (!row) throw rpcErrors.taskNotFound(input.id);
+  if (!row) throw new TaskNotFound(input.id);
   return toTaskView(row, input);
 }
 
 export async function cancelTask({ ctx, input }: { ctx: CallerContext; input: { id: string } }): Promise<TaskView> {
   const task = await findTask(ctx.db, ctx.orgId, input.id);
-  if (!task) throw rpcErrors.taskNotFound(input.id);
-  if (TERMINAL_STATES.has(task.state)) throw rpcErrors.taskNotCancelable(task.id, task.state);
+  if (!task) throw new TaskNotFound(input.id);
+  if (TERMINAL_STATES.has(task.state)) throw new TaskNotCancelable(task.id, task.state);
   const [canceled] = await ctx.db.rows<TaskRow>(
     settleWith('release', cancelOpenTask(ctx.orgId, task.id), 'canceled'),
   );
@@ -199,7 +197,7 @@ export async function cancelTask({ ctx, input }: { ctx: CallerContext; input: { 
     return toTaskView(canceled);
   }
   const after = await findTask(ctx.db, ctx.orgId, task.id);
-  throw rpcErrors.taskNotCancelable(task.id, after?.state ?? task.state);
+  throw new TaskNotCancelable(task.id, after?.state ?? task.state);
 }
 
 export interface TaskPage {
@@ -225,9 +223,7 @@ export function decodePageToken(token: string): { createdAt: string; id: string 
   } catch {
     // falls through to the error below
   }
-  throw rpcErrors.invalidParams('Invalid params: pageToken is not one this gateway issued', {
-    reason: 'invalid_page_token',
-  });
+  throw new InvalidInput('invalid_page_token', 'pageToken is not one this gateway issued');
 }
 
 export async function listTasks({

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Message, TaskState } from '../a2a/model.js';
+import type { Message, TaskState } from '../domain/task-model.js';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 

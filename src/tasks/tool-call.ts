@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { Message } from '../a2a/model.js';
-import { describeIssues } from '../a2a/issues.js';
-import { rpcErrors } from '../rpc/errors.js';
+import type { Message } from '../domain/task-model.js';
+import { InvalidInput } from '../domain/errors.js';
+import { describeIssues } from '../domain/issues.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ToolDefinition } from '../tools/types.js';
 
@@ -26,7 +26,7 @@ const validToolNames = (tools: ToolRegistry) => tools.listEnabled().map((tool) =
 
 /**
  * Finds the message's tool call, `{"tool": "<name>", "arguments": {...}}` in a data part, and checks
- * it against the tool table. No tool call: undefined (not an error). A bad one: -32602.
+ * it against the tool table. No tool call: undefined (not an error). A bad one: InvalidInput.
  */
 export function readToolCall(message: Message, tools: ToolRegistry): ToolCall | undefined {
   const candidates = message.parts.flatMap((part) =>
@@ -34,30 +34,24 @@ export function readToolCall(message: Message, tools: ToolRegistry): ToolCall | 
   );
   if (candidates.length === 0) return undefined;
   if (candidates.length > 1) {
-    throw rpcErrors.invalidParams('Invalid params: one tool call per message', {
-      reason: 'multiple_tool_calls',
-      count: candidates.length,
-    });
+    throw new InvalidInput('multiple_tool_calls', 'one tool call per message', { count: candidates.length });
   }
   const shape = toolCallShape.safeParse(candidates[0]);
   if (!shape.success) {
-    throw rpcErrors.invalidParams('Invalid params: a tool call is {"tool": "<name>", "arguments": {...}}', {
-      reason: 'invalid_tool_call',
+    throw new InvalidInput('invalid_tool_call', 'a tool call is {"tool": "<name>", "arguments": {...}}', {
       issues: describeIssues(shape.error),
     });
   }
   const { tool: name, arguments: rawArguments } = shape.data;
   const tool = tools.find(name);
   if (!tool) {
-    throw rpcErrors.invalidParams(`Invalid params: unknown tool "${name}"`, {
-      reason: 'unknown_tool',
+    throw new InvalidInput('unknown_tool', `unknown tool "${name}"`, {
       tool: name,
       validTools: validToolNames(tools),
     });
   }
   if (!tool.enabled) {
-    throw rpcErrors.invalidParams(`Invalid params: tool "${name}" is disabled: ${tool.disabledReason ?? 'disabled'}`, {
-      reason: 'tool_disabled',
+    throw new InvalidInput('tool_disabled', `tool "${name}" is disabled: ${tool.disabledReason ?? 'disabled'}`, {
       tool: name,
       why: tool.disabledReason ?? 'disabled',
       validTools: validToolNames(tools),
@@ -65,8 +59,7 @@ export function readToolCall(message: Message, tools: ToolRegistry): ToolCall | 
   }
   const parsed = tool.params.safeParse(rawArguments);
   if (!parsed.success) {
-    throw rpcErrors.invalidParams(`Invalid params: arguments do not fit ${name}`, {
-      reason: 'invalid_arguments',
+    throw new InvalidInput('invalid_arguments', `arguments do not fit ${name}`, {
       tool: name,
       issues: describeIssues(parsed.error),
     });

@@ -1,4 +1,4 @@
-import type { Message, TaskView } from '../a2a/model.js';
+import type { Message, TaskView } from '../domain/task-model.js';
 import { displayUsdc } from '../tools/money.js';
 import type { TaskRow } from './store.js';
 

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLowBalanceAlert, setLowBalanceAlert, signalLowBalances } from '../../src/billing/low-balance.js';
-import { MAX_WEBHOOK_ATTEMPTS } from '../../src/push/webhook.js';
+import { MAX_WEBHOOK_ATTEMPTS } from '../../src/webhooks/webhook.js';
 import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { listenOnLoopback, type LoopbackServer } from '../helpers/loopback.js';
 

@@ -5,7 +5,7 @@ import type { LocalAccount } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewOrganization } from '../../src/auth/organizations.js';
 import { readDueRegistrationFiles, type RegistrationFileSettings } from '../../src/indexer/registration-files.js';
-import type { Resolve } from '../../src/push/destination.js';
+import type { Resolve } from '../../src/webhooks/destination.js';
 import { call, expectResult, request, toolCall, v1Data, v1Send } from '../a2a/support.js';
 import { startLocalChain, type LocalChain } from '../helpers/chain.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';

@@ -1,8 +1,8 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Resolve } from '../../src/push/destination.js';
-import { isPublicAddress } from '../../src/push/special-addresses.js';
-import { postWebhook } from '../../src/push/webhook.js';
+import type { Resolve } from '../../src/webhooks/destination.js';
+import { isPublicAddress } from '../../src/webhooks/special-addresses.js';
+import { postWebhook } from '../../src/webhooks/webhook.js';
 import { listenOnLoopback } from '../helpers/loopback.js';
 
 /**

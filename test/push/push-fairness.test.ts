@@ -4,7 +4,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { MAX_OPEN_PUSH_CONFIGS_PER_ORG, MAX_PUSH_CONFIGS_PER_TASK } from '../../src/push/configs.js';
-import { PUSH_IN_FLIGHT_PER_ORG, startPushDispatcher } from '../../src/push/dispatcher.js';
+import { PUSH_IN_FLIGHT_PER_ORG, startPushDispatcher } from '../../src/a2a/push-delivery.js';
 import { call, expectResult, expectRpcError, request, toolCall, v03Send, v03Text, v1Data, v1Send, v1Text } from '../a2a/support.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { listenOnLoopback, type LoopbackServer } from '../helpers/loopback.js';

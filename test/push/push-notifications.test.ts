@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { dispatchPushNotifications, startPushDispatcher } from '../../src/push/dispatcher.js';
+import { dispatchPushNotifications, startPushDispatcher } from '../../src/a2a/push-delivery.js';
 import { call, expectResult, expectRpcError, request, toolCall, v03Data, v03Send, v1Data, v1Send } from '../a2a/support.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';

@@ -12,7 +12,7 @@ import {
 } from '../../src/data/scores.js';
 import type { Database } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { ToolInputError } from '../../src/tools/errors.js';
+import { ToolInputError } from '../../src/domain/errors.js';
 import { getAgentProfile } from '../../src/tools/executors/get-agent-profile.js';
 import { getMyFeedbacks } from '../../src/tools/executors/get-my-feedbacks.js';
 import { getReputationSummary } from '../../src/tools/executors/get-reputation-summary.js';

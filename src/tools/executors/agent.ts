@@ -1,4 +1,4 @@
-import { ToolInputError } from '../errors.js';
+import { ToolInputError } from '../../domain/errors.js';
 
 /** The arguments every tool about one agent takes (after its params schema ran). */
 export interface AgentArgs {

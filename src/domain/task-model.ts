@@ -1,6 +1,8 @@
+import { taskState } from '../../drizzle/schema.js';
+
 /**
- * The gateway's own shapes for messages and tasks. Both wire versions are mapped onto these
- * (v1.ts, v03.ts) and rendered back from them, so the task lifecycle never sees a wire format.
+ * The gateway's own shapes for messages and tasks. Both A2A wire versions are mapped onto these
+ * (a2a/v1.ts, a2a/v03.ts) and rendered back from them, so the task lifecycle never sees a wire format.
  */
 export type Metadata = Record<string, unknown>;
 
@@ -28,15 +30,8 @@ export interface Message {
   referenceTaskIds?: string[];
 }
 
-export const TASK_STATES = [
-  'submitted',
-  'working',
-  'input-required',
-  'completed',
-  'failed',
-  'canceled',
-  'rejected',
-] as const;
+/** the database's task_state enum, so a state cannot be added in one place and missed in the other */
+export const TASK_STATES = taskState.enumValues;
 
 export type TaskState = (typeof TASK_STATES)[number];
 

@@ -1,9 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { authenticateApiKey, createApiKey } from '../auth/api-keys.js';
-import { createOrganization } from '../auth/organizations.js';
-import type { Database } from './client.js';
+import { authenticateApiKey, createApiKey } from './api-keys.js';
+import { createOrganization } from './organizations.js';
+import type { Database } from '../db/client.js';
 
 const DEMO_ORG_NAME = 'Demo organization';
 
