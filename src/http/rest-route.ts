@@ -81,7 +81,13 @@ function guard(access: Access, deps: AccessDeps | undefined, where: string): Mid
   return [access === 'caller' ? requireCaller(deps) : requireSession(deps, access.session)];
 }
 
-/** A router of REST routes; mounted with `.route()`, its routes join the app's OpenAPI registry. */
+/**
+ * A router of REST routes; mounted with `.route()` on the app (an OpenAPIHono), its routes join the
+ * app's OpenAPI registry. Routes are registered and validated here rather than by
+ * `OpenAPIHono.openapi()`, whose validators would answer 415 to a JSON body sent without a JSON
+ * content type, read a repeated query parameter as an array and throw a bare 400 on malformed JSON:
+ * the API has always answered those otherwise, and keeps doing so.
+ */
 export function restRouter(deps?: AccessDeps) {
   const router = new OpenAPIHono<AppEnv>();
   return {
