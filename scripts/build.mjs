@@ -13,10 +13,12 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'dist');
 
-const typescriptIn = (dir) =>
+const typescriptIn = (dir, suffix = '.ts') =>
   readdirSync(join(root, dir), { recursive: true })
-    .filter((name) => name.endsWith('.ts'))
+    .filter((name) => name.endsWith(suffix))
     .map((name) => join(root, dir, name));
+/** Pages' browser scripts: compiled for the browser, one self-contained script each, which the page inlines. */
+const isClientScript = (path) => path.endsWith('.client.ts');
 
 function writeAtomically(path, contents) {
   mkdirSync(dirname(path), { recursive: true });
@@ -25,8 +27,8 @@ function writeAtomically(path, contents) {
   renameSync(temporary, path);
 }
 
-const result = await build({
-  entryPoints: [...typescriptIn('src'), ...typescriptIn('drizzle')],
+const server = await build({
+  entryPoints: [...typescriptIn('src'), ...typescriptIn('drizzle')].filter((path) => !isClientScript(path)),
   outbase: root,
   outdir,
   format: 'esm',
@@ -35,7 +37,19 @@ const result = await build({
   write: false,
   logLevel: 'warning',
 });
-for (const file of result.outputFiles) writeAtomically(file.path, file.contents);
+// The same options as src/http/pages/client-script.ts, which compiles them when the gateway runs from source.
+const browser = await build({
+  entryPoints: typescriptIn('src', '.client.ts'),
+  outbase: root,
+  outdir,
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2022',
+  write: false,
+  logLevel: 'warning',
+});
+for (const file of [...server.outputFiles, ...browser.outputFiles]) writeAtomically(file.path, file.contents);
 for (const name of readdirSync(join(root, 'migrations'), { recursive: true, withFileTypes: true })) {
   if (!name.isFile()) continue;
   const source = join(name.parentPath ?? name.path, name.name);

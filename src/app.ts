@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { StatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
@@ -12,15 +12,16 @@ import { a2aEndpoint } from './http/a2a-endpoint.js';
 import { isDomainError } from './domain/errors.js';
 import { ApiError, apiErrorOf, apiErrorResponse } from './http/api-errors.js';
 import { CLIENT_CLOSED_REQUEST, ClientAbortedError } from './http/client-aborted.js';
-import { billingRoutes } from './http/billing-routes.js';
-import { dashboardRoutes } from './http/dashboard-routes.js';
+import { billingRoutes } from './http/billing/routes.js';
 import type { AppEnv } from './http/env.js';
 import type { InFlightRequests } from './http/in-flight.js';
-import { organizationRoutes } from './http/organization-routes.js';
-import { publicRoutes } from './http/public-routes.js';
+import { openApiDocument } from './http/openapi.js';
+import type { TopUpReader } from './http/organization/topups.js';
+import { organizationRoutes } from './http/organization/routes.js';
+import { pageRoutes } from './http/pages/routes.js';
+import { publicRoutes } from './http/public/routes.js';
 import { requestContext } from './http/request-context.js';
-import { signInRoutes } from './http/sign-in-routes.js';
-import { topUpRoutes, type TopUpReader } from './http/topup-routes.js';
+import { signInRoutes } from './http/sign-in/routes.js';
 
 export interface AppDeps {
   db: Database;
@@ -52,17 +53,20 @@ export function createApp(deps: AppDeps) {
     tools: deps.tools,
     leases: deps.leases,
   });
-  const app = new Hono<AppEnv>();
+  // An OpenAPIHono: the REST routers mounted on it bring their definitions, which /openapi.json is generated from.
+  const app = new OpenAPIHono<AppEnv>();
   if (deps.inFlight) app.use(deps.inFlight.middleware);
   app
     .use(requestContext(deps.log))
-    .route('/', publicRoutes({ db: deps.db, publicUrl: deps.config.publicUrl, tools: deps.tools, indexedChainId: deps.indexedChainId }))
+    .route('/', pageRoutes({ publicUrl: deps.config.publicUrl, openApiDocument: openApiDocument(app) }))
+    .route(
+      '/',
+      publicRoutes({ db: deps.db, publicUrl: deps.config.publicUrl, tools: deps.tools, indexedChainId: deps.indexedChainId, topUpChain: deps.topUpReader?.chain }),
+    )
     .use('/v1/*', bodyLimit({ maxSize: REST_BODY_LIMIT, onError: (c) => apiErrorResponse(c, new ApiError('payload_too_large', `the body is over ${REST_BODY_LIMIT} bytes`)) }))
     .route('/', signInRoutes({ db: deps.db, ...deps.walletAuth }))
-    .route('/', organizationRoutes({ db: deps.db, sessions: deps.walletAuth.sessions }))
-    .route('/', dashboardRoutes({ topUpChain: deps.topUpReader?.chain }))
+    .route('/', organizationRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, topUpReader: deps.topUpReader }))
     .route('/', billingRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, tools: deps.tools }))
-    .route('/', topUpRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, reader: deps.topUpReader }))
     .route('/a2a', a2a)
     // clients that join the card's URL with a path may post to /a2a/
     .route('/a2a/', a2a)

@@ -54,5 +54,5 @@ function toResponse(answer: IncomingMessage): Response {
     return new Response(null, { status, headers });
   }
   // Node's web stream and the DOM lib's are the same object under two type declarations.
-  return new Response(Readable.toWeb(answer) as unknown as BodyInit, { status, headers });
+  return new Response(Readable.toWeb(answer) as unknown as ConstructorParameters<typeof Response>[0], { status, headers });
 }

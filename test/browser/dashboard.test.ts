@@ -75,8 +75,8 @@ describe('the billing dashboard in headless Chromium', needs('chromium'), () => 
       return wallet.signMessage({ message: { raw: hex } });
     });
     await page.addInitScript((address: string) => {
-      const signer = (window as unknown as { testWalletSign: (hex: string) => Promise<string> }).testWalletSign;
-      (window as unknown as { ethereum: unknown }).ethereum = {
+      const signer = (globalThis as unknown as { testWalletSign: (hex: string) => Promise<string> }).testWalletSign;
+      (globalThis as unknown as { ethereum: unknown }).ethereum = {
         request: async ({ method, params }: { method: string; params?: string[] }) => {
           if (method === 'eth_requestAccounts') return [address];
           if (method === 'personal_sign' && params?.[1] === address) return signer(params[0]!);

@@ -22,7 +22,7 @@ export async function rest(gateway: TestGateway, method: string, path: string, b
     },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
-  await expectDocumentedAnswer(method, path, response);
+  await expectDocumentedAnswer(gateway.app, method, path, response);
   return response;
 }
 

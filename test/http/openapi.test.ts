@@ -1,5 +1,7 @@
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { signIn } from '../helpers/sign-in.js';
 
 interface OpenApi {
   openapi: string;
@@ -47,6 +49,21 @@ describe('GET /openapi.json', () => {
     expect(answer('/v1/balance', 'get', '401')?.$ref).toBe('#/components/responses/Error');
     const reference = await gateway.app.request('/reference');
     expect(reference.status).toBe(200);
-    expect(await reference.text()).toContain("fetch('/openapi.json')");
+    // The page's script (reference.client.ts, compiled and inlined) renders it from the document.
+    expect(await reference.text()).toMatch(/fetch\(["']\/openapi\.json["']\)/);
+  });
+
+  it('validates requests with the documented schemas as the API always has: JSON whatever the content type, the first of a repeated parameter, one envelope for what is malformed', async () => {
+    const owner = await signIn(gateway, privateKeyToAccount(generatePrivateKey()));
+    const send = async (path: string, init: RequestInit) => gateway.app.request(path, { ...init, headers: { authorization: `Bearer ${owner.token}`, ...init.headers } });
+    const asText = await send('/v1/keys', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ name: 'sent as text' }) });
+    expect(asText.status).toBe(201);
+    expect((await send('/v1/ledger?limit=1&limit=x', { method: 'GET' })).status).toBe(200);
+    const malformed = await send('/v1/keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":' });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: { reason: string } }).error.reason).toBe('malformed_json');
+    const invalid = await send('/v1/ledger?limit=0', { method: 'GET' });
+    expect(invalid.status).toBe(400);
+    expect(((await invalid.json()) as { error: unknown }).error).toMatchObject({ code: 'invalid_request', reason: 'invalid_query', details: [{ path: 'limit' }] });
   });
 });

@@ -9,7 +9,7 @@ import { listenOnLoopback } from '../helpers/loopback.js';
  * Where webhooks (and low-balance notices, and registration files) may go. Every special-use range
  * of the IANA IPv4 and IPv6 Special-Purpose Address Registries that is not globally reachable is
  * refused, and so is every IPv6 form that carries such an IPv4 address (the packets go there). The
- * table is the registries', written here independently of src/push/special-addresses.ts, one
+ * table is the registries', written here independently of src/webhooks/special-addresses.ts, one
  * address inside each entry.
  */
 const NOT_PUBLIC: Array<[string, string]> = [

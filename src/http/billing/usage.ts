@@ -1,0 +1,79 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import { usageBy, type UsageRow } from '../../billing/usage.js';
+import type { Database } from '../../db/client.js';
+import { displayUsdc } from '../../tools/money.js';
+import type { ToolRegistry } from '../../tools/registry.js';
+import { toCsv } from '../csv.js';
+import { display, micro } from '../responses.js';
+import { json, restRoute, type RestRouter } from '../rest-route.js';
+import { csv, csvHeaders, range } from './query.js';
+
+const usageQuery = z.strictObject({ by: z.enum(['tool', 'tier', 'day']).default('tool'), ...range });
+
+const usageAnswer = z.strictObject({
+  by: z.enum(['tool', 'tier', 'day']),
+  usage: z.array(
+    z.strictObject({
+      key: z.string().describe('the tool, the tier or the UTC day (YYYY-MM-DD)'),
+      calls: z.number().int(),
+      succeeded: z.number().int(),
+      failed: z.number().int().describe('failed, cancelled or rejected: never charged'),
+      spentMicroUsdc: micro,
+      spentDisplay: display,
+      successRate: z.number().nullable(),
+      p50Ms: z.number().nullable(),
+      p95Ms: z.number().nullable(),
+    }),
+  ),
+});
+
+export const usageRoute = restRoute({
+  method: 'get',
+  path: '/v1/usage',
+  summary: 'Paid calls aggregated by tool, tier or day',
+  access: 'caller',
+  request: { query: usageQuery },
+  responses: { 200: json(usageAnswer, 'the usage rows') },
+});
+
+export const usageCsvRoute = restRoute({
+  method: 'get',
+  path: '/v1/usage.csv',
+  summary: 'Usage as CSV',
+  access: 'caller',
+  request: { query: usageQuery },
+  responses: { 200: csv('CSV') },
+});
+
+function usageView({ spent, ...row }: UsageRow) {
+  return { ...row, spentMicroUsdc: spent.toString(), spentDisplay: displayUsdc(spent) };
+}
+
+const USAGE_CSV = [
+  { header: 'key', value: (row: UsageRow) => row.key },
+  { header: 'calls', value: (row: UsageRow) => row.calls },
+  { header: 'succeeded', value: (row: UsageRow) => row.succeeded },
+  { header: 'failed', value: (row: UsageRow) => row.failed },
+  { header: 'spent_micro_usdc', value: (row: UsageRow) => row.spent },
+  { header: 'success_rate', value: (row: UsageRow) => row.successRate },
+  { header: 'p50_ms', value: (row: UsageRow) => row.p50Ms },
+  { header: 'p95_ms', value: (row: UsageRow) => row.p95Ms },
+] as const;
+
+export function addUsageRoutes(api: RestRouter, deps: { db: Database; tools: ToolRegistry }) {
+  const tierOf = (tool: SQL) =>
+    sql`case ${tool} ${sql.join(deps.tools.list().map((entry) => sql`when ${entry.name} then ${String(entry.tier)}`), sql` `)} else 'unknown' end`;
+  const usageOf = (orgId: string, query: z.output<typeof usageQuery>) => usageBy(deps.db, orgId, { by: query.by, from: query.from, to: query.to, tierOf });
+
+  api.add(usageRoute, async (c) => {
+    const query = c.req.valid('query');
+    const rows = await usageOf(c.get('caller').orgId, query);
+    return c.json({ by: query.by, usage: rows.map(usageView) }, 200);
+  });
+  api.add(usageCsvRoute, async (c) => {
+    const query = c.req.valid('query');
+    const rows = await usageOf(c.get('caller').orgId, query);
+    return c.body(toCsv(USAGE_CSV, rows), 200, csvHeaders(`usage-by-${query.by}.csv`));
+  });
+}

@@ -1,0 +1,111 @@
+import { createRoute, OpenAPIHono, type RouteConfig, type RouteHandler } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import type { MemberRole } from '../auth/members.js';
+import type { Sessions } from '../auth/sessions.js';
+import type { Database } from '../db/client.js';
+import { type API_ERROR_STATUS, jsonBody, queryOf } from './api-errors.js';
+import { requireCaller } from './caller-auth.js';
+import type { AppEnv } from './env.js';
+import { requireSession } from './session-auth.js';
+
+/** Who may call a route: anyone, a wallet session with at least a role, or the organization's session or API key. */
+export type Access = 'public' | 'caller' | { session: MemberRole };
+
+type ErrorStatus = (typeof API_ERROR_STATUS)[keyof typeof API_ERROR_STATUS];
+
+/**
+ * One REST route: method, path, summary, request and answer schemas (zod), who may call it and the
+ * refusals its own logic answers. The router enforces `access` and validates the request with these
+ * schemas, and /openapi.json is generated from them.
+ */
+export type RestRouteConfig = Omit<RouteConfig, 'security' | 'middleware' | 'hide'> & {
+  access: Access;
+  /** error statuses the handler answers, besides those of `access` (401, 403) and of the request's validation (400, 413) */
+  refusals?: readonly ErrorStatus[];
+};
+
+/** A route's definition; the path is kept literal so handlers read its parameters by name. */
+export const restRoute = <Path extends string, R extends Omit<RestRouteConfig, 'path'> & { path: Path }>(config: R) => createRoute(config);
+
+const SECURITY: Record<'public' | 'caller' | 'session', Record<string, string[]>[]> = {
+  public: [],
+  caller: [{ session: [] }, { apiKey: [] }],
+  session: [{ session: [] }],
+};
+const ERROR_RESPONSE = { $ref: '#/components/responses/Error' } as const;
+
+function jsonBodySchema(config: RouteConfig): z.ZodType | undefined {
+  const media = config.request?.body?.content['application/json'];
+  if (media === undefined) return undefined;
+  if (!('schema' in media && media.schema instanceof z.ZodType)) throw new Error(`${config.method} ${config.path}: the body must be a zod schema`);
+  return media.schema;
+}
+
+/** What /openapi.json says of a route: its security and every status it answers, the errors as the one envelope. */
+function documented({ access, refusals = [], ...config }: RestRouteConfig): RouteConfig {
+  const statuses = new Set<ErrorStatus>(refusals);
+  if (config.request?.query || jsonBodySchema(config)) statuses.add(400);
+  if (jsonBodySchema(config)) statuses.add(413);
+  if (access !== 'public') statuses.add(401);
+  if (typeof access === 'object' && access.session !== 'viewer') statuses.add(403);
+  const errors = Object.fromEntries([...statuses].sort((a, b) => a - b).map((status) => [String(status), ERROR_RESPONSE]));
+  return { ...config, security: typeof access === 'object' ? SECURITY.session : SECURITY[access], responses: { ...config.responses, ...errors } };
+}
+
+/**
+ * Validates the query and the JSON body with the route's schemas, refusing as every route always
+ * has (`queryOf`, `jsonBody`: the body is read as JSON whatever its content type), and hands the
+ * parsed values to `c.req.valid()`. Path parameters are the handlers' to check: a malformed key id
+ * is "not found" like any other, a malformed member address a 400 of its own.
+ */
+function validation(config: RestRouteConfig): MiddlewareHandler<AppEnv> {
+  const query = config.request?.query;
+  const body = jsonBodySchema(config);
+  return async (c, next) => {
+    if (query) c.req.addValidatedData('query', queryOf(c, query) as object);
+    if (body) c.req.addValidatedData('json', (await jsonBody(c, body)) as object);
+    await next();
+  };
+}
+
+/** What the session and caller checks read: API keys and members in the database, session tokens. */
+export interface AccessDeps {
+  db: Database;
+  sessions: Sessions;
+}
+
+function guard(access: Access, deps: AccessDeps | undefined, where: string): MiddlewareHandler<AppEnv>[] {
+  if (access === 'public') return [];
+  if (!deps) throw new Error(`${where} needs sessions and API keys, which this router was not given`);
+  return [access === 'caller' ? requireCaller(deps) : requireSession(deps, access.session)];
+}
+
+/**
+ * A router of REST routes; mounted with `.route()` on the app (an OpenAPIHono), its routes join the
+ * app's OpenAPI registry. Routes are registered and validated here rather than by
+ * `OpenAPIHono.openapi()`, whose validators would answer 415 to a JSON body sent without a JSON
+ * content type, read a repeated query parameter as an array and throw a bare 400 on malformed JSON:
+ * the API has always answered those otherwise, and keeps doing so.
+ */
+export function restRouter(deps?: AccessDeps) {
+  const router = new OpenAPIHono<AppEnv>();
+  return {
+    router,
+    /** Serves `route` with `handler`, after its access check, any `before` middleware (in order) and its validation. */
+    add<R extends RestRouteConfig>(route: R, handler: RouteHandler<R, AppEnv>, ...before: MiddlewareHandler<AppEnv>[]) {
+      const where = `${route.method.toUpperCase()} ${route.path}`;
+      router.openAPIRegistry.registerPath(documented(route));
+      const handlers = [...guard(route.access, deps, where), ...before, validation(route), handler as MiddlewareHandler<AppEnv>];
+      router.on(route.method.toUpperCase(), route.path.replaceAll(/\{(\w+)\}/g, ':$1'), ...(handlers as [MiddlewareHandler<AppEnv>]));
+    },
+  };
+}
+
+export type RestRouter = ReturnType<typeof restRouter>;
+
+/** A JSON answer as a route declares it. */
+export const json = <Schema extends z.ZodType>(schema: Schema, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+/** A JSON request body as a route declares it. */
+export const jsonRequest = <Schema extends z.ZodType>(schema: Schema) => ({ body: { required: true, content: { 'application/json': { schema } } } });
