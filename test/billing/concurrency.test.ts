@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
-import { type SettlementMode, type TestGateway } from '../helpers/gateway.js';
+import { postOverSocket } from '../a2a/support.js';
+import type { SettlementMode, TestGateway } from '../helpers/gateway.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
 import { needs } from '../helpers/requirements.js';
 import { seededShuffle } from '../helpers/shuffle.js';
@@ -56,15 +57,8 @@ function paidCall(tool: string, agentId: number, messageId = randomUUID()) {
   };
 }
 
-async function post(baseUrl: string, apiKey: string, body: unknown): Promise<RpcAnswer> {
-  const response = await fetch(`${baseUrl}/a2a`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(200);
-  return (await response.json()) as RpcAnswer;
-}
+/** this suite's calls over a real socket, read as its RpcAnswer */
+const post = postOverSocket<RpcAnswer>;
 
 async function ledgerCounts(gateway: TestGateway, orgId: string): Promise<Record<string, LedgerCounts>> {
   const rows = await gateway.database.db.rows<LedgerCounts>(sql`

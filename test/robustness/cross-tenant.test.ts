@@ -3,7 +3,8 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import type { AnsweredCall } from '../../src/tasks/store.js';
-import { type TestGateway } from '../helpers/gateway.js';
+import { postOverSocket } from '../a2a/support.js';
+import type { TestGateway } from '../helpers/gateway.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
 
 /**
@@ -34,15 +35,8 @@ function paidCall(messageId: string, agentId: number) {
   };
 }
 
-async function post(baseUrl: string, apiKey: string, body: unknown): Promise<RpcAnswer> {
-  const response = await fetch(`${baseUrl}/a2a`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(200);
-  return (await response.json()) as RpcAnswer;
-}
+/** this suite's calls over a real socket, read as its RpcAnswer */
+const post = postOverSocket<RpcAnswer>;
 
 async function chargedCalls(gateway: TestGateway, orgId: string): Promise<bigint> {
   const [row] = await gateway.database.db.rows<{ n: bigint }>(
