@@ -8,7 +8,7 @@ import base from './vitest.config.js';
  * seconds, not the whole suite.
  */
 export const MUTATION_SUITES = [
-  'test/a2a/protocol.test.ts',
+  'test/a2a/protocol/*.test.ts',
   'test/billing/concurrency.test.ts',
   'test/billing/money-promises.test.ts',
   'test/billing/topups.test.ts',

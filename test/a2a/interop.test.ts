@@ -20,9 +20,8 @@ import {
 } from '@a2a-js/sdk/errors';
 import type { MessageSendParams, Task as V03Task } from 'a2a-sdk-v03';
 import { A2AClient } from 'a2a-sdk-v03/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoData } from '../../src/db/demo-data.js';
-import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { useSeededGateway } from '../helpers/seeded-gateway.js';
 import { account, COST, ledger } from './support.js';
 
 interface SeenRequest {
@@ -50,20 +49,7 @@ function authenticatingFetch(apiKey: string, seen: SeenRequest[]): typeof fetch 
   };
 }
 
-let gateway: TestGateway;
-let baseUrl: string;
-
-beforeAll(async () => {
-  gateway = await startTestGateway();
-  await seedDemoData(gateway.database.db, { now: new Date() });
-  baseUrl = await gateway.listen();
-});
-
-afterAll(async () => {
-  await gateway?.close();
-});
-
-checkLedgerAfterEach(() => [gateway]);
+const suite = useSeededGateway({ listen: true });
 
 describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
   function sdkPart(content: NonNullable<Part['content']>): Part {
@@ -91,7 +77,7 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
         cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
       }),
     );
-    return factory.createFromUrl(baseUrl);
+    return factory.createFromUrl(suite.baseUrl);
   }
 
   function asTask(result: Message | Task): Task {
@@ -100,16 +86,16 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
   }
 
   it('discovers the card, completes a paid tool call, and gets and lists the task; charged exactly the tool cost', async () => {
-    const org = await gateway.createOrg({ credits: 1_000_000n });
+    const org = await suite.gateway.createOrg({ credits: 1_000_000n });
     const seen: SeenRequest[] = [];
     const client = await connect(org.apiKey.key, seen);
     expect(client.protocolVersion).toBe('1.0');
 
     // discovery read the well-known card, then the 1.0 interface points at /a2a
-    expect(seen[0]?.url).toBe(`${baseUrl}/.well-known/agent-card.json`);
+    expect(seen[0]?.url).toBe(`${suite.baseUrl}/.well-known/agent-card.json`);
     expect(seen[0]?.status).toBe(200);
 
-    const before = await account(gateway, org.orgId);
+    const before = await account(suite.gateway, org.orgId);
     const task = asTask(
       await client.sendMessage({
         tenant: '',
@@ -129,10 +115,10 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
     expect(task.metadata).toMatchObject({ tool: 'getAgentProfile', cost_micro_usdc: '1000', charged: true });
     expect(task.history[0]?.role).toBe(Role.ROLE_USER);
 
-    const after = await account(gateway, org.orgId);
+    const after = await account(suite.gateway, org.orgId);
     expect(after?.balance).toBe((before?.balance ?? 0n) - COST.getAgentProfile);
     expect(after?.reserved).toBe(0n);
-    const entries = (await ledger(gateway, org.orgId)).filter((row) => row.task_id === task.id);
+    const entries = (await ledger(suite.gateway, org.orgId)).filter((row) => row.task_id === task.id);
     expect(entries.map((row) => [row.kind, row.amount, row.reserved_delta])).toEqual([['charge', -1_000n, 0n]]);
 
     const fetched = await client.getTask({ tenant: '', id: task.id });
@@ -155,7 +141,7 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
     const rpcCalls = seen.filter((r) => r.method === 'POST');
     expect(rpcCalls).toHaveLength(3);
     for (const r of rpcCalls) {
-      expect(r.url).toBe(`${baseUrl}/a2a`);
+      expect(r.url).toBe(`${suite.baseUrl}/a2a`);
       expect(r.authorization).toBe(`Bearer ${org.apiKey.key}`);
       expect(r.a2aVersion).toBe('1.0');
       expect(r.status).toBe(200);
@@ -163,9 +149,9 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
   });
 
   it('a text-only message opens an input-required task; cancel → canceled; cancel again throws -32002; nothing charged', async () => {
-    const org = await gateway.createOrg({ credits: 50_000n });
+    const org = await suite.gateway.createOrg({ credits: 50_000n });
     const client = await connect(org.apiKey.key, []);
-    const before = await account(gateway, org.orgId);
+    const before = await account(suite.gateway, org.orgId);
 
     const task = asTask(
       await client.sendMessage({
@@ -203,14 +189,14 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
     ]);
 
     expect((await client.getTask({ tenant: '', id: task.id })).status?.state).toBe(TaskState.TASK_STATE_CANCELED);
-    expect(await account(gateway, org.orgId)).toEqual(before);
-    expect(await ledger(gateway, org.orgId)).toHaveLength(1); // the grant only
+    expect(await account(suite.gateway, org.orgId)).toEqual(before);
+    expect(await ledger(suite.gateway, org.orgId)).toHaveLength(1); // the grant only
   });
 
   it('a refused paid call reads as the SDK\'s UnsupportedOperationError with the credit details in its ErrorInfo, streaming or not', async () => {
-    const poor = await gateway.createOrg({ credits: 5_000n });
+    const poor = await suite.gateway.createOrg({ credits: 5_000n });
     const client = await connect(poor.apiKey.key, []);
-    const before = await account(gateway, poor.orgId);
+    const before = await account(suite.gateway, poor.orgId);
     const params = () => ({
       tenant: '',
       configuration: undefined,
@@ -245,12 +231,12 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
     expect(streamed?.cause).toBeInstanceOf(JsonRpcUnsupportedOperationError);
     expect((streamed?.cause as { data?: unknown }).data).toEqual([expectedInfo]);
 
-    expect(await account(gateway, poor.orgId)).toEqual(before);
+    expect(await account(suite.gateway, poor.orgId)).toEqual(before);
   });
 
   it("another organization's task is TaskNotFound (-32001) through the SDK", async () => {
-    const owner = await gateway.createOrg({ credits: 10_000n });
-    const stranger = await gateway.createOrg({ credits: 10_000n });
+    const owner = await suite.gateway.createOrg({ credits: 10_000n });
+    const stranger = await suite.gateway.createOrg({ credits: 10_000n });
     const ownerClient = await connect(owner.apiKey.key, []);
     const strangerClient = await connect(stranger.apiKey.key, []);
     const task = asTask(
@@ -284,7 +270,7 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
 
 describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient', () => {
   async function connect(apiKey: string, seen: SeenRequest[] = []): Promise<A2AClient> {
-    return A2AClient.fromCardUrl(`${baseUrl}/.well-known/agent-card.json`, {
+    return A2AClient.fromCardUrl(`${suite.baseUrl}/.well-known/agent-card.json`, {
       fetchImpl: authenticatingFetch(apiKey, seen),
     });
   }
@@ -301,10 +287,10 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient', () => {
   }
 
   it('message/send with a data part completes a paid task; tasks/get reads it; charged exactly once', async () => {
-    const org = await gateway.createOrg({ credits: 1_000_000n });
+    const org = await suite.gateway.createOrg({ credits: 1_000_000n });
     const seen: SeenRequest[] = [];
     const client = await connect(org.apiKey.key, seen);
-    const before = await account(gateway, org.orgId);
+    const before = await account(suite.gateway, org.orgId);
 
     const task = resultTask(
       await client.sendMessage(send([{ kind: 'data', data: { tool: 'getAgentProfile', arguments: { agentId: 1 } } }])),
@@ -319,7 +305,7 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient', () => {
     expect(fetched.id).toBe(task.id);
     expect(fetched.status.state).toBe('completed');
 
-    const after = await account(gateway, org.orgId);
+    const after = await account(suite.gateway, org.orgId);
     expect(after?.balance).toBe((before?.balance ?? 0n) - COST.getAgentProfile);
     expect(after?.reserved).toBe(0n);
 
@@ -327,13 +313,13 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient', () => {
     const rpcCalls = seen.filter((r) => r.method === 'POST');
     expect(rpcCalls.length).toBe(2);
     for (const r of rpcCalls) {
-      expect(r.url).toBe(`${baseUrl}/a2a`);
+      expect(r.url).toBe(`${suite.baseUrl}/a2a`);
       expect(r.authorization).toBe(`Bearer ${org.apiKey.key}`);
     }
   });
 
   it('tasks/cancel on a text-opened task → canceled; again → error -32002 (and a completed one is not cancelable)', async () => {
-    const org = await gateway.createOrg({ credits: 100_000n });
+    const org = await suite.gateway.createOrg({ credits: 100_000n });
     const client = await connect(org.apiKey.key);
 
     const waiting = resultTask(await client.sendMessage(send([{ kind: 'text', text: 'hi' }])));
@@ -360,9 +346,9 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient', () => {
   });
 
   it('a refused message/stream or tasks/resubscribe throws with the real reason, not a Content-Type complaint', async () => {
-    const poor = await gateway.createOrg({ credits: 5_000n });
+    const poor = await suite.gateway.createOrg({ credits: 5_000n });
     const client = await connect(poor.apiKey.key);
-    const before = await account(gateway, poor.orgId);
+    const before = await account(suite.gateway, poor.orgId);
     const failure = async (events: AsyncIterable<unknown>) => {
       try {
         for await (const event of events) return `unexpected event ${JSON.stringify(event)}`;
@@ -385,13 +371,13 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient', () => {
     const finished = await failure(client.resubscribeTask({ id: done.id }));
     expect(finished).toContain('-32004');
     expect(finished).toContain('"reason":"task_finished"');
-    expect((await account(gateway, poor.orgId))?.balance).toBe((before?.balance ?? 0n) - COST.getAgentProfile);
+    expect((await account(suite.gateway, poor.orgId))?.balance).toBe((before?.balance ?? 0n) - COST.getAgentProfile);
   });
 
   it('follow-up: a text message opens input-required, a message on that taskId with a tool call completes it, charged once', async () => {
-    const org = await gateway.createOrg({ credits: 1_000_000n });
+    const org = await suite.gateway.createOrg({ credits: 1_000_000n });
     const client = await connect(org.apiKey.key);
-    const before = await account(gateway, org.orgId);
+    const before = await account(suite.gateway, org.orgId);
 
     const opened = resultTask(await client.sendMessage(send([{ kind: 'text', text: 'reputation of agent 3?' }])));
     expect(opened.status.state).toBe('input-required');
@@ -416,9 +402,9 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient', () => {
     expect(replay.id).toBe(opened.id);
     expect(replay.status.state).toBe('completed');
 
-    const after = await account(gateway, org.orgId);
+    const after = await account(suite.gateway, org.orgId);
     expect(after?.balance).toBe((before?.balance ?? 0n) - COST.getReputationSummary);
-    const entries = (await ledger(gateway, org.orgId)).filter((row) => row.task_id === opened.id);
+    const entries = (await ledger(suite.gateway, org.orgId)).filter((row) => row.task_id === opened.id);
     expect(entries.map((row) => row.kind)).toEqual(['reserve', 'capture']);
     expect(entries[1]?.amount).toBe(-COST.getReputationSummary);
 
@@ -428,6 +414,6 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient', () => {
     );
     expect('error' in closed && closed.error.code).toBe(-32004);
     expect('error' in closed && closed.error.data).toMatchObject({ reason: 'task_not_accepting_input' });
-    expect((await account(gateway, org.orgId))?.balance).toBe(after?.balance);
+    expect((await account(suite.gateway, org.orgId))?.balance).toBe(after?.balance);
   });
 });

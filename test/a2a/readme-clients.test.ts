@@ -7,11 +7,11 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
-import { seedDemoData } from '../../src/db/demo-data.js';
 import { REPO_ROOT } from '../helpers/built-gateway.js';
-import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { expectLedgerInvariant } from '../helpers/gateway.js';
+import { useSeededGateway } from '../helpers/seeded-gateway.js';
 
 const GENERATIONS = [
   { sdk: '1.x', state: 'TASK_STATE_COMPLETED', packageAs: '@a2a-js/sdk' },
@@ -30,14 +30,7 @@ async function readmeClient(sdk: string): Promise<string> {
 }
 
 describe("the README's SDK clients work as printed", () => {
-  let gateway: TestGateway;
-  let baseUrl: string;
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    await seedDemoData(gateway.database.db, { now: new Date() });
-    baseUrl = await gateway.listen();
-  });
-  afterAll(() => gateway?.close());
+  const suite = useSeededGateway({ listen: true });
 
   it.each(GENERATIONS)('@a2a-js/sdk $sdk: finds the endpoint on the card, pays for getAgentProfile and prints the completed task', async ({ sdk, state, packageAs }) => {
     const code = (await readmeClient(sdk)).replaceAll("from '@a2a-js/sdk", `from '${packageAs}`);
@@ -47,15 +40,15 @@ describe("the README's SDK clients work as printed", () => {
     const file = join(folder, `readme-client-${sdk}-${process.pid}.mjs`);
     await writeFile(file, code);
 
-    const org = await gateway.createOrg({ credits: 1_000_000n });
+    const org = await suite.gateway.createOrg({ credits: 1_000_000n });
     const { stdout } = await promisify(execFile)(process.execPath, [file], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', GW: baseUrl, KEY: org.apiKey.key },
+      env: { PATH: process.env.PATH ?? '', GW: suite.baseUrl, KEY: org.apiKey.key },
     }).finally(() => rm(file, { force: true }));
     const printed = stdout.trimEnd();
     expect(printed.slice(0, printed.indexOf(' '))).toBe(state);
     expect(JSON.parse(printed.slice(printed.indexOf(' ') + 1))).toMatchObject({ agent_id: 1, name: 'Demo Agent 1' });
-    expect((await getCreditAccount(gateway.database.db, org.orgId))?.balance).toBe(1_000_000n - 1_000n);
-    await expectLedgerInvariant(gateway);
+    expect((await getCreditAccount(suite.gateway.database.db, org.orgId))?.balance).toBe(1_000_000n - 1_000n);
+    await expectLedgerInvariant(suite.gateway);
   });
 });

@@ -54,6 +54,17 @@ export async function call<Body = RpcAnswer>(
   return { status: response.status, headers: response.headers, text, body: text === '' || events ? (undefined as Body) : JSON.parse(text) };
 }
 
+/** POSTs a JSON-RPC body to a listening gateway's /a2a over a real socket; expects HTTP 200 and reads the answer. */
+export async function postOverSocket<Answer = RpcAnswer>(baseUrl: string, apiKey: string, body: unknown): Promise<Answer> {
+  const response = await fetch(`${baseUrl}/a2a`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as Answer;
+}
+
 /** The JSON-RPC responses of a Server-Sent Events answer, one per event. */
 export function sseEvents(reply: Reply): RpcAnswer[] {
   expect(reply.headers.get('content-type'), reply.text.slice(0, 600)).toMatch(/^text\/event-stream/);

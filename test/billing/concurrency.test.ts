@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
-import { seedDemoData } from '../../src/db/demo-data.js';
-import { checkLedgerAfterEach, startTestGateway, type SettlementMode, type TestGateway } from '../helpers/gateway.js';
+import { postOverSocket } from '../a2a/support.js';
+import type { SettlementMode, TestGateway } from '../helpers/gateway.js';
+import { useSeededGateway } from '../helpers/seeded-gateway.js';
 import { needs } from '../helpers/requirements.js';
 import { seededShuffle } from '../helpers/shuffle.js';
 
@@ -56,15 +57,8 @@ function paidCall(tool: string, agentId: number, messageId = randomUUID()) {
   };
 }
 
-async function post(baseUrl: string, apiKey: string, body: unknown): Promise<RpcAnswer> {
-  const response = await fetch(`${baseUrl}/a2a`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(200);
-  return (await response.json()) as RpcAnswer;
-}
+/** this suite's calls over a real socket, read as its RpcAnswer */
+const post = postOverSocket<RpcAnswer>;
 
 async function ledgerCounts(gateway: TestGateway, orgId: string): Promise<Record<string, LedgerCounts>> {
   const rows = await gateway.database.db.rows<LedgerCounts>(sql`
@@ -114,25 +108,12 @@ describe.each(['by-tool', 'hold'] as const)(
   'concurrent paid calls over HTTP, settlement %s (PostgreSQL only: set DATABASE_URL; PGlite has one connection and cannot race)',
   needs('postgres'),
   (settlement) => {
-    let gateway: TestGateway;
-    let baseUrl: string;
-
-    beforeAll(async () => {
-      gateway = await startTestGateway({ settlement });
-      await seedDemoData(gateway.database.db, { now: new Date() });
-      baseUrl = await gateway.listen();
-    });
-
-    afterAll(async () => {
-      await gateway?.close();
-    });
-
-    checkLedgerAfterEach(() => [gateway]);
+    const suite = useSeededGateway({ gateway: { settlement }, listen: true });
 
     it('200 Tier 0 calls at once on credits for exactly 37: 37 complete, 163 are refused, nothing is overdrawn', async () => {
-      const org = await gateway.createOrg({ credits: 37n * TIER0_COST });
+      const org = await suite.gateway.createOrg({ credits: 37n * TIER0_COST });
       const answers = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => post(baseUrl, org.apiKey.key, paidCall('getAgentProfile', (i % 50) + 1))),
+        Array.from({ length: 200 }, (_, i) => post(suite.baseUrl, org.apiKey.key, paidCall('getAgentProfile', (i % 50) + 1))),
       );
 
       const completed = answers.filter((answer) => answer.result?.task.status.state === 'TASK_STATE_COMPLETED');
@@ -145,38 +126,38 @@ describe.each(['by-tool', 'hold'] as const)(
       }
       expect(new Set(completed.map((answer) => answer.result?.task.id)).size).toBe(37);
 
-      const after = await account(gateway, org.orgId);
+      const after = await account(suite.gateway, org.orgId);
       expect(after.balance).toBe(0n);
       expect(after.reserved).toBe(0n);
-      expectPaidFor(await ledgerCounts(gateway, org.orgId), settlement, 37n, 37n * TIER0_COST);
-      expect(await taskCount(gateway, org.orgId)).toBe(37n);
-      expect(await taskCount(gateway, org.orgId, 'completed')).toBe(37n);
+      expectPaidFor(await ledgerCounts(suite.gateway, org.orgId), settlement, 37n, 37n * TIER0_COST);
+      expect(await taskCount(suite.gateway, org.orgId)).toBe(37n);
+      expect(await taskCount(suite.gateway, org.orgId, 'completed')).toBe(37n);
     });
 
     it('8 organizations racing at once, each able to afford a different number of calls: each gets exactly its number', async () => {
       const affordable = [1, 2, 3, 5, 8, 13, 21, 0];
-      const orgs = await Promise.all(affordable.map((n) => gateway.createOrg({ credits: BigInt(n) * TIER0_COST + 999n })));
+      const orgs = await Promise.all(affordable.map((n) => suite.gateway.createOrg({ credits: BigInt(n) * TIER0_COST + 999n })));
       const { shuffled: calls, seed } = seededShuffle(
         orgs.flatMap((org) => Array.from({ length: 25 }, (_, i) => ({ org, body: paidCall('getAgentProfile', (i % 50) + 1) }))),
       );
-      const answers = await Promise.all(calls.map((c) => post(baseUrl, c.org.apiKey.key, c.body)));
+      const answers = await Promise.all(calls.map((c) => post(suite.baseUrl, c.org.apiKey.key, c.body)));
 
       for (const [index, org] of orgs.entries()) {
         const mine = answers.filter((_, i) => calls[i]?.org === org);
         const completed = mine.filter((answer) => answer.result?.task.status.state === 'TASK_STATE_COMPLETED');
         expect(completed, `org ${index} (replay with SHUFFLE_SEED=${seed})`).toHaveLength(affordable[index] as number);
         for (const answer of mine.filter((a) => a.error)) expectInsufficientCredits(answer);
-        const after = await account(gateway, org.orgId);
+        const after = await account(suite.gateway, org.orgId);
         expect(after).toMatchObject({ balance: 999n, reserved: 0n });
-        expect(await taskCount(gateway, org.orgId, 'completed')).toBe(BigInt(affordable[index] as number));
+        expect(await taskCount(suite.gateway, org.orgId, 'completed')).toBe(BigInt(affordable[index] as number));
       }
     });
 
     it('50 concurrent sends of the same messageId: one task, charged once', async () => {
-      const org = await gateway.createOrg({ credits: 1_000_000n });
+      const org = await suite.gateway.createOrg({ credits: 1_000_000n });
       const messageId = randomUUID();
       const answers = await Promise.all(
-        Array.from({ length: 50 }, () => post(baseUrl, org.apiKey.key, paidCall('getAgentProfile', 7, messageId))),
+        Array.from({ length: 50 }, () => post(suite.baseUrl, org.apiKey.key, paidCall('getAgentProfile', 7, messageId))),
       );
 
       for (const answer of answers) expect(answer.error).toBeUndefined();
@@ -188,20 +169,20 @@ describe.each(['by-tool', 'hold'] as const)(
         expect(['TASK_STATE_WORKING', 'TASK_STATE_COMPLETED']).toContain(answer.result?.task.status.state);
       }
 
-      expect(await taskCount(gateway, org.orgId)).toBe(1n);
-      const [task] = await gateway.database.db.rows<{ id: string; state: string }>(
+      expect(await taskCount(suite.gateway, org.orgId)).toBe(1n);
+      const [task] = await suite.gateway.database.db.rows<{ id: string; state: string }>(
         sql`select id::text, state::text from tasks where org_id = ${org.orgId}`,
       );
       expect(task).toEqual({ id: taskId, state: 'completed' });
-      const after = await account(gateway, org.orgId);
+      const after = await account(suite.gateway, org.orgId);
       expect(after.balance).toBe(1_000_000n - TIER0_COST);
       expect(after.reserved).toBe(0n);
-      expectPaidFor(await ledgerCounts(gateway, org.orgId), settlement, 1n, TIER0_COST);
+      expectPaidFor(await ledgerCounts(suite.gateway, org.orgId), settlement, 1n, TIER0_COST);
     });
 
     it('20 concurrent tool calls on one task waiting for input: exactly one runs and is charged, the rest are refused', async () => {
-      const org = await gateway.createOrg({ credits: 1_000_000n });
-      const opened = await post(baseUrl, org.apiKey.key, {
+      const org = await suite.gateway.createOrg({ credits: 1_000_000n });
+      const opened = await post(suite.baseUrl, org.apiKey.key, {
         jsonrpc: '2.0',
         id: 1,
         method: 'SendMessage',
@@ -214,7 +195,7 @@ describe.each(['by-tool', 'hold'] as const)(
         const body = paidCall(i % 2 === 0 ? 'getAgentProfile' : 'getReputationSummary', 3);
         return { ...body, params: { message: { ...body.params.message, taskId } } };
       });
-      const answers = await Promise.all(followUps.map((body) => post(baseUrl, org.apiKey.key, body)));
+      const answers = await Promise.all(followUps.map((body) => post(suite.baseUrl, org.apiKey.key, body)));
 
       const ran = answers.filter((answer) => answer.result !== undefined);
       expect(ran).toHaveLength(1);
@@ -225,17 +206,17 @@ describe.each(['by-tool', 'hold'] as const)(
         expect(answer.error?.data).toMatchObject({ reason: 'task_not_accepting_input', taskId });
       }
 
-      const after = await account(gateway, org.orgId);
+      const after = await account(suite.gateway, org.orgId);
       expect(after.balance).toBe(1_000_000n - cost);
       expect(after.reserved).toBe(0n);
       // a call on a waiting task is always held: the task exists already and may be canceled meanwhile
-      expectPaidFor(await ledgerCounts(gateway, org.orgId), 'hold', 1n, cost);
-      expect(await taskCount(gateway, org.orgId)).toBe(1n);
+      expectPaidFor(await ledgerCounts(suite.gateway, org.orgId), 'hold', 1n, cost);
+      expect(await taskCount(suite.gateway, org.orgId)).toBe(1n);
     });
 
     it('Tier 0 and Tier 1 calls racing for a balance that cannot afford them all: no overdraw, spent = completed costs', async () => {
       const credits = 123_500n;
-      const org = await gateway.createOrg({ credits });
+      const org = await suite.gateway.createOrg({ credits });
       const tools = ['getAgentProfile', 'getMyFeedbacks', 'getReputationSummary', 'getTrend', 'getValidationHistory'];
       const calls = Array.from({ length: 90 }, (_, i) => {
         const tool = tools[i % tools.length] as string;
@@ -244,7 +225,7 @@ describe.each(['by-tool', 'hold'] as const)(
       const demanded = calls.reduce((sum, c) => sum + (TOOL_COST[c.tool] as bigint), 0n);
       expect(demanded).toBeGreaterThan(credits);
 
-      const answers = await Promise.all(calls.map((c) => post(baseUrl, org.apiKey.key, c.body)));
+      const answers = await Promise.all(calls.map((c) => post(suite.baseUrl, org.apiKey.key, c.body)));
 
       let spent = 0n;
       let completed = 0;
@@ -266,19 +247,19 @@ describe.each(['by-tool', 'hold'] as const)(
       expect(completed + refusedCosts.length).toBe(calls.length);
       expect(spent).toBeLessThanOrEqual(credits);
 
-      const after = await account(gateway, org.orgId);
+      const after = await account(suite.gateway, org.orgId);
       expect(after.reserved).toBe(0n);
       expect(after.balance).toBe(credits - spent);
       // Available credit only ever went down, so every refused call was refused rightly: it costs
       // more than what is left even now.
       for (const cost of refusedCosts) expect(cost).toBeGreaterThan(after.balance);
 
-      expectPaidFor(await ledgerCounts(gateway, org.orgId), settlement, BigInt(completed), spent);
-      const [captured] = await gateway.database.db.rows<{ total: bigint }>(
+      expectPaidFor(await ledgerCounts(suite.gateway, org.orgId), settlement, BigInt(completed), spent);
+      const [captured] = await suite.gateway.database.db.rows<{ total: bigint }>(
         sql`select coalesce(sum(cost), 0)::int8 as total from tasks where org_id = ${org.orgId} and state = 'completed'`,
       );
       expect(captured?.total).toBe(spent);
-      expect(await taskCount(gateway, org.orgId)).toBe(BigInt(completed));
+      expect(await taskCount(suite.gateway, org.orgId)).toBe(BigInt(completed));
     });
   },
 );

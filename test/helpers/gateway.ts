@@ -34,25 +34,26 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
+/** How a test gateway is started; every field has a default. */
+export interface TestGatewayOptions {
+  toolTimeoutMs?: number;
+  settlement?: SettlementMode;
+  /** a local chain's RPC: smart-wallet sign-ins, and top-ups when `topUpChain` is given too */
+  rpcUrl?: string;
+  topUpChain?: TopUpChain;
+  /** an OpenAI-compatible server: enables getReputationReport */
+  llm?: { baseUrl: string; timeoutMs?: number };
+  leaseMs?: number;
+  /** the chain id whose indexer state /readyz and /v1/indexer report */
+  indexedChainId?: number;
+  /** sign-in nonces one client address may take a minute, and whether X-Forwarded-For names it */
+  nonces?: { perMinute: number; trustProxy: boolean };
+  /** the gateway's logger (a test that reads the log lines); silent unless TEST_LOG_LEVEL is set */
+  log?: pino.Logger;
+}
+
 /** A gateway on a fresh database. Logs are silent unless TEST_LOG_LEVEL is set. */
-export async function startTestGateway(
-  options: {
-    toolTimeoutMs?: number;
-    settlement?: SettlementMode;
-    /** a local chain's RPC: smart-wallet sign-ins, and top-ups when `topUpChain` is given too */
-    rpcUrl?: string;
-    topUpChain?: TopUpChain;
-    /** an OpenAI-compatible server: enables getReputationReport */
-    llm?: { baseUrl: string; timeoutMs?: number };
-    leaseMs?: number;
-    /** the chain id whose indexer state /readyz and /v1/indexer report */
-    indexedChainId?: number;
-    /** sign-in nonces one client address may take a minute, and whether X-Forwarded-For names it */
-    nonces?: { perMinute: number; trustProxy: boolean };
-    /** the gateway's logger (a test that reads the log lines); silent unless TEST_LOG_LEVEL is set */
-    log?: pino.Logger;
-  } = {},
-): Promise<TestGateway> {
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const database = await createTestDatabase();
   const log = options.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const walletAuth = await testWalletAuth(database.db, { rpcUrl: options.rpcUrl, noncesPerMinute: options.nonces?.perMinute, trustProxy: options.nonces?.trustProxy });

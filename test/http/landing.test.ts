@@ -1,20 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoData } from '../../src/db/demo-data.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { useSeededGateway } from '../helpers/seeded-gateway.js';
 
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 
 describe('GET / : a page for browsers, JSON for API clients; POST / stays the A2A endpoint', () => {
-  let gateway: TestGateway;
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    await seedDemoData(gateway.database.db, { now: new Date() });
-  });
-  afterAll(() => gateway.close());
+  const suite = useSeededGateway();
 
   it('a browser gets a small HTML page linking the dashboard, the reference, the agent card and a first curl call', async () => {
-    const response = await gateway.app.request('/', { headers: { accept: BROWSER_ACCEPT } });
+    const response = await suite.gateway.app.request('/', { headers: { accept: BROWSER_ACCEPT } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     expect(response.headers.get('vary')).toMatch(/accept/i);
@@ -30,7 +24,7 @@ describe('GET / : a page for browsers, JSON for API clients; POST / stays the A2
     { client: 'no Accept header', accept: undefined },
     { client: 'a JSON client', accept: 'application/json' },
   ])('$client gets JSON whose links all answer', async ({ accept }) => {
-    const response = await gateway.app.request('http://gw.test/', { headers: accept ? { accept } : {} });
+    const response = await suite.gateway.app.request('http://gw.test/', { headers: accept ? { accept } : {} });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     const index = (await response.json()) as { name: string; links: Record<string, string> };
@@ -43,14 +37,14 @@ describe('GET / : a page for browsers, JSON for API clients; POST / stays the A2
     });
     for (const [name, url] of Object.entries(index.links)) {
       if (name === 'a2a') continue;
-      expect((await gateway.app.request(url)).status, url).toBe(200);
+      expect((await suite.gateway.app.request(url)).status, url).toBe(200);
     }
   });
 
   it('POST / still runs a paid call', async () => {
-    const org = await gateway.createOrg({ credits: 1_000_000n });
+    const org = await suite.gateway.createOrg({ credits: 1_000_000n });
     const messageId = randomUUID();
-    const response = await gateway.app.request('/', {
+    const response = await suite.gateway.app.request('/', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${org.apiKey.key}` },
       body: JSON.stringify({

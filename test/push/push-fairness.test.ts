@@ -7,6 +7,7 @@ import { MAX_OPEN_PUSH_CONFIGS_PER_ORG, MAX_PUSH_CONFIGS_PER_TASK } from '../../
 import { PUSH_IN_FLIGHT_PER_ORG, startPushDispatcher } from '../../src/a2a/push-delivery.js';
 import { call, expectResult, expectRpcError, request, toolCall, v03Send, v03Text, v1Data, v1Send, v1Text } from '../a2a/support.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { useSeededGateway } from '../helpers/seeded-gateway.js';
 import { listenOnLoopback, type LoopbackServer } from '../helpers/loopback.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -16,71 +17,62 @@ import { waitFor } from '../helpers/wait.js';
  * waiting for slow ones before claiming more.
  */
 
-
 describe('push notification limits', () => {
-  let gateway: TestGateway;
-
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    await seedDemoData(gateway.database.db, { now: new Date(), agents: 2, feedbacksPerAgent: 2, validationsPerAgent: 1 });
-  });
-  afterAll(async () => {
-    await gateway?.close();
-  });
+  const suite = useSeededGateway({ demoData: { agents: 2, feedbacksPerAgent: 2, validationsPerAgent: 1 } });
 
   const hook = (n: number) => `https://hooks.example.com/${n}`;
 
   it(`a task takes at most ${MAX_PUSH_CONFIGS_PER_TASK} configs; replacing one by id still works; a send past the limit is refused before it runs`, async () => {
-    const { apiKey } = await gateway.createOrg();
-    const task = expectResult(await call(gateway, request('SendMessage', v1Send([v1Text('hello')])), apiKey.key)).task;
+    const { apiKey } = await suite.gateway.createOrg();
+    const task = expectResult(await call(suite.gateway, request('SendMessage', v1Send([v1Text('hello')])), apiKey.key)).task;
     for (let n = 0; n < MAX_PUSH_CONFIGS_PER_TASK; n += 1) {
-      expectResult(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, id: `c${n}`, url: hook(n) }), apiKey.key));
+      expectResult(await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, id: `c${n}`, url: hook(n) }), apiKey.key));
     }
-    const v1 = expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: hook(99) }), apiKey.key), -32602);
+    const v1 = expectRpcError(await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: hook(99) }), apiKey.key), -32602);
     expect(v1.data).toMatchObject({ reason: 'push_config_limit', limit: 'task', max: MAX_PUSH_CONFIGS_PER_TASK });
     const v03 = expectRpcError(
-      await call(gateway, request('tasks/pushNotificationConfig/set', { taskId: task.id, pushNotificationConfig: { url: hook(98) } }), apiKey.key),
+      await call(suite.gateway, request('tasks/pushNotificationConfig/set', { taskId: task.id, pushNotificationConfig: { url: hook(98) } }), apiKey.key),
       -32602,
     );
     expect(v03.data?.reason).toBe('push_config_limit');
-    expectResult(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, id: 'c3', url: hook(33) }), apiKey.key));
+    expectResult(await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, id: 'c3', url: hook(33) }), apiKey.key));
 
     const followUp = expectRpcError(
-      await call(gateway, request('message/send', { ...v03Send([v03Text('more')], { taskId: task.id }), configuration: { pushNotificationConfig: { url: hook(97) } } }), apiKey.key),
+      await call(suite.gateway, request('message/send', { ...v03Send([v03Text('more')], { taskId: task.id }), configuration: { pushNotificationConfig: { url: hook(97) } } }), apiKey.key),
       -32602,
     );
     expect(followUp.data?.reason).toBe('push_config_limit');
-    const after = expectResult(await call(gateway, request('GetTask', { id: task.id }), apiKey.key));
+    const after = expectResult(await call(suite.gateway, request('GetTask', { id: task.id }), apiKey.key));
     expect(after.history).toHaveLength(2); // the refused follow-up was not appended
-    expect(expectResult(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id }), apiKey.key)).configs).toHaveLength(
+    expect(expectResult(await call(suite.gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id }), apiKey.key)).configs).toHaveLength(
       MAX_PUSH_CONFIGS_PER_TASK,
     );
   });
 
   it(`an organization takes at most ${MAX_OPEN_PUSH_CONFIGS_PER_ORG} configs on its unfinished tasks`, async () => {
-    const { apiKey } = await gateway.createOrg();
-    const open = async () => expectResult(await call(gateway, request('SendMessage', v1Send([v1Text('hello')])), apiKey.key)).task.id as string;
+    const { apiKey } = await suite.gateway.createOrg();
+    const open = async () => expectResult(await call(suite.gateway, request('SendMessage', v1Send([v1Text('hello')])), apiKey.key)).task.id as string;
     for (let t = 0; t < MAX_OPEN_PUSH_CONFIGS_PER_ORG / MAX_PUSH_CONFIGS_PER_TASK; t += 1) {
       const taskId = await open();
       await Promise.all(
         Array.from({ length: MAX_PUSH_CONFIGS_PER_TASK }, async (_, n) =>
-          expectResult(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId, url: hook(n) }), apiKey.key)),
+          expectResult(await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId, url: hook(n) }), apiKey.key)),
         ),
       );
     }
     const taskId = await open();
-    const refused = expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId, url: hook(0) }), apiKey.key), -32602);
+    const refused = expectRpcError(await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId, url: hook(0) }), apiKey.key), -32602);
     expect(refused.data).toMatchObject({ reason: 'push_config_limit', limit: 'organization', max: MAX_OPEN_PUSH_CONFIGS_PER_ORG });
     // A send that would open a task with a webhook is refused before it opens anything.
     const send = expectRpcError(
-      await call(gateway, request('SendMessage', { ...v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))]), configuration: { taskPushNotificationConfig: { url: hook(1) } } }), apiKey.key),
+      await call(suite.gateway, request('SendMessage', { ...v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))]), configuration: { taskPushNotificationConfig: { url: hook(1) } } }), apiKey.key),
       -32602,
     );
     expect(send.data?.reason).toBe('push_config_limit');
     // Webhooks on finished tasks post no more changes and do not count.
-    const done = expectResult(await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), apiKey.key)).task;
+    const done = expectResult(await call(suite.gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), apiKey.key)).task;
     expect(done.status.state).toBe('TASK_STATE_COMPLETED');
-    expectResult(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: done.id, url: hook(2) }), apiKey.key));
+    expectResult(await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId: done.id, url: hook(2) }), apiKey.key));
   });
 });
 

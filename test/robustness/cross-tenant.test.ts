@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoData } from '../../src/db/demo-data.js';
+import { describe, expect, it } from 'vitest';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import type { AnsweredCall } from '../../src/tasks/store.js';
-import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { postOverSocket } from '../a2a/support.js';
+import type { TestGateway } from '../helpers/gateway.js';
+import { useSeededGateway } from '../helpers/seeded-gateway.js';
 
 /**
  * One organization must never make another's calls fail. Instant calls of many organizations are
@@ -34,15 +35,8 @@ function paidCall(messageId: string, agentId: number) {
   };
 }
 
-async function post(baseUrl: string, apiKey: string, body: unknown): Promise<RpcAnswer> {
-  const response = await fetch(`${baseUrl}/a2a`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(200);
-  return (await response.json()) as RpcAnswer;
-}
+/** this suite's calls over a real socket, read as its RpcAnswer */
+const post = postOverSocket<RpcAnswer>;
 
 async function chargedCalls(gateway: TestGateway, orgId: string): Promise<bigint> {
   const [row] = await gateway.database.db.rows<{ n: bigint }>(
@@ -52,27 +46,14 @@ async function chargedCalls(gateway: TestGateway, orgId: string): Promise<bigint
 }
 
 describe('one organization cannot fail another organization\'s calls', () => {
-  let gateway: TestGateway;
-  let baseUrl: string;
-
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    await seedDemoData(gateway.database.db, { now: new Date() });
-    baseUrl = await gateway.listen();
-  });
-
-  afterAll(async () => {
-    await gateway?.close();
-  });
-
-  checkLedgerAfterEach(() => [gateway]);
+  const suite = useSeededGateway({ listen: true });
 
   it('a messageId over the documented bound is -32602 before anything runs, in both generations', async () => {
-    const org = await gateway.createOrg({ credits: 10n * TIER0_COST });
-    const v1 = await post(baseUrl, org.apiKey.key, paidCall('m'.repeat(201), 1));
+    const org = await suite.gateway.createOrg({ credits: 10n * TIER0_COST });
+    const v1 = await post(suite.baseUrl, org.apiKey.key, paidCall('m'.repeat(201), 1));
     expect(v1.error?.code).toBe(-32602);
     expect(v1.error?.data?.issues?.[0]?.path).toBe('message.messageId');
-    const v03 = await post(baseUrl, org.apiKey.key, {
+    const v03 = await post(suite.baseUrl, org.apiKey.key, {
       jsonrpc: '2.0',
       id: 1,
       method: 'message/send',
@@ -81,21 +62,21 @@ describe('one organization cannot fail another organization\'s calls', () => {
       },
     });
     expect(v03.error?.code).toBe(-32602);
-    const atBound = await post(baseUrl, org.apiKey.key, paidCall('m'.repeat(200), 1));
+    const atBound = await post(suite.baseUrl, org.apiKey.key, paidCall('m'.repeat(200), 1));
     expect(atBound.result?.task.status.state).toBe('TASK_STATE_COMPLETED');
-    expect(await chargedCalls(gateway, org.orgId)).toBe(1n);
+    expect(await chargedCalls(suite.gateway, org.orgId)).toBe(1n);
   });
 
   it('over HTTP: while one organization sends unstorable messageIds 8 at a time, every concurrent call of another completes', async () => {
-    const attacker = await gateway.createOrg({ credits: 1_000n * TIER0_COST });
-    const innocent = await gateway.createOrg({ credits: 1_000n * TIER0_COST });
+    const attacker = await suite.gateway.createOrg({ credits: 1_000n * TIER0_COST });
+    const innocent = await suite.gateway.createOrg({ credits: 1_000n * TIER0_COST });
     const rounds = 6;
     const innocentAnswers: RpcAnswer[] = [];
     const attackerAnswers: RpcAnswer[] = [];
     for (let round = 0; round < rounds; round += 1) {
       const [bad, good] = await Promise.all([
-        Promise.all(Array.from({ length: 8 }, (_, i) => post(baseUrl, attacker.apiKey.key, paidCall(unindexableId(), (i % 50) + 1)))),
-        Promise.all(Array.from({ length: 24 }, (_, i) => post(baseUrl, innocent.apiKey.key, paidCall(randomUUID(), (i % 50) + 1)))),
+        Promise.all(Array.from({ length: 8 }, (_, i) => post(suite.baseUrl, attacker.apiKey.key, paidCall(unindexableId(), (i % 50) + 1)))),
+        Promise.all(Array.from({ length: 24 }, (_, i) => post(suite.baseUrl, innocent.apiKey.key, paidCall(randomUUID(), (i % 50) + 1)))),
       ]);
       attackerAnswers.push(...bad);
       innocentAnswers.push(...good);
@@ -103,16 +84,16 @@ describe('one organization cannot fail another organization\'s calls', () => {
     const innocentFailures = innocentAnswers.filter((answer) => answer.error !== undefined);
     expect(innocentFailures).toEqual([]);
     expect(innocentAnswers.every((answer) => answer.result?.task.status.state === 'TASK_STATE_COMPLETED')).toBe(true);
-    expect(await chargedCalls(gateway, innocent.orgId)).toBe(BigInt(rounds * 24));
+    expect(await chargedCalls(suite.gateway, innocent.orgId)).toBe(BigInt(rounds * 24));
     expect(attackerAnswers.every((answer) => answer.error?.code === -32602)).toBe(true);
-    expect(await chargedCalls(gateway, attacker.orgId)).toBe(0n);
+    expect(await chargedCalls(suite.gateway, attacker.orgId)).toBe(0n);
   });
 
   it('the combiner: a call the database refuses fails alone, every other call of its group is charged', async () => {
     // Driven directly, so the poison gets past the wire's bound: the combiner must not depend on it.
-    const attacker = await gateway.createOrg({ credits: 1_000n * TIER0_COST });
-    const innocent = await gateway.createOrg({ credits: 1_000n * TIER0_COST });
-    const combiner = createChargeCombiner(gateway.database.db);
+    const attacker = await suite.gateway.createOrg({ credits: 1_000n * TIER0_COST });
+    const innocent = await suite.gateway.createOrg({ credits: 1_000n * TIER0_COST });
+    const combiner = createChargeCombiner(suite.gateway.database.db);
     const call = (orgId: string, messageId: string): AnsweredCall => {
       const id = randomUUID();
       const contextId = randomUUID();
@@ -142,7 +123,7 @@ describe('one organization cannot fail another organization\'s calls', () => {
     }
     expect(poisonOutcomes).toHaveLength(10);
     expect(poisonOutcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
-    expect(await chargedCalls(gateway, innocent.orgId)).toBe(50n);
-    expect(await chargedCalls(gateway, attacker.orgId)).toBe(0n);
+    expect(await chargedCalls(suite.gateway, innocent.orgId)).toBe(50n);
+    expect(await chargedCalls(suite.gateway, attacker.orgId)).toBe(0n);
   });
 });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { checkLedgerAfterEach, startTestGateway, type SettlementMode, type TestGateway } from '../helpers/gateway.js';
+import { useSeededGateway } from '../helpers/seeded-gateway.js';
 import { needs } from '../helpers/requirements.js';
 
 /**
@@ -130,30 +131,19 @@ function expectReservedThenReleased(rows: LedgerRow[], taskId: string, cost: big
 }
 
 describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled tasks cost nothing (settlement %s)', (settlement) => {
-  let gateway: TestGateway;
-
-  beforeAll(async () => {
-    gateway = await startTestGateway({ settlement });
-    await seedDemoData(gateway.database.db, { now: new Date() });
-  });
-
-  afterAll(async () => {
-    await gateway?.close();
-  });
-
-  checkLedgerAfterEach(() => [gateway]);
+  const suite = useSeededGateway({ gateway: { settlement } });
 
   it('an executor that throws leaves the task failed, uncharged, its hold released; a replay does not re-run it', async () => {
-    const org = await gateway.createOrg({ credits: START_CREDITS });
+    const org = await suite.gateway.createOrg({ credits: START_CREDITS });
     const message = toolMessage('getValidationHistory', { agentId: 1 });
-    const db = gateway.database.db;
+    const db = suite.gateway.database.db;
 
     await db.rows(sql`alter table validations rename to validations_gone`);
     let task: WireTask;
     let elapsedMs: number;
     try {
       const started = performance.now();
-      task = sentTask(await send(gateway, org.apiKey.key, message));
+      task = sentTask(await send(suite.gateway, org.apiKey.key, message));
       elapsedMs = performance.now() - started;
     } finally {
       await db.rows(sql`alter table validations_gone rename to validations`);
@@ -166,146 +156,146 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
     // the failed run's recorded duration (usage reports it) is its own time, within the call's
     expect(task.metadata.duration_ms).toBeGreaterThanOrEqual(0);
     expect(task.metadata.duration_ms).toBeLessThanOrEqual(Math.ceil(elapsedMs));
-    await expectUntouched(gateway, org.orgId);
-    expectNoMoneyMoved(await taskLedger(gateway, org.orgId, task.id), settlement, { id: task.id, cost: TIER1, reason: 'tool_failed' });
+    await expectUntouched(suite.gateway, org.orgId);
+    expectNoMoneyMoved(await taskLedger(suite.gateway, org.orgId, task.id), settlement, { id: task.id, cost: TIER1, reason: 'tool_failed' });
 
     // The table is back, so a re-run would now succeed and charge: the replay must not re-run.
-    const replay = sentTask(await send(gateway, org.apiKey.key, message));
+    const replay = sentTask(await send(suite.gateway, org.apiKey.key, message));
     expect(replay.id).toBe(task.id);
     expect(replay.status.state).toBe('TASK_STATE_FAILED');
     expect(replay.metadata.charged).toBe(false);
-    await expectUntouched(gateway, org.orgId);
+    await expectUntouched(suite.gateway, org.orgId);
     // the grant, and for a held call one reserve and one release
-    expect(await ledger(gateway, org.orgId)).toHaveLength(settlement === 'hold' ? 3 : 1);
+    expect(await ledger(suite.gateway, org.orgId)).toHaveLength(settlement === 'hold' ? 3 : 1);
     const [count] = await db.rows<{ n: bigint }>(sql`select count(*)::int8 as n from tasks where org_id = ${org.orgId}`);
     expect(count?.n).toBe(1n);
 
-    const fetched = await call(gateway, org.apiKey.key, 'GetTask', { id: task.id });
+    const fetched = await call(suite.gateway, org.apiKey.key, 'GetTask', { id: task.id });
     expect(fetched.result?.status?.state).toBe('TASK_STATE_FAILED');
 
     // Control: the same call under a new messageId runs again, and now it succeeds and is charged.
-    const fresh = sentTask(await send(gateway, org.apiKey.key, toolMessage('getValidationHistory', { agentId: 1 })));
+    const fresh = sentTask(await send(suite.gateway, org.apiKey.key, toolMessage('getValidationHistory', { agentId: 1 })));
     expect(fresh.status.state).toBe('TASK_STATE_COMPLETED');
-    expect((await account(gateway, org.orgId)).balance).toBe(START_CREDITS - TIER1);
+    expect((await account(suite.gateway, org.orgId)).balance).toBe(START_CREDITS - TIER1);
   });
 
   it('an unknown agent is -32602 agent_not_found and costs nothing', async () => {
-    const org = await gateway.createOrg({ credits: START_CREDITS });
+    const org = await suite.gateway.createOrg({ credits: START_CREDITS });
     const message = toolMessage('getAgentProfile', { agentId: 999_999 });
 
-    const answer = await send(gateway, org.apiKey.key, message);
+    const answer = await send(suite.gateway, org.apiKey.key, message);
     expect(answer.result).toBeUndefined();
     expect(answer.error?.code).toBe(-32602);
     expect(answer.error?.data).toMatchObject({ reason: 'agent_not_found', agentId: '999999' });
     const taskId = answer.error?.data?.taskId as string;
     expect(taskId).toEqual(expect.any(String));
 
-    await expectUntouched(gateway, org.orgId);
-    expectNoMoneyMoved(await taskLedger(gateway, org.orgId, taskId), settlement, { id: taskId, cost: TIER0, reason: 'agent_not_found' });
-    const fetched = await call(gateway, org.apiKey.key, 'GetTask', { id: taskId });
+    await expectUntouched(suite.gateway, org.orgId);
+    expectNoMoneyMoved(await taskLedger(suite.gateway, org.orgId, taskId), settlement, { id: taskId, cost: TIER0, reason: 'agent_not_found' });
+    const fetched = await call(suite.gateway, org.apiKey.key, 'GetTask', { id: taskId });
     expect(fetched.result?.status?.state).toBe('TASK_STATE_FAILED');
     expect(fetched.result?.metadata?.charged).toBe(false);
 
     // Sent again, it is not run or charged a second time.
-    await send(gateway, org.apiKey.key, message);
-    await expectUntouched(gateway, org.orgId);
-    expect(await ledger(gateway, org.orgId)).toHaveLength(settlement === 'hold' ? 3 : 1);
+    await send(suite.gateway, org.apiKey.key, message);
+    await expectUntouched(suite.gateway, org.orgId);
+    expect(await ledger(suite.gateway, org.orgId)).toHaveLength(settlement === 'hold' ? 3 : 1);
   });
 
   it('canceling a task waiting for input: canceled, cost 0, no ledger rows; a tool call on it afterwards is refused', async () => {
-    const org = await gateway.createOrg({ credits: START_CREDITS });
+    const org = await suite.gateway.createOrg({ credits: START_CREDITS });
 
-    const waiting = sentTask(await send(gateway, org.apiKey.key, textMessage('what do you sell?')));
+    const waiting = sentTask(await send(suite.gateway, org.apiKey.key, textMessage('what do you sell?')));
     expect(waiting.status.state).toBe('TASK_STATE_INPUT_REQUIRED');
 
-    const canceled = await call(gateway, org.apiKey.key, 'CancelTask', { id: waiting.id });
+    const canceled = await call(suite.gateway, org.apiKey.key, 'CancelTask', { id: waiting.id });
     expect(canceled.error).toBeUndefined();
     expect(canceled.result?.id).toBe(waiting.id);
     expect(canceled.result?.status?.state).toBe('TASK_STATE_CANCELED');
     expect(canceled.result?.metadata).toMatchObject({ cost_micro_usdc: '0', charged: false });
-    await expectUntouched(gateway, org.orgId);
-    expect(await taskLedger(gateway, org.orgId, waiting.id)).toEqual([]);
+    await expectUntouched(suite.gateway, org.orgId);
+    expect(await taskLedger(suite.gateway, org.orgId, waiting.id)).toEqual([]);
 
     const followUp = await send(
-      gateway,
+      suite.gateway,
       org.apiKey.key,
       toolMessage('getAgentProfile', { agentId: 1 }, { taskId: waiting.id }),
     );
     expect(followUp.result).toBeUndefined();
     expect(followUp.error?.code).toBe(-32004);
     expect(followUp.error?.data).toMatchObject({ reason: 'task_not_accepting_input', taskId: waiting.id, state: 'canceled' });
-    await expectUntouched(gateway, org.orgId);
-    expect(await ledger(gateway, org.orgId)).toHaveLength(1); // the grant only
+    await expectUntouched(suite.gateway, org.orgId);
+    expect(await ledger(suite.gateway, org.orgId)).toHaveLength(1); // the grant only
 
-    const again = await call(gateway, org.apiKey.key, 'CancelTask', { id: waiting.id });
+    const again = await call(suite.gateway, org.apiKey.key, 'CancelTask', { id: waiting.id });
     expect(again.error?.code).toBe(-32002);
-    const fetched = await call(gateway, org.apiKey.key, 'GetTask', { id: waiting.id });
+    const fetched = await call(suite.gateway, org.apiKey.key, 'GetTask', { id: waiting.id });
     expect(fetched.result?.status?.state).toBe('TASK_STATE_CANCELED');
   });
 
   it('a tool call on a task still waiting for input runs, is charged once, and its replay is free', async () => {
-    const org = await gateway.createOrg({ credits: START_CREDITS });
-    const waiting = sentTask(await send(gateway, org.apiKey.key, textMessage('hello')));
+    const org = await suite.gateway.createOrg({ credits: START_CREDITS });
+    const waiting = sentTask(await send(suite.gateway, org.apiKey.key, textMessage('hello')));
     expect(waiting.status.state).toBe('TASK_STATE_INPUT_REQUIRED');
 
     const followUp = toolMessage('getAgentProfile', { agentId: 1 }, { taskId: waiting.id });
-    const done = sentTask(await send(gateway, org.apiKey.key, followUp));
+    const done = sentTask(await send(suite.gateway, org.apiKey.key, followUp));
     expect(done.id).toBe(waiting.id);
     expect(done.status.state).toBe('TASK_STATE_COMPLETED');
     expect(done.metadata).toMatchObject({ cost_micro_usdc: String(TIER0), charged: true });
 
-    const replay = sentTask(await send(gateway, org.apiKey.key, followUp));
+    const replay = sentTask(await send(suite.gateway, org.apiKey.key, followUp));
     expect(replay.id).toBe(waiting.id);
     expect(replay.status.state).toBe('TASK_STATE_COMPLETED');
-    const after = await account(gateway, org.orgId);
+    const after = await account(suite.gateway, org.orgId);
     expect(after.balance).toBe(START_CREDITS - TIER0);
     expect(after.reserved).toBe(0n);
-    expect((await taskLedger(gateway, org.orgId, waiting.id)).map((row) => row.kind)).toEqual(['reserve', 'capture']);
+    expect((await taskLedger(suite.gateway, org.orgId, waiting.id)).map((row) => row.kind)).toEqual(['reserve', 'capture']);
   });
 
   it('canceling a completed task is -32002 and refunds nothing', async () => {
-    const org = await gateway.createOrg({ credits: START_CREDITS });
-    const done = sentTask(await send(gateway, org.apiKey.key, toolMessage('getAgentProfile', { agentId: 1 })));
+    const org = await suite.gateway.createOrg({ credits: START_CREDITS });
+    const done = sentTask(await send(suite.gateway, org.apiKey.key, toolMessage('getAgentProfile', { agentId: 1 })));
     expect(done.status.state).toBe('TASK_STATE_COMPLETED');
-    const before = await account(gateway, org.orgId);
+    const before = await account(suite.gateway, org.orgId);
     expect(before.balance).toBe(START_CREDITS - TIER0);
-    const ledgerBefore = await ledger(gateway, org.orgId);
+    const ledgerBefore = await ledger(suite.gateway, org.orgId);
 
-    const answer = await call(gateway, org.apiKey.key, 'CancelTask', { id: done.id });
+    const answer = await call(suite.gateway, org.apiKey.key, 'CancelTask', { id: done.id });
     expect(answer.result).toBeUndefined();
     expect(answer.error?.code).toBe(-32002);
     expect(answer.error?.data).toMatchObject({ taskId: done.id, state: 'completed' });
 
-    expect(await account(gateway, org.orgId)).toEqual(before);
-    expect(await ledger(gateway, org.orgId)).toEqual(ledgerBefore);
-    expect((await taskLedger(gateway, org.orgId, done.id)).map((row) => row.kind)).toEqual(paidKinds(settlement));
-    const fetched = await call(gateway, org.apiKey.key, 'GetTask', { id: done.id });
+    expect(await account(suite.gateway, org.orgId)).toEqual(before);
+    expect(await ledger(suite.gateway, org.orgId)).toEqual(ledgerBefore);
+    expect((await taskLedger(suite.gateway, org.orgId, done.id)).map((row) => row.kind)).toEqual(paidKinds(settlement));
+    const fetched = await call(suite.gateway, org.apiKey.key, 'GetTask', { id: done.id });
     expect(fetched.result?.status?.state).toBe('TASK_STATE_COMPLETED');
     expect(fetched.result?.metadata?.charged).toBe(true);
   });
 
   it('a tool call on a failed task is refused with task_not_accepting_input and costs nothing', async () => {
-    const org = await gateway.createOrg({ credits: START_CREDITS });
-    const failed = await send(gateway, org.apiKey.key, toolMessage('getAgentProfile', { agentId: 888_888 }));
+    const org = await suite.gateway.createOrg({ credits: START_CREDITS });
+    const failed = await send(suite.gateway, org.apiKey.key, toolMessage('getAgentProfile', { agentId: 888_888 }));
     const taskId = failed.error?.data?.taskId as string;
     expect(failed.error?.data?.reason).toBe('agent_not_found');
 
-    const followUp = await send(gateway, org.apiKey.key, toolMessage('getAgentProfile', { agentId: 1 }, { taskId }));
+    const followUp = await send(suite.gateway, org.apiKey.key, toolMessage('getAgentProfile', { agentId: 1 }, { taskId }));
     expect(followUp.error?.code).toBe(-32004);
     expect(followUp.error?.data).toMatchObject({ reason: 'task_not_accepting_input', state: 'failed' });
-    await expectUntouched(gateway, org.orgId);
-    expectNoMoneyMoved(await taskLedger(gateway, org.orgId, taskId), settlement, { id: taskId, cost: TIER0, reason: 'agent_not_found' });
+    await expectUntouched(suite.gateway, org.orgId);
+    expectNoMoneyMoved(await taskLedger(suite.gateway, org.orgId, taskId), settlement, { id: taskId, cost: TIER0, reason: 'agent_not_found' });
   });
 
   it('a batch of paid calls worth more than the balance: the affordable ones complete, the rest are refused, none overdraws', async () => {
-    const org = await gateway.createOrg({ credits: 4n * TIER0 + 500n });
+    const org = await suite.gateway.createOrg({ credits: 4n * TIER0 + 500n });
     const batch = Array.from({ length: 10 }, (_, i) => ({
       jsonrpc: '2.0',
       id: i,
       method: 'SendMessage',
       params: { message: toolMessage('getAgentProfile', { agentId: i + 1 }) },
     }));
-    const response = await gateway.rpc(batch, org.apiKey.key);
+    const response = await suite.gateway.rpc(batch, org.apiKey.key);
     expect(response.status).toBe(200);
     const answers = (await response.json()) as RpcAnswer[];
     expect(answers).toHaveLength(10);
@@ -317,35 +307,35 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
       expect(answer.error?.code).toBe(-32004);
       expect(answer.error?.data).toMatchObject({ reason: 'insufficient_credits', required: '1000' });
     }
-    const after = await account(gateway, org.orgId);
+    const after = await account(suite.gateway, org.orgId);
     expect(after.balance).toBe(500n);
     expect(after.reserved).toBe(0n);
-    const kinds = (await ledger(gateway, org.orgId)).map((row) => row.kind).filter((kind) => kind !== 'grant');
+    const kinds = (await ledger(suite.gateway, org.orgId)).map((row) => row.kind).filter((kind) => kind !== 'grant');
     expect(kinds.sort()).toEqual(Array.from({ length: 4 }, () => paidKinds(settlement)).flat().sort());
   });
 
   it("another organization can neither see, cancel nor continue a task, and the same messageId is its own task", async () => {
-    const owner = await gateway.createOrg({ credits: START_CREDITS });
-    const other = await gateway.createOrg({ credits: START_CREDITS });
+    const owner = await suite.gateway.createOrg({ credits: START_CREDITS });
+    const other = await suite.gateway.createOrg({ credits: START_CREDITS });
     const paid = toolMessage('getAgentProfile', { agentId: 1 });
-    const done = sentTask(await send(gateway, owner.apiKey.key, paid));
-    const waiting = sentTask(await send(gateway, owner.apiKey.key, textMessage('hi')));
+    const done = sentTask(await send(suite.gateway, owner.apiKey.key, paid));
+    const waiting = sentTask(await send(suite.gateway, owner.apiKey.key, textMessage('hi')));
 
-    expect((await call(gateway, other.apiKey.key, 'GetTask', { id: done.id })).error?.code).toBe(-32001);
-    expect((await call(gateway, other.apiKey.key, 'CancelTask', { id: waiting.id })).error?.code).toBe(-32001);
-    const hijack = await send(gateway, other.apiKey.key, toolMessage('getAgentProfile', { agentId: 1 }, { taskId: waiting.id }));
+    expect((await call(suite.gateway, other.apiKey.key, 'GetTask', { id: done.id })).error?.code).toBe(-32001);
+    expect((await call(suite.gateway, other.apiKey.key, 'CancelTask', { id: waiting.id })).error?.code).toBe(-32001);
+    const hijack = await send(suite.gateway, other.apiKey.key, toolMessage('getAgentProfile', { agentId: 1 }, { taskId: waiting.id }));
     expect(hijack.error?.code).toBe(-32001);
-    await expectUntouched(gateway, other.orgId);
-    expect((await call(gateway, owner.apiKey.key, 'GetTask', { id: waiting.id })).result?.status?.state).toBe(
+    await expectUntouched(suite.gateway, other.orgId);
+    expect((await call(suite.gateway, owner.apiKey.key, 'GetTask', { id: waiting.id })).result?.status?.state).toBe(
       'TASK_STATE_INPUT_REQUIRED',
     );
 
     // The same messageId from another organization is another task, charged to that organization.
-    const theirs = sentTask(await send(gateway, other.apiKey.key, paid));
+    const theirs = sentTask(await send(suite.gateway, other.apiKey.key, paid));
     expect(theirs.id).not.toBe(done.id);
     expect(theirs.status.state).toBe('TASK_STATE_COMPLETED');
-    expect((await account(gateway, owner.orgId)).balance).toBe(START_CREDITS - TIER0);
-    expect((await account(gateway, other.orgId)).balance).toBe(START_CREDITS - TIER0);
+    expect((await account(suite.gateway, owner.orgId)).balance).toBe(START_CREDITS - TIER0);
+    expect((await account(suite.gateway, other.orgId)).balance).toBe(START_CREDITS - TIER0);
   });
 });
 
