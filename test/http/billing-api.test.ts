@@ -68,6 +68,8 @@ describe('billing REST API', () => {
     expect(past.entries).toEqual([]);
     const charges = await json<{ entries: { kind: string }[] }>(`/v1/ledger?kind=charge&to=${new Date(Date.now() + 3_600_000).toISOString()}`);
     expect(charges.entries.map((entry) => entry.kind)).toEqual(['charge', 'charge', 'charge', 'charge']);
+    const both = await json<{ entries: { kind: string }[] }>('/v1/ledger?kind=grant,charge');
+    expect(both.entries.map((entry) => entry.kind)).toEqual(['charge', 'charge', 'charge', 'charge', 'grant']);
   });
 
   it('usage by tool, tier and day: calls, succeeded, failed, spent, success rate, latency percentiles', async () => {

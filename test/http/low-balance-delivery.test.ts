@@ -4,6 +4,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLowBalanceAlert, setLowBalanceAlert, signalLowBalances } from '../../src/billing/low-balance.js';
 import { MAX_WEBHOOK_ATTEMPTS } from '../../src/webhooks/webhook.js';
+import { capturedLog } from '../helpers/captured-log.js';
 import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { listenOnLoopback, type LoopbackServer } from '../helpers/loopback.js';
 
@@ -80,5 +81,19 @@ describe('low-balance notice delivery', () => {
       await backoffPassed(orgId);
     }
     expect((await getLowBalanceAlert(gateway.database.db, orgId))?.lastError).toBe('the webhook answered HTTP 500');
+  });
+
+  it('a failed delivery is a warning naming the organization, and its error is kept to 500 characters', async () => {
+    // A name no resolver answers (over DNS's 253 characters): the resolver's error repeats it.
+    const host = `${Array.from({ length: 10 }, () => 'a'.repeat(60)).join('.')}.invalid`;
+    const org = await gateway.createOrg({ credits: 10_000n });
+    await setLowBalanceAlert(gateway.database.db, { orgId: org.orgId, threshold: 50_000n, webhookUrl: `http://${host}/hook` });
+    const { log, lines } = capturedLog('info');
+    await signalLowBalances({ db: gateway.database.db, log, allowPrivateNetworks: true });
+
+    const lastError = (await getLowBalanceAlert(gateway.database.db, org.orgId))?.lastError ?? '';
+    expect(lastError).toHaveLength(500);
+    expect(lastError).toContain('aaaa');
+    expect(lines).toEqual([expect.objectContaining({ level: 40, msg: 'low-balance webhook failed; will retry', org: org.orgId })]);
   });
 });

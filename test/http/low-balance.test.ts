@@ -87,4 +87,15 @@ describe('low-balance signal', () => {
     expect((await rest(gateway, 'PUT', '/v1/alerts/low-balance', { thresholdMicroUsdc: '5' }, viewer.token)).status).toBe(403);
     expect((await rest(gateway, 'GET', '/v1/alerts/low-balance', undefined, viewer.token)).status).toBe(200);
   });
+
+  it('an owner removes the alert: the balance shows none, and removing it again is a 404', async () => {
+    expect((await rest(gateway, 'PUT', '/v1/alerts/low-balance', { thresholdMicroUsdc: '5' }, owner.token)).status).toBe(200);
+    const removed = await rest(gateway, 'DELETE', '/v1/alerts/low-balance', undefined, owner.token);
+    expect(removed.status).toBe(204);
+    expect((await balance()).lowBalance).toBeNull();
+    expect((await rest(gateway, 'GET', '/v1/alerts/low-balance', undefined, owner.token)).status).toBe(404);
+    const again = await rest(gateway, 'DELETE', '/v1/alerts/low-balance', undefined, owner.token);
+    expect(again.status).toBe(404);
+    expect(await again.json()).toMatchObject({ error: { code: 'not_found', reason: 'no_alert' } });
+  });
 });
