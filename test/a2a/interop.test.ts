@@ -221,7 +221,7 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
     expect(streamed?.message).toContain('-32004');
     expect(streamed?.message).toContain('insufficient_credits');
     expect(streamed?.cause).toBeInstanceOf(JsonRpcUnsupportedOperationError);
-    expect((streamed?.cause as { data?: unknown }).data).toEqual([expectedInfo]);
+    expect((streamed?.cause as { data?: unknown } | undefined)?.data).toEqual([expectedInfo]);
 
     expect(await account(suite.gateway, poor.orgId)).toEqual(before);
   });

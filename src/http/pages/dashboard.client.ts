@@ -8,7 +8,7 @@ declare const uPlot: typeof import('uplot');
 declare global {
   interface Window {
     /** an injected EIP-1193 wallet (MetaMask and the like) */
-    ethereum?: { request(call: { method: string; params?: unknown[] }): Promise<any> };
+    ethereum?: { request(call: { method: string; params?: unknown[] }): Promise<unknown> };
   }
 }
 

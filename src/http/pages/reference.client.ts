@@ -123,7 +123,7 @@ function operationView(path: string, method: string, operation: Operation, spec:
       el('td', {}, input),
     );
   });
-  const bodySchema = operation.requestBody && operation.requestBody.content['application/json']?.schema;
+  const bodySchema = operation.requestBody?.content['application/json']?.schema;
   const body = bodySchema ? (el('textarea', { 'aria-label': 'request body' }) as HTMLTextAreaElement) : null;
   if (body) body.value = JSON.stringify(example(bodySchema), null, 2);
   const answers = Object.entries(operation.responses).map(([status, response]) => {
@@ -178,7 +178,7 @@ function operationView(path: string, method: string, operation: Operation, spec:
       el('pre', { class: 'curl' }, curl),
     );
   };
-  const security = operation.security && operation.security.length ? operation.security.map((s) => Object.keys(s)[0]).join(' or ') : 'none';
+  const security = operation.security?.length ? operation.security.map((s) => Object.keys(s)[0]).join(' or ') : 'none';
   return el(
     'details',
     { id: method + '-' + path.replace(/[^a-z0-9]+/gi, '-') },

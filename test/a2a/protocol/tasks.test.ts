@@ -175,7 +175,7 @@ describe('historyLength', () => {
 
     for (const historyLength of [-1, 1.5, 'all', 1001]) {
       const error = expectRpcError(await rpc('GetTask', { id: waiting.id, historyLength }), -32602);
-      expect((error.data?.issues as Array<{ path: string }>).map((i) => i.path)).toContain('historyLength');
+      expect((error.data?.issues as Array<{ path: string }> | undefined)?.map((i) => i.path)).toContain('historyLength');
     }
   });
 });
