@@ -1,7 +1,12 @@
 import { pino } from 'pino';
 import { openDatabase } from '../src/db/client.js';
-import { indexerLogReader, indexOnce, type IndexerDeps } from '../src/indexer/indexer.js';
-import { identityRegistryArtifact, reputationRegistryArtifact, startLocalChain, validationRegistryArtifact } from '../test/helpers/chain.js';
+import { type IndexerDeps, indexerLogReader, indexOnce } from '../src/indexer/indexer.js';
+import {
+  identityRegistryArtifact,
+  reputationRegistryArtifact,
+  startLocalChain,
+  validationRegistryArtifact,
+} from '../test/helpers/chain.js';
 import { createBenchDatabase } from './bench-database.js';
 
 /** Feedbacks written per transaction: about 12,000 gas each, within anvil's 30M block gas limit. */
@@ -34,10 +39,20 @@ export async function benchIndexerBackfill(serverUrl: string, events: number, sa
     const reputation = await chain.deploy(reputationRegistryArtifact, [identity], deployer);
     const validation = await chain.deploy(validationRegistryArtifact, [identity], deployer);
     // register() emits Registered and MetadataSet(agentWallet); the rest are feedbacks.
-    await chain.write(owner, { address: identity, abi: identityRegistryArtifact.abi, functionName: 'register', args: ['https://agents.example/bench.json'] });
+    await chain.write(owner, {
+      address: identity,
+      abi: identityRegistryArtifact.abi,
+      functionName: 'register',
+      args: ['https://agents.example/bench.json'],
+    });
     for (let left = events - 2; left > 0; left -= FEEDBACKS_PER_TX) {
       const count = Math.min(left, FEEDBACKS_PER_TX);
-      await chain.write(client, { address: reputation, abi: reputationRegistryArtifact.abi, functionName: 'giveFeedbackBatch', args: [0n, count, BigInt(left)] });
+      await chain.write(client, {
+        address: reputation,
+        abi: reputationRegistryArtifact.abi,
+        functionName: 'giveFeedbackBatch',
+        args: [0n, count, BigInt(left)],
+      });
     }
     const chainSeconds = (performance.now() - written) / 1000;
     say(`indexer: ${events} events written on anvil in ${chainSeconds.toFixed(1)} s; backfilling …`);
@@ -45,7 +60,14 @@ export async function benchIndexerBackfill(serverUrl: string, events: number, sa
     const deps: IndexerDeps = {
       db,
       client: chain.publicClient,
-      settings: { chainId: 31337, registries: { identity, reputation, validation }, startBlock: 0n, confirmations: 10, maxBlockRange: 2_000n, intervalMs: 1_000 },
+      settings: {
+        chainId: 31337,
+        registries: { identity, reputation, validation },
+        startBlock: 0n,
+        confirmations: 10,
+        maxBlockRange: 2_000n,
+        intervalMs: 1_000,
+      },
       log: pino({ level: 'silent' }),
     };
     const reader = indexerLogReader(deps);
@@ -62,7 +84,14 @@ export async function benchIndexerBackfill(serverUrl: string, events: number, sa
     }
     const seconds = (performance.now() - started) / 1000;
     if (indexed !== events) throw new Error(`the indexer wrote ${indexed} events of ${events}`);
-    return { events, blocks: Number(blocks), passes, seconds: Math.round(seconds * 100) / 100, eventsPerS: Math.round(indexed / seconds), chainSeconds: Math.round(chainSeconds * 10) / 10 };
+    return {
+      events,
+      blocks: Number(blocks),
+      passes,
+      seconds: Math.round(seconds * 100) / 100,
+      eventsPerS: Math.round(indexed / seconds),
+      chainSeconds: Math.round(chainSeconds * 10) / 10,
+    };
   } finally {
     await db.close();
     await database.drop();

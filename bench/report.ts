@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DemoDataCounts } from '../src/db/demo-data.js';
+import { formatIndexerBench, type IndexerBenchResult } from './indexer.js';
 import type { Machine } from './machine.js';
 import type { MoneyReport } from './money.js';
 import type { ScenarioResult } from './scenario-run.js';
-import { formatIndexerBench, type IndexerBenchResult } from './indexer.js';
 import { formatUsageBench, type UsageBenchResult } from './usage.js';
 
 export interface BenchResults {
@@ -83,7 +83,8 @@ function failureLine(s: ScenarioResult): string {
 export function formatTable(results: BenchResults): string {
   const rows = [[...COLUMNS], ...results.scenarios.map(row)];
   const widths = COLUMNS.map((_, i) => Math.max(...rows.map((cells) => cells[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
   const { dataset: d } = results;
   return [
     machineLine(results.machine),

@@ -7,14 +7,14 @@ import { mkdirSync } from 'node:fs';
 import { createBenchDatabase } from './bench-database.js';
 import { messageIds } from './calls.js';
 import { startGateway } from './gateway.js';
+import { benchIndexerBackfill, formatIndexerBench } from './indexer.js';
 import { describeMachine } from './machine.js';
 import { checkMoney } from './money.js';
 import { parseBenchOptions } from './options.js';
-import { formatTable, resultsDir, writeResults, type BenchResults } from './report.js';
+import { type BenchResults, formatTable, resultsDir, writeResults } from './report.js';
 import { runScenario, type ScenarioResult } from './scenario-run.js';
 import { scenarios } from './scenarios.js';
 import { seedBenchData } from './seed.js';
-import { benchIndexerBackfill, formatIndexerBench } from './indexer.js';
 import { measureUsageReads, seedUsageHistory, type UsageBenchResult } from './usage.js';
 
 /** The `--only` name of the usage reads over one organization's long history. */
@@ -42,8 +42,11 @@ function redacted(url: string): string {
 async function bench(): Promise<boolean> {
   const options = parseBenchOptions(process.argv.slice(2), process.env);
   const startedAt = new Date();
-  const unknown = options.only.filter((name) => name !== USAGE && name !== INDEXER && !scenarios.some((scenario) => scenario.name === name));
-  if (unknown.length) throw new Error(`--only: no scenario ${unknown.join(', ')}; there are ${[...scenarios.map((s) => s.name), USAGE, INDEXER].join(', ')}`);
+  const unknown = options.only.filter(
+    (name) => name !== USAGE && name !== INDEXER && !scenarios.some((scenario) => scenario.name === name),
+  );
+  if (unknown.length)
+    throw new Error(`--only: no scenario ${unknown.join(', ')}; there are ${[...scenarios.map((s) => s.name), USAGE, INDEXER].join(', ')}`);
   const chosen = options.only.length ? scenarios.filter((scenario) => options.only.includes(scenario.name)) : scenarios;
   const measureUsage = !options.only.length || options.only.includes(USAGE);
   const measureIndexer = !options.only.length || options.only.includes(INDEXER);
@@ -58,8 +61,10 @@ async function bench(): Promise<boolean> {
   // Before the gateway starts: its rollup pass at start-up would otherwise race the bulk insert.
   const usageHistory = measureUsage ? await seedUsageHistory(database.url, options.usageHistory, startedAt) : undefined;
   if (usageHistory) {
-    say(`${USAGE}: ${options.usageHistory.tasks} tasks of one organization over ${options.usageHistory.days} days in ${usageHistory.seedSeconds.toFixed(1)} s, ` +
-      `rolled up in ${usageHistory.rollupSeconds.toFixed(1)} s`);
+    say(
+      `${USAGE}: ${options.usageHistory.tasks} tasks of one organization over ${options.usageHistory.days} days in ${usageHistory.seedSeconds.toFixed(1)} s, ` +
+        `rolled up in ${usageHistory.rollupSeconds.toFixed(1)} s`,
+    );
   }
 
   mkdirSync(resultsDir, { recursive: true });
@@ -94,7 +99,13 @@ async function bench(): Promise<boolean> {
   let usage: UsageBenchResult | undefined;
   if (usageHistory) {
     const reads = await measureUsageReads(gateway.baseUrl, usageHistory.org, options.usageReads, new Date());
-    usage = { ...options.usageHistory, seedSeconds: usageHistory.seedSeconds, rollupSeconds: usageHistory.rollupSeconds, rolledDays: usageHistory.rolledDays, reads };
+    usage = {
+      ...options.usageHistory,
+      seedSeconds: usageHistory.seedSeconds,
+      rollupSeconds: usageHistory.rollupSeconds,
+      rolledDays: usageHistory.rolledDays,
+      reads,
+    };
   }
   await gateway.stop();
   const indexer = measureIndexer ? await benchIndexerBackfill(options.serverUrl, options.indexerEvents, say) : undefined;

@@ -1,5 +1,5 @@
-import { cpuShares, takeCpuSnapshot, type CpuShares } from './cpu.js';
-import { runLoad, type LoadResult } from './load.js';
+import { type CpuShares, cpuShares, takeCpuSnapshot } from './cpu.js';
+import { type LoadResult, runLoad } from './load.js';
 import { peakRssBytes } from './procfs.js';
 import type { Scenario, ScenarioInput } from './scenarios.js';
 

@@ -1,4 +1,4 @@
-import { mixCalls, sendMessage, tier0Calls, tier1Calls, type CallPicker } from './calls.js';
+import { type CallPicker, mixCalls, sendMessage, tier0Calls, tier1Calls } from './calls.js';
 import type { OutgoingRequest } from './load.js';
 import type { BenchOrganization } from './seed.js';
 
@@ -25,12 +25,7 @@ function randomOrg(organizations: BenchOrganization[]): BenchOrganization {
 }
 
 /** One SendMessage per request, or a batch of `size`, from the org `org()` picks. */
-function requestsOf(
-  input: ScenarioInput,
-  calls: CallPicker,
-  size: number,
-  org: () => BenchOrganization,
-): () => OutgoingRequest {
+function requestsOf(input: ScenarioInput, calls: CallPicker, size: number, org: () => BenchOrganization): () => OutgoingRequest {
   const one = (id: number) => sendMessage(id, input.nextMessageId(), calls());
   return () => ({
     apiKey: org().apiKey,
@@ -62,19 +57,13 @@ export const scenarios: Scenario[] = [
     connections: 64,
     callsPerRequest: 1,
     requests: (input) =>
-      requestsOf(
-        input,
-        mixCalls(tier1Calls(input.agents), TIER1_SHARE, tier0Calls(input.agents)),
-        1,
-        () => randomOrg(input.organizations),
-      ),
+      requestsOf(input, mixCalls(tier1Calls(input.agents), TIER1_SHARE, tier0Calls(input.agents)), 1, () => randomOrg(input.organizations)),
   },
   {
     name: 'batch-10',
     description: `JSON-RPC batches of ${BATCH_SIZE} Tier 0 calls, spread over all organizations`,
     connections: 32,
     callsPerRequest: BATCH_SIZE,
-    requests: (input) =>
-      requestsOf(input, tier0Calls(input.agents), BATCH_SIZE, () => randomOrg(input.organizations)),
+    requests: (input) => requestsOf(input, tier0Calls(input.agents), BATCH_SIZE, () => randomOrg(input.organizations)),
   },
 ];

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { createOrganization } from '../src/auth/organizations.js';
 import { openDatabase } from '../src/db/client.js';
-import { seedDemoData, type DemoDataCounts } from '../src/db/demo-data.js';
+import { type DemoDataCounts, seedDemoData } from '../src/db/demo-data.js';
 import type { DatasetSize } from './options.js';
 
 /** One USDC per org would run dry in seconds at Tier 1 prices; a million never will. */

@@ -100,6 +100,9 @@ export function formatUsageBench(result: UsageBenchResult): string {
   return [
     `usage reads, one organization with ${result.tasks.toLocaleString('en')} tasks over ${result.days} days ` +
       `(inserted in ${result.seedSeconds.toFixed(1)} s; first rollup pass ${result.rolledDays} days in ${result.rollupSeconds.toFixed(1)} s):`,
-    ...result.reads.map((read) => `  ${read.path.padEnd(44)} p50 ${String(read.p50Ms).padStart(6)} ms, max ${String(read.maxMs).padStart(6)} ms over ${read.requests}`),
+    ...result.reads.map(
+      (read) =>
+        `  ${read.path.padEnd(44)} p50 ${String(read.p50Ms).padStart(6)} ms, max ${String(read.maxMs).padStart(6)} ms over ${read.requests}`,
+    ),
   ].join('\n');
 }

@@ -67,10 +67,7 @@ export const orgMembers = pgTable(
     addedBy: text('added_by'),
     createdAt: createdAt(),
   },
-  (t) => [
-    index('org_members_org_idx').on(t.orgId),
-    check('org_members_address_lowercase_hex', sql`${t.address} ~ '^0x[0-9a-f]{40}$'`),
-  ],
+  (t) => [index('org_members_org_idx').on(t.orgId), check('org_members_address_lowercase_hex', sql`${t.address} ~ '^0x[0-9a-f]{40}$'`)],
 );
 
 /** EIP-4361 nonces: issued by the gateway, used at most once, before they expire. */
@@ -221,15 +218,7 @@ export const chainCursors = pgTable('chain_cursors', {
 
 // ── Tasks ────────────────────────────────────────────────────────────────────
 
-export const taskState = pgEnum('task_state', [
-  'submitted',
-  'working',
-  'input-required',
-  'completed',
-  'failed',
-  'canceled',
-  'rejected',
-]);
+export const taskState = pgEnum('task_state', ['submitted', 'working', 'input-required', 'completed', 'failed', 'canceled', 'rejected']);
 
 export const tasks = pgTable(
   'tasks',

@@ -28,7 +28,12 @@ if (errors.length) {
 mkdirSync(join(dir, 'build'), { recursive: true });
 for (const [file, contracts] of Object.entries(output.contracts)) {
   for (const [name, artifact] of Object.entries(contracts)) {
-    const json = { source: `contracts/${file}`, compiler: `solc ${solc.version()}`, abi: artifact.abi, bytecode: `0x${artifact.evm.bytecode.object}` };
+    const json = {
+      source: `contracts/${file}`,
+      compiler: `solc ${solc.version()}`,
+      abi: artifact.abi,
+      bytecode: `0x${artifact.evm.bytecode.object}`,
+    };
     writeFileSync(join(dir, 'build', `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
     console.log(`contracts/build/${name}.json`);
   }

@@ -5,10 +5,11 @@
  * Each file is written to a temporary name and renamed into place, so a second `npm start` building
  * at the same moment never lets a gateway import a half-written file.
  */
-import { build } from 'esbuild';
-import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'dist');
@@ -55,4 +56,3 @@ for (const name of readdirSync(join(root, 'migrations'), { recursive: true, with
   const source = join(name.parentPath ?? name.path, name.name);
   writeAtomically(join(outdir, 'migrations', relative(join(root, 'migrations'), source)), readFileSync(source));
 }
-

@@ -1,7 +1,14 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createApiKey, EXPIRY_IN_PAST, isExpiryInPast, listApiKeys, revokeApiKey } from './auth/api-keys.js';
-import { createOrganization, getOrganization, listOrganizations, organizationExists, organizationsNamed, type OrganizationSummary } from './auth/organizations.js';
+import {
+  createOrganization,
+  getOrganization,
+  listOrganizations,
+  type OrganizationSummary,
+  organizationExists,
+  organizationsNamed,
+} from './auth/organizations.js';
 import { grantCredits } from './billing/accounts.js';
 import { ConfigError, loadConfig } from './config.js';
 import type { Database } from './db/client.js';
@@ -112,7 +119,13 @@ async function requireOrganization(db: Database, orgId: string): Promise<void> {
 }
 
 function orgView(org: OrganizationSummary) {
-  return { id: org.id, name: org.name, createdAt: org.createdAt, balance: org.balance.toString(), available: (org.balance - org.reserved).toString() };
+  return {
+    id: org.id,
+    name: org.name,
+    createdAt: org.createdAt,
+    balance: org.balance.toString(),
+    available: (org.balance - org.reserved).toString(),
+  };
 }
 
 type Parsed = Exclude<ReturnType<typeof parseCommand>, { command: 'help' }>;
@@ -183,9 +196,7 @@ async function main(): Promise<void> {
   }
   const config = loadConfig();
   if (!config.databaseUrl && (await embeddedDatabaseInUse(config.dataDir))) {
-    throw new UsageError(
-      `the embedded database in ${config.dataDir} is open in a running gateway; stop it first (or use DATABASE_URL)`,
-    );
+    throw new UsageError(`the embedded database in ${config.dataDir} is open in a running gateway; stop it first (or use DATABASE_URL)`);
   }
   const db = await openConfiguredDatabase(config, 2);
   try {
@@ -196,7 +207,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const usage = error instanceof UsageError || error instanceof ConfigError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
+  const usage =
+    error instanceof UsageError || error instanceof ConfigError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
   const explained = usage || error instanceof DatabaseUnavailableError;
   const message = error instanceof Error ? error.message : String(error);
   console.error(`admin: ${explained ? '' : 'failed: '}${message.split('\n')[0]}`);

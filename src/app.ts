@@ -3,25 +3,25 @@ import { bodyLimit } from 'hono/body-limit';
 import type { StatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { WalletAuth } from './auth/wallet-auth.js';
-import type { ToolRegistry } from './tools/registry.js';
-import type { Leases } from './tasks/leases.js';
 import { ChainUnavailableError } from './chain/client.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
-import { a2aEndpoint } from './http/a2a-endpoint.js';
 import { isDomainError } from './domain/errors.js';
+import { a2aEndpoint } from './http/a2a-endpoint.js';
 import { ApiError, apiErrorOf, apiErrorResponse } from './http/api-errors.js';
-import { CLIENT_CLOSED_REQUEST, ClientAbortedError } from './http/client-aborted.js';
 import { billingRoutes } from './http/billing/routes.js';
+import { CLIENT_CLOSED_REQUEST, ClientAbortedError } from './http/client-aborted.js';
 import type { AppEnv } from './http/env.js';
 import type { InFlightRequests } from './http/in-flight.js';
 import { openApiDocument } from './http/openapi.js';
-import type { TopUpReader } from './http/organization/topups.js';
 import { organizationRoutes } from './http/organization/routes.js';
+import type { TopUpReader } from './http/organization/topups.js';
 import { pageRoutes } from './http/pages/routes.js';
 import { publicRoutes } from './http/public/routes.js';
 import { requestContext } from './http/request-context.js';
 import { signInRoutes } from './http/sign-in/routes.js';
+import type { Leases } from './tasks/leases.js';
+import type { ToolRegistry } from './tools/registry.js';
 
 export interface AppDeps {
   db: Database;
@@ -61,9 +61,21 @@ export function createApp(deps: AppDeps) {
     .route('/', pageRoutes({ publicUrl: deps.config.publicUrl, openApiDocument: openApiDocument(app) }))
     .route(
       '/',
-      publicRoutes({ db: deps.db, publicUrl: deps.config.publicUrl, tools: deps.tools, indexedChainId: deps.indexedChainId, topUpChain: deps.topUpReader?.chain }),
+      publicRoutes({
+        db: deps.db,
+        publicUrl: deps.config.publicUrl,
+        tools: deps.tools,
+        indexedChainId: deps.indexedChainId,
+        topUpChain: deps.topUpReader?.chain,
+      }),
     )
-    .use('/v1/*', bodyLimit({ maxSize: REST_BODY_LIMIT, onError: (c) => apiErrorResponse(c, new ApiError('payload_too_large', `the body is over ${REST_BODY_LIMIT} bytes`)) }))
+    .use(
+      '/v1/*',
+      bodyLimit({
+        maxSize: REST_BODY_LIMIT,
+        onError: (c) => apiErrorResponse(c, new ApiError('payload_too_large', `the body is over ${REST_BODY_LIMIT} bytes`)),
+      }),
+    )
     .route('/', signInRoutes({ db: deps.db, ...deps.walletAuth }))
     .route('/', organizationRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, topUpReader: deps.topUpReader }))
     .route('/', billingRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, tools: deps.tools }))

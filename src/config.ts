@@ -9,9 +9,7 @@ export const CANONICAL_REGISTRIES: Record<number, { identity: `0x${string}`; rep
   84532: { identity: '0x8004a818bfb912233c491871b3d84c89a494bd9e', reputation: '0x8004b663056a597dffe9eccc1965a193b7388713' },
 };
 
-const flag = z
-  .enum(['0', '1', 'true', 'false'])
-  .transform((value) => value === '1' || value === 'true');
+const flag = z.enum(['0', '1', 'true', 'false']).transform((value) => value === '1' || value === 'true');
 
 const address = z
   .string()
@@ -71,7 +69,12 @@ const configSchema = z
     INDEXER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(2_000),
     IPFS_GATEWAY: z.url().default('https://ipfs.io/ipfs/'),
     REGISTRATION_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
-    REGISTRATION_MAX_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(256 * 1024),
+    REGISTRATION_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(10_000_000)
+      .default(256 * 1024),
     REGISTRATION_ALLOW_PRIVATE_NETWORKS: flag.default(false),
     LLM_BASE_URL: z.url().optional(),
     LLM_MODEL: z.string().min(1).optional(),
@@ -83,7 +86,11 @@ const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['CHAIN_RPC_URL'], message: 'is needed to run the indexer (INDEXER=1)' });
     }
     if (env.INDEXER && !(env.IDENTITY_REGISTRY ?? CANONICAL_REGISTRIES[env.CHAIN_ID])) {
-      ctx.addIssue({ code: 'custom', path: ['IDENTITY_REGISTRY'], message: `has no default for chain ${env.CHAIN_ID}; set IDENTITY_REGISTRY and REPUTATION_REGISTRY` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['IDENTITY_REGISTRY'],
+        message: `has no default for chain ${env.CHAIN_ID}; set IDENTITY_REGISTRY and REPUTATION_REGISTRY`,
+      });
     }
     if (env.LLM_BASE_URL && !env.LLM_MODEL) {
       ctx.addIssue({ code: 'custom', path: ['LLM_MODEL'], message: 'is needed with LLM_BASE_URL' });

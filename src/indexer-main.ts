@@ -11,7 +11,9 @@ import { createLogger } from './logger.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.indexer) {
-    console.error('the indexer needs CHAIN_RPC_URL, and IDENTITY_REGISTRY / REPUTATION_REGISTRY on chains without defaults (Base 8453, Base Sepolia 84532)');
+    console.error(
+      'the indexer needs CHAIN_RPC_URL, and IDENTITY_REGISTRY / REPUTATION_REGISTRY on chains without defaults (Base 8453, Base Sepolia 84532)',
+    );
     process.exit(2);
   }
   const log = createLogger(config.logLevel);

@@ -1,28 +1,28 @@
-import { createApp } from './app.js';
-import { InFlightRequests } from './http/in-flight.js';
-import { getCreditAccount } from './billing/accounts.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { openWalletAuth } from './auth/wallet-auth.js';
-import { chainClient } from './chain/client.js';
-import { startTopUpWatcher } from './chain/topup-watcher.js';
-import { chatCompletions } from './tools/llm.js';
-import { createToolRegistry } from './tools/registry.js';
-import { createChargeCombiner } from './tasks/charge-combiner.js';
-import { createLeases } from './tasks/leases.js';
-import { startTaskWorker } from './tasks/worker.js';
 import { startPushDispatcher } from './a2a/push-delivery.js';
+import { createApp } from './app.js';
+import { type DemoOrganization, ensureDemoOrganization } from './auth/demo-org.js';
+import { openWalletAuth } from './auth/wallet-auth.js';
+import { getCreditAccount } from './billing/accounts.js';
 import { signalLowBalances } from './billing/low-balance.js';
 import { rollUpUsage } from './billing/usage-rollup.js';
-import { startChainIndexer } from './indexer/run.js';
-import { repeat } from './repeat.js';
+import { chainClient } from './chain/client.js';
+import { startTopUpWatcher } from './chain/topup-watcher.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { DatabaseUnavailableError, openConfiguredDatabase } from './db/configured.js';
 import { seedDemoData } from './db/demo-data.js';
-import { ensureDemoOrganization, type DemoOrganization } from './auth/demo-org.js';
 import { claimEmbeddedDatabase } from './db/embedded-lock.js';
-import { createLogger } from './logger.js';
-import { startRecoveryLoop } from './tasks/recovery.js';
+import { InFlightRequests } from './http/in-flight.js';
 import { ListenError, listen } from './http/listener.js';
+import { startChainIndexer } from './indexer/run.js';
+import { createLogger } from './logger.js';
+import { repeat } from './repeat.js';
 import { startBanner } from './start-banner.js';
+import { createChargeCombiner } from './tasks/charge-combiner.js';
+import { createLeases } from './tasks/leases.js';
+import { startRecoveryLoop } from './tasks/recovery.js';
+import { startTaskWorker } from './tasks/worker.js';
+import { chatCompletions } from './tools/llm.js';
+import { createToolRegistry } from './tools/registry.js';
 
 function readConfigOrExit(): Config {
   try {
@@ -91,7 +91,17 @@ async function main(): Promise<void> {
     },
     config.taskWorker,
   );
-  const app = createApp({ db, log, config, walletAuth, topUpReader, tools, leases, inFlight, indexedChainId: config.indexer?.chain.chainId });
+  const app = createApp({
+    db,
+    log,
+    config,
+    walletAuth,
+    topUpReader,
+    tools,
+    leases,
+    inFlight,
+    indexedChainId: config.indexer?.chain.chainId,
+  });
   listener.serve(app);
   const server = listener.server;
   const baseUrl = config.publicUrl?.replace(/\/$/, '') ?? `http://${config.host}:${listener.port}`;
@@ -112,7 +122,8 @@ async function main(): Promise<void> {
       await stopLowBalance();
       await stopRollup();
       await stopIndexer();
-      if (!(await leases.idle(config.shutdownGraceMs))) log.warn('held tasks still running at shutdown; another instance takes them over when their leases lapse');
+      if (!(await leases.idle(config.shutdownGraceMs)))
+        log.warn('held tasks still running at shutdown; another instance takes them over when their leases lapse');
       await stopRecovery();
       await stopWatcher();
       await db.close();

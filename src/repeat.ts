@@ -3,7 +3,10 @@
  * until stopped. A pass that throws is reported to `onError` and the next one runs as usual.
  * `stop()` resolves once the pass in progress, if any, has ended.
  */
-export function repeat(pass: () => Promise<unknown>, options: { intervalMs: number; onError: (error: unknown) => void }): () => Promise<void> {
+export function repeat(
+  pass: () => Promise<unknown>,
+  options: { intervalMs: number; onError: (error: unknown) => void },
+): () => Promise<void> {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();

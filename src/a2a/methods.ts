@@ -1,16 +1,36 @@
-import { rpcMethod, type RpcMethod } from '../rpc/dispatch.js';
-import { UnsupportedOperation } from '../domain/errors.js';
-import { RpcCode, RpcError } from '../rpc/errors.js';
 import { z } from 'zod';
-import { checkPushWithSend, listPush, readPush, registerPush, registerPushOrRefuse, removePush, type PushRequest } from '../push/register.js';
+import { UnsupportedOperation } from '../domain/errors.js';
+import { type Message, type TaskView, TERMINAL_STATES } from '../domain/task-model.js';
+import {
+  checkPushWithSend,
+  listPush,
+  type PushRequest,
+  readPush,
+  registerPush,
+  registerPushOrRefuse,
+  removePush,
+} from '../push/register.js';
+import { type RpcMethod, rpcMethod } from '../rpc/dispatch.js';
+import { RpcCode, RpcError } from '../rpc/errors.js';
 import { EventStreamResult } from '../rpc/stream.js';
 import type { CallerContext } from '../tasks/context.js';
 import { followTask } from '../tasks/follow.js';
-import { TERMINAL_STATES, type Message, type TaskView } from '../domain/task-model.js';
-import { taskEvents, type TaskEvent } from './task-events.js';
 import { cancelTask, getTask, listTasks, sendMessage } from '../tasks/service.js';
 import { identifier } from './identifiers.js';
 import { parseParams } from './issues.js';
+import { type TaskEvent, taskEvents } from './task-events.js';
+import {
+  renderV1Event,
+  renderV1PushConfig,
+  renderV1Task,
+  v1CancelTaskParams,
+  v1GetTaskParams,
+  v1ListPushConfigsParams,
+  v1ListTasksParams,
+  v1PushConfig,
+  v1PushConfigRef,
+  v1SendParams,
+} from './v1.js';
 import {
   renderV03Event,
   renderV03PushConfig,
@@ -21,18 +41,6 @@ import {
   v03SetPushParams,
   v03TaskIdParams,
 } from './v03.js';
-import {
-  renderV1Event,
-  renderV1PushConfig,
-  renderV1Task,
-  v1ListPushConfigsParams,
-  v1PushConfig,
-  v1PushConfigRef,
-  v1CancelTaskParams,
-  v1GetTaskParams,
-  v1ListTasksParams,
-  v1SendParams,
-} from './v1.js';
 
 export interface A2AContext extends CallerContext {
   /** the A2A-Version header, if the client sent one */
@@ -94,7 +102,10 @@ function taskStream(ctx: A2AContext, first: TaskView, render: (event: TaskEvent)
 async function subscribableTask(ctx: A2AContext, id: string): Promise<TaskView> {
   const task = await getTask({ ctx, input: { id } });
   if (TERMINAL_STATES.has(task.state)) {
-    throw new UnsupportedOperation('task_finished', `Task ${id} is ${task.state}; read it with GetTask / tasks/get`, { taskId: id, state: task.state });
+    throw new UnsupportedOperation('task_finished', `Task ${id} is ${task.state}; read it with GetTask / tasks/get`, {
+      taskId: id,
+      state: task.state,
+    });
   }
   return task;
 }
@@ -129,7 +140,11 @@ async function sendWithPush(
 async function registerAfterSend(ctx: A2AContext, request: PushRequest, protocol: '1.0' | '0.3'): Promise<void> {
   try {
     const registered = await registerPush(ctx, request, protocol);
-    if ('limit' in registered) ctx.log.warn({ task: request.taskId, limit: registered.limit }, 'webhook given with a send not registered: its limit was reached meanwhile');
+    if ('limit' in registered)
+      ctx.log.warn(
+        { task: request.taskId, limit: registered.limit },
+        'webhook given with a send not registered: its limit was reached meanwhile',
+      );
   } catch (error) {
     ctx.log.error({ err: error, task: request.taskId }, 'webhook given with a send not registered');
   }
@@ -236,7 +251,12 @@ const v03Methods = named({
 });
 
 /** The methods that answer with Server-Sent Events. */
-export const streamingMethods: ReadonlySet<string> = new Set(['SendStreamingMessage', 'SubscribeToTask', 'message/stream', 'tasks/resubscribe']);
+export const streamingMethods: ReadonlySet<string> = new Set([
+  'SendStreamingMessage',
+  'SubscribeToTask',
+  'message/stream',
+  'tasks/resubscribe',
+]);
 
 /** Every JSON-RPC method the gateway answers, both protocol generations on one endpoint. */
 export const a2aMethods: Readonly<Record<string, Method>> = { ...v1Methods, ...v03Methods };

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
-import { claimDue, deferAfterFailure, markDelivered, type DueDelivery } from '../push/deliveries.js';
+import { claimDue, type DueDelivery, deferAfterFailure, markDelivered } from '../push/deliveries.js';
 import { repeat } from '../repeat.js';
 import { findTask } from '../tasks/store.js';
 import { toTaskView } from '../tasks/view.js';
 import { postWebhook } from '../webhooks/webhook.js';
-import { renderV03Task } from './v03.js';
 import { renderV1Task } from './v1.js';
+import { renderV03Task } from './v03.js';
 
 /*
  * A2A push notifications: the current state of each changed task, posted to its webhooks in the
@@ -56,7 +56,10 @@ interface DispatchInput {
 /** Delivers one claimed notice; a failure is logged and retried with backoff. */
 function deliverOrDefer(input: DispatchInput, delivery: DueDelivery): Promise<void> {
   return deliver(input.db, delivery, input.allowPrivateNetworks).catch(async (error: unknown) => {
-    input.log.warn({ task: delivery.taskId, config: delivery.id, attempts: delivery.attempts + 1, err: error }, 'push notification failed; will retry');
+    input.log.warn(
+      { task: delivery.taskId, config: delivery.id, attempts: delivery.attempts + 1, err: error },
+      'push notification failed; will retry',
+    );
     await deferAfterFailure(input.db, delivery, error);
   });
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { identifier, identifierList, uriList } from './identifiers.js';
 import type { Artifact, Message, Part, TaskView } from '../domain/task-model.js';
 import type { PushConfig } from '../push/configs.js';
+import { identifier, identifierList, uriList } from './identifiers.js';
 import { pushAuthScheme, pushCredentials } from './push-authentication.js';
 import type { TaskEvent } from './task-events.js';
 
@@ -92,7 +92,10 @@ export const v03PushConfig = z
     url: z.string(),
     token: z.string().max(500).optional(),
     authentication: z
-      .object({ schemes: z.array(pushAuthScheme).min(1, 'authentication.schemes names at least one scheme').max(8), credentials: pushCredentials.optional() })
+      .object({
+        schemes: z.array(pushAuthScheme).min(1, 'authentication.schemes names at least one scheme').max(8),
+        credentials: pushCredentials.optional(),
+      })
       .optional(),
   })
   .transform(({ authentication, ...config }) => ({
@@ -193,7 +196,13 @@ export function renderV03Event(event: TaskEvent): Record<string, unknown> {
   const { view } = event;
   if (event.kind === 'task') return renderV03Task(view);
   if (event.kind === 'artifact') {
-    return { kind: 'artifact-update', taskId: view.id, contextId: view.contextId, artifact: renderArtifact(event.artifact), lastChunk: true };
+    return {
+      kind: 'artifact-update',
+      taskId: view.id,
+      contextId: view.contextId,
+      artifact: renderArtifact(event.artifact),
+      lastChunk: true,
+    };
   }
   return {
     kind: 'status-update',

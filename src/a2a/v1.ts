@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { boundedInstant } from '../db/ranges.js';
-import { identifier, identifierList, uriList } from './identifiers.js';
 import type { Artifact, Message, Part, TaskState, TaskView } from '../domain/task-model.js';
 import type { PushConfig } from '../push/configs.js';
+import { identifier, identifierList, uriList } from './identifiers.js';
 import { pushAuthScheme, pushCredentials } from './push-authentication.js';
 import type { TaskEvent } from './task-events.js';
 
@@ -114,7 +114,12 @@ export const v1ListPushConfigsParams = z.object({
 
 /** A stored config as 1.0 reads it: the token and the credentials are secrets and never leave again; the scheme does. */
 export function renderV1PushConfig(config: PushConfig): Record<string, unknown> {
-  return { id: config.id, taskId: config.taskId, url: config.url, ...(config.authScheme ? { authentication: { scheme: config.authScheme } } : {}) };
+  return {
+    id: config.id,
+    taskId: config.taskId,
+    url: config.url,
+    ...(config.authScheme ? { authentication: { scheme: config.authScheme } } : {}),
+  };
 }
 
 export const v1GetTaskParams = z.object({ tenant, id: identifier('id'), historyLength });
@@ -203,9 +208,7 @@ export function renderV1Task(task: TaskView, options: { includeArtifacts?: boole
     id: task.id,
     contextId: task.contextId,
     status: renderV1Status(task),
-    ...(options.includeArtifacts !== false && task.artifacts.length > 0
-      ? { artifacts: task.artifacts.map(renderArtifact) }
-      : {}),
+    ...(options.includeArtifacts !== false && task.artifacts.length > 0 ? { artifacts: task.artifacts.map(renderArtifact) } : {}),
     ...(task.history.length > 0 ? { history: task.history.map(renderV1Message) } : {}),
     metadata: task.metadata,
   };

@@ -37,10 +37,7 @@ export function isExpiryInPast(expiresAt: Date | undefined): boolean {
   return expiresAt !== undefined && expiresAt.getTime() <= Date.now();
 }
 
-export async function createApiKey(
-  db: Database,
-  input: { orgId: string; name: string; expiresAt?: Date },
-): Promise<IssuedKey> {
+export async function createApiKey(db: Database, input: { orgId: string; name: string; expiresAt?: Date }): Promise<IssuedKey> {
   const { key, prefix, hash } = generateApiKey();
   const expiresAt = input.expiresAt?.toISOString() ?? null;
   const [row] = await db.rows<{ id: string }>(sql`

@@ -1,9 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
 import { authenticateApiKey, createApiKey } from './api-keys.js';
 import { createOrganization } from './organizations.js';
-import type { Database } from '../db/client.js';
 
 const DEMO_ORG_NAME = 'Demo organization';
 
@@ -16,10 +16,7 @@ export interface DemoOrganization {
  * The demo organization and a key that works. Keys are stored hashed, so the demo key itself is
  * kept in a file beside the data folder (mode 0600) to print the same curl line after a restart.
  */
-export async function ensureDemoOrganization(
-  db: Database,
-  options: { credits: bigint; keyFile: string },
-): Promise<DemoOrganization> {
+export async function ensureDemoOrganization(db: Database, options: { credits: bigint; keyFile: string }): Promise<DemoOrganization> {
   const saved = await readFile(options.keyFile, 'utf8').then(
     (text) => text.trim(),
     () => undefined,

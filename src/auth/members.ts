@@ -28,9 +28,7 @@ export function normalizeAddress(address: string): string {
 }
 
 export async function findMembership(db: Database, address: string): Promise<Membership | undefined> {
-  const [row] = await db.rows<Membership>(
-    sql`select ${MEMBER_COLUMNS} from org_members where address = ${normalizeAddress(address)}`,
-  );
+  const [row] = await db.rows<Membership>(sql`select ${MEMBER_COLUMNS} from org_members where address = ${normalizeAddress(address)}`);
   return row;
 }
 
@@ -73,7 +71,9 @@ export async function listMembers(db: Database, orgId: string): Promise<Membersh
   return db.rows<Membership>(sql`select ${MEMBER_COLUMNS} from org_members where org_id = ${orgId} order by created_at, address`);
 }
 
-export type AddMemberOutcome = { ok: true; member: Membership } | { ok: false; reason: 'already_member' | 'member_of_another_organization' };
+export type AddMemberOutcome =
+  | { ok: true; member: Membership }
+  | { ok: false; reason: 'already_member' | 'member_of_another_organization' };
 
 /** Adds a wallet that belongs to no organization yet; a wallet is a member of one organization. */
 export async function addMember(

@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { grantCredits, openCreditAccount } from '../billing/accounts.js';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
@@ -17,9 +17,7 @@ export async function createOrganization(
   input: { name: string; credits: bigint; keyName?: string; grantReason?: string },
 ): Promise<NewOrganization> {
   return db.transaction(async (tx) => {
-    const [org] = await tx.rows<{ id: string }>(
-      sql`insert into organizations (name) values (${input.name}) returning id`,
-    );
+    const [org] = await tx.rows<{ id: string }>(sql`insert into organizations (name) values (${input.name}) returning id`);
     if (!org) throw new Error('organization insert returned no row');
     await openCreditAccount(tx, org.id);
     if (input.credits > 0n) {

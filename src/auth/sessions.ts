@@ -44,7 +44,11 @@ export function sessions(secret: string, ttlS: number): Sessions {
   return {
     async issue(claims, now) {
       const exp = Math.floor(now.getTime() / 1000) + ttlS;
-      const token = await sign({ sub: claims.address, org: claims.orgId, aud: AUDIENCE, iat: Math.floor(now.getTime() / 1000), exp }, secret, ALGORITHM);
+      const token = await sign(
+        { sub: claims.address, org: claims.orgId, aud: AUDIENCE, iat: Math.floor(now.getTime() / 1000), exp },
+        secret,
+        ALGORITHM,
+      );
       return { token, expiresAt: new Date(exp * 1000).toISOString() };
     },
     async read(token) {

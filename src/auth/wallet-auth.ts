@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
-import { loadSessionSecret, sessions, type Sessions } from './sessions.js';
+import { loadSessionSecret, type Sessions, sessions } from './sessions.js';
 import type { SignatureCheck } from './sign-in.js';
 import { signatureCheck } from './signature-check.js';
 

@@ -28,10 +28,7 @@ export async function getCreditAccount(db: Database, orgId: string): Promise<Cre
 }
 
 /** An operator's grant: the balance and its ledger row change in one statement. */
-export async function grantCredits(
-  db: Database,
-  input: { orgId: string; amount: bigint; reason: string },
-): Promise<CreditAccount> {
+export async function grantCredits(db: Database, input: { orgId: string; amount: bigint; reason: string }): Promise<CreditAccount> {
   if (input.amount <= 0n) throw new RangeError('a grant must be a positive amount of micro-USDC');
   const [row] = await db.rows<{ balance: bigint; reserved: bigint }>(sql`
     with credited as (

@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 
 /** The CTE of the calls a charge statement took and paid for; its task write reads from it. */
 const PAID = sql`${sql.identifier('paid')}`;

@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 
 /** The CTE of a placed hold: one row `(org_id)` when the hold was placed, none otherwise. */
 const HOLD = sql`${sql.identifier('hold')}`;

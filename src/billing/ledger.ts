@@ -1,7 +1,7 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
+import { ledgerKind } from '../../drizzle/schema.js';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
-import { ledgerKind } from '../../drizzle/schema.js';
 
 /** the database's ledger_kind enum, so a kind cannot be added in one place and missed in the other */
 export const LEDGER_KINDS = ledgerKind.enumValues;
@@ -28,7 +28,13 @@ export interface LedgerQuery {
 
 function ledgerWhere(orgId: string, query: Omit<LedgerQuery, 'limit' | 'beforeId'>): SQL {
   const conditions = [sql`org_id = ${orgId}`];
-  if (query.kinds?.length) conditions.push(sql`kind::text in (${sql.join(query.kinds.map((kind) => sql`${kind}`), sql`, `)})`);
+  if (query.kinds?.length)
+    conditions.push(
+      sql`kind::text in (${sql.join(
+        query.kinds.map((kind) => sql`${kind}`),
+        sql`, `,
+      )})`,
+    );
   if (query.from) conditions.push(sql`created_at >= ${query.from.toISOString()}::timestamptz`);
   if (query.to) conditions.push(sql`created_at < ${query.to.toISOString()}::timestamptz`);
   return sql.join(conditions, sql` and `);

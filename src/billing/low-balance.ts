@@ -93,7 +93,9 @@ export async function signalLowBalances(input: { db: Database; log: Logger; allo
         signed: { header: 'x-a2a-paygate-signature', key: notice.secret },
         allowPrivateNetworks: input.allowPrivateNetworks,
       });
-      await input.db.rows(sql`update low_balance_alerts set pending = false, attempts = 0, last_error = null where org_id = ${notice.orgId}`);
+      await input.db.rows(
+        sql`update low_balance_alerts set pending = false, attempts = 0, last_error = null where org_id = ${notice.orgId}`,
+      );
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       input.log.warn({ org: notice.orgId, err: error }, 'low-balance webhook failed; will retry');

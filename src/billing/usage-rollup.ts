@@ -1,6 +1,6 @@
-import { sql, type SQL } from 'drizzle-orm';
-import { TERMINAL_STATES } from '../domain/task-model.js';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { TERMINAL_STATES } from '../domain/task-model.js';
 
 /** The task states that never change again, as an SQL list (from the one set the task lifecycle uses). */
 export const FINISHED_STATES = sql.raw(`(${[...TERMINAL_STATES].map((state) => `'${state}'`).join(', ')})`);
@@ -70,7 +70,9 @@ export async function rollUpUsage(db: Database, now: Date = new Date()): Promise
   for (;;) {
     /** whether this step rolled a day up (no: another instance holds the cursor, or no closed day is left) */
     const rolledADay = await db.transaction(async (tx) => {
-      const [cursor] = await tx.rows<{ rolled_until: string | Date }>(sql`select rolled_until from usage_rollup_cursor for update skip locked`);
+      const [cursor] = await tx.rows<{ rolled_until: string | Date }>(
+        sql`select rolled_until from usage_rollup_cursor for update skip locked`,
+      );
       if (!cursor) return false;
       if (pass.days === 0) {
         const folded = await tx.rows<{ task_id: string }>(sql`

@@ -1,4 +1,4 @@
-import { createPublicClient, http, type Address, type PublicClient } from 'viem';
+import { type Address, createPublicClient, http, type PublicClient } from 'viem';
 
 /** The chain the treasury receives USDC on, and how sure a transfer must be before it is credited. */
 export interface TopUpChain {
@@ -21,7 +21,14 @@ export function chainClient(rpcUrl: string): PublicClient {
   return createPublicClient({ transport: http(rpcUrl, { retryCount: 2, timeout: 10_000 }) }) as PublicClient;
 }
 
-const TRANSPORT_ERRORS = new Set(['HttpRequestError', 'TimeoutError', 'RpcRequestError', 'InternalRpcError', 'LimitExceededRpcError', 'UnknownRpcError']);
+const TRANSPORT_ERRORS = new Set([
+  'HttpRequestError',
+  'TimeoutError',
+  'RpcRequestError',
+  'InternalRpcError',
+  'LimitExceededRpcError',
+  'UnknownRpcError',
+]);
 
 /** Runs a read of the chain; a failure of the RPC itself becomes ChainUnavailableError. */
 export async function readChain<T>(read: () => Promise<T>): Promise<T> {

@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { getAbiItem, erc20Abi, type PublicClient } from 'viem';
+import { erc20Abi, getAbiItem, type PublicClient } from 'viem';
 import { claimUnclaimedTopUps, recordTransfers } from '../billing/topups.js';
 import type { Database } from '../db/client.js';
+import { repeat } from '../repeat.js';
 import { readChain, type TopUpChain } from './client.js';
 import { treasuryTransfers } from './usdc-transfers.js';
-import { repeat } from '../repeat.js';
 
 /** Blocks read per getLogs call: within what public RPCs allow. */
 const MAX_BLOCK_RANGE = 2_000n;
@@ -64,7 +64,10 @@ export async function scanTopUps(input: {
     const block = await readChain(() => client.getBlock({ blockNumber: scanned }));
     if (block.hash !== cursor.blockHash) {
       const back = cursor.blockNumber > BigInt(chain.confirmations) * 2n ? cursor.blockNumber - BigInt(chain.confirmations) * 2n : 0n;
-      log.error({ chainId: chain.chainId, block: cursor.blockNumber.toString(), rescanFrom: back.toString() }, 'top-up cursor block replaced by a reorg deeper than the confirmations');
+      log.error(
+        { chainId: chain.chainId, block: cursor.blockNumber.toString(), rescanFrom: back.toString() },
+        'top-up cursor block replaced by a reorg deeper than the confirmations',
+      );
       const rewound = await readChain(() => client.getBlock({ blockNumber: back }));
       await db.rows(sql`
         update chain_cursors set block_number = ${back}, block_hash = ${rewound.hash}, updated_at = now() where chain_id = ${chain.chainId}`);
@@ -79,7 +82,17 @@ export async function scanTopUps(input: {
   );
   const recorded = await recordTransfers(db, treasuryTransfers(chain, logs), 'watcher');
   for (const topUp of recorded) {
-    log.info({ chainId: topUp.chainId, tx: topUp.txHash, logIndex: topUp.logIndex, amount: topUp.amount.toString(), status: topUp.status, org: topUp.orgId }, 'top-up recorded by the watcher');
+    log.info(
+      {
+        chainId: topUp.chainId,
+        tx: topUp.txHash,
+        logIndex: topUp.logIndex,
+        amount: topUp.amount.toString(),
+        status: topUp.status,
+        org: topUp.orgId,
+      },
+      'top-up recorded by the watcher',
+    );
   }
   const claimed = await claimUnclaimedTopUps(db);
   for (const topUp of claimed) log.info({ tx: topUp.txHash, logIndex: topUp.logIndex, org: topUp.orgId }, 'unclaimed top-up credited');
@@ -97,6 +110,9 @@ export function startTopUpWatcher(input: Parameters<typeof scanTopUps>[0] & { in
     async () => {
       for (let range = 0; range < RANGES_PER_PASS && (await scanTopUps(input)); range++);
     },
-    { intervalMs: input.intervalMs, onError: (error) => input.log.warn({ err: error }, 'top-up watcher pass failed; retrying at the next interval') },
+    {
+      intervalMs: input.intervalMs,
+      onError: (error) => input.log.warn({ err: error }, 'top-up watcher pass failed; retrying at the next interval'),
+    },
   );
 }

@@ -1,11 +1,11 @@
 import {
   erc20Abi,
-  parseEventLogs,
-  TransactionNotFoundError,
-  TransactionReceiptNotFoundError,
   type Hex,
   type Log,
   type PublicClient,
+  parseEventLogs,
+  TransactionNotFoundError,
+  TransactionReceiptNotFoundError,
 } from 'viem';
 import type { ConfirmedTransfer } from '../billing/topups.js';
 import { readChain, type TopUpChain } from './client.js';

@@ -1,14 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import {
-  averageScore,
-  feedbackScore,
-  isNegative,
-  isNeutral,
-  isPositive,
-  reputationScore,
-} from './scores.js';
 import { isoUtc, pageWindow } from '../db/sql.js';
+import { averageScore, feedbackScore, isNegative, isNeutral, isPositive, reputationScore } from './scores.js';
 
 export interface FeedbackRecord {
   readonly id: string;

@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 
 /**
  * The scoring rule: which ERC-8004 feedback counts as a 0–100 score and how scores aggregate.

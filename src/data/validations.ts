@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { passRate, validationPassed } from './scores.js';
 import { isoUtc, pageWindow } from '../db/sql.js';
+import { passRate, validationPassed } from './scores.js';
 
 export interface ValidationRecord {
   readonly id: string;

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
-import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { type PgDatabase, PgDialect, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -46,10 +46,7 @@ export interface StatementOptions {
   readonly planEachTime?: boolean;
 }
 
-export type DatabaseOptions =
-  | { url: string; poolSize?: number }
-  | { dataDir: string }
-  | { memory: true };
+export type DatabaseOptions = { url: string; poolSize?: number } | { dataDir: string } | { memory: true };
 
 /** postgres.js answers with an array of rows, PGlite with `{ rows }`. */
 function rowsOf<Row>(result: unknown): Row[] {
@@ -78,7 +75,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 /** How often one statement that PostgreSQL aborted as a deadlock victim is run again. */
 const DEADLOCK_RETRIES = 3;
 const DEADLOCK_DETECTED = '40P01';
-
 
 /**
  * `db.rows` outside a transaction is one autocommit statement: when PostgreSQL aborts it as a

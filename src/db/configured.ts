@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { openDatabase, type Database } from './client.js';
+import { type Database, openDatabase } from './client.js';
 import { sqlState } from './sql.js';
 
 /** The configured database cannot be used; its message is one line naming DATABASE_URL. */
@@ -53,10 +53,15 @@ function whyUnusable(error: unknown, url: URL): string | undefined {
   const name = decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username) || 'postgres';
   const state = sqlState(error);
   if (state === INVALID_CATALOG_NAME) {
-    const options = [url.hostname && `-h ${url.hostname}`, url.port && `-p ${url.port}`, url.username && `-U ${decodeURIComponent(url.username)}`];
+    const options = [
+      url.hostname && `-h ${url.hostname}`,
+      url.port && `-p ${url.port}`,
+      url.username && `-U ${decodeURIComponent(url.username)}`,
+    ];
     return `DATABASE_URL names database "${name}", which does not exist on ${server}; create it with: createdb ${[...options.filter(Boolean), name].join(' ')}`;
   }
-  if (state && Object.hasOwn(REFUSED_LOGIN, state)) return `DATABASE_URL: PostgreSQL at ${server} refused the connection: ${REFUSED_LOGIN[state]}`;
+  if (state && Object.hasOwn(REFUSED_LOGIN, state))
+    return `DATABASE_URL: PostgreSQL at ${server} refused the connection: ${REFUSED_LOGIN[state]}`;
   for (let current = error; typeof current === 'object' && current !== null; current = (current as { cause?: unknown }).cause) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && Object.hasOwn(UNREACHABLE, code)) {

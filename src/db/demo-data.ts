@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { getTableColumns, type SQL, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { agents, feedbacks, validations } from '../../drizzle/schema.js';
 import type { Database } from './client.js';
@@ -55,10 +55,15 @@ export async function seedDemoData(db: Database, options: DemoDataOptions): Prom
   return db.orm.transaction(async (tx) => {
     const existing = await tx.select({ id: agents.id }).from(agents).limit(1);
     if (existing.length > 0) return { agents: 0, feedbacks: 0, validations: 0 };
-    const insert = <Table extends PgTable>(table: Table) => (batch: Table['$inferInsert'][]) =>
-      tx.execute(insertStatement(table, batch));
+    const insert =
+      <Table extends PgTable>(table: Table) =>
+      (batch: Table['$inferInsert'][]) =>
+        tx.execute(insertStatement(table, batch));
     return {
-      agents: await insertInBatches(eachAgent(agentCount, (id) => [demoAgent(id, now)]), insert(agents)),
+      agents: await insertInBatches(
+        eachAgent(agentCount, (id) => [demoAgent(id, now)]),
+        insert(agents),
+      ),
       feedbacks: await insertInBatches(
         eachAgent(agentCount, (id) => demoFeedbacks(id, feedbacksPerAgent, now)),
         insert(feedbacks),
@@ -96,9 +101,7 @@ async function insertInBatches<Row>(rows: Iterable<Row>, insert: (batch: Row[]) 
 function insertStatement<Table extends PgTable>(table: Table, batch: Table['$inferInsert'][]): SQL {
   const [firstRow] = batch;
   const columns = Object.entries(getTableColumns(table)).filter(([key]) => firstRow !== undefined && key in firstRow);
-  const records = batch.map((row: Record<string, unknown>) =>
-    Object.fromEntries(columns.map(([key, column]) => [column.name, row[key]])),
-  );
+  const records = batch.map((row: Record<string, unknown>) => Object.fromEntries(columns.map(([key, column]) => [column.name, row[key]])));
   // Dates serialize as ISO text, bigints as decimal text: both cast back exactly.
   const json = jsonText(records);
   const names = sql.join(

@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 
 /**
  * A timestamptz column as ISO-8601 UTC text ("2024-11-15T10:30:00.000Z"). Both drivers return raw

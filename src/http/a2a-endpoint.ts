@@ -1,19 +1,19 @@
-import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { streamSSE } from 'hono/streaming';
 import { errorGeneration, renderA2AError, rpcErrorOf } from '../a2a/errors.js';
-import { a2aMethods, streamingMethods, type A2AContext } from '../a2a/methods.js';
-import { requireApiKey, type RefuseCall } from './api-key-auth.js';
+import { type A2AContext, a2aMethods, streamingMethods } from '../a2a/methods.js';
 import type { Database } from '../db/client.js';
 import { isDomainError } from '../domain/errors.js';
-import { handleRpcBody, type Dispatcher } from '../rpc/dispatch.js';
+import { type Dispatcher, handleRpcBody } from '../rpc/dispatch.js';
 import { idOf } from '../rpc/envelope.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
 import { isStreamedAnswer, type StreamedAnswer } from '../rpc/stream.js';
-import { streamSSE } from 'hono/streaming';
 import { createChargeCombiner } from '../tasks/charge-combiner.js';
+import type { Leases } from '../tasks/leases.js';
+import type { ToolRegistry } from '../tools/registry.js';
+import { type RefuseCall, requireApiKey } from './api-key-auth.js';
 import type { AppEnv } from './env.js';
 import { readBody } from './read-body.js';
-import type { ToolRegistry } from '../tools/registry.js';
-import type { Leases } from '../tasks/leases.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
 

@@ -48,7 +48,8 @@ export function apiErrorOf(error: AnyDomainError): ApiError {
     case 'unsupported_operation':
       return new ApiError('conflict', error.message, error.reason, error.details);
     case 'invalid_input':
-      if (error.reason === 'invalid_page_token') return new ApiError('invalid_request', 'cursor is not one this API returned', 'invalid_query');
+      if (error.reason === 'invalid_page_token')
+        return new ApiError('invalid_request', 'cursor is not one this API returned', 'invalid_query');
       return new ApiError('invalid_request', error.message, error.reason, error.details);
   }
 }

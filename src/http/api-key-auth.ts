@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import type { Database } from '../db/client.js';
-import type { AppEnv } from './env.js';
-import { rpcErrors, type RpcError } from '../rpc/errors.js';
 import { authenticateApiKey, type Principal } from '../auth/api-keys.js';
 import { bearerToken } from '../auth/bearer.js';
+import type { Database } from '../db/client.js';
+import { type RpcError, rpcErrors } from '../rpc/errors.js';
+import type { AppEnv } from './env.js';
 
 /** How the endpoint answers a call refused before it runs, in its own wire shape. */
 export type RefuseCall = (c: Context<AppEnv>, status: 401 | 503, error: RpcError) => Response;

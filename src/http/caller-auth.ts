@@ -1,11 +1,11 @@
 import type { MiddlewareHandler } from 'hono';
 import { authenticateApiKey } from '../auth/api-keys.js';
+import { bearerToken } from '../auth/bearer.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Database } from '../db/client.js';
 import { ApiError } from './api-errors.js';
 import type { AppEnv } from './env.js';
 import { requireSession } from './session-auth.js';
-import { bearerToken } from '../auth/bearer.js';
 
 /**
  * Read routes take either credential: an organization's API key (what its agents and scripts hold)

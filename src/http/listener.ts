@@ -1,5 +1,5 @@
-import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { ApiError, apiErrorResponse } from './api-errors.js';
@@ -20,7 +20,8 @@ export interface Listener {
 }
 
 const WHY_NOT: Record<string, (where: { host: string; port: number }) => string> = {
-  EADDRINUSE: ({ host, port }) => `PORT ${port} on ${host} is already in use (another gateway?); stop that process or set PORT to a free port (PORT=0 picks one)`,
+  EADDRINUSE: ({ host, port }) =>
+    `PORT ${port} on ${host} is already in use (another gateway?); stop that process or set PORT to a free port (PORT=0 picks one)`,
   EACCES: ({ host, port }) => `PORT ${port} on ${host} needs privileges this process lacks; set PORT above 1023`,
   EADDRNOTAVAIL: ({ host }) => `HOST ${host} is not an address of this machine; set HOST to one (127.0.0.1, 0.0.0.0)`,
   ENOTFOUND: ({ host }) => `HOST ${host} does not resolve; set HOST to an address of this machine`,
@@ -32,12 +33,10 @@ const WHY_NOT: Record<string, (where: { host: string; port: number }) => string>
  * answered 503 with reason `starting`.
  */
 export async function listen(options: { port: number; host: string; log: Logger }): Promise<Listener> {
-  const starting = new Hono<AppEnv>()
-    .use(requestContext(options.log))
-    .all('*', (c) => {
-      c.header('Retry-After', '1');
-      return apiErrorResponse(c, new ApiError('unavailable', 'the gateway is starting; try again in a moment', 'starting'));
-    });
+  const starting = new Hono<AppEnv>().use(requestContext(options.log)).all('*', (c) => {
+    c.header('Retry-After', '1');
+    return apiErrorResponse(c, new ApiError('unavailable', 'the gateway is starting; try again in a moment', 'starting'));
+  });
   let handler: FetchHandler = starting.fetch;
   const server = createAdaptorServer({ fetch: (request, env) => handler(request, env) }) as Server;
   await new Promise<void>((resolve, reject) => {

@@ -17,7 +17,10 @@ const COMPONENTS = {
   },
   responses: {
     // Inline, not a $ref to a schema: the reference page prints it as the intro's error envelope.
-    Error: { description: 'the error envelope', content: { 'application/json': { schema: z.toJSONSchema(errorAnswer, { io: 'output' }) } } },
+    Error: {
+      description: 'the error envelope',
+      content: { 'application/json': { schema: z.toJSONSchema(errorAnswer, { io: 'output' }) } },
+    },
   },
 };
 

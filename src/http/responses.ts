@@ -7,10 +7,16 @@ import { API_ERROR_CODES } from './api-errors.js';
  */
 export type Answer<Schema extends z.ZodType> = z.input<Schema>;
 
-export const micro = z.string().regex(/^-?\d+$/).describe('an amount in micro-USDC (1 USDC = 1,000,000), as a decimal string');
+export const micro = z
+  .string()
+  .regex(/^-?\d+$/)
+  .describe('an amount in micro-USDC (1 USDC = 1,000,000), as a decimal string');
 export const display = z.string().describe('the amount for people, e.g. "1.25 USDC"');
 export const instant = z.iso.datetime({ offset: true });
-export const address = z.string().regex(/^0x[0-9a-f]{40}$/).describe('a wallet address, lower-case 0x-hex');
+export const address = z
+  .string()
+  .regex(/^0x[0-9a-f]{40}$/)
+  .describe('a wallet address, lower-case 0x-hex');
 export const role = z.enum(['owner', 'admin', 'viewer']);
 export const nextCursor = z.string().nullable().describe('pass as cursor for the next page; null on the last');
 

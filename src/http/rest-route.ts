@@ -38,7 +38,8 @@ const ERROR_RESPONSE = { $ref: '#/components/responses/Error' } as const;
 function jsonBodySchema(config: RouteConfig): z.ZodType | undefined {
   const media = config.request?.body?.content['application/json'];
   if (media === undefined) return undefined;
-  if (!('schema' in media && media.schema instanceof z.ZodType)) throw new Error(`${config.method} ${config.path}: the body must be a zod schema`);
+  if (!('schema' in media && media.schema instanceof z.ZodType))
+    throw new Error(`${config.method} ${config.path}: the body must be a zod schema`);
   return media.schema;
 }
 
@@ -50,7 +51,11 @@ function documented({ access, refusals = [], ...config }: RestRouteConfig): Rout
   if (access !== 'public') statuses.add(401);
   if (typeof access === 'object' && access.session !== 'viewer') statuses.add(403);
   const errors = Object.fromEntries([...statuses].sort((a, b) => a - b).map((status) => [String(status), ERROR_RESPONSE]));
-  return { ...config, security: typeof access === 'object' ? SECURITY.session : SECURITY[access], responses: { ...config.responses, ...errors } };
+  return {
+    ...config,
+    security: typeof access === 'object' ? SECURITY.session : SECURITY[access],
+    responses: { ...config.responses, ...errors },
+  };
 }
 
 /**
@@ -105,7 +110,12 @@ export function restRouter(deps?: AccessDeps) {
 export type RestRouter = ReturnType<typeof restRouter>;
 
 /** A JSON answer as a route declares it. */
-export const json = <Schema extends z.ZodType>(schema: Schema, description: string) => ({ description, content: { 'application/json': { schema } } });
+export const json = <Schema extends z.ZodType>(schema: Schema, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 
 /** A JSON request body as a route declares it. */
-export const jsonRequest = <Schema extends z.ZodType>(schema: Schema) => ({ body: { required: true, content: { 'application/json': { schema } } } });
+export const jsonRequest = <Schema extends z.ZodType>(schema: Schema) => ({
+  body: { required: true, content: { 'application/json': { schema } } },
+});

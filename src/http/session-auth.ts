@@ -1,10 +1,10 @@
 import type { MiddlewareHandler } from 'hono';
-import { roleAtLeast, findMembership, type MemberRole } from '../auth/members.js';
+import { bearerToken } from '../auth/bearer.js';
+import { findMembership, type MemberRole, roleAtLeast } from '../auth/members.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Database } from '../db/client.js';
 import { ApiError } from './api-errors.js';
 import type { AppEnv } from './env.js';
-import { bearerToken } from '../auth/bearer.js';
 
 /**
  * Requires `Authorization: Bearer <session token>` of a wallet that is still a member of the
@@ -14,9 +14,14 @@ import { bearerToken } from '../auth/bearer.js';
 export function requireSession(deps: { db: Database; sessions: Sessions }, needed: MemberRole): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const token = bearerToken(c.req.header('authorization'));
-    if (!token) throw new ApiError('unauthorized', 'sign in first: send the session token as Authorization: Bearer <token>', 'missing_session');
+    if (!token)
+      throw new ApiError('unauthorized', 'sign in first: send the session token as Authorization: Bearer <token>', 'missing_session');
     if (token.startsWith('apg_')) {
-      throw new ApiError('unauthorized', 'API keys call tools over A2A; this route needs a session from wallet sign-in', 'api_key_not_a_session');
+      throw new ApiError(
+        'unauthorized',
+        'API keys call tools over A2A; this route needs a session from wallet sign-in',
+        'api_key_not_a_session',
+      );
     }
     const claims = await deps.sessions.read(token);
     if (!claims) throw new ApiError('unauthorized', 'the session token is invalid or expired; sign in again', 'invalid_session');

@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { agents, feedbacks, validations } from '../../drizzle/schema.js';
 import type { Database } from '../db/client.js';
@@ -27,7 +27,6 @@ function keyMatch(table: IndexedTable, alias: string, key: SQL): SQL {
     sql` and `,
   );
 }
-
 
 export interface ApplyContext {
   tx: Database;
@@ -73,7 +72,11 @@ type EventOf<Kind extends RegistryEvent['kind']> = Extract<RegistryEvent, { kind
 
 const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: EventOf<Kind>[]) => Promise<void> } = {
   async registered(context, events) {
-    await saveUndo(context, 'agents', events.map((event) => ({ blockNumber: event.blockNumber, key: { id: event.agentId } })));
+    await saveUndo(
+      context,
+      'agents',
+      events.map((event) => ({ blockNumber: event.blockNumber, key: { id: event.agentId } })),
+    );
     await context.tx.rows(sql`
       insert into agents (id, owner_address, agent_uri, created_at, updated_at)
       select id, owner, uri, at, at
@@ -83,7 +86,11 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
         set owner_address = excluded.owner_address, agent_uri = excluded.agent_uri, created_at = excluded.created_at, updated_at = excluded.updated_at`);
   },
   async uri(context, events) {
-    await saveUndo(context, 'agents', events.map((event) => ({ blockNumber: event.blockNumber, key: { id: event.agentId } })));
+    await saveUndo(
+      context,
+      'agents',
+      events.map((event) => ({ blockNumber: event.blockNumber, key: { id: event.agentId } })),
+    );
     await context.tx.rows(sql`
       update agents a set agent_uri = e.uri, updated_at = e.at, registration_attempts = 0, registration_next_at = null, registration_error = null
         from (select distinct on (id) * from json_to_recordset(${jsonParam(events.map((event, n) => ({ id: event.agentId, uri: event.uri, at: context.blockTime(event.blockNumber), n })))})
@@ -91,7 +98,11 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
        where a.id = e.id`);
   },
   async metadata(context, events) {
-    await saveUndo(context, 'agents', events.map((event) => ({ blockNumber: event.blockNumber, key: { id: event.agentId } })));
+    await saveUndo(
+      context,
+      'agents',
+      events.map((event) => ({ blockNumber: event.blockNumber, key: { id: event.agentId } })),
+    );
     await context.tx.rows(sql`
       update agents a set metadata = a.metadata || e.changes, updated_at = e.at
         from (select id, jsonb_object_agg(key, value order by n) as changes, max(at) as at
@@ -101,7 +112,11 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
        where a.id = e.id`);
   },
   async transfer(context, events) {
-    await saveUndo(context, 'agents', events.map((event) => ({ blockNumber: event.blockNumber, key: { id: event.agentId } })));
+    await saveUndo(
+      context,
+      'agents',
+      events.map((event) => ({ blockNumber: event.blockNumber, key: { id: event.agentId } })),
+    );
     await context.tx.rows(sql`
       update agents a set owner_address = e.owner, updated_at = e.at
         from (select distinct on (id) * from json_to_recordset(${jsonParam(events.map((event, n) => ({ id: event.agentId, owner: event.to, at: context.blockTime(event.blockNumber), n })))})
@@ -125,7 +140,11 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
       block_number: event.blockNumber,
       n,
     }));
-    const pairs = [...new Map(rows.map((row) => [`${row.agent_id}:${row.client_address}`, { agent_id: row.agent_id, client_address: row.client_address }])).values()];
+    const pairs = [
+      ...new Map(
+        rows.map((row) => [`${row.agent_id}:${row.client_address}`, { agent_id: row.agent_id, client_address: row.client_address }]),
+      ).values(),
+    ];
     const stored = await context.tx.rows<{ pair: string; last: bigint }>(sql`
       select p.agent_id || ':' || p.client_address as pair, coalesce(max(f.feedback_index), 0)::int8 as last
         from json_to_recordset(${jsonParam(pairs)}) as p(agent_id int8, client_address text)
@@ -138,10 +157,14 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
       if (index > (last.get(pair) ?? 0n)) last.set(pair, index);
       return { ...row, feedback_index: index };
     });
-    await saveUndo(context, 'feedbacks', keyed.map((row) => ({
-      blockNumber: row.block_number,
-      key: { agent_id: row.agent_id, client_address: row.client_address, feedback_index: row.feedback_index },
-    })));
+    await saveUndo(
+      context,
+      'feedbacks',
+      keyed.map((row) => ({
+        blockNumber: row.block_number,
+        key: { agent_id: row.agent_id, client_address: row.client_address, feedback_index: row.feedback_index },
+      })),
+    );
     await context.tx.rows(sql`
       insert into feedbacks (agent_id, client_address, feedback_index, value, value_decimals, tag1, tag2, endpoint, feedback_uri, feedback_hash, created_at)
       select agent_id, client_address, feedback_index, value, value_decimals, tag1, tag2, endpoint, feedback_uri, feedback_hash, created_at
@@ -155,14 +178,22 @@ const APPLY: { [Kind in RegistryEvent['kind']]: (context: ApplyContext, events: 
   },
   async revoke(context, events) {
     const keys = events.map((event) => ({ agent_id: event.agentId, client_address: event.client, feedback_index: event.index }));
-    await saveUndo(context, 'feedbacks', events.map((event, n) => ({ blockNumber: event.blockNumber, key: keys[n]! })));
+    await saveUndo(
+      context,
+      'feedbacks',
+      events.map((event, n) => ({ blockNumber: event.blockNumber, key: keys[n]! })),
+    );
     await context.tx.rows(sql`
       update feedbacks f set revoked = true
         from json_to_recordset(${jsonParam(keys)}) as e(agent_id int8, client_address text, feedback_index int8)
        where f.agent_id = e.agent_id and f.client_address = e.client_address and f.feedback_index = e.feedback_index`);
   },
   async validation(context, events) {
-    await saveUndo(context, 'validations', events.map((event) => ({ blockNumber: event.blockNumber, key: { request_hash: event.requestHash } })));
+    await saveUndo(
+      context,
+      'validations',
+      events.map((event) => ({ blockNumber: event.blockNumber, key: { request_hash: event.requestHash } })),
+    );
     // A validator may answer a request again (progressive validation): the latest answer stands.
     await context.tx.rows(sql`
       insert into validations (agent_id, validator_address, request_hash, response, tag, created_at)
@@ -189,4 +220,3 @@ export async function applyEvents(context: ApplyContext, events: readonly Regist
     start = end;
   }
 }
-

@@ -1,4 +1,4 @@
-import { decodeEventLog, hexToString, toEventSelector, type Abi, type AbiEvent, type Address, type Hex, type Log } from 'viem';
+import { type Abi, type AbiEvent, type Address, decodeEventLog, type Hex, hexToString, type Log, toEventSelector } from 'viem';
 import {
   identityEvents,
   identityEventsOctober2025,
@@ -97,8 +97,16 @@ const VARIANTS = new Map<Hex, Variant>([
     owner: lower(args.owner),
     uri: args.agentURI as string,
   })),
-  variant('identity', identityEvents, 'URIUpdated', (args) => ({ kind: 'uri', agentId: args.agentId as bigint, uri: args.newURI as string })),
-  variant('identity', identityEventsOctober2025, 'UriUpdated', (args) => ({ kind: 'uri', agentId: args.agentId as bigint, uri: args.newUri as string })),
+  variant('identity', identityEvents, 'URIUpdated', (args) => ({
+    kind: 'uri',
+    agentId: args.agentId as bigint,
+    uri: args.newURI as string,
+  })),
+  variant('identity', identityEventsOctober2025, 'UriUpdated', (args) => ({
+    kind: 'uri',
+    agentId: args.agentId as bigint,
+    uri: args.newUri as string,
+  })),
   variant('identity', identityEvents, 'MetadataSet', (args) => ({
     kind: 'metadata',
     agentId: args.agentId as bigint,

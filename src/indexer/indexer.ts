@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { hexToNumber, type Address, type Hex, type Log, type PublicClient } from 'viem';
+import { type Address, type Hex, hexToNumber, type Log, type PublicClient } from 'viem';
 import type { Database, ExclusiveLock } from '../db/client.js';
 import { jsonParam } from '../db/sql.js';
 import { repeat } from '../repeat.js';
@@ -96,14 +96,29 @@ async function knownAgentRows(deps: IndexerDeps, events: RegistryEvent[], atBloc
   const named = new Map<bigint, bigint>();
   for (const event of events) if (!registered.has(event.agentId) && !named.has(event.agentId)) named.set(event.agentId, event.blockNumber);
   if (!named.size) return [];
-  const present = await deps.db.rows<{ id: bigint }>(sql`select id from agents where id = any(${`{${[...named.keys()].join(',')}}`}::int8[])`);
+  const present = await deps.db.rows<{ id: bigint }>(
+    sql`select id from agents where id = any(${`{${[...named.keys()].join(',')}}`}::int8[])`,
+  );
   const missing = [...named.keys()].filter((id) => !present.some((row) => row.id === id));
   return Promise.all(
     missing.map(async (agentId) => {
       const read = async (functionName: 'ownerOf' | 'tokenURI') =>
-        deps.client.readContract({ address: deps.settings.registries.identity, abi: identityReads, functionName, args: [agentId], blockNumber: atBlock }).catch(() => undefined);
+        deps.client
+          .readContract({
+            address: deps.settings.registries.identity,
+            abi: identityReads,
+            functionName,
+            args: [agentId],
+            blockNumber: atBlock,
+          })
+          .catch(() => undefined);
       const [owner, uri] = await Promise.all([read('ownerOf'), read('tokenURI')]);
-      return { id: agentId, owner: (owner ?? '0x0000000000000000000000000000000000000000').toLowerCase(), uri: uri ?? null, at: blockTime(named.get(agentId)!) };
+      return {
+        id: agentId,
+        owner: (owner ?? '0x0000000000000000000000000000000000000000').toLowerCase(),
+        uri: uri ?? null,
+        at: blockTime(named.get(agentId)!),
+      };
     }),
   );
 }
@@ -132,7 +147,10 @@ export async function indexOnce(deps: IndexerDeps, reader: LogReader): Promise<P
   if (cursor.tipHash !== null && tipNow !== cursor.tipHash) {
     if (cursor.tipBlock === cursor.finalBlock) {
       // Deeper than the confirmations: final rows cannot be put back. Say so loudly and go on from the chain as it is.
-      log.error({ chainId: settings.chainId, block: cursor.finalBlock.toString() }, 'a reorg replaced a final block: rows from before it may be stale');
+      log.error(
+        { chainId: settings.chainId, block: cursor.finalBlock.toString() },
+        'a reorg replaced a final block: rows from before it may be stale',
+      );
       const accepted = { ...cursor, finalHash: tipNow ?? null, tipHash: tipNow ?? null };
       await db.transaction((tx) => moveCursor(tx, settings.chainId, cursor, accepted, head));
       return { ...nothing, more: true };
@@ -143,7 +161,10 @@ export async function indexOnce(deps: IndexerDeps, reader: LogReader): Promise<P
       await moveCursor(tx, settings.chainId, cursor, rewound, head);
       return count;
     });
-    log.warn({ chainId: settings.chainId, from: (cursor.finalBlock + 1n).toString(), to: cursor.tipBlock.toString(), rowsPutBack: undone }, 'reorg: provisional blocks dropped, reading them again');
+    log.warn(
+      { chainId: settings.chainId, from: (cursor.finalBlock + 1n).toString(), to: cursor.tipBlock.toString(), rowsPutBack: undone },
+      'reorg: provisional blocks dropped, reading them again',
+    );
     return { ...nothing, more: true };
   }
 
@@ -158,14 +179,19 @@ export async function indexOnce(deps: IndexerDeps, reader: LogReader): Promise<P
   for (const entry of logs) {
     const outcome = decodeRegistryLog(entry, registryOf);
     if ('event' in outcome) events.push(outcome.event);
-    else if (outcome.skipped !== 'mint') log.debug({ tx: entry.transactionHash, logIndex: entry.logIndex, why: outcome.skipped }, 'log skipped');
+    else if (outcome.skipped !== 'mint')
+      log.debug({ tx: entry.transactionHash, logIndex: entry.logIndex, why: outcome.skipped }, 'log skipped');
   }
   events.sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
 
   const safe = head - BigInt(settings.confirmations) + 1n;
   const finalBlock = to < safe ? to : safe > cursor.finalBlock ? safe : cursor.finalBlock;
   const stamped = logTimestamps(logs);
-  const needed = new Set<bigint>([to, ...(finalBlock > cursor.finalBlock ? [finalBlock] : []), ...events.map((event) => event.blockNumber).filter((block) => !stamped.has(block))]);
+  const needed = new Set<bigint>([
+    to,
+    ...(finalBlock > cursor.finalBlock ? [finalBlock] : []),
+    ...events.map((event) => event.blockNumber).filter((block) => !stamped.has(block)),
+  ]);
   const blocks = await readBlocks(client, [...needed]);
   const blockTime = (block: bigint) => stamped.get(block) ?? blocks.get(block)!.time;
   const stubs = await knownAgentRows(deps, events, to, blockTime);
@@ -255,7 +281,10 @@ export function startIndexer(deps: IndexerDeps): () => Promise<void> {
         if (!pass.more) break;
       }
     },
-    { intervalMs: deps.settings.intervalMs, onError: (error) => deps.log.warn({ err: error }, 'indexer pass failed; retrying at the next interval') },
+    {
+      intervalMs: deps.settings.intervalMs,
+      onError: (error) => deps.log.warn({ err: error }, 'indexer pass failed; retrying at the next interval'),
+    },
   );
   return async () => {
     await stopLoop();

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
-import { formatLog, numberToHex, type Address, type Hex, type Log, type PublicClient, type RpcLog } from 'viem';
+import { type Address, formatLog, type Hex, type Log, numberToHex, type PublicClient, type RpcLog } from 'viem';
 
 /** What an RPC provider's refusal of an eth_getLogs call means for the caller. */
 type RefusalKind = 'range_too_large' | 'rate_limited' | 'other';
 
-const RATE_LIMITED = /rate.?limit|too many requests|requests? (per|limit)|exceeded .*(capacity|compute units|throughput|quota)|daily request count/i;
+const RATE_LIMITED =
+  /rate.?limit|too many requests|requests? (per|limit)|exceeded .*(capacity|compute units|throughput|quota)|daily request count/i;
 const RANGE_TOO_LARGE =
   /block range|range (is )?too (large|wide|big)|too (large|wide|big) (a )?(block )?range|more than \d+ (results|logs)|response size (exceeded|is larger)|query returned more than|limited to (a )?\d+|exceed(s|ed)? (the )?max(imum)? (block )?range|max(imum)? block range|log response size|too many (results|logs)/i;
 

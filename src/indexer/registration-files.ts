@@ -2,9 +2,9 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
-import { resolveDestination, type Resolve } from '../webhooks/destination.js';
-import { pinnedFetch } from '../webhooks/pinned-fetch.js';
 import { repeat } from '../repeat.js';
+import { type Resolve, resolveDestination } from '../webhooks/destination.js';
+import { pinnedFetch } from '../webhooks/pinned-fetch.js';
 
 export interface RegistrationFileSettings {
   /** where ipfs://<cid>/<path> is read from: <gateway><cid>/<path> */
@@ -83,7 +83,11 @@ async function readRegistrationFile(uri: string, settings: RegistrationFileSetti
   let url = registrationUrl(uri, settings.ipfsGateway);
   for (let hop = 0; ; hop++) {
     const pinned = await resolveDestination(url, settings);
-    const response = await pinnedFetch(url, { method: 'GET', signal: AbortSignal.timeout(settings.timeoutMs), headers: { accept: 'application/json' } }, pinned);
+    const response = await pinnedFetch(
+      url,
+      { method: 'GET', signal: AbortSignal.timeout(settings.timeoutMs), headers: { accept: 'application/json' } },
+      pinned,
+    );
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
       await response.body?.cancel();
@@ -152,7 +156,12 @@ export async function readDueRegistrationFiles(deps: { db: Database; settings: R
   return due.length;
 }
 
-export function startRegistrationFiles(deps: { db: Database; settings: RegistrationFileSettings; log: Logger; intervalMs: number }): () => Promise<void> {
+export function startRegistrationFiles(deps: {
+  db: Database;
+  settings: RegistrationFileSettings;
+  log: Logger;
+  intervalMs: number;
+}): () => Promise<void> {
   return repeat(
     async () => {
       while ((await readDueRegistrationFiles(deps)) > 0);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
 import { createPublicClient, http, type PublicClient } from 'viem';
+import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { startIndexer } from './indexer.js';
 import { startRegistrationFiles } from './registration-files.js';
@@ -22,7 +22,12 @@ const REGISTRATION_INTERVAL_MS = 5_000;
  */
 export function startChainIndexer(db: Database, log: Logger, config: NonNullable<Config['indexer']>): () => Promise<void> {
   const stopChain = startIndexer({ db, client: indexerClient(config.rpcUrl), settings: config.chain, log: log.child({ part: 'indexer' }) });
-  const stopFiles = startRegistrationFiles({ db, settings: config.registrationFiles, log: log.child({ part: 'registration-files' }), intervalMs: REGISTRATION_INTERVAL_MS });
+  const stopFiles = startRegistrationFiles({
+    db,
+    settings: config.registrationFiles,
+    log: log.child({ part: 'registration-files' }),
+    intervalMs: REGISTRATION_INTERVAL_MS,
+  });
   return async () => {
     await stopChain();
     await stopFiles();

@@ -68,10 +68,7 @@ interface NewPushConfig {
  * Registers (or replaces, by id) a webhook for a task of the organization; the caller checked the
  * task is theirs. Answers the limit instead when a new one would pass it.
  */
-export async function setPushConfig(
-  db: Database,
-  input: NewPushConfig,
-): Promise<PushConfig | { limit: PushLimit }> {
+export async function setPushConfig(db: Database, input: NewPushConfig): Promise<PushConfig | { limit: PushLimit }> {
   return db.transaction(async (tx) => {
     // One registration of an organization at a time: the counts below then include every other.
     // (no key update: it does not wait for, or hold up, inserts that reference the organization)
@@ -82,10 +79,7 @@ export async function setPushConfig(
   });
 }
 
-async function upsertPushConfig(
-  db: Database,
-  input: NewPushConfig,
-): Promise<PushConfig> {
+async function upsertPushConfig(db: Database, input: NewPushConfig): Promise<PushConfig> {
   const [row] = await db.rows<PushConfig>(sql`
     insert into push_configs (id, task_id, org_id, url, token, auth_scheme, auth_credentials, protocol)
     values (${input.id}, ${input.taskId}, ${input.orgId}, ${input.url}, ${input.token},

@@ -2,19 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { InvalidInput, TaskNotFound } from '../domain/errors.js';
 import type { CallerContext } from '../tasks/context.js';
 import { findTask, isTaskId } from '../tasks/store.js';
+import { isWebhookUrl } from '../webhooks/destination.js';
 import {
   deletePushConfig,
   getPushConfig,
   listPushConfigs,
   MAX_OPEN_PUSH_CONFIGS_PER_ORG,
   MAX_PUSH_CONFIGS_PER_TASK,
-  pushLimitReached,
-  setPushConfig,
   type PushConfig,
   type PushLimit,
   type PushProtocol,
+  pushLimitReached,
+  setPushConfig,
 } from './configs.js';
-import { isWebhookUrl } from '../webhooks/destination.js';
 
 export interface PushRequest {
   taskId: string;
@@ -54,7 +54,11 @@ function limitError(limit: PushLimit, taskId: string | undefined) {
  * What a send that names a webhook checks before anything runs: the webhook itself, and room for
  * it on the task it continues (or, for a new task, in the organization).
  */
-export async function checkPushWithSend(ctx: CallerContext, request: Omit<PushRequest, 'taskId'>, taskId: string | undefined): Promise<void> {
+export async function checkPushWithSend(
+  ctx: CallerContext,
+  request: Omit<PushRequest, 'taskId'>,
+  taskId: string | undefined,
+): Promise<void> {
   checkPushRequest(request);
   // Not a task id at all: the send answers "task not found" itself.
   const task = taskId !== undefined && isTaskId(taskId) ? taskId : undefined;
@@ -66,7 +70,11 @@ export async function checkPushWithSend(ctx: CallerContext, request: Omit<PushRe
  * Registers a webhook for one of the caller's tasks (another organization's task is not found);
  * refused past the limits per task and per organization.
  */
-export async function registerPush(ctx: CallerContext, request: PushRequest, protocol: PushProtocol): Promise<PushConfig | { limit: PushLimit }> {
+export async function registerPush(
+  ctx: CallerContext,
+  request: PushRequest,
+  protocol: PushProtocol,
+): Promise<PushConfig | { limit: PushLimit }> {
   checkPushRequest(request);
   await ownTask(ctx, request.taskId);
   return setPushConfig(ctx.db, {
@@ -94,7 +102,8 @@ export async function readPush(ctx: CallerContext, taskId: string, id: string | 
   const config = id
     ? await getPushConfig(ctx.db, { orgId: ctx.orgId, taskId, id })
     : (await listPushConfigs(ctx.db, { orgId: ctx.orgId, taskId }))[0];
-  if (!config) throw new InvalidInput('push_config_not_found', `task ${taskId} has no push notification config ${id ?? ''}`.trim(), { taskId });
+  if (!config)
+    throw new InvalidInput('push_config_not_found', `task ${taskId} has no push notification config ${id ?? ''}`.trim(), { taskId });
   return config;
 }
 

@@ -1,14 +1,6 @@
-import { RpcError, rpcErrors, type RpcErrorObject } from './errors.js';
+import { errorResponse, isRefusal, type RpcId, type RpcRequest, type RpcResponse, readRequest, resultResponse } from './envelope.js';
+import { RpcError, type RpcErrorObject, rpcErrors } from './errors.js';
 import { EventStreamResult, isStreamedAnswer, type StreamedAnswer } from './stream.js';
-import {
-  errorResponse,
-  isRefusal,
-  readRequest,
-  resultResponse,
-  type RpcId,
-  type RpcRequest,
-  type RpcResponse,
-} from './envelope.js';
 
 /**
  * One method: `parse` checks the params (and whatever else refuses a call before it runs) and

@@ -1,4 +1,4 @@
-import { rpcErrors, type RpcError, type RpcErrorObject } from './errors.js';
+import { type RpcError, type RpcErrorObject, rpcErrors } from './errors.js';
 
 export type RpcId = string | number | null;
 
@@ -17,9 +17,7 @@ export interface RpcRefusal {
   readonly error: RpcError;
 }
 
-export type RpcResponse =
-  | { jsonrpc: '2.0'; id: RpcId; result: unknown }
-  | { jsonrpc: '2.0'; id: RpcId; error: RpcErrorObject };
+export type RpcResponse = { jsonrpc: '2.0'; id: RpcId; result: unknown } | { jsonrpc: '2.0'; id: RpcId; error: RpcErrorObject };
 
 export function resultResponse(id: RpcId, result: unknown): RpcResponse {
   return { jsonrpc: '2.0', id, result };
@@ -63,7 +61,8 @@ const refuse = (id: RpcId, error: RpcError): RpcRefusal => ({ kind: 'refusal', i
 export function readRequest(value: unknown): RpcRequest | RpcRefusal {
   if (!isRecord(value)) return refuse(null, rpcErrors.invalidRequest('a request must be a JSON object'));
   const hasId = Object.hasOwn(value, 'id');
-  if (hasId && !isValidId(value.id)) return refuse(null, rpcErrors.invalidRequest(`id must be a string of at most ${MAX_RPC_ID_LENGTH} characters, a number or null`));
+  if (hasId && !isValidId(value.id))
+    return refuse(null, rpcErrors.invalidRequest(`id must be a string of at most ${MAX_RPC_ID_LENGTH} characters, a number or null`));
   const id = hasId ? (value.id as RpcId) : null;
   if (value.jsonrpc !== '2.0') return refuse(id, rpcErrors.invalidRequest('jsonrpc must be exactly "2.0"'));
   if (typeof value.method !== 'string' || value.method === '') {

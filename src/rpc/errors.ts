@@ -43,11 +43,8 @@ export class RpcError extends Error {
 export const rpcErrors = {
   parse: (detail: string) => new RpcError(RpcCode.ParseError, 'Parse error: body is not valid JSON', { detail }),
   invalidRequest: (detail: string) => new RpcError(RpcCode.InvalidRequest, 'Invalid Request', { detail }),
-  methodNotFound: (method: string) =>
-    new RpcError(RpcCode.MethodNotFound, `Method not found: ${method}`, { method }),
-  invalidParams: (message: string, data: Record<string, unknown>) =>
-    new RpcError(RpcCode.InvalidParams, message, data),
+  methodNotFound: (method: string) => new RpcError(RpcCode.MethodNotFound, `Method not found: ${method}`, { method }),
+  invalidParams: (message: string, data: Record<string, unknown>) => new RpcError(RpcCode.InvalidParams, message, data),
   unauthorized: (reason: string, message: string) => new RpcError(RpcCode.Unauthorized, message, { reason }),
-  internal: (requestId: string) =>
-    new RpcError(RpcCode.InternalError, 'Internal error', { requestId }),
+  internal: (requestId: string) => new RpcError(RpcCode.InternalError, 'Internal error', { requestId }),
 } as const;

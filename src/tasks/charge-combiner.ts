@@ -1,6 +1,6 @@
 import { chargeCalls } from '../billing/charges.js';
 import type { Database } from '../db/client.js';
-import { answeredCalls, callMessageIdUnused, insertCompletedTasksFromPaid, type AnsweredCall, type WrittenTask } from './store.js';
+import { type AnsweredCall, answeredCalls, callMessageIdUnused, insertCompletedTasksFromPaid, type WrittenTask } from './store.js';
 
 /**
  * Statements in flight at once: a second one is built and sent while the first commits, so a call

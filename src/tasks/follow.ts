@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TERMINAL_STATES, type TaskState, type TaskView } from '../domain/task-model.js';
+import { type TaskState, type TaskView, TERMINAL_STATES } from '../domain/task-model.js';
 import type { CallerContext } from './context.js';
 import { findTask, taskVersion } from './store.js';
 import { toTaskView } from './view.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Message } from '../domain/task-model.js';
 import { CreditRefused, ToolInputError } from '../domain/errors.js';
+import type { Message } from '../domain/task-model.js';
 import type { CallerContext } from './context.js';
 import { creditError } from './credit-errors.js';
 import { failureOf, logPaidCall, logToolFailure, runWithDeadline } from './run-tool.js';
@@ -16,12 +16,7 @@ import { earlierTaskOr, writeOnce } from './write-once.js';
  * A tool that fails or times out leaves a failed task and moves no money; an answer that cannot be
  * paid for any more is withheld and leaves nothing behind.
  */
-export async function runInstantCall(
-  ctx: CallerContext,
-  message: Message,
-  call: ToolCall,
-  contextId: string,
-): Promise<TaskRow> {
+export async function runInstantCall(ctx: CallerContext, message: Message, call: ToolCall, contextId: string): Promise<TaskRow> {
   const cost = call.tool.costMicroUsdc;
   const availableAtAuth = ctx.availableAtAuth;
   // Stryker disable next-line ConditionalExpression,BlockStatement: the charge refuses the same call with the same error under the row lock; this only spares a tool run
@@ -71,11 +66,7 @@ async function recordFailure(ctx: CallerContext, task: InstantTask, error: unkno
   return failed;
 }
 
-function taskRow(
-  written: WrittenTask,
-  task: InstantTask,
-  outcome: Pick<TaskRow, 'state' | 'result' | 'error' | 'duration_ms'>,
-): TaskRow {
+function taskRow(written: WrittenTask, task: InstantTask, outcome: Pick<TaskRow, 'state' | 'result' | 'error' | 'duration_ms'>): TaskRow {
   return {
     ...written,
     context_id: task.contextId,

@@ -5,9 +5,7 @@ import type { ToolRegistry } from '../tools/registry.js';
 /** The agent's answer to a message without a tool call: how to call the tools, and what they cost. */
 export function instructionsMessage(taskId: string, contextId: string, turn: number, registry: ToolRegistry): Message {
   const tools = registry.listEnabled();
-  const lines = tools.map(
-    (tool) => `- ${tool.name} (Tier ${tool.tier}, ${displayUsdc(tool.costMicroUsdc)}): ${tool.description}`,
-  );
+  const lines = tools.map((tool) => `- ${tool.name} (Tier ${tool.tier}, ${displayUsdc(tool.costMicroUsdc)}): ${tool.description}`);
   return {
     messageId: `${taskId}-instructions-${turn}`,
     role: 'agent',

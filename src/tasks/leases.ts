@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
 
 /** The run of a task stopped because the task is no longer this instance's to run. */
 export class LeaseLostError extends Error {
-  constructor(readonly taskId: string, why: 'canceled here' | 'lease lost') {
+  constructor(
+    readonly taskId: string,
+    why: 'canceled here' | 'lease lost',
+  ) {
     super(`task ${taskId}: ${why}`);
     this.name = 'LeaseLostError';
   }
@@ -51,14 +54,17 @@ export function createLeases(input: { db: Database; log: Logger; leaseMs: number
     async hold(taskId, work) {
       const controller = new AbortController();
       runs.set(taskId, controller);
-      const heartbeat = setInterval(() => {
-        renew(taskId).then(
-          (kept) => {
-            if (!kept) controller.abort(new LeaseLostError(taskId, 'lease lost'));
-          },
-          (error: unknown) => input.log.warn({ err: error, task: taskId }, 'lease renewal failed; will retry'),
-        );
-      }, Math.max(50, Math.floor(input.leaseMs / 3)));
+      const heartbeat = setInterval(
+        () => {
+          renew(taskId).then(
+            (kept) => {
+              if (!kept) controller.abort(new LeaseLostError(taskId, 'lease lost'));
+            },
+            (error: unknown) => input.log.warn({ err: error, task: taskId }, 'lease renewal failed; will retry'),
+          );
+        },
+        Math.max(50, Math.floor(input.leaseMs / 3)),
+      );
       try {
         return await work(controller.signal);
       } finally {

@@ -2,8 +2,8 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { settleWith } from '../billing/holds.js';
 import type { Database } from '../db/client.js';
-import { TASK_COLUMNS, type TaskFailure, type TaskRow } from './store.js';
 import { repeat } from '../repeat.js';
+import { TASK_COLUMNS, type TaskFailure, type TaskRow } from './store.js';
 
 const ABANDONED: TaskFailure = {
   reason: 'abandoned',

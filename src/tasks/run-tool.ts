@@ -30,11 +30,14 @@ export async function runWithDeadline(ctx: CallerContext, call: ToolCall, stop?:
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new ToolTimeoutError();
-      controller.abort(error);
-      reject(error);
-    }, toolTimeoutMs(ctx, call));
+    timer = setTimeout(
+      () => {
+        const error = new ToolTimeoutError();
+        controller.abort(error);
+        reject(error);
+      },
+      toolTimeoutMs(ctx, call),
+    );
     stop?.addEventListener(
       'abort',
       () => {
@@ -55,12 +58,7 @@ export async function runWithDeadline(ctx: CallerContext, call: ToolCall, stop?:
 }
 
 /** Logs an unexpected tool failure (the caller's own mistakes are answered, not logged as errors). */
-export function logToolFailure(
-  ctx: CallerContext,
-  failure: TaskFailure,
-  error: unknown,
-  task: { id: string; tool: string },
-): void {
+export function logToolFailure(ctx: CallerContext, failure: TaskFailure, error: unknown, task: { id: string; tool: string }): void {
   if (failure.reason === 'tool_failed') {
     ctx.log.error({ err: error, task: task.id, tool: task.tool }, 'tool failed');
   }

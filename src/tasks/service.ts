@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { reserveWith, settleWith } from '../billing/holds.js';
 import { DomainError, InvalidInput, TaskNotCancelable, TaskNotFound, UnsupportedOperation } from '../domain/errors.js';
-import { TERMINAL_STATES, type Message, type TaskState, type TaskView } from '../domain/task-model.js';
+import { type Message, type TaskState, type TaskView, TERMINAL_STATES } from '../domain/task-model.js';
 import type { CallerContext } from './context.js';
 import { creditError } from './credit-errors.js';
 import { executeCall } from './execute.js';
-import { toolTimeoutMs } from './run-tool.js';
 import { runInstantCall } from './instant-call.js';
 import { instructionsMessage } from './instructions.js';
+import { toolTimeoutMs } from './run-tool.js';
 import {
   appendToWaitingTask,
   cancelOpenTask,
@@ -19,8 +19,8 @@ import {
   listTaskPage,
   messageIdUnused,
   startCallOnWaitingTaskFromHold,
-  waitingTaskGuard,
   type TaskRow,
+  waitingTaskGuard,
 } from './store.js';
 import { readToolCall, type ToolCall } from './tool-call.js';
 import { toTaskView } from './view.js';
@@ -60,16 +60,19 @@ async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall
         orgId: ctx.orgId,
         cost: call.tool.costMicroUsdc,
         guard: messageIdUnused(ctx.orgId, message.messageId),
-        taskWrite: insertWorkingTaskFromHold({
-          id,
-          contextId,
-          messageId: message.messageId,
-          tool: call.tool.name,
-          arguments: call.rawArguments,
-          cost: call.tool.costMicroUsdc,
-          history: [{ ...message, taskId: id, contextId }],
-          deadlineMs: toolTimeoutMs(ctx, call) + ctx.taskDeadlineSlackMs,
-        }, ctx.leases.claim()),
+        taskWrite: insertWorkingTaskFromHold(
+          {
+            id,
+            contextId,
+            messageId: message.messageId,
+            tool: call.tool.name,
+            arguments: call.rawArguments,
+            cost: call.tool.costMicroUsdc,
+            history: [{ ...message, taskId: id, contextId }],
+            deadlineMs: toolTimeoutMs(ctx, call) + ctx.taskDeadlineSlackMs,
+          },
+          ctx.leases.claim(),
+        ),
       }),
     );
     return created;
@@ -98,13 +101,7 @@ function notAcceptingInput(taskId: string, state: TaskState): UnsupportedOperati
   });
 }
 
-async function continueTask(
-  ctx: CallerContext,
-  message: Message,
-  call: ToolCall | undefined,
-  taskId: string,
-  options: SendOptions,
-) {
+async function continueTask(ctx: CallerContext, message: Message, call: ToolCall | undefined, taskId: string, options: SendOptions) {
   const replay = await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId);
   if (replay) return replay;
   const task = await findTask(ctx.db, ctx.orgId, taskId);
@@ -133,14 +130,18 @@ async function continueTask(
         orgId: ctx.orgId,
         cost: call.tool.costMicroUsdc,
         guard: waitingTaskGuard(ctx.orgId, taskId),
-        taskWrite: startCallOnWaitingTaskFromHold(taskId, {
-          messageId: message.messageId,
-          tool: call.tool.name,
-          arguments: call.rawArguments,
-          cost: call.tool.costMicroUsdc,
-          appended: [appended],
-          deadlineMs: toolTimeoutMs(ctx, call) + ctx.taskDeadlineSlackMs,
-        }, ctx.leases.claim()),
+        taskWrite: startCallOnWaitingTaskFromHold(
+          taskId,
+          {
+            messageId: message.messageId,
+            tool: call.tool.name,
+            arguments: call.rawArguments,
+            cost: call.tool.costMicroUsdc,
+            appended: [appended],
+            deadlineMs: toolTimeoutMs(ctx, call) + ctx.taskDeadlineSlackMs,
+          },
+          ctx.leases.claim(),
+        ),
       }),
     );
     return started;
@@ -187,9 +188,7 @@ export async function cancelTask({ ctx, input }: { ctx: CallerContext; input: { 
   const task = await findTask(ctx.db, ctx.orgId, input.id);
   if (!task) throw new TaskNotFound(input.id);
   if (TERMINAL_STATES.has(task.state)) throw new TaskNotCancelable(task.id, task.state);
-  const [canceled] = await ctx.db.rows<TaskRow>(
-    settleWith('release', cancelOpenTask(ctx.orgId, task.id), 'canceled'),
-  );
+  const [canceled] = await ctx.db.rows<TaskRow>(settleWith('release', cancelOpenTask(ctx.orgId, task.id), 'canceled'));
   if (canceled) {
     // A run of this instance stops at once; one elsewhere at its next lease renewal.
     ctx.leases.cancel(task.id);

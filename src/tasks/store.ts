@@ -1,7 +1,7 @@
-import { sql, type SQL } from 'drizzle-orm';
-import type { Message, TaskState } from '../domain/task-model.js';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
+import type { Message, TaskState } from '../domain/task-model.js';
 
 /** Why a task failed, kept on the row and told to the caller. */
 export interface TaskFailure {
@@ -232,12 +232,7 @@ export async function insertWaitingTask(
   return row;
 }
 
-export async function appendToWaitingTask(
-  db: Database,
-  orgId: string,
-  taskId: string,
-  messages: Message[],
-): Promise<TaskRow | undefined> {
+export async function appendToWaitingTask(db: Database, orgId: string, taskId: string, messages: Message[]): Promise<TaskRow | undefined> {
   const [row] = await db.rows<TaskRow>(sql`
     update tasks set history = history || ${json(messages)}, updated_at = now()
      where id = ${taskId} and org_id = ${orgId} and state = 'input-required'
@@ -253,9 +248,7 @@ export function isTaskId(value: string): boolean {
 
 export async function findTask(db: Database, orgId: string, taskId: string): Promise<TaskRow | undefined> {
   if (!isTaskId(taskId)) return undefined;
-  const [row] = await db.rows<TaskRow>(
-    sql`select ${TASK_COLUMNS} from tasks where id = ${taskId} and org_id = ${orgId}`,
-  );
+  const [row] = await db.rows<TaskRow>(sql`select ${TASK_COLUMNS} from tasks where id = ${taskId} and org_id = ${orgId}`);
   return row;
 }
 
@@ -267,11 +260,7 @@ export async function taskVersion(db: Database, orgId: string, taskId: string): 
 }
 
 /** The task a messageId already opened or already called a tool on, for idempotent retries. */
-export async function findTaskByMessageId(
-  db: Database,
-  orgId: string,
-  messageId: string,
-): Promise<TaskRow | undefined> {
+export async function findTaskByMessageId(db: Database, orgId: string, messageId: string): Promise<TaskRow | undefined> {
   const [row] = await db.rows<TaskRow>(sql`
     select ${TASK_COLUMNS} from tasks where id = ${taskUsingMessageId(sql`${orgId}::uuid`, sql`${messageId}`)}`);
   return row;
@@ -300,9 +289,7 @@ export function taskPageStatements(orgId: string, filter: TaskFilter): { page: S
   if (filter.createdFrom) conditions.push(sql`created_at >= ${filter.createdFrom}::timestamptz`);
   if (filter.createdTo) conditions.push(sql`created_at < ${filter.createdTo}::timestamptz`);
   const where = sql.join(conditions, sql` and `);
-  const before = filter.before
-    ? sql`and (created_at, id) < (${filter.before.createdAt}::timestamptz, ${filter.before.id}::uuid)`
-    : sql``;
+  const before = filter.before ? sql`and (created_at, id) < (${filter.before.createdAt}::timestamptz, ${filter.before.id}::uuid)` : sql``;
   return {
     // Qualified: the selected created_at is the ISO text, and ordering by that would sort every row.
     page: sql`
@@ -312,11 +299,7 @@ export function taskPageStatements(orgId: string, filter: TaskFilter): { page: S
   };
 }
 
-export async function listTaskPage(
-  db: Database,
-  orgId: string,
-  filter: TaskFilter,
-): Promise<{ rows: TaskRow[]; total: number }> {
+export async function listTaskPage(db: Database, orgId: string, filter: TaskFilter): Promise<{ rows: TaskRow[]; total: number }> {
   const statements = taskPageStatements(orgId, filter);
   const [rows, counted] = await Promise.all([db.rows<TaskRow>(statements.page), db.rows<{ total: bigint }>(statements.count)]);
   return { rows, total: Number(counted[0]?.total ?? 0n) };

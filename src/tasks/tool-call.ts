@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { Message } from '../domain/task-model.js';
 import { InvalidInput } from '../domain/errors.js';
 import { describeIssues } from '../domain/issues.js';
+import type { Message } from '../domain/task-model.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ToolDefinition } from '../tools/types.js';
 
@@ -29,9 +29,7 @@ const validToolNames = (tools: ToolRegistry) => tools.listEnabled().map((tool) =
  * it against the tool table. No tool call: undefined (not an error). A bad one: InvalidInput.
  */
 export function readToolCall(message: Message, tools: ToolRegistry): ToolCall | undefined {
-  const candidates = message.parts.flatMap((part) =>
-    part.kind === 'data' && isToolCallPart(part.data) ? [part.data] : [],
-  );
+  const candidates = message.parts.flatMap((part) => (part.kind === 'data' && isToolCallPart(part.data) ? [part.data] : []));
   if (candidates.length === 0) return undefined;
   if (candidates.length > 1) {
     throw new InvalidInput('multiple_tool_calls', 'one tool call per message', { count: candidates.length });

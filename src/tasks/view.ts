@@ -24,11 +24,7 @@ function statusMessage(row: TaskRow): Message | undefined {
 /** What a caller sees of a task, whichever wire version it speaks. */
 export function toTaskView(row: TaskRow, options: { historyLength?: number } = {}): TaskView {
   const history =
-    options.historyLength === undefined
-      ? row.history
-      : options.historyLength === 0
-        ? []
-        : row.history.slice(-options.historyLength);
+    options.historyLength === undefined ? row.history : options.historyLength === 0 ? [] : row.history.slice(-options.historyLength);
   const message = statusMessage(row);
   return {
     id: row.id,

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { settleWith } from '../billing/holds.js';
+import { repeat } from '../repeat.js';
 import type { CallerContext } from './context.js';
 import { executeCall } from './execute.js';
 import { failWorkingTask, TASK_COLUMNS, type TaskRow } from './store.js';
 import type { ToolCall } from './tool-call.js';
-import { repeat } from '../repeat.js';
 
 /** An instance takes a task over at most this many times; after that it waits for recovery to fail it, uncharged. */
 const MAX_ATTEMPTS = 3;
@@ -44,13 +44,18 @@ export async function takeOverLapsedTasks(ctx: Omit<CallerContext, 'orgId'>, lim
       await ctx.db.rows(settleWith('release', failWorkingTask(task.id, owner, failure, 0), failure.reason));
       continue;
     }
-    void executeCall(taskCtx, task, call).catch((error: unknown) => ctx.log.warn({ err: error, task: task.id }, 'taken-over task ended with an error'));
+    void executeCall(taskCtx, task, call).catch((error: unknown) =>
+      ctx.log.warn({ err: error, task: task.id }, 'taken-over task ended with an error'),
+    );
   }
   return taken.length;
 }
 
 /** Looks for lapsed tasks every `intervalMs`, keeping at most `maxRunning` held tasks running here. */
-export function startTaskWorker(ctx: Omit<CallerContext, 'orgId'>, options: { intervalMs: number; maxRunning: number }): () => Promise<void> {
+export function startTaskWorker(
+  ctx: Omit<CallerContext, 'orgId'>,
+  options: { intervalMs: number; maxRunning: number },
+): () => Promise<void> {
   return repeat(() => takeOverLapsedTasks(ctx, options.maxRunning - ctx.leases.running()), {
     intervalMs: options.intervalMs,
     onError: (error) => ctx.log.warn({ err: error }, 'task worker pass failed'),

@@ -29,11 +29,7 @@ export async function writeOnce<Row>(
  * After a write that wrote nothing: the task this messageId produced earlier (a retry of it), or
  * else the refusal `refuse` makes (the credit was short).
  */
-export async function earlierTaskOr(
-  ctx: CallerContext,
-  messageId: string,
-  refuse: () => Error | Promise<Error>,
-): Promise<TaskRow> {
+export async function earlierTaskOr(ctx: CallerContext, messageId: string, refuse: () => Error | Promise<Error>): Promise<TaskRow> {
   const earlier = await findTaskByMessageId(ctx.db, ctx.orgId, messageId);
   if (earlier) return earlier;
   throw await refuse();

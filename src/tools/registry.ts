@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { getAgentProfile } from './executors/get-agent-profile.js';
 import { getMyFeedbacks } from './executors/get-my-feedbacks.js';
+import { reputationReport } from './executors/get-reputation-report.js';
 import { getReputationSummary } from './executors/get-reputation-summary.js';
 import { getTrend } from './executors/get-trend.js';
-import { reputationReport } from './executors/get-reputation-report.js';
 import { getValidationHistory } from './executors/get-validation-history.js';
 import type { ChatCompletion } from './llm.js';
 import { displayUsdc } from './money.js';

@@ -19,10 +19,7 @@ export interface ToolContext {
   readonly now: Date;
 }
 
-export type ToolExecutor<Params extends z.ZodType> = (
-  args: z.output<Params>,
-  ctx: ToolContext,
-) => Promise<Record<string, unknown>>;
+export type ToolExecutor<Params extends z.ZodType> = (args: z.output<Params>, ctx: ToolContext) => Promise<Record<string, unknown>>;
 
 export interface ToolDefinition<Params extends z.ZodType = z.ZodType> {
   /** exact, case-sensitive */

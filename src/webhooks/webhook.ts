@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { resolveDestination, type Resolve } from './destination.js';
+import { type Resolve, resolveDestination } from './destination.js';
 import { pinnedFetch } from './pinned-fetch.js';
 
 /** Tries for one notice before its webhook is given up on (until the next notice). */
@@ -38,7 +38,11 @@ export async function postWebhook(input: {
   const pinned = await resolveDestination(url, input);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'a2a-paygate-webhook/1', ...input.headers };
   if (input.signed) headers[input.signed.header] = signature(input.signed.key, Math.floor(Date.now() / 1000), input.body);
-  const response = await pinnedFetch(url, { method: 'POST', headers, body: input.body, signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) }, pinned);
+  const response = await pinnedFetch(
+    url,
+    { method: 'POST', headers, body: input.body, signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) },
+    pinned,
+  );
   await response.body?.cancel();
   if (response.status < 200 || response.status >= 300) throw new Error(`the webhook answered HTTP ${response.status}`);
 }

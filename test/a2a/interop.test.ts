@@ -4,19 +4,13 @@
  * `@a2a-js/sdk` 0.3.14 installed as `a2a-sdk-v03` (A2A 0.3, card `url`).
  */
 import { randomUUID } from 'node:crypto';
-import { Role, TaskState, type Message, type Part, type Task } from '@a2a-js/sdk';
+import { type Message, type Part, Role, type Task, TaskState } from '@a2a-js/sdk';
+import { type Client, ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import {
-  ClientFactory,
-  ClientFactoryOptions,
-  DefaultAgentCardResolver,
-  JsonRpcTransportFactory,
-  type Client,
-} from '@a2a-js/sdk/client';
-import {
+  isJsonRpcError,
   JsonRpcTaskNotCancelableError,
   JsonRpcTaskNotFoundError,
   JsonRpcUnsupportedOperationError,
-  isJsonRpcError,
 } from '@a2a-js/sdk/errors';
 import type { MessageSendParams, Task as V03Task } from 'a2a-sdk-v03';
 import { A2AClient } from 'a2a-sdk-v03/client';
@@ -101,9 +95,7 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
         tenant: '',
         configuration: undefined,
         metadata: undefined,
-        message: sdkMessage([
-          sdkPart({ $case: 'data', value: { tool: 'getAgentProfile', arguments: { agentId: 1 } } }),
-        ]),
+        message: sdkMessage([sdkPart({ $case: 'data', value: { tool: 'getAgentProfile', arguments: { agentId: 1 } } })]),
       }),
     );
     expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
@@ -193,7 +185,7 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
     expect(await ledger(suite.gateway, org.orgId)).toHaveLength(1); // the grant only
   });
 
-  it('a refused paid call reads as the SDK\'s UnsupportedOperationError with the credit details in its ErrorInfo, streaming or not', async () => {
+  it("a refused paid call reads as the SDK's UnsupportedOperationError with the credit details in its ErrorInfo, streaming or not", async () => {
     const poor = await suite.gateway.createOrg({ credits: 5_000n });
     const client = await connect(poor.apiKey.key, []);
     const before = await account(suite.gateway, poor.orgId);
@@ -229,7 +221,7 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
     expect(streamed?.message).toContain('-32004');
     expect(streamed?.message).toContain('insufficient_credits');
     expect(streamed?.cause).toBeInstanceOf(JsonRpcUnsupportedOperationError);
-    expect((streamed?.cause as { data?: unknown }).data).toEqual([expectedInfo]);
+    expect((streamed?.cause as { data?: unknown } | undefined)?.data).toEqual([expectedInfo]);
 
     expect(await account(suite.gateway, poor.orgId)).toEqual(before);
   });
@@ -258,13 +250,16 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 ClientFactory', () => {
       expect(error).toBeInstanceOf(JsonRpcTaskNotFoundError);
       expect(isJsonRpcError(error) && error.envelopeCode).toBe(-32001);
       expect(isJsonRpcError(error) && error.data).toEqual([
-        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'TASK_NOT_FOUND', domain: 'a2a-protocol.org', metadata: { taskId: task.id } },
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'TASK_NOT_FOUND',
+          domain: 'a2a-protocol.org',
+          metadata: { taskId: task.id },
+        },
       ]);
     }
     // the stranger's cancel did not touch it
-    expect((await ownerClient.getTask({ tenant: '', id: task.id })).status?.state).toBe(
-      TaskState.TASK_STATE_INPUT_REQUIRED,
-    );
+    expect((await ownerClient.getTask({ tenant: '', id: task.id })).status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
   });
 });
 
@@ -358,7 +353,9 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient', () => {
       }
     };
 
-    const credits = await failure(client.sendMessageStream(send([{ kind: 'data', data: { tool: 'getTrend', arguments: { agentId: 1 } } }])));
+    const credits = await failure(
+      client.sendMessageStream(send([{ kind: 'data', data: { tool: 'getTrend', arguments: { agentId: 1 } } }])),
+    );
     expect(credits).toContain('Insufficient credits');
     expect(credits).toContain('-32004');
     expect(credits).toContain('"reason":"insufficient_credits"');
@@ -367,7 +364,9 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient', () => {
     expect(unknownTool).toContain('-32602');
     expect(unknownTool).toContain('"reason":"unknown_tool"');
 
-    const done = resultTask(await client.sendMessage(send([{ kind: 'data', data: { tool: 'getAgentProfile', arguments: { agentId: 1 } } }])));
+    const done = resultTask(
+      await client.sendMessage(send([{ kind: 'data', data: { tool: 'getAgentProfile', arguments: { agentId: 1 } } }])),
+    );
     const finished = await failure(client.resubscribeTask({ id: done.id }));
     expect(finished).toContain('-32004');
     expect(finished).toContain('"reason":"task_finished"');
@@ -383,11 +382,7 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient', () => {
     expect(opened.status.state).toBe('input-required');
 
     const followUpId = randomUUID();
-    const followUp = send(
-      [{ kind: 'data', data: { tool: 'getReputationSummary', arguments: { agentId: 3 } } }],
-      opened.id,
-      followUpId,
-    );
+    const followUp = send([{ kind: 'data', data: { tool: 'getReputationSummary', arguments: { agentId: 3 } } }], opened.id, followUpId);
     const completed = resultTask(await client.sendMessage(followUp));
     expect(completed.id).toBe(opened.id);
     expect(completed.contextId).toBe(opened.contextId);

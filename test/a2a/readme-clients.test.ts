@@ -32,23 +32,26 @@ async function readmeClient(sdk: string): Promise<string> {
 describe("the README's SDK clients work as printed", () => {
   const suite = useSeededGateway({ listen: true });
 
-  it.each(GENERATIONS)('@a2a-js/sdk $sdk: finds the endpoint on the card, pays for getAgentProfile and prints the completed task', async ({ sdk, state, packageAs }) => {
-    const code = (await readmeClient(sdk)).replaceAll("from '@a2a-js/sdk", `from '${packageAs}`);
-    // inside the repository, so its node_modules resolve the SDK (test/artifacts is git-ignored)
-    const folder = join(REPO_ROOT, 'test', 'artifacts');
-    await mkdir(folder, { recursive: true });
-    const file = join(folder, `readme-client-${sdk}-${process.pid}.mjs`);
-    await writeFile(file, code);
+  it.each(GENERATIONS)(
+    '@a2a-js/sdk $sdk: finds the endpoint on the card, pays for getAgentProfile and prints the completed task',
+    async ({ sdk, state, packageAs }) => {
+      const code = (await readmeClient(sdk)).replaceAll("from '@a2a-js/sdk", `from '${packageAs}`);
+      // inside the repository, so its node_modules resolve the SDK (test/artifacts is git-ignored)
+      const folder = join(REPO_ROOT, 'test', 'artifacts');
+      await mkdir(folder, { recursive: true });
+      const file = join(folder, `readme-client-${sdk}-${process.pid}.mjs`);
+      await writeFile(file, code);
 
-    const org = await suite.gateway.createOrg({ credits: 1_000_000n });
-    const { stdout } = await promisify(execFile)(process.execPath, [file], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', GW: suite.baseUrl, KEY: org.apiKey.key },
-    }).finally(() => rm(file, { force: true }));
-    const printed = stdout.trimEnd();
-    expect(printed.slice(0, printed.indexOf(' '))).toBe(state);
-    expect(JSON.parse(printed.slice(printed.indexOf(' ') + 1))).toMatchObject({ agent_id: 1, name: 'Demo Agent 1' });
-    expect((await getCreditAccount(suite.gateway.database.db, org.orgId))?.balance).toBe(1_000_000n - 1_000n);
-    await expectLedgerInvariant(suite.gateway);
-  });
+      const org = await suite.gateway.createOrg({ credits: 1_000_000n });
+      const { stdout } = await promisify(execFile)(process.execPath, [file], {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '', GW: suite.baseUrl, KEY: org.apiKey.key },
+      }).finally(() => rm(file, { force: true }));
+      const printed = stdout.trimEnd();
+      expect(printed.slice(0, printed.indexOf(' '))).toBe(state);
+      expect(JSON.parse(printed.slice(printed.indexOf(' ') + 1))).toMatchObject({ agent_id: 1, name: 'Demo Agent 1' });
+      expect((await getCreditAccount(suite.gateway.database.db, org.orgId))?.balance).toBe(1_000_000n - 1_000n);
+      await expectLedgerInvariant(suite.gateway);
+    },
+  );
 });

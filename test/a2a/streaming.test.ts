@@ -4,28 +4,35 @@
  * SubscribeToTask / tasks/resubscribe re-attach to a running task.
  */
 import { randomUUID } from 'node:crypto';
-import { Role, TaskState, type Message, type Part } from '@a2a-js/sdk';
-import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
+import { type Message, type Part, Role, TaskState } from '@a2a-js/sdk';
+import { type Client, ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import type { MessageSendParams } from 'a2a-sdk-v03';
 import { A2AClient } from 'a2a-sdk-v03/client';
 import { describe, expect, it } from 'vitest';
 import { checkLedgerAfterEach } from '../helpers/gateway.js';
-import { account, call, errorDetails, expectStreamedError, request, toolCall, v03Data, v03Send, v1Data, v1Send } from './support.js';
 import { useLlmGateway } from '../helpers/llm-suite.js';
+import { account, call, errorDetails, expectStreamedError, request, toolCall, v1Data, v1Send, v03Data, v03Send } from './support.js';
 
 const CREDITS = 10_000_000n;
 const REPORT_COST = 200_000n;
 const TIER0_COST = 1_000n;
 
-const suite = useLlmGateway({ credits: CREDITS, llmTimeoutMs: 5_000, listen: true, dataset: { agents: 3, feedbacksPerAgent: 5, validationsPerAgent: 2 } });
+const suite = useLlmGateway({
+  credits: CREDITS,
+  llmTimeoutMs: 5_000,
+  listen: true,
+  dataset: { agents: 3, feedbacksPerAgent: 5, validationsPerAgent: 2 },
+});
 
 checkLedgerAfterEach(() => [suite.gateway]);
 
-const withKey = (apiKey: string): typeof fetch => (input, init) => {
-  const headers = new Headers(init?.headers);
-  headers.set('Authorization', `Bearer ${apiKey}`);
-  return fetch(input, { ...init, headers });
-};
+const withKey =
+  (apiKey: string): typeof fetch =>
+  (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('Authorization', `Bearer ${apiKey}`);
+    return fetch(input, { ...init, headers });
+  };
 
 describe('A2A 1.0 streaming, @a2a-js/sdk 1.3', () => {
   const part = (content: NonNullable<Part['content']>): Part => ({ content, metadata: undefined, filename: '', mediaType: '' });
@@ -104,7 +111,14 @@ describe('A2A 1.0 streaming, @a2a-js/sdk 1.3', () => {
 
   it('SubscribeToTask re-attaches to a running task and sees it complete; a finished task answers -32004', async () => {
     suite.llm.script('wait');
-    const accepted = await call(suite.gateway, request('SendMessage', { ...v1Send([v1Data(toolCall('getReputationReport', { agentId: 2 }))]), configuration: { returnImmediately: true } }), suite.key);
+    const accepted = await call(
+      suite.gateway,
+      request('SendMessage', {
+        ...v1Send([v1Data(toolCall('getReputationReport', { agentId: 2 }))]),
+        configuration: { returnImmediately: true },
+      }),
+      suite.key,
+    );
     const taskId = accepted.body.result.task.id as string;
     await suite.llm.received(1);
     const client = await connect();
@@ -133,7 +147,9 @@ describe('A2A 0.3 streaming, @a2a-js/sdk 0.3.14', () => {
     const client = await connect();
     suite.llm.script('wait');
     const events: any[] = [];
-    for await (const event of client.sendMessageStream(send([{ kind: 'data', data: { tool: 'getReputationReport', arguments: { agentId: 1 } } }]))) {
+    for await (const event of client.sendMessageStream(
+      send([{ kind: 'data', data: { tool: 'getReputationReport', arguments: { agentId: 1 } } }]),
+    )) {
       events.push(event);
       if (events.length === 1) {
         await suite.llm.received(1);
@@ -150,7 +166,10 @@ describe('A2A 0.3 streaming, @a2a-js/sdk 0.3.14', () => {
   it('tasks/resubscribe re-attaches to a running task', async () => {
     suite.llm.script('wait');
     const client = await connect();
-    const accepted = await client.sendMessage({ ...send([{ kind: 'data', data: { tool: 'getReputationReport', arguments: { agentId: 3 } } }]), configuration: { blocking: false } });
+    const accepted = await client.sendMessage({
+      ...send([{ kind: 'data', data: { tool: 'getReputationReport', arguments: { agentId: 3 } } }]),
+      configuration: { blocking: false },
+    });
     const taskId = (accepted as { result: { id: string } }).result.id;
     await suite.llm.received(1);
     const events: any[] = [];
@@ -166,7 +185,11 @@ describe('A2A 0.3 streaming, @a2a-js/sdk 0.3.14', () => {
 
 describe('streaming refusals', () => {
   it('a streaming method inside a batch is refused before it runs (-32600 in the batch answer)', async () => {
-    const batch = await call(suite.gateway, [request('SendStreamingMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))]))], suite.key);
+    const batch = await call(
+      suite.gateway,
+      [request('SendStreamingMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))]))],
+      suite.key,
+    );
     expect(batch.body).toEqual([expect.objectContaining({ error: expect.objectContaining({ code: -32600 }) })]);
     expect(await account(suite.gateway, suite.orgId)).toEqual({ balance: CREDITS, reserved: 0n });
   });
@@ -185,7 +208,10 @@ describe('streaming refusals', () => {
     // bad params, an unknown tool, a finished task, a version the gateway does not speak: each as its one event
     const invalid = expectStreamedError(await call(suite.gateway, request('SendStreamingMessage', { message: 'nope' }), suite.key), -32602);
     expect(invalid.data?.issues).toBeDefined();
-    const unknown = expectStreamedError(await call(suite.gateway, request('message/stream', v03Send([v03Data(toolCall('noSuchTool'))])), suite.key), -32602);
+    const unknown = expectStreamedError(
+      await call(suite.gateway, request('message/stream', v03Send([v03Data(toolCall('noSuchTool'))])), suite.key),
+      -32602,
+    );
     expect(unknown.data?.reason).toBe('unknown_tool');
     expectStreamedError(await call(suite.gateway, request('tasks/resubscribe', { id: randomUUID() }), suite.key), -32001);
     // with A2A-Version 1.0 the event holds the 1.0 error shape
@@ -193,7 +219,10 @@ describe('streaming refusals', () => {
       await call(suite.gateway, request('SendStreamingMessage', v1Send([v1Data(report)])), poor.apiKey.key, { 'a2a-version': '1.0' }),
       -32004,
     );
-    expect(errorDetails(v1).info).toMatchObject({ reason: 'UNSUPPORTED_OPERATION', metadata: { reason: 'insufficient_credits', required: '200000' } });
+    expect(errorDetails(v1).info).toMatchObject({
+      reason: 'UNSUPPORTED_OPERATION',
+      metadata: { reason: 'insufficient_credits', required: '200000' },
+    });
     expect((await account(suite.gateway, poor.orgId))?.balance).toBe(5_000n);
     expect(await account(suite.gateway, suite.orgId)).toEqual({ balance: CREDITS, reserved: 0n });
   });

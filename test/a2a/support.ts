@@ -5,13 +5,7 @@ import { createApiKey, type IssuedKey } from '../../src/auth/api-keys.js';
 import type { TestGateway } from '../helpers/gateway.js';
 
 /** The tools the registry has enabled, in table order (getReputationReport is disabled). */
-export const ENABLED_TOOLS = [
-  'getMyFeedbacks',
-  'getAgentProfile',
-  'getReputationSummary',
-  'getTrend',
-  'getValidationHistory',
-] as const;
+export const ENABLED_TOOLS = ['getMyFeedbacks', 'getAgentProfile', 'getReputationSummary', 'getTrend', 'getValidationHistory'] as const;
 
 export const COST = {
   getMyFeedbacks: 1_000n,
@@ -180,9 +174,7 @@ export interface AccountRow {
 }
 
 export async function account(gateway: TestGateway, orgId: string): Promise<AccountRow | undefined> {
-  const [row] = await gateway.database.db.rows<AccountRow>(
-    sql`select balance, reserved from credit_accounts where org_id = ${orgId}`,
-  );
+  const [row] = await gateway.database.db.rows<AccountRow>(sql`select balance, reserved from credit_accounts where org_id = ${orgId}`);
   return row;
 }
 
@@ -200,9 +192,7 @@ export async function ledger(gateway: TestGateway, orgId: string): Promise<Ledge
 }
 
 export async function taskCount(gateway: TestGateway, orgId: string): Promise<number> {
-  const [row] = await gateway.database.db.rows<{ n: bigint }>(
-    sql`select count(*)::int8 as n from tasks where org_id = ${orgId}`,
-  );
+  const [row] = await gateway.database.db.rows<{ n: bigint }>(sql`select count(*)::int8 as n from tasks where org_id = ${orgId}`);
   return Number(row?.n ?? 0n);
 }
 

@@ -5,7 +5,7 @@ import { grantCredits } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { request, toolCall, v1Data, v1Send } from '../a2a/support.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { rest, signIn, type SignedIn } from '../helpers/sign-in.js';
+import { rest, type SignedIn, signIn } from '../helpers/sign-in.js';
 
 const newWallet = () => privateKeyToAccount(generatePrivateKey());
 
@@ -52,12 +52,16 @@ describe('organization members and roles', () => {
     const adminWallet = newWallet();
     const added = await rest(gateway, 'POST', '/v1/members', { address: adminWallet.address, role: 'admin' }, owner.token);
     expect(added.status).toBe(201);
-    expect(await added.json()).toMatchObject({ member: { address: adminWallet.address.toLowerCase(), role: 'admin', addedBy: owner.address } });
+    expect(await added.json()).toMatchObject({
+      member: { address: adminWallet.address.toLowerCase(), role: 'admin', addedBy: owner.address },
+    });
 
     const admin = await signIn(gateway, adminWallet);
     expect(admin).toMatchObject({ orgId: owner.orgId, role: 'admin', organizationCreated: false });
 
-    const listed = (await (await rest(gateway, 'GET', '/v1/members', undefined, admin.token)).json()) as { members: { address: string; role: string }[] };
+    const listed = (await (await rest(gateway, 'GET', '/v1/members', undefined, admin.token)).json()) as {
+      members: { address: string; role: string }[];
+    };
     expect(listed.members.map((member) => [member.address, member.role])).toEqual([
       [owner.address, 'owner'],
       [admin.address, 'admin'],
@@ -75,10 +79,9 @@ describe('organization members and roles', () => {
     expect((await rest(gateway, 'GET', '/v1/keys', undefined, viewer.token)).status).toBe(200);
     expect(await reasonOf(await rest(gateway, 'POST', '/v1/keys', { name: 'x' }, viewer.token))).toEqual([403, 'role_too_low']);
     expect((await rest(gateway, 'POST', '/v1/keys', { name: 'by admin' }, admin.token)).status).toBe(201);
-    expect(await reasonOf(await rest(gateway, 'POST', '/v1/members', { address: newWallet().address, role: 'viewer' }, admin.token))).toEqual([
-      403,
-      'role_too_low',
-    ]);
+    expect(
+      await reasonOf(await rest(gateway, 'POST', '/v1/members', { address: newWallet().address, role: 'viewer' }, admin.token)),
+    ).toEqual([403, 'role_too_low']);
   });
 
   it('a removed member is signed out at once, and the last owner cannot be removed', async () => {
@@ -87,9 +90,15 @@ describe('organization members and roles', () => {
     const member = await signIn(gateway, memberWallet);
     expect((await rest(gateway, 'DELETE', `/v1/members/${memberWallet.address}`, undefined, owner.token)).status).toBe(204);
     expect(await reasonOf(await rest(gateway, 'GET', '/v1/keys', undefined, member.token))).toEqual([401, 'not_a_member']);
-    expect(await reasonOf(await rest(gateway, 'DELETE', `/v1/members/${memberWallet.address}`, undefined, owner.token))).toEqual([404, 'not_a_member']);
+    expect(await reasonOf(await rest(gateway, 'DELETE', `/v1/members/${memberWallet.address}`, undefined, owner.token))).toEqual([
+      404,
+      'not_a_member',
+    ]);
 
-    expect(await reasonOf(await rest(gateway, 'DELETE', `/v1/members/${owner.address}`, undefined, owner.token))).toEqual([409, 'last_owner']);
+    expect(await reasonOf(await rest(gateway, 'DELETE', `/v1/members/${owner.address}`, undefined, owner.token))).toEqual([
+      409,
+      'last_owner',
+    ]);
     expect((await rest(gateway, 'GET', '/v1/auth/session', undefined, owner.token)).status).toBe(200);
   });
 
@@ -119,8 +128,14 @@ describe('organization members and roles', () => {
       409,
       'already_member',
     ]);
-    expect(await reasonOf(await rest(gateway, 'POST', '/v1/members', { address: '0x123', role: 'viewer' }, owner.token))).toEqual([400, 'invalid_body']);
-    expect(await reasonOf(await rest(gateway, 'DELETE', '/v1/members/not-an-address', undefined, owner.token))).toEqual([400, 'invalid_address']);
+    expect(await reasonOf(await rest(gateway, 'POST', '/v1/members', { address: '0x123', role: 'viewer' }, owner.token))).toEqual([
+      400,
+      'invalid_body',
+    ]);
+    expect(await reasonOf(await rest(gateway, 'DELETE', '/v1/members/not-an-address', undefined, owner.token))).toEqual([
+      400,
+      'invalid_address',
+    ]);
   });
 });
 
@@ -145,7 +160,9 @@ describe('API keys under a session', () => {
     expect(listing).not.toContain(created.key);
     const { keys } = JSON.parse(listing) as { keys: { id: string; name: string; prefix: string; revokedAt: string | null }[] };
     expect(keys.find((key) => key.id === created.id)).toMatchObject({ name: 'crawler', prefix: created.prefix, revokedAt: null });
-    const [stored] = await gateway.database.db.rows<{ keyHash: string }>(sql`select key_hash as "keyHash" from api_keys where id = ${created.id}`);
+    const [stored] = await gateway.database.db.rows<{ keyHash: string }>(
+      sql`select key_hash as "keyHash" from api_keys where id = ${created.id}`,
+    );
     expect(stored?.keyHash).not.toContain(created.key.slice(4));
   });
 
@@ -154,7 +171,9 @@ describe('API keys under a session', () => {
     expect(await paidCall(gateway, created.key)).toBe('completed');
     expect((await rest(gateway, 'DELETE', `/v1/keys/${created.id}`, undefined, owner.token)).status).toBe(204);
     expect(await paidCall(gateway, created.key)).toBe(401);
-    const { keys } = (await (await rest(gateway, 'GET', '/v1/keys', undefined, owner.token)).json()) as { keys: { id: string; revokedAt: string | null }[] };
+    const { keys } = (await (await rest(gateway, 'GET', '/v1/keys', undefined, owner.token)).json()) as {
+      keys: { id: string; revokedAt: string | null }[];
+    };
     expect(keys.find((key) => key.id === created.id)?.revokedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
@@ -165,10 +184,9 @@ describe('API keys under a session', () => {
     expect(await paidCall(gateway, created.key)).toBe('completed');
     await gateway.database.db.rows(sql`update api_keys set expires_at = now() - interval '1 second' where id = ${created.id}`);
     expect(await paidCall(gateway, created.key)).toBe(401);
-    expect(await reasonOf(await rest(gateway, 'POST', '/v1/keys', { name: 'past', expiresAt: '2020-01-01T00:00:00Z' }, owner.token))).toEqual([
-      400,
-      'expiry_in_past',
-    ]);
+    expect(
+      await reasonOf(await rest(gateway, 'POST', '/v1/keys', { name: 'past', expiresAt: '2020-01-01T00:00:00Z' }, owner.token)),
+    ).toEqual([400, 'expiry_in_past']);
     // Found by the REST fuzzing: a NUL in a name was a 500 (PostgreSQL text cannot hold it).
     expect(await reasonOf(await rest(gateway, 'POST', '/v1/keys', { name: 'nul\u0000name' }, owner.token))).toEqual([400, 'invalid_body']);
   });
@@ -178,7 +196,10 @@ describe('API keys under a session', () => {
     const created = await createKey(gateway, owner.token, { name: 'mine' });
     const { keys } = (await (await rest(gateway, 'GET', '/v1/keys', undefined, stranger.token)).json()) as { keys: unknown[] };
     expect(keys).toEqual([]);
-    expect(await reasonOf(await rest(gateway, 'DELETE', `/v1/keys/${created.id}`, undefined, stranger.token))).toEqual([404, 'unknown_key']);
+    expect(await reasonOf(await rest(gateway, 'DELETE', `/v1/keys/${created.id}`, undefined, stranger.token))).toEqual([
+      404,
+      'unknown_key',
+    ]);
     expect(await paidCall(gateway, created.key)).toBe('completed');
     expect(await reasonOf(await rest(gateway, 'DELETE', '/v1/keys/not-a-uuid', undefined, owner.token))).toEqual([404, 'unknown_key']);
   });

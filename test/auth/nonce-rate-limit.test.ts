@@ -37,7 +37,8 @@ describe('sign-in nonces are rate-limited per client address (each one is a stor
   });
 
   it('over real sockets without a trusted proxy: the peer address is the key, and a forged X-Forwarded-For does not reset it', async () => {
-    const ask = (forged?: string) => fetch(`${directUrl}/v1/auth/nonce`, { method: 'POST', headers: forged ? { 'x-forwarded-for': forged } : {} });
+    const ask = (forged?: string) =>
+      fetch(`${directUrl}/v1/auth/nonce`, { method: 'POST', headers: forged ? { 'x-forwarded-for': forged } : {} });
     for (let n = 0; n < 5; n++) expect((await ask()).status).toBe(201);
     expect((await ask()).status).toBe(429);
     expect((await ask('198.51.100.99')).status).toBe(429);

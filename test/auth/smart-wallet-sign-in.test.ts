@@ -1,6 +1,6 @@
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { smartWalletArtifact, startLocalChain, type LocalChain } from '../helpers/chain.js';
+import { type LocalChain, smartWalletArtifact, startLocalChain } from '../helpers/chain.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { rest, signInMessage, takeNonce } from '../helpers/sign-in.js';
 
@@ -27,7 +27,10 @@ describe('sign-in by a smart-contract wallet (ERC-1271), on a local chain', () =
 
     const stranger = privateKeyToAccount(generatePrivateKey());
     const forged = signInMessage(walletAddress, await takeNonce(gateway));
-    const refused = await rest(gateway, 'POST', '/v1/auth/verify', { message: forged, signature: await stranger.signMessage({ message: forged }) });
+    const refused = await rest(gateway, 'POST', '/v1/auth/verify', {
+      message: forged,
+      signature: await stranger.signMessage({ message: forged }),
+    });
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { error: { reason: string } }).error.reason).toBe('bad_signature');
   });

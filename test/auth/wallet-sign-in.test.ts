@@ -47,9 +47,7 @@ describe('sign-in with Ethereum (EIP-4361)', () => {
     const wallet = newWallet();
     const message = signInMessage(wallet.address, await takeNonce(gateway));
     const signature = await wallet.signMessage({ message });
-    const answers = await Promise.all(
-      Array.from({ length: 12 }, () => rest(gateway, 'POST', '/v1/auth/verify', { message, signature })),
-    );
+    const answers = await Promise.all(Array.from({ length: 12 }, () => rest(gateway, 'POST', '/v1/auth/verify', { message, signature })));
     expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
     for (const refused of answers.filter((answer) => answer.status !== 200)) await expectRefusal(refused, 401, 'unknown_nonce');
     await expectRefusal(await rest(gateway, 'POST', '/v1/auth/verify', { message, signature }), 401, 'unknown_nonce');
@@ -114,7 +112,11 @@ describe('sign-in with Ethereum (EIP-4361)', () => {
   it('answers bad bodies with 400 and a reason, never 500', async () => {
     await expectRefusal(await rest(gateway, 'POST', '/v1/auth/verify', '{"message":'), 400, 'malformed_json');
     await expectRefusal(await rest(gateway, 'POST', '/v1/auth/verify', { message: 'hi' }), 400, 'invalid_body');
-    await expectRefusal(await rest(gateway, 'POST', '/v1/auth/verify', { message: 'not a sign-in message', signature: '0x00' }), 401, 'malformed_message');
+    await expectRefusal(
+      await rest(gateway, 'POST', '/v1/auth/verify', { message: 'not a sign-in message', signature: '0x00' }),
+      401,
+      'malformed_message',
+    );
     const huge = await rest(gateway, 'POST', '/v1/auth/verify', { message: 'x'.repeat(20_000), signature: '0x00' });
     expect(huge.status).toBe(413);
     expect(((await huge.json()) as ErrorBody).error.code).toBe('payload_too_large');

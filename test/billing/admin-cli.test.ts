@@ -8,13 +8,13 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { getCreditAccount } from '../../src/billing/accounts.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
+import { type Database, openDatabase } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
+import { createLeases } from '../../src/tasks/leases.js';
+import { createToolRegistry } from '../../src/tools/registry.js';
 import { buildGateway, REPO_ROOT } from '../helpers/built-gateway.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { testWalletAuth } from '../helpers/wallet-auth.js';
-import { createToolRegistry } from '../../src/tools/registry.js';
-import { createLeases } from '../../src/tasks/leases.js';
 
 /**
  * The operator command, src/admin.ts, run as its own process the way an operator runs it, against
@@ -70,7 +70,14 @@ async function pgliteTarget(): Promise<Target> {
     const db = await openDatabase({ dataDir });
     try {
       await db.migrate();
-      const app = createApp({ db, log: quietLog, config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' }, walletAuth: await testWalletAuth(db), tools: createToolRegistry(), leases: createLeases({ db, log: quietLog, leaseMs: 15_000 }) });
+      const app = createApp({
+        db,
+        log: quietLog,
+        config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' },
+        walletAuth: await testWalletAuth(db),
+        tools: createToolRegistry(),
+        leases: createLeases({ db, log: quietLog, leaseMs: 15_000 }),
+      });
       return await work({
         db,
         rpc: async (body, key) =>
@@ -181,7 +188,9 @@ const onPostgres = Boolean(process.env.DATABASE_URL);
 
 // Each test runs several commands, each its own process opening the database (a PGlite folder
 // takes seconds to open on a busy machine), so the tests get a generous limit.
-describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'PostgreSQL' : 'an embedded PGlite folder'}`, { timeout: 180_000 }, () => {
+describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'PostgreSQL' : 'an embedded PGlite folder'}`, {
+  timeout: 180_000,
+}, () => {
   let target: Target;
 
   beforeAll(async () => {
@@ -224,9 +233,7 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
   it('grant adds the amount with a ledger row carrying the reason', async () => {
     const { orgId } = await createOrgViaCli('granted org', '5000000');
     const reason = 'promo: march credits';
-    const out = oneJsonLine(
-      await runAdmin(target, ['grant', '--org', orgId, '--amount', '1000', '--reason', reason]),
-    );
+    const out = oneJsonLine(await runAdmin(target, ['grant', '--org', orgId, '--amount', '1000', '--reason', reason]));
     expect(out).toMatchObject({ orgId, granted: '1000', balance: '5001000' });
 
     await target.withGateway(async (live) => {
@@ -310,7 +317,9 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
     const counted = await target.withGateway(counts);
     expect(BigInt(listed.organizations.length)).toBe(counted.orgs);
 
-    const shown = oneJsonLine(await runAdmin(target, ['show-org', '--org', org.orgId])) as Record<string, unknown> & { keys: Array<Record<string, unknown>> };
+    const shown = oneJsonLine(await runAdmin(target, ['show-org', '--org', org.orgId])) as Record<string, unknown> & {
+      keys: Array<Record<string, unknown>>;
+    };
     expect(shown).toMatchObject({ id: org.orgId, name: 'listed org', balance: '3000000', reserved: '0', available: '3000000' });
     expect(shown.keys).toEqual([expect.objectContaining({ id: org.keyId, name: 'default', revokedAt: null })]);
     expect(JSON.stringify(shown)).not.toContain(org.apiKey);

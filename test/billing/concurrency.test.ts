@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { postOverSocket } from '../a2a/support.js';
 import type { SettlementMode, TestGateway } from '../helpers/gateway.js';
-import { useSeededGateway } from '../helpers/seeded-gateway.js';
 import { needs } from '../helpers/requirements.js';
+import { useSeededGateway } from '../helpers/seeded-gateway.js';
 import { seededShuffle } from '../helpers/shuffle.js';
 
 /**

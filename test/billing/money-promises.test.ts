@@ -7,17 +7,17 @@ import { reserveWith, settleWith } from '../../src/billing/holds.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import { releaseAbandonedTasks } from '../../src/tasks/recovery.js';
 import {
+  type AnsweredCall,
   cancelOpenTask,
   completeWorkingTask,
   failWorkingTask,
   insertWaitingTask,
   insertWorkingTaskFromHold,
-  type AnsweredCall,
   type TaskRow,
 } from '../../src/tasks/store.js';
 import type { SettlementMode, TestGateway } from '../helpers/gateway.js';
-import { useSeededGateway } from '../helpers/seeded-gateway.js';
 import { needs } from '../helpers/requirements.js';
+import { useSeededGateway } from '../helpers/seeded-gateway.js';
 
 /**
  * Promises about money that each held on the day they were written but that no other test would
@@ -60,7 +60,16 @@ async function holdTask(
       orgId: input.orgId,
       cost: input.cost,
       taskWrite: insertWorkingTaskFromHold(
-        { id: randomUUID(), contextId: randomUUID(), messageId: randomUUID(), tool: 'getReputationReport', arguments: {}, cost: input.cost, history: [], deadlineMs: input.deadlineMs },
+        {
+          id: randomUUID(),
+          contextId: randomUUID(),
+          messageId: randomUUID(),
+          tool: 'getReputationReport',
+          arguments: {},
+          cost: input.cost,
+          history: [],
+          deadlineMs: input.deadlineMs,
+        },
         { owner: input.owner, until: input.until ?? sql`now() + interval '1 minute'` },
       ),
     }),
@@ -77,9 +86,12 @@ describe('a settlement by an instance without the lease, or of a task no longer 
     holdTask(suite.gateway, { orgId, cost: HELD_COST, owner, deadlineMs: deadline === 'later' ? 60_000 : -1_000 });
 
   const db = () => suite.gateway.database.db;
-  const capture = (taskId: string, owner: string) => db().rows<TaskRow>(settleWith('capture', completeWorkingTask(taskId, owner, { ok: true }, 5)));
+  const capture = (taskId: string, owner: string) =>
+    db().rows<TaskRow>(settleWith('capture', completeWorkingTask(taskId, owner, { ok: true }, 5)));
   const release = (taskId: string, owner: string) =>
-    db().rows<TaskRow>(settleWith('release', failWorkingTask(taskId, owner, { reason: 'tool_failed', message: 'failed' }, 5), 'tool_failed'));
+    db().rows<TaskRow>(
+      settleWith('release', failWorkingTask(taskId, owner, { reason: 'tool_failed', message: 'failed' }, 5), 'tool_failed'),
+    );
 
   it('a capture or a release by an instance that does not hold the lease changes nothing; the holder settles once', async () => {
     const org = await suite.gateway.createOrg({ credits: 1_000_000n });
@@ -168,41 +180,52 @@ function sendBody(messageId: string, agentId: number) {
   };
 }
 
-describe.each(['by-tool', 'hold'] as const)('grouped charges that meet duplicate messageIds (settlement %s)', (settlement: SettlementMode) => {
-  const suite = useSeededGateway({ gateway: { settlement } });
+describe.each(['by-tool', 'hold'] as const)(
+  'grouped charges that meet duplicate messageIds (settlement %s)',
+  (settlement: SettlementMode) => {
+    const suite = useSeededGateway({ gateway: { settlement } });
 
-  it('a batch mixing retries of answered calls with fresh calls charges each fresh call once, and answers every retry with its first task', async () => {
-    const org = await suite.gateway.createOrg({ credits: 1_000_000n });
-    const earlier = Array.from({ length: 5 }, () => randomUUID());
-    const first = (await (await suite.gateway.rpc(earlier.map((messageId, i) => sendBody(messageId, i + 1)), org.apiKey.key)).json()) as {
-      result?: { task: { id: string } };
-    }[];
-    const firstTasks = first.map((answer) => answer.result?.task.id);
-    expect(firstTasks.every((id) => typeof id === 'string')).toBe(true);
+    it('a batch mixing retries of answered calls with fresh calls charges each fresh call once, and answers every retry with its first task', async () => {
+      const org = await suite.gateway.createOrg({ credits: 1_000_000n });
+      const earlier = Array.from({ length: 5 }, () => randomUUID());
+      const first = (await (
+        await suite.gateway.rpc(
+          earlier.map((messageId, i) => sendBody(messageId, i + 1)),
+          org.apiKey.key,
+        )
+      ).json()) as {
+        result?: { task: { id: string } };
+      }[];
+      const firstTasks = first.map((answer) => answer.result?.task.id);
+      expect(firstTasks.every((id) => typeof id === 'string')).toBe(true);
 
-    const fresh = Array.from({ length: 10 }, () => randomUUID());
-    const mixed = [...earlier.map((messageId, i) => sendBody(messageId, i + 1)), ...fresh.map((messageId, i) => sendBody(messageId, i + 1))];
-    // Interleaved so the group the combiner forms holds both kinds, in no convenient order.
-    const interleaved = mixed.map((_, i) => mixed[(i * 7) % mixed.length]!);
-    const answers = (await (await suite.gateway.rpc(interleaved, org.apiKey.key)).json()) as {
-      id: string;
-      result?: { task: { id: string; status: { state: string } } };
-      error?: { code: number };
-    }[];
-    expect(answers.filter((answer) => answer.error)).toEqual([]);
-    for (const [i, messageId] of earlier.entries()) {
-      expect(answers.find((answer) => answer.id === messageId)?.result?.task.id).toBe(firstTasks[i]);
-    }
-    const freshTasks = fresh.map((messageId) => answers.find((answer) => answer.id === messageId)?.result?.task);
-    expect(freshTasks.map((task) => task?.status.state)).toEqual(fresh.map(() => 'TASK_STATE_COMPLETED'));
-    expect(new Set(freshTasks.map((task) => task?.id)).size).toBe(fresh.length);
+      const fresh = Array.from({ length: 10 }, () => randomUUID());
+      const mixed = [
+        ...earlier.map((messageId, i) => sendBody(messageId, i + 1)),
+        ...fresh.map((messageId, i) => sendBody(messageId, i + 1)),
+      ];
+      // Interleaved so the group the combiner forms holds both kinds, in no convenient order.
+      const interleaved = mixed.map((_, i) => mixed[(i * 7) % mixed.length]!);
+      const answers = (await (await suite.gateway.rpc(interleaved, org.apiKey.key)).json()) as {
+        id: string;
+        result?: { task: { id: string; status: { state: string } } };
+        error?: { code: number };
+      }[];
+      expect(answers.filter((answer) => answer.error)).toEqual([]);
+      for (const [i, messageId] of earlier.entries()) {
+        expect(answers.find((answer) => answer.id === messageId)?.result?.task.id).toBe(firstTasks[i]);
+      }
+      const freshTasks = fresh.map((messageId) => answers.find((answer) => answer.id === messageId)?.result?.task);
+      expect(freshTasks.map((task) => task?.status.state)).toEqual(fresh.map(() => 'TASK_STATE_COMPLETED'));
+      expect(new Set(freshTasks.map((task) => task?.id)).size).toBe(fresh.length);
 
-    expect(await accountOf(suite.gateway, org.orgId)).toEqual({ balance: 1_000_000n - 15n * TIER0_COST, reserved: 0n });
-    const paid = (await ledgerOf(suite.gateway, org.orgId)).filter((row) => row.kind === (settlement === 'hold' ? 'capture' : 'charge'));
-    expect(paid).toHaveLength(15);
-    expect(new Set(paid.map((row) => row.taskId)).size).toBe(15);
-  });
-});
+      expect(await accountOf(suite.gateway, org.orgId)).toEqual({ balance: 1_000_000n - 15n * TIER0_COST, reserved: 0n });
+      const paid = (await ledgerOf(suite.gateway, org.orgId)).filter((row) => row.kind === (settlement === 'hold' ? 'capture' : 'charge'));
+      expect(paid).toHaveLength(15);
+      expect(new Set(paid.map((row) => row.taskId)).size).toBe(15);
+    });
+  },
+);
 
 describe('the charge combiner, one statement for a group of calls', () => {
   const suite = useSeededGateway({ demoData: false });
@@ -213,7 +236,13 @@ describe('the charge combiner, one statement for a group of calls', () => {
     const combiner = createChargeCombiner(suite.gateway.database.db);
     const calls = [...Array.from({ length: 4 }, () => answered(rich.orgId)), ...Array.from({ length: 4 }, () => answered(poor.orgId))];
     const written = await Promise.all(calls.map((call) => combiner.charge(call)));
-    expect(written.map((row) => row?.id)).toEqual([...calls.slice(0, 4).map((call) => call.id), calls[4]!.id, calls[5]!.id, undefined, undefined]);
+    expect(written.map((row) => row?.id)).toEqual([
+      ...calls.slice(0, 4).map((call) => call.id),
+      calls[4]!.id,
+      calls[5]!.id,
+      undefined,
+      undefined,
+    ]);
     expect(await accountOf(suite.gateway, rich.orgId)).toEqual({ balance: 6n * TIER0_COST, reserved: 0n });
     expect(await accountOf(suite.gateway, poor.orgId)).toEqual({ balance: 999n, reserved: 0n });
     expect((await ledgerOf(suite.gateway, poor.orgId)).map((row) => [row.kind, row.amount, row.taskId])).toEqual([
@@ -299,7 +328,9 @@ describe.each(['by-tool', 'hold'] as const)('the credit boundary of a paid call 
     expect(answer.result?.task.status.state).toBe('TASK_STATE_COMPLETED');
     expect(await accountOf(suite.gateway, exact.orgId)).toEqual({ balance: 0n, reserved: 0n });
     // the duration billed usage reports is the tool's run, within the call's own time
-    const [task] = await suite.gateway.database.db.rows<{ durationMs: number }>(sql`select duration_ms as "durationMs" from tasks where org_id = ${exact.orgId}`);
+    const [task] = await suite.gateway.database.db.rows<{ durationMs: number }>(
+      sql`select duration_ms as "durationMs" from tasks where org_id = ${exact.orgId}`,
+    );
     expect(task?.durationMs).toBeGreaterThanOrEqual(0);
     expect(task?.durationMs).toBeLessThanOrEqual(Math.ceil(elapsedMs));
 
@@ -364,11 +395,18 @@ describe('holds swept and grants made by the operator', () => {
       orgId: withoutAccount,
     });
     expect(await getCreditAccount(suite.gateway.database.db, withoutAccount)).toBeUndefined();
-    const [written] = await suite.gateway.database.db.rows<{ n: bigint }>(sql`select count(*) as n from ledger_entries where org_id = ${withoutAccount}`);
+    const [written] = await suite.gateway.database.db.rows<{ n: bigint }>(
+      sql`select count(*) as n from ledger_entries where org_id = ${withoutAccount}`,
+    );
     expect(written?.n).toBe(0n);
 
     const org = await suite.gateway.createOrg({ credits: 30n });
     await openCreditAccount(suite.gateway.database.db, org.orgId);
-    expect(await getCreditAccount(suite.gateway.database.db, org.orgId)).toEqual({ orgId: org.orgId, balance: 30n, reserved: 0n, available: 30n });
+    expect(await getCreditAccount(suite.gateway.database.db, org.orgId)).toEqual({
+      orgId: org.orgId,
+      balance: 30n,
+      reserved: 0n,
+      available: 30n,
+    });
   });
 });

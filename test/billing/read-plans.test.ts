@@ -1,11 +1,11 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { type SQL, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrganization } from '../../src/auth/organizations.js';
-import { rollUpUsage } from '../../src/billing/usage-rollup.js';
-import { usageStatement, type UsageQuery } from '../../src/billing/usage.js';
-import { randomUUID } from 'node:crypto';
 import { chargeCalls } from '../../src/billing/charges.js';
 import { reserveWith } from '../../src/billing/holds.js';
+import { type UsageQuery, usageStatement } from '../../src/billing/usage.js';
+import { rollUpUsage } from '../../src/billing/usage-rollup.js';
 import {
   answeredCalls,
   callMessageIdUnused,
@@ -74,7 +74,9 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
       for (const range of [{}, { from: weekAgo }, { from: weekAgo, to: new Date(Date.now() - 86_400_000) }]) {
         const plan = await planOf(usageStatement(orgId, { by, tierOf, ...range }));
         expectNoTaskScan(plan);
-        expect(plan.some((node) => node['Index Name'] === 'usage_rollups_org_day_idx' || node['Relation Name'] === 'usage_rollups')).toBe(true);
+        expect(plan.some((node) => node['Index Name'] === 'usage_rollups_org_day_idx' || node['Relation Name'] === 'usage_rollups')).toBe(
+          true,
+        );
       }
     }
   });

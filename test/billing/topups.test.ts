@@ -1,15 +1,15 @@
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
-import { createWalletClient, encodeFunctionData, http, type Address, type Hex, type LocalAccount } from 'viem';
+import { type Address, createWalletClient, encodeFunctionData, type Hex, http, type LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signInWallet } from '../../src/auth/members.js';
 import { chainClient, type TopUpChain } from '../../src/chain/client.js';
 import { scanTopUps, startTopUpWatcher } from '../../src/chain/topup-watcher.js';
-import { startLocalChain, usdcArtifact, type LocalChain } from '../helpers/chain.js';
+import { type LocalChain, startLocalChain, usdcArtifact } from '../helpers/chain.js';
 import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { rest, signIn, type SignedIn } from '../helpers/sign-in.js';
+import { rest, type SignedIn, signIn } from '../helpers/sign-in.js';
 
 const CONFIRMATIONS = 3;
 const quietLog = pino({ level: 'silent' });
@@ -50,7 +50,12 @@ describe('USDC top-ups verified on a local chain', () => {
   async function pay(wallet: LocalAccount, amount: bigint, options: { token?: Address; to?: Address } = {}): Promise<Hex> {
     const token = options.token ?? usdc;
     await chain.write(wallet, { address: token, abi: usdcArtifact.abi, functionName: 'mint', args: [wallet.address, amount] });
-    return chain.write(wallet, { address: token, abi: usdcArtifact.abi, functionName: 'transfer', args: [options.to ?? topUpChain.treasury, amount] });
+    return chain.write(wallet, {
+      address: token,
+      abi: usdcArtifact.abi,
+      functionName: 'transfer',
+      args: [options.to ?? topUpChain.treasury, amount],
+    });
   }
 
   async function submit(session: SignedIn, txHash: string): Promise<[number, TopUpAnswer]> {
@@ -85,7 +90,14 @@ describe('USDC top-ups verified on a local chain', () => {
     const [status, credited] = await submit(session, txHash);
     expect(status).toBe(200);
     expect(credited.creditedNow).toBe(true);
-    expect(credited.topups).toEqual([expect.objectContaining({ txHash: txHash.toLowerCase(), amountMicroUsdc: '2500000', status: 'credited', from: wallet.address.toLowerCase() })]);
+    expect(credited.topups).toEqual([
+      expect.objectContaining({
+        txHash: txHash.toLowerCase(),
+        amountMicroUsdc: '2500000',
+        status: 'credited',
+        from: wallet.address.toLowerCase(),
+      }),
+    ]);
     expect(await balanceOf(session.orgId)).toBe(2_500_000n);
 
     const [againStatus, again] = await submit(session, txHash);
@@ -97,7 +109,9 @@ describe('USDC top-ups verified on a local chain', () => {
   });
 
   async function cursorBlock(): Promise<bigint> {
-    const [cursor] = await gateway.database.db.rows<{ blockNumber: bigint }>(sql`select block_number as "blockNumber" from chain_cursors where chain_id = ${foundry.id}`);
+    const [cursor] = await gateway.database.db.rows<{ blockNumber: bigint }>(
+      sql`select block_number as "blockNumber" from chain_cursors where chain_id = ${foundry.id}`,
+    );
     return cursor?.blockNumber ?? -1n;
   }
 
@@ -146,7 +160,9 @@ describe('USDC top-ups verified on a local chain', () => {
     const submittedFirst = await transferAheadOfTheWatcher(wallet, 2_200_000n);
     expect((await submit(session, submittedFirst))[1].creditedNow).toBe(true);
     await scan();
-    expect(await cursorBlock()).toBeGreaterThanOrEqual((await chain.publicClient.getTransactionReceipt({ hash: submittedFirst })).blockNumber);
+    expect(await cursorBlock()).toBeGreaterThanOrEqual(
+      (await chain.publicClient.getTransactionReceipt({ hash: submittedFirst })).blockNumber,
+    );
     expect(await recordedBy(submittedFirst)).toEqual(['submitted']);
     expect(await balanceOf(session.orgId)).toBe(3_300_000n);
     expect((await ledgerTopUps(session.orgId)).map((entry) => entry.amount)).toEqual([1_100_000n, 2_200_000n]);
@@ -221,7 +237,9 @@ describe('USDC top-ups verified on a local chain', () => {
     await scan();
     expect((await rest(gateway, 'POST', '/v1/members', { address: joiner.address, role: 'admin' }, owner.token)).status).toBe(201);
     expect(await balanceOf(owner.orgId)).toBe(1_500_000n);
-    const listed = (await (await rest(gateway, 'GET', '/v1/topups', undefined, owner.token)).json()) as { topups: { amountMicroUsdc: string; from: string }[] };
+    const listed = (await (await rest(gateway, 'GET', '/v1/topups', undefined, owner.token)).json()) as {
+      topups: { amountMicroUsdc: string; from: string }[];
+    };
     expect(listed.topups).toEqual([expect.objectContaining({ amountMicroUsdc: '1500000', from: joiner.address.toLowerCase() })]);
     await expectLedgerInvariant(gateway);
   });
@@ -232,7 +250,8 @@ describe('USDC top-ups verified on a local chain', () => {
     await chain.mine(CONFIRMATIONS);
     await scan();
     type Page = { topups: { id: string; amountMicroUsdc: string }[]; nextCursor: string | null };
-    const page = async (query: string) => (await (await rest(gateway, 'GET', `/v1/topups${query}`, undefined, session.token)).json()) as Page;
+    const page = async (query: string) =>
+      (await (await rest(gateway, 'GET', `/v1/topups${query}`, undefined, session.token)).json()) as Page;
     const first = await page('?limit=2');
     expect(first.topups.map((topUp) => topUp.amountMicroUsdc)).toEqual(['3000000', '2000000']);
     const second = await page(`?limit=2&cursor=${first.nextCursor}`);
@@ -266,7 +285,13 @@ describe('USDC top-ups verified on a local chain', () => {
 
   it('the watcher running in the background credits a member transfer without any submission', async () => {
     const { wallet, session } = await member();
-    const stop = startTopUpWatcher({ db: gateway.database.db, client: chainClient(chain.rpcUrl), chain: topUpChain, log: quietLog, intervalMs: 100 });
+    const stop = startTopUpWatcher({
+      db: gateway.database.db,
+      client: chainClient(chain.rpcUrl),
+      chain: topUpChain,
+      log: quietLog,
+      intervalMs: 100,
+    });
     try {
       await pay(wallet, 900_000n);
       await chain.mine(CONFIRMATIONS);
@@ -276,7 +301,9 @@ describe('USDC top-ups verified on a local chain', () => {
     } finally {
       await stop();
     }
-    const [cursor] = await gateway.database.db.rows<{ blockNumber: bigint }>(sql`select block_number as "blockNumber" from chain_cursors where chain_id = ${foundry.id}`);
+    const [cursor] = await gateway.database.db.rows<{ blockNumber: bigint }>(
+      sql`select block_number as "blockNumber" from chain_cursors where chain_id = ${foundry.id}`,
+    );
     expect(cursor?.blockNumber).toBeGreaterThan(0n);
   });
 });
@@ -298,7 +325,12 @@ describe('top-ups without a configured chain', () => {
 describe('a chain RPC that does not answer', () => {
   it('makes top-ups answer 503 chain_unavailable, never 500', async () => {
     const closed = 'http://127.0.0.1:9'; // discard port: nothing listens
-    const topUpChain: TopUpChain = { chainId: foundry.id, usdc: `0x${'11'.repeat(20)}`, treasury: `0x${'22'.repeat(20)}`, confirmations: 1 };
+    const topUpChain: TopUpChain = {
+      chainId: foundry.id,
+      usdc: `0x${'11'.repeat(20)}`,
+      treasury: `0x${'22'.repeat(20)}`,
+      confirmations: 1,
+    };
     const gateway = await startTestGateway({ rpcUrl: closed, topUpChain });
     try {
       const wallet = privateKeyToAccount(generatePrivateKey());

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewOrganization } from '../../src/auth/organizations.js';
 import { rollUpUsage } from '../../src/billing/usage-rollup.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { call, COST, expectResult, request, toolCall, v1Data, v1Send, v1Text } from '../a2a/support.js';
+import { COST, call, expectResult, request, toolCall, v1Data, v1Send, v1Text } from '../a2a/support.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { rest } from '../helpers/sign-in.js';
 
@@ -12,7 +12,15 @@ const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), ne
 const at = (daysAgo: number, hour: number) => new Date(today - daysAgo * DAY + hour * 3_600_000).toISOString();
 
 interface UsageAnswer {
-  usage: { key: string; calls: number; succeeded: number; failed: number; spentMicroUsdc: string; p50Ms: number | null; p95Ms: number | null }[];
+  usage: {
+    key: string;
+    calls: number;
+    succeeded: number;
+    failed: number;
+    spentMicroUsdc: string;
+    p50Ms: number | null;
+    p95Ms: number | null;
+  }[];
 }
 
 /** Ranges whose edges fall inside days, on day boundaries, and none at all. */
@@ -79,13 +87,18 @@ describe('usage rollup: closed days read from rollups answer exactly what the ta
 
     const passes = await Promise.all([rollUpUsage(gateway.database.db), rollUpUsage(gateway.database.db)]);
     expect(passes.reduce((days, pass) => days + pass.days, 0)).toBe(5);
-    const [rolled] = await gateway.database.db.rows<{ calls: number }>(sql`select sum(calls)::int as calls from usage_rollups where org_id = ${org.orgId}`);
+    const [rolled] = await gateway.database.db.rows<{ calls: number }>(
+      sql`select sum(calls)::int as calls from usage_rollups where org_id = ${org.orgId}`,
+    );
     expect(rolled?.calls).toBe(20); // the five closed days' 4 calls each, once
     const pending = await gateway.database.db.rows<{ task_id: string }>(sql`select task_id from usage_rollup_pending`);
     expect(pending.map((row) => row.task_id)).toEqual([waitingTaskId]);
 
     expect(await everyAnswer()).toEqual(fromTasks);
-    expect(await usage('by=tool', other.apiKey.key)).toEqual({ by: 'tool', usage: [expect.objectContaining({ key: 'getTrend', calls: 24 })] });
+    expect(await usage('by=tool', other.apiKey.key)).toEqual({
+      by: 'tool',
+      usage: [expect.objectContaining({ key: 'getTrend', calls: 24 })],
+    });
   });
 
   it('percentiles are nearest-rank over durations kept to 6 significant bits (exact below 64 ms)', async () => {
@@ -94,7 +107,12 @@ describe('usage rollup: closed days read from rollups answer exactly what the ta
     expect(row).toMatchObject({ key: new Date(today - 5 * DAY).toISOString().slice(0, 10), calls: 4, p50Ms: 9, p95Ms: 27 });
     const buckets = await gateway.database.db.rows<{ bucket: string }>(sql`
       select distinct bucket from usage_rollups, jsonb_object_keys(latency) bucket where org_id = ${org.orgId}`);
-    expect(buckets.map((entry) => Number(entry.bucket)).sort((a, b) => b - a).slice(0, 3)).toEqual([15_616, 1216, 992]) // from 15,678, 1,234 and 999 ms;
+    expect(
+      buckets
+        .map((entry) => Number(entry.bucket))
+        .sort((a, b) => b - a)
+        .slice(0, 3),
+    ).toEqual([15_616, 1216, 992]); // from 15,678, 1,234 and 999 ms;
   });
 
   it('a task of a rolled-up day that takes its call later is counted, then folded in by the next pass', async () => {

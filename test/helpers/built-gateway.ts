@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -43,10 +43,23 @@ export function startBuiltGateway(env: Record<string, string>): BuiltGateway {
   let stdout = '';
   let stderr = '';
   const waiting = new Set<() => void>();
-  const onOutput = () => waiting.forEach((check) => check());
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => ((stdout += chunk), onOutput()));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => ((stderr += chunk), onOutput()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => (resolve(code), onOutput())));
+  const onOutput = () => {
+    for (const check of waiting) check();
+  };
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    onOutput();
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    onOutput();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      resolve(code);
+      onOutput();
+    }),
+  );
   let ended = false;
   void exited.then(() => {
     ended = true;

@@ -1,20 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  type Abi,
+  type Address,
   createPublicClient,
   createTestClient,
   createWalletClient,
-  http,
-  type Abi,
-  type Address,
   type Hex,
+  http,
   type LocalAccount,
   type PublicClient,
   type TestClient,
 } from 'viem';
-import { foundry } from 'viem/chains';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
 import { freePort } from './loopback.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,7 +24,9 @@ export interface Artifact {
   bytecode: Hex;
 }
 
-function artifact(name: 'TestUsdc' | 'TestSmartWallet' | 'TestIdentityRegistry' | 'TestReputationRegistry' | 'TestValidationRegistry'): Artifact {
+function artifact(
+  name: 'TestUsdc' | 'TestSmartWallet' | 'TestIdentityRegistry' | 'TestReputationRegistry' | 'TestValidationRegistry',
+): Artifact {
   return JSON.parse(readFileSync(`${repoRoot}contracts/build/${name}.json`, 'utf8')) as Artifact;
 }
 

@@ -19,7 +19,9 @@ const patternOf = (path: string) => new RegExp(`^${path.replace(/[.]/g, '\\.').r
  */
 export async function expectDocumentedAnswer(app: App, method: string, url: string, response: Response): Promise<void> {
   const path = new URL(url, 'http://gateway').pathname;
-  const route = documentedRoutes(app).find((candidate) => candidate.method === method.toLowerCase() && patternOf(candidate.path).test(path));
+  const route = documentedRoutes(app).find(
+    (candidate) => candidate.method === method.toLowerCase() && patternOf(candidate.path).test(path),
+  );
   if (!route) return;
   const where = `${method} ${path} → ${response.status}`;
   const answer = route.responses[String(response.status)];

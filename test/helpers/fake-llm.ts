@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { listenOnLoopback, type LoopbackServer } from './loopback.js';
+import { type LoopbackServer, listenOnLoopback } from './loopback.js';
 
 /**
  * What the fake chat-completions server does with the next requests: answer a valid report,

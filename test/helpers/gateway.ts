@@ -4,16 +4,16 @@ import { serve } from '@hono/node-server';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterEach } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
-import type { Config } from '../../src/config.js';
+import { type App, createApp } from '../../src/app.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import type { WalletAuth } from '../../src/auth/wallet-auth.js';
 import { chainClient, type TopUpChain } from '../../src/chain/client.js';
+import type { Config } from '../../src/config.js';
+import { createLeases, type Leases } from '../../src/tasks/leases.js';
 import { chatCompletions } from '../../src/tools/llm.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
-import { createLeases, type Leases } from '../../src/tasks/leases.js';
-import { testWalletAuth } from './wallet-auth.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { testWalletAuth } from './wallet-auth.js';
 
 /** `SETTLEMENT`: by each tool's own settlement, or every paid call held. */
 export type SettlementMode = Config['settlement'];
@@ -56,7 +56,11 @@ export interface TestGatewayOptions {
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const database = await createTestDatabase();
   const log = options.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const walletAuth = await testWalletAuth(database.db, { rpcUrl: options.rpcUrl, noncesPerMinute: options.nonces?.perMinute, trustProxy: options.nonces?.trustProxy });
+  const walletAuth = await testWalletAuth(database.db, {
+    rpcUrl: options.rpcUrl,
+    noncesPerMinute: options.nonces?.perMinute,
+    trustProxy: options.nonces?.trustProxy,
+  });
   const leases = createLeases({ db: database.db, log, leaseMs: options.leaseMs ?? 15_000 });
   const app = createApp({
     db: database.db,
@@ -91,8 +95,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       gateway.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       return gateway.baseUrl;
     },
-    createOrg: (input = {}) =>
-      createOrganization(database.db, { name: input.name ?? 'test org', credits: input.credits ?? 1_000_000n }),
+    createOrg: (input = {}) => createOrganization(database.db, { name: input.name ?? 'test org', credits: input.credits ?? 1_000_000n }),
     rpc: async (body, apiKey, headers = {}) =>
       app.request('/a2a', {
         method: 'POST',
@@ -136,8 +139,12 @@ export async function moneyChecks(gateway: TestGateway): Promise<MoneyCheck[]> {
 /** What is wrong with one account's money, as text that changes when it gets worse; empty when all holds. */
 function ledgerProblems(check: MoneyCheck, options: { idle?: boolean }): string[] {
   const problems: string[] = [];
-  if (check.ledgerAmount !== check.balance) problems.push(`balance ${check.balance} ≠ Σ ledger amount ${check.ledgerAmount} (off by ${check.balance - check.ledgerAmount})`);
-  if (check.ledgerReserved !== check.reserved) problems.push(`reserved ${check.reserved} ≠ Σ ledger reserved_delta ${check.ledgerReserved} (off by ${check.reserved - check.ledgerReserved})`);
+  if (check.ledgerAmount !== check.balance)
+    problems.push(`balance ${check.balance} ≠ Σ ledger amount ${check.ledgerAmount} (off by ${check.balance - check.ledgerAmount})`);
+  if (check.ledgerReserved !== check.reserved)
+    problems.push(
+      `reserved ${check.reserved} ≠ Σ ledger reserved_delta ${check.ledgerReserved} (off by ${check.reserved - check.ledgerReserved})`,
+    );
   if (check.balance < 0n) problems.push(`balance ${check.balance} is negative`);
   if (options.idle !== false && check.reserved !== 0n) problems.push(`${check.reserved} still reserved with no call in flight`);
   return problems;
@@ -149,7 +156,9 @@ function ledgerProblems(check: MoneyCheck, options: { idle?: boolean }): string[
  */
 export async function expectLedgerInvariant(gateway: TestGateway, options: { idle?: boolean } = {}): Promise<void> {
   const { expect } = await import('vitest');
-  const problems = (await moneyChecks(gateway)).flatMap((check) => ledgerProblems(check, options).map((problem) => `${check.orgId}: ${problem}`));
+  const problems = (await moneyChecks(gateway)).flatMap((check) =>
+    ledgerProblems(check, options).map((problem) => `${check.orgId}: ${problem}`),
+  );
   expect(problems, 'ledger invariant').toEqual([]);
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { startFakeLlm, type FakeLlm } from './fake-llm.js';
+import { type FakeLlm, startFakeLlm } from './fake-llm.js';
 import { startTestGateway, type TestGateway } from './gateway.js';
 
 /** What a suite with an LLM has; the fields are set once its hooks have run. */

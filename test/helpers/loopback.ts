@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 
 export interface LoopbackServer {
   /** http://127.0.0.1:<port> */

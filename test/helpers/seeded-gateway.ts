@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { NewOrganization } from '../../src/auth/organizations.js';
-import { seedDemoData, type DemoDataOptions } from '../../src/db/demo-data.js';
+import { type DemoDataOptions, seedDemoData } from '../../src/db/demo-data.js';
 import { checkLedgerAfterEach, startTestGateway, type TestGateway, type TestGatewayOptions } from './gateway.js';
 
 export interface SeededGatewayOptions {

@@ -66,7 +66,9 @@ describe('billing REST API', () => {
     expect(future.entries).toEqual([]);
     const past = await json<{ entries: unknown[] }>(`/v1/ledger?to=${new Date(Date.now() - 3_600_000).toISOString()}`);
     expect(past.entries).toEqual([]);
-    const charges = await json<{ entries: { kind: string }[] }>(`/v1/ledger?kind=charge&to=${new Date(Date.now() + 3_600_000).toISOString()}`);
+    const charges = await json<{ entries: { kind: string }[] }>(
+      `/v1/ledger?kind=charge&to=${new Date(Date.now() + 3_600_000).toISOString()}`,
+    );
     expect(charges.entries.map((entry) => entry.kind)).toEqual(['charge', 'charge', 'charge', 'charge']);
     const both = await json<{ entries: { kind: string }[] }>('/v1/ledger?kind=grant,charge');
     expect(both.entries.map((entry) => entry.kind)).toEqual(['charge', 'charge', 'charge', 'charge', 'grant']);
@@ -108,7 +110,9 @@ describe('billing REST API', () => {
     expect(profiles.total).toBe(4);
 
     const first = await json<{ tasks: { id: string }[]; nextCursor: string }>('/v1/tasks?limit=3');
-    const rest2 = await json<{ tasks: { id: string }[]; nextCursor: string | null }>(`/v1/tasks?limit=3&cursor=${encodeURIComponent(first.nextCursor)}`);
+    const rest2 = await json<{ tasks: { id: string }[]; nextCursor: string | null }>(
+      `/v1/tasks?limit=3&cursor=${encodeURIComponent(first.nextCursor)}`,
+    );
     expect(first.tasks).toHaveLength(3);
     expect(rest2.tasks).toHaveLength(2);
     expect(rest2.nextCursor).toBeNull();
@@ -125,7 +129,17 @@ describe('billing REST API', () => {
   });
 
   it('bad query parameters are a clear 400 naming them', async () => {
-    for (const path of ['/v1/ledger?limit=0', '/v1/ledger?kind=refund', '/v1/ledger?from=yesterday', '/v1/ledger?cursor=abc', '/v1/usage?by=week', '/v1/tasks?state=done', '/v1/tasks?cursor=forged', '/v1/tasks?color=red', '/v1/tasks?tool=%00']) {
+    for (const path of [
+      '/v1/ledger?limit=0',
+      '/v1/ledger?kind=refund',
+      '/v1/ledger?from=yesterday',
+      '/v1/ledger?cursor=abc',
+      '/v1/usage?by=week',
+      '/v1/tasks?state=done',
+      '/v1/tasks?cursor=forged',
+      '/v1/tasks?color=red',
+      '/v1/tasks?tool=%00',
+    ]) {
       const response = await get(path);
       expect(response.status, path).toBe(400);
       const body = (await response.json()) as ErrorBody;
@@ -142,5 +156,4 @@ describe('billing REST API', () => {
     expect((await rest(gateway, 'GET', '/v1/balance')).status).toBe(401);
     expect((await get('/v1/balance', 'apg_not-a-key')).status).toBe(401);
   });
-
 });

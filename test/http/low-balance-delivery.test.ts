@@ -6,7 +6,7 @@ import { getLowBalanceAlert, setLowBalanceAlert, signalLowBalances } from '../..
 import { MAX_WEBHOOK_ATTEMPTS } from '../../src/webhooks/webhook.js';
 import { capturedLog } from '../helpers/captured-log.js';
 import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { listenOnLoopback, type LoopbackServer } from '../helpers/loopback.js';
+import { type LoopbackServer, listenOnLoopback } from '../helpers/loopback.js';
 
 const quietLog = pino({ level: 'silent' });
 

@@ -8,8 +8,8 @@ import { signalLowBalances } from '../../src/billing/low-balance.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { call, expectResult, request, toolCall, v1Data, v1Send } from '../a2a/support.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { rest, signIn, type SignedIn } from '../helpers/sign-in.js';
-import { listenOnLoopback, type LoopbackServer } from '../helpers/loopback.js';
+import { type LoopbackServer, listenOnLoopback } from '../helpers/loopback.js';
+import { rest, type SignedIn, signIn } from '../helpers/sign-in.js';
 
 const quietLog = pino({ level: 'silent' });
 
@@ -47,7 +47,11 @@ describe('low-balance signal', () => {
       expectResult(await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getReputationSummary', { agentId: 1 }))])), key));
     }
   };
-  const balance = async () => (await (await rest(gateway, 'GET', '/v1/balance', undefined, key)).json()) as { availableMicroUsdc: string; lowBalance: { below: boolean } | null };
+  const balance = async () =>
+    (await (await rest(gateway, 'GET', '/v1/balance', undefined, key)).json()) as {
+      availableMicroUsdc: string;
+      lowBalance: { below: boolean } | null;
+    };
   const pass = () => signalLowBalances({ db: gateway.database.db, log: quietLog, allowPrivateNetworks: true });
 
   it('shows the crossing on the balance and posts one signed notice per crossing', async () => {

@@ -5,7 +5,16 @@ import { signIn } from '../helpers/sign-in.js';
 
 interface OpenApi {
   openapi: string;
-  paths: Record<string, Record<string, { parameters?: { name: string; in: string; required: boolean; schema: Record<string, unknown> }[]; requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> } }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters?: { name: string; in: string; required: boolean; schema: Record<string, unknown> }[];
+        requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> };
+      }
+    >
+  >;
 }
 
 describe('GET /openapi.json', () => {
@@ -24,14 +33,20 @@ describe('GET /openapi.json', () => {
     const served = gateway.app.routes
       .filter((route) => route.path.startsWith('/v1/') && route.method !== 'ALL' && !route.path.endsWith('*'))
       .map((route) => `${route.method.toLowerCase()} ${route.path.replace(/:(\w+)/g, '{$1}')}`);
-    const documented = Object.entries(doc.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`));
+    const documented = Object.entries(doc.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method} ${path}`),
+    );
     expect([...new Set(documented)].sort()).toEqual([...new Set(served)].sort());
   });
 
   it('takes its parameters and bodies from the zod schemas the routes validate with', () => {
     const ledger = doc.paths['/v1/ledger']?.get?.parameters ?? [];
     expect(ledger.map((parameter) => parameter.name).sort()).toEqual(['cursor', 'from', 'kind', 'limit', 'to']);
-    expect(ledger.find((parameter) => parameter.name === 'limit')).toMatchObject({ in: 'query', required: false, schema: { maximum: 500, minimum: 1 } });
+    expect(ledger.find((parameter) => parameter.name === 'limit')).toMatchObject({
+      in: 'query',
+      required: false,
+      schema: { maximum: 500, minimum: 1 },
+    });
     const usage = doc.paths['/v1/usage']?.get?.parameters?.find((parameter) => parameter.name === 'by');
     expect(usage?.schema).toMatchObject({ enum: ['tool', 'tier', 'day'] });
     const verify = doc.paths['/v1/auth/verify']?.post?.requestBody?.content['application/json']?.schema;
@@ -41,10 +56,30 @@ describe('GET /openapi.json', () => {
 
   it('documents each answer with the zod schema its handler is typed by, and the error envelope once', async () => {
     const answer = (path: string, method: string, status: string) =>
-      (doc as unknown as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }>; $ref?: string }> }>> })
-        .paths[path]?.[method]?.responses[status];
-    expect(Object.keys(answer('/v1/balance', 'get', '200')?.content?.['application/json']?.schema.properties ?? {})).toContain('availableMicroUsdc');
-    expect(Object.keys(answer('/v1/topups', 'post', '202')?.content?.['application/json']?.schema.properties ?? {}).sort()).toEqual(['confirmations', 'required', 'status']);
+      (
+        doc as unknown as {
+          paths: Record<
+            string,
+            Record<
+              string,
+              {
+                responses: Record<
+                  string,
+                  { content?: Record<string, { schema: { properties?: Record<string, unknown> } }>; $ref?: string }
+                >;
+              }
+            >
+          >;
+        }
+      ).paths[path]?.[method]?.responses[status];
+    expect(Object.keys(answer('/v1/balance', 'get', '200')?.content?.['application/json']?.schema.properties ?? {})).toContain(
+      'availableMicroUsdc',
+    );
+    expect(Object.keys(answer('/v1/topups', 'post', '202')?.content?.['application/json']?.schema.properties ?? {}).sort()).toEqual([
+      'confirmations',
+      'required',
+      'status',
+    ]);
     expect(answer('/v1/ledger.csv', 'get', '200')?.content).toHaveProperty('text/csv');
     expect(answer('/v1/balance', 'get', '401')?.$ref).toBe('#/components/responses/Error');
     const reference = await gateway.app.request('/reference');
@@ -55,8 +90,13 @@ describe('GET /openapi.json', () => {
 
   it('validates requests with the documented schemas as the API always has: JSON whatever the content type, the first of a repeated parameter, one envelope for what is malformed', async () => {
     const owner = await signIn(gateway, privateKeyToAccount(generatePrivateKey()));
-    const send = async (path: string, init: RequestInit) => gateway.app.request(path, { ...init, headers: { authorization: `Bearer ${owner.token}`, ...init.headers } });
-    const asText = await send('/v1/keys', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ name: 'sent as text' }) });
+    const send = async (path: string, init: RequestInit) =>
+      gateway.app.request(path, { ...init, headers: { authorization: `Bearer ${owner.token}`, ...init.headers } });
+    const asText = await send('/v1/keys', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ name: 'sent as text' }),
+    });
     expect(asText.status).toBe(201);
     expect((await send('/v1/ledger?limit=1&limit=x', { method: 'GET' })).status).toBe(200);
     const malformed = await send('/v1/keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":' });
@@ -64,6 +104,10 @@ describe('GET /openapi.json', () => {
     expect(((await malformed.json()) as { error: { reason: string } }).error.reason).toBe('malformed_json');
     const invalid = await send('/v1/ledger?limit=0', { method: 'GET' });
     expect(invalid.status).toBe(400);
-    expect(((await invalid.json()) as { error: unknown }).error).toMatchObject({ code: 'invalid_request', reason: 'invalid_query', details: [{ path: 'limit' }] });
+    expect(((await invalid.json()) as { error: unknown }).error).toMatchObject({
+      code: 'invalid_request',
+      reason: 'invalid_query',
+      details: [{ path: 'limit' }],
+    });
   });
 });

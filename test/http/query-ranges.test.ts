@@ -1,7 +1,7 @@
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { rest, signIn, type SignedIn } from '../helpers/sign-in.js';
+import { rest, type SignedIn, signIn } from '../helpers/sign-in.js';
 
 /**
  * Times and numbers a schema accepted but PostgreSQL (or the usage query's day arithmetic) could
@@ -21,23 +21,27 @@ afterAll(() => gateway.close());
 const READ_ROUTES = ['/v1/ledger', '/v1/ledger.csv', '/v1/usage', '/v1/usage.csv', '/v1/tasks'];
 
 const OUT_OF_RANGE: Array<[string, string]> = [
-  ...READ_ROUTES.flatMap((route): Array<[string, string]> => [
-    [route, 'from=0000-01-01T00:00:00Z'],
-    [route, 'to=0000-12-31T23:59:59Z'],
-    [route, 'from=0001-01-01T00:00:00%2B00:01'],
-    [route, 'from=9999-12-31T23:59:59Z'],
-    [route, 'to=9999-12-31T23:59:59-23:59'],
-  ]),
+  ...READ_ROUTES.flatMap(
+    (route): Array<[string, string]> => [
+      [route, 'from=0000-01-01T00:00:00Z'],
+      [route, 'to=0000-12-31T23:59:59Z'],
+      [route, 'from=0001-01-01T00:00:00%2B00:01'],
+      [route, 'from=9999-12-31T23:59:59Z'],
+      [route, 'to=9999-12-31T23:59:59-23:59'],
+    ],
+  ),
   ['/v1/ledger', 'cursor=9223372036854775808'],
   ['/v1/ledger.csv', 'cursor=9999999999999999999'],
   ['/v1/topups', 'cursor=9223372036854775808'],
 ];
 
 const AT_THE_EDGES: Array<[string, string]> = [
-  ...READ_ROUTES.flatMap((route): Array<[string, string]> => [
-    [route, 'from=0001-01-01T00:00:00Z'],
-    [route, 'from=9998-12-31T23:59:59.999Z&to=9998-12-31T23:59:59.999999Z'],
-  ]),
+  ...READ_ROUTES.flatMap(
+    (route): Array<[string, string]> => [
+      [route, 'from=0001-01-01T00:00:00Z'],
+      [route, 'from=9998-12-31T23:59:59.999Z&to=9998-12-31T23:59:59.999999Z'],
+    ],
+  ),
   ['/v1/ledger', 'cursor=9223372036854775807'],
   ['/v1/topups', 'cursor=9223372036854775807'],
 ];
@@ -56,13 +60,16 @@ describe('out-of-range times and numbers are a 400, never a 500', () => {
     expect(response.status, await response.text()).toBe(200);
   });
 
-  it.each(['9999-12-31T23:59:59-23:59', '0000-06-01T00:00:00Z', '9999-06-01T00:00:00Z'])('POST /v1/keys with expiresAt %s → 400 invalid_body', async (expiresAt) => {
-    const response = await rest(gateway, 'POST', '/v1/keys', { name: 'far future', expiresAt }, owner.token);
-    const body = (await response.json()) as { error: { code: string; reason: string; details: { path: string }[] } };
-    expect(response.status, JSON.stringify(body)).toBe(400);
-    expect(body.error).toMatchObject({ code: 'invalid_request', reason: 'invalid_body' });
-    expect(body.error.details.map((issue) => issue.path)).toEqual(['expiresAt']);
-  });
+  it.each(['9999-12-31T23:59:59-23:59', '0000-06-01T00:00:00Z', '9999-06-01T00:00:00Z'])(
+    'POST /v1/keys with expiresAt %s → 400 invalid_body',
+    async (expiresAt) => {
+      const response = await rest(gateway, 'POST', '/v1/keys', { name: 'far future', expiresAt }, owner.token);
+      const body = (await response.json()) as { error: { code: string; reason: string; details: { path: string }[] } };
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(body.error).toMatchObject({ code: 'invalid_request', reason: 'invalid_body' });
+      expect(body.error.details.map((issue) => issue.path)).toEqual(['expiresAt']);
+    },
+  );
 
   it('POST /v1/keys with an expiresAt inside the range creates the key', async () => {
     const response = await rest(gateway, 'POST', '/v1/keys', { name: 'long lived', expiresAt: '9998-12-31T23:59:59Z' }, owner.token);

@@ -1,12 +1,12 @@
 import { sql } from 'drizzle-orm';
-import { keccak256, stringToHex, toHex, type LocalAccount } from 'viem';
+import { keccak256, type LocalAccount, stringToHex, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewOrganization } from '../../src/auth/organizations.js';
 import { call, expectResult, request, toolCall, v1Data, v1Send } from '../a2a/support.js';
-import { startLocalChain, type LocalChain } from '../helpers/chain.js';
+import { type LocalChain, startLocalChain } from '../helpers/chain.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { rest } from '../helpers/sign-in.js';
-import { catchUp, deployRegistries, indexerDeps, registryCalls, type Registries } from './support.js';
+import { catchUp, deployRegistries, indexerDeps, type Registries, registryCalls } from './support.js';
 
 describe('the ERC-8004 indexer: registry events on a local chain become what the tools answer', () => {
   let chain: LocalChain;
@@ -30,7 +30,12 @@ describe('the ERC-8004 indexer: registry events on a local chain become what the
     gateway = await startTestGateway({ indexedChainId: 31337 });
     org = await gateway.createOrg({ credits: 10_000_000n });
     const deployer = await chain.fundedWallet();
-    [owner, clientA, clientB, validator] = await Promise.all([chain.fundedWallet(), chain.fundedWallet(), chain.fundedWallet(), chain.fundedWallet()]);
+    [owner, clientA, clientB, validator] = await Promise.all([
+      chain.fundedWallet(),
+      chain.fundedWallet(),
+      chain.fundedWallet(),
+      chain.fundedWallet(),
+    ]);
     registries = await deployRegistries(chain, deployer);
     calls = registryCalls(registries);
   }, 60_000);
@@ -45,7 +50,13 @@ describe('the ERC-8004 indexer: registry events on a local chain become what the
     await index();
     const head = await chain.publicClient.getBlockNumber();
     const ready = (await (await gateway.app.request('/readyz')).json()) as { indexer: Record<string, unknown> };
-    expect(ready.indexer).toMatchObject({ chainId: 31337, indexedBlock: String(head), headBlock: String(head), lagBlocks: 0, finalBlock: String(head - 2n) });
+    expect(ready.indexer).toMatchObject({
+      chainId: 31337,
+      indexedBlock: String(head),
+      headBlock: String(head),
+      lagBlocks: 0,
+      finalBlock: String(head - 2n),
+    });
     expect(await (await rest(gateway, 'GET', '/v1/indexer')).json()).toEqual({ indexer: ready.indexer });
   });
 
@@ -73,7 +84,18 @@ describe('the ERC-8004 indexer: registry events on a local chain become what the
     });
     const feedbacks = await tool('getMyFeedbacks', { agentId: 0, includeRevoked: true });
     expect(
-      feedbacks.feedbacks.map((f: Record<string, unknown>) => [f.client_address, f.feedback_index, f.value, f.value_decimals, f.tag1, f.tag2, f.revoked, f.score]).sort(),
+      feedbacks.feedbacks
+        .map((f: Record<string, unknown>) => [
+          f.client_address,
+          f.feedback_index,
+          f.value,
+          f.value_decimals,
+          f.tag1,
+          f.tag2,
+          f.revoked,
+          f.score,
+        ])
+        .sort(),
     ).toEqual(
       [
         [clientA.address.toLowerCase(), '1', '87', 0, 'starred', '', true, 87],
@@ -98,7 +120,10 @@ describe('the ERC-8004 indexer: registry events on a local chain become what the
     await chain.write(owner, calls.setAgentURI(1n, 'https://agents.example/one-v2.json'));
     await chain.write(owner, calls.transfer(owner.address, newOwner.address, 1n));
     await index();
-    expect(await tool('getAgentProfile', { agentId: 1 })).toMatchObject({ owner: newOwner.address.toLowerCase(), metadata_uri: 'https://agents.example/one-v2.json' });
+    expect(await tool('getAgentProfile', { agentId: 1 })).toMatchObject({
+      owner: newOwner.address.toLowerCase(),
+      metadata_uri: 'https://agents.example/one-v2.json',
+    });
     const [one] = await gateway.database.db.rows<{ metadata: Record<string, string> }>(sql`select metadata from agents where id = 1`);
     expect(one?.metadata.agentWallet).toBe('0x'); // a transfer clears the agent wallet
     expect(await index()).toBe(0);

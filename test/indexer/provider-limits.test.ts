@@ -5,10 +5,10 @@ import { createPublicClient, http, type PublicClient } from 'viem';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexerLogReader, indexOnce } from '../../src/indexer/indexer.js';
+import { type LocalChain, startLocalChain } from '../helpers/chain.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { startLocalChain, type LocalChain } from '../helpers/chain.js';
-import { catchUp, deployRegistries, indexerDeps, registryCalls, type Registries } from './support.js';
 import { listenOnLoopback } from '../helpers/loopback.js';
+import { catchUp, deployRegistries, indexerDeps, type Registries, registryCalls } from './support.js';
 
 /** What providers answer when an eth_getLogs range is too wide (Alchemy, Infura, QuickNode wordings). */
 const TOO_LARGE = [
@@ -27,22 +27,34 @@ async function startLimitedProvider(upstream: string, limits: { maxSpan: number;
   const server: Server = createServer(async (request, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: number; method: string; params: [{ fromBlock: string; toBlock: string }] };
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+      id: number;
+      method: string;
+      params: [{ fromBlock: string; toBlock: string }];
+    };
     if (body.method === 'eth_getLogs') {
       if (seen.refusedRate < limits.rateLimited) {
         seen.refusedRate++;
-        response.writeHead(429, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: body.id, error: { code: 429, message: 'Too Many Requests' } }));
+        response
+          .writeHead(429, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ jsonrpc: '2.0', id: body.id, error: { code: 429, message: 'Too Many Requests' } }));
         return;
       }
       const span = Number(BigInt(body.params[0].toBlock) - BigInt(body.params[0].fromBlock)) + 1;
       if (span > limits.maxSpan) {
         const message = TOO_LARGE[seen.refusedTooLarge++ % TOO_LARGE.length];
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: body.id, error: { code: -32602, message } }));
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ jsonrpc: '2.0', id: body.id, error: { code: -32602, message } }));
         return;
       }
       seen.spans.push(span);
     }
-    const forwarded = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const forwarded = await fetch(upstream, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     response.writeHead(forwarded.status, { 'content-type': 'application/json' }).end(await forwarded.text());
   });
   const loopback = await listenOnLoopback(server);
@@ -92,7 +104,8 @@ describe('provider limits: ranges halve on "too large", rate limits back off, no
     expect(provider.seen.refusedRate).toBe(3);
     expect(provider.seen.refusedTooLarge).toBeGreaterThan(0);
     expect(Math.max(...provider.seen.spans)).toBeLessThanOrEqual(7);
-    const rows = (db: TestDatabase) => db.db.rows(sql`select agent_id, client_address, feedback_index, value::text from feedbacks order by feedback_index`);
+    const rows = (db: TestDatabase) =>
+      db.db.rows(sql`select agent_id, client_address, feedback_index, value::text from feedbacks order by feedback_index`);
     expect(await rows(limited)).toEqual(await rows(direct));
     expect(await rows(limited)).toHaveLength(30);
   });

@@ -4,22 +4,29 @@ import { pino } from 'pino';
 import type { LocalAccount } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewOrganization } from '../../src/auth/organizations.js';
-import { readDueRegistrationFiles, type RegistrationFileSettings } from '../../src/indexer/registration-files.js';
+import { type RegistrationFileSettings, readDueRegistrationFiles } from '../../src/indexer/registration-files.js';
 import type { Resolve } from '../../src/webhooks/destination.js';
 import { call, expectResult, request, toolCall, v1Data, v1Send } from '../a2a/support.js';
-import { startLocalChain, type LocalChain } from '../helpers/chain.js';
+import { type LocalChain, startLocalChain } from '../helpers/chain.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { catchUp, deployRegistries, indexerDeps, registryCalls, type Registries } from './support.js';
 import { listenOnLoopback } from '../helpers/loopback.js';
+import { catchUp, deployRegistries, indexerDeps, type Registries, registryCalls } from './support.js';
 
 const file = (name: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ type: 'https://eips.ethereum.org/EIPS/eip-8004#registration-v1', name, description: `${name}, described`, services: [], ...extra });
+  JSON.stringify({
+    type: 'https://eips.ethereum.org/EIPS/eip-8004#registration-v1',
+    name,
+    description: `${name}, described`,
+    services: [],
+    ...extra,
+  });
 
 /** A file server for registration files: plain paths, an IPFS gateway path, a redirect, a huge file, a hanging one. */
 async function startFileServer() {
   const server: Server = createServer((request, response) => {
     const path = request.url ?? '/';
-    if (path === '/zero.json') return void response.writeHead(200, { 'content-type': 'application/json' }).end(file('Zero', { active: true }));
+    if (path === '/zero.json')
+      return void response.writeHead(200, { 'content-type': 'application/json' }).end(file('Zero', { active: true }));
     if (path === '/ipfs/bafyagentone/agent.json') return void response.writeHead(200).end(file('One', { active: false }));
     if (path === '/moved') return void response.writeHead(302, { location: '/zero.json' }).end();
     if (path === '/huge.json') return void response.writeHead(200).end(`{"name":"${'x'.repeat(300_000)}"}`);
@@ -42,10 +49,13 @@ describe('registration files: name, description and active from the agent URI, n
   const log = pino({ level: 'silent' });
 
   const profile = async (agentId: number) =>
-    expectResult(await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId }))])), org.apiKey.key)).task.artifacts[0].parts[0].data;
+    expectResult(await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId }))])), org.apiKey.key))
+      .task.artifacts[0].parts[0].data;
   const registration = async (agentId: number) =>
-    (await gateway.database.db.rows<{ registration_error: string | null; registration_attempts: number; due: boolean }>(sql`
-      select registration_error, registration_attempts, agent_uri is distinct from registration_uri as due from agents where id = ${agentId}`))[0];
+    (
+      await gateway.database.db.rows<{ registration_error: string | null; registration_attempts: number; due: boolean }>(sql`
+      select registration_error, registration_attempts, agent_uri is distinct from registration_uri as due from agents where id = ${agentId}`)
+    )[0];
 
   beforeAll(async () => {
     chain = await startLocalChain();
@@ -59,7 +69,17 @@ describe('registration files: name, description and active from the agent URI, n
     registries = await deployRegistries(chain, deployer);
     const calls = registryCalls(registries);
     const inline = `data:application/json;base64,${Buffer.from(file('Two')).toString('base64')}`;
-    for (const uri of [`${files.base}/zero.json`, 'ipfs://bafyagentone/agent.json', inline, `${files.base}/moved`, `${files.base}/huge.json`, `${files.base}/not-json`, `${files.base}/hang`, 'ftp://agents.example/x.json', '']) {
+    for (const uri of [
+      `${files.base}/zero.json`,
+      'ipfs://bafyagentone/agent.json',
+      inline,
+      `${files.base}/moved`,
+      `${files.base}/huge.json`,
+      `${files.base}/not-json`,
+      `${files.base}/hang`,
+      'ftp://agents.example/x.json',
+      '',
+    ]) {
       await chain.write(owner, calls.register(uri));
     }
   }, 60_000);

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { keccak256, toHex, type LocalAccount } from 'viem';
+import { keccak256, type LocalAccount, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalChain, startLocalChain } from '../helpers/chain.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { startLocalChain, type LocalChain } from '../helpers/chain.js';
-import { catchUp, deployRegistries, indexerDeps, registryCalls, type Registries } from './support.js';
+import { catchUp, deployRegistries, indexerDeps, type Registries, registryCalls } from './support.js';
 
 interface Snapshot {
   agents: unknown[];
@@ -23,7 +23,9 @@ describe('reorgs: rows from blocks a reorg drops are removed and the new blocks 
 
   const tables = async (): Promise<Snapshot> => ({
     agents: await database.db.rows(sql`select id, owner_address, agent_uri, metadata from agents order by id`),
-    feedbacks: await database.db.rows(sql`select agent_id, client_address, feedback_index, value::text, tag1, revoked from feedbacks order by 1, 2, 3`),
+    feedbacks: await database.db.rows(
+      sql`select agent_id, client_address, feedback_index, value::text, tag1, revoked from feedbacks order by 1, 2, 3`,
+    ),
     validations: await database.db.rows(sql`select request_hash, response, tag from validations order by 1`),
   });
   // Ten confirmations: every block written after the fork is still provisional when the reorg comes.

@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { keccak256, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { type LocalChain, startLocalChain } from '../helpers/chain.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { startLocalChain, type LocalChain } from '../helpers/chain.js';
-import { outputsOf, pollUntil, startGatewayProcess, type GatewayProcess } from '../robustness/support.js';
-import { catchUp, deployRegistries, indexerDeps, registryCalls, type Registries } from './support.js';
 import { needs } from '../helpers/requirements.js';
+import { type GatewayProcess, outputsOf, pollUntil, startGatewayProcess } from '../robustness/support.js';
+import { catchUp, deployRegistries, indexerDeps, type Registries, registryCalls } from './support.js';
 
 const INDEXER_LOCK_KEY = 0x0a2a_8004;
 
@@ -23,7 +23,9 @@ describe('indexers killed and restarted mid-backfill lose and double nothing (Po
 
   const tables = async (db: TestDatabase) => ({
     agents: await db.db.rows(sql`select id, owner_address, agent_uri, metadata, created_at from agents order by id`),
-    feedbacks: await db.db.rows(sql`select agent_id, client_address, feedback_index, value::text, value_decimals, tag1, revoked, created_at from feedbacks order by 1, 2, 3`),
+    feedbacks: await db.db.rows(
+      sql`select agent_id, client_address, feedback_index, value::text, value_decimals, tag1, revoked, created_at from feedbacks order by 1, 2, 3`,
+    ),
     validations: await db.db.rows(sql`select request_hash, agent_id, response, tag from validations order by 1`),
   });
   const tip = async () => (await killed.db.rows<{ tip_block: bigint }>(sql`select tip_block from indexer_state`))[0]?.tip_block ?? -1n;
@@ -92,7 +94,9 @@ describe('indexers killed and restarted mid-backfill lose and double nothing (Po
       const pair = startIndexers(round);
       const target = (head * BigInt(Math.round(fraction * 100))) / 100n;
       await pollUntil(`the cursor at block ${target}`, cursorAt(target, pair), { timeoutMs: 60_000, intervalMs: 5 });
-      const [holders] = await killed.db.rows<{ n: number }>(sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${INDEXER_LOCK_KEY} and granted`);
+      const [holders] = await killed.db.rows<{ n: number }>(
+        sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${INDEXER_LOCK_KEY} and granted`,
+      );
       expect(holders?.n).toBe(1);
       for (const child of pair) await child.kill();
       expect(await tip()).toBeLessThan(head);

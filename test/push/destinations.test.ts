@@ -73,7 +73,16 @@ const NOT_PUBLIC: Array<[string, string]> = [
   ['ff00::/8 multicast', 'ff02::1'],
 ];
 
-const PUBLIC = ['8.8.8.8', '1.1.1.1', '192.0.1.1', '100.128.0.1', '2606:4700:4700::1111', '64:ff9b::8.8.8.8', '::ffff:8.8.8.8', '2002:808:808::1'];
+const PUBLIC = [
+  '8.8.8.8',
+  '1.1.1.1',
+  '192.0.1.1',
+  '100.128.0.1',
+  '2606:4700:4700::1111',
+  '64:ff9b::8.8.8.8',
+  '::ffff:8.8.8.8',
+  '2002:808:808::1',
+];
 
 describe('which addresses are public', () => {
   it.each(NOT_PUBLIC)('%s (%s) is not', (_, address) => {
@@ -86,7 +95,9 @@ describe('which addresses are public', () => {
 
   it.each(NOT_PUBLIC)('a webhook at %s (%s) is refused before any connection', async (_, address) => {
     const host = address.includes(':') ? `[${address}]` : address;
-    await expect(postWebhook({ url: `http://${host}:9/hook`, body: '{}', allowPrivateNetworks: false })).rejects.toThrow(/private or loopback/);
+    await expect(postWebhook({ url: `http://${host}:9/hook`, body: '{}', allowPrivateNetworks: false })).rejects.toThrow(
+      /private or loopback/,
+    );
   });
 });
 
@@ -132,19 +143,24 @@ describe('a webhook connects to the address that was checked, not to a second lo
       { address: '8.8.8.8', family: 4 },
       { address: '127.0.0.1', family: 4 },
     ];
-    await expect(postWebhook({ url: `http://mixed.rebind.test:${port}/hook`, body: '{}', allowPrivateNetworks: false, resolve })).rejects.toThrow(
-      /^host mixed\.rebind\.test resolves to a private or loopback address/,
-    );
+    await expect(
+      postWebhook({ url: `http://mixed.rebind.test:${port}/hook`, body: '{}', allowPrivateNetworks: false, resolve }),
+    ).rejects.toThrow(/^host mixed\.rebind\.test resolves to a private or loopback address/);
     const nat64: Resolve = async () => [{ address: '64:ff9b::7f00:1', family: 6 }];
-    await expect(postWebhook({ url: `http://nat64.rebind.test:${port}/hook`, body: '{}', allowPrivateNetworks: false, resolve: nat64 })).rejects.toThrow(
-      /private or loopback/,
-    );
+    await expect(
+      postWebhook({ url: `http://nat64.rebind.test:${port}/hook`, body: '{}', allowPrivateNetworks: false, resolve: nat64 }),
+    ).rejects.toThrow(/private or loopback/);
     expect(received.length).toBe(before);
   });
 
   it('a failure names the host, never the address it resolved to', async () => {
     const dns = rebinding('127.0.0.1', '127.0.0.1');
-    const error = await postWebhook({ url: 'http://closed.rebind.test:1/hook', body: '{}', allowPrivateNetworks: true, resolve: dns.resolve }).catch((caught: unknown) => caught as Error);
+    const error = await postWebhook({
+      url: 'http://closed.rebind.test:1/hook',
+      body: '{}',
+      allowPrivateNetworks: true,
+      resolve: dns.resolve,
+    }).catch((caught: unknown) => caught as Error);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/closed\.rebind\.test:1/);
     expect((error as Error).message).not.toMatch(/127\.0\.0\.1/);

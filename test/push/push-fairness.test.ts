@@ -2,13 +2,13 @@ import { createServer } from 'node:http';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PUSH_IN_FLIGHT_PER_ORG, startPushDispatcher } from '../../src/a2a/push-delivery.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { MAX_OPEN_PUSH_CONFIGS_PER_ORG, MAX_PUSH_CONFIGS_PER_TASK } from '../../src/push/configs.js';
-import { PUSH_IN_FLIGHT_PER_ORG, startPushDispatcher } from '../../src/a2a/push-delivery.js';
-import { call, expectResult, expectRpcError, request, toolCall, v03Send, v03Text, v1Data, v1Send, v1Text } from '../a2a/support.js';
+import { call, expectResult, expectRpcError, request, toolCall, v1Data, v1Send, v1Text, v03Send, v03Text } from '../a2a/support.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { type LoopbackServer, listenOnLoopback } from '../helpers/loopback.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
-import { listenOnLoopback, type LoopbackServer } from '../helpers/loopback.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -26,32 +26,51 @@ describe('push notification limits', () => {
     const { apiKey } = await suite.gateway.createOrg();
     const task = expectResult(await call(suite.gateway, request('SendMessage', v1Send([v1Text('hello')])), apiKey.key)).task;
     for (let n = 0; n < MAX_PUSH_CONFIGS_PER_TASK; n += 1) {
-      expectResult(await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, id: `c${n}`, url: hook(n) }), apiKey.key));
+      expectResult(
+        await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, id: `c${n}`, url: hook(n) }), apiKey.key),
+      );
     }
-    const v1 = expectRpcError(await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: hook(99) }), apiKey.key), -32602);
+    const v1 = expectRpcError(
+      await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: hook(99) }), apiKey.key),
+      -32602,
+    );
     expect(v1.data).toMatchObject({ reason: 'push_config_limit', limit: 'task', max: MAX_PUSH_CONFIGS_PER_TASK });
     const v03 = expectRpcError(
-      await call(suite.gateway, request('tasks/pushNotificationConfig/set', { taskId: task.id, pushNotificationConfig: { url: hook(98) } }), apiKey.key),
+      await call(
+        suite.gateway,
+        request('tasks/pushNotificationConfig/set', { taskId: task.id, pushNotificationConfig: { url: hook(98) } }),
+        apiKey.key,
+      ),
       -32602,
     );
     expect(v03.data?.reason).toBe('push_config_limit');
-    expectResult(await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, id: 'c3', url: hook(33) }), apiKey.key));
+    expectResult(
+      await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, id: 'c3', url: hook(33) }), apiKey.key),
+    );
 
     const followUp = expectRpcError(
-      await call(suite.gateway, request('message/send', { ...v03Send([v03Text('more')], { taskId: task.id }), configuration: { pushNotificationConfig: { url: hook(97) } } }), apiKey.key),
+      await call(
+        suite.gateway,
+        request('message/send', {
+          ...v03Send([v03Text('more')], { taskId: task.id }),
+          configuration: { pushNotificationConfig: { url: hook(97) } },
+        }),
+        apiKey.key,
+      ),
       -32602,
     );
     expect(followUp.data?.reason).toBe('push_config_limit');
     const after = expectResult(await call(suite.gateway, request('GetTask', { id: task.id }), apiKey.key));
     expect(after.history).toHaveLength(2); // the refused follow-up was not appended
-    expect(expectResult(await call(suite.gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id }), apiKey.key)).configs).toHaveLength(
-      MAX_PUSH_CONFIGS_PER_TASK,
-    );
+    expect(
+      expectResult(await call(suite.gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id }), apiKey.key)).configs,
+    ).toHaveLength(MAX_PUSH_CONFIGS_PER_TASK);
   });
 
   it(`an organization takes at most ${MAX_OPEN_PUSH_CONFIGS_PER_ORG} configs on its unfinished tasks`, async () => {
     const { apiKey } = await suite.gateway.createOrg();
-    const open = async () => expectResult(await call(suite.gateway, request('SendMessage', v1Send([v1Text('hello')])), apiKey.key)).task.id as string;
+    const open = async () =>
+      expectResult(await call(suite.gateway, request('SendMessage', v1Send([v1Text('hello')])), apiKey.key)).task.id as string;
     for (let t = 0; t < MAX_OPEN_PUSH_CONFIGS_PER_ORG / MAX_PUSH_CONFIGS_PER_TASK; t += 1) {
       const taskId = await open();
       await Promise.all(
@@ -61,16 +80,28 @@ describe('push notification limits', () => {
       );
     }
     const taskId = await open();
-    const refused = expectRpcError(await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId, url: hook(0) }), apiKey.key), -32602);
+    const refused = expectRpcError(
+      await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId, url: hook(0) }), apiKey.key),
+      -32602,
+    );
     expect(refused.data).toMatchObject({ reason: 'push_config_limit', limit: 'organization', max: MAX_OPEN_PUSH_CONFIGS_PER_ORG });
     // A send that would open a task with a webhook is refused before it opens anything.
     const send = expectRpcError(
-      await call(suite.gateway, request('SendMessage', { ...v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))]), configuration: { taskPushNotificationConfig: { url: hook(1) } } }), apiKey.key),
+      await call(
+        suite.gateway,
+        request('SendMessage', {
+          ...v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))]),
+          configuration: { taskPushNotificationConfig: { url: hook(1) } },
+        }),
+        apiKey.key,
+      ),
       -32602,
     );
     expect(send.data?.reason).toBe('push_config_limit');
     // Webhooks on finished tasks post no more changes and do not count.
-    const done = expectResult(await call(suite.gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), apiKey.key)).task;
+    const done = expectResult(
+      await call(suite.gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), apiKey.key),
+    ).task;
     expect(done.status.state).toBe('TASK_STATE_COMPLETED');
     expectResult(await call(suite.gateway, request('CreateTaskPushNotificationConfig', { taskId: done.id, url: hook(2) }), apiKey.key));
   });
@@ -116,18 +147,42 @@ describe('push delivery is fair between organizations', () => {
   it("another organization's notice arrives while one organization's webhooks that never answer are still pending", async () => {
     const slowOrg = await gateway.createOrg();
     for (let t = 0; t < 5; t += 1) {
-      const task = expectResult(await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), slowOrg.apiKey.key)).task;
+      const task = expectResult(
+        await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), slowOrg.apiKey.key),
+      ).task;
       for (let n = 0; n < MAX_PUSH_CONFIGS_PER_TASK; n += 1) {
-        expectResult(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: `${silent.baseUrl}/hook/${n}` }), slowOrg.apiKey.key));
+        expectResult(
+          await call(
+            gateway,
+            request('CreateTaskPushNotificationConfig', { taskId: task.id, url: `${silent.baseUrl}/hook/${n}` }),
+            slowOrg.apiKey.key,
+          ),
+        );
       }
     }
     const otherOrg = await gateway.createOrg();
-    const task = expectResult(await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 2 }))])), otherOrg.apiKey.key)).task;
-    expectResult(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: `${receiver.baseUrl}/hook` }), otherOrg.apiKey.key));
+    const task = expectResult(
+      await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 2 }))])), otherOrg.apiKey.key),
+    ).task;
+    expectResult(
+      await call(
+        gateway,
+        request('CreateTaskPushNotificationConfig', { taskId: task.id, url: `${receiver.baseUrl}/hook` }),
+        otherOrg.apiKey.key,
+      ),
+    );
 
     // Everything is due when the dispatcher starts; the slow organization's 50 notices came first.
-    stop = startPushDispatcher({ db: gateway.database.db, log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), allowPrivateNetworks: true, intervalMs: 30 });
-    await waitFor(() => delivered.some((body) => (JSON.parse(body) as { task: { id: string } }).task.id === task.id), 'the other organization’s notice');
+    stop = startPushDispatcher({
+      db: gateway.database.db,
+      log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      allowPrivateNetworks: true,
+      intervalMs: 30,
+    });
+    await waitFor(
+      () => delivered.some((body) => (JSON.parse(body) as { task: { id: string } }).task.id === task.id),
+      'the other organization’s notice',
+    );
 
     // The slow organization's first deliveries, started with it, are held open; none has ended
     // (they would only by the delivery timeout), so the other notice did not wait behind them.

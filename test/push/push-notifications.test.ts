@@ -3,10 +3,10 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { seedDemoData } from '../../src/db/demo-data.js';
 import { dispatchPushNotifications, startPushDispatcher } from '../../src/a2a/push-delivery.js';
-import { call, expectResult, expectRpcError, request, toolCall, v03Data, v03Send, v1Data, v1Send } from '../a2a/support.js';
-import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+import { seedDemoData } from '../../src/db/demo-data.js';
+import { call, expectResult, expectRpcError, request, toolCall, v1Data, v1Send, v03Data, v03Send } from '../a2a/support.js';
+import { type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { listenOnLoopback } from '../helpers/loopback.js';
 import { waitFor } from '../helpers/wait.js';
@@ -22,7 +22,13 @@ interface Received {
  * A webhook receiver on loopback: records every POST it takes, and the time of every POST it got
  * (`attemptsAt`, failed ones included); answers 500 to the first `failFirst` ones.
  */
-async function startReceiver(): Promise<{ url: string; received: Received[]; attemptsAt: number[]; failFirst: number; close(): Promise<void> }> {
+async function startReceiver(): Promise<{
+  url: string;
+  received: Received[];
+  attemptsAt: number[];
+  failFirst: number;
+  close(): Promise<void>;
+}> {
   const receiver = { url: '', received: [] as Received[], attemptsAt: [] as number[], failFirst: 0, close: async () => {} };
   const server: Server = createServer(async (req, res) => {
     receiver.attemptsAt.push(Date.now());
@@ -48,7 +54,6 @@ function expectSigned(received: Received, token: string): void {
   const expected = createHmac('sha256', token).update(`${match?.[1]}.${received.body}`).digest('hex');
   expect(match?.[2]).toBe(expected);
 }
-
 
 describe('push notifications', () => {
   let llm: FakeLlm;
@@ -102,18 +107,26 @@ describe('push notifications', () => {
 
   it('a failing webhook is retried with backoff until it takes the notification (A2A 0.3 shapes)', async () => {
     receiver.failFirst = 2;
-    const task = expectResult(await call(gateway, request('message/send', v03Send([v03Data(toolCall('getAgentProfile', { agentId: 1 }))])), key));
+    const task = expectResult(
+      await call(gateway, request('message/send', v03Send([v03Data(toolCall('getAgentProfile', { agentId: 1 }))])), key),
+    );
     const set = expectResult(
-      await call(gateway, request('tasks/pushNotificationConfig/set', { taskId: task.id, pushNotificationConfig: { url: receiver.url, token: 't-03' } }), key),
+      await call(
+        gateway,
+        request('tasks/pushNotificationConfig/set', { taskId: task.id, pushNotificationConfig: { url: receiver.url, token: 't-03' } }),
+        key,
+      ),
     );
     expect(set).toEqual({ taskId: task.id, pushNotificationConfig: { url: receiver.url, id: expect.any(String) } });
     await waitFor(() => receiver.received.length >= 1, 'a delivery', 10_000);
     expect(JSON.parse(receiver.received[0]?.body ?? '{}')).toMatchObject({ kind: 'task', id: task.id, status: { state: 'completed' } });
     expectSigned(receiver.received[0] as Received, 't-03');
     const configOf = async () =>
-      (await gateway.database.db.rows<{ attempts: number; lastError: string | null; delivered: boolean }>(
-        sql`select attempts, last_error as "lastError", delivered_version is not null as delivered from push_configs where task_id = ${task.id}`,
-      ))[0];
+      (
+        await gateway.database.db.rows<{ attempts: number; lastError: string | null; delivered: boolean }>(
+          sql`select attempts, last_error as "lastError", delivered_version is not null as delivered from push_configs where task_id = ${task.id}`,
+        )
+      )[0];
     await waitFor(async () => (await configOf())?.delivered === true);
     expect(await configOf()).toEqual({ attempts: 0, lastError: null, delivered: true });
     // Delivered is recorded after the POST that took it, so every POST has arrived by now: two
@@ -127,23 +140,46 @@ describe('push notifications', () => {
   }, 15_000);
 
   it('configs are created, read, listed and deleted per task; another organization’s task is not found; a bad URL is refused', async () => {
-    const task = expectResult(await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 2 }))])), key)).task;
-    const created = expectResult(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, id: 'main', url: receiver.url }), key));
+    const task = expectResult(
+      await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 2 }))])), key),
+    ).task;
+    const created = expectResult(
+      await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, id: 'main', url: receiver.url }), key),
+    );
     expect(created).toEqual({ id: 'main', taskId: task.id, url: receiver.url });
-    expect(expectResult(await call(gateway, request('GetTaskPushNotificationConfig', { taskId: task.id, id: 'main' }), key))).toEqual(created);
-    expect(expectResult(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id }), key))).toEqual({ configs: [created], nextPageToken: '' });
-    expect(expectResult(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id, pageSize: 1 }), key))).toEqual({ configs: [created], nextPageToken: '' });
+    expect(expectResult(await call(gateway, request('GetTaskPushNotificationConfig', { taskId: task.id, id: 'main' }), key))).toEqual(
+      created,
+    );
+    expect(expectResult(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id }), key))).toEqual({
+      configs: [created],
+      nextPageToken: '',
+    });
+    expect(expectResult(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id, pageSize: 1 }), key))).toEqual({
+      configs: [created],
+      nextPageToken: '',
+    });
     for (const pageSize of [0, 101, 2 ** 53]) {
       expectRpcError(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id, pageSize }), key), -32602);
     }
-    expect(expectResult(await call(gateway, request('DeleteTaskPushNotificationConfig', { taskId: task.id, id: 'main' }), key))).toEqual({});
+    expect(expectResult(await call(gateway, request('DeleteTaskPushNotificationConfig', { taskId: task.id, id: 'main' }), key))).toEqual(
+      {},
+    );
     expect(expectResult(await call(gateway, request('ListTaskPushNotificationConfigs', { taskId: task.id }), key)).configs).toEqual([]);
 
     const stranger = (await gateway.createOrg()).apiKey.key;
-    expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url }), stranger), -32001);
-    const bad = expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: 'file:///etc/passwd' }), key), -32602);
+    expectRpcError(
+      await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url }), stranger),
+      -32001,
+    );
+    const bad = expectRpcError(
+      await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: 'file:///etc/passwd' }), key),
+      -32602,
+    );
     expect(bad.data?.reason).toBe('invalid_webhook_url');
-    const nul = expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url, token: 'a\u0000b' }), key), -32602);
+    const nul = expectRpcError(
+      await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url, token: 'a\u0000b' }), key),
+      -32602,
+    );
     expect(nul.data?.reason).toBe('unsupported_input');
     await receiver.close();
   });
@@ -155,7 +191,10 @@ describe('push notifications', () => {
       gateway,
       request('SendMessage', {
         ...v1Send([v1Data(toolCall('getReputationReport', { agentId: 2 }))]),
-        configuration: { returnImmediately: true, taskPushNotificationConfig: { id: 'auth', url: receiver.url, token: 'tok-1', authentication } },
+        configuration: {
+          returnImmediately: true,
+          taskPushNotificationConfig: { id: 'auth', url: receiver.url, token: 'tok-1', authentication },
+        },
       }),
       key,
     );
@@ -190,18 +229,26 @@ describe('push notifications', () => {
     const capturing = pino({ level: 'trace' }, { write: (line: string) => void lines.push(line) });
     try {
       receiver.failFirst = 1;
-      const task = expectResult(await call(gateway, request('message/send', v03Send([v03Data(toolCall('getAgentProfile', { agentId: 2 }))])), key));
+      const task = expectResult(
+        await call(gateway, request('message/send', v03Send([v03Data(toolCall('getAgentProfile', { agentId: 2 }))])), key),
+      );
       const set = expectResult(
         await call(
           gateway,
           request('tasks/pushNotificationConfig/set', {
             taskId: task.id,
-            pushNotificationConfig: { url: receiver.url, authentication: { schemes: ['Basic', 'Bearer'], credentials: 'dXNlcjpzZWNyZXQtMDM=' } },
+            pushNotificationConfig: {
+              url: receiver.url,
+              authentication: { schemes: ['Basic', 'Bearer'], credentials: 'dXNlcjpzZWNyZXQtMDM=' },
+            },
           }),
           key,
         ),
       );
-      expect(set).toEqual({ taskId: task.id, pushNotificationConfig: { id: expect.any(String), url: receiver.url, authentication: { schemes: ['Basic'] } } });
+      expect(set).toEqual({
+        taskId: task.id,
+        pushNotificationConfig: { id: expect.any(String), url: receiver.url, authentication: { schemes: ['Basic'] } },
+      });
       const got = expectResult(await call(gateway, request('tasks/pushNotificationConfig/get', { id: task.id }), key));
       expect(JSON.stringify(got)).not.toContain('dXNlcjpzZWNyZXQtMDM=');
 
@@ -220,7 +267,9 @@ describe('push notifications', () => {
   });
 
   it('authentication is bounded and must fit an HTTP header: -32602 before anything is stored', async () => {
-    const task = expectResult(await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), key)).task;
+    const task = expectResult(
+      await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), key),
+    ).task;
     for (const authentication of [
       { scheme: 'Bearer', credentials: 'x'.repeat(4097) },
       { scheme: 'Bearer', credentials: 'abc\r\nX-Injected: 1' },
@@ -230,12 +279,22 @@ describe('push notifications', () => {
       { scheme: 'B'.repeat(65), credentials: 'abc' },
       { credentials: 'no scheme' },
     ]) {
-      const error = expectRpcError(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url, authentication }), key), -32602);
+      const error = expectRpcError(
+        await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url, authentication }), key),
+        -32602,
+      );
       expect(JSON.stringify(error.data)).toContain('authentication');
     }
-    for (const authentication of [{ schemes: [], credentials: 'abc' }, { schemes: ['Bearer'], credentials: 'y'.repeat(4097) }]) {
+    for (const authentication of [
+      { schemes: [], credentials: 'abc' },
+      { schemes: ['Bearer'], credentials: 'y'.repeat(4097) },
+    ]) {
       expectRpcError(
-        await call(gateway, request('tasks/pushNotificationConfig/set', { taskId: task.id, pushNotificationConfig: { url: receiver.url, authentication } }), key),
+        await call(
+          gateway,
+          request('tasks/pushNotificationConfig/set', { taskId: task.id, pushNotificationConfig: { url: receiver.url, authentication } }),
+          key,
+        ),
         -32602,
       );
     }
@@ -243,7 +302,15 @@ describe('push notifications', () => {
     expect(stored).toEqual([]);
     // the longest credentials allowed are taken
     expectResult(
-      await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url, authentication: { scheme: 'Bearer', credentials: 'z'.repeat(4096) } }), key),
+      await call(
+        gateway,
+        request('CreateTaskPushNotificationConfig', {
+          taskId: task.id,
+          url: receiver.url,
+          authentication: { scheme: 'Bearer', credentials: 'z'.repeat(4096) },
+        }),
+        key,
+      ),
     );
     await receiver.close();
   });
@@ -251,11 +318,15 @@ describe('push notifications', () => {
   it('refuses to deliver to loopback or private addresses unless they are allowed', async () => {
     await stopDispatcher();
     try {
-      const task = expectResult(await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), key)).task;
+      const task = expectResult(
+        await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), key),
+      ).task;
       expectResult(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url }), key));
       await dispatchPushNotifications({ db: gateway.database.db, log: quietLog, allowPrivateNetworks: false, batch: 20 });
       expect(receiver.received).toHaveLength(0);
-      const [config] = await gateway.database.db.rows<{ lastError: string }>(sql`select last_error as "lastError" from push_configs where task_id = ${task.id}`);
+      const [config] = await gateway.database.db.rows<{ lastError: string }>(
+        sql`select last_error as "lastError" from push_configs where task_id = ${task.id}`,
+      );
       expect(config?.lastError).toMatch(/private or loopback/);
     } finally {
       stopDispatcher = startPushDispatcher({ db: gateway.database.db, log: quietLog, allowPrivateNetworks: true, intervalMs: 30 });

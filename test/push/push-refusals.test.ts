@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { account, call, expectRpcError, ledger, request, taskCount, toolCall, v03Data, v03Send, v03Text, v1Data, v1Send, v1Text } from '../a2a/support.js';
+import {
+  account,
+  call,
+  expectRpcError,
+  ledger,
+  request,
+  taskCount,
+  toolCall,
+  v1Data,
+  v1Send,
+  v1Text,
+  v03Data,
+  v03Send,
+  v03Text,
+} from '../a2a/support.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
 
 /**
@@ -25,12 +39,20 @@ describe('a send refused for its webhook costs nothing', () => {
     const org = await suite.gateway.createOrg({ credits: 1_000_000n });
     const before = await account(suite.gateway, org.orgId);
     const v1 = expectRpcError(
-      await call(suite.gateway, request('SendMessage', v1SendWithPush([v1Data(toolCall('getAgentProfile', { agentId: 1 }))], url)), org.apiKey.key),
+      await call(
+        suite.gateway,
+        request('SendMessage', v1SendWithPush([v1Data(toolCall('getAgentProfile', { agentId: 1 }))], url)),
+        org.apiKey.key,
+      ),
       -32602,
     );
     expect(v1.data?.reason).toBe('invalid_webhook_url');
     const v03 = expectRpcError(
-      await call(suite.gateway, request('message/send', v03SendWithPush([v03Data(toolCall('getAgentProfile', { agentId: 1 }))], url)), org.apiKey.key),
+      await call(
+        suite.gateway,
+        request('message/send', v03SendWithPush([v03Data(toolCall('getAgentProfile', { agentId: 1 }))], url)),
+        org.apiKey.key,
+      ),
       -32602,
     );
     expect(v03.data?.reason).toBe('invalid_webhook_url');
@@ -44,12 +66,20 @@ describe('a send refused for its webhook costs nothing', () => {
     const opened = await call(suite.gateway, request('SendMessage', v1Send([v1Text('hello')])), org.apiKey.key);
     const taskId = opened.body.result.task.id as string;
     const refused = expectRpcError(
-      await call(suite.gateway, request('SendMessage', v1SendWithPush([v1Data(toolCall('getAgentProfile', { agentId: 1 }))], 'file:///etc/passwd', { taskId })), org.apiKey.key),
+      await call(
+        suite.gateway,
+        request('SendMessage', v1SendWithPush([v1Data(toolCall('getAgentProfile', { agentId: 1 }))], 'file:///etc/passwd', { taskId })),
+        org.apiKey.key,
+      ),
       -32602,
     );
     expect(refused.data?.reason).toBe('invalid_webhook_url');
     const v03 = expectRpcError(
-      await call(suite.gateway, request('message/send', v03SendWithPush([v03Text('more')], 'https://a:b@example.com/', { taskId })), org.apiKey.key),
+      await call(
+        suite.gateway,
+        request('message/send', v03SendWithPush([v03Text('more')], 'https://a:b@example.com/', { taskId })),
+        org.apiKey.key,
+      ),
       -32602,
     );
     expect(v03.data?.reason).toBe('invalid_webhook_url');

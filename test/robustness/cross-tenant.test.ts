@@ -45,7 +45,7 @@ async function chargedCalls(gateway: TestGateway, orgId: string): Promise<bigint
   return row?.n ?? -1n;
 }
 
-describe('one organization cannot fail another organization\'s calls', () => {
+describe("one organization cannot fail another organization's calls", () => {
   const suite = useSeededGateway({ listen: true });
 
   it('a messageId over the documented bound is -32602 before anything runs, in both generations', async () => {
@@ -58,7 +58,12 @@ describe('one organization cannot fail another organization\'s calls', () => {
       id: 1,
       method: 'message/send',
       params: {
-        message: { kind: 'message', messageId: 'm'.repeat(201), role: 'user', parts: [{ kind: 'data', data: { tool: 'getAgentProfile', arguments: { agentId: 1 } } }] },
+        message: {
+          kind: 'message',
+          messageId: 'm'.repeat(201),
+          role: 'user',
+          parts: [{ kind: 'data', data: { tool: 'getAgentProfile', arguments: { agentId: 1 } } }],
+        },
       },
     });
     expect(v03.error?.code).toBe(-32602);
@@ -112,7 +117,9 @@ describe('one organization cannot fail another organization\'s calls', () => {
     };
     // Interleaved, and many at once: all but the first two wait and go together in one group.
     const calls = Array.from({ length: 60 }, (_, i) =>
-      i % 6 === 2 ? { poison: true, call: call(attacker.orgId, unindexableId()) } : { poison: false, call: call(innocent.orgId, randomUUID()) },
+      i % 6 === 2
+        ? { poison: true, call: call(attacker.orgId, unindexableId()) }
+        : { poison: false, call: call(innocent.orgId, randomUUID()) },
     );
     const outcomes = await Promise.allSettled(calls.map((entry) => combiner.charge(entry.call)));
     const innocentOutcomes = outcomes.filter((_, i) => !calls[i]?.poison);

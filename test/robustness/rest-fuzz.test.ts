@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { API_ERROR_CODES } from '../../src/http/api-errors.js';
 import { documentedRoutes } from '../helpers/documented-answer.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { signIn, type SignedIn } from '../helpers/sign-in.js';
+import { type SignedIn, signIn } from '../helpers/sign-in.js';
 
 /**
  * Property-based fuzzing of the REST routes wallets and dashboards use: random JSON, wrong types
@@ -28,12 +28,34 @@ let owner: SignedIn;
 const oddString = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 200 }),
-  fc.constantFrom('', ' ', '0x', `0x${'f'.repeat(40)}`, `0x${'g'.repeat(40)}`, `0x${'a'.repeat(64)}`, '9'.repeat(400), '\u0000', '\ud800', 'apg_x'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '0x',
+    `0x${'f'.repeat(40)}`,
+    `0x${'g'.repeat(40)}`,
+    `0x${'a'.repeat(64)}`,
+    '9'.repeat(400),
+    '\u0000',
+    '\ud800',
+    'apg_x',
+  ),
 );
 /** Whole numbers around and past int8's and JavaScript's limits, and number-like text. */
 const edgeNumber = fc.oneof(
   fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String),
-  fc.constantFrom('9223372036854775807', '9223372036854775808', '9999999999999999999', '18446744073709551616', '-9223372036854775809', '1e400', '-0', '0x10', 'Infinity', 'NaN'),
+  fc.constantFrom(
+    '9223372036854775807',
+    '9223372036854775808',
+    '9999999999999999999',
+    '18446744073709551616',
+    '-9223372036854775809',
+    '1e400',
+    '-0',
+    '0x10',
+    'Infinity',
+    'NaN',
+  ),
 );
 const pad = (value: number, width = 2) => String(value).padStart(width, '0');
 /** ISO-8601 instants over every 4-digit year and offset, among them the edges of PostgreSQL's and JavaScript's ranges. */
@@ -46,14 +68,33 @@ const edgeInstant = fc.oneof(
       time: fc.oneof(fc.constant('00:00:00'), fc.constant('23:59:59'), fc.constant('23:59:59.999999')),
       offset: fc.oneof(
         fc.constant('Z'),
-        fc.tuple(fc.constantFrom('+', '-'), fc.oneof(fc.integer({ min: 0, max: 23 }), fc.constant(23)), fc.integer({ min: 0, max: 59 })).map(([sign, h, m]) => `${sign}${pad(h)}:${pad(m)}`),
+        fc
+          .tuple(fc.constantFrom('+', '-'), fc.oneof(fc.integer({ min: 0, max: 23 }), fc.constant(23)), fc.integer({ min: 0, max: 59 }))
+          .map(([sign, h, m]) => `${sign}${pad(h)}:${pad(m)}`),
       ),
     })
     .map(({ year, month, day, time, offset }) => `${pad(year, 4)}-${pad(month)}-${pad(day)}T${time}${offset}`),
-  fc.constantFrom('0000-01-01T00:00:00Z', '0001-01-01T00:00:00+23:59', '9999-12-31T23:59:59Z', '9999-12-31T23:59:59-23:59', '9999-01-01T00:00:00Z'),
+  fc.constantFrom(
+    '0000-01-01T00:00:00Z',
+    '0001-01-01T00:00:00+23:59',
+    '9999-12-31T23:59:59Z',
+    '9999-12-31T23:59:59-23:59',
+    '9999-01-01T00:00:00Z',
+  ),
 );
-const anyValue = fc.oneof(oddString, edgeNumber, edgeInstant, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(oddString, { maxLength: 3 }), fc.jsonValue({ maxDepth: 3 }));
-const fieldsOf = (names: string[]) => fc.dictionary(fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 8 })), anyValue, { maxKeys: 4 });
+const anyValue = fc.oneof(
+  oddString,
+  edgeNumber,
+  edgeInstant,
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(oddString, { maxLength: 3 }),
+  fc.jsonValue({ maxDepth: 3 }),
+);
+const fieldsOf = (names: string[]) =>
+  fc.dictionary(fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 8 })), anyValue, { maxKeys: 4 });
 
 const body = (names: string[]) =>
   fc.oneof(
@@ -103,7 +144,11 @@ describe('REST routes under generated input', () => {
 
   it('key and member creation take only well-formed bodies; nothing else is created', async () => {
     const countOf = async (table: 'api_keys' | 'org_members') =>
-      (await gateway.database.db.rows<{ n: number }>(sql`select count(*)::int as n from ${sql.identifier(table)} where org_id = ${owner.orgId}`))[0]?.n;
+      (
+        await gateway.database.db.rows<{ n: number }>(
+          sql`select count(*)::int as n from ${sql.identifier(table)} where org_id = ${owner.orgId}`,
+        )
+      )[0]?.n;
     await fc.assert(
       fc.asyncProperty(body(['name', 'expiresAt']), body(['address', 'role']), async (keyBody, memberBody) => {
         const keysBefore = await countOf('api_keys');
@@ -124,11 +169,26 @@ describe('REST routes under generated input', () => {
     const queried = documentedRoutes(gateway.app).filter((route) => route.method === 'get' && route.request?.query);
     expect(queried.length).toBeGreaterThanOrEqual(6);
     const parameters = (names: string[]) =>
-      fc.dictionary(fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 8 })), fc.oneof(oddString, fc.integer().map(String), edgeNumber, edgeInstant, fc.date({ noInvalidDate: true }).map((date) => date.toISOString())), { maxKeys: 4 });
+      fc.dictionary(
+        fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 8 })),
+        fc.oneof(
+          oddString,
+          fc.integer().map(String),
+          edgeNumber,
+          edgeInstant,
+          fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+        ),
+        { maxKeys: 4 },
+      );
     for (const route of queried) {
       await fc.assert(
-        fc.asyncProperty(parameters(Object.keys((route.request?.query as z.ZodObject).shape)), async (query) => {
-          const search = new URLSearchParams(Object.entries(query).map(([name, value]): [string, string] => [name.replace(/[\ud800-\udfff]/g, ''), value.replace(/[\ud800-\udfff]/g, '')]));
+        fc.asyncProperty(parameters(Object.keys((route.request!.query as z.ZodObject).shape)), async (query) => {
+          const search = new URLSearchParams(
+            Object.entries(query).map(([name, value]): [string, string] => [
+              name.replace(/[\ud800-\udfff]/g, ''),
+              value.replace(/[\ud800-\udfff]/g, ''),
+            ]),
+          );
           const response = await send('GET', `${route.path}?${search}`, '', owner.token);
           if (response.status === 200 && route.path.endsWith('.csv')) expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
           else await expectWellFormed(response, [200, 400]);
@@ -150,7 +210,9 @@ describe('REST routes under generated input', () => {
       }),
       runs(300),
     );
-    const [account] = await gateway.database.db.rows<{ balance: bigint }>(sql`select balance from credit_accounts where org_id = ${owner.orgId}`);
+    const [account] = await gateway.database.db.rows<{ balance: bigint }>(
+      sql`select balance from credit_accounts where org_id = ${owner.orgId}`,
+    );
     expect(account?.balance).toBe(0n);
   });
 });

@@ -3,10 +3,10 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { freePort, outputsOf, pollUntil, startGatewayProcess, waitReady, type GatewayProcess } from './support.js';
+import { type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
 import { needs } from '../helpers/requirements.js';
+import { freePort, type GatewayProcess, outputsOf, pollUntil, startGatewayProcess, waitReady } from './support.js';
 
 /**
  * A Tier 3 report is accepted without blocking by one gateway process, which is SIGKILLed while its
@@ -69,7 +69,11 @@ describe('a gateway restarted while a report runs (PostgreSQL only: child proces
     const first = await start('first');
     llm.script('wait');
     const accepted = await rpc(first, 'SendMessage', {
-      message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ data: { tool: 'getReputationReport', arguments: { agentId: 1 } } }] },
+      message: {
+        messageId: randomUUID(),
+        role: 'ROLE_USER',
+        parts: [{ data: { tool: 'getReputationReport', arguments: { agentId: 1 } } }],
+      },
       configuration: { returnImmediately: true },
     });
     expect(accepted.task.status.state).toBe('TASK_STATE_WORKING');

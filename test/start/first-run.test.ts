@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type BuiltGateway, buildGateway, startBuiltGateway } from '../helpers/built-gateway.js';
 import { createEmptyPostgresDatabase } from '../helpers/database.js';
-import { buildGateway, startBuiltGateway, type BuiltGateway } from '../helpers/built-gateway.js';
 import { needs } from '../helpers/requirements.js';
 
 /**
@@ -80,44 +80,52 @@ function expectOneLineWithoutStack(stderr: string): string {
 }
 
 describe.sequential(`first start (${onPostgres ? 'fresh PostgreSQL database' : 'fresh embedded database'}, DATA_DIR not there yet)`, () => {
-  it('with DEMO=1 it starts, prints the banner and curl line on stderr, and that call completes; stdout is JSON logs without the key', async () => {
-    const dataDir = freshDataDir();
-    const gateway = start({ ...(await freshDatabaseEnv()), DEMO: '1', DATA_DIR: dataDir });
-    const [, url, apiKey, body] = (await gateway.stderrMatching(CURL_LINE)) as unknown as [string, string, string, string];
+  it(
+    'with DEMO=1 it starts, prints the banner and curl line on stderr, and that call completes; stdout is JSON logs without the key',
+    async () => {
+      const dataDir = freshDataDir();
+      const gateway = start({ ...(await freshDatabaseEnv()), DEMO: '1', DATA_DIR: dataDir });
+      const [, url, apiKey, body] = (await gateway.stderrMatching(CURL_LINE)) as unknown as [string, string, string, string];
 
-    const banner = gateway.stderr();
-    expect(banner).toMatch(/a2a-paygate is up at http:\/\/127\.0\.0\.1:\d+/);
-    expect(banner).toMatch(/\/dashboard\b/);
-    expect(banner).toMatch(/\/reference\b/);
-    expect(banner).toContain(`${dataDir}.demo-key`);
-    expect(existsSync(`${dataDir}.demo-key`)).toBe(true);
+      const banner = gateway.stderr();
+      expect(banner).toMatch(/a2a-paygate is up at http:\/\/127\.0\.0\.1:\d+/);
+      expect(banner).toMatch(/\/dashboard\b/);
+      expect(banner).toMatch(/\/reference\b/);
+      expect(banner).toContain(`${dataDir}.demo-key`);
+      expect(existsSync(`${dataDir}.demo-key`)).toBe(true);
 
-    const answer = await fetch(url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body,
-    });
-    expect(answer.status).toBe(200);
-    const rpc = (await answer.json()) as { result?: { task?: { status?: { state?: string } } } };
-    expect(rpc.result?.task?.status?.state).toBe('TASK_STATE_COMPLETED');
+      const answer = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body,
+      });
+      expect(answer.status).toBe(200);
+      const rpc = (await answer.json()) as { result?: { task?: { status?: { state?: string } } } };
+      expect(rpc.result?.task?.status?.state).toBe('TASK_STATE_COMPLETED');
 
-    expect(await gateway.stop()).toBe(0);
-    const logLines = gateway.stdout().trimEnd().split('\n');
-    for (const line of logLines) expect(() => JSON.parse(line), line).not.toThrow();
-    expect(logLines.some((line) => (JSON.parse(line) as { msg?: string }).msg === 'listening')).toBe(true);
-    expect(gateway.stdout()).not.toContain(apiKey);
-    expect(gateway.stdout()).not.toContain('apg_');
-  }, START_TIMEOUT_MS);
+      expect(await gateway.stop()).toBe(0);
+      const logLines = gateway.stdout().trimEnd().split('\n');
+      for (const line of logLines) expect(() => JSON.parse(line), line).not.toThrow();
+      expect(logLines.some((line) => (JSON.parse(line) as { msg?: string }).msg === 'listening')).toBe(true);
+      expect(gateway.stdout()).not.toContain(apiKey);
+      expect(gateway.stdout()).not.toContain('apg_');
+    },
+    START_TIMEOUT_MS,
+  );
 
-  it('without demo data it says how to create an organization and its key with the admin commands', async () => {
-    const gateway = start({ ...(await freshDatabaseEnv()), DEMO: '0', DATA_DIR: freshDataDir() });
-    await gateway.stderrMatching(/npm run admin -- --help/);
-    const banner = gateway.stderr();
-    expect(banner).toMatch(/a2a-paygate is up at http:\/\/127\.0\.0\.1:\d+/);
-    expect(banner).toContain('npm run admin -- create-org --name');
-    expect(banner).not.toMatch(/^curl /m);
-    expect(await gateway.stop()).toBe(0);
-  }, START_TIMEOUT_MS);
+  it(
+    'without demo data it says how to create an organization and its key with the admin commands',
+    async () => {
+      const gateway = start({ ...(await freshDatabaseEnv()), DEMO: '0', DATA_DIR: freshDataDir() });
+      await gateway.stderrMatching(/npm run admin -- --help/);
+      const banner = gateway.stderr();
+      expect(banner).toMatch(/a2a-paygate is up at http:\/\/127\.0\.0\.1:\d+/);
+      expect(banner).toContain('npm run admin -- create-org --name');
+      expect(banner).not.toMatch(/^curl /m);
+      expect(await gateway.stop()).toBe(0);
+    },
+    START_TIMEOUT_MS,
+  );
 
   it('a port in use is one line naming PORT, before any database or demo data is written', async () => {
     const occupier: Server = createServer();

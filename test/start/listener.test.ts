@@ -29,7 +29,10 @@ describe('the start-up listener (bound before the database is opened)', () => {
     await new Promise<void>((resolve) => occupier.listen(0, '127.0.0.1', resolve));
     const port = (occupier.address() as { port: number }).port;
     try {
-      const refused = await listen({ port, host: '127.0.0.1', log }).then(() => undefined, (error: unknown) => error);
+      const refused = await listen({ port, host: '127.0.0.1', log }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       expect(refused).toBeInstanceOf(ListenError);
       expect((refused as Error).message).toMatch(new RegExp(`^PORT ${port} on 127\\.0\\.0\\.1 is already in use`));
     } finally {

@@ -4,9 +4,9 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { checkLedgerAfterEach, startTestGateway, type SettlementMode, type TestGateway } from '../helpers/gateway.js';
-import { useSeededGateway } from '../helpers/seeded-gateway.js';
+import { checkLedgerAfterEach, type SettlementMode, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
+import { useSeededGateway } from '../helpers/seeded-gateway.js';
 
 /**
  * Failure paths of paid calls, on whichever database the run uses: whatever goes wrong, the
@@ -157,7 +157,11 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
     expect(task.metadata.duration_ms).toBeGreaterThanOrEqual(0);
     expect(task.metadata.duration_ms).toBeLessThanOrEqual(Math.ceil(elapsedMs));
     await expectUntouched(suite.gateway, org.orgId);
-    expectNoMoneyMoved(await taskLedger(suite.gateway, org.orgId, task.id), settlement, { id: task.id, cost: TIER1, reason: 'tool_failed' });
+    expectNoMoneyMoved(await taskLedger(suite.gateway, org.orgId, task.id), settlement, {
+      id: task.id,
+      cost: TIER1,
+      reason: 'tool_failed',
+    });
 
     // The table is back, so a re-run would now succeed and charge: the replay must not re-run.
     const replay = sentTask(await send(suite.gateway, org.apiKey.key, message));
@@ -191,7 +195,11 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
     expect(taskId).toEqual(expect.any(String));
 
     await expectUntouched(suite.gateway, org.orgId);
-    expectNoMoneyMoved(await taskLedger(suite.gateway, org.orgId, taskId), settlement, { id: taskId, cost: TIER0, reason: 'agent_not_found' });
+    expectNoMoneyMoved(await taskLedger(suite.gateway, org.orgId, taskId), settlement, {
+      id: taskId,
+      cost: TIER0,
+      reason: 'agent_not_found',
+    });
     const fetched = await call(suite.gateway, org.apiKey.key, 'GetTask', { id: taskId });
     expect(fetched.result?.status?.state).toBe('TASK_STATE_FAILED');
     expect(fetched.result?.metadata?.charged).toBe(false);
@@ -216,11 +224,7 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
     await expectUntouched(suite.gateway, org.orgId);
     expect(await taskLedger(suite.gateway, org.orgId, waiting.id)).toEqual([]);
 
-    const followUp = await send(
-      suite.gateway,
-      org.apiKey.key,
-      toolMessage('getAgentProfile', { agentId: 1 }, { taskId: waiting.id }),
-    );
+    const followUp = await send(suite.gateway, org.apiKey.key, toolMessage('getAgentProfile', { agentId: 1 }, { taskId: waiting.id }));
     expect(followUp.result).toBeUndefined();
     expect(followUp.error?.code).toBe(-32004);
     expect(followUp.error?.data).toMatchObject({ reason: 'task_not_accepting_input', taskId: waiting.id, state: 'canceled' });
@@ -284,7 +288,11 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
     expect(followUp.error?.code).toBe(-32004);
     expect(followUp.error?.data).toMatchObject({ reason: 'task_not_accepting_input', state: 'failed' });
     await expectUntouched(suite.gateway, org.orgId);
-    expectNoMoneyMoved(await taskLedger(suite.gateway, org.orgId, taskId), settlement, { id: taskId, cost: TIER0, reason: 'agent_not_found' });
+    expectNoMoneyMoved(await taskLedger(suite.gateway, org.orgId, taskId), settlement, {
+      id: taskId,
+      cost: TIER0,
+      reason: 'agent_not_found',
+    });
   });
 
   it('a batch of paid calls worth more than the balance: the affordable ones complete, the rest are refused, none overdraws', async () => {
@@ -311,10 +319,14 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
     expect(after.balance).toBe(500n);
     expect(after.reserved).toBe(0n);
     const kinds = (await ledger(suite.gateway, org.orgId)).map((row) => row.kind).filter((kind) => kind !== 'grant');
-    expect(kinds.sort()).toEqual(Array.from({ length: 4 }, () => paidKinds(settlement)).flat().sort());
+    expect(kinds.sort()).toEqual(
+      Array.from({ length: 4 }, () => paidKinds(settlement))
+        .flat()
+        .sort(),
+    );
   });
 
-  it("another organization can neither see, cancel nor continue a task, and the same messageId is its own task", async () => {
+  it('another organization can neither see, cancel nor continue a task, and the same messageId is its own task', async () => {
     const owner = await suite.gateway.createOrg({ credits: START_CREDITS });
     const other = await suite.gateway.createOrg({ credits: START_CREDITS });
     const paid = toolMessage('getAgentProfile', { agentId: 1 });
@@ -404,39 +416,42 @@ describe(
 
     checkLedgerAfterEach(all);
 
-    it.each(['by-tool', 'hold'] as const)('times out while the agents table is locked, moves no money, and a late result does not charge (settlement %s)', async (settlement) => {
-      const gateway = fast.get(settlement) as TestGateway;
-      const org = await gateway.createOrg({ credits: START_CREDITS });
-      const lock = await lockAgentsTable(gateway.database.url as string);
+    it.each(['by-tool', 'hold'] as const)(
+      'times out while the agents table is locked, moves no money, and a late result does not charge (settlement %s)',
+      async (settlement) => {
+        const gateway = fast.get(settlement) as TestGateway;
+        const org = await gateway.createOrg({ credits: START_CREDITS });
+        const lock = await lockAgentsTable(gateway.database.url as string);
 
-      let task: WireTask;
-      const started = Date.now();
-      try {
-        task = sentTask(await send(gateway, org.apiKey.key, toolMessage('getAgentProfile', { agentId: 1 })));
-      } finally {
-        await lock.unlock();
-      }
-      const elapsed = Date.now() - started;
-      expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 20);
-      expect(elapsed).toBeLessThan(10_000);
+        let task: WireTask;
+        const started = Date.now();
+        try {
+          task = sentTask(await send(gateway, org.apiKey.key, toolMessage('getAgentProfile', { agentId: 1 })));
+        } finally {
+          await lock.unlock();
+        }
+        const elapsed = Date.now() - started;
+        expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 20);
+        expect(elapsed).toBeLessThan(10_000);
 
-      expect(task.status.state).toBe('TASK_STATE_FAILED');
-      expect(statusError(task)).toMatchObject({ reason: 'timeout' });
-      expect(statusText(task)).toMatch(/nothing was charged/);
-      expect(task.metadata.charged).toBe(false);
+        expect(task.status.state).toBe('TASK_STATE_FAILED');
+        expect(statusError(task)).toMatchObject({ reason: 'timeout' });
+        expect(statusText(task)).toMatch(/nothing was charged/);
+        expect(task.metadata.charged).toBe(false);
 
-      // The executor's query runs once the lock is gone; its late answer must change nothing.
-      await untilNoOtherQueryRuns(gateway);
-      const fetched = await call(gateway, org.apiKey.key, 'GetTask', { id: task.id });
-      expect(fetched.result?.status?.state).toBe('TASK_STATE_FAILED');
-      await expectUntouched(gateway, org.orgId);
-      expectNoMoneyMoved(await taskLedger(gateway, org.orgId, task.id), settlement, { id: task.id, cost: TIER0, reason: 'timeout' });
+        // The executor's query runs once the lock is gone; its late answer must change nothing.
+        await untilNoOtherQueryRuns(gateway);
+        const fetched = await call(gateway, org.apiKey.key, 'GetTask', { id: task.id });
+        expect(fetched.result?.status?.state).toBe('TASK_STATE_FAILED');
+        await expectUntouched(gateway, org.orgId);
+        expectNoMoneyMoved(await taskLedger(gateway, org.orgId, task.id), settlement, { id: task.id, cost: TIER0, reason: 'timeout' });
 
-      // Control: with the lock gone the same tool answers in time and is charged.
-      const ok = sentTask(await send(gateway, org.apiKey.key, toolMessage('getAgentProfile', { agentId: 1 })));
-      expect(ok.status.state).toBe('TASK_STATE_COMPLETED');
-      expect((await account(gateway, org.orgId)).balance).toBe(START_CREDITS - TIER0);
-    });
+        // Control: with the lock gone the same tool answers in time and is charged.
+        const ok = sentTask(await send(gateway, org.apiKey.key, toolMessage('getAgentProfile', { agentId: 1 })));
+        expect(ok.status.state).toBe('TASK_STATE_COMPLETED');
+        expect((await account(gateway, org.orgId)).balance).toBe(START_CREDITS - TIER0);
+      },
+    );
 
     it('canceling a held working task releases its hold at once, and the tool finishing later charges nothing', async () => {
       const gateway = slow;

@@ -9,7 +9,19 @@ import { completeWorkingTask, insertWorkingTaskFromHold, type TaskRow } from '..
 import { takeOverLapsedTasks } from '../../src/tasks/worker.js';
 import { chatCompletions } from '../../src/tools/llm.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
-import { account, call, expectResult, expectRpcError, ledger, request, toolCall, v03Data, v03Send, v1Data, v1Send } from '../a2a/support.js';
+import {
+  account,
+  call,
+  expectResult,
+  expectRpcError,
+  ledger,
+  request,
+  toolCall,
+  v1Data,
+  v1Send,
+  v03Data,
+  v03Send,
+} from '../a2a/support.js';
 import { expectLedgerInvariant } from '../helpers/gateway.js';
 import { useLlmGateway } from '../helpers/llm-suite.js';
 
@@ -18,10 +30,18 @@ const CREDITS = 10_000_000n;
 const quietLog = pino({ level: 'silent' });
 
 describe('held calls that run in the background, followed and cancelled', () => {
-  const suite = useLlmGateway({ credits: CREDITS, llmTimeoutMs: 5_000, leaseMs: 600, dataset: { agents: 2, feedbacksPerAgent: 5, validationsPerAgent: 2 } });
+  const suite = useLlmGateway({
+    credits: CREDITS,
+    llmTimeoutMs: 5_000,
+    leaseMs: 600,
+    dataset: { agents: 2, feedbacksPerAgent: 5, validationsPerAgent: 2 },
+  });
 
   const report = (configuration?: Record<string, unknown>) =>
-    request('SendMessage', { ...v1Send([v1Data(toolCall('getReputationReport', { agentId: 1 }))]), ...(configuration ? { configuration } : {}) });
+    request('SendMessage', {
+      ...v1Send([v1Data(toolCall('getReputationReport', { agentId: 1 }))]),
+      ...(configuration ? { configuration } : {}),
+    });
   const getTask = async (id: string) => expectResult(await call(suite.gateway, request('GetTask', { id }), suite.key));
 
   async function until(id: string, state: string): Promise<any> {
@@ -51,7 +71,10 @@ describe('held calls that run in the background, followed and cancelled', () => 
 
   it('A2A 0.3 blocking: false does the same', async () => {
     suite.llm.script('wait');
-    const body = request('message/send', { ...v03Send([v03Data(toolCall('getReputationReport', { agentId: 1 }))]), configuration: { blocking: false } });
+    const body = request('message/send', {
+      ...v03Send([v03Data(toolCall('getReputationReport', { agentId: 1 }))]),
+      configuration: { blocking: false },
+    });
     const accepted = expectResult(await call(suite.gateway, body, suite.key));
     expect(accepted.status.state).toBe('working');
     await suite.llm.received(1);
@@ -83,7 +106,9 @@ describe('held calls that run in the background, followed and cancelled', () => 
     suite.llm.script('wait');
     const sending = call(suite.gateway, report(), suite.key);
     await suite.llm.received(1);
-    const [working] = await suite.gateway.database.db.rows<{ id: string }>(sql`select id from tasks where org_id = ${suite.orgId} and state = 'working'`);
+    const [working] = await suite.gateway.database.db.rows<{ id: string }>(
+      sql`select id from tasks where org_id = ${suite.orgId} and state = 'working'`,
+    );
     expectResult(await call(suite.gateway, request('CancelTask', { id: working!.id }), suite.key));
     const answered = expectResult(await sending).task;
     expect(answered.status.state).toBe('TASK_STATE_CANCELED');
@@ -117,7 +142,9 @@ describe('held calls that run in the background, followed and cancelled', () => 
     const worker = {
       db: suite.gateway.database.db,
       log: quietLog,
-      tools: createToolRegistry({ llm: { complete: chatCompletions({ baseUrl: suite.llm.baseUrl, model: 'test-model', apiKey: undefined }), timeoutMs: 5_000 } }),
+      tools: createToolRegistry({
+        llm: { complete: chatCompletions({ baseUrl: suite.llm.baseUrl, model: 'test-model', apiKey: undefined }), timeoutMs: 5_000 },
+      }),
       leases,
       charges: createChargeCombiner(suite.gateway.database.db),
       settlement: 'by-tool' as const,

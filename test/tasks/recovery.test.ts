@@ -25,16 +25,19 @@ describe('recovery of tasks whose process died mid-call', () => {
       reserveWith({
         orgId,
         cost: 10_000n,
-        taskWrite: insertWorkingTaskFromHold({
-          id,
-          contextId: randomUUID(),
-          messageId: `m-${id}`,
-          tool: 'getReputationSummary',
-          arguments: { agentId: 1 },
-          cost: 10_000n,
-          history: [],
-          deadlineMs,
-        }, { owner: 'a-dead-instance', until: sql`now() + interval '1 hour'` }),
+        taskWrite: insertWorkingTaskFromHold(
+          {
+            id,
+            contextId: randomUUID(),
+            messageId: `m-${id}`,
+            tool: 'getReputationSummary',
+            arguments: { agentId: 1 },
+            cost: 10_000n,
+            history: [],
+            deadlineMs,
+          },
+          { owner: 'a-dead-instance', until: sql`now() + interval '1 hour'` },
+        ),
       }),
     );
     if (!row) throw new Error('hold was not placed');

@@ -7,8 +7,8 @@ import {
   REPUTATION_PRIOR_SCORE,
   REPUTATION_PRIOR_WEIGHT,
   SCORE_TAGS,
-  VALIDATION_PASS_MIN_RESPONSE,
   trendWord,
+  VALIDATION_PASS_MIN_RESPONSE,
 } from '../../src/data/scores.js';
 import type { Database } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
@@ -145,24 +145,28 @@ describe('tool executors', () => {
       agentRow(MAX_SAFE_AGENT, { active: false }),
       agentRow(HUGE_AGENT),
     ]);
-    await orm.insert(feedbacks).values([
-      ...SCORING_FEEDBACKS.map((spec) => feedbackRow(SCORING_AGENT, spec)),
-      ...TREND_FEEDBACKS.map((spec) => feedbackRow(TREND_AGENT, spec)),
-      feedbackRow(DECLINING_AGENT, { index: 1, at: '2025-03-14T09:00:00.000Z', tag1: 'starred', value: '100', decimals: 0 }),
-      feedbackRow(DECLINING_AGENT, { index: 2, at: '2025-03-15T09:00:00.000Z', tag1: 'starred', value: '0', decimals: 0 }),
-      feedbackRow(STABLE_AGENT, { index: 1, at: '2025-03-14T09:00:00.000Z', tag1: 'starred', value: '50', decimals: 0 }),
-      feedbackRow(STABLE_AGENT, { index: 2, at: '2025-03-15T09:00:00.000Z', tag1: 'starred', value: '5000', decimals: 2 }),
-    ]);
-    await orm.insert(validations).values([
-      validationRow(VALIDATED_AGENT, 1, 50),
-      validationRow(VALIDATED_AGENT, 2, 49),
-      validationRow(VALIDATED_AGENT, 3, 100),
-      validationRow(VALIDATED_AGENT, 4, 0),
-      validationRow(VALIDATED_AGENT, 5, 75),
-      validationRow(DECLINING_AGENT, 1, 80),
-      validationRow(DECLINING_AGENT, 2, 20),
-      validationRow(DECLINING_AGENT, 3, 60),
-    ]);
+    await orm
+      .insert(feedbacks)
+      .values([
+        ...SCORING_FEEDBACKS.map((spec) => feedbackRow(SCORING_AGENT, spec)),
+        ...TREND_FEEDBACKS.map((spec) => feedbackRow(TREND_AGENT, spec)),
+        feedbackRow(DECLINING_AGENT, { index: 1, at: '2025-03-14T09:00:00.000Z', tag1: 'starred', value: '100', decimals: 0 }),
+        feedbackRow(DECLINING_AGENT, { index: 2, at: '2025-03-15T09:00:00.000Z', tag1: 'starred', value: '0', decimals: 0 }),
+        feedbackRow(STABLE_AGENT, { index: 1, at: '2025-03-14T09:00:00.000Z', tag1: 'starred', value: '50', decimals: 0 }),
+        feedbackRow(STABLE_AGENT, { index: 2, at: '2025-03-15T09:00:00.000Z', tag1: 'starred', value: '5000', decimals: 2 }),
+      ]);
+    await orm
+      .insert(validations)
+      .values([
+        validationRow(VALIDATED_AGENT, 1, 50),
+        validationRow(VALIDATED_AGENT, 2, 49),
+        validationRow(VALIDATED_AGENT, 3, 100),
+        validationRow(VALIDATED_AGENT, 4, 0),
+        validationRow(VALIDATED_AGENT, 5, 75),
+        validationRow(DECLINING_AGENT, 1, 80),
+        validationRow(DECLINING_AGENT, 2, 20),
+        validationRow(DECLINING_AGENT, 3, 60),
+      ]);
   });
 
   afterAll(async () => {

@@ -12,7 +12,11 @@ function reportCall(args: Record<string, unknown>) {
 }
 
 describe('getReputationReport (Tier 3) with an OpenAI-compatible LLM', () => {
-  const suite = useLlmGateway({ credits: CREDITS, llmTimeoutMs: 1_500, dataset: { agents: 3, feedbacksPerAgent: 12, validationsPerAgent: 3 } });
+  const suite = useLlmGateway({
+    credits: CREDITS,
+    llmTimeoutMs: 1_500,
+    dataset: { agents: 3, feedbacksPerAgent: 12, validationsPerAgent: 3 },
+  });
 
   it('delivers a validated report and charges 0.20 USDC once', async () => {
     const task = expectResult(await call(suite.gateway, reportCall({ agentId: 1 }), suite.key)).task;
@@ -82,8 +86,13 @@ describe('getReputationReport without an LLM', () => {
       const org = await gateway.createOrg();
       const error = expectRpcError(await call(gateway, reportCall({ agentId: 1 }), org.apiKey.key), -32602);
       expect(error.data).toMatchObject({ reason: 'tool_disabled', tool: 'getReputationReport', why: expect.stringContaining('LLM') });
-      const prices = (await (await gateway.app.request('/v1/tools')).json()) as { tools: { name: string; enabled: boolean; disabled_reason?: string }[] };
-      expect(prices.tools.find((tool) => tool.name === 'getReputationReport')).toMatchObject({ enabled: false, disabled_reason: expect.stringContaining('LLM') });
+      const prices = (await (await gateway.app.request('/v1/tools')).json()) as {
+        tools: { name: string; enabled: boolean; disabled_reason?: string }[];
+      };
+      expect(prices.tools.find((tool) => tool.name === 'getReputationReport')).toMatchObject({
+        enabled: false,
+        disabled_reason: expect.stringContaining('LLM'),
+      });
     } finally {
       await gateway.close();
     }

@@ -5,7 +5,7 @@ import type { Database } from '../../db/client.js';
 import { displayUsdc } from '../../tools/money.js';
 import { ApiError } from '../api-errors.js';
 import { display, micro } from '../responses.js';
-import { json, restRoute, type RestRouter } from '../rest-route.js';
+import { json, type RestRouter, restRoute } from '../rest-route.js';
 
 const balanceAnswer = z.strictObject({
   orgId: z.uuid(),
@@ -29,7 +29,10 @@ export const balanceRoute = restRoute({
 
 export function addBalanceRoute(api: RestRouter, deps: { db: Database }) {
   api.add(balanceRoute, async (c) => {
-    const [account, alert] = await Promise.all([getCreditAccount(deps.db, c.get('caller').orgId), getLowBalanceAlert(deps.db, c.get('caller').orgId)]);
+    const [account, alert] = await Promise.all([
+      getCreditAccount(deps.db, c.get('caller').orgId),
+      getLowBalanceAlert(deps.db, c.get('caller').orgId),
+    ]);
     if (!account) throw new ApiError('not_found', 'this organization has no credit account yet', 'no_credit_account');
     return c.json(
       {

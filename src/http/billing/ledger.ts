@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { LEDGER_KINDS, listLedger, type LedgerEntry } from '../../billing/ledger.js';
+import { LEDGER_KINDS, type LedgerEntry, listLedger } from '../../billing/ledger.js';
 import type { Database } from '../../db/client.js';
 import { int8Cursor } from '../../db/ranges.js';
 import { displayUsdc } from '../../tools/money.js';
 import { toCsv } from '../csv.js';
 import { display, instant, micro, nextCursor } from '../responses.js';
-import { json, restRoute, type RestRouter } from '../rest-route.js';
+import { json, type RestRouter, restRoute } from '../rest-route.js';
 import { csv, csvHeaders, limit, range } from './query.js';
 
 const ledgerQuery = z.strictObject({
@@ -92,7 +92,13 @@ export function addLedgerRoutes(api: RestRouter, deps: { db: Database }) {
 
   api.add(ledgerRoute, async (c) => {
     const query = c.req.valid('query');
-    const page = await listLedger(deps.db, c.get('caller').orgId, { kinds: query.kind, from: query.from, to: query.to, beforeId: query.cursor, limit: query.limit });
+    const page = await listLedger(deps.db, c.get('caller').orgId, {
+      kinds: query.kind,
+      from: query.from,
+      to: query.to,
+      beforeId: query.cursor,
+      limit: query.limit,
+    });
     const last = page.at(-1);
     return c.json({ entries: page.map(ledgerView), nextCursor: page.length === query.limit && last ? last.id.toString() : null }, 200);
   });

@@ -9,4 +9,7 @@ export const limit = (max: number, fallback: number) => z.coerce.number().int().
 export const csv = (description: string) => ({ description, content: { 'text/csv': { schema: z.string() } } });
 
 /** The headers of a CSV download named `filename`. */
-export const csvHeaders = (filename: string) => ({ 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${filename}"` });
+export const csvHeaders = (filename: string) => ({
+  'content-type': 'text/csv; charset=utf-8',
+  'content-disposition': `attachment; filename="${filename}"`,
+});

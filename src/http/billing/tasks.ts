@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { TASK_STATES } from '../../domain/task-model.js';
 import type { Database } from '../../db/client.js';
+import { TASK_STATES } from '../../domain/task-model.js';
 import { decodePageToken, encodePageToken } from '../../tasks/service.js';
 import { findTask, isTaskId, listTaskPage } from '../../tasks/store.js';
 import { toTaskView } from '../../tasks/view.js';
 import { ApiError } from '../api-errors.js';
 import { display, instant, micro } from '../responses.js';
-import { json, restRoute, type RestRouter } from '../rest-route.js';
+import { json, type RestRouter, restRoute } from '../rest-route.js';
 import { limit, range } from './query.js';
 
 const tasksQuery = z.strictObject({

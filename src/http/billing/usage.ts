@@ -1,12 +1,12 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { usageBy, type UsageRow } from '../../billing/usage.js';
+import { type UsageRow, usageBy } from '../../billing/usage.js';
 import type { Database } from '../../db/client.js';
 import { displayUsdc } from '../../tools/money.js';
 import type { ToolRegistry } from '../../tools/registry.js';
 import { toCsv } from '../csv.js';
 import { display, micro } from '../responses.js';
-import { json, restRoute, type RestRouter } from '../rest-route.js';
+import { json, type RestRouter, restRoute } from '../rest-route.js';
 import { csv, csvHeaders, range } from './query.js';
 
 const usageQuery = z.strictObject({ by: z.enum(['tool', 'tier', 'day']).default('tool'), ...range });
@@ -63,8 +63,12 @@ const USAGE_CSV = [
 
 export function addUsageRoutes(api: RestRouter, deps: { db: Database; tools: ToolRegistry }) {
   const tierOf = (tool: SQL) =>
-    sql`case ${tool} ${sql.join(deps.tools.list().map((entry) => sql`when ${entry.name} then ${String(entry.tier)}`), sql` `)} else 'unknown' end`;
-  const usageOf = (orgId: string, query: z.output<typeof usageQuery>) => usageBy(deps.db, orgId, { by: query.by, from: query.from, to: query.to, tierOf });
+    sql`case ${tool} ${sql.join(
+      deps.tools.list().map((entry) => sql`when ${entry.name} then ${String(entry.tier)}`),
+      sql` `,
+    )} else 'unknown' end`;
+  const usageOf = (orgId: string, query: z.output<typeof usageQuery>) =>
+    usageBy(deps.db, orgId, { by: query.by, from: query.from, to: query.to, tierOf });
 
   api.add(usageRoute, async (c) => {
     const query = c.req.valid('query');

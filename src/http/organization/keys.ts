@@ -4,18 +4,32 @@ import type { Database } from '../../db/client.js';
 import { boundedInstant } from '../../db/ranges.js';
 import { ApiError } from '../api-errors.js';
 import { instant } from '../responses.js';
-import { json, jsonRequest, restRoute, type RestRouter } from '../rest-route.js';
+import { json, jsonRequest, type RestRouter, restRoute } from '../rest-route.js';
 
 const newKey = z.object({
   // A key's name is shown in lists: one line, no control characters.
-  name: z.string().trim().min(1).max(100).regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters'),
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters'),
   expiresAt: boundedInstant.optional(),
 });
 
 const keyId = z.uuid();
 
 const keysAnswer = z.strictObject({
-  keys: z.array(z.strictObject({ id: z.uuid(), name: z.string(), prefix: z.string(), createdAt: instant, expiresAt: instant.nullable(), revokedAt: instant.nullable() })),
+  keys: z.array(
+    z.strictObject({
+      id: z.uuid(),
+      name: z.string(),
+      prefix: z.string(),
+      createdAt: instant,
+      expiresAt: instant.nullable(),
+      revokedAt: instant.nullable(),
+    }),
+  ),
 });
 
 const newKeyAnswer = z.strictObject({

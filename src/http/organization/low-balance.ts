@@ -1,14 +1,17 @@
 import { z } from 'zod';
-import { deleteLowBalanceAlert, getLowBalanceAlert, setLowBalanceAlert, type LowBalanceSettings } from '../../billing/low-balance.js';
+import { deleteLowBalanceAlert, getLowBalanceAlert, type LowBalanceSettings, setLowBalanceAlert } from '../../billing/low-balance.js';
 import type { Database } from '../../db/client.js';
-import { isWebhookUrl } from '../../webhooks/destination.js';
 import { displayUsdc } from '../../tools/money.js';
+import { isWebhookUrl } from '../../webhooks/destination.js';
 import { ApiError } from '../api-errors.js';
 import { display, instant, micro } from '../responses.js';
-import { json, jsonRequest, restRoute, type RestRouter } from '../rest-route.js';
+import { json, jsonRequest, type RestRouter, restRoute } from '../rest-route.js';
 
 const lowBalance = z.strictObject({
-  thresholdMicroUsdc: z.string().regex(/^[1-9]\d{0,17}$/, 'a positive whole number of micro-USDC, as a string').transform(BigInt),
+  thresholdMicroUsdc: z
+    .string()
+    .regex(/^[1-9]\d{0,17}$/, 'a positive whole number of micro-USDC, as a string')
+    .transform(BigInt),
   webhookUrl: z.string().refine(isWebhookUrl, 'an http(s) URL without credentials').nullable().default(null),
 });
 
@@ -69,12 +72,17 @@ export function addLowBalanceRoutes(api: RestRouter, deps: { db: Database }) {
   });
   api.add(setLowBalanceRoute, async (c) => {
     const body = c.req.valid('json');
-    const settings = await setLowBalanceAlert(deps.db, { orgId: c.get('member').orgId, threshold: body.thresholdMicroUsdc, webhookUrl: body.webhookUrl });
+    const settings = await setLowBalanceAlert(deps.db, {
+      orgId: c.get('member').orgId,
+      threshold: body.thresholdMicroUsdc,
+      webhookUrl: body.webhookUrl,
+    });
     // The signing secret is in this response only.
     return c.json({ ...lowBalanceView(settings), ...(settings.secret ? { webhookSecret: settings.secret } : {}) }, 200);
   });
   api.add(removeLowBalanceRoute, async (c) => {
-    if (!(await deleteLowBalanceAlert(deps.db, c.get('member').orgId))) throw new ApiError('not_found', 'no low-balance alert is set', 'no_alert');
+    if (!(await deleteLowBalanceAlert(deps.db, c.get('member').orgId)))
+      throw new ApiError('not_found', 'no low-balance alert is set', 'no_alert');
     return c.body(null, 204);
   });
 }

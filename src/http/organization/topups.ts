@@ -2,16 +2,16 @@ import type { MiddlewareHandler } from 'hono';
 import type { PublicClient } from 'viem';
 import { z } from 'zod';
 import { listMembers } from '../../auth/members.js';
-import { listTopUps, recordTransfers, topUpsOfTransaction, type TopUp } from '../../billing/topups.js';
+import { listTopUps, recordTransfers, type TopUp, topUpsOfTransaction } from '../../billing/topups.js';
 import type { TopUpChain } from '../../chain/client.js';
-import { readSubmittedTransaction, type NotATopUp } from '../../chain/usdc-transfers.js';
+import { type NotATopUp, readSubmittedTransaction } from '../../chain/usdc-transfers.js';
 import type { Database } from '../../db/client.js';
 import { int8Cursor } from '../../db/ranges.js';
 import { displayUsdc } from '../../tools/money.js';
 import { ApiError } from '../api-errors.js';
 import type { AppEnv } from '../env.js';
 import { address, display, instant, micro, nextCursor } from '../responses.js';
-import { json, jsonRequest, restRoute, type RestRouter } from '../rest-route.js';
+import { json, jsonRequest, type RestRouter, restRoute } from '../rest-route.js';
 
 export interface TopUpReader {
   client: PublicClient;
@@ -101,7 +101,12 @@ function topUpView(topUp: TopUp) {
  */
 export function addTopUpRoutes(api: RestRouter, deps: { db: Database; reader: TopUpReader | undefined }) {
   const configured = (): TopUpReader => {
-    if (!deps.reader) throw new ApiError('unavailable', 'top-ups are not configured on this gateway (TREASURY_ADDRESS, CHAIN_RPC_URL)', 'topups_not_configured');
+    if (!deps.reader)
+      throw new ApiError(
+        'unavailable',
+        'top-ups are not configured on this gateway (TREASURY_ADDRESS, CHAIN_RPC_URL)',
+        'topups_not_configured',
+      );
     return deps.reader;
   };
   // Checked before the body is read: on a gateway without top-ups, every submission is the same 503.
@@ -123,13 +128,19 @@ export function addTopUpRoutes(api: RestRouter, deps: { db: Database; reader: To
       const { txHash } = c.req.valid('json');
       const orgId = c.get('member').orgId;
       const seen = await readSubmittedTransaction(client, chain, txHash.toLowerCase() as `0x${string}`);
-      if (seen.kind === 'unknown') throw new ApiError('not_found', `chain ${chain.chainId} knows no transaction ${txHash}`, 'unknown_transaction');
-      if (seen.kind === 'pending') return c.json({ status: 'pending' as const, confirmations: seen.confirmations, required: chain.confirmations }, 202);
+      if (seen.kind === 'unknown')
+        throw new ApiError('not_found', `chain ${chain.chainId} knows no transaction ${txHash}`, 'unknown_transaction');
+      if (seen.kind === 'pending')
+        return c.json({ status: 'pending' as const, confirmations: seen.confirmations, required: chain.confirmations }, 202);
       if (seen.kind === 'refused') throw new ApiError('unprocessable', REFUSAL[seen.reason], seen.reason);
       const wallets = new Set((await listMembers(deps.db, orgId)).map((member) => member.address));
       const ours = seen.transfers.filter((transfer) => wallets.has(transfer.from));
       if (ours.length === 0) {
-        throw new ApiError('unprocessable', "the USDC was sent from a wallet that is not one of this organization's members", 'sender_not_in_organization');
+        throw new ApiError(
+          'unprocessable',
+          "the USDC was sent from a wallet that is not one of this organization's members",
+          'sender_not_in_organization',
+        );
       }
       const creditedNow = await recordTransfers(deps.db, ours, 'submitted');
       const recorded = (await topUpsOfTransaction(deps.db, { chainId: chain.chainId, txHash })).filter((topUp) => topUp.orgId === orgId);

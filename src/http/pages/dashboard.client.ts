@@ -8,7 +8,7 @@ declare const uPlot: typeof import('uplot');
 declare global {
   interface Window {
     /** an injected EIP-1193 wallet (MetaMask and the like) */
-    ethereum?: { request(call: { method: string; params?: unknown[] }): Promise<any> };
+    ethereum?: { request(call: { method: string; params?: unknown[] }): Promise<unknown> };
   }
 }
 
@@ -81,7 +81,9 @@ function table(id: string, headers: [label: string, cls?: string][], rows: unkno
     '<tr>' +
     headers.map(([label, cls]) => '<th class="' + (cls || '') + '">' + label + '</th>').join('') +
     '</tr>' +
-    rows.map((row) => '<tr>' + row.map((cell, i) => '<td class="' + (headers[i]?.[1] || '') + '">' + text(cell) + '</td>').join('') + '</tr>').join('');
+    rows
+      .map((row) => '<tr>' + row.map((cell, i) => '<td class="' + (headers[i]?.[1] || '') + '">' + text(cell) + '</td>').join('') + '</tr>')
+      .join('');
 }
 
 function bars(id: string, labels: string[], values: number[]) {
@@ -98,7 +100,10 @@ function bars(id: string, labels: string[], values: number[]) {
       legend: { show: false },
       padding: [8, 16, 0, 16],
       axes: [{ values: (_u, ticks) => ticks.map((t) => labels[t] ?? '') }, { values: (_u, ticks) => ticks.map((t) => t.toFixed(3)) }],
-      series: [{}, { label: 'USDC', fill: '#4f6bed55', stroke: '#4f6bed', paths: uPlot.paths.bars?.({ size: [0.6, 60] }), points: { show: false } }],
+      series: [
+        {},
+        { label: 'USDC', fill: '#4f6bed55', stroke: '#4f6bed', paths: uPlot.paths.bars?.({ size: [0.6, 60] }), points: { show: false } },
+      ],
     },
     [labels.map((_, i) => i), values],
     $(id),
@@ -111,7 +116,9 @@ let ledgerRows: LedgerEntry[] = [],
   taskCursor: string | null = null;
 
 async function loadLedger(more: boolean) {
-  const page = await api<{ entries: LedgerEntry[]; nextCursor: string | null }>('/v1/ledger?limit=20' + (more && ledgerCursor ? '&cursor=' + ledgerCursor : ''));
+  const page = await api<{ entries: LedgerEntry[]; nextCursor: string | null }>(
+    '/v1/ledger?limit=20' + (more && ledgerCursor ? '&cursor=' + ledgerCursor : ''),
+  );
   ledgerRows = more ? ledgerRows.concat(page.entries) : page.entries;
   ledgerCursor = page.nextCursor;
   table(
@@ -123,13 +130,20 @@ async function loadLedger(more: boolean) {
 }
 
 async function loadTasks(more: boolean) {
-  const page = await api<{ tasks: Task[]; nextCursor: string | null }>('/v1/tasks?limit=20' + (more && taskCursor ? '&cursor=' + encodeURIComponent(taskCursor) : ''));
+  const page = await api<{ tasks: Task[]; nextCursor: string | null }>(
+    '/v1/tasks?limit=20' + (more && taskCursor ? '&cursor=' + encodeURIComponent(taskCursor) : ''),
+  );
   taskRows = more ? taskRows.concat(page.tasks) : page.tasks;
   taskCursor = page.nextCursor;
   table(
     'tasks',
     [['When'], ['Tool'], ['State'], ['Cost', 'num']],
-    taskRows.map((t) => [t.createdAt.replace('T', ' ').slice(0, 19), t.tool || '—', t.state, t.metadata.charged ? usdc(t.metadata.cost_micro_usdc) : '0']),
+    taskRows.map((t) => [
+      t.createdAt.replace('T', ' ').slice(0, 19),
+      t.tool || '—',
+      t.state,
+      t.metadata.charged ? usdc(t.metadata.cost_micro_usdc) : '0',
+    ]),
   );
   $('tasks-more').hidden = !taskCursor;
 }
@@ -145,7 +159,9 @@ async function load() {
   $('who').textContent = (session ? session.address + ' (' + session.role + ') · ' : 'API key · ') + 'organization ' + balance.orgId;
   $('balance').textContent = balance.availableDisplay + ' available';
   $('balance-detail').textContent = 'balance ' + balance.balanceDisplay + ' · reserved ' + balance.reservedDisplay;
-  $('low-balance').textContent = balance.lowBalance?.below ? 'Below your low-balance threshold of ' + usdc(balance.lowBalance.thresholdMicroUsdc) : '';
+  $('low-balance').textContent = balance.lowBalance?.below
+    ? 'Below your low-balance threshold of ' + usdc(balance.lowBalance.thresholdMicroUsdc)
+    : '';
   const [byDay, byTool, config, prices, indexed] = await Promise.all([
     api<{ usage: UsageRow[] }>('/v1/usage?by=day'),
     api<{ usage: UsageRow[] }>('/v1/usage?by=tool'),
@@ -159,7 +175,9 @@ async function load() {
       ix.chainId +
       ': block ' +
       ix.indexedBlock +
-      (ix.headBlock === null ? '' : ' of ' + ix.headBlock + ' (' + ix.lagBlocks + ' behind, checked ' + (ix.checkedAt || '').slice(11, 19) + ' UTC)')
+      (ix.headBlock === null
+        ? ''
+        : ' of ' + ix.headBlock + ' (' + ix.lagBlocks + ' behind, checked ' + (ix.checkedAt || '').slice(11, 19) + ' UTC)')
     : 'ERC-8004 data: demo data, or the indexer has not run yet.';
   bars(
     'chart-day',
@@ -208,7 +226,11 @@ async function load() {
 async function signInWithWallet(): Promise<string> {
   if (!window.ethereum) throw new Error('no wallet found in this browser');
   const [address] = (await window.ethereum.request({ method: 'eth_requestAccounts' })) as string[];
-  const { nonce, domain, chainId } = (await (await fetch('/v1/auth/nonce', { method: 'POST' })).json()) as { nonce: string; domain: string; chainId: number };
+  const { nonce, domain, chainId } = (await (await fetch('/v1/auth/nonce', { method: 'POST' })).json()) as {
+    nonce: string;
+    domain: string;
+    chainId: number;
+  };
   const message =
     domain +
     ' wants you to sign in with your Ethereum account:\n' +
@@ -223,7 +245,11 @@ async function signInWithWallet(): Promise<string> {
     new Date().toISOString();
   const hex = '0x' + Array.from(new TextEncoder().encode(message), (b) => b.toString(16).padStart(2, '0')).join('');
   const signature = await window.ethereum.request({ method: 'personal_sign', params: [hex, address] });
-  const response = await fetch('/v1/auth/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message, signature }) });
+  const response = await fetch('/v1/auth/verify', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ message, signature }),
+  });
   const body = await response.json();
   if (!response.ok) throw new Error(body.error?.message || 'sign-in refused');
   return body.token;

@@ -21,7 +21,10 @@ export function landingIndex(baseUrl: string) {
   return {
     name: 'a2a-paygate',
     description: DESCRIPTION,
-    links: Object.fromEntries(Object.entries(PLACES).map(([name, place]) => [name, `${baseUrl}${place.path}`])) as Record<keyof typeof PLACES, string>,
+    links: Object.fromEntries(Object.entries(PLACES).map(([name, place]) => [name, `${baseUrl}${place.path}`])) as Record<
+      keyof typeof PLACES,
+      string
+    >,
   };
 }
 

@@ -69,7 +69,13 @@ function outline(schema: Schema | undefined, indent?: string): string {
     const required = new Set(schema.required || []);
     const lines = Object.entries(schema.properties).map(
       ([name, field]) =>
-        indent + '  ' + name + (required.has(name) ? '' : '?') + ': ' + outline(field, indent + '  ') + (field.description ? '   // ' + field.description : ''),
+        indent +
+        '  ' +
+        name +
+        (required.has(name) ? '' : '?') +
+        ': ' +
+        outline(field, indent + '  ') +
+        (field.description ? '   // ' + field.description : ''),
     );
     return '{\n' + lines.join('\n') + '\n' + indent + '}';
   }
@@ -108,9 +114,16 @@ function operationView(path: string, method: string, operation: Operation, spec:
   const paramRows = params.map((p) => {
     const input = el('input', { name: p.name, placeholder: p.in + (p.required ? ', required' : '') }) as HTMLInputElement;
     inputs[p.name] = { input, where: p.in };
-    return el('tr', {}, el('td', {}, el('code', {}, p.name)), el('td', { class: 'muted' }, p.in), el('td', {}, el('code', {}, outline(p.schema))), el('td', {}, input));
+    return el(
+      'tr',
+      {},
+      el('td', {}, el('code', {}, p.name)),
+      el('td', { class: 'muted' }, p.in),
+      el('td', {}, el('code', {}, outline(p.schema))),
+      el('td', {}, input),
+    );
   });
-  const bodySchema = operation.requestBody && operation.requestBody.content['application/json']?.schema;
+  const bodySchema = operation.requestBody?.content['application/json']?.schema;
   const body = bodySchema ? (el('textarea', { 'aria-label': 'request body' }) as HTMLTextAreaElement) : null;
   if (body) body.value = JSON.stringify(example(bodySchema), null, 2);
   const answers = Object.entries(operation.responses).map(([status, response]) => {
@@ -154,17 +167,28 @@ function operationView(path: string, method: string, operation: Operation, spec:
       (token ? " -H 'authorization: Bearer $KEY'" : '') +
       (body ? " -H 'content-type: application/json' -d " + shellQuote(body.value.replace(/\s*\n\s*/g, ' ')) : '');
     result.replaceChildren(
-      el('p', {}, el('span', { class: response.ok ? 'status-ok' : 'status-error' }, 'HTTP ' + response.status), ' in ' + Math.round(performance.now() - started) + ' ms'),
+      el(
+        'p',
+        {},
+        el('span', { class: response.ok ? 'status-ok' : 'status-error' }, 'HTTP ' + response.status),
+        ' in ' + Math.round(performance.now() - started) + ' ms',
+      ),
       el('pre', { class: 'response' }, shown || '(no body)'),
       el('h3', {}, 'The same with curl'),
       el('pre', { class: 'curl' }, curl),
     );
   };
-  const security = operation.security && operation.security.length ? operation.security.map((s) => Object.keys(s)[0]).join(' or ') : 'none';
+  const security = operation.security?.length ? operation.security.map((s) => Object.keys(s)[0]).join(' or ') : 'none';
   return el(
     'details',
     { id: method + '-' + path.replace(/[^a-z0-9]+/gi, '-') },
-    el('summary', {}, el('span', { class: 'method ' + method }, method.toUpperCase()), el('span', { class: 'path' }, path), el('span', { class: 'summary' }, operation.summary)),
+    el(
+      'summary',
+      {},
+      el('span', { class: 'method ' + method }, method.toUpperCase()),
+      el('span', { class: 'path' }, path),
+      el('span', { class: 'summary' }, operation.summary),
+    ),
     el(
       'div',
       { class: 'body' },
@@ -189,7 +213,9 @@ async function start() {
   document.title = spec.info.title + ' ' + spec.info.version;
   $('title').textContent = spec.info.title + ' · ' + spec.info.version;
   $('intro').textContent =
-    spec.info.description + ' Errors share one envelope: ' + outline(spec.components.responses.Error?.content?.['application/json']?.schema).replace(/\s+/g, ' ');
+    spec.info.description +
+    ' Errors share one envelope: ' +
+    outline(spec.components.responses.Error?.content?.['application/json']?.schema).replace(/\s+/g, ' ');
   const views = [];
   for (const [path, operations] of Object.entries(spec.paths)) {
     for (const [method, operation] of Object.entries(operations)) views.push(operationView(path, method, operation, spec));

@@ -27,7 +27,9 @@ export function pageRoutes(deps: { publicUrl: string | undefined; openApiDocumen
       return wanted === 'text/html' ? c.html(LANDING_HTML) : c.json(landingIndex(baseUrlOf(deps.publicUrl, c.req.url)));
     })
     .get('/dashboard', (c) => c.html(DASHBOARD_HTML))
-    .get('/dashboard/uplot.js', (c) => c.body(UPLOT_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': ASSET_CACHE }))
+    .get('/dashboard/uplot.js', (c) =>
+      c.body(UPLOT_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': ASSET_CACHE }),
+    )
     .get('/dashboard/uplot.css', (c) => c.body(UPLOT_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': ASSET_CACHE }))
     .get('/reference', (c) => c.html(REFERENCE_HTML))
     .get('/openapi.json', (c) => c.json(deps.openApiDocument(baseUrlOf(deps.publicUrl, c.req.url))));

@@ -5,7 +5,7 @@ import type { TopUpChain } from '../../chain/client.js';
 import type { Database } from '../../db/client.js';
 import { indexerFreshness } from '../../indexer/freshness.js';
 import { displayUsdc } from '../../tools/money.js';
-import { TIER_NAME, toolArgumentsSchema, type ToolRegistry } from '../../tools/registry.js';
+import { TIER_NAME, type ToolRegistry, toolArgumentsSchema } from '../../tools/registry.js';
 import { baseUrlOf } from '../base-url.js';
 import { address, display, instant, micro } from '../responses.js';
 import { json, restRoute, restRouter } from '../rest-route.js';
@@ -81,7 +81,8 @@ export function publicRoutes(deps: {
   indexedChainId: number | undefined;
   topUpChain: TopUpChain | undefined;
 }) {
-  const freshness = async () => (deps.indexedChainId === undefined ? null : ((await indexerFreshness(deps.db, deps.indexedChainId)) ?? null));
+  const freshness = async () =>
+    deps.indexedChainId === undefined ? null : ((await indexerFreshness(deps.db, deps.indexedChainId)) ?? null);
   const priceList = deps.tools.list().map((tool) => ({
     name: tool.name,
     tier: tool.tier,
@@ -96,7 +97,12 @@ export function publicRoutes(deps: {
     example: { tool: tool.name, arguments: tool.example },
   }));
   const topUps = deps.topUpChain
-    ? { chainId: deps.topUpChain.chainId, usdc: deps.topUpChain.usdc, treasury: deps.topUpChain.treasury, confirmations: deps.topUpChain.confirmations }
+    ? {
+        chainId: deps.topUpChain.chainId,
+        usdc: deps.topUpChain.usdc,
+        treasury: deps.topUpChain.treasury,
+        confirmations: deps.topUpChain.confirmations,
+      }
     : null;
 
   const api = restRouter();
@@ -108,7 +114,11 @@ export function publicRoutes(deps: {
     .get('/readyz', async (c) => {
       try {
         await deps.db.rows(sql`select 1`);
-        return c.json({ status: 'ready', database: deps.db.kind, ...(deps.indexedChainId === undefined ? {} : { indexer: await freshness() }) });
+        return c.json({
+          status: 'ready',
+          database: deps.db.kind,
+          ...(deps.indexedChainId === undefined ? {} : { indexer: await freshness() }),
+        });
       } catch (error) {
         c.get('log').warn({ err: error }, 'readiness check failed');
         return c.json({ status: 'unavailable', database: deps.db.kind }, 503);

@@ -11,7 +11,10 @@ import { json, jsonRequest, restRoute, restRouter } from '../rest-route.js';
 
 const verifyBody = z.object({
   message: z.string().min(1).max(4096),
-  signature: z.string().regex(/^0x[0-9a-fA-F]+$/, 'must be 0x-prefixed hex').max(100_000),
+  signature: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]+$/, 'must be 0x-prefixed hex')
+    .max(100_000),
 });
 
 const nonceAnswer = z.strictObject({ nonce: z.string(), expiresAt: instant, domain: z.string(), chainId: z.number().int() });
@@ -88,7 +91,10 @@ export function signInRoutes(deps: { db: Database } & WalletAuth) {
     if (created) await claimUnclaimedTopUps(deps.db, membership.address);
     const session = await deps.sessions.issue({ address: membership.address, orgId: membership.orgId }, now);
     c.get('log').info({ wallet: membership.address, org: membership.orgId, created }, 'wallet signed in');
-    return c.json({ ...session, address: membership.address, orgId: membership.orgId, role: membership.role, organizationCreated: created }, 200);
+    return c.json(
+      { ...session, address: membership.address, orgId: membership.orgId, role: membership.role, organizationCreated: created },
+      200,
+    );
   });
   api.add(sessionRoute, (c) => {
     const member = c.get('member');

@@ -1,6 +1,6 @@
 import { findAgentProfile } from '../../data/agents.js';
 import type { ToolContext } from '../types.js';
-import { agentIdJson, agentNotFound, type AgentArgs } from './agent.js';
+import { type AgentArgs, agentIdJson, agentNotFound } from './agent.js';
 
 export type AgentProfileResult = {
   agent_id: number | string;

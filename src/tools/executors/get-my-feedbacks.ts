@@ -1,6 +1,6 @@
 import { listFeedbacks } from '../../data/feedbacks.js';
 import type { ToolContext } from '../types.js';
-import { agentIdJson, agentNotFound, type AgentArgs } from './agent.js';
+import { type AgentArgs, agentIdJson, agentNotFound } from './agent.js';
 import { nextOffset, type PageArgs } from './pagination.js';
 
 export interface FeedbacksArgs extends AgentArgs, PageArgs {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ChatCompletion, ChatMessage } from '../llm.js';
 import type { ToolContext } from '../types.js';
-import { agentIdJson, type AgentArgs } from './agent.js';
+import { type AgentArgs, agentIdJson } from './agent.js';
 import { getAgentProfile } from './get-agent-profile.js';
 import { getReputationSummary } from './get-reputation-summary.js';
 import { getTrend } from './get-trend.js';
@@ -62,7 +62,12 @@ export function reputationReport(complete: ChatCompletion) {
     const messages = prompt({ profile, summary, trend, validations }, args.includeRecommendations);
     let issues = '';
     for (let attempt = 1; attempt <= 2; attempt++) {
-      const text = await complete(attempt === 1 ? messages : [...messages, { role: 'user', content: `Your last answer was not valid: ${issues}. Answer with the JSON object only.` }], ctx.signal);
+      const text = await complete(
+        attempt === 1
+          ? messages
+          : [...messages, { role: 'user', content: `Your last answer was not valid: ${issues}. Answer with the JSON object only.` }],
+        ctx.signal,
+      );
       const report = parseReport(text);
       if (report.success) {
         const { recommendations, ...rest } = report.data;

@@ -1,6 +1,6 @@
 import { summarizeFeedbacks } from '../../data/feedbacks.js';
 import type { ToolContext } from '../types.js';
-import { agentIdJson, agentNotFound, type AgentArgs } from './agent.js';
+import { type AgentArgs, agentIdJson, agentNotFound } from './agent.js';
 
 export type ReputationSummaryResult = {
   agent_id: number | string;

@@ -1,13 +1,7 @@
+import { changePercent, type TrendBucketDays, type TrendWord, trendBucketDays, trendWord } from '../../data/scores.js';
 import { reputationTrend, type TrendPoint } from '../../data/trend.js';
-import {
-  changePercent,
-  trendBucketDays,
-  trendWord,
-  type TrendBucketDays,
-  type TrendWord,
-} from '../../data/scores.js';
 import type { ToolContext } from '../types.js';
-import { agentIdJson, agentNotFound, type AgentArgs } from './agent.js';
+import { type AgentArgs, agentIdJson, agentNotFound } from './agent.js';
 
 export interface TrendArgs extends AgentArgs {
   /** "<days>d", already checked by the params schema */

@@ -1,6 +1,6 @@
 import { listValidations } from '../../data/validations.js';
 import type { ToolContext } from '../types.js';
-import { agentIdJson, agentNotFound, type AgentArgs } from './agent.js';
+import { type AgentArgs, agentIdJson, agentNotFound } from './agent.js';
 import { nextOffset, type PageArgs } from './pagination.js';
 
 export interface ValidationHistoryArgs extends AgentArgs, PageArgs {}
@@ -25,10 +25,7 @@ export type ValidationHistoryResult = {
   pass_rate: number | null;
 };
 
-export const getValidationHistory = async (
-  args: ValidationHistoryArgs,
-  ctx: ToolContext,
-): Promise<ValidationHistoryResult> => {
+export const getValidationHistory = async (args: ValidationHistoryArgs, ctx: ToolContext): Promise<ValidationHistoryResult> => {
   const page = await listValidations(ctx.db, args);
   if (page === undefined) throw agentNotFound(args.agentId);
   return {

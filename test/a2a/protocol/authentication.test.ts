@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../../src/auth/api-keys.js';
-import { expectResult, request, toolCall, v1Data, v1Send, type RpcAnswer } from '../support.js';
+import { expectResult, type RpcAnswer, request, toolCall, v1Data, v1Send } from '../support.js';
 import { useProtocolSuite } from './suite.js';
 
 const { suite, rpc, moneyOf } = useProtocolSuite();
@@ -40,9 +40,17 @@ describe('401: authentication', () => {
     await expectUnauthorized(await suite.gateway.rpc({ jsonrpc: '2.0', id: 'ask-1', method: 'ListTasks' }), 'missing_api_key', 'ask-1');
     await expectUnauthorized(await suite.gateway.rpc('{"jsonrpc":"2.0","id":7,'), 'missing_api_key', null);
     await expectUnauthorized(await suite.gateway.rpc([request('ListTasks', {})]), 'missing_api_key', null);
-    await expectUnauthorized(await suite.gateway.rpc({ jsonrpc: '2.0', id: { no: 'object ids' }, method: 'ListTasks' }), 'missing_api_key', null);
+    await expectUnauthorized(
+      await suite.gateway.rpc({ jsonrpc: '2.0', id: { no: 'object ids' }, method: 'ListTasks' }),
+      'missing_api_key',
+      null,
+    );
     // an id too long to be one is not echoed: a caller without a key cannot make the answer repeat 100 KB
-    await expectUnauthorized(await suite.gateway.rpc({ jsonrpc: '2.0', id: 'x'.repeat(90_000), method: 'ListTasks' }), 'missing_api_key', null);
+    await expectUnauthorized(
+      await suite.gateway.rpc({ jsonrpc: '2.0', id: 'x'.repeat(90_000), method: 'ListTasks' }),
+      'missing_api_key',
+      null,
+    );
   });
 
   it('a revoked key stops at once, and a paid call with it never reaches a tool', async () => {
@@ -69,7 +77,11 @@ describe('401: authentication', () => {
       name: 'expired',
       expiresAt: new Date(Date.now() - 60_000),
     });
-    await expectUnauthorized(await suite.gateway.rpc({ ...request('ListTasks', {}), id: 'expired' }, expired.key), 'invalid_api_key', 'expired');
+    await expectUnauthorized(
+      await suite.gateway.rpc({ ...request('ListTasks', {}), id: 'expired' }, expired.key),
+      'invalid_api_key',
+      'expired',
+    );
     const fresh = await createApiKey(suite.gateway.database.db, {
       orgId: suite.org.orgId,
       name: 'fresh',

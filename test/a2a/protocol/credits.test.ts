@@ -3,7 +3,19 @@
  * price of a completed call, and a failed call that costs nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { account, expectResult, expectRpcError, ledger, orgWithoutCreditAccount, taskCount, toolCall, v03Data, v03Send, v1Data, v1Send } from '../support.js';
+import {
+  account,
+  expectResult,
+  expectRpcError,
+  ledger,
+  orgWithoutCreditAccount,
+  taskCount,
+  toolCall,
+  v1Data,
+  v1Send,
+  v03Data,
+  v03Send,
+} from '../support.js';
 import { useProtocolSuite } from './suite.js';
 
 const { suite, rpc, completedTask, moneyOf } = useProtocolSuite();

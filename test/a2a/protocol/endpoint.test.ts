@@ -6,7 +6,20 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { account, call, COST, ENABLED_TOOLS, expectResult, request, taskCount, toolCall, v1Data, v1Send, v1Text, type RpcAnswer } from '../support.js';
+import {
+  account,
+  COST,
+  call,
+  ENABLED_TOOLS,
+  expectResult,
+  type RpcAnswer,
+  request,
+  taskCount,
+  toolCall,
+  v1Data,
+  v1Send,
+  v1Text,
+} from '../support.js';
 import { useProtocolSuite } from './suite.js';
 
 const { suite } = useProtocolSuite();
@@ -147,7 +160,10 @@ describe('endpoint edges: trailing slash, application/a2a+json', () => {
       expect(unauthorized.status).toBe(401);
       expect(unauthorized.headers.get('content-type')).toBe('application/a2a+json');
     }
-    const plain = await post('/a2a', request('ListTasks', {}), { 'content-type': 'application/json', authorization: `Bearer ${suite.key}` });
+    const plain = await post('/a2a', request('ListTasks', {}), {
+      'content-type': 'application/json',
+      authorization: `Bearer ${suite.key}`,
+    });
     expect(plain.headers.get('content-type')).toMatch(/^application\/json/);
   });
 });

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { account, COST, expectResult, expectRpcError, ledger, toolCall, v03Data, v03Send, v1Data, v1Send, v1Text } from '../support.js';
+import { account, COST, expectResult, expectRpcError, ledger, toolCall, v1Data, v1Send, v1Text, v03Data, v03Send } from '../support.js';
 import { useProtocolSuite } from './suite.js';
 
 const { suite, rpc } = useProtocolSuite();
@@ -22,7 +22,9 @@ describe('idempotency by messageId', () => {
     expect(second.status.state).toBe('TASK_STATE_COMPLETED');
     expect(second.artifacts).toEqual(first.artifacts);
     // also when the retry comes in the other generation
-    const third = expectResult(await rpc('message/send', v03Send([v03Data(toolCall('getReputationSummary', { agentId: 4 }))], { messageId })));
+    const third = expectResult(
+      await rpc('message/send', v03Send([v03Data(toolCall('getReputationSummary', { agentId: 4 }))], { messageId })),
+    );
     expect(third.id).toBe(first.id);
     expect(third.status.state).toBe('completed');
 
@@ -34,9 +36,7 @@ describe('idempotency by messageId', () => {
   it('the same message sent concurrently creates one task and one charge', async () => {
     const messageId = randomUUID();
     const before = await account(suite.gateway, suite.org.orgId);
-    const replies = await Promise.all(
-      Array.from({ length: 4 }, () => rpc('SendMessage', v1Send([summary()], { messageId }))),
-    );
+    const replies = await Promise.all(Array.from({ length: 4 }, () => rpc('SendMessage', v1Send([summary()], { messageId }))));
     const ids = replies.map((reply) => expectResult(reply).task.id);
     expect(new Set(ids).size).toBe(1);
     const [row] = await suite.gateway.database.db.rows<{ n: bigint }>(

@@ -9,11 +9,25 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/app.js';
 import { createOrganization } from '../../../src/auth/organizations.js';
+import { createLeases } from '../../../src/tasks/leases.js';
+import { createToolRegistry } from '../../../src/tools/registry.js';
 import { createTestDatabase } from '../../helpers/database.js';
 import { testWalletAuth } from '../../helpers/wallet-auth.js';
-import { createToolRegistry } from '../../../src/tools/registry.js';
-import { createLeases } from '../../../src/tasks/leases.js';
-import { call, expectRpcError, request, taskCount, toolCall, v03Data, v03Send, v03Text, v1Data, v1Send, v1Text, type Reply, type RpcAnswer } from '../support.js';
+import {
+  call,
+  expectRpcError,
+  type Reply,
+  type RpcAnswer,
+  request,
+  taskCount,
+  toolCall,
+  v1Data,
+  v1Send,
+  v1Text,
+  v03Data,
+  v03Send,
+  v03Text,
+} from '../support.js';
 import { useProtocolSuite } from './suite.js';
 
 const { suite, waitingTask, moneyOf } = useProtocolSuite();
@@ -47,7 +61,12 @@ describe('-32600: not a JSON-RPC 2.0 request', () => {
     ['an object id', { jsonrpc: '2.0', id: { a: 1 }, method: 'ListTasks' }, null, /id/],
     ['an array id', { jsonrpc: '2.0', id: [1], method: 'ListTasks' }, null, /id/],
     ['a boolean id', { jsonrpc: '2.0', id: true, method: 'ListTasks' }, null, /id/],
-    ['a string id over 200 characters (it would be echoed in every answer)', { jsonrpc: '2.0', id: 'i'.repeat(201), method: 'ListTasks' }, null, /at most 200/],
+    [
+      'a string id over 200 characters (it would be echoed in every answer)',
+      { jsonrpc: '2.0', id: 'i'.repeat(201), method: 'ListTasks' },
+      null,
+      /at most 200/,
+    ],
     ['string params', { jsonrpc: '2.0', id: 12, method: 'ListTasks', params: 'x' }, 12, /params/],
     ['numeric params', { jsonrpc: '2.0', id: 13, method: 'ListTasks', params: 5 }, 13, /params/],
     ['a bare number', 42, null, /object/],
@@ -107,7 +126,14 @@ describe('-32603: internal error, logged with the request id, no stack or SQL in
     const database = await createTestDatabase();
     const lines: Array<Record<string, unknown>> = [];
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const app = createApp({ db: database.db, log, config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' }, walletAuth: await testWalletAuth(database.db), tools: createToolRegistry(), leases: createLeases({ db: database.db, log, leaseMs: 15_000 }) });
+    const app = createApp({
+      db: database.db,
+      log,
+      config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' },
+      walletAuth: await testWalletAuth(database.db),
+      tools: createToolRegistry(),
+      leases: createLeases({ db: database.db, log, leaseMs: 15_000 }),
+    });
     try {
       const own = await createOrganization(database.db, { name: 'broken', credits: 100_000n });
       // the database loses a table the task store needs (an operator's mistake, not a caller's)
@@ -214,27 +240,25 @@ describe('JSON-RPC envelope', () => {
     }
   });
 
-  it.each([['a string id', 'req-α-1'], ['a number id', 42], ['zero', 0], ['a negative id', -7], ['an explicit null id', null]])(
-    'the response echoes %s (and a null id is still answered)',
-    async (_name, id) => {
-      const reply = await call(suite.gateway, { jsonrpc: '2.0', id, method: 'ListTasks', params: {} }, suite.key);
-      expect(reply.status).toBe(200);
-      expect(reply.body.id).toBe(id);
-      expect(reply.body.result).toBeDefined();
-      const failing = await call(suite.gateway, { jsonrpc: '2.0', id, method: 'GetTask', params: { id: randomUUID() } }, suite.key);
-      expect(expectRpcError(failing, -32001) && failing.body.id).toBe(id);
-    },
-  );
+  it.each([
+    ['a string id', 'req-α-1'],
+    ['a number id', 42],
+    ['zero', 0],
+    ['a negative id', -7],
+    ['an explicit null id', null],
+  ])('the response echoes %s (and a null id is still answered)', async (_name, id) => {
+    const reply = await call(suite.gateway, { jsonrpc: '2.0', id, method: 'ListTasks', params: {} }, suite.key);
+    expect(reply.status).toBe(200);
+    expect(reply.body.id).toBe(id);
+    expect(reply.body.result).toBeDefined();
+    const failing = await call(suite.gateway, { jsonrpc: '2.0', id, method: 'GetTask', params: { id: randomUUID() } }, suite.key);
+    expect(expectRpcError(failing, -32001) && failing.body.id).toBe(id);
+  });
 
   it('errors travel with HTTP 200, singly and in a batch', async () => {
     const reply = await call<RpcAnswer[]>(
       suite.gateway,
-      [
-        request('nope'),
-        request('GetTask', {}),
-        request('GetTask', { id: randomUUID() }),
-        request('ListTasks', {}),
-      ],
+      [request('nope'), request('GetTask', {}), request('GetTask', { id: randomUUID() }), request('ListTasks', {})],
       suite.key,
       { 'a2a-version': '1.0' },
     );

@@ -16,9 +16,7 @@ describe('ListTasks', () => {
     lister = await suite.gateway.createOrg({ name: 'lister', credits: 1_000_000n });
     for (let i = 0; i < 5; i++) {
       const task =
-        i % 2 === 0
-          ? await waitingTask(lister.apiKey.key)
-          : await completedTask(lister.apiKey.key, 'getAgentProfile', { agentId: i });
+        i % 2 === 0 ? await waitingTask(lister.apiKey.key) : await completedTask(lister.apiKey.key, 'getAgentProfile', { agentId: i });
       created.push({ id: task.id, state: task.status.state });
     }
   });
@@ -57,9 +55,7 @@ describe('ListTasks', () => {
     const first = expectResult(await list({ status: 'TASK_STATE_COMPLETED', pageSize: 1 }));
     expect(first.tasks).toHaveLength(1);
     expect(first.nextPageToken).not.toBe('');
-    const second = expectResult(
-      await list({ status: 'TASK_STATE_COMPLETED', pageSize: 1, pageToken: first.nextPageToken }),
-    );
+    const second = expectResult(await list({ status: 'TASK_STATE_COMPLETED', pageSize: 1, pageToken: first.nextPageToken }));
     expect(second.tasks).toHaveLength(1);
     expect(second.tasks[0].id).not.toBe(first.tasks[0].id);
     expect(second.nextPageToken).toBe('');
@@ -92,7 +88,7 @@ describe('ListTasks', () => {
     ['a non-datetime statusTimestampAfter', { statusTimestampAfter: 'yesterday' }, 'statusTimestampAfter'],
   ])('%s → -32602', async (_name, params, path) => {
     const error = expectRpcError(await list(params), -32602);
-    expect((error.data?.issues as Array<{ path: string }>).map((i) => i.path)).toContain(path);
+    expect((error.data?.issues as Array<{ path: string }> | undefined)?.map((i) => i.path)).toContain(path);
   });
 
   it('a pageToken the gateway did not issue → -32602 invalid_page_token', async () => {

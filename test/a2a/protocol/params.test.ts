@@ -3,7 +3,7 @@
  * tool calls and messages, in both wire generations; a refused call moves no money and opens no task.
  */
 import { describe, expect, it } from 'vitest';
-import { ENABLED_TOOLS, expectRpcError, taskCount, toolCall, v03Data, v03Send, v1Data, v1Send } from '../support.js';
+import { ENABLED_TOOLS, expectRpcError, taskCount, toolCall, v1Data, v1Send, v03Data, v03Send } from '../support.js';
 import { useProtocolSuite } from './suite.js';
 
 const { suite, rpc, moneyOf } = useProtocolSuite();
@@ -27,10 +27,7 @@ describe('-32602: bad params', () => {
 
     it('the disabled getReputationReport → reason tool_disabled, and it is not among validTools; nothing charged', async () => {
       const before = await moneyOf(suite.org.orgId);
-      const error = expectRpcError(
-        await rpc(method, paramsFor(toolCall('getReputationReport', { agentId: 1 }))),
-        -32602,
-      );
+      const error = expectRpcError(await rpc(method, paramsFor(toolCall('getReputationReport', { agentId: 1 }))), -32602);
       expect(error.data).toMatchObject({ reason: 'tool_disabled', tool: 'getReputationReport' });
       expect(typeof error.data?.why).toBe('string');
       expect(error.data?.validTools).toEqual([...ENABLED_TOOLS]);
@@ -68,7 +65,7 @@ describe('-32602: bad params', () => {
       for (const data of [{ tool: '' }, { tool: 42 }, { tool: 'getAgentProfile', arguments: 5 }]) {
         const error = expectRpcError(await rpc(method, paramsFor(data)), -32602);
         expect(error.data?.reason).toBe('invalid_tool_call');
-        expect((error.data?.issues as unknown[]).length).toBeGreaterThan(0);
+        expect((error.data?.issues as unknown[] | undefined)?.length).toBeGreaterThan(0);
       }
       const two =
         method === 'SendMessage'
@@ -99,8 +96,18 @@ describe('-32602: bad params', () => {
     ['a 1.0 role', 'message/send', { kind: 'message', messageId: 'a', role: 'ROLE_USER', parts: [part.v03] }, 'message.role'],
     ['no parts', 'message/send', { kind: 'message', messageId: 'a', role: 'user' }, 'message.parts'],
     ['empty parts', 'message/send', { kind: 'message', messageId: 'a', role: 'user', parts: [] }, 'message.parts'],
-    ['an unknown part kind', 'message/send', { kind: 'message', messageId: 'a', role: 'user', parts: [{ kind: 'video', url: 'x' }] }, 'message.parts.0.kind'],
-    ['a part without kind (1.0 style)', 'message/send', { kind: 'message', messageId: 'a', role: 'user', parts: [part.v1] }, 'message.parts.0.kind'],
+    [
+      'an unknown part kind',
+      'message/send',
+      { kind: 'message', messageId: 'a', role: 'user', parts: [{ kind: 'video', url: 'x' }] },
+      'message.parts.0.kind',
+    ],
+    [
+      'a part without kind (1.0 style)',
+      'message/send',
+      { kind: 'message', messageId: 'a', role: 'user', parts: [part.v1] },
+      'message.parts.0.kind',
+    ],
     ['no message', 'message/send', undefined, 'message'],
   ];
 
@@ -110,7 +117,10 @@ describe('-32602: bad params', () => {
     const error = expectRpcError(await rpc(method, params), -32602);
     const issues = error.data?.issues as Array<{ path: string; message: string }>;
     expect(Array.isArray(issues)).toBe(true);
-    expect(issues.map((issue) => issue.path), JSON.stringify(issues)).toContain(path);
+    expect(
+      issues.map((issue) => issue.path),
+      JSON.stringify(issues),
+    ).toContain(path);
     expect(await taskCount(suite.gateway, suite.org.orgId)).toBe(before);
   });
 

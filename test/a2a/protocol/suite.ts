@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { useSeededGateway, type SeededGatewayWithOrg } from '../../helpers/seeded-gateway.js';
+import { type SeededGatewayWithOrg, useSeededGateway } from '../../helpers/seeded-gateway.js';
 import { account, call, expectResult, ledger, request, taskCount, toolCall, v1Data, v1Send, v1Text } from '../support.js';
 
 /**
@@ -29,7 +29,11 @@ export function useProtocolSuite() {
 
   /** An organization's account, ledger and task count: what a refused call must leave as it was. */
   async function moneyOf(orgId: string) {
-    return { account: await account(suite.gateway, orgId), ledger: await ledger(suite.gateway, orgId), tasks: await taskCount(suite.gateway, orgId) };
+    return {
+      account: await account(suite.gateway, orgId),
+      ledger: await ledger(suite.gateway, orgId),
+      tasks: await taskCount(suite.gateway, orgId),
+    };
   }
 
   return { suite, rpc, completedTask, waitingTask, moneyOf };

@@ -4,7 +4,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { call, expectResult, expectRpcError, errorDetails, request, toolCall, v03Data, v03Send, v03Text, v1Data, v1Send, v1Text } from '../support.js';
+import {
+  call,
+  errorDetails,
+  expectResult,
+  expectRpcError,
+  request,
+  toolCall,
+  v1Data,
+  v1Send,
+  v1Text,
+  v03Data,
+  v03Send,
+  v03Text,
+} from '../support.js';
 import { useProtocolSuite } from './suite.js';
 
 const { suite, rpc, completedTask, waitingTask, moneyOf } = useProtocolSuite();
@@ -77,7 +90,10 @@ describe('A2A-Version header', () => {
         expect(error.data).toEqual({ requested: version, supported: ['0.3', '1.0'] });
       } else {
         // a version of 1 or above reads the 1.0 shape
-        expect(errorDetails(error).info).toMatchObject({ reason: 'VERSION_NOT_SUPPORTED', metadata: { requested: version, supported: '0.3,1.0' } });
+        expect(errorDetails(error).info).toMatchObject({
+          reason: 'VERSION_NOT_SUPPORTED',
+          metadata: { requested: version, supported: '0.3,1.0' },
+        });
       }
     }
     expect(await moneyOf(suite.org.orgId)).toEqual(before);
@@ -91,7 +107,9 @@ describe('A2A 1.0 error shape: with A2A-Version 1.x, error.data is an array hold
   it('A2A errors carry their A2A reason and domain; our details travel as string metadata', async () => {
     const missing = randomUUID();
     const notFound = expectRpcError(await rpc('GetTask', { id: missing }, suite.key, v1), -32001);
-    expect(notFound.data).toEqual([{ '@type': ERROR_INFO, reason: 'TASK_NOT_FOUND', domain: 'a2a-protocol.org', metadata: { taskId: missing } }]);
+    expect(notFound.data).toEqual([
+      { '@type': ERROR_INFO, reason: 'TASK_NOT_FOUND', domain: 'a2a-protocol.org', metadata: { taskId: missing } },
+    ]);
 
     const done = await completedTask();
     const notCancelable = expectRpcError(await rpc('CancelTask', { id: done.id }, suite.key, v1), -32002);
@@ -120,7 +138,10 @@ describe('A2A 1.0 error shape: with A2A-Version 1.x, error.data is an array hold
     expect(await moneyOf(poor.orgId)).toEqual(before);
 
     const card = expectRpcError(await rpc('GetExtendedAgentCard', {}, suite.key, v1), -32007);
-    expect(errorDetails(card).info).toMatchObject({ reason: 'EXTENDED_AGENT_CARD_NOT_CONFIGURED', metadata: { reason: 'extended_card_not_configured' } });
+    expect(errorDetails(card).info).toMatchObject({
+      reason: 'EXTENDED_AGENT_CARD_NOT_CONFIGURED',
+      metadata: { reason: 'extended_card_not_configured' },
+    });
   });
 
   it('standard JSON-RPC errors take the same array: -32602 adds a google.rpc.BadRequest per failed field', async () => {

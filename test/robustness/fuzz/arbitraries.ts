@@ -202,17 +202,19 @@ const toolName = fc.oneof(
   { weight: 1, arbitrary: weirdString },
 );
 
-const toolArguments = fc.record(
-  {
-    agentId,
-    limit: optional(fc.oneof(fc.integer({ min: -5, max: 600 }), fc.constantFrom(0, 1, 500, 501, 1.5))),
-    offset: optional(fc.oneof(fc.integer({ min: -5, max: 2_000_000 }), fc.constant(1_000_000))),
-    includeRevoked: optional(fc.boolean()),
-    period: optional(fc.oneof(fc.constantFrom('1d', '7d', '30d', '365d', '366d', '0d', '-1d', '30', 'd', '1e2d'), weirdString)),
-    unexpected: optional(anyJson),
-  },
-  { requiredKeys: ['agentId'] },
-).map((args) => Object.fromEntries(Object.entries(args).filter(([, value]) => value !== OMIT)));
+const toolArguments = fc
+  .record(
+    {
+      agentId,
+      limit: optional(fc.oneof(fc.integer({ min: -5, max: 600 }), fc.constantFrom(0, 1, 500, 501, 1.5))),
+      offset: optional(fc.oneof(fc.integer({ min: -5, max: 2_000_000 }), fc.constant(1_000_000))),
+      includeRevoked: optional(fc.boolean()),
+      period: optional(fc.oneof(fc.constantFrom('1d', '7d', '30d', '365d', '366d', '0d', '-1d', '30', 'd', '1e2d'), weirdString)),
+      unexpected: optional(anyJson),
+    },
+    { requiredKeys: ['agentId'] },
+  )
+  .map((args) => Object.fromEntries(Object.entries(args).filter(([, value]) => value !== OMIT)));
 
 export const toolCallData = fc.record({
   tool: field(toolName, { valid: 10, wrong: 1, omit: 1 }),
@@ -303,9 +305,7 @@ export const v1SendParams = fc.record({
 
 export const v03SendParams = fc.record({
   message: field(v03Message, { valid: 10, wrong: 1, omit: 1 }),
-  configuration: optional(
-    fc.record({ historyLength: optional(historyLength), blocking: optional(fc.boolean()) }),
-  ),
+  configuration: optional(fc.record({ historyLength: optional(historyLength), blocking: optional(fc.boolean()) })),
   metadata: optional(metadata),
 });
 
@@ -330,9 +330,18 @@ const listTasksParams = fc.record({
 
 /** A method and params that fit it, most of the time. */
 const methodCall = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ method: fc.constant('SendMessage'), params: field(v1SendParams, { valid: 12, wrong: 1, omit: 1 }) }) },
-  { weight: 4, arbitrary: fc.record({ method: fc.constant('message/send'), params: field(v03SendParams, { valid: 12, wrong: 1, omit: 1 }) }) },
-  { weight: 2, arbitrary: fc.record({ method: fc.constantFrom('GetTask', 'CancelTask', 'tasks/get', 'tasks/cancel'), params: field(taskIdParams) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ method: fc.constant('SendMessage'), params: field(v1SendParams, { valid: 12, wrong: 1, omit: 1 }) }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({ method: fc.constant('message/send'), params: field(v03SendParams, { valid: 12, wrong: 1, omit: 1 }) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ method: fc.constantFrom('GetTask', 'CancelTask', 'tasks/get', 'tasks/cancel'), params: field(taskIdParams) }),
+  },
   { weight: 1, arbitrary: fc.record({ method: fc.constant('ListTasks'), params: field(listTasksParams) }) },
   { weight: 1, arbitrary: fc.record({ method: fc.constantFrom(...Object.keys(a2aMethods)), params: field(anyJson) }) },
 );
@@ -376,7 +385,11 @@ export const request = fc
       {
         weight: 2,
         arbitrary: fc.record({
-          method: fc.oneof({ weight: 4, arbitrary: methodName }, { weight: 1, arbitrary: wrongValue }, { weight: 1, arbitrary: fc.constant(OMIT) }),
+          method: fc.oneof(
+            { weight: 4, arbitrary: methodName },
+            { weight: 1, arbitrary: wrongValue },
+            { weight: 1, arbitrary: fc.constant(OMIT) },
+          ),
           params: fc.oneof(anyJson, wrongValue, fc.constant(OMIT)),
         }),
       },

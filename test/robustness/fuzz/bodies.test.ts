@@ -8,8 +8,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { a2aMethods } from '../../../src/a2a/methods.js';
 import { MAX_BATCH_SIZE } from '../../../src/rpc/dispatch.js';
-import { serialize, deep, rawNumber, rawString, deepRaw, overLongString, anyJson, validId, auth } from './arbitraries.js';
-import { runs, PROPERTY_TIMEOUT_MS, send, check, sendAndCheck, DATABASE_LABEL, useFuzzGateway } from './harness.js';
+import { anyJson, auth, deep, deepRaw, overLongString, rawNumber, rawString, serialize, validId } from './arbitraries.js';
+import { check, DATABASE_LABEL, PROPERTY_TIMEOUT_MS, runs, send, sendAndCheck, useFuzzGateway } from './harness.js';
 
 const suite = useFuzzGateway('bodies');
 
@@ -39,7 +39,9 @@ describe(`fuzzing POST /a2a: bodies (${DATABASE_LABEL})`, () => {
       const bytes = fc.oneof(
         fc.uint8Array({ maxLength: 2_000 }),
         fc.string({ unit: 'binary', maxLength: 200 }).map((text) => new TextEncoder().encode(text)),
-        fc.uint8Array({ minLength: 1, maxLength: 64 }).map((tail) => Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":1,"method":"'), tail])),
+        fc
+          .uint8Array({ minLength: 1, maxLength: 64 })
+          .map((tail) => Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":1,"method":"'), tail])),
       );
       await fc.assert(
         fc.asyncProperty(bytes, auth, async (body, choice) => {
@@ -59,12 +61,18 @@ describe(`fuzzing POST /a2a: bodies (${DATABASE_LABEL})`, () => {
         deepRaw.map((raw) => raw.text),
         fc.constantFrom(5000, 20000).map((n) => `${'['.repeat(n)}{"jsonrpc":"2.0","id":1,"method":"GetTask"}${']'.repeat(n)}`),
         fc.constant(`{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":${deep(5000, '{"message":', '{}', '}').text}}`),
-        fc.tuple(fc.constantFrom(...Object.keys(a2aMethods)), fc.oneof(rawString, rawNumber, deepRaw)).map(
-          ([method, raw]) => `{"jsonrpc":"2.0","id":${raw.text.length < 200 ? raw.text : '1'},"method":"${method}","params":{"id":${raw.text}}}`,
-        ),
-        fc.tuple(overLongString, fc.boolean()).map(
-          ([text, asId]) => `{"jsonrpc":"2.0","id":${asId ? JSON.stringify(text) : 1},"method":${asId ? '"GetTask"' : JSON.stringify(text)}}`,
-        ),
+        fc
+          .tuple(fc.constantFrom(...Object.keys(a2aMethods)), fc.oneof(rawString, rawNumber, deepRaw))
+          .map(
+            ([method, raw]) =>
+              `{"jsonrpc":"2.0","id":${raw.text.length < 200 ? raw.text : '1'},"method":"${method}","params":{"id":${raw.text}}}`,
+          ),
+        fc
+          .tuple(overLongString, fc.boolean())
+          .map(
+            ([text, asId]) =>
+              `{"jsonrpc":"2.0","id":${asId ? JSON.stringify(text) : 1},"method":${asId ? '"GetTask"' : JSON.stringify(text)}}`,
+          ),
         fc.constantFrom(
           '',
           ' ',
@@ -109,7 +117,11 @@ describe(`fuzzing POST /a2a: bodies (${DATABASE_LABEL})`, () => {
         id: 'final',
         method: 'SendMessage',
         params: {
-          message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ data: { tool: 'getAgentProfile', arguments: { agentId: 1 } } }] },
+          message: {
+            messageId: randomUUID(),
+            role: 'ROLE_USER',
+            parts: [{ data: { tool: 'getAgentProfile', arguments: { agentId: 1 } } }],
+          },
         },
       }),
     );

@@ -4,8 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { serialize, validId, request, validPaidCall, batchElement, auth, a2aVersionHeader } from './arbitraries.js';
-import { runs, PROPERTY_TIMEOUT_MS, sendAndCheck, DATABASE_LABEL, useFuzzGateway } from './harness.js';
+import { a2aVersionHeader, auth, batchElement, request, serialize, validId, validPaidCall } from './arbitraries.js';
+import { DATABASE_LABEL, PROPERTY_TIMEOUT_MS, runs, sendAndCheck, useFuzzGateway } from './harness.js';
 
 useFuzzGateway('envelope');
 
@@ -29,9 +29,9 @@ describe(`fuzzing POST /a2a: envelopes and batches (${DATABASE_LABEL})`, () => {
       const batch = fc.oneof(
         fc.array(batchElement, { minLength: 1, maxLength: 10 }),
         // every element shares one id
-        fc.tuple(fc.array(fc.oneof(validPaidCall, request), { minLength: 2, maxLength: 6 }), validId).map(([elements, id]) =>
-          elements.map((element) => ({ ...element, id })),
-        ),
+        fc
+          .tuple(fc.array(fc.oneof(validPaidCall, request), { minLength: 2, maxLength: 6 }), validId)
+          .map(([elements, id]) => elements.map((element) => ({ ...element, id }))),
       );
       await fc.assert(
         fc.asyncProperty(batch, auth, async (elements, choice) => {

@@ -6,8 +6,8 @@ import { MAX_BATCH_SIZE } from '../../../src/rpc/dispatch.js';
 import { MAX_RPC_ID_LENGTH } from '../../../src/rpc/envelope.js';
 import { RpcCode } from '../../../src/rpc/errors.js';
 import { moneyChecks } from '../../helpers/gateway.js';
-import { useSeededGateway, type SeededGatewayWithOrg } from '../../helpers/seeded-gateway.js';
-import { AGENTS, seenTaskIds, type Auth } from './arbitraries.js';
+import { type SeededGatewayWithOrg, useSeededGateway } from '../../helpers/seeded-gateway.js';
+import { AGENTS, type Auth, seenTaskIds } from './arbitraries.js';
 
 /**
  * The harness of the POST /a2a fuzz suites (one file per concern: bodies, envelope, SendMessage
@@ -75,7 +75,11 @@ function authHeaders(choice: Auth): Record<string, string> {
   }
 }
 
-export async function send(body: string | Uint8Array, choice: Auth = { kind: 'rich' }, headers: Record<string, string> = {}): Promise<Exchange> {
+export async function send(
+  body: string | Uint8Array,
+  choice: Auth = { kind: 'rich' },
+  headers: Record<string, string> = {},
+): Promise<Exchange> {
   bodiesSent++;
   const allHeaders = { ...authHeaders(choice), ...headers };
   // Strings go through the suite helper; raw bytes straight to the app (the helper would JSON-encode them).
@@ -106,7 +110,9 @@ type Expected = { kind: 'single'; owed: Owed } | { kind: 'batch'; owed: Owed[] }
 export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const isRpcId = (value: unknown): value is RpcId =>
-  value === null || (typeof value === 'string' && value.length <= MAX_RPC_ID_LENGTH) || (typeof value === 'number' && Number.isFinite(value));
+  value === null ||
+  (typeof value === 'string' && value.length <= MAX_RPC_ID_LENGTH) ||
+  (typeof value === 'number' && Number.isFinite(value));
 
 /** What one element is owed. A streaming method in a batch is an invalid request. */
 function owedFor(element: unknown, inBatch: boolean): Owed {
@@ -186,7 +192,11 @@ function expectAnswers(owed: Owed, answer: ResponseObject, context: string): voi
       return;
     case 'call':
       expectSameId(answer.id, owed.id, `${context}: the id of a valid request is echoed`);
-      tally(code === undefined ? `${owed.method} ok` : `${owed.method} ${code} ${String((answer.error?.data as { reason?: unknown } | undefined)?.reason ?? '')}`.trim());
+      tally(
+        code === undefined
+          ? `${owed.method} ok`
+          : `${owed.method} ${code} ${String((answer.error?.data as { reason?: unknown } | undefined)?.reason ?? '')}`.trim(),
+      );
       if (code !== undefined) {
         expect([RpcCode.ParseError, RpcCode.InvalidRequest, RpcCode.MethodNotFound], context).not.toContain(code);
         if (code === RpcCode.InternalError) internalErrors.push(context);
@@ -250,7 +260,9 @@ export function check(text: string, bytes: number, choice: Auth, exchange: Excha
   if (exchange.contentType?.startsWith('text/event-stream')) {
     // A streaming method's answer: Server-Sent Events, each a JSON-RPC response to the one request.
     expect(
-      expected.kind === 'single' && (expected.owed.kind === 'call' || expected.owed.kind === 'no-id') && streamingMethods.has(expected.owed.method),
+      expected.kind === 'single' &&
+        (expected.owed.kind === 'call' || expected.owed.kind === 'no-id') &&
+        streamingMethods.has(expected.owed.method),
       context,
     ).toBe(true);
     const events = exchange.text

@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AGENTS, serialize, validPaidCall } from './arbitraries.js';
-import { runs, PROPERTY_TIMEOUT_MS, sendAndCheck, isRecord, DATABASE_LABEL, useFuzzGateway } from './harness.js';
+import { DATABASE_LABEL, isRecord, PROPERTY_TIMEOUT_MS, runs, sendAndCheck, useFuzzGateway } from './harness.js';
 
 const suite = useFuzzGateway('message-ids');
 
@@ -74,7 +74,9 @@ describe(`fuzzing POST /a2a: repeated messageIds (${DATABASE_LABEL})`, () => {
         const [row] = await suite.gateway.database.db.rows<{ state: string; reason: string | null }>(sql`
           select state::text as state, error->>'reason' as reason from tasks where message_id = ${messageIdValue}`);
         if (errors.length > 0 || tasks.size !== 1 || row?.state !== 'completed') {
-          broken.push(`round ${round}: ${copies} copies → task ${row?.state} ${row?.reason ?? ''}, answers ${JSON.stringify(errors.map((e) => e.error))}`);
+          broken.push(
+            `round ${round}: ${copies} copies → task ${row?.state} ${row?.reason ?? ''}, answers ${JSON.stringify(errors.map((e) => e.error))}`,
+          );
         }
       }
       expect(broken, broken.slice(0, 10).join('\n')).toEqual([]);

@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RpcCode } from '../../../src/rpc/errors.js';
 import { moneyChecks } from '../../helpers/gateway.js';
-import { FreshUuid, serialize, deep, toolCallData, v1SendParams, v03SendParams, validId, auth } from './arbitraries.js';
-import { runs, PROPERTY_TIMEOUT_MS, sendAndCheck, DATABASE_LABEL, useFuzzGateway } from './harness.js';
+import { auth, deep, FreshUuid, serialize, toolCallData, v1SendParams, v03SendParams, validId } from './arbitraries.js';
+import { DATABASE_LABEL, PROPERTY_TIMEOUT_MS, runs, sendAndCheck, useFuzzGateway } from './harness.js';
 
 const suite = useFuzzGateway('send-params');
 
@@ -19,7 +19,10 @@ describe(`fuzzing POST /a2a: SendMessage and message/send params (${DATABASE_LAB
       // A well-formed message whose tool call alone is fuzzed reaches the tools' argument schemas and executors.
       const toolCallOnly = fc.tuple(fc.constant(new FreshUuid()), toolCallData, fc.boolean()).map(([id, data, v03]) =>
         v03
-          ? { method: 'message/send', params: { message: { kind: 'message', messageId: id, role: 'user', parts: [{ kind: 'data', data }] } } }
+          ? {
+              method: 'message/send',
+              params: { message: { kind: 'message', messageId: id, role: 'user', parts: [{ kind: 'data', data }] } },
+            }
           : { method: 'SendMessage', params: { message: { messageId: id, role: 'ROLE_USER', parts: [{ data }] } } },
       );
       const sendBody = fc.record({
