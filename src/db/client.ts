@@ -1,13 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
-import type { SQL } from 'drizzle-orm';
+import { is, SQL } from 'drizzle-orm';
 import { type PgDatabase, PgDialect, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import type { z } from 'zod';
 import * as schema from '../../drizzle/schema.js';
 import { sqlState } from './sql.js';
 
@@ -16,8 +17,16 @@ export type Orm = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface Database {
   readonly kind: 'postgres' | 'pglite';
   readonly orm: Orm;
-  /** Runs one statement and returns its rows, whichever driver is underneath. */
+  /**
+   * Runs one statement and returns its rows parsed by `row`, whichever driver is underneath: a
+   * column renamed in SQL or a type changed in a migration fails here, by name, instead of
+   * travelling on as a wrong value.
+   */
+  rows<Row extends z.ZodType>(row: Row, query: SQL, options?: StatementOptions): Promise<z.output<Row>[]>;
+  /** @deprecated the unparsed form, until every caller names its row schema */
   rows<Row>(query: SQL, options?: StatementOptions): Promise<Row[]>;
+  /** Runs one statement whose rows nobody reads. */
+  run(query: SQL, options?: StatementOptions): Promise<void>;
   /** Runs `work` in one transaction; `tx` is a Database whose statements all belong to it. */
   transaction<T>(work: (tx: Database) => Promise<T>): Promise<T>;
   migrate(): Promise<void>;
@@ -48,16 +57,50 @@ export interface StatementOptions {
 
 export type DatabaseOptions = { url: string; poolSize?: number } | { dataDir: string } | { memory: true };
 
+/** One statement's rows as the driver gives them. */
+type RawStatement = (query: SQL, options?: StatementOptions) => Promise<unknown[]>;
+
+/** A row the statement returned that its schema refuses: a query and its schema disagree. */
+export class RowShapeError extends Error {
+  constructor(issues: z.core.$ZodIssue[]) {
+    // The issues name paths and expected types, never the values, which may be secrets.
+    super(`a row did not match its schema: ${issues.map((issue) => `${issue.path.join('.') || '(row)'}: ${issue.message}`).join('; ')}`);
+    this.name = 'RowShapeError';
+  }
+}
+
+function parsedRows<Row extends z.ZodType>(row: Row, raw: unknown[]): z.output<Row>[] {
+  return raw.map((value) => {
+    const parsed = row.safeParse(value);
+    if (!parsed.success) throw new RowShapeError(parsed.error.issues);
+    return parsed.data;
+  });
+}
+
+/** `rows` and `run` over a driver's raw statement. */
+function statements(raw: RawStatement): Pick<Database, 'rows' | 'run'> {
+  function rows(first: z.ZodType | SQL, second?: SQL | StatementOptions, third?: StatementOptions): Promise<unknown[]> {
+    if (is(first, SQL)) return raw(first, second as StatementOptions | undefined);
+    return raw(second as SQL, third).then((found) => parsedRows(first, found));
+  }
+  return {
+    rows: rows as Database['rows'],
+    run: async (query, options) => {
+      await raw(query, options);
+    },
+  };
+}
+
 /** postgres.js answers with an array of rows, PGlite with `{ rows }`. */
-function rowsOf<Row>(result: unknown): Row[] {
-  return (Array.isArray(result) ? result : (result as { rows: Row[] }).rows) as Row[];
+function rowsOf(result: unknown): unknown[] {
+  return Array.isArray(result) ? result : (result as { rows: unknown[] }).rows;
 }
 
 function withTransactions(kind: Database['kind'], orm: Orm, rest: Pick<Database, 'migrate' | 'close' | 'tryExclusive'>): Database {
   return {
     kind,
     orm,
-    rows: async <Row>(query: SQL) => rowsOf<Row>(await orm.execute(query)),
+    ...statements(async (query) => rowsOf(await orm.execute(query))),
     transaction: (work) => orm.transaction((tx) => work(withTransactions(kind, tx as unknown as Orm, rest))),
     ...rest,
   };
@@ -68,8 +111,8 @@ const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.u
 const MIGRATION_LOCK_KEY = 0x0a2a_9a7e;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const db = 'url' in options ? openPostgres(options.url, options.poolSize ?? 10) : await openPglite(options);
-  return { ...db, rows: (query, statementOptions) => retryDeadlocks(() => db.rows(query, statementOptions)) };
+  const { db, raw } = 'url' in options ? openPostgres(options.url, options.poolSize ?? 10) : await openPglite(options);
+  return { ...db, ...statements((query, statementOptions) => retryDeadlocks(() => raw(query, statementOptions))) };
 }
 
 /** How often one statement that PostgreSQL aborted as a deadlock victim is run again. */
@@ -95,7 +138,13 @@ async function retryDeadlocks<T>(statement: () => Promise<T>): Promise<T> {
 
 const dialect = new PgDialect();
 
-function openPostgres(url: string, poolSize: number): Database {
+/** A database and its autocommit statement, which openDatabase wraps with the deadlock retry. */
+interface Opened {
+  db: Database;
+  raw: RawStatement;
+}
+
+function openPostgres(url: string, poolSize: number): Opened {
   const client = postgres(url, {
     max: poolSize,
     onnotice: () => {},
@@ -157,18 +206,18 @@ function openPostgres(url: string, poolSize: number): Database {
     close: () => client.end({ timeout: 5 }),
   });
   return {
-    ...database,
+    db: database,
     // drizzle's execute() never prepares, so every statement would cost a parse, a plan and an extra
     // round trip; postgres.js keeps named prepared statements per connection when asked to.
-    rows: async <Row>(query: SQL, options?: StatementOptions) => {
+    raw: async (query, options) => {
       const { sql: text, params } = dialect.sqlToQuery(query);
       const prepare = options?.planEachTime !== true;
-      return (await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare })) as unknown as Row[];
+      return await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare });
     },
   };
 }
 
-async function openPglite(options: { dataDir: string } | { memory: true }): Promise<Database> {
+async function openPglite(options: { dataDir: string } | { memory: true }): Promise<Opened> {
   // PGlite gives int8 as a number when it fits a double; money must stay bigint on both drivers.
   const parsers = { [types.INT8]: (value: string) => BigInt(value) };
   let client: PGlite;
@@ -179,9 +228,10 @@ async function openPglite(options: { dataDir: string } | { memory: true }): Prom
     client = await PGlite.create({ parsers });
   }
   const orm = drizzlePglite(client, { schema }) as unknown as Orm;
-  return withTransactions('pglite', orm, {
+  const db = withTransactions('pglite', orm, {
     migrate: () => migratePglite(drizzlePglite(client, { schema }), { migrationsFolder }),
     tryExclusive: async () => ({ stillHeld: async () => !client.closed, release: async () => {} }),
     close: () => client.close(),
   });
+  return { db, raw: async (query) => rowsOf(await orm.execute(query)) };
 }
