@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 
 export interface CreditAccount {
@@ -17,20 +18,22 @@ export class NoCreditAccountError extends Error {
 
 /** Opens an empty account; a zero balance needs no ledger row. Safe to call twice. */
 export async function openCreditAccount(db: Database, orgId: string): Promise<void> {
-  await db.rows(sql`insert into credit_accounts (org_id) values (${orgId}) on conflict (org_id) do nothing`);
+  await db.run(sql`insert into credit_accounts (org_id) values (${orgId}) on conflict (org_id) do nothing`);
 }
 
+const AccountRow = z.object({ balance: z.bigint(), reserved: z.bigint() });
+
 export async function getCreditAccount(db: Database, orgId: string): Promise<CreditAccount | undefined> {
-  const [row] = await db.rows<{ balance: bigint; reserved: bigint }>(
-    sql`select balance, reserved from credit_accounts where org_id = ${orgId}`,
-  );
+  const [row] = await db.rows(AccountRow, sql`select balance, reserved from credit_accounts where org_id = ${orgId}`);
   return row && { orgId, balance: row.balance, reserved: row.reserved, available: row.balance - row.reserved };
 }
 
 /** An operator's grant: the balance and its ledger row change in one statement. */
 export async function grantCredits(db: Database, input: { orgId: string; amount: bigint; reason: string }): Promise<CreditAccount> {
   if (input.amount <= 0n) throw new RangeError('a grant must be a positive amount of micro-USDC');
-  const [row] = await db.rows<{ balance: bigint; reserved: bigint }>(sql`
+  const [row] = await db.rows(
+    AccountRow,
+    sql`
     with credited as (
       update credit_accounts
          set balance = balance + ${input.amount}, updated_at = now()
@@ -40,7 +43,8 @@ export async function grantCredits(db: Database, input: { orgId: string; amount:
       insert into ledger_entries (org_id, kind, amount, reserved_delta, reason)
       select org_id, 'grant'::ledger_kind, ${input.amount}, 0, ${input.reason} from credited
     )
-    select balance, reserved from credited`);
+    select balance, reserved from credited`,
+  );
   if (!row) throw new NoCreditAccountError(input.orgId);
   return { orgId: input.orgId, balance: row.balance, reserved: row.reserved, available: row.balance - row.reserved };
 }

@@ -1,4 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { ledgerKind } from '../../drizzle/schema.js';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
@@ -7,15 +8,16 @@ import { isoUtc } from '../db/sql.js';
 export const LEDGER_KINDS = ledgerKind.enumValues;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 
-export interface LedgerEntry {
-  id: bigint;
-  kind: LedgerKind;
-  amount: bigint;
-  reservedDelta: bigint;
-  taskId: string | null;
-  reason: string | null;
-  createdAt: string;
-}
+const LedgerEntryRow = z.object({
+  id: z.bigint(),
+  kind: z.enum(LEDGER_KINDS),
+  amount: z.bigint(),
+  reservedDelta: z.bigint(),
+  taskId: z.string().nullable(),
+  reason: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type LedgerEntry = z.output<typeof LedgerEntryRow>;
 
 export interface LedgerQuery {
   kinds?: readonly LedgerKind[];
@@ -42,11 +44,14 @@ function ledgerWhere(orgId: string, query: Omit<LedgerQuery, 'limit' | 'beforeId
 
 /** One page of the organization's ledger, newest first. */
 export async function listLedger(db: Database, orgId: string, query: LedgerQuery): Promise<LedgerEntry[]> {
-  return db.rows<LedgerEntry>(sql`
+  return db.rows(
+    LedgerEntryRow,
+    sql`
     select id, kind::text as kind, amount, reserved_delta as "reservedDelta", task_id as "taskId", reason,
            ${isoUtc(sql`created_at`)} as "createdAt"
       from ledger_entries
      where ${ledgerWhere(orgId, query)} ${query.beforeId === undefined ? sql`` : sql`and id < ${query.beforeId}`}
      order by id desc
-     limit ${query.limit}`);
+     limit ${query.limit}`,
+  );
 }

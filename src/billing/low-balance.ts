@@ -1,17 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 import { MAX_WEBHOOK_ATTEMPTS, postWebhook, retryDelaySeconds } from '../webhooks/webhook.js';
 
-export interface LowBalanceSettings {
-  threshold: bigint;
-  webhookUrl: string | null;
-  below: boolean;
-  crossedAt: string | null;
-  lastError: string | null;
-}
+const LowBalanceSettingsRow = z.object({
+  threshold: z.bigint(),
+  webhookUrl: z.string().nullable(),
+  below: z.boolean(),
+  crossedAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+});
+export type LowBalanceSettings = z.output<typeof LowBalanceSettingsRow>;
+
+const SetLowBalanceRow = LowBalanceSettingsRow.extend({ secret: z.string().nullable() });
 
 const SETTINGS = sql`threshold, webhook_url as "webhookUrl", below, ${isoUtc(sql`crossed_at`)} as "crossedAt", last_error as "lastError"`;
 
@@ -21,25 +25,31 @@ export async function setLowBalanceAlert(
   input: { orgId: string; threshold: bigint; webhookUrl: string | null },
 ): Promise<LowBalanceSettings & { secret: string | null }> {
   const secret = input.webhookUrl ? randomBytes(24).toString('base64url') : null;
-  const [row] = await db.rows<LowBalanceSettings & { secret: string | null }>(sql`
+  const [row] = await db.rows(
+    SetLowBalanceRow,
+    sql`
     insert into low_balance_alerts (org_id, threshold, webhook_url, secret)
     values (${input.orgId}, ${input.threshold}, ${input.webhookUrl}, ${secret})
     on conflict (org_id) do update
        set threshold = excluded.threshold, webhook_url = excluded.webhook_url, secret = excluded.secret,
            pending = false, attempts = 0, last_error = null, updated_at = now()
-    returning ${SETTINGS}, secret`);
+    returning ${SETTINGS}, secret`,
+  );
   // Stryker disable next-line StringLiteral: an upsert … returning always returns its row; the message is for the impossible
   if (!row) throw new Error('low-balance alert upsert returned no row');
   return row;
 }
 
 export async function getLowBalanceAlert(db: Database, orgId: string): Promise<LowBalanceSettings | undefined> {
-  const [row] = await db.rows<LowBalanceSettings>(sql`select ${SETTINGS} from low_balance_alerts where org_id = ${orgId}`);
+  const [row] = await db.rows(LowBalanceSettingsRow, sql`select ${SETTINGS} from low_balance_alerts where org_id = ${orgId}`);
   return row;
 }
 
+const DeletedRow = z.object({ org_id: z.string() });
+
 export async function deleteLowBalanceAlert(db: Database, orgId: string): Promise<boolean> {
-  return (await db.rows(sql`delete from low_balance_alerts where org_id = ${orgId} returning org_id`)).length > 0;
+  const deleted = await db.rows(DeletedRow, sql`delete from low_balance_alerts where org_id = ${orgId} returning org_id`);
+  return deleted.length > 0;
 }
 
 /**
@@ -48,7 +58,7 @@ export async function deleteLowBalanceAlert(db: Database, orgId: string): Promis
  * being `below`, ready for the next crossing.
  */
 async function recordCrossings(db: Database): Promise<void> {
-  await db.rows(sql`
+  await db.run(sql`
     update low_balance_alerts l
        set below = c.balance - c.reserved < l.threshold,
            pending = case when c.balance - c.reserved < l.threshold then l.webhook_url is not null else false end,
@@ -59,25 +69,29 @@ async function recordCrossings(db: Database): Promise<void> {
      where c.org_id = l.org_id and (c.balance - c.reserved < l.threshold) <> l.below`);
 }
 
-interface Owed {
-  orgId: string;
-  webhookUrl: string;
-  secret: string;
-  threshold: bigint;
-  available: bigint;
-  crossedAt: string;
-  attempts: number;
-}
+/** A notice owed: pending is only ever set with a webhook, which always comes with its secret. */
+const OwedRow = z.object({
+  orgId: z.string(),
+  webhookUrl: z.string(),
+  secret: z.string(),
+  threshold: z.bigint(),
+  available: z.bigint(),
+  crossedAt: z.string(),
+  attempts: z.number(),
+});
 
 /** One pass: records crossings, then posts each owed low-balance notice (signed), retrying with backoff. */
 export async function signalLowBalances(input: { db: Database; log: Logger; allowPrivateNetworks: boolean }): Promise<number> {
   await recordCrossings(input.db);
-  const owed = await input.db.rows<Owed>(sql`
+  const owed = await input.db.rows(
+    OwedRow,
+    sql`
     update low_balance_alerts l set next_attempt_at = now() + interval '60 seconds'
       from credit_accounts c
      where c.org_id = l.org_id and l.pending and l.next_attempt_at <= now() and l.attempts < ${MAX_WEBHOOK_ATTEMPTS}
  returning l.org_id as "orgId", l.webhook_url as "webhookUrl", l.secret, l.threshold, c.balance - c.reserved as available,
-           ${isoUtc(sql`l.crossed_at`)} as "crossedAt", l.attempts`);
+           ${isoUtc(sql`l.crossed_at`)} as "crossedAt", l.attempts`,
+  );
   for (const notice of owed) {
     const body = JSON.stringify({
       type: 'low_balance',
@@ -93,13 +107,13 @@ export async function signalLowBalances(input: { db: Database; log: Logger; allo
         signed: { header: 'x-a2a-paygate-signature', key: notice.secret },
         allowPrivateNetworks: input.allowPrivateNetworks,
       });
-      await input.db.rows(
+      await input.db.run(
         sql`update low_balance_alerts set pending = false, attempts = 0, last_error = null where org_id = ${notice.orgId}`,
       );
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       input.log.warn({ org: notice.orgId, err: error }, 'low-balance webhook failed; will retry');
-      await input.db.rows(sql`
+      await input.db.run(sql`
         update low_balance_alerts set attempts = attempts + 1, last_error = ${reason.slice(0, 500)},
                next_attempt_at = now() + make_interval(secs => ${retryDelaySeconds(notice.attempts)})
          where org_id = ${notice.orgId}`);

@@ -1,4 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 
@@ -14,31 +15,33 @@ export interface ConfirmedTransfer {
   amount: bigint;
 }
 
-export type TopUpSource = 'submitted' | 'watcher';
-
-export interface TopUp {
-  /** the row's id: the order top-ups were recorded in, and the cursor of their pages */
-  id: bigint;
-  chainId: number;
-  txHash: string;
-  logIndex: number;
-  blockNumber: bigint;
-  from: string;
-  amount: bigint;
-  status: 'credited' | 'unclaimed';
-  orgId: string | null;
-  source: TopUpSource;
-  createdAt: string;
-  creditedAt: string | null;
-}
+const TopUpSourceSchema = z.enum(['submitted', 'watcher']);
+export type TopUpSource = z.output<typeof TopUpSourceSchema>;
 
 const TOPUP_COLUMNS = sql`id, chain_id as "chainId", tx_hash as "txHash", log_index as "logIndex", block_number as "blockNumber",
   from_address as "fromAddress", amount, status, org_id as "orgId", source,
   ${isoUtc(sql`created_at`)} as "createdAt", ${isoUtc(sql`credited_at`)} as "creditedAt"`;
 
-type TopUpRow = Omit<TopUp, 'from'> & { fromAddress: string };
+/** A top-up as TOPUP_COLUMNS return it, its sender named `from` once read. */
+const TopUpRow = z
+  .object({
+    /** the row's id: the order top-ups were recorded in, and the cursor of their pages */
+    id: z.bigint(),
+    chainId: z.number(),
+    txHash: z.string(),
+    logIndex: z.number(),
+    blockNumber: z.bigint(),
+    fromAddress: z.string(),
+    amount: z.bigint(),
+    status: z.enum(['credited', 'unclaimed']),
+    orgId: z.string().nullable(),
+    source: TopUpSourceSchema,
+    createdAt: z.string(),
+    creditedAt: z.string().nullable(),
+  })
+  .transform(({ fromAddress, ...row }) => ({ ...row, from: fromAddress }));
 
-const toTopUp = ({ fromAddress, ...row }: TopUpRow): TopUp => ({ ...row, from: fromAddress });
+export type TopUp = z.output<typeof TopUpRow>;
 
 /**
  * Credits the topups that `changed` returns (`(org_id, amount, chain_id, tx_hash, log_index)`, only
@@ -83,7 +86,8 @@ export async function recordTransfers(db: Database, transfers: readonly Confirme
     from_address: transfer.from.toLowerCase(),
     amount: transfer.amount.toString(),
   }));
-  const recorded = await db.rows<TopUpRow>(
+  return db.rows(
+    TopUpRow,
     creditChanged(sql`
       insert into topups (chain_id, tx_hash, log_index, block_number, block_hash, from_address, amount, status, org_id, source, credited_at)
       select i.chain_id, i.tx_hash, i.log_index, i.block_number, i.block_hash, i.from_address, i.amount,
@@ -96,7 +100,6 @@ export async function recordTransfers(db: Database, transfers: readonly Confirme
       on conflict (chain_id, tx_hash, log_index) do nothing
       returning *`),
   );
-  return recorded.map(toTopUp);
 }
 
 /**
@@ -104,7 +107,8 @@ export async function recordTransfers(db: Database, transfers: readonly Confirme
  * `address`'s). Each row's status changes under its row lock, so two claims never credit one twice.
  */
 export async function claimUnclaimedTopUps(db: Database, address?: string): Promise<TopUp[]> {
-  const claimed = await db.rows<TopUpRow>(
+  return db.rows(
+    TopUpRow,
     creditChanged(sql`
       update topups t set status = 'credited', org_id = m.org_id, credited_at = now()
         from org_members m
@@ -112,22 +116,21 @@ export async function claimUnclaimedTopUps(db: Database, address?: string): Prom
          ${address ? sql`and t.from_address = ${address.toLowerCase()}` : sql``}
    returning t.*`),
   );
-  return claimed.map(toTopUp);
 }
 
 /** The top-ups of one transaction, as recorded (whoever recorded them). */
 export async function topUpsOfTransaction(db: Database, input: { chainId: number; txHash: string }): Promise<TopUp[]> {
-  const rows = await db.rows<TopUpRow>(sql`
+  return db.rows(
+    TopUpRow,
+    sql`
     select ${TOPUP_COLUMNS} from topups
      where chain_id = ${input.chainId} and tx_hash = ${input.txHash.toLowerCase()}
-     order by log_index`);
-  return rows.map(toTopUp);
+     order by log_index`,
+  );
 }
 
 /** The organization's top-ups, the last recorded first (a batch's in chain order), `limit` at a time from before the id `beforeId`. */
 export async function listTopUps(db: Database, orgId: string, page: { limit: number; beforeId?: bigint }): Promise<TopUp[]> {
   const before = page.beforeId === undefined ? sql`` : sql`and id < ${page.beforeId}`;
-  const rows = await db.rows<TopUpRow>(sql`
-    select ${TOPUP_COLUMNS} from topups where org_id = ${orgId} ${before} order by id desc limit ${page.limit}`);
-  return rows.map(toTopUp);
+  return db.rows(TopUpRow, sql`select ${TOPUP_COLUMNS} from topups where org_id = ${orgId} ${before} order by id desc limit ${page.limit}`);
 }

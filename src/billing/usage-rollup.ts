@@ -1,5 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
+import { isoUtc } from '../db/sql.js';
 import { TERMINAL_STATES } from '../domain/task-model.js';
 
 /** The task states that never change again, as an SQL list (from the one set the task lifecycle uses). */
@@ -59,8 +61,11 @@ export interface RollupPass {
  * unfinished tasks go to `usage_rollup_pending`; pending tasks that have since finished are folded
  * in. Readers see each task exactly once, from a rollup or from `tasks`.
  */
+const CursorRow = z.object({ rolled_until: z.string() });
+const FoldedRow = z.object({ task_id: z.string() });
+
 export async function rollUpUsage(db: Database, now: Date = new Date()): Promise<RollupPass> {
-  await db.rows(sql`
+  await db.run(sql`
     insert into usage_rollup_cursor (rolled_until)
     select coalesce(date_trunc('day', min(first_task) at time zone 'UTC') at time zone 'UTC', date_trunc('day', now() at time zone 'UTC') at time zone 'UTC')
       from organizations o cross join lateral (select min(created_at) as first_task from tasks where org_id = o.id) firsts
@@ -70,29 +75,33 @@ export async function rollUpUsage(db: Database, now: Date = new Date()): Promise
   for (;;) {
     /** whether this step rolled a day up (no: another instance holds the cursor, or no closed day is left) */
     const rolledADay = await db.transaction(async (tx) => {
-      const [cursor] = await tx.rows<{ rolled_until: string | Date }>(
-        sql`select rolled_until from usage_rollup_cursor for update skip locked`,
+      const [cursor] = await tx.rows(
+        CursorRow,
+        sql`select ${isoUtc(sql`rolled_until`)} as rolled_until from usage_rollup_cursor for update skip locked`,
       );
       if (!cursor) return false;
       if (pass.days === 0) {
-        const folded = await tx.rows<{ task_id: string }>(sql`
+        const folded = await tx.rows(
+          FoldedRow,
+          sql`
           with folded as (
             delete from usage_rollup_pending p using tasks t
              where t.id = p.task_id and t.state in ${FINISHED_STATES}
          returning t.*
           ), inserted as (${rollupInsert(sql`folded`)} returning 1)
-          select id as task_id from folded`);
+          select id as task_id from folded`,
+        );
         pass.folded = folded.length;
       }
       const start = new Date(cursor.rolled_until);
       const end = new Date(start.getTime() + DAY_MS);
       // Stryker disable next-line EqualityOperator: > or >= differ only when the margin ends at this very millisecond
       if (end.getTime() + ROLL_MARGIN_MS > now.getTime()) return false;
-      await tx.rows(rollupInsert(tasksCreatedIn(start, end)));
-      await tx.rows(sql`
+      await tx.run(rollupInsert(tasksCreatedIn(start, end)));
+      await tx.run(sql`
         insert into usage_rollup_pending (task_id, org_id, created_at)
         select id, org_id, created_at from ${tasksCreatedIn(start, end)} where state not in ${FINISHED_STATES}`);
-      await tx.rows(sql`update usage_rollup_cursor set rolled_until = ${end.toISOString()}::timestamptz`);
+      await tx.run(sql`update usage_rollup_cursor set rolled_until = ${end.toISOString()}::timestamptz`);
       pass.days += 1;
       return true;
     });

@@ -1,22 +1,24 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { FINISHED_STATES, latencyBucket, taskDay } from './usage-rollup.js';
 
 export type UsageDimension = 'tool' | 'tier' | 'day';
 
-export interface UsageRow {
+const UsageRowSchema = z.object({
   /** the tool name, the tier ("0".."3") or the UTC day (YYYY-MM-DD) */
-  key: string;
-  calls: number;
-  succeeded: number;
+  key: z.string(),
+  calls: z.number(),
+  succeeded: z.number(),
   /** failed, cancelled or rejected: never charged */
-  failed: number;
-  spent: bigint;
+  failed: z.number(),
+  spent: z.bigint(),
   /** succeeded / (succeeded + failed), null while none has finished */
-  successRate: number | null;
-  p50Ms: number | null;
-  p95Ms: number | null;
-}
+  successRate: z.number().nullable(),
+  p50Ms: z.number().nullable(),
+  p95Ms: z.number().nullable(),
+});
+export type UsageRow = z.output<typeof UsageRowSchema>;
 
 /** UTC midnight at or after `instant`. */
 function nextMidnight(instant: Date): string {
@@ -38,7 +40,7 @@ export interface UsageQuery {
 }
 
 export async function usageBy(db: Database, orgId: string, query: UsageQuery): Promise<UsageRow[]> {
-  return db.rows<UsageRow>(usageStatement(orgId, query));
+  return db.rows(UsageRowSchema, usageStatement(orgId, query));
 }
 
 /**

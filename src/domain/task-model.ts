@@ -1,39 +1,47 @@
+import { z } from 'zod';
 import { taskState } from '../../drizzle/schema.js';
 
 /**
  * The gateway's own shapes for messages and tasks. Both A2A wire versions are mapped onto these
  * (a2a/v1.ts, a2a/v03.ts) and rendered back from them, so the task lifecycle never sees a wire format.
  */
-export type Metadata = Record<string, unknown>;
+export const MetadataSchema = z.record(z.string(), z.unknown());
+export type Metadata = z.output<typeof MetadataSchema>;
 
-export type Part =
-  | { kind: 'text'; text: string; metadata?: Metadata }
-  | { kind: 'data'; data: unknown; metadata?: Metadata }
-  | {
-      kind: 'file';
-      /** a URL, or base64 bytes */
-      file: { url: string } | { bytes: string };
-      mediaType?: string;
-      filename?: string;
-      metadata?: Metadata;
-    };
+export const PartSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('text'), text: z.string(), metadata: MetadataSchema.optional() }),
+  z.object({ kind: z.literal('data'), data: z.unknown(), metadata: MetadataSchema.optional() }),
+  z.object({
+    kind: z.literal('file'),
+    /** a URL, or base64 bytes */
+    file: z.union([z.object({ url: z.string() }), z.object({ bytes: z.string() })]),
+    mediaType: z.string().optional(),
+    filename: z.string().optional(),
+    metadata: MetadataSchema.optional(),
+  }),
+]);
+export type Part = z.output<typeof PartSchema>;
 
-export type Role = 'user' | 'agent';
+export const RoleSchema = z.enum(['user', 'agent']);
+export type Role = z.output<typeof RoleSchema>;
 
-export interface Message {
-  messageId: string;
-  role: Role;
-  parts: Part[];
-  contextId?: string;
-  taskId?: string;
-  metadata?: Metadata;
-  referenceTaskIds?: string[];
-}
+/** A message as the gateway keeps it (a task's history is stored as these, in jsonb). */
+export const MessageSchema = z.object({
+  messageId: z.string(),
+  role: RoleSchema,
+  parts: z.array(PartSchema),
+  contextId: z.string().optional(),
+  taskId: z.string().optional(),
+  metadata: MetadataSchema.optional(),
+  referenceTaskIds: z.array(z.string()).optional(),
+});
+export type Message = z.output<typeof MessageSchema>;
 
 /** the database's task_state enum, so a state cannot be added in one place and missed in the other */
 export const TASK_STATES = taskState.enumValues;
 
-export type TaskState = (typeof TASK_STATES)[number];
+export const TaskStateSchema = z.enum(TASK_STATES);
+export type TaskState = z.output<typeof TaskStateSchema>;
 
 export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['completed', 'failed', 'canceled', 'rejected']);
 

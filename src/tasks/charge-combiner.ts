@@ -1,6 +1,13 @@
 import { chargeCalls } from '../billing/charges.js';
 import type { Database } from '../db/client.js';
-import { type AnsweredCall, answeredCalls, callMessageIdUnused, insertCompletedTasksFromPaid, type WrittenTask } from './store.js';
+import {
+  type AnsweredCall,
+  answeredCalls,
+  callMessageIdUnused,
+  insertCompletedTasksFromPaid,
+  type WrittenTask,
+  WrittenTaskSchema,
+} from './store.js';
 
 /**
  * Statements in flight at once: a second one is built and sent while the first commits, so a call
@@ -43,7 +50,8 @@ export function createChargeCombiner(db: Database): ChargeCombiner {
     try {
       // Planned each time: its probes of `tasks` must use the messageId index however few tasks
       // there were when a cached plan was made; one plan serves the whole group.
-      const rows = await db.rows<WrittenTask>(
+      const rows = await db.rows(
+        WrittenTaskSchema,
         chargeCalls({
           calls: answeredCalls(batch.map((entry) => entry.call)),
           messageIdUnused: callMessageIdUnused,

@@ -3,7 +3,7 @@ import { settleWith } from '../billing/holds.js';
 import { ToolInputError } from '../domain/errors.js';
 import type { CallerContext } from './context.js';
 import { failureOf, logPaidCall, logToolFailure, runWithDeadline, toolTimeoutMs } from './run-tool.js';
-import { completeWorkingTask, failWorkingTask, findTask, type TaskRow } from './store.js';
+import { completeWorkingTask, failWorkingTask, findTask, type TaskRow, TaskRowSchema } from './store.js';
 import type { ToolCall } from './tool-call.js';
 
 /**
@@ -20,7 +20,7 @@ export async function executeCall(ctx: CallerContext, task: TaskRow, call: ToolC
     try {
       const result = await runWithDeadline(ctx, call, stop);
       const ms = Math.round(performance.now() - started);
-      [settled] = await ctx.db.rows<TaskRow>(settleWith('capture', completeWorkingTask(task.id, owner, result, ms)));
+      [settled] = await ctx.db.rows(TaskRowSchema, settleWith('capture', completeWorkingTask(task.id, owner, result, ms)));
     } catch (error) {
       // Stryker disable next-line ConditionalExpression: a stopped run's release matches no working task under its lease, so nothing moves; only a log line differs
       if (stop.aborted) return;
@@ -28,7 +28,7 @@ export async function executeCall(ctx: CallerContext, task: TaskRow, call: ToolC
       logToolFailure(ctx, failure, error, { id: task.id, tool: call.tool.name });
       if (error instanceof ToolInputError) inputError = error;
       const ms = Math.round(performance.now() - started);
-      [settled] = await ctx.db.rows<TaskRow>(settleWith('release', failWorkingTask(task.id, owner, failure, ms), failure.reason));
+      [settled] = await ctx.db.rows(TaskRowSchema, settleWith('release', failWorkingTask(task.id, owner, failure, ms), failure.reason));
     }
   });
   const final = settled ?? (await findTask(ctx.db, task.org_id, task.id)) ?? task;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 
 /** The run of a task stopped because the task is no longer this instance's to run. */
@@ -34,16 +35,21 @@ export interface Leases {
   idle(timeoutMs: number): Promise<boolean>;
 }
 
+const RenewedRow = z.object({ id: z.string() });
+
 export function createLeases(input: { db: Database; log: Logger; leaseMs: number; owner?: string }): Leases {
   const owner = input.owner ?? randomUUID();
   const runs = new Map<string, AbortController>();
   const until = () => sql`now() + make_interval(secs => ${input.leaseMs / 1000})`;
 
   async function renew(taskId: string): Promise<boolean> {
-    const rows = await input.db.rows(sql`
+    const rows = await input.db.rows(
+      RenewedRow,
+      sql`
       update tasks set lease_until = ${until()}
        where id = ${taskId} and lease_owner = ${owner} and state = 'working'
-   returning id`);
+   returning id`,
+    );
     return rows.length > 0;
   }
 

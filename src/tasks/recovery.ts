@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { settleWith } from '../billing/holds.js';
 import type { Database } from '../db/client.js';
 import { repeat } from '../repeat.js';
-import { TASK_COLUMNS, type TaskFailure, type TaskRow } from './store.js';
+import { TASK_COLUMNS, type TaskFailure, TaskRowSchema } from './store.js';
 
 const ABANDONED: TaskFailure = {
   reason: 'abandoned',
@@ -25,7 +25,8 @@ const SWEEP_BATCH = 200;
 export async function releaseAbandonedTasks(db: Database): Promise<number> {
   let released = 0;
   for (;;) {
-    const rows = await db.rows<TaskRow>(
+    const rows = await db.rows(
+      TaskRowSchema,
       settleWith(
         'release',
         sql`

@@ -20,6 +20,7 @@ import {
   messageIdUnused,
   startCallOnWaitingTaskFromHold,
   type TaskRow,
+  TaskRowSchema,
   waitingTaskGuard,
 } from './store.js';
 import { readToolCall, type ToolCall } from './tool-call.js';
@@ -55,7 +56,8 @@ async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall
   }
   const id = randomUUID();
   const { row, replay } = await writeOnce(ctx, message.messageId, async () => {
-    const [created] = await ctx.db.rows<TaskRow>(
+    const [created] = await ctx.db.rows(
+      TaskRowSchema,
       reserveWith({
         orgId: ctx.orgId,
         cost: call.tool.costMicroUsdc,
@@ -125,7 +127,8 @@ async function continueTask(ctx: CallerContext, message: Message, call: ToolCall
     return updated ?? (await findTask(ctx.db, ctx.orgId, taskId)) ?? task;
   }
   const { row, replay: raced } = await writeOnce(ctx, message.messageId, async () => {
-    const [started] = await ctx.db.rows<TaskRow>(
+    const [started] = await ctx.db.rows(
+      TaskRowSchema,
       reserveWith({
         orgId: ctx.orgId,
         cost: call.tool.costMicroUsdc,
@@ -188,7 +191,7 @@ export async function cancelTask({ ctx, input }: { ctx: CallerContext; input: { 
   const task = await findTask(ctx.db, ctx.orgId, input.id);
   if (!task) throw new TaskNotFound(input.id);
   if (TERMINAL_STATES.has(task.state)) throw new TaskNotCancelable(task.id, task.state);
-  const [canceled] = await ctx.db.rows<TaskRow>(settleWith('release', cancelOpenTask(ctx.orgId, task.id), 'canceled'));
+  const [canceled] = await ctx.db.rows(TaskRowSchema, settleWith('release', cancelOpenTask(ctx.orgId, task.id), 'canceled'));
   if (canceled) {
     // A run of this instance stops at once; one elsewhere at its next lease renewal.
     ctx.leases.cancel(task.id);

@@ -1,32 +1,36 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
-import type { Message, TaskState } from '../domain/task-model.js';
+import { type Message, MessageSchema, type TaskState, TaskStateSchema } from '../domain/task-model.js';
 
 /** Why a task failed, kept on the row and told to the caller. */
-export interface TaskFailure {
-  reason: string;
-  message: string;
-  details?: Record<string, unknown>;
-}
+export const TaskFailureSchema = z.object({
+  reason: z.string(),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type TaskFailure = z.output<typeof TaskFailureSchema>;
 
-export interface TaskRow {
-  id: string;
-  org_id: string;
-  context_id: string;
-  message_id: string;
-  call_message_id: string | null;
-  tool: string | null;
-  arguments: unknown;
-  cost: bigint;
-  state: TaskState;
-  result: Record<string, unknown> | null;
-  error: TaskFailure | null;
-  history: Message[];
-  duration_ms: number | null;
-  created_at: string;
-  updated_at: string;
-}
+/** A task as every task statement returns it (TASK_COLUMNS). */
+export const TaskRowSchema = z.object({
+  id: z.string(),
+  org_id: z.string(),
+  context_id: z.string(),
+  message_id: z.string(),
+  call_message_id: z.string().nullable(),
+  tool: z.string().nullable(),
+  arguments: z.unknown(),
+  cost: z.bigint(),
+  state: TaskStateSchema,
+  result: z.record(z.string(), z.unknown()).nullable(),
+  error: TaskFailureSchema.nullable(),
+  history: z.array(MessageSchema),
+  duration_ms: z.number().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type TaskRow = z.output<typeof TaskRowSchema>;
 
 const iso = (column: string) => sql`${isoUtc(sql.raw(column), 'US')} as ${sql.raw(column)}`;
 
@@ -85,12 +89,8 @@ export function insertWorkingTaskFromHold(call: NewCall, lease: TaskLease): (hol
 }
 
 /** What an instant call's insert returns; the rest of its row is what the gateway just wrote. */
-export interface WrittenTask {
-  id: string;
-  org_id: string;
-  created_at: string;
-  updated_at: string;
-}
+export const WrittenTaskSchema = z.object({ id: z.string(), org_id: z.string(), created_at: z.string(), updated_at: z.string() });
+export type WrittenTask = z.output<typeof WrittenTaskSchema>;
 
 const WRITTEN_COLUMNS = sql`id, org_id, ${iso('created_at')}, ${iso('updated_at')}`;
 
@@ -139,12 +139,15 @@ export async function insertFailedTask(
   call: Omit<NewCall, 'deadlineMs'> & { orgId: string },
   outcome: { failure: TaskFailure; durationMs: number },
 ): Promise<WrittenTask | undefined> {
-  const [row] = await db.rows<WrittenTask>(sql`
+  const [row] = await db.rows(
+    WrittenTaskSchema,
+    sql`
     insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, arguments, cost, state, error, history, duration_ms)
     values (${call.id}, ${call.orgId}, ${call.contextId}, ${call.messageId}, ${call.messageId}, ${call.tool},
             ${json(call.arguments)}, ${call.cost}, 'failed', ${json(outcome.failure)}, ${json(call.history)}, ${outcome.durationMs})
     on conflict do nothing
- returning ${WRITTEN_COLUMNS}`);
+ returning ${WRITTEN_COLUMNS}`,
+  );
   return row;
 }
 
@@ -224,19 +227,25 @@ export async function insertWaitingTask(
   db: Database,
   task: { id: string; orgId: string; contextId: string; messageId: string; history: Message[] },
 ): Promise<TaskRow | undefined> {
-  const [row] = await db.rows<TaskRow>(sql`
+  const [row] = await db.rows(
+    TaskRowSchema,
+    sql`
     insert into tasks (id, org_id, context_id, message_id, state, history)
     values (${task.id}, ${task.orgId}, ${task.contextId}, ${task.messageId}, 'input-required', ${json(task.history)})
     on conflict (org_id, message_id) do nothing
- returning ${TASK_COLUMNS}`);
+ returning ${TASK_COLUMNS}`,
+  );
   return row;
 }
 
 export async function appendToWaitingTask(db: Database, orgId: string, taskId: string, messages: Message[]): Promise<TaskRow | undefined> {
-  const [row] = await db.rows<TaskRow>(sql`
+  const [row] = await db.rows(
+    TaskRowSchema,
+    sql`
     update tasks set history = history || ${json(messages)}, updated_at = now()
      where id = ${taskId} and org_id = ${orgId} and state = 'input-required'
- returning ${TASK_COLUMNS}`);
+ returning ${TASK_COLUMNS}`,
+  );
   return row;
 }
 
@@ -248,21 +257,29 @@ export function isTaskId(value: string): boolean {
 
 export async function findTask(db: Database, orgId: string, taskId: string): Promise<TaskRow | undefined> {
   if (!isTaskId(taskId)) return undefined;
-  const [row] = await db.rows<TaskRow>(sql`select ${TASK_COLUMNS} from tasks where id = ${taskId} and org_id = ${orgId}`);
+  const [row] = await db.rows(TaskRowSchema, sql`select ${TASK_COLUMNS} from tasks where id = ${taskId} and org_id = ${orgId}`);
   return row;
 }
 
+const TaskVersionRow = z.object({ version: z.string() });
+
 /** A task's state and last change, without its history and result: what a follower polls. */
 export async function taskVersion(db: Database, orgId: string, taskId: string): Promise<string | undefined> {
-  const [row] = await db.rows<{ version: string }>(sql`
-    select state::text || '@' || ${isoUtc(sql`updated_at`, 'US')} as version from tasks where id = ${taskId} and org_id = ${orgId}`);
+  const [row] = await db.rows(
+    TaskVersionRow,
+    sql`
+    select state::text || '@' || ${isoUtc(sql`updated_at`, 'US')} as version from tasks where id = ${taskId} and org_id = ${orgId}`,
+  );
   return row?.version;
 }
 
 /** The task a messageId already opened or already called a tool on, for idempotent retries. */
 export async function findTaskByMessageId(db: Database, orgId: string, messageId: string): Promise<TaskRow | undefined> {
-  const [row] = await db.rows<TaskRow>(sql`
-    select ${TASK_COLUMNS} from tasks where id = ${taskUsingMessageId(sql`${orgId}::uuid`, sql`${messageId}`)}`);
+  const [row] = await db.rows(
+    TaskRowSchema,
+    sql`
+    select ${TASK_COLUMNS} from tasks where id = ${taskUsingMessageId(sql`${orgId}::uuid`, sql`${messageId}`)}`,
+  );
   return row;
 }
 
@@ -299,8 +316,10 @@ export function taskPageStatements(orgId: string, filter: TaskFilter): { page: S
   };
 }
 
+const TaskCountRow = z.object({ total: z.bigint() });
+
 export async function listTaskPage(db: Database, orgId: string, filter: TaskFilter): Promise<{ rows: TaskRow[]; total: number }> {
   const statements = taskPageStatements(orgId, filter);
-  const [rows, counted] = await Promise.all([db.rows<TaskRow>(statements.page), db.rows<{ total: bigint }>(statements.count)]);
+  const [rows, counted] = await Promise.all([db.rows(TaskRowSchema, statements.page), db.rows(TaskCountRow, statements.count)]);
   return { rows, total: Number(counted[0]?.total ?? 0n) };
 }

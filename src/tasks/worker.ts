@@ -3,7 +3,7 @@ import { settleWith } from '../billing/holds.js';
 import { repeat } from '../repeat.js';
 import type { CallerContext } from './context.js';
 import { executeCall } from './execute.js';
-import { failWorkingTask, TASK_COLUMNS, type TaskRow } from './store.js';
+import { failWorkingTask, TASK_COLUMNS, type TaskRow, TaskRowSchema } from './store.js';
 import type { ToolCall } from './tool-call.js';
 
 /** An instance takes a task over at most this many times; after that it waits for recovery to fail it, uncharged. */
@@ -26,7 +26,9 @@ function storedCall(ctx: Omit<CallerContext, 'orgId'>, task: TaskRow): ToolCall 
 export async function takeOverLapsedTasks(ctx: Omit<CallerContext, 'orgId'>, limit: number): Promise<number> {
   if (limit <= 0) return 0;
   const { owner, until } = ctx.leases.claim();
-  const taken = await ctx.db.rows<TaskRow>(sql`
+  const taken = await ctx.db.rows(
+    TaskRowSchema,
+    sql`
     update tasks set lease_owner = ${owner}, lease_until = ${until}, attempts = attempts + 1, updated_at = now()
      where id in (
        select id from tasks
@@ -34,14 +36,15 @@ export async function takeOverLapsedTasks(ctx: Omit<CallerContext, 'orgId'>, lim
         order by deadline_at
         limit ${limit}
           for update skip locked)
- returning ${TASK_COLUMNS}`);
+ returning ${TASK_COLUMNS}`,
+  );
   for (const task of taken) {
     const taskCtx: CallerContext = { ...ctx, orgId: task.org_id };
     const call = storedCall(ctx, task);
     ctx.log.info({ task: task.id, tool: task.tool, org: task.org_id }, 'took over a task whose lease lapsed');
     if (!call) {
       const failure = { reason: 'tool_unavailable', message: `tool ${task.tool ?? '(none)'} is no longer offered; nothing was charged` };
-      await ctx.db.rows(settleWith('release', failWorkingTask(task.id, owner, failure, 0), failure.reason));
+      await ctx.db.run(settleWith('release', failWorkingTask(task.id, owner, failure, 0), failure.reason));
       continue;
     }
     void executeCall(taskCtx, task, call).catch((error: unknown) =>
