@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 
@@ -15,6 +16,8 @@ export function generateApiKey(): { key: string; prefix: string; hash: string } 
   const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
   return { key, prefix: key.slice(0, DISPLAY_PREFIX_LENGTH), hash: hashApiKey(key) };
 }
+
+const idRow = z.object({ id: z.string() });
 
 export interface IssuedKey {
   id: string;
@@ -40,62 +43,78 @@ export function isExpiryInPast(expiresAt: Date | undefined): boolean {
 export async function createApiKey(db: Database, input: { orgId: string; name: string; expiresAt?: Date }): Promise<IssuedKey> {
   const { key, prefix, hash } = generateApiKey();
   const expiresAt = input.expiresAt?.toISOString() ?? null;
-  const [row] = await db.rows<{ id: string }>(sql`
+  const [row] = await db.rows(
+    idRow,
+    sql`
     insert into api_keys (org_id, name, prefix, key_hash, expires_at)
     values (${input.orgId}, ${input.name}, ${prefix}, ${hash}, ${expiresAt}::timestamptz)
-    returning id`);
+    returning id`,
+  );
   // Stryker disable next-line StringLiteral: an insert … returning always returns its row; the message is for the impossible
   if (!row) throw new Error('api key insert returned no row');
   return { id: row.id, orgId: input.orgId, name: input.name, prefix, key, expiresAt };
 }
 
-export interface ApiKeyListing {
-  id: string;
-  name: string;
-  prefix: string;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-}
+const apiKeyListing = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+
+export type ApiKeyListing = z.output<typeof apiKeyListing>;
 
 /** The organization's keys, newest first, without any secret: only the display prefix is kept. */
 export async function listApiKeys(db: Database, orgId: string): Promise<ApiKeyListing[]> {
-  return db.rows<ApiKeyListing>(sql`
+  return db.rows(
+    apiKeyListing,
+    sql`
     select id, name, prefix, ${isoUtc(sql`created_at`)} as "createdAt",
            ${isoUtc(sql`expires_at`)} as "expiresAt", ${isoUtc(sql`revoked_at`)} as "revokedAt"
       from api_keys where org_id = ${orgId}
-     order by created_at desc, id`);
+     order by created_at desc, id`,
+  );
 }
 
 /** Revokes at once: the next request with the key is refused. Returns false for an unknown key. */
 export async function revokeApiKey(db: Database, input: { keyId: string; orgId?: string }): Promise<boolean> {
-  const rows = await db.rows<{ id: string }>(sql`
+  const rows = await db.rows(
+    idRow,
+    sql`
     update api_keys set revoked_at = coalesce(revoked_at, now())
      where id = ${input.keyId} ${input.orgId ? sql`and org_id = ${input.orgId}` : sql``}
- returning id`);
+ returning id`,
+  );
   return rows.length > 0;
 }
 
-export interface Principal {
-  orgId: string;
-  keyId: string;
+const principal = z.object({
+  orgId: z.string(),
+  keyId: z.string(),
   /**
    * The organization's available credit (balance − reserved) as of this lookup, null without a
    * credit account: read in the same statement so a call that cannot be paid for is refused before
    * its tool runs, at no extra round trip. Charges re-check it under the account's row lock.
    */
-  availableMicroUsdc: bigint | null;
-}
+  availableMicroUsdc: z.bigint().nullable(),
+});
+
+export type Principal = z.output<typeof principal>;
 
 /** The organization a key belongs to, if the key exists, is not revoked and has not expired. */
 export async function authenticateApiKey(db: Database, key: string): Promise<Principal | undefined> {
   // Stryker disable next-line all: a key without our prefix or over 200 characters matches no stored hash either; this only spares the hash and the query
   if (!key.startsWith(KEY_PREFIX) || key.length > 200) return undefined;
-  const [row] = await db.rows<Principal>(sql`
+  const [row] = await db.rows(
+    principal,
+    sql`
     select k.org_id as "orgId", k.id as "keyId", c.balance - c.reserved as "availableMicroUsdc"
       from api_keys k left join credit_accounts c on c.org_id = k.org_id
      where k.key_hash = ${hashApiKey(key)}
        and k.revoked_at is null
-       and (k.expires_at is null or k.expires_at > now())`);
+       and (k.expires_at is null or k.expires_at > now())`,
+  );
   return row;
 }

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { authenticateApiKey, createApiKey } from './api-keys.js';
 import { createOrganization } from './organizations.js';
@@ -24,7 +25,8 @@ export async function ensureDemoOrganization(db: Database, options: { credits: b
   const principal = saved ? await authenticateApiKey(db, saved) : undefined;
   if (saved && principal) return { orgId: principal.orgId, apiKey: saved };
 
-  const [existing] = await db.rows<{ id: string }>(
+  const [existing] = await db.rows(
+    z.object({ id: z.string() }),
     sql`select id from organizations where name = ${DEMO_ORG_NAME} order by created_at limit 1`,
   );
   const issued = existing

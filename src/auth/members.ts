@@ -1,9 +1,12 @@
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { openCreditAccount } from '../billing/accounts.js';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 
-export type MemberRole = 'owner' | 'admin' | 'viewer';
+const memberRole = z.enum(['owner', 'admin', 'viewer']);
+
+export type MemberRole = z.output<typeof memberRole>;
 
 const RANK: Record<MemberRole, number> = { viewer: 0, admin: 1, owner: 2 };
 
@@ -12,13 +15,15 @@ export function roleAtLeast(role: MemberRole, needed: MemberRole): boolean {
   return RANK[role] >= RANK[needed];
 }
 
-export interface Membership {
-  address: string;
-  orgId: string;
-  role: MemberRole;
-  addedBy: string | null;
-  createdAt: string;
-}
+const membership = z.object({
+  address: z.string(),
+  orgId: z.string(),
+  role: memberRole,
+  addedBy: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+export type Membership = z.output<typeof membership>;
 
 const MEMBER_COLUMNS = sql`address, org_id as "orgId", role, added_by as "addedBy", ${isoUtc(sql`created_at`)} as "createdAt"`;
 
@@ -28,7 +33,7 @@ export function normalizeAddress(address: string): string {
 }
 
 export async function findMembership(db: Database, address: string): Promise<Membership | undefined> {
-  const [row] = await db.rows<Membership>(sql`select ${MEMBER_COLUMNS} from org_members where address = ${normalizeAddress(address)}`);
+  const [row] = await db.rows(membership, sql`select ${MEMBER_COLUMNS} from org_members where address = ${normalizeAddress(address)}`);
   return row;
 }
 
@@ -43,15 +48,19 @@ export async function signInWallet(db: Database, address: string): Promise<{ mem
   const wallet = normalizeAddress(address);
   const founded = await db
     .transaction(async (tx) => {
-      const [org] = await tx.rows<{ id: string }>(
+      const [org] = await tx.rows(
+        z.object({ id: z.string() }),
         sql`insert into organizations (name) values (${`wallet ${wallet.slice(0, 6)}…${wallet.slice(-4)}`}) returning id`,
       );
       if (!org) throw new Error('organization insert returned no row');
       await openCreditAccount(tx, org.id);
-      const [member] = await tx.rows<Membership>(sql`
+      const [member] = await tx.rows(
+        membership,
+        sql`
         insert into org_members (address, org_id, role) values (${wallet}, ${org.id}, 'owner')
         on conflict (address) do nothing
-        returning ${MEMBER_COLUMNS}`);
+        returning ${MEMBER_COLUMNS}`,
+      );
       if (!member) throw new LostFoundingRace();
       return member;
     })
@@ -68,7 +77,7 @@ export async function signInWallet(db: Database, address: string): Promise<{ mem
 class LostFoundingRace extends Error {}
 
 export async function listMembers(db: Database, orgId: string): Promise<Membership[]> {
-  return db.rows<Membership>(sql`select ${MEMBER_COLUMNS} from org_members where org_id = ${orgId} order by created_at, address`);
+  return db.rows(membership, sql`select ${MEMBER_COLUMNS} from org_members where org_id = ${orgId} order by created_at, address`);
 }
 
 export type AddMemberOutcome =
@@ -80,11 +89,14 @@ export async function addMember(
   db: Database,
   input: { orgId: string; address: string; role: MemberRole; addedBy: string },
 ): Promise<AddMemberOutcome> {
-  const [member] = await db.rows<Membership>(sql`
+  const [member] = await db.rows(
+    membership,
+    sql`
     insert into org_members (address, org_id, role, added_by)
     values (${normalizeAddress(input.address)}, ${input.orgId}, ${input.role}, ${normalizeAddress(input.addedBy)})
     on conflict (address) do nothing
-    returning ${MEMBER_COLUMNS}`);
+    returning ${MEMBER_COLUMNS}`,
+  );
   if (member) return { ok: true, member };
   const holder = await findMembership(db, input.address);
   return { ok: false, reason: holder?.orgId === input.orgId ? 'already_member' : 'member_of_another_organization' };
@@ -100,7 +112,9 @@ export type RemoveMemberOutcome = { ok: true } | { ok: false; reason: 'not_a_mem
  */
 export async function removeMember(db: Database, input: { orgId: string; address: string }): Promise<RemoveMemberOutcome> {
   const address = normalizeAddress(input.address);
-  const [row] = await db.rows<{ removed: boolean; member: boolean }>(sql`
+  const [row] = await db.rows(
+    z.object({ removed: z.boolean(), member: z.boolean() }),
+    sql`
     with owners as (
       select address from org_members where org_id = ${input.orgId} and role = 'owner' for update
     ),
@@ -114,7 +128,8 @@ export async function removeMember(db: Database, input: { orgId: string; address
          and (target.role <> 'owner' or (select count(*) from owners) > 1)
    returning m.address
     )
-    select exists (select 1 from removed) as removed, exists (select 1 from target) as member`);
+    select exists (select 1 from removed) as removed, exists (select 1 from target) as member`,
+  );
   if (row?.removed) return { ok: true };
   return { ok: false, reason: row?.member ? 'last_owner' : 'not_a_member' };
 }

@@ -1,8 +1,11 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { grantCredits, openCreditAccount } from '../billing/accounts.js';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 import { createApiKey, type IssuedKey } from './api-keys.js';
+
+const idRow = z.object({ id: z.string() });
 
 export interface NewOrganization {
   orgId: string;
@@ -17,7 +20,7 @@ export async function createOrganization(
   input: { name: string; credits: bigint; keyName?: string; grantReason?: string },
 ): Promise<NewOrganization> {
   return db.transaction(async (tx) => {
-    const [org] = await tx.rows<{ id: string }>(sql`insert into organizations (name) values (${input.name}) returning id`);
+    const [org] = await tx.rows(idRow, sql`insert into organizations (name) values (${input.name}) returning id`);
     if (!org) throw new Error('organization insert returned no row');
     await openCreditAccount(tx, org.id);
     if (input.credits > 0n) {
@@ -29,17 +32,20 @@ export async function createOrganization(
 }
 
 export async function organizationExists(db: Database, orgId: string): Promise<boolean> {
-  const rows = await db.rows<{ id: string }>(sql`select id from organizations where id = ${orgId}`);
+  const rows = await db.rows(idRow, sql`select id from organizations where id = ${orgId}`);
   return rows.length > 0;
 }
 
-export interface OrganizationSummary {
-  id: string;
-  name: string;
-  createdAt: string;
-  balance: bigint;
-  reserved: bigint;
-}
+const organizationSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  /** micro-USDC; 0 without a credit account */
+  balance: z.bigint(),
+  reserved: z.bigint(),
+});
+
+export type OrganizationSummary = z.output<typeof organizationSummary>;
 
 function summaries(where: SQL) {
   return sql`
@@ -52,15 +58,15 @@ function summaries(where: SQL) {
 
 /** Every organization with its balance, oldest first: the operator's overview. */
 export async function listOrganizations(db: Database): Promise<OrganizationSummary[]> {
-  return db.rows<OrganizationSummary>(summaries(sql`true`));
+  return db.rows(organizationSummary, summaries(sql`true`));
 }
 
 export async function getOrganization(db: Database, orgId: string): Promise<OrganizationSummary | undefined> {
-  const [row] = await db.rows<OrganizationSummary>(summaries(sql`o.id = ${orgId}`));
+  const [row] = await db.rows(organizationSummary, summaries(sql`o.id = ${orgId}`));
   return row;
 }
 
 /** The organizations already called `name` (names are not unique, but a second one is rarely meant). */
 export async function organizationsNamed(db: Database, name: string): Promise<OrganizationSummary[]> {
-  return db.rows<OrganizationSummary>(summaries(sql`o.name = ${name}`));
+  return db.rows(organizationSummary, summaries(sql`o.name = ${name}`));
 }

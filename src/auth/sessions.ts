@@ -26,10 +26,10 @@ const claimsSchema = z.object({
  */
 export async function loadSessionSecret(db: Database, configured: string | undefined): Promise<string> {
   if (configured) return configured;
-  await db.rows(sql`
+  await db.run(sql`
     insert into gateway_secrets (name, value) values ('session', ${randomBytes(32).toString('base64url')})
     on conflict (name) do nothing`);
-  const [row] = await db.rows<{ value: string }>(sql`select value from gateway_secrets where name = 'session'`);
+  const [row] = await db.rows(z.object({ value: z.string() }), sql`select value from gateway_secrets where name = 'session'`);
   if (!row) throw new Error('session secret neither inserted nor found');
   return row.value;
 }

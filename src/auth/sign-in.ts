@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Address, Hex } from 'viem';
 import { generateSiweNonce, parseSiweMessage } from 'viem/siwe';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 
@@ -25,10 +26,13 @@ const NONCE_RETENTION = sql`interval '1 hour'`;
 /** A fresh single-use EIP-4361 nonce, valid for `ttlS` seconds. */
 export async function issueSignInNonce(db: Database, input: { ttlS: number }): Promise<{ nonce: string; expiresAt: string }> {
   const nonce = generateSiweNonce();
-  await db.rows(sql`delete from sign_in_nonces where expires_at < now() - ${NONCE_RETENTION}`);
-  const [row] = await db.rows<{ expiresAt: string }>(sql`
+  await db.run(sql`delete from sign_in_nonces where expires_at < now() - ${NONCE_RETENTION}`);
+  const [row] = await db.rows(
+    z.object({ expiresAt: z.string() }),
+    sql`
     insert into sign_in_nonces (nonce, expires_at) values (${nonce}, now() + make_interval(secs => ${input.ttlS}))
-    returning ${isoUtc(sql`expires_at`)} as "expiresAt"`);
+    returning ${isoUtc(sql`expires_at`)} as "expiresAt"`,
+  );
   if (!row) throw new Error('nonce insert returned no row');
   return { nonce, expiresAt: row.expiresAt };
 }
@@ -65,10 +69,13 @@ export async function verifySignIn(
   if (!(await checkSignature({ address, message: input.message, signature: input.signature }))) {
     return refuse('bad_signature', 'the signature is not the named address signing this message');
   }
-  const spent = await db.rows(sql`
+  const spent = await db.rows(
+    z.object({ nonce: z.string() }),
+    sql`
     update sign_in_nonces set used_at = now()
      where nonce = ${nonce} and used_at is null and expires_at > now()
- returning nonce`);
+ returning nonce`,
+  );
   if (spent.length === 0) return refuse('unknown_nonce', 'the nonce was not issued here, was used already, or expired');
   return { ok: true, address };
 }

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { erc20Abi, getAbiItem, type PublicClient } from 'viem';
+import { z } from 'zod';
 import { claimUnclaimedTopUps, recordTransfers } from '../billing/topups.js';
 import type { Database } from '../db/client.js';
 import { repeat } from '../repeat.js';
@@ -11,13 +12,14 @@ import { treasuryTransfers } from './usdc-transfers.js';
 const MAX_BLOCK_RANGE = 2_000n;
 const TRANSFER = getAbiItem({ abi: erc20Abi, name: 'Transfer' });
 
-interface Cursor {
-  blockNumber: bigint;
-  blockHash: string;
-}
+/** How far the watcher has read: the last block scanned, and that block's hash. */
+const cursorRow = z.object({ blockNumber: z.bigint(), blockHash: z.string() });
+
+type Cursor = z.output<typeof cursorRow>;
 
 async function readCursor(db: Database, chainId: number): Promise<Cursor | undefined> {
-  const [row] = await db.rows<Cursor>(
+  const [row] = await db.rows(
+    cursorRow,
     sql`select block_number as "blockNumber", block_hash as "blockHash" from chain_cursors where chain_id = ${chainId}`,
   );
   return row;
@@ -29,12 +31,12 @@ async function readCursor(db: Database, chainId: number): Promise<Cursor | undef
  */
 async function advanceCursor(db: Database, chainId: number, from: Cursor | undefined, to: Cursor): Promise<void> {
   if (!from) {
-    await db.rows(sql`
+    await db.run(sql`
       insert into chain_cursors (chain_id, block_number, block_hash) values (${chainId}, ${to.blockNumber}, ${to.blockHash})
       on conflict (chain_id) do nothing`);
     return;
   }
-  await db.rows(sql`
+  await db.run(sql`
     update chain_cursors set block_number = ${to.blockNumber}, block_hash = ${to.blockHash}, updated_at = now()
      where chain_id = ${chainId} and block_number = ${from.blockNumber} and block_hash = ${from.blockHash}`);
 }
@@ -69,7 +71,7 @@ export async function scanTopUps(input: {
         'top-up cursor block replaced by a reorg deeper than the confirmations',
       );
       const rewound = await readChain(() => client.getBlock({ blockNumber: back }));
-      await db.rows(sql`
+      await db.run(sql`
         update chain_cursors set block_number = ${back}, block_hash = ${rewound.hash}, updated_at = now() where chain_id = ${chain.chainId}`);
       cursor = { blockNumber: back, blockHash: rewound.hash };
     }

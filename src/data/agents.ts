@@ -1,24 +1,30 @@
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 
-export interface AgentProfile {
-  readonly id: bigint;
-  readonly ownerAddress: string;
-  readonly agentUri: string | null;
-  readonly name: string | null;
-  readonly description: string | null;
+const agentProfile = z.object({
+  id: z.bigint(),
+  ownerAddress: z.string(),
+  agentUri: z.string().nullable(),
+  name: z.string().nullable(),
+  description: z.string().nullable(),
   /** null when the registration file did not say */
-  readonly active: boolean | null;
+  active: z.boolean().nullable(),
   /** ISO-8601 UTC */
-  readonly createdAt: string;
-}
+  createdAt: z.string(),
+});
+
+export type AgentProfile = z.output<typeof agentProfile>;
 
 export async function findAgentProfile(db: Database, agentId: bigint): Promise<AgentProfile | undefined> {
-  const [profile] = await db.rows<AgentProfile>(sql`
+  const [profile] = await db.rows(
+    agentProfile,
+    sql`
     select id, owner_address as "ownerAddress", agent_uri as "agentUri", name, description, active,
       ${isoUtc(sql`created_at`)} as "createdAt"
     from agents
-    where id = ${agentId}::int8`);
+    where id = ${agentId}::int8`,
+  );
   return profile;
 }

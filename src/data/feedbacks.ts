@@ -1,26 +1,29 @@
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc, pageWindow } from '../db/sql.js';
 import { averageScore, feedbackScore, isNegative, isNeutral, isPositive, reputationScore } from './scores.js';
 
-export interface FeedbackRecord {
-  readonly id: string;
+const feedbackRecord = z.object({
+  id: z.string(),
   /** normalized 0–100 score, null when the feedback is unscored */
-  readonly score: number | null;
+  score: z.number().nullable(),
   /** raw signed integer, as a decimal string */
-  readonly value: string;
-  readonly valueDecimals: number;
-  readonly tag1: string;
-  readonly tag2: string;
-  readonly clientAddress: string;
+  value: z.string(),
+  valueDecimals: z.number(),
+  tag1: z.string(),
+  tag2: z.string(),
+  clientAddress: z.string(),
   /** uint64 on chain, as a decimal string */
-  readonly feedbackIndex: string;
-  readonly endpoint: string;
-  readonly feedbackUri: string;
-  readonly revoked: boolean;
+  feedbackIndex: z.string(),
+  endpoint: z.string(),
+  feedbackUri: z.string(),
+  revoked: z.boolean(),
   /** ISO-8601 UTC */
-  readonly createdAt: string;
-}
+  createdAt: z.string(),
+});
+
+export type FeedbackRecord = z.output<typeof feedbackRecord>;
 
 export interface FeedbackPageQuery {
   readonly agentId: bigint;
@@ -29,17 +32,21 @@ export interface FeedbackPageQuery {
   readonly includeRevoked: boolean;
 }
 
-export interface FeedbackPage {
+const feedbackPage = z.object({
   /** how many feedbacks the filter matches, over all pages */
-  readonly total: number;
-  readonly feedbacks: FeedbackRecord[];
-}
+  total: z.number(),
+  feedbacks: z.array(feedbackRecord),
+});
+
+export type FeedbackPage = z.output<typeof feedbackPage>;
 
 /** One page of an agent's feedback, newest first; undefined when the agent is not registered. */
 export async function listFeedbacks(db: Database, query: FeedbackPageQuery): Promise<FeedbackPage | undefined> {
   const matches = sql`agent_id = ${query.agentId}::int8 ${query.includeRevoked ? sql`` : sql`and not revoked`}`;
   // One row when the agent is registered, none otherwise.
-  const [page] = await db.rows<FeedbackPage>(sql`
+  const [page] = await db.rows(
+    feedbackPage,
+    sql`
     select
       (select count(*)::int from feedbacks where ${matches}) as total,
       coalesce((
@@ -66,25 +73,33 @@ export async function listFeedbacks(db: Database, query: FeedbackPageQuery): Pro
         ) page
       ), '[]'::jsonb) as feedbacks
     from agents
-    where id = ${query.agentId}::int8`);
+    where id = ${query.agentId}::int8`,
+  );
   return page;
 }
 
-export interface ReputationSummary {
+const reputationSummary = z.object({
   /** non-revoked feedbacks: positive + neutral + negative + unscored */
-  readonly total: number;
-  readonly positive: number;
-  readonly neutral: number;
-  readonly negative: number;
-  readonly unscored: number;
-  readonly averageScore: number | null;
-  readonly reputationScore: number | null;
-}
+  total: z.number(),
+  positive: z.number(),
+  neutral: z.number(),
+  negative: z.number(),
+  unscored: z.number(),
+  averageScore: z.number().nullable(),
+  reputationScore: z.number().nullable(),
+});
+
+export type ReputationSummary = z.output<typeof reputationSummary>;
+
+/** The aggregate answers one row whether or not the agent exists, so the row says which. */
+const summaryRow = reputationSummary.extend({ agentExists: z.boolean() });
 
 /** Counts and scores over an agent's non-revoked feedback; undefined when the agent is not registered. */
 export async function summarizeFeedbacks(db: Database, agentId: bigint): Promise<ReputationSummary | undefined> {
   const scoreColumn = sql`score`;
-  const [summary] = await db.rows<ReputationSummary & { agentExists: boolean }>(sql`
+  const [summary] = await db.rows(
+    summaryRow,
+    sql`
     select exists(select 1 from agents where id = ${agentId}::int8) as "agentExists",
       count(*)::int as total,
       (count(*) filter (where ${isPositive(scoreColumn)}))::int as positive,
@@ -93,7 +108,8 @@ export async function summarizeFeedbacks(db: Database, agentId: bigint): Promise
       (count(*) filter (where score is null))::int as unscored,
       ${averageScore(scoreColumn)} as "averageScore",
       ${reputationScore(sql`sum(score)`, sql`count(score)`)} as "reputationScore"
-    from (select ${feedbackScore} as score from feedbacks where agent_id = ${agentId}::int8 and not revoked) scored`);
+    from (select ${feedbackScore} as score from feedbacks where agent_id = ${agentId}::int8 and not revoked) scored`,
+  );
   if (summary === undefined || !summary.agentExists) return undefined;
   const { agentExists: _, ...counts } = summary;
   return counts;

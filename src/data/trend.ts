@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { feedbackScore, reputationScore } from './scores.js';
 
@@ -10,14 +11,16 @@ export interface TrendQuery {
   readonly bucketCount: number;
 }
 
-export interface TrendPoint {
+const trendPoint = z.object({
   /** YYYY-MM-DD, the last UTC day of the bucket */
-  readonly date: string;
+  date: z.string(),
   /** reputation score of every score up to the bucket's end; null when there is none yet */
-  readonly score: number | null;
+  score: z.number().nullable(),
   /** scores created inside the bucket */
-  readonly feedbacks: number;
-}
+  feedbacks: z.number(),
+});
+
+export type TrendPoint = z.output<typeof trendPoint>;
 
 /**
  * Contiguous buckets of whole UTC days, the last one ending with the day of `now` (feedback after
@@ -29,7 +32,9 @@ export async function reputationTrend(db: Database, query: TrendQuery): Promise<
   const now = sql`${query.now.toISOString()}::timestamptz`;
   const lastBucket = sql`${query.bucketCount - 1}::int`;
   const bucketDays = sql`${query.bucketDays}::int`;
-  const rows = await db.rows<TrendPoint>(sql`
+  const rows = await db.rows(
+    trendPoint,
+    sql`
     with today as (select (${now} at time zone 'UTC')::date as day),
     scored as (
       select (created_at at time zone 'UTC')::date as day, ${feedbackScore} as score
@@ -58,6 +63,7 @@ export async function reputationTrend(db: Database, query: TrendQuery): Promise<
       scores::int as feedbacks
     from cumulative
     where bucket >= 0 and exists (select 1 from agents where id = ${query.agentId}::int8)
-    order by bucket`);
+    order by bucket`,
+  );
   return rows.length === 0 ? undefined : rows;
 }

@@ -1,19 +1,22 @@
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc, pageWindow } from '../db/sql.js';
 import { passRate, validationPassed } from './scores.js';
 
-export interface ValidationRecord {
-  readonly id: string;
-  readonly validatorAddress: string;
-  readonly passed: boolean;
+const validationRecord = z.object({
+  id: z.string(),
+  validatorAddress: z.string(),
+  passed: z.boolean(),
   /** the 0..100 response */
-  readonly response: number;
-  readonly tag: string;
-  readonly requestHash: string;
+  response: z.number(),
+  tag: z.string(),
+  requestHash: z.string(),
   /** ISO-8601 UTC */
-  readonly createdAt: string;
-}
+  createdAt: z.string(),
+});
+
+export type ValidationRecord = z.output<typeof validationRecord>;
 
 export interface ValidationPageQuery {
   readonly agentId: bigint;
@@ -21,19 +24,23 @@ export interface ValidationPageQuery {
   readonly offset: number;
 }
 
-export interface ValidationPage {
+const validationPage = z.object({
   /** all of the agent's validations, over all pages */
-  readonly total: number;
+  total: z.number(),
   /** over all of the agent's validations; null when there are none */
-  readonly passRate: number | null;
-  readonly validations: ValidationRecord[];
-}
+  passRate: z.number().nullable(),
+  validations: z.array(validationRecord),
+});
+
+export type ValidationPage = z.output<typeof validationPage>;
 
 /** One page of an agent's validations, newest first; undefined when the agent is not registered. */
 export async function listValidations(db: Database, query: ValidationPageQuery): Promise<ValidationPage | undefined> {
   const ofAgent = sql`agent_id = ${query.agentId}::int8`;
   // One row when the agent is registered, none otherwise.
-  const [page] = await db.rows<ValidationPage>(sql`
+  const [page] = await db.rows(
+    validationPage,
+    sql`
     select stats.total, ${passRate(sql`stats.passed`, sql`stats.total`)} as "passRate",
       coalesce((
         select jsonb_agg(page.validation order by page.created_at desc, page.id desc)
@@ -59,6 +66,7 @@ export async function listValidations(db: Database, query: ValidationPageQuery):
       from validations
       where ${ofAgent}
     ) stats
-    where agents.id = ${query.agentId}::int8`);
+    where agents.id = ${query.agentId}::int8`,
+  );
   return page;
 }

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 
@@ -15,18 +16,27 @@ export interface IndexerFreshness {
   checkedAt: string | null;
 }
 
+const stateRow = z.object({
+  tip_block: z.bigint(),
+  final_block: z.bigint(),
+  head_block: z.bigint().nullable(),
+  checked_at: z.string().nullable(),
+});
+
 /** How far the indexer has read the chain, from its cursor row; undefined before its first pass. */
 export async function indexerFreshness(db: Database, chainId: number): Promise<IndexerFreshness | undefined> {
-  const [row] = await db.rows<{ tip_block: bigint; final_block: bigint; head_block: bigint | null; checked_at: string | null }>(sql`
+  const [row] = await db.rows(
+    stateRow,
+    sql`
     select tip_block, final_block, head_block, ${isoUtc(sql`head_seen_at`)} as checked_at
-      from indexer_state where chain_id = ${chainId}`);
+      from indexer_state where chain_id = ${chainId}`,
+  );
   if (!row) return undefined;
-  const tip = BigInt(row.tip_block);
-  const head = row.head_block === null ? null : BigInt(row.head_block);
+  const { tip_block: tip, head_block: head } = row;
   return {
     chainId,
     indexedBlock: tip.toString(),
-    finalBlock: BigInt(row.final_block).toString(),
+    finalBlock: row.final_block.toString(),
     headBlock: head?.toString() ?? null,
     lagBlocks: head === null ? null : Number(head > tip ? head - tip : 0n),
     checkedAt: row.checked_at,

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { type Address, type Hex, hexToNumber, type Log, type PublicClient } from 'viem';
+import { z } from 'zod';
 import type { Database, ExclusiveLock } from '../db/client.js';
 import { jsonParam } from '../db/sql.js';
 import { repeat } from '../repeat.js';
@@ -27,12 +28,15 @@ export interface IndexerDeps {
   log: Logger;
 }
 
-interface Cursor {
-  finalBlock: bigint;
-  finalHash: string | null;
-  tipBlock: bigint;
-  tipHash: string | null;
-}
+/** How far the indexer has read the chain: its indexer_state row. */
+const cursorRow = z.object({
+  finalBlock: z.bigint(),
+  finalHash: z.string().nullable(),
+  tipBlock: z.bigint(),
+  tipHash: z.string().nullable(),
+});
+
+type Cursor = z.output<typeof cursorRow>;
 
 /** Only one indexer writes to a database at a time; any constant works, the same for every instance. */
 const INDEXER_LOCK_KEY = 0x0a2a_8004;
@@ -47,23 +51,30 @@ class IndexerRaceError extends Error {
 }
 
 async function readCursor(db: Database, settings: IndexerSettings): Promise<Cursor> {
-  const [row] = await db.rows<Cursor>(sql`
+  const [row] = await db.rows(
+    cursorRow,
+    sql`
     select final_block as "finalBlock", final_hash as "finalHash", tip_block as "tipBlock", tip_hash as "tipHash"
-      from indexer_state where chain_id = ${settings.chainId}`);
+      from indexer_state where chain_id = ${settings.chainId}`,
+  );
   const before = settings.startBlock - 1n;
   return row ?? { finalBlock: before, finalHash: null, tipBlock: before, tipHash: null };
 }
 
 /** Moves the cursor from `from` to `to`, in the caller's transaction, only if nobody moved it meanwhile. */
 async function moveCursor(tx: Database, chainId: number, from: Cursor, to: Cursor, head: bigint): Promise<void> {
-  const moved = await tx.rows(sql`
+  // `returning 1`: whether a row came back is all that is read.
+  const moved = await tx.rows(
+    z.object({}),
+    sql`
     insert into indexer_state (chain_id, final_block, final_hash, tip_block, tip_hash, head_block, head_seen_at, updated_at)
     values (${chainId}, ${to.finalBlock}, ${to.finalHash}, ${to.tipBlock}, ${to.tipHash}, ${head}, now(), now())
     on conflict (chain_id) do update
       set final_block = excluded.final_block, final_hash = excluded.final_hash, tip_block = excluded.tip_block, tip_hash = excluded.tip_hash,
           head_block = excluded.head_block, head_seen_at = now(), updated_at = now()
       where indexer_state.tip_block = ${from.tipBlock} and indexer_state.tip_hash is not distinct from ${from.tipHash}
-    returning 1`);
+    returning 1`,
+  );
   if (!moved.length) throw new IndexerRaceError();
 }
 
@@ -96,7 +107,8 @@ async function knownAgentRows(deps: IndexerDeps, events: RegistryEvent[], atBloc
   const named = new Map<bigint, bigint>();
   for (const event of events) if (!registered.has(event.agentId) && !named.has(event.agentId)) named.set(event.agentId, event.blockNumber);
   if (!named.size) return [];
-  const present = await deps.db.rows<{ id: bigint }>(
+  const present = await deps.db.rows(
+    z.object({ id: z.bigint() }),
     sql`select id from agents where id = any(${`{${[...named.keys()].join(',')}}`}::int8[])`,
   );
   const missing = [...named.keys()].filter((id) => !present.some((row) => row.id === id));
@@ -170,7 +182,7 @@ export async function indexOnce(deps: IndexerDeps, reader: LogReader): Promise<P
 
   const from = cursor.tipBlock + 1n;
   if (from > head) {
-    await db.rows(sql`update indexer_state set head_block = ${head}, head_seen_at = now() where chain_id = ${settings.chainId}`);
+    await db.run(sql`update indexer_state set head_block = ${head}, head_seen_at = now() where chain_id = ${settings.chainId}`);
     return nothing;
   }
   const { logs, to } = await reader.read(from, head);
@@ -205,14 +217,14 @@ export async function indexOnce(deps: IndexerDeps, reader: LogReader): Promise<P
   await db.transaction(async (tx) => {
     await moveCursor(tx, settings.chainId, cursor, next, head);
     if (stubs.length) {
-      await tx.rows(sql`
+      await tx.run(sql`
         insert into agents (id, owner_address, agent_uri, created_at, updated_at)
         select id, owner, uri, at, at from json_to_recordset(${jsonParam(stubs)})
              as s(id int8, owner text, uri text, at timestamptz)
         on conflict (id) do nothing`);
     }
     await applyEvents({ tx, chainId: settings.chainId, provisionalFrom: safe + 1n, blockTime }, events);
-    await tx.rows(sql`delete from indexer_undo where chain_id = ${settings.chainId} and block_number <= ${finalBlock}`);
+    await tx.run(sql`delete from indexer_undo where chain_id = ${settings.chainId} and block_number <= ${finalBlock}`);
   });
   return { more: to < head, events: events.length, blocks: to - from + 1n };
 }

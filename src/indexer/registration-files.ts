@@ -116,6 +116,9 @@ function parseRegistrationFile(text: string): z.output<typeof registrationFile> 
   return parsed.data;
 }
 
+/** An agent whose registration file is to be read, claimed for this pass. */
+const dueAgent = z.object({ id: z.bigint(), uri: z.string().nullable(), attempts: z.number() });
+
 /**
  * Reads the registration files of agents whose URI changed since their file was last read, at most
  * `BATCH` at a time, and keeps their name, description and active flag. Claimed rows are leased for
@@ -124,20 +127,23 @@ function parseRegistrationFile(text: string): z.output<typeof registrationFile> 
  * that can never be read (a scheme we do not read, not JSON, too large), the URI is left until it changes.
  */
 export async function readDueRegistrationFiles(deps: { db: Database; settings: RegistrationFileSettings; log: Logger }): Promise<number> {
-  const due = await deps.db.rows<{ id: bigint; uri: string | null; attempts: number }>(sql`
+  const due = await deps.db.rows(
+    dueAgent,
+    sql`
     update agents a set registration_next_at = now() + interval '2 minutes'
       from (select id from agents
              where agent_uri is distinct from registration_uri and (registration_next_at is null or registration_next_at <= now())
              order by registration_next_at nulls first
              limit ${BATCH} for update skip locked) due
      where a.id = due.id
- returning a.id, a.agent_uri as uri, a.registration_attempts as attempts`);
+ returning a.id, a.agent_uri as uri, a.registration_attempts as attempts`,
+  );
   await Promise.all(
     due.map(async (agent) => {
       try {
         if (!agent.uri) throw new UnreadableFile('no URI');
         const file = parseRegistrationFile(await readRegistrationFile(agent.uri, deps.settings));
-        await deps.db.rows(sql`
+        await deps.db.run(sql`
           update agents set name = ${file.name ?? null}, description = ${file.description ?? null}, active = ${file.active ?? null},
                  registration_uri = agent_uri, registration_error = null, registration_attempts = 0, registration_next_at = null
            where id = ${agent.id} and agent_uri is not distinct from ${agent.uri}`);
@@ -145,7 +151,7 @@ export async function readDueRegistrationFiles(deps: { db: Database; settings: R
         const reason = error instanceof Error ? error.message : String(error);
         const final = error instanceof UnreadableFile || agent.attempts + 1 >= MAX_ATTEMPTS;
         deps.log.info({ agentId: agent.id.toString(), reason, final }, 'registration file not read');
-        await deps.db.rows(sql`
+        await deps.db.run(sql`
           update agents set registration_error = ${reason}, registration_attempts = registration_attempts + 1,
                  registration_uri = case when ${final} then agent_uri else registration_uri end,
                  registration_next_at = case when ${final} then null else now() + least(30 * 2 ^ registration_attempts, 21600) * interval '1 second' end

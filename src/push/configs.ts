@@ -1,20 +1,26 @@
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 
-export type PushProtocol = '1.0' | '0.3';
+/** The A2A generation whose shapes a webhook gets (the column's check constraint allows these). */
+export const pushProtocol = z.enum(['1.0', '0.3']);
+
+export type PushProtocol = z.output<typeof pushProtocol>;
+
+const pushConfig = z.object({
+  id: z.string(),
+  taskId: z.string(),
+  url: z.string(),
+  authScheme: z.string().nullable(),
+  protocol: pushProtocol,
+  attempts: z.number(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+});
 
 /** A config as the caller may read it: its token and credentials are secrets, read only to deliver (dispatcher.ts). */
-export interface PushConfig {
-  id: string;
-  taskId: string;
-  url: string;
-  authScheme: string | null;
-  protocol: PushProtocol;
-  attempts: number;
-  lastError: string | null;
-  createdAt: string;
-}
+export type PushConfig = z.output<typeof pushConfig>;
 
 const COLUMNS = sql`id, task_id as "taskId", url, auth_scheme as "authScheme", protocol, attempts, last_error as "lastError", ${isoUtc(sql`created_at`)} as "createdAt"`;
 
@@ -41,12 +47,15 @@ export async function pushLimitReached(
   input: { orgId: string; taskId: string | undefined; id: string | undefined },
 ): Promise<PushLimit | undefined> {
   const { taskId, id } = input;
-  const [counts] = await db.rows<{ replaces: boolean; finished: boolean; onTask: number; open: number }>(sql`
+  const [counts] = await db.rows(
+    z.object({ replaces: z.boolean(), finished: z.boolean(), onTask: z.number(), open: z.number() }),
+    sql`
     select ${taskId !== undefined && id !== undefined ? sql`exists (select 1 from push_configs where task_id = ${taskId} and id = ${id})` : sql`false`} as replaces,
            ${taskId !== undefined ? sql`exists (select 1 from tasks where id = ${taskId} and state not in ${OPEN_STATES})` : sql`false`} as finished,
            ${taskId !== undefined ? sql`(select count(*)::int from push_configs where task_id = ${taskId})` : sql`0`} as "onTask",
            (select count(*)::int from push_configs c join tasks t on t.id = c.task_id
-             where c.org_id = ${input.orgId} and t.state in ${OPEN_STATES}) as open`);
+             where c.org_id = ${input.orgId} and t.state in ${OPEN_STATES}) as open`,
+  );
   if (!counts || counts.replaces) return undefined;
   if (counts.onTask >= MAX_PUSH_CONFIGS_PER_TASK) return 'task';
   if (!counts.finished && counts.open >= MAX_OPEN_PUSH_CONFIGS_PER_ORG) return 'organization';
@@ -72,7 +81,7 @@ export async function setPushConfig(db: Database, input: NewPushConfig): Promise
   return db.transaction(async (tx) => {
     // One registration of an organization at a time: the counts below then include every other.
     // (no key update: it does not wait for, or hold up, inserts that reference the organization)
-    await tx.rows(sql`select id from organizations where id = ${input.orgId} for no key update`);
+    await tx.run(sql`select id from organizations where id = ${input.orgId} for no key update`);
     const limit = await pushLimitReached(tx, input);
     if (limit) return { limit };
     return upsertPushConfig(tx, input);
@@ -80,7 +89,9 @@ export async function setPushConfig(db: Database, input: NewPushConfig): Promise
 }
 
 async function upsertPushConfig(db: Database, input: NewPushConfig): Promise<PushConfig> {
-  const [row] = await db.rows<PushConfig>(sql`
+  const [row] = await db.rows(
+    pushConfig,
+    sql`
     insert into push_configs (id, task_id, org_id, url, token, auth_scheme, auth_credentials, protocol)
     values (${input.id}, ${input.taskId}, ${input.orgId}, ${input.url}, ${input.token},
             ${input.authentication?.scheme ?? null}, ${input.authentication?.credentials ?? null}, ${input.protocol})
@@ -88,24 +99,34 @@ async function upsertPushConfig(db: Database, input: NewPushConfig): Promise<Pus
        set url = excluded.url, token = excluded.token, auth_scheme = excluded.auth_scheme,
            auth_credentials = excluded.auth_credentials, protocol = excluded.protocol,
            delivered_version = null, attempts = 0, next_attempt_at = now(), last_error = null
-    returning ${COLUMNS}`);
+    returning ${COLUMNS}`,
+  );
   if (!row) throw new Error('push config upsert returned no row');
   return row;
 }
 
 export async function listPushConfigs(db: Database, input: { orgId: string; taskId: string }): Promise<PushConfig[]> {
-  return db.rows<PushConfig>(sql`
-    select ${COLUMNS} from push_configs where org_id = ${input.orgId} and task_id = ${input.taskId} order by created_at, id`);
+  return db.rows(
+    pushConfig,
+    sql`
+    select ${COLUMNS} from push_configs where org_id = ${input.orgId} and task_id = ${input.taskId} order by created_at, id`,
+  );
 }
 
 export async function getPushConfig(db: Database, input: { orgId: string; taskId: string; id: string }): Promise<PushConfig | undefined> {
-  const [row] = await db.rows<PushConfig>(sql`
-    select ${COLUMNS} from push_configs where org_id = ${input.orgId} and task_id = ${input.taskId} and id = ${input.id}`);
+  const [row] = await db.rows(
+    pushConfig,
+    sql`
+    select ${COLUMNS} from push_configs where org_id = ${input.orgId} and task_id = ${input.taskId} and id = ${input.id}`,
+  );
   return row;
 }
 
 export async function deletePushConfig(db: Database, input: { orgId: string; taskId: string; id: string }): Promise<boolean> {
-  const rows = await db.rows(sql`
-    delete from push_configs where org_id = ${input.orgId} and task_id = ${input.taskId} and id = ${input.id} returning id`);
+  const rows = await db.rows(
+    z.object({ id: z.string() }),
+    sql`
+    delete from push_configs where org_id = ${input.orgId} and task_id = ${input.taskId} and id = ${input.id} returning id`,
+  );
   return rows.length > 0;
 }

@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc, jsonParam } from '../db/sql.js';
 import { MAX_WEBHOOK_ATTEMPTS, retryDelaySeconds } from '../webhooks/webhook.js';
-import type { PushProtocol } from './configs.js';
+import { pushProtocol } from './configs.js';
 
 /*
  * The push_configs rows as a delivery queue: which webhooks are due, and what a delivery's outcome
@@ -12,17 +13,19 @@ import type { PushProtocol } from './configs.js';
 /** A claimed delivery is this instance's for so long; if it dies meanwhile, another retries after. */
 const CLAIM_S = 60;
 
-export interface DueDelivery {
-  id: string;
-  taskId: string;
-  orgId: string;
-  url: string;
-  token: string | null;
-  authScheme: string | null;
-  authCredentials: string | null;
-  protocol: PushProtocol;
-  attempts: number;
-}
+const dueDelivery = z.object({
+  id: z.string(),
+  taskId: z.string(),
+  orgId: z.string(),
+  url: z.string(),
+  token: z.string().nullable(),
+  authScheme: z.string().nullable(),
+  authCredentials: z.string().nullable(),
+  protocol: pushProtocol,
+  attempts: z.number(),
+});
+
+export type DueDelivery = z.output<typeof dueDelivery>;
 
 /**
  * Webhooks whose task changed since their last delivery and whose retry time has come, claimed by
@@ -38,7 +41,9 @@ export async function claimDue(
 ): Promise<DueDelivery[]> {
   const { limit, inFlightByOrg } = slots;
   if (limit <= 0) return [];
-  return db.rows<DueDelivery>(sql`
+  return db.rows(
+    dueDelivery,
+    sql`
     with busy as (
       select key::uuid as org_id, value::int as in_flight from json_each_text(${jsonParam(Object.fromEntries(inFlightByOrg))})
     )
@@ -57,12 +62,13 @@ export async function claimDue(
       ) due
      where p.task_id = due.task_id and p.id = due.id and p.next_attempt_at <= now()
  returning p.id, p.task_id as "taskId", p.org_id as "orgId", p.url, p.token,
-           p.auth_scheme as "authScheme", p.auth_credentials as "authCredentials", p.protocol, p.attempts`);
+           p.auth_scheme as "authScheme", p.auth_credentials as "authCredentials", p.protocol, p.attempts`,
+  );
 }
 
 /** The version posted (`<state>@<updated_at>` as rendered) is delivered; the retry count starts over. */
 export async function markDelivered(db: Database, delivery: DueDelivery, version: string): Promise<void> {
-  await db.rows(sql`
+  await db.run(sql`
     update push_configs set delivered_version = ${version}, attempts = 0, next_attempt_at = now(), last_error = null
      where task_id = ${delivery.taskId} and id = ${delivery.id}`);
 }
@@ -71,7 +77,7 @@ export async function markDelivered(db: Database, delivery: DueDelivery, version
 export async function deferAfterFailure(db: Database, delivery: DueDelivery, error: unknown): Promise<void> {
   const backoffS = retryDelaySeconds(delivery.attempts);
   const reason = error instanceof Error ? error.message : String(error);
-  await db.rows(sql`
+  await db.run(sql`
     update push_configs set attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => ${backoffS}), last_error = ${reason.slice(0, 500)}
      where task_id = ${delivery.taskId} and id = ${delivery.id}`);
 }

@@ -113,7 +113,7 @@ export function publicRoutes(deps: {
     .get('/healthz', (c) => c.json({ status: 'ok' }))
     .get('/readyz', async (c) => {
       try {
-        await deps.db.rows(sql`select 1`);
+        await deps.db.run(sql`select 1`);
         return c.json({
           status: 'ready',
           database: deps.db.kind,
