@@ -13,6 +13,8 @@ export interface DemoOrganization {
   apiKey: string;
 }
 
+const OrgIdRow = z.object({ id: z.string() });
+
 /**
  * The demo organization and a key that works. Keys are stored hashed, so the demo key itself is
  * kept in a file beside the data folder (mode 0600) to print the same curl line after a restart.
@@ -25,10 +27,7 @@ export async function ensureDemoOrganization(db: Database, options: { credits: b
   const principal = saved ? await authenticateApiKey(db, saved) : undefined;
   if (saved && principal) return { orgId: principal.orgId, apiKey: saved };
 
-  const [existing] = await db.rows(
-    z.object({ id: z.string() }),
-    sql`select id from organizations where name = ${DEMO_ORG_NAME} order by created_at limit 1`,
-  );
+  const [existing] = await db.rows(OrgIdRow, sql`select id from organizations where name = ${DEMO_ORG_NAME} order by created_at limit 1`);
   const issued = existing
     ? { orgId: existing.id, apiKey: await createApiKey(db, { orgId: existing.id, name: 'demo' }) }
     : await createOrganization(db, { name: DEMO_ORG_NAME, credits: options.credits, keyName: 'demo', grantReason: 'demo credits' });

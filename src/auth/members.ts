@@ -37,6 +37,8 @@ export async function findMembership(db: Database, address: string): Promise<Mem
   return row;
 }
 
+const OrgIdRow = z.object({ id: z.string() });
+
 /**
  * The organization a wallet signs in to: the one it is a member of, or, at its first sign-in, a new
  * organization (with an empty credit account) that it owns. Two first sign-ins of one wallet at
@@ -49,7 +51,7 @@ export async function signInWallet(db: Database, address: string): Promise<{ mem
   const founded = await db
     .transaction(async (tx) => {
       const [org] = await tx.rows(
-        z.object({ id: z.string() }),
+        OrgIdRow,
         sql`insert into organizations (name) values (${`wallet ${wallet.slice(0, 6)}…${wallet.slice(-4)}`}) returning id`,
       );
       if (!org) throw new Error('organization insert returned no row');
@@ -104,6 +106,8 @@ export async function addMember(
 
 export type RemoveMemberOutcome = { ok: true } | { ok: false; reason: 'not_a_member' | 'last_owner' };
 
+const RemovalRow = z.object({ removed: z.boolean(), member: z.boolean() });
+
 /**
  * Removes a wallet from the organization; its sessions stop working at their next request. The last
  * owner cannot be removed (the organization would have nobody to manage it): the check and the
@@ -113,7 +117,7 @@ export type RemoveMemberOutcome = { ok: true } | { ok: false; reason: 'not_a_mem
 export async function removeMember(db: Database, input: { orgId: string; address: string }): Promise<RemoveMemberOutcome> {
   const address = normalizeAddress(input.address);
   const [row] = await db.rows(
-    z.object({ removed: z.boolean(), member: z.boolean() }),
+    RemovalRow,
     sql`
     with owners as (
       select address from org_members where org_id = ${input.orgId} and role = 'owner' for update

@@ -20,6 +20,8 @@ const claimsSchema = z.object({
   exp: z.number().int(),
 });
 
+const SecretRow = z.object({ value: z.string() });
+
 /**
  * The key sessions are signed with: the configured one, else one made on the first start and kept
  * in the database, so every instance shares it and sessions survive restarts.
@@ -29,7 +31,7 @@ export async function loadSessionSecret(db: Database, configured: string | undef
   await db.run(sql`
     insert into gateway_secrets (name, value) values ('session', ${randomBytes(32).toString('base64url')})
     on conflict (name) do nothing`);
-  const [row] = await db.rows(z.object({ value: z.string() }), sql`select value from gateway_secrets where name = 'session'`);
+  const [row] = await db.rows(SecretRow, sql`select value from gateway_secrets where name = 'session'`);
   if (!row) throw new Error('session secret neither inserted nor found');
   return row.value;
 }

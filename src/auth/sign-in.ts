@@ -23,12 +23,14 @@ export type SignatureCheck = (input: { address: Address; message: string; signat
 /** Nonces stay this long after they expire, then go; only unexpired, unused ones are ever accepted. */
 const NONCE_RETENTION = sql`interval '1 hour'`;
 
+const NonceExpiryRow = z.object({ expiresAt: z.string() });
+
 /** A fresh single-use EIP-4361 nonce, valid for `ttlS` seconds. */
 export async function issueSignInNonce(db: Database, input: { ttlS: number }): Promise<{ nonce: string; expiresAt: string }> {
   const nonce = generateSiweNonce();
   await db.run(sql`delete from sign_in_nonces where expires_at < now() - ${NONCE_RETENTION}`);
   const [row] = await db.rows(
-    z.object({ expiresAt: z.string() }),
+    NonceExpiryRow,
     sql`
     insert into sign_in_nonces (nonce, expires_at) values (${nonce}, now() + make_interval(secs => ${input.ttlS}))
     returning ${isoUtc(sql`expires_at`)} as "expiresAt"`,
@@ -36,6 +38,8 @@ export async function issueSignInNonce(db: Database, input: { ttlS: number }): P
   if (!row) throw new Error('nonce insert returned no row');
   return { nonce, expiresAt: row.expiresAt };
 }
+
+const SpentNonceRow = z.object({ nonce: z.string() });
 
 /**
  * Verifies an EIP-4361 sign-in: the message names our domain and chain, is within its validity
@@ -70,7 +74,7 @@ export async function verifySignIn(
     return refuse('bad_signature', 'the signature is not the named address signing this message');
   }
   const spent = await db.rows(
-    z.object({ nonce: z.string() }),
+    SpentNonceRow,
     sql`
     update sign_in_nonces set used_at = now()
      where nonce = ${nonce} and used_at is null and expires_at > now()

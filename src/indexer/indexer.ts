@@ -61,11 +61,14 @@ async function readCursor(db: Database, settings: IndexerSettings): Promise<Curs
   return row ?? { finalBlock: before, finalHash: null, tipBlock: before, tipHash: null };
 }
 
+/** Any row: whether one came back is all that is read. */
+const AnyRow = z.object({});
+
 /** Moves the cursor from `from` to `to`, in the caller's transaction, only if nobody moved it meanwhile. */
 async function moveCursor(tx: Database, chainId: number, from: Cursor, to: Cursor, head: bigint): Promise<void> {
   // `returning 1`: whether a row came back is all that is read.
   const moved = await tx.rows(
-    z.object({}),
+    AnyRow,
     sql`
     insert into indexer_state (chain_id, final_block, final_hash, tip_block, tip_hash, head_block, head_seen_at, updated_at)
     values (${chainId}, ${to.finalBlock}, ${to.finalHash}, ${to.tipBlock}, ${to.tipHash}, ${head}, now(), now())
@@ -98,6 +101,8 @@ async function readBlocks(client: PublicClient, numbers: bigint[]): Promise<Map<
   return blocks;
 }
 
+const AgentIdRow = z.object({ id: z.bigint() });
+
 /**
  * Agents the events name without registering them (the registration is before the start block) get
  * a row first, as the identity registry tells them at `atBlock`, so feedback always has its agent.
@@ -107,10 +112,7 @@ async function knownAgentRows(deps: IndexerDeps, events: RegistryEvent[], atBloc
   const named = new Map<bigint, bigint>();
   for (const event of events) if (!registered.has(event.agentId) && !named.has(event.agentId)) named.set(event.agentId, event.blockNumber);
   if (!named.size) return [];
-  const present = await deps.db.rows(
-    z.object({ id: z.bigint() }),
-    sql`select id from agents where id = any(${`{${[...named.keys()].join(',')}}`}::int8[])`,
-  );
+  const present = await deps.db.rows(AgentIdRow, sql`select id from agents where id = any(${`{${[...named.keys()].join(',')}}`}::int8[])`);
   const missing = [...named.keys()].filter((id) => !present.some((row) => row.id === id));
   return Promise.all(
     missing.map(async (agentId) => {

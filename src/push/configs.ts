@@ -37,6 +37,8 @@ export type PushLimit = 'task' | 'organization';
 
 const OPEN_STATES = sql`('submitted', 'working', 'input-required')`;
 
+const PushCountsRow = z.object({ replaces: z.boolean(), finished: z.boolean(), onTask: z.number(), open: z.number() });
+
 /**
  * The limit a new config on the task would pass, if any (none for a replacement of `id`; no task:
  * a send that is still to open one). setPushConfig reads it under the lock on the organization's
@@ -48,7 +50,7 @@ export async function pushLimitReached(
 ): Promise<PushLimit | undefined> {
   const { taskId, id } = input;
   const [counts] = await db.rows(
-    z.object({ replaces: z.boolean(), finished: z.boolean(), onTask: z.number(), open: z.number() }),
+    PushCountsRow,
     sql`
     select ${taskId !== undefined && id !== undefined ? sql`exists (select 1 from push_configs where task_id = ${taskId} and id = ${id})` : sql`false`} as replaces,
            ${taskId !== undefined ? sql`exists (select 1 from tasks where id = ${taskId} and state not in ${OPEN_STATES})` : sql`false`} as finished,
@@ -122,9 +124,11 @@ export async function getPushConfig(db: Database, input: { orgId: string; taskId
   return row;
 }
 
+const DeletedConfigRow = z.object({ id: z.string() });
+
 export async function deletePushConfig(db: Database, input: { orgId: string; taskId: string; id: string }): Promise<boolean> {
   const rows = await db.rows(
-    z.object({ id: z.string() }),
+    DeletedConfigRow,
     sql`
     delete from push_configs where org_id = ${input.orgId} and task_id = ${input.taskId} and id = ${input.id} returning id`,
   );
