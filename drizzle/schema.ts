@@ -168,6 +168,41 @@ export const ledgerEntries = pgTable(
   ],
 );
 
+// ── Audit trail ──────────────────────────────────────────────────────────────
+
+/** Who made a change: a signed-in wallet, an API key, or the operator (the admin command, the gateway's own set-up). */
+export const auditActorKind = pgEnum('audit_actor_kind', ['wallet', 'key', 'operator']);
+
+/**
+ * Append-only: one row per change of an organization's keys, members, alerts, grants (and, as they
+ * come, policies), written in the transaction or statement that makes the change (src/audit/).
+ * `before` and `after` are the changed object's public view, null where it did not exist; never a
+ * key, a hash, a webhook secret, a signature or session data. `id` orders the rows and is the
+ * cursor of their pages.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id),
+    actorKind: auditActorKind('actor_kind').notNull(),
+    /** the wallet address (lowercase), the API key id, or `operator` */
+    actor: text('actor').notNull(),
+    /** a dotted verb: `key.create`, `member.remove`, `credits.grant`, … */
+    action: text('action').notNull(),
+    targetKind: text('target_kind').notNull(),
+    targetId: text('target_id').notNull(),
+    before: jsonb('before'),
+    after: jsonb('after'),
+    /** the REST request's X-Request-Id; null for the admin command */
+    requestId: text('request_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('audit_events_org_id_idx').on(t.orgId, t.id.desc())],
+);
+
 // ── On-chain top-ups ─────────────────────────────────────────────────────────
 
 /**
