@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { OPERATOR } from '../src/audit/record.js';
 import { createOrganization } from '../src/auth/organizations.js';
 import { openDatabase } from '../src/db/client.js';
 import { type DemoDataCounts, seedDemoData } from '../src/db/demo-data.js';
@@ -32,7 +33,7 @@ export async function seedBenchData(url: string, size: DatasetSize, now: Date): 
     });
     const organizations: BenchOrganization[] = [];
     for (let n = 1; n <= size.organizations; n++) {
-      const org = await createOrganization(db, { name: `bench org ${n}`, credits: CREDITS_PER_ORG });
+      const org = await createOrganization(db, { name: `bench org ${n}`, credits: CREDITS_PER_ORG, by: OPERATOR });
       organizations.push({ orgId: org.orgId, apiKey: org.apiKey.key });
     }
     // In service, autovacuum has long since vacuumed and analyzed the ERC-8004 tables; freshly bulk-loaded

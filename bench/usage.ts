@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { OPERATOR } from '../src/audit/record.js';
 import { createOrganization } from '../src/auth/organizations.js';
 import { rollUpUsage } from '../src/billing/usage-rollup.js';
 import { openDatabase } from '../src/db/client.js';
@@ -40,7 +41,7 @@ export async function seedUsageHistory(url: string, size: UsageHistorySize, now:
   const db = await openDatabase({ url, poolSize: 2 });
   try {
     const seedStarted = performance.now();
-    const org = await createOrganization(db, { name: 'bench usage org', credits: 0n });
+    const org = await createOrganization(db, { name: 'bench usage org', credits: 0n, by: OPERATOR });
     const tools = createToolRegistry().list();
     const spacingMs = Math.floor((size.days * 86_400_000) / size.tasks);
     await db.rows(sql`

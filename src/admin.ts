@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { OPERATOR } from './audit/record.js';
 import { createApiKey, EXPIRY_IN_PAST, isExpiryInPast, listApiKeys, revokeApiKey } from './auth/api-keys.js';
 import {
   createOrganization,
@@ -18,7 +19,8 @@ import { INT8_MAX, NUMERIC_VALUE_OUT_OF_RANGE, sqlState } from './db/sql.js';
 
 /**
  * Operator commands (`npm run admin -- --help` lists them). Each prints one JSON line; a bad
- * argument prints one line on stderr and exits 2.
+ * argument prints one line on stderr and exits 2. What they change is in the audit trail with
+ * the actor `operator`.
  */
 const HELP = `Usage: npm run admin -- <command> [options]    (same DATABASE_URL / DATA_DIR as the gateway)
 
@@ -139,7 +141,7 @@ async function run(db: Database, parsed: Parsed): Promise<Record<string, unknown
           `create-org: an organization named ${JSON.stringify(parsed.args.name)} already exists (${namesake.id}); pass --allow-duplicate-name to create another`,
         );
       }
-      const org = await createOrganization(db, { name: parsed.args.name, credits: parsed.args.credits });
+      const org = await createOrganization(db, { name: parsed.args.name, credits: parsed.args.credits, by: OPERATOR });
       return {
         orgId: org.orgId,
         name: org.name,
@@ -162,6 +164,7 @@ async function run(db: Database, parsed: Parsed): Promise<Record<string, unknown
         orgId: parsed.args.org,
         amount: parsed.args.amount,
         reason: parsed.args.reason,
+        by: OPERATOR,
       }).catch((error: unknown) => {
         if (sqlState(error) !== NUMERIC_VALUE_OUT_OF_RANGE) throw error;
         throw new UsageError(`grant: the balance of ${parsed.args.org} would pass ${INT8_MAX} micro-USDC, the most the ledger holds`);
@@ -178,11 +181,16 @@ async function run(db: Database, parsed: Parsed): Promise<Record<string, unknown
       const expiresAt = parsed.args['expires-at'] === undefined ? undefined : new Date(parsed.args['expires-at']);
       // the REST API's rule and words, with the flag's name
       if (isExpiryInPast(expiresAt)) throw new UsageError(`create-key: ${EXPIRY_IN_PAST.message.replace(/^expiresAt/, '--expires-at')}`);
-      const key = await createApiKey(db, { orgId: parsed.args.org, name: parsed.args.name, ...(expiresAt ? { expiresAt } : {}) });
+      const key = await createApiKey(db, {
+        orgId: parsed.args.org,
+        name: parsed.args.name,
+        ...(expiresAt ? { expiresAt } : {}),
+        by: OPERATOR,
+      });
       return { orgId: key.orgId, apiKey: key.key, keyId: key.id, keyPrefix: key.prefix, expiresAt: key.expiresAt };
     }
     case 'revoke-key': {
-      if (!(await revokeApiKey(db, { keyId: parsed.args.key }))) throw new UsageError(`no API key ${parsed.args.key}`);
+      if (!(await revokeApiKey(db, { keyId: parsed.args.key, by: OPERATOR }))) throw new UsageError(`no API key ${parsed.args.key}`);
       return { keyId: parsed.args.key, revoked: true };
     }
   }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { ABSENT, type Actor, auditInsert } from '../audit/record.js';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 
@@ -40,15 +41,34 @@ export function isExpiryInPast(expiresAt: Date | undefined): boolean {
   return expiresAt !== undefined && expiresAt.getTime() <= Date.now();
 }
 
-export async function createApiKey(db: Database, input: { orgId: string; name: string; expiresAt?: Date }): Promise<IssuedKey> {
+/** A key as the audit trail shows it, from a row of api_keys named `row`: what GET /v1/keys lists, never the key or its hash. */
+function keyView(row: string): SQL {
+  const key = sql.identifier(row);
+  return sql`jsonb_build_object('id', ${key}.id, 'name', ${key}.name, 'prefix', ${key}.prefix,
+    'createdAt', ${isoUtc(sql`${key}.created_at`)}, 'expiresAt', ${isoUtc(sql`${key}.expires_at`)},
+    'revokedAt', ${isoUtc(sql`${key}.revoked_at`)})`;
+}
+
+/** Issues a key; its `key.create` audit row is written by the same statement. */
+export async function createApiKey(db: Database, input: { orgId: string; name: string; expiresAt?: Date; by: Actor }): Promise<IssuedKey> {
   const { key, prefix, hash } = generateApiKey();
   const expiresAt = input.expiresAt?.toISOString() ?? null;
   const [row] = await db.rows(
     idRow,
     sql`
-    insert into api_keys (org_id, name, prefix, key_hash, expires_at)
-    values (${input.orgId}, ${input.name}, ${prefix}, ${hash}, ${expiresAt}::timestamptz)
-    returning id`,
+    with created as (
+      insert into api_keys (org_id, name, prefix, key_hash, expires_at)
+      values (${input.orgId}, ${input.name}, ${prefix}, ${hash}, ${expiresAt}::timestamptz)
+      returning id, org_id, name, prefix, created_at, expires_at, revoked_at
+    ), audit as (${auditInsert(input.by, {
+      action: 'key.create',
+      from: sql`created`,
+      orgId: sql`created.org_id`,
+      target: { kind: 'api_key', id: sql`created.id` },
+      before: ABSENT,
+      after: keyView('created'),
+    })})
+    select id from created`,
   );
   // Stryker disable next-line StringLiteral: an insert … returning always returns its row; the message is for the impossible
   if (!row) throw new Error('api key insert returned no row');
@@ -78,16 +98,38 @@ export async function listApiKeys(db: Database, orgId: string): Promise<ApiKeyLi
   );
 }
 
-/** Revokes at once: the next request with the key is refused. Returns false for an unknown key. */
-export async function revokeApiKey(db: Database, input: { keyId: string; orgId?: string }): Promise<boolean> {
-  const rows = await db.rows(
-    idRow,
+const FoundRow = z.object({ found: z.boolean() });
+
+/**
+ * Revokes at once: the next request with the key is refused. Returns false for an unknown key (or
+ * one of another organization, given `orgId`). Revoking a revoked key changes nothing and writes no
+ * audit row; revoking one that was live writes its `key.revoke` row in the same statement, the
+ * key's row locked so that of two revocations at once only one records it.
+ */
+export async function revokeApiKey(db: Database, input: { keyId: string; orgId?: string; by: Actor }): Promise<boolean> {
+  const [row] = await db.rows(
+    FoundRow,
     sql`
-    update api_keys set revoked_at = coalesce(revoked_at, now())
-     where id = ${input.keyId} ${input.orgId ? sql`and org_id = ${input.orgId}` : sql``}
- returning id`,
+    with target as (
+      select id, org_id, name, prefix, created_at, expires_at, revoked_at from api_keys
+       where id = ${input.keyId} ${input.orgId ? sql`and org_id = ${input.orgId}` : sql``}
+         for update
+    ), revoked as (
+      update api_keys k set revoked_at = now()
+        from target
+       where k.id = target.id and target.revoked_at is null
+   returning k.id, k.org_id, k.name, k.prefix, k.created_at, k.expires_at, k.revoked_at
+    ), audit as (${auditInsert(input.by, {
+      action: 'key.revoke',
+      from: sql`target join revoked on revoked.id = target.id`,
+      orgId: sql`revoked.org_id`,
+      target: { kind: 'api_key', id: sql`revoked.id` },
+      before: keyView('target'),
+      after: keyView('revoked'),
+    })})
+    select exists (select 1 from target) as found`,
   );
-  return rows.length > 0;
+  return row?.found === true;
 }
 
 const principal = z.object({

@@ -1,5 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { type Actor, recordAudit } from '../audit/record.js';
 import { grantCredits, openCreditAccount } from '../billing/accounts.js';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
@@ -14,19 +15,30 @@ export interface NewOrganization {
   credits: bigint;
 }
 
-/** An organization with its credit account, a first API key and optional starting credits. */
+/**
+ * An organization with its credit account, a first API key and optional starting credits, in one
+ * transaction with their audit rows: `org.create`, `credits.grant` (when there are credits) and
+ * `key.create`, each by `by`.
+ */
 export async function createOrganization(
   db: Database,
-  input: { name: string; credits: bigint; keyName?: string; grantReason?: string },
+  input: { name: string; credits: bigint; keyName?: string; grantReason?: string; by: Actor },
 ): Promise<NewOrganization> {
   return db.transaction(async (tx) => {
     const [org] = await tx.rows(idRow, sql`insert into organizations (name) values (${input.name}) returning id`);
     if (!org) throw new Error('organization insert returned no row');
+    await recordAudit(tx, input.by, {
+      orgId: org.id,
+      action: 'org.create',
+      target: { kind: 'organization', id: org.id },
+      before: null,
+      after: { id: org.id, name: input.name },
+    });
     await openCreditAccount(tx, org.id);
     if (input.credits > 0n) {
-      await grantCredits(tx, { orgId: org.id, amount: input.credits, reason: input.grantReason ?? 'initial grant' });
+      await grantCredits(tx, { orgId: org.id, amount: input.credits, reason: input.grantReason ?? 'initial grant', by: input.by });
     }
-    const apiKey = await createApiKey(tx, { orgId: org.id, name: input.keyName ?? 'default' });
+    const apiKey = await createApiKey(tx, { orgId: org.id, name: input.keyName ?? 'default', by: input.by });
     return { orgId: org.id, name: input.name, apiKey, credits: input.credits };
   });
 }

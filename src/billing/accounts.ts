@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { type Actor, auditInsert } from '../audit/record.js';
 import type { Database } from '../db/client.js';
 
 export interface CreditAccount {
@@ -28,8 +29,15 @@ export async function getCreditAccount(db: Database, orgId: string): Promise<Cre
   return row && { orgId, balance: row.balance, reserved: row.reserved, available: row.balance - row.reserved };
 }
 
-/** An operator's grant: the balance and its ledger row change in one statement. */
-export async function grantCredits(db: Database, input: { orgId: string; amount: bigint; reason: string }): Promise<CreditAccount> {
+/**
+ * An operator's grant: the balance, its ledger row and its `credits.grant` audit row change in one
+ * statement. The audit row's `before` and `after` hold the balance, `after` also the amount, the
+ * reason and the ledger row's id.
+ */
+export async function grantCredits(
+  db: Database,
+  input: { orgId: string; amount: bigint; reason: string; by: Actor },
+): Promise<CreditAccount> {
   if (input.amount <= 0n) throw new RangeError('a grant must be a positive amount of micro-USDC');
   const [row] = await db.rows(
     AccountRow,
@@ -42,7 +50,16 @@ export async function grantCredits(db: Database, input: { orgId: string; amount:
     ), entry as (
       insert into ledger_entries (org_id, kind, amount, reserved_delta, reason)
       select org_id, 'grant'::ledger_kind, ${input.amount}, 0, ${input.reason} from credited
-    )
+      returning id, amount, reason
+    ), audit as (${auditInsert(input.by, {
+      action: 'credits.grant',
+      from: sql`credited cross join entry`,
+      orgId: sql`credited.org_id`,
+      target: { kind: 'credit_account', id: sql`credited.org_id` },
+      before: sql`jsonb_build_object('balanceMicroUsdc', (credited.balance - entry.amount)::text)`,
+      after: sql`jsonb_build_object('balanceMicroUsdc', credited.balance::text, 'grantedMicroUsdc', entry.amount::text,
+                 'reason', entry.reason, 'ledgerEntryId', entry.id::text)`,
+    })})
     select balance, reserved from credited`,
   );
   if (!row) throw new NoCreditAccountError(input.orgId);

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { ABSENT, type Actor, auditInsert } from '../audit/record.js';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 import { MAX_WEBHOOK_ATTEMPTS, postWebhook, retryDelaySeconds } from '../webhooks/webhook.js';
@@ -19,21 +20,48 @@ const SetLowBalanceRow = LowBalanceSettingsRow.extend({ secret: z.string().nulla
 
 const SETTINGS = sql`threshold, webhook_url as "webhookUrl", below, ${isoUtc(sql`crossed_at`)} as "crossedAt", last_error as "lastError"`;
 
-/** Sets the threshold (and webhook); a new webhook gets a new signing secret, returned here only. */
+/** An alert as the audit trail shows it, from a row of low_balance_alerts named `row`: threshold and webhook, never its secret. */
+function alertView(row: string): SQL {
+  const alert = sql.identifier(row);
+  return sql`jsonb_build_object('thresholdMicroUsdc', ${alert}.threshold::text, 'webhookUrl', ${alert}.webhook_url)`;
+}
+
+/**
+ * Sets the threshold (and webhook), with its `alert.set` audit row in the same statement; a new
+ * webhook gets a new signing secret, returned here only. The audit row's `before` is the alert
+ * under its row lock, so of two settings at once the second's `before` is the first's `after`;
+ * only when two first settings race is there no row to lock, and the second's `before` is null
+ * although it replaced the first (the trail still holds both, in order).
+ */
 export async function setLowBalanceAlert(
   db: Database,
-  input: { orgId: string; threshold: bigint; webhookUrl: string | null },
+  input: { orgId: string; threshold: bigint; webhookUrl: string | null; by: Actor },
 ): Promise<LowBalanceSettings & { secret: string | null }> {
   const secret = input.webhookUrl ? randomBytes(24).toString('base64url') : null;
   const [row] = await db.rows(
     SetLowBalanceRow,
     sql`
-    insert into low_balance_alerts (org_id, threshold, webhook_url, secret)
-    values (${input.orgId}, ${input.threshold}, ${input.webhookUrl}, ${secret})
-    on conflict (org_id) do update
-       set threshold = excluded.threshold, webhook_url = excluded.webhook_url, secret = excluded.secret,
-           pending = false, attempts = 0, last_error = null, updated_at = now()
-    returning ${SETTINGS}, secret`,
+    with previous as (
+      select threshold, webhook_url from low_balance_alerts where org_id = ${input.orgId} for update
+    ), saved as (
+      -- reads previous first, so its lock is taken before the upsert changes the row (a row this
+      -- statement has changed can no longer be locked by it: it would read as none)
+      insert into low_balance_alerts (org_id, threshold, webhook_url, secret)
+      select ${input.orgId}::uuid, ${input.threshold}::int8, ${input.webhookUrl}::text, ${secret}::text
+        from (values (1)) as one (n) left join previous on true
+      on conflict (org_id) do update
+         set threshold = excluded.threshold, webhook_url = excluded.webhook_url, secret = excluded.secret,
+             pending = false, attempts = 0, last_error = null, updated_at = now()
+      returning org_id, threshold, webhook_url, below, crossed_at, last_error, secret
+    ), audit as (${auditInsert(input.by, {
+      action: 'alert.set',
+      from: sql`saved`,
+      orgId: sql`saved.org_id`,
+      target: { kind: 'low_balance_alert', id: sql`saved.org_id` },
+      before: sql`(select ${alertView('previous')} from previous)`,
+      after: alertView('saved'),
+    })})
+    select ${SETTINGS}, secret from saved`,
   );
   // Stryker disable next-line StringLiteral: an upsert … returning always returns its row; the message is for the impossible
   if (!row) throw new Error('low-balance alert upsert returned no row');
@@ -47,8 +75,23 @@ export async function getLowBalanceAlert(db: Database, orgId: string): Promise<L
 
 const DeletedRow = z.object({ org_id: z.string() });
 
-export async function deleteLowBalanceAlert(db: Database, orgId: string): Promise<boolean> {
-  const deleted = await db.rows(DeletedRow, sql`delete from low_balance_alerts where org_id = ${orgId} returning org_id`);
+/** Removes the alert, with its `alert.delete` audit row in the same statement; false when none was set. */
+export async function deleteLowBalanceAlert(db: Database, input: { orgId: string; by: Actor }): Promise<boolean> {
+  const deleted = await db.rows(
+    DeletedRow,
+    sql`
+    with removed as (
+      delete from low_balance_alerts where org_id = ${input.orgId} returning org_id, threshold, webhook_url
+    ), audit as (${auditInsert(input.by, {
+      action: 'alert.delete',
+      from: sql`removed`,
+      orgId: sql`removed.org_id`,
+      target: { kind: 'low_balance_alert', id: sql`removed.org_id` },
+      before: alertView('removed'),
+      after: ABSENT,
+    })})
+    select org_id from removed`,
+  );
   return deleted.length > 0;
 }
 

@@ -1,4 +1,5 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { type Actor, walletActor } from '../audit/record.js';
 import { bearerToken } from '../auth/bearer.js';
 import { findMembership, type MemberRole, roleAtLeast } from '../auth/members.js';
 import type { Sessions } from '../auth/sessions.js';
@@ -35,4 +36,9 @@ export function requireSession(deps: { db: Database; sessions: Sessions }, neede
     c.set('member', membership);
     await next();
   };
+}
+
+/** The signed-in wallet, as the actor of the changes this request makes (the audit trail's `actor`, with the request id). */
+export function sessionActor(c: Context<AppEnv>): Actor {
+  return walletActor(c.get('member').address, c.get('requestId'));
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
+import { OPERATOR } from '../../src/audit/record.js';
 import { createApiKey, type IssuedKey } from '../../src/auth/api-keys.js';
 import type { TestGateway } from '../helpers/gateway.js';
 
@@ -203,6 +204,6 @@ export async function orgWithoutCreditAccount(gateway: TestGateway): Promise<{ o
     sql`insert into organizations (name) values ('no account org') returning id`,
   );
   if (!org) throw new Error('organization insert returned no row');
-  const apiKey = await createApiKey(gateway.database.db, { orgId: org.id, name: 'no-account key' });
+  const apiKey = await createApiKey(gateway.database.db, { orgId: org.id, name: 'no-account key', by: OPERATOR });
   return { orgId: org.id, apiKey };
 }

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATOR } from '../../src/audit/record.js';
 import { grantCredits } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { request, toolCall, v1Data, v1Send } from '../a2a/support.js';
@@ -146,7 +147,7 @@ describe('API keys under a session', () => {
     gateway = await startTestGateway();
     await seedDemoData(gateway.database.db, { now: new Date(), agents: 2, feedbacksPerAgent: 1, validationsPerAgent: 1 });
     owner = await signIn(gateway, newWallet());
-    await grantCredits(gateway.database.db, { orgId: owner.orgId, amount: 1_000_000n, reason: 'test credit' });
+    await grantCredits(gateway.database.db, { orgId: owner.orgId, amount: 1_000_000n, reason: 'test credit', by: OPERATOR });
   });
   afterAll(() => gateway.close());
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { OPERATOR } from '../../src/audit/record.js';
 import { getCreditAccount, grantCredits, NoCreditAccountError, openCreditAccount } from '../../src/billing/accounts.js';
 import { reserveWith, settleWith } from '../../src/billing/holds.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
@@ -373,21 +374,21 @@ describe('holds swept and grants made by the operator', () => {
     const org = await suite.gateway.createOrg({ credits: 0n });
     for (const amount of [0n, -5n]) {
       // The message is what the admin CLI prints to the operator.
-      await expect(grantCredits(suite.gateway.database.db, { orgId: org.orgId, amount, reason: 'nothing' })).rejects.toThrow(
+      await expect(grantCredits(suite.gateway.database.db, { orgId: org.orgId, amount, reason: 'nothing', by: OPERATOR })).rejects.toThrow(
         new RangeError('a grant must be a positive amount of micro-USDC'),
       );
     }
     expect(await ledgerOf(suite.gateway, org.orgId)).toEqual([]);
-    await grantCredits(suite.gateway.database.db, { orgId: org.orgId, amount: HELD_COST, reason: 'first' });
+    await grantCredits(suite.gateway.database.db, { orgId: org.orgId, amount: HELD_COST, reason: 'first', by: OPERATOR });
     await holdTask(suite.gateway, { orgId: org.orgId, cost: HELD_COST, owner: 'gone', deadlineMs: -1_000, until: sql`now()` });
-    const after = await grantCredits(suite.gateway.database.db, { orgId: org.orgId, amount: 7n, reason: 'second' });
+    const after = await grantCredits(suite.gateway.database.db, { orgId: org.orgId, amount: 7n, reason: 'second', by: OPERATOR });
     expect(after).toEqual({ orgId: org.orgId, balance: HELD_COST + 7n, reserved: HELD_COST, available: 7n });
     expect(await releaseAbandonedTasks(suite.gateway.database.db)).toBe(1);
   });
 
   it('a grant to an organization without an account is refused by name and writes nothing; opening an account twice keeps it', async () => {
     const withoutAccount = randomUUID();
-    const refused = grantCredits(suite.gateway.database.db, { orgId: withoutAccount, amount: 5n, reason: 'lost' });
+    const refused = grantCredits(suite.gateway.database.db, { orgId: withoutAccount, amount: 5n, reason: 'lost', by: OPERATOR });
     await expect(refused).rejects.toThrow(NoCreditAccountError);
     await expect(refused).rejects.toMatchObject({
       name: 'NoCreditAccountError',

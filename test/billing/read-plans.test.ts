@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization } from '../../src/auth/organizations.js';
 import { chargeCalls } from '../../src/billing/charges.js';
 import { reserveWith } from '../../src/billing/holds.js';
@@ -53,7 +54,7 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
   beforeAll(async () => {
     database = await createTestDatabase();
     const orgs = [];
-    for (let n = 0; n < 3; n++) orgs.push((await createOrganization(database.db, { name: `org ${n}`, credits: 0n })).orgId);
+    for (let n = 0; n < 3; n++) orgs.push((await createOrganization(database.db, { name: `org ${n}`, credits: 0n, by: OPERATOR })).orgId);
     orgId = orgs[0]!;
     for (const org of orgs) {
       await database.db.rows(sql`

@@ -345,6 +345,6 @@ describe('a chain RPC that does not answer', () => {
 });
 
 async function signInWalletDirectly(gateway: TestGateway, address: string) {
-  const { membership } = await signInWallet(gateway.database.db, address);
+  const { membership } = await signInWallet(gateway.database.db, address, null);
   return { address: membership.address, orgId: membership.orgId };
 }

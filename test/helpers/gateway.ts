@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterEach } from 'vitest';
 import { type App, createApp } from '../../src/app.js';
+import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import type { WalletAuth } from '../../src/auth/wallet-auth.js';
 import { chainClient, type TopUpChain } from '../../src/chain/client.js';
@@ -95,7 +96,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       gateway.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       return gateway.baseUrl;
     },
-    createOrg: (input = {}) => createOrganization(database.db, { name: input.name ?? 'test org', credits: input.credits ?? 1_000_000n }),
+    createOrg: (input = {}) =>
+      createOrganization(database.db, { name: input.name ?? 'test org', credits: input.credits ?? 1_000_000n, by: OPERATOR }),
     rpc: async (body, apiKey, headers = {}) =>
       app.request('/a2a', {
         method: 'POST',

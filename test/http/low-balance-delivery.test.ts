@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATOR } from '../../src/audit/record.js';
 import { getLowBalanceAlert, setLowBalanceAlert, signalLowBalances } from '../../src/billing/low-balance.js';
 import { MAX_WEBHOOK_ATTEMPTS } from '../../src/webhooks/webhook.js';
 import { capturedLog } from '../helpers/captured-log.js';
@@ -47,7 +48,12 @@ describe('low-balance notice delivery', () => {
   /** An organization whose available credit (10,000) is already under its alert's threshold. */
   async function orgBelowThreshold(path: string): Promise<string> {
     const org = await gateway.createOrg({ credits: 10_000n });
-    await setLowBalanceAlert(gateway.database.db, { orgId: org.orgId, threshold: 50_000n, webhookUrl: `${receiver?.baseUrl}${path}` });
+    await setLowBalanceAlert(gateway.database.db, {
+      orgId: org.orgId,
+      threshold: 50_000n,
+      webhookUrl: `${receiver?.baseUrl}${path}`,
+      by: OPERATOR,
+    });
     return org.orgId;
   }
 
@@ -87,7 +93,12 @@ describe('low-balance notice delivery', () => {
     // A name no resolver answers (over DNS's 253 characters): the resolver's error repeats it.
     const host = `${Array.from({ length: 10 }, () => 'a'.repeat(60)).join('.')}.invalid`;
     const org = await gateway.createOrg({ credits: 10_000n });
-    await setLowBalanceAlert(gateway.database.db, { orgId: org.orgId, threshold: 50_000n, webhookUrl: `http://${host}/hook` });
+    await setLowBalanceAlert(gateway.database.db, {
+      orgId: org.orgId,
+      threshold: 50_000n,
+      webhookUrl: `http://${host}/hook`,
+      by: OPERATOR,
+    });
     const { log, lines } = capturedLog('info');
     await signalLowBalances({ db: gateway.database.db, log, allowPrivateNetworks: true });
 

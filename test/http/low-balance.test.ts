@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import pino from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATOR } from '../../src/audit/record.js';
 import { grantCredits } from '../../src/billing/accounts.js';
 import { signalLowBalances } from '../../src/billing/low-balance.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
@@ -26,7 +27,7 @@ describe('low-balance signal', () => {
     gateway = await startTestGateway();
     await seedDemoData(gateway.database.db, { now: new Date(), agents: 2, feedbacksPerAgent: 3, validationsPerAgent: 1 });
     owner = await signIn(gateway, privateKeyToAccount(generatePrivateKey()));
-    await grantCredits(gateway.database.db, { orgId: owner.orgId, amount: 100_000n, reason: 'test' });
+    await grantCredits(gateway.database.db, { orgId: owner.orgId, amount: 100_000n, reason: 'test', by: OPERATOR });
     key = ((await (await rest(gateway, 'POST', '/v1/keys', { name: 'agent' }, owner.token)).json()) as { key: string }).key;
     server = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
@@ -72,7 +73,7 @@ describe('low-balance signal', () => {
     const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(hits[0]?.headers['x-a2a-paygate-signature']));
     expect(match?.[2]).toBe(createHmac('sha256', settings.webhookSecret).update(`${match?.[1]}.${hits[0]?.body}`).digest('hex'));
 
-    await grantCredits(gateway.database.db, { orgId: owner.orgId, amount: 30_000n, reason: 'top up' });
+    await grantCredits(gateway.database.db, { orgId: owner.orgId, amount: 30_000n, reason: 'top up', by: OPERATOR });
     await pass();
     expect(hits).toHaveLength(1);
     await spend(3); // 70,000 → 40,000: a second crossing

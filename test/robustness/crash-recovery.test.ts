@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -68,7 +69,7 @@ describe(
       if (!database.url) throw new Error('createTestDatabase gave no URL on PostgreSQL');
       url = database.url;
       await seedDemoData(database.db, { now: new Date(), agents: 20 });
-      org = await createOrganization(database.db, { name: 'crash test', credits: CREDITS });
+      org = await createOrganization(database.db, { name: 'crash test', credits: CREDITS, by: OPERATOR });
     });
 
     afterAll(async () => {

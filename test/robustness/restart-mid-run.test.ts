@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -28,7 +29,7 @@ describe('a gateway restarted while a report runs (PostgreSQL only: child proces
     database = await createTestDatabase();
     llm = await startFakeLlm();
     await seedDemoData(database.db, { now: new Date(), agents: 2, feedbacksPerAgent: 5, validationsPerAgent: 2 });
-    org = await createOrganization(database.db, { name: 'restart org', credits: CREDITS });
+    org = await createOrganization(database.db, { name: 'restart org', credits: CREDITS, by: OPERATOR });
   });
   afterAll(async () => {
     for (const gateway of gateways) await gateway.kill();

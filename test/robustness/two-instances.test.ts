@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { openDatabase } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
@@ -91,7 +92,7 @@ describe(`two gateway instances on one database ${reason}`, needs('postgres'), (
     database = await createTestDatabase();
     if (!database.url) throw new Error('createTestDatabase gave no URL on PostgreSQL');
     await seedDemoData(database.db, { now: new Date(), agents: 20 });
-    org = await createOrganization(database.db, { name: 'two instances', credits: BigInt(AFFORDABLE) * TIER0_COST });
+    org = await createOrganization(database.db, { name: 'two instances', credits: BigInt(AFFORDABLE) * TIER0_COST, by: OPERATOR });
   });
 
   afterAll(async () => {
@@ -200,7 +201,7 @@ describe(`two gateway instances on one database ${reason}`, needs('postgres'), (
             expect(applied[0]?.n, 'each migration recorded once').toBe(BigInt(journal.entries.length));
             // The schema is whole: a paid call through each instance completes.
             await seedDemoData(db, { now: new Date(), agents: 3 });
-            const fresh = await createOrganization(db, { name: 'fresh', credits: 10n * TIER0_COST });
+            const fresh = await createOrganization(db, { name: 'fresh', credits: 10n * TIER0_COST, by: OPERATOR });
             for (const gateway of pair) {
               const served = await call(gateway, fresh.apiKey.key, paidCallBody(1, randomUUID()));
               expect(served.answer?.result?.task.status.state, JSON.stringify(served)).toBe('TASK_STATE_COMPLETED');

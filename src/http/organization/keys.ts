@@ -5,6 +5,7 @@ import { boundedInstant } from '../../db/ranges.js';
 import { ApiError } from '../api-errors.js';
 import { instant } from '../responses.js';
 import { json, jsonRequest, type RestRouter, restRoute } from '../rest-route.js';
+import { sessionActor } from '../session-auth.js';
 
 const newKey = z.object({
   // A key's name is shown in lists: one line, no control characters.
@@ -74,7 +75,7 @@ export function addKeyRoutes(api: RestRouter, deps: { db: Database }) {
     const body = c.req.valid('json');
     if (isExpiryInPast(body.expiresAt)) throw new ApiError('invalid_request', EXPIRY_IN_PAST.message, EXPIRY_IN_PAST.reason);
     const member = c.get('member');
-    const issued = await createApiKey(deps.db, { orgId: member.orgId, name: body.name, expiresAt: body.expiresAt });
+    const issued = await createApiKey(deps.db, { orgId: member.orgId, name: body.name, expiresAt: body.expiresAt, by: sessionActor(c) });
     c.get('log').info({ org: member.orgId, keyId: issued.id, by: member.address }, 'api key created');
     // The key itself is in this response only; it is stored as a hash.
     return c.json({ key: issued.key, id: issued.id, name: issued.name, prefix: issued.prefix, expiresAt: issued.expiresAt }, 201);
@@ -82,7 +83,7 @@ export function addKeyRoutes(api: RestRouter, deps: { db: Database }) {
   api.add(revokeKeyRoute, async (c) => {
     const id = keyId.safeParse(c.req.param('id'));
     // Another organization's key is "not found" too: nothing tells one organization about another's keys.
-    if (!id.success || !(await revokeApiKey(deps.db, { keyId: id.data, orgId: c.get('member').orgId }))) {
+    if (!id.success || !(await revokeApiKey(deps.db, { keyId: id.data, orgId: c.get('member').orgId, by: sessionActor(c) }))) {
       throw new ApiError('not_found', 'no such API key in this organization', 'unknown_key');
     }
     c.get('log').info({ org: c.get('member').orgId, keyId: id.data, by: c.get('member').address }, 'api key revoked');

@@ -6,6 +6,7 @@ import { isWebhookUrl } from '../../webhooks/destination.js';
 import { ApiError } from '../api-errors.js';
 import { display, instant, micro } from '../responses.js';
 import { json, jsonRequest, type RestRouter, restRoute } from '../rest-route.js';
+import { sessionActor } from '../session-auth.js';
 
 const lowBalance = z.strictObject({
   thresholdMicroUsdc: z
@@ -76,12 +77,13 @@ export function addLowBalanceRoutes(api: RestRouter, deps: { db: Database }) {
       orgId: c.get('member').orgId,
       threshold: body.thresholdMicroUsdc,
       webhookUrl: body.webhookUrl,
+      by: sessionActor(c),
     });
     // The signing secret is in this response only.
     return c.json({ ...lowBalanceView(settings), ...(settings.secret ? { webhookSecret: settings.secret } : {}) }, 200);
   });
   api.add(removeLowBalanceRoute, async (c) => {
-    if (!(await deleteLowBalanceAlert(deps.db, c.get('member').orgId)))
+    if (!(await deleteLowBalanceAlert(deps.db, { orgId: c.get('member').orgId, by: sessionActor(c) })))
       throw new ApiError('not_found', 'no low-balance alert is set', 'no_alert');
     return c.body(null, 204);
   });

@@ -5,6 +5,7 @@ import type { Database } from '../../db/client.js';
 import { ApiError } from '../api-errors.js';
 import { address, instant, role } from '../responses.js';
 import { json, jsonRequest, type RestRouter, restRoute } from '../rest-route.js';
+import { sessionActor } from '../session-auth.js';
 
 /** A wallet as members are added and removed by: any case of 0x-hex (it is stored lower-case). */
 const wallet = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
@@ -47,7 +48,7 @@ export function addMemberRoutes(api: RestRouter, deps: { db: Database }) {
   api.add(addMemberRoute, async (c) => {
     const body = c.req.valid('json');
     const me = c.get('member');
-    const added = await addMember(deps.db, { orgId: me.orgId, address: body.address, role: body.role, addedBy: me.address });
+    const added = await addMember(deps.db, { orgId: me.orgId, address: body.address, role: body.role, by: sessionActor(c) });
     if (!added.ok) {
       throw new ApiError(
         'conflict',
@@ -63,7 +64,7 @@ export function addMemberRoutes(api: RestRouter, deps: { db: Database }) {
   api.add(removeMemberRoute, async (c) => {
     const target = wallet.safeParse(c.req.param('address'));
     if (!target.success) throw new ApiError('invalid_request', 'the path must name a 0x-prefixed 20-byte address', 'invalid_address');
-    const removed = await removeMember(deps.db, { orgId: c.get('member').orgId, address: target.data });
+    const removed = await removeMember(deps.db, { orgId: c.get('member').orgId, address: target.data, by: sessionActor(c) });
     if (!removed.ok && removed.reason === 'not_a_member')
       throw new ApiError('not_found', 'no such member in this organization', 'not_a_member');
     if (!removed.ok) throw new ApiError('conflict', 'the last owner cannot be removed; make another wallet owner first', 'last_owner');

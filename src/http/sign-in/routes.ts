@@ -86,7 +86,7 @@ export function signInRoutes(deps: { db: Database } & WalletAuth) {
       deps.checkSignature,
     );
     if (!outcome.ok) throw new ApiError('unauthorized', outcome.message, outcome.reason);
-    const { membership, created } = await signInWallet(deps.db, outcome.address);
+    const { membership, created } = await signInWallet(deps.db, outcome.address, c.get('requestId'));
     // USDC this wallet sent before it had an organization is credited now, once.
     if (created) await claimUnclaimedTopUps(deps.db, membership.address);
     const session = await deps.sessions.issue({ address: membership.address, orgId: membership.orgId }, now);

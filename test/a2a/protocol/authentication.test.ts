@@ -3,6 +3,7 @@
  * error echoing the request id where one can be read, and nothing runs.
  */
 import { describe, expect, it } from 'vitest';
+import { OPERATOR } from '../../../src/audit/record.js';
 import { createApiKey, revokeApiKey } from '../../../src/auth/api-keys.js';
 import { expectResult, type RpcAnswer, request, toolCall, v1Data, v1Send } from '../support.js';
 import { useProtocolSuite } from './suite.js';
@@ -56,7 +57,7 @@ describe('401: authentication', () => {
   it('a revoked key stops at once, and a paid call with it never reaches a tool', async () => {
     const own = await suite.gateway.createOrg({ name: 'revokes', credits: 100_000n });
     expectResult(await rpc('ListTasks', {}, own.apiKey.key));
-    expect(await revokeApiKey(suite.gateway.database.db, { keyId: own.apiKey.id })).toBe(true);
+    expect(await revokeApiKey(suite.gateway.database.db, { keyId: own.apiKey.id, by: OPERATOR })).toBe(true);
 
     const before = await moneyOf(own.orgId);
     const paid = request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))]));
@@ -67,7 +68,7 @@ describe('401: authentication', () => {
     expect(before.tasks).toBe(0);
 
     // another key of the same organization still works
-    const second = await createApiKey(suite.gateway.database.db, { orgId: own.orgId, name: 'second' });
+    const second = await createApiKey(suite.gateway.database.db, { orgId: own.orgId, name: 'second', by: OPERATOR });
     expectResult(await rpc('ListTasks', {}, second.key));
   });
 
@@ -76,6 +77,7 @@ describe('401: authentication', () => {
       orgId: suite.org.orgId,
       name: 'expired',
       expiresAt: new Date(Date.now() - 60_000),
+      by: OPERATOR,
     });
     await expectUnauthorized(
       await suite.gateway.rpc({ ...request('ListTasks', {}), id: 'expired' }, expired.key),
@@ -86,6 +88,7 @@ describe('401: authentication', () => {
       orgId: suite.org.orgId,
       name: 'fresh',
       expiresAt: new Date(Date.now() + 3_600_000),
+      by: OPERATOR,
     });
     expectResult(await rpc('ListTasks', {}, fresh.key));
   });

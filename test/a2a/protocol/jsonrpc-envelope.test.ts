@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/app.js';
+import { OPERATOR } from '../../../src/audit/record.js';
 import { createOrganization } from '../../../src/auth/organizations.js';
 import { createLeases } from '../../../src/tasks/leases.js';
 import { createToolRegistry } from '../../../src/tools/registry.js';
@@ -135,7 +136,7 @@ describe('-32603: internal error, logged with the request id, no stack or SQL in
       leases: createLeases({ db: database.db, log, leaseMs: 15_000 }),
     });
     try {
-      const own = await createOrganization(database.db, { name: 'broken', credits: 100_000n });
+      const own = await createOrganization(database.db, { name: 'broken', credits: 100_000n, by: OPERATOR });
       // the database loses a table the task store needs (an operator's mistake, not a caller's)
       await database.db.rows(sql`alter table tasks rename to tasks_gone`);
       for (const [requestId, body] of [
