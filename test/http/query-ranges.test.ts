@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => gateway.close());
 
-const READ_ROUTES = ['/v1/ledger', '/v1/ledger.csv', '/v1/usage', '/v1/usage.csv', '/v1/tasks'];
+const READ_ROUTES = ['/v1/ledger', '/v1/ledger.csv', '/v1/usage', '/v1/usage.csv', '/v1/tasks', '/v1/audit', '/v1/audit.csv'];
 
 const OUT_OF_RANGE: Array<[string, string]> = [
   ...READ_ROUTES.flatMap(
@@ -33,6 +33,7 @@ const OUT_OF_RANGE: Array<[string, string]> = [
   ['/v1/ledger', 'cursor=9223372036854775808'],
   ['/v1/ledger.csv', 'cursor=9999999999999999999'],
   ['/v1/topups', 'cursor=9223372036854775808'],
+  ['/v1/audit', 'cursor=9223372036854775808'],
 ];
 
 const AT_THE_EDGES: Array<[string, string]> = [
@@ -44,6 +45,7 @@ const AT_THE_EDGES: Array<[string, string]> = [
   ),
   ['/v1/ledger', 'cursor=9223372036854775807'],
   ['/v1/topups', 'cursor=9223372036854775807'],
+  ['/v1/audit', 'cursor=9223372036854775807'],
 ];
 
 describe('out-of-range times and numbers are a 400, never a 500', () => {

@@ -165,7 +165,7 @@ describe('REST routes under generated input', () => {
     );
   });
 
-  it('every documented query (ledger, usage, tasks, top-ups and their CSVs) answers 200 or a 400 envelope, whatever the parameters', async () => {
+  it('every documented query (ledger, usage, tasks, top-ups, audit and their CSVs) answers 200 or a 400 envelope, whatever the parameters', async () => {
     const queried = documentedRoutes(gateway.app).filter((route) => route.method === 'get' && route.request?.query);
     expect(queried.length).toBeGreaterThanOrEqual(6);
     const parameters = (names: string[]) =>

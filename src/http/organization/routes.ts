@@ -1,17 +1,22 @@
 import type { Sessions } from '../../auth/sessions.js';
 import type { Database } from '../../db/client.js';
 import { restRouter } from '../rest-route.js';
+import { addAuditRoutes } from './audit.js';
 import { addKeyRoutes } from './keys.js';
 import { addLowBalanceRoutes } from './low-balance.js';
 import { addMemberRoutes } from './members.js';
 import { addTopUpRoutes, type TopUpReader } from './topups.js';
 
-/** What a signed-in wallet manages for its organization: member wallets (owners), API keys (admins), the low-balance signal and top-ups. */
+/**
+ * What a signed-in wallet manages for its organization: member wallets (owners), API keys (admins),
+ * the low-balance signal and top-ups; and the audit trail of those changes (admins).
+ */
 export function organizationRoutes(deps: { db: Database; sessions: Sessions; topUpReader: TopUpReader | undefined }) {
   const api = restRouter(deps);
   addMemberRoutes(api, deps);
   addLowBalanceRoutes(api, deps);
   addKeyRoutes(api, deps);
   addTopUpRoutes(api, { db: deps.db, reader: deps.topUpReader });
+  addAuditRoutes(api, deps);
   return api.router;
 }
