@@ -175,13 +175,32 @@ async function expectLedgerExplainsBalance(live: Live, orgId: string): Promise<v
   expect(row?.reserved).toBe(row?.reservedDelta);
 }
 
-async function counts(live: Live): Promise<{ orgs: bigint; keys: bigint; ledger: bigint; revoked: bigint }> {
-  const [row] = await live.db.rows<{ orgs: bigint; keys: bigint; ledger: bigint; revoked: bigint }>(sql`
+async function counts(live: Live): Promise<{ orgs: bigint; keys: bigint; ledger: bigint; revoked: bigint; audit: bigint }> {
+  const [row] = await live.db.rows<{ orgs: bigint; keys: bigint; ledger: bigint; revoked: bigint; audit: bigint }>(sql`
     select (select count(*) from organizations)::int8 as orgs,
            (select count(*) from api_keys)::int8 as keys,
            (select count(*) from ledger_entries)::int8 as ledger,
-           (select count(*) from api_keys where revoked_at is not null)::int8 as revoked`);
+           (select count(*) from api_keys where revoked_at is not null)::int8 as revoked,
+           (select count(*) from audit_events)::int8 as audit`);
   return row as NonNullable<typeof row>;
+}
+
+interface AuditRow {
+  actorKind: string;
+  actor: string;
+  action: string;
+  targetKind: string;
+  targetId: string;
+  before: unknown;
+  after: unknown;
+  requestId: string | null;
+}
+
+async function auditRows(live: Live, orgId: string): Promise<AuditRow[]> {
+  return live.db.rows<AuditRow>(sql`
+    select actor_kind::text as "actorKind", actor, action, target_kind as "targetKind", target_id as "targetId",
+           before, after, request_id as "requestId"
+      from audit_events where org_id = ${orgId} order by id`);
 }
 
 const onPostgres = Boolean(process.env.DATABASE_URL);
@@ -293,6 +312,80 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
     expect(past.stdout).toBe('');
     expect(past.stderr).toBe('admin: create-key: --expires-at must be in the future\n');
     expect(await target.withGateway(counts)).toEqual(before);
+  });
+
+  it('every command that changes something writes its audit row, by the operator; reading commands write none', async () => {
+    const out = oneJsonLine(await runAdmin(target, ['create-org', '--name', 'audited org', '--credits', '3000']));
+    const orgId = out.orgId as string;
+    const firstKeyId = out.keyId as string;
+    oneJsonLine(await runAdmin(target, ['grant', '--org', orgId, '--amount', '500', '--reason', 'audited grant']));
+    const created = oneJsonLine(
+      await runAdmin(target, ['create-key', '--org', orgId, '--name', 'second', '--expires-at', '2999-01-01T00:00:00Z']),
+    );
+    const secondKeyId = created.keyId as string;
+    oneJsonLine(await runAdmin(target, ['revoke-key', '--key', secondKeyId]));
+    const written = await target.withGateway(counts);
+    oneJsonLine(await runAdmin(target, ['list-orgs']));
+    oneJsonLine(await runAdmin(target, ['show-org', '--org', orgId]));
+    expect(await target.withGateway(counts)).toEqual(written);
+
+    const rows = await target.withGateway((live) => auditRows(live, orgId));
+    const operator = { actorKind: 'operator', actor: 'operator', requestId: null };
+    const iso = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const secondKey = { id: secondKeyId, name: 'second', prefix: created.keyPrefix, createdAt: iso, expiresAt: '2999-01-01T00:00:00.000Z' };
+    expect(rows).toEqual([
+      {
+        ...operator,
+        action: 'org.create',
+        targetKind: 'organization',
+        targetId: orgId,
+        before: null,
+        after: { id: orgId, name: 'audited org' },
+      },
+      {
+        ...operator,
+        action: 'credits.grant',
+        targetKind: 'credit_account',
+        targetId: orgId,
+        before: { balanceMicroUsdc: '0' },
+        after: { balanceMicroUsdc: '3000', grantedMicroUsdc: '3000', reason: 'initial grant', ledgerEntryId: expect.any(String) },
+      },
+      {
+        ...operator,
+        action: 'key.create',
+        targetKind: 'api_key',
+        targetId: firstKeyId,
+        before: null,
+        after: { id: firstKeyId, name: 'default', prefix: out.keyPrefix, createdAt: iso, expiresAt: null, revokedAt: null },
+      },
+      {
+        ...operator,
+        action: 'credits.grant',
+        targetKind: 'credit_account',
+        targetId: orgId,
+        before: { balanceMicroUsdc: '3000' },
+        after: { balanceMicroUsdc: '3500', grantedMicroUsdc: '500', reason: 'audited grant', ledgerEntryId: expect.any(String) },
+      },
+      {
+        ...operator,
+        action: 'key.create',
+        targetKind: 'api_key',
+        targetId: secondKeyId,
+        before: null,
+        after: { ...secondKey, revokedAt: null },
+      },
+      {
+        ...operator,
+        action: 'key.revoke',
+        targetKind: 'api_key',
+        targetId: secondKeyId,
+        before: { ...secondKey, revokedAt: null },
+        after: { ...secondKey, revokedAt: iso },
+      },
+    ]);
+    const text = JSON.stringify(rows);
+    expect(text).not.toContain(out.apiKey as string);
+    expect(text).not.toContain(created.apiKey as string);
   });
 
   it('--help lists every command on stdout and exits 0 without opening the database', async () => {
