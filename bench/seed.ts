@@ -38,9 +38,9 @@ export async function seedBenchData(url: string, size: DatasetSize, now: Date): 
     // In service, autovacuum has long since vacuumed and analyzed the ERC-8004 tables; freshly bulk-loaded
     // they have no statistics and no visibility map. Tasks and ledger start empty and are left to
     // autovacuum as they grow: statistics taken while empty would plan them as empty.
-    await db.rows(sql`vacuum analyze agents, feedbacks, validations`);
+    await db.run(sql`vacuum analyze agents, feedbacks, validations`);
     // Writes the bulk load's dirty pages now, not in a checkpoint in the middle of a measured scenario.
-    await db.rows(sql`checkpoint`);
+    await db.run(sql`checkpoint`);
     return {
       counts: { ...counts, organizations: organizations.length },
       organizations,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createApp } from '../../src/app.js';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { type Database, openDatabase } from '../../src/db/client.js';
@@ -165,22 +166,28 @@ async function balanceOf(live: Live, orgId: string): Promise<bigint> {
 }
 
 async function expectLedgerExplainsBalance(live: Live, orgId: string): Promise<void> {
-  const [row] = await live.db.rows<{ balance: bigint; reserved: bigint; amount: bigint; reservedDelta: bigint }>(sql`
+  const [row] = await live.db.rows(
+    z.object({ balance: z.bigint(), reserved: z.bigint(), amount: z.bigint(), reservedDelta: z.bigint() }),
+    sql`
     select a.balance, a.reserved,
            (select coalesce(sum(amount), 0)::int8 from ledger_entries where org_id = a.org_id) as amount,
            (select coalesce(sum(reserved_delta), 0)::int8 from ledger_entries where org_id = a.org_id) as "reservedDelta"
-      from credit_accounts a where a.org_id = ${orgId}`);
+      from credit_accounts a where a.org_id = ${orgId}`,
+  );
   expect(row).toBeDefined();
   expect(row?.balance).toBe(row?.amount);
   expect(row?.reserved).toBe(row?.reservedDelta);
 }
 
 async function counts(live: Live): Promise<{ orgs: bigint; keys: bigint; ledger: bigint; revoked: bigint }> {
-  const [row] = await live.db.rows<{ orgs: bigint; keys: bigint; ledger: bigint; revoked: bigint }>(sql`
+  const [row] = await live.db.rows(
+    z.object({ orgs: z.bigint(), keys: z.bigint(), ledger: z.bigint(), revoked: z.bigint() }),
+    sql`
     select (select count(*) from organizations)::int8 as orgs,
            (select count(*) from api_keys)::int8 as keys,
            (select count(*) from ledger_entries)::int8 as ledger,
-           (select count(*) from api_keys where revoked_at is not null)::int8 as revoked`);
+           (select count(*) from api_keys where revoked_at is not null)::int8 as revoked`,
+  );
   return row as NonNullable<typeof row>;
 }
 
@@ -216,10 +223,11 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
     const apiKey = out.apiKey as string;
 
     await target.withGateway(async (live) => {
-      const [org] = await live.db.rows<{ name: string }>(sql`select name from organizations where id = ${orgId}`);
+      const [org] = await live.db.rows(z.object({ name: z.string() }), sql`select name from organizations where id = ${orgId}`);
       expect(org?.name).toBe('acme');
       expect(await balanceOf(live, orgId)).toBe(5_000_000n);
-      const grants = await live.db.rows<{ kind: string; amount: bigint }>(
+      const grants = await live.db.rows(
+        z.object({ kind: z.string(), amount: z.bigint() }),
         sql`select kind::text as kind, amount from ledger_entries where org_id = ${orgId}`,
       );
       expect(grants).toEqual([{ kind: 'grant', amount: 5_000_000n }]);
@@ -238,9 +246,12 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
 
     await target.withGateway(async (live) => {
       expect(await balanceOf(live, orgId)).toBe(5_001_000n);
-      const rows = await live.db.rows<{ kind: string; amount: bigint; reservedDelta: bigint; reason: string | null }>(sql`
+      const rows = await live.db.rows(
+        z.object({ kind: z.string(), amount: z.bigint(), reservedDelta: z.bigint(), reason: z.string().nullable() }),
+        sql`
         select kind::text as kind, amount, reserved_delta as "reservedDelta", reason
-          from ledger_entries where org_id = ${orgId} order by id`);
+          from ledger_entries where org_id = ${orgId} order by id`,
+      );
       expect(rows).toHaveLength(2);
       expect(rows[1]).toEqual({ kind: 'grant', amount: 1000n, reservedDelta: 0n, reason });
       await expectLedgerExplainsBalance(live, orgId);
@@ -258,7 +269,8 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
     const k2Id = created.keyId as string;
 
     await target.withGateway(async (live) => {
-      const [row] = await live.db.rows<{ name: string; orgId: string }>(
+      const [row] = await live.db.rows(
+        z.object({ name: z.string(), orgId: z.string() }),
         sql`select name, org_id::text as "orgId" from api_keys where id = ${k2Id}`,
       );
       expect(row).toEqual({ name: 'k2', orgId: first.orgId });

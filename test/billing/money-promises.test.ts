@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { getCreditAccount, grantCredits, NoCreditAccountError, openCreditAccount } from '../../src/billing/accounts.js';
 import { reserveWith, settleWith } from '../../src/billing/holds.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
@@ -13,7 +14,6 @@ import {
   failWorkingTask,
   insertWaitingTask,
   insertWorkingTaskFromHold,
-  type TaskRow,
 } from '../../src/tasks/store.js';
 import type { SettlementMode, TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
@@ -28,18 +28,19 @@ import { useSeededGateway } from '../helpers/seeded-gateway.js';
 const TIER0_COST = 1_000n;
 const HELD_COST = 50_000n;
 
-interface LedgerRow {
-  kind: string;
-  amount: bigint;
-  reservedDelta: bigint;
-  taskId: string | null;
+const ledgerRow = z.object({ kind: z.string(), amount: z.bigint(), reservedDelta: z.bigint(), taskId: z.string().nullable() });
+
+async function ledgerOf(gateway: TestGateway, orgId: string): Promise<z.infer<typeof ledgerRow>[]> {
+  return gateway.database.db.rows(
+    ledgerRow,
+    sql`
+    select kind::text as kind, amount, reserved_delta as "reservedDelta", task_id::text as "taskId"
+      from ledger_entries where org_id = ${orgId} and kind <> 'grant' order by id`,
+  );
 }
 
-async function ledgerOf(gateway: TestGateway, orgId: string): Promise<LedgerRow[]> {
-  return gateway.database.db.rows<LedgerRow>(sql`
-    select kind::text as kind, amount, reserved_delta as "reservedDelta", task_id::text as "taskId"
-      from ledger_entries where org_id = ${orgId} and kind <> 'grant' order by id`);
-}
+/** What these tests read of a task a hold or a settlement wrote. */
+const writtenTask = z.object({ id: z.string(), state: z.string() });
 
 async function accountOf(gateway: TestGateway, orgId: string) {
   const account = await getCreditAccount(gateway.database.db, orgId);
@@ -54,8 +55,9 @@ async function accountOf(gateway: TestGateway, orgId: string) {
 async function holdTask(
   gateway: TestGateway,
   input: { orgId: string; cost: bigint; owner: string; deadlineMs: number; until?: ReturnType<typeof sql> },
-): Promise<TaskRow> {
-  const [task] = await gateway.database.db.rows<TaskRow>(
+): Promise<z.infer<typeof writtenTask>> {
+  const [task] = await gateway.database.db.rows(
+    writtenTask,
     reserveWith({
       orgId: input.orgId,
       cost: input.cost,
@@ -87,9 +89,10 @@ describe('a settlement by an instance without the lease, or of a task no longer 
 
   const db = () => suite.gateway.database.db;
   const capture = (taskId: string, owner: string) =>
-    db().rows<TaskRow>(settleWith('capture', completeWorkingTask(taskId, owner, { ok: true }, 5)));
+    db().rows(writtenTask, settleWith('capture', completeWorkingTask(taskId, owner, { ok: true }, 5)));
   const release = (taskId: string, owner: string) =>
-    db().rows<TaskRow>(
+    db().rows(
+      writtenTask,
       settleWith('release', failWorkingTask(taskId, owner, { reason: 'tool_failed', message: 'failed' }, 5), 'tool_failed'),
     );
 
@@ -126,7 +129,7 @@ describe('a settlement by an instance without the lease, or of a task no longer 
     for (const task of [captured, released]) {
       expect(await capture(task.id, 'instance-a')).toEqual([]);
       expect(await release(task.id, 'instance-a')).toEqual([]);
-      expect(await db().rows(settleWith('release', cancelOpenTask(org.orgId, task.id), 'canceled'))).toEqual([]);
+      expect(await db().rows(writtenTask, settleWith('release', cancelOpenTask(org.orgId, task.id), 'canceled'))).toEqual([]);
     }
     expect(await releaseAbandonedTasks(db())).toBe(0);
     expect(await accountOf(suite.gateway, org.orgId)).toEqual(settled);
@@ -137,7 +140,7 @@ describe('a settlement by an instance without the lease, or of a task no longer 
     const org = await suite.gateway.createOrg({ credits: 1_000_000n });
     const canceled = await workingTask(org.orgId, 'instance-a');
     const abandoned = await workingTask(org.orgId, 'instance-a', 'passed');
-    expect(await db().rows(settleWith('release', cancelOpenTask(org.orgId, canceled.id), 'canceled'))).toHaveLength(1);
+    expect(await db().rows(writtenTask, settleWith('release', cancelOpenTask(org.orgId, canceled.id), 'canceled'))).toHaveLength(1);
     expect(await releaseAbandonedTasks(db())).toBe(1);
     expect(await accountOf(suite.gateway, org.orgId)).toEqual({ balance: 1_000_000n, reserved: 0n });
     for (const task of [canceled, abandoned]) {
@@ -281,7 +284,7 @@ describe('the charge combiner, one statement for a group of calls', () => {
       // waits on the unique index, then fails with a unique violation once that task commits.
       const other = db.transaction(async (tx) => {
         await insertWaitingTask(tx, { id: randomUUID(), orgId: org.orgId, contextId: randomUUID(), messageId: taken, history: [] });
-        const [backend] = await tx.rows<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+        const [backend] = await tx.rows(z.object({ pid: z.number() }), sql`select pg_backend_pid() as pid`);
         inserted(backend!.pid);
         await released;
       });
@@ -291,9 +294,12 @@ describe('the charge combiner, one statement for a group of calls', () => {
       const group = [answered(org.orgId), answered(org.orgId, taken), answered(org.orgId), answered(org.orgId)];
       const charged = [...slots, ...group].map((call) => combiner.charge(call));
       for (let waited = 0; ; waited += 1) {
-        const [blocked] = await db.rows<{ n: number }>(sql`
+        const [blocked] = await db.rows(
+          z.object({ n: z.number() }),
+          sql`
           select count(*)::int as n from pg_stat_activity
-           where datname = current_database() and ${pid} = any(pg_blocking_pids(pid)) and query like '%with recursive calls%'`);
+           where datname = current_database() and ${pid} = any(pg_blocking_pids(pid)) and query like '%with recursive calls%'`,
+        );
         if (blocked?.n === 1) break;
         if (waited > 600) throw new Error('the grouped charge never waited on the uncommitted task');
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -328,7 +334,8 @@ describe.each(['by-tool', 'hold'] as const)('the credit boundary of a paid call 
     expect(answer.result?.task.status.state).toBe('TASK_STATE_COMPLETED');
     expect(await accountOf(suite.gateway, exact.orgId)).toEqual({ balance: 0n, reserved: 0n });
     // the duration billed usage reports is the tool's run, within the call's own time
-    const [task] = await suite.gateway.database.db.rows<{ durationMs: number }>(
+    const [task] = await suite.gateway.database.db.rows(
+      z.object({ durationMs: z.number().nullable() }),
       sql`select duration_ms as "durationMs" from tasks where org_id = ${exact.orgId}`,
     );
     expect(task?.durationMs).toBeGreaterThanOrEqual(0);
@@ -395,7 +402,8 @@ describe('holds swept and grants made by the operator', () => {
       orgId: withoutAccount,
     });
     expect(await getCreditAccount(suite.gateway.database.db, withoutAccount)).toBeUndefined();
-    const [written] = await suite.gateway.database.db.rows<{ n: bigint }>(
+    const [written] = await suite.gateway.database.db.rows(
+      z.object({ n: z.bigint() }),
       sql`select count(*) as n from ledger_entries where org_id = ${withoutAccount}`,
     );
     expect(written?.n).toBe(0n);

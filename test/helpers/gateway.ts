@@ -4,6 +4,7 @@ import { serve } from '@hono/node-server';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterEach } from 'vitest';
+import { z } from 'zod';
 import { type App, createApp } from '../../src/app.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import type { WalletAuth } from '../../src/auth/wallet-auth.js';
@@ -117,23 +118,26 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   return gateway;
 }
 
-export interface MoneyCheck {
-  orgId: string;
-  balance: bigint;
-  reserved: bigint;
-  ledgerAmount: bigint;
-  ledgerReserved: bigint;
-}
+const moneyCheck = z.object({
+  orgId: z.string(),
+  balance: z.bigint(),
+  reserved: z.bigint(),
+  ledgerAmount: z.bigint(),
+  ledgerReserved: z.bigint(),
+});
+export type MoneyCheck = z.infer<typeof moneyCheck>;
 
 /** Every account next to the sums of its ledger: the invariant is balance = Σamount, reserved = Σreserved_delta. */
 export async function moneyChecks(gateway: TestGateway): Promise<MoneyCheck[]> {
-  const rows = await gateway.database.db.rows<MoneyCheck>(sql`
+  return gateway.database.db.rows(
+    moneyCheck,
+    sql`
     select a.org_id as "orgId", a.balance, a.reserved,
            coalesce(sum(l.amount), 0)::int8 as "ledgerAmount",
            coalesce(sum(l.reserved_delta), 0)::int8 as "ledgerReserved"
       from credit_accounts a left join ledger_entries l on l.org_id = a.org_id
-     group by a.org_id, a.balance, a.reserved`);
-  return rows;
+     group by a.org_id, a.balance, a.reserved`,
+  );
 }
 
 /** What is wrong with one account's money, as text that changes when it gets worse; empty when all holds. */

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import type { AnsweredCall } from '../../src/tasks/store.js';
 import { postOverSocket } from '../a2a/support.js';
@@ -39,7 +40,8 @@ function paidCall(messageId: string, agentId: number) {
 const post = postOverSocket<RpcAnswer>;
 
 async function chargedCalls(gateway: TestGateway, orgId: string): Promise<bigint> {
-  const [row] = await gateway.database.db.rows<{ n: bigint }>(
+  const [row] = await gateway.database.db.rows(
+    z.object({ n: z.bigint() }),
     sql`select count(*)::int8 as n from ledger_entries where org_id = ${orgId} and kind = 'charge'`,
   );
   return row?.n ?? -1n;

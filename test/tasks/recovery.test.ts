@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { reserveWith } from '../../src/billing/holds.js';
 import { openDatabase } from '../../src/db/client.js';
 import { releaseAbandonedTasks, startRecoveryLoop } from '../../src/tasks/recovery.js';
-import { insertWorkingTaskFromHold, type TaskRow } from '../../src/tasks/store.js';
+import { insertWorkingTaskFromHold } from '../../src/tasks/store.js';
 import { capturedLog } from '../helpers/captured-log.js';
 import { checkLedgerAfterEach, expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/wait.js';
+
+/** What these tests read of a task the hold wrote: its id. */
+const heldTask = z.object({ id: z.string() });
 
 describe('recovery of tasks whose process died mid-call', () => {
   let gateway: TestGateway;
@@ -19,9 +23,10 @@ describe('recovery of tasks whose process died mid-call', () => {
   checkLedgerAfterEach(() => [gateway], { idle: false });
 
   /** A task left `working` with its hold, as a killed process would leave it. */
-  async function strandedTask(orgId: string, deadlineMs: number): Promise<TaskRow> {
+  async function strandedTask(orgId: string, deadlineMs: number): Promise<z.infer<typeof heldTask>> {
     const id = randomUUID();
-    const [row] = await gateway.database.db.rows<TaskRow>(
+    const [row] = await gateway.database.db.rows(
+      heldTask,
       reserveWith({
         orgId,
         cost: 10_000n,
@@ -54,14 +59,16 @@ describe('recovery of tasks whose process died mid-call', () => {
 
     const account = await getCreditAccount(gateway.database.db, org.orgId);
     expect(account).toMatchObject({ balance: 100_000n, reserved: 10_000n });
-    const states = await gateway.database.db.rows<{ id: string; state: string; reason: string | null }>(
+    const states = await gateway.database.db.rows(
+      z.object({ id: z.string(), state: z.string(), reason: z.string().nullable() }),
       sql`select id, state, error->>'reason' as reason from tasks where org_id = ${org.orgId}`,
     );
     for (const task of stranded) {
       expect(states.find((row) => row.id === task.id)).toMatchObject({ state: 'failed', reason: 'abandoned' });
     }
     expect(states.find((row) => row.id === live.id)).toMatchObject({ state: 'working' });
-    const releases = await gateway.database.db.rows<{ n: bigint }>(
+    const releases = await gateway.database.db.rows(
+      z.object({ n: z.bigint() }),
       sql`select count(*) as n from ledger_entries where org_id = ${org.orgId} and kind = 'release' and reason = 'abandoned'`,
     );
     expect(releases[0]?.n).toBe(3n);
@@ -80,14 +87,19 @@ describe('recovery of tasks whose process died mid-call', () => {
 
     for (const org of orgs) {
       expect(await getCreditAccount(gateway.database.db, org.orgId)).toMatchObject({ balance: 2_000_000n, reserved: 0n });
-      const [counts] = await gateway.database.db.rows<{ releases: bigint; failed: bigint }>(sql`
+      const [counts] = await gateway.database.db.rows(
+        z.object({ releases: z.bigint(), failed: z.bigint() }),
+        sql`
         select (select count(*) from ledger_entries where org_id = ${org.orgId} and kind = 'release' and reason = 'abandoned') as releases,
-               (select count(*) from tasks where org_id = ${org.orgId} and state = 'failed') as failed`);
+               (select count(*) from tasks where org_id = ${org.orgId} and state = 'failed') as failed`,
+      );
       expect(counts).toEqual({ releases: 200n, failed: 200n });
     }
     // each statement stamps its tasks with its own now(): no statement settled more than a batch
-    const [largest] = await gateway.database.db.rows<{ n: bigint }>(sql`
-      select max(n) as n from (select count(*) as n from tasks where error->>'reason' = 'abandoned' group by updated_at) per_statement`);
+    const [largest] = await gateway.database.db.rows(
+      z.object({ n: z.bigint().nullable() }),
+      sql`select max(n) as n from (select count(*) as n from tasks where error->>'reason' = 'abandoned' group by updated_at) per_statement`,
+    );
     expect(largest?.n).toBe(200n);
     expect(await releaseAbandonedTasks(gateway.database.db)).toBe(0);
   });
@@ -103,8 +115,10 @@ describe('recovery of tasks whose process died mid-call', () => {
       const stranded = [await strandedTask(org.orgId, -1_000), await strandedTask(org.orgId, -1_000)];
 
       await waitFor(async () => (await getCreditAccount(gateway.database.db, org.orgId))?.reserved === 0n, 'the loop to release the holds');
-      const [states] = await gateway.database.db.rows<{ failed: bigint }>(sql`
-        select count(*) as failed from tasks where id in (${stranded[0]?.id}, ${stranded[1]?.id}) and state = 'failed' and error->>'reason' = 'abandoned'`);
+      const [states] = await gateway.database.db.rows(
+        z.object({ failed: z.bigint() }),
+        sql`select count(*) as failed from tasks where id in (${stranded[0]?.id}, ${stranded[1]?.id}) and state = 'failed' and error->>'reason' = 'abandoned'`,
+      );
       expect(states?.failed).toBe(2n);
       // One warning per pass that released something (the two may fall in one pass or two).
       await waitFor(() => lines.reduce((sum, line) => sum + Number(line.released), 0) === 2, 'warnings for both tasks');
@@ -115,7 +129,7 @@ describe('recovery of tasks whose process died mid-call', () => {
     // Stopped means stopped: a task stranded now stays working until someone sweeps again.
     const after = await strandedTask(org.orgId, -1_000);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const [row] = await gateway.database.db.rows<{ state: string }>(sql`select state from tasks where id = ${after.id}`);
+    const [row] = await gateway.database.db.rows(z.object({ state: z.string() }), sql`select state from tasks where id = ${after.id}`);
     expect(row?.state).toBe('working');
     expect(await releaseAbandonedTasks(gateway.database.db)).toBe(1);
   });
