@@ -38,6 +38,8 @@ export interface AppDeps {
   topUpReader?: TopUpReader;
   /** when given, counts running handlers so shutdown can wait for them */
   inFlight?: InFlightRequests;
+  /** the time spend caps count in (the UTC day and month of a charge); tests move it across a period's end */
+  clock?: () => Date;
 }
 
 /** REST bodies are small JSON objects (a sign-in message, a key's name). */
@@ -52,6 +54,7 @@ export function createApp(deps: AppDeps) {
     settlement: deps.config.settlement,
     tools: deps.tools,
     leases: deps.leases,
+    clock: deps.clock ?? (() => new Date()),
   });
   // An OpenAPIHono: the REST routers mounted on it bring their definitions, which /openapi.json is generated from.
   const app = new OpenAPIHono<AppEnv>();
