@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Database } from '../db/client.js';
 import { capLeft, type SpendPeriods, spendPeriodsAt } from '../billing/spend-caps.js';
+import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 
 const KEY_PREFIX = 'apg_';

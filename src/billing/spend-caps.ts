@@ -105,3 +105,8 @@ export async function refusalOf(
   if (short) return new SpendCapExceeded({ ...short, required: input.cost, resetsAt: periodEnd(short.period, input.now) });
   return new CreditRefused(input.cost, row.available);
 }
+
+/** `"spentDay"` and `"spentMonth"` of `row` (an alias of api_keys or credit_accounts) in the current periods. */
+export function spendInPeriods(row: SQL, periods: SpendPeriods): SQL {
+  return sql`${spentInPeriod(row, sql`'day'`, periods)}::int8 as "spentDay", ${spentInPeriod(row, sql`'month'`, periods)}::int8 as "spentMonth"`;
+}

@@ -21,7 +21,10 @@ export async function executeCall(ctx: TaskRunContext, task: TaskRow, call: Tool
     try {
       const result = await runWithDeadline(ctx, call, stop);
       const ms = Math.round(performance.now() - started);
-      [settled] = await ctx.db.rows(TaskRowSchema, settleWith('capture', completeWorkingTask(task.id, owner, result, ms), { periods: spendPeriodsAt(ctx.clock()) }));
+      [settled] = await ctx.db.rows(
+        TaskRowSchema,
+        settleWith('capture', completeWorkingTask(task.id, owner, result, ms), { periods: spendPeriodsAt(ctx.clock()) }),
+      );
     } catch (error) {
       // Stryker disable next-line ConditionalExpression: a stopped run's release matches no working task under its lease, so nothing moves; only a log line differs
       if (stop.aborted) return;
@@ -29,7 +32,10 @@ export async function executeCall(ctx: TaskRunContext, task: TaskRow, call: Tool
       logToolFailure(ctx, failure, error, { id: task.id, tool: call.tool.name });
       if (error instanceof ToolInputError) inputError = error;
       const ms = Math.round(performance.now() - started);
-      [settled] = await ctx.db.rows(TaskRowSchema, settleWith('release', failWorkingTask(task.id, owner, failure, ms), { reason: failure.reason }));
+      [settled] = await ctx.db.rows(
+        TaskRowSchema,
+        settleWith('release', failWorkingTask(task.id, owner, failure, ms), { reason: failure.reason }),
+      );
     }
   });
   const final = settled ?? (await findTask(ctx.db, task.org_id, task.id)) ?? task;

@@ -8,6 +8,7 @@ import { creditError } from './credit-errors.js';
 import { executeCall } from './execute.js';
 import { runInstantCall } from './instant-call.js';
 import { instructionsMessage } from './instructions.js';
+import { requireToolAllowed } from './key-scope.js';
 import { toolTimeoutMs } from './run-tool.js';
 import {
   appendToWaitingTask,
@@ -24,7 +25,6 @@ import {
   TaskRowSchema,
   waitingTaskGuard,
 } from './store.js';
-import { requireToolAllowed } from './key-scope.js';
 import { readToolCall, type ToolCall } from './tool-call.js';
 import { toTaskView } from './view.js';
 import { earlierTaskOr, writeOnce } from './write-once.js';

@@ -3,8 +3,10 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { NewOrganization } from '../../src/auth/organizations.js';
 import { getCreditAccount, grantCredits, NoCreditAccountError, openCreditAccount } from '../../src/billing/accounts.js';
 import { reserveWith, settleWith } from '../../src/billing/holds.js';
+import { spendPeriodsAt } from '../../src/billing/spend-caps.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import { releaseAbandonedTasks } from '../../src/tasks/recovery.js';
 import {
@@ -54,16 +56,19 @@ async function accountOf(gateway: TestGateway, orgId: string) {
  */
 async function holdTask(
   gateway: TestGateway,
-  input: { orgId: string; cost: bigint; owner: string; deadlineMs: number; until?: ReturnType<typeof sql> },
+  input: { org: NewOrganization; cost: bigint; owner: string; deadlineMs: number; until?: ReturnType<typeof sql> },
 ): Promise<z.infer<typeof writtenTask>> {
   const [task] = await gateway.database.db.rows(
     writtenTask,
     reserveWith({
-      orgId: input.orgId,
+      orgId: input.org.orgId,
+      keyId: input.org.apiKey.id,
       cost: input.cost,
+      periods: spendPeriodsAt(new Date()),
       taskWrite: insertWorkingTaskFromHold(
         {
           id: randomUUID(),
+          keyId: input.org.apiKey.id,
           contextId: randomUUID(),
           messageId: randomUUID(),
           tool: 'getReputationReport',
@@ -84,21 +89,24 @@ describe('a settlement by an instance without the lease, or of a task no longer 
   const suite = useSeededGateway({ demoData: false });
 
   /** A held task of `orgId` working under `owner`'s lease, its cost reserved as a paid call's is. */
-  const workingTask = (orgId: string, owner: string, deadline: 'later' | 'passed' = 'later') =>
-    holdTask(suite.gateway, { orgId, cost: HELD_COST, owner, deadlineMs: deadline === 'later' ? 60_000 : -1_000 });
+  const workingTask = (org: NewOrganization, owner: string, deadline: 'later' | 'passed' = 'later') =>
+    holdTask(suite.gateway, { org, cost: HELD_COST, owner, deadlineMs: deadline === 'later' ? 60_000 : -1_000 });
 
   const db = () => suite.gateway.database.db;
   const capture = (taskId: string, owner: string) =>
-    db().rows(writtenTask, settleWith('capture', completeWorkingTask(taskId, owner, { ok: true }, 5)));
+    db().rows(
+      writtenTask,
+      settleWith('capture', completeWorkingTask(taskId, owner, { ok: true }, 5), { periods: spendPeriodsAt(new Date()) }),
+    );
   const release = (taskId: string, owner: string) =>
     db().rows(
       writtenTask,
-      settleWith('release', failWorkingTask(taskId, owner, { reason: 'tool_failed', message: 'failed' }, 5), 'tool_failed'),
+      settleWith('release', failWorkingTask(taskId, owner, { reason: 'tool_failed', message: 'failed' }, 5), { reason: 'tool_failed' }),
     );
 
   it('a capture or a release by an instance that does not hold the lease changes nothing; the holder settles once', async () => {
     const org = await suite.gateway.createOrg({ credits: 1_000_000n });
-    const task = await workingTask(org.orgId, 'instance-a');
+    const task = await workingTask(org, 'instance-a');
     expect(await accountOf(suite.gateway, org.orgId)).toEqual({ balance: 1_000_000n, reserved: HELD_COST });
 
     expect(await capture(task.id, 'instance-b')).toEqual([]);
@@ -117,8 +125,8 @@ describe('a settlement by an instance without the lease, or of a task no longer 
 
   it('a task settled once is never settled again: not a second capture, a release after it, a second release, a cancel or a sweep', async () => {
     const org = await suite.gateway.createOrg({ credits: 1_000_000n });
-    const captured = await workingTask(org.orgId, 'instance-a');
-    const released = await workingTask(org.orgId, 'instance-a');
+    const captured = await workingTask(org, 'instance-a');
+    const released = await workingTask(org, 'instance-a');
     expect(await capture(captured.id, 'instance-a')).toHaveLength(1);
     expect(await release(released.id, 'instance-a')).toHaveLength(1);
     const settled = await accountOf(suite.gateway, org.orgId);
@@ -129,7 +137,7 @@ describe('a settlement by an instance without the lease, or of a task no longer 
     for (const task of [captured, released]) {
       expect(await capture(task.id, 'instance-a')).toEqual([]);
       expect(await release(task.id, 'instance-a')).toEqual([]);
-      expect(await db().rows(writtenTask, settleWith('release', cancelOpenTask(org.orgId, task.id), 'canceled'))).toEqual([]);
+      expect(await db().rows(writtenTask, settleWith('release', cancelOpenTask(org.orgId, task.id), { reason: 'canceled' }))).toEqual([]);
     }
     expect(await releaseAbandonedTasks(db())).toBe(0);
     expect(await accountOf(suite.gateway, org.orgId)).toEqual(settled);
@@ -138,9 +146,11 @@ describe('a settlement by an instance without the lease, or of a task no longer 
 
   it('a cancelled or swept task is settled by whoever ended it; the run that finishes afterwards moves nothing', async () => {
     const org = await suite.gateway.createOrg({ credits: 1_000_000n });
-    const canceled = await workingTask(org.orgId, 'instance-a');
-    const abandoned = await workingTask(org.orgId, 'instance-a', 'passed');
-    expect(await db().rows(writtenTask, settleWith('release', cancelOpenTask(org.orgId, canceled.id), 'canceled'))).toHaveLength(1);
+    const canceled = await workingTask(org, 'instance-a');
+    const abandoned = await workingTask(org, 'instance-a', 'passed');
+    expect(
+      await db().rows(writtenTask, settleWith('release', cancelOpenTask(org.orgId, canceled.id), { reason: 'canceled' })),
+    ).toHaveLength(1);
     expect(await releaseAbandonedTasks(db())).toBe(1);
     expect(await accountOf(suite.gateway, org.orgId)).toEqual({ balance: 1_000_000n, reserved: 0n });
     for (const task of [canceled, abandoned]) {
@@ -157,12 +167,13 @@ describe('a settlement by an instance without the lease, or of a task no longer 
   });
 });
 
-/** An answered Tier 0 call of `orgId`, ready for the charge combiner. */
-function answered(orgId: string, messageId = randomUUID()): AnsweredCall {
+/** An answered Tier 0 call of `org`'s first key, ready for the charge combiner. */
+function answered(org: NewOrganization, messageId = randomUUID()): AnsweredCall {
   const id = randomUUID();
   return {
     id,
-    orgId,
+    orgId: org.orgId,
+    keyId: org.apiKey.id,
     contextId: randomUUID(),
     messageId,
     tool: 'getAgentProfile',
@@ -237,7 +248,7 @@ describe('the charge combiner, one statement for a group of calls', () => {
     const rich = await suite.gateway.createOrg({ credits: 10n * TIER0_COST });
     const poor = await suite.gateway.createOrg({ credits: 2n * TIER0_COST + 999n });
     const combiner = createChargeCombiner(suite.gateway.database.db);
-    const calls = [...Array.from({ length: 4 }, () => answered(rich.orgId)), ...Array.from({ length: 4 }, () => answered(poor.orgId))];
+    const calls = [...Array.from({ length: 4 }, () => answered(rich)), ...Array.from({ length: 4 }, () => answered(poor))];
     const written = await Promise.all(calls.map((call) => combiner.charge(call)));
     expect(written.map((row) => row?.id)).toEqual([
       ...calls.slice(0, 4).map((call) => call.id),
@@ -261,8 +272,8 @@ describe('the charge combiner, one statement for a group of calls', () => {
     // Two calls fill both statement slots, so the next four wait and go together as one statement.
     // (Two calls with one messageId in two statements at once race: which commits first is
     // chance, and the loser is refused with the unique violation, which writeOnce answers.)
-    const slots = [answered(org.orgId), answered(org.orgId)];
-    const group = [answered(org.orgId), answered(org.orgId, messageId), answered(org.orgId, messageId), answered(org.orgId)];
+    const slots = [answered(org), answered(org)];
+    const group = [answered(org), answered(org, messageId), answered(org, messageId), answered(org)];
     const written = await Promise.all([...slots, ...group].map((call) => combiner.charge(call)));
     expect(written.map((row) => row?.id)).toEqual([...slots, ...group].map((call, i) => (i === 4 ? undefined : call.id)));
     expect(await accountOf(suite.gateway, org.orgId)).toEqual({ balance: 5n * TIER0_COST, reserved: 0n });
@@ -283,15 +294,22 @@ describe('the charge combiner, one statement for a group of calls', () => {
       // Another instance holds an uncommitted task with messageId `taken`: the group's insert of it
       // waits on the unique index, then fails with a unique violation once that task commits.
       const other = db.transaction(async (tx) => {
-        await insertWaitingTask(tx, { id: randomUUID(), orgId: org.orgId, contextId: randomUUID(), messageId: taken, history: [] });
+        await insertWaitingTask(tx, {
+          id: randomUUID(),
+          orgId: org.orgId,
+          keyId: org.apiKey.id,
+          contextId: randomUUID(),
+          messageId: taken,
+          history: [],
+        });
         const [backend] = await tx.rows(z.object({ pid: z.number() }), sql`select pg_backend_pid() as pid`);
         inserted(backend!.pid);
         await released;
       });
       const pid = await otherPid;
       // Two calls fill both statement slots, so the next four wait and go together as one group.
-      const slots = [answered(org.orgId), answered(org.orgId)];
-      const group = [answered(org.orgId), answered(org.orgId, taken), answered(org.orgId), answered(org.orgId)];
+      const slots = [answered(org), answered(org)];
+      const group = [answered(org), answered(org, taken), answered(org), answered(org)];
       const charged = [...slots, ...group].map((call) => combiner.charge(call));
       for (let waited = 0; ; waited += 1) {
         const [blocked] = await db.rows(
@@ -351,7 +369,7 @@ describe.each(['by-tool', 'hold'] as const)('the credit boundary of a paid call 
 
   it('credit reserved by a call in flight counts: what is left above it is the boundary', async () => {
     const org = await suite.gateway.createOrg({ credits: HELD_COST + TIER0_COST });
-    await holdTask(suite.gateway, { orgId: org.orgId, cost: HELD_COST, owner: 'elsewhere', deadlineMs: -1_000 });
+    await holdTask(suite.gateway, { org, cost: HELD_COST, owner: 'elsewhere', deadlineMs: -1_000 });
     expect((await call(org.apiKey.key)).result?.task.status.state).toBe('TASK_STATE_COMPLETED');
     const refused = await call(org.apiKey.key);
     expect(refused.error?.data).toMatchObject({ reason: 'insufficient_credits', available: '0' });
@@ -368,7 +386,7 @@ describe('holds swept and grants made by the operator', () => {
     const org = await suite.gateway.createOrg({ credits: 1_000_000n });
     const abandoned = 201;
     for (let i = 0; i < abandoned; i += 1) {
-      await holdTask(suite.gateway, { orgId: org.orgId, cost: 1n, owner: 'gone', deadlineMs: -1_000, until: sql`now()` });
+      await holdTask(suite.gateway, { org, cost: 1n, owner: 'gone', deadlineMs: -1_000, until: sql`now()` });
     }
     expect(await accountOf(suite.gateway, org.orgId)).toEqual({ balance: 1_000_000n, reserved: BigInt(abandoned) });
     expect(await releaseAbandonedTasks(suite.gateway.database.db)).toBe(abandoned);
@@ -386,7 +404,7 @@ describe('holds swept and grants made by the operator', () => {
     }
     expect(await ledgerOf(suite.gateway, org.orgId)).toEqual([]);
     await grantCredits(suite.gateway.database.db, { orgId: org.orgId, amount: HELD_COST, reason: 'first' });
-    await holdTask(suite.gateway, { orgId: org.orgId, cost: HELD_COST, owner: 'gone', deadlineMs: -1_000, until: sql`now()` });
+    await holdTask(suite.gateway, { org, cost: HELD_COST, owner: 'gone', deadlineMs: -1_000, until: sql`now()` });
     const after = await grantCredits(suite.gateway.database.db, { orgId: org.orgId, amount: 7n, reason: 'second' });
     expect(after).toEqual({ orgId: org.orgId, balance: HELD_COST + 7n, reserved: HELD_COST, available: 7n });
     expect(await releaseAbandonedTasks(suite.gateway.database.db)).toBe(1);

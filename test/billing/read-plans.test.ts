@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { createOrganization } from '../../src/auth/organizations.js';
 import { chargeCalls } from '../../src/billing/charges.js';
 import { reserveWith } from '../../src/billing/holds.js';
+import { spendPeriodsAt } from '../../src/billing/spend-caps.js';
 import { type UsageQuery, usageStatement } from '../../src/billing/usage.js';
 import { rollUpUsage } from '../../src/billing/usage-rollup.js';
 import {
@@ -46,6 +47,7 @@ const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatM
 describe('billing reads use indexes, never a scan of every task (PostgreSQL only)', needs('postgres'), () => {
   let database: TestDatabase;
   let orgId: string;
+  let keyId: string;
 
   const planOf = async (statement: SQL) => {
     const [row] = await database.db.rows(explained, sql`explain (format json) ${statement}`);
@@ -59,9 +61,11 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const orgs = [];
-    for (let n = 0; n < 3; n++) orgs.push((await createOrganization(database.db, { name: `org ${n}`, credits: 0n })).orgId);
+    const created = [];
+    for (let n = 0; n < 3; n++) created.push(await createOrganization(database.db, { name: `org ${n}`, credits: 0n }));
+    const orgs = created.map((org) => org.orgId);
     orgId = orgs[0]!;
+    keyId = created[0]!.apiKey.id;
     for (const org of orgs) {
       await database.db.run(sql`
         insert into tasks (org_id, context_id, message_id, tool, cost, state, history, duration_ms, created_at)
@@ -100,6 +104,7 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
   it('a charge of many calls and a held call probe the messageId indexes: a retry check never reads every task', async () => {
     const call = (n: number) => ({
       orgId,
+      keyId,
       id: randomUUID(),
       contextId: 'c',
       messageId: `fresh-${n}`,
@@ -112,13 +117,16 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
     });
     const charge = chargeCalls({
       calls: answeredCalls(Array.from({ length: 50 }, (_, n) => call(n))),
+      periods: spendPeriodsAt(new Date()),
       messageIdUnused: callMessageIdUnused,
       taskWrite: insertCompletedTasksFromPaid,
     });
     const { id, ...fields } = call(99);
     const hold = reserveWith({
       orgId,
+      keyId,
       cost: 1_000n,
+      periods: spendPeriodsAt(new Date()),
       guard: messageIdUnused(orgId, 'fresh-99'),
       taskWrite: insertWorkingTaskFromHold({ ...fields, id, deadlineMs: 1_000 }, { owner: 'me', until: sql`now()` }),
     });

@@ -51,6 +51,8 @@ export interface TestGatewayOptions {
   nonces?: { perMinute: number; trustProxy: boolean };
   /** the gateway's logger (a test that reads the log lines); silent unless TEST_LOG_LEVEL is set */
   log?: pino.Logger;
+  /** the time spend caps count in (a test moves it across the end of a day or month) */
+  clock?: () => Date;
 }
 
 /** A gateway on a fresh database. Logs are silent unless TEST_LOG_LEVEL is set. */
@@ -81,6 +83,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       },
     }),
     indexedChainId: options.indexedChainId,
+    clock: options.clock,
     topUpReader: options.rpcUrl && options.topUpChain ? { client: chainClient(options.rpcUrl), chain: options.topUpChain } : undefined,
   });
   let server: Server | undefined;

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { reserveWith, settleWith } from '../../src/billing/holds.js';
+import { spendPeriodsAt } from '../../src/billing/spend-caps.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import { createLeases } from '../../src/tasks/leases.js';
 import { completeWorkingTask, insertWorkingTaskFromHold } from '../../src/tasks/store.js';
@@ -125,10 +126,13 @@ describe('held calls that run in the background, followed and cancelled', () => 
       writtenTask,
       reserveWith({
         orgId: suite.orgId,
+        keyId: suite.keyId,
         cost: REPORT_COST,
+        periods: spendPeriodsAt(new Date()),
         taskWrite: insertWorkingTaskFromHold(
           {
             id,
+            keyId: suite.keyId,
             contextId: randomUUID(),
             messageId: `m-${id}`,
             tool: 'getReputationReport',
@@ -155,6 +159,7 @@ describe('held calls that run in the background, followed and cancelled', () => 
       settlement: 'by-tool' as const,
       toolTimeoutMs: 5_000,
       taskDeadlineSlackMs: 30_000,
+      clock: () => new Date(),
     };
     const [first, second] = await Promise.all([takeOverLapsedTasks(worker, 4), takeOverLapsedTasks(worker, 4)]);
     expect(first + second).toBe(1);
@@ -164,7 +169,7 @@ describe('held calls that run in the background, followed and cancelled', () => 
     // The dead instance waking up cannot settle it a second time.
     const late = await suite.gateway.database.db.rows(
       writtenTask,
-      settleWith('capture', completeWorkingTask(id, 'a-dead-instance', { late: true }, 1)),
+      settleWith('capture', completeWorkingTask(id, 'a-dead-instance', { late: true }, 1), { periods: spendPeriodsAt(new Date()) }),
     );
     expect(late).toEqual([]);
     expect((await ledger(suite.gateway, suite.orgId)).filter((row) => row.kind === 'capture')).toHaveLength(1);

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { NewOrganization } from '../../src/auth/organizations.js';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { reserveWith } from '../../src/billing/holds.js';
+import { spendPeriodsAt } from '../../src/billing/spend-caps.js';
 import { openDatabase } from '../../src/db/client.js';
 import { releaseAbandonedTasks, startRecoveryLoop } from '../../src/tasks/recovery.js';
 import { insertWorkingTaskFromHold } from '../../src/tasks/store.js';
@@ -23,16 +25,19 @@ describe('recovery of tasks whose process died mid-call', () => {
   checkLedgerAfterEach(() => [gateway], { idle: false });
 
   /** A task left `working` with its hold, as a killed process would leave it. */
-  async function strandedTask(orgId: string, deadlineMs: number): Promise<z.infer<typeof heldTask>> {
+  async function strandedTask(org: NewOrganization, deadlineMs: number): Promise<z.infer<typeof heldTask>> {
     const id = randomUUID();
     const [row] = await gateway.database.db.rows(
       heldTask,
       reserveWith({
-        orgId,
+        orgId: org.orgId,
+        keyId: org.apiKey.id,
         cost: 10_000n,
+        periods: spendPeriodsAt(new Date()),
         taskWrite: insertWorkingTaskFromHold(
           {
             id,
+            keyId: org.apiKey.id,
             contextId: randomUUID(),
             messageId: `m-${id}`,
             tool: 'getReputationSummary',
@@ -51,8 +56,8 @@ describe('recovery of tasks whose process died mid-call', () => {
 
   it('fails tasks past their deadline, releases every hold of an organization, and leaves live tasks alone', async () => {
     const org = await gateway.createOrg({ credits: 100_000n });
-    const stranded = await Promise.all([1, 2, 3].map(() => strandedTask(org.orgId, -1_000)));
-    const live = await strandedTask(org.orgId, 60_000);
+    const stranded = await Promise.all([1, 2, 3].map(() => strandedTask(org, -1_000)));
+    const live = await strandedTask(org, 60_000);
     expect((await getCreditAccount(gateway.database.db, org.orgId))?.reserved).toBe(40_000n);
 
     expect(await releaseAbandonedTasks(gateway.database.db)).toBe(3);
@@ -80,7 +85,7 @@ describe('recovery of tasks whose process died mid-call', () => {
     // 400 = two full batches of 200: the sweep must go on after a full batch and stop after an empty one.
     const orgs = [await gateway.createOrg({ credits: 2_000_000n }), await gateway.createOrg({ credits: 2_000_000n })];
     for (const org of orgs) {
-      for (let n = 0; n < 200; n++) await strandedTask(org.orgId, -1_000);
+      for (let n = 0; n < 200; n++) await strandedTask(org, -1_000);
     }
 
     expect(await releaseAbandonedTasks(gateway.database.db)).toBe(400);
@@ -112,7 +117,7 @@ describe('recovery of tasks whose process died mid-call', () => {
       // watched for a while: about four passes.)
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(lines).toEqual([]);
-      const stranded = [await strandedTask(org.orgId, -1_000), await strandedTask(org.orgId, -1_000)];
+      const stranded = [await strandedTask(org, -1_000), await strandedTask(org, -1_000)];
 
       await waitFor(async () => (await getCreditAccount(gateway.database.db, org.orgId))?.reserved === 0n, 'the loop to release the holds');
       const [states] = await gateway.database.db.rows(
@@ -127,7 +132,7 @@ describe('recovery of tasks whose process died mid-call', () => {
       await stop();
     }
     // Stopped means stopped: a task stranded now stays working until someone sweeps again.
-    const after = await strandedTask(org.orgId, -1_000);
+    const after = await strandedTask(org, -1_000);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const [row] = await gateway.database.db.rows(z.object({ state: z.string() }), sql`select state from tasks where id = ${after.id}`);
     expect(row?.state).toBe('working');

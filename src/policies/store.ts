@@ -1,0 +1,145 @@
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { type SpendPeriods, spendInPeriods } from '../billing/spend-caps.js';
+import type { Database } from '../db/client.js';
+import {
+  type KeyPolicy,
+  type KeyPolicyPatch,
+  type OrgPolicy,
+  type OrgPolicyPatch,
+  patchedKeyPolicy,
+  patchedOrgPolicy,
+  SpendPeriodSchema,
+} from './policy.js';
+
+const policyColumns = {
+  capAmount: z.bigint().nullable(),
+  capPeriod: SpendPeriodSchema.nullable(),
+  rateRequests: z.number().nullable(),
+  rateWindowSeconds: z.number().nullable(),
+};
+
+type PolicyColumns = z.output<z.ZodObject<typeof policyColumns>>;
+
+function boundsOf(row: PolicyColumns): OrgPolicy {
+  return {
+    spendCap: row.capAmount === null || row.capPeriod === null ? null : { amountMicroUsdc: row.capAmount, period: row.capPeriod },
+    rateLimit:
+      row.rateRequests === null || row.rateWindowSeconds === null
+        ? null
+        : { requests: row.rateRequests, windowSeconds: row.rateWindowSeconds },
+  };
+}
+
+const KeyPolicyRow = z
+  .object({ tools: z.array(z.string()).nullable(), maxTier: z.number().nullable(), ...policyColumns })
+  .transform((row): KeyPolicy => ({ tools: row.tools, maxTier: row.maxTier, ...boundsOf(row) }));
+
+const OrgPolicyRow = z.object(policyColumns).transform(boundsOf);
+
+/** What a key or an organization spent in the current UTC day and month, and holds for working tasks (micro-USDC). */
+export interface Spend {
+  day: bigint;
+  month: bigint;
+  reserved: bigint;
+}
+
+const spendColumns = { spentDay: z.bigint(), spentMonth: z.bigint(), reserved: z.bigint() };
+const spendOf = (row: { spentDay: bigint; spentMonth: bigint; reserved: bigint }): Spend => ({
+  day: row.spentDay,
+  month: row.spentMonth,
+  reserved: row.reserved,
+});
+
+const KEY_POLICY_COLUMNS = sql`k.tools, k.max_tier::int as "maxTier", k.spend_cap_micro_usdc as "capAmount",
+  k.spend_cap_period::text as "capPeriod", k.rate_limit_requests as "rateRequests", k.rate_limit_window_seconds as "rateWindowSeconds"`;
+
+const KeyPolicySpendRow = z.object({ id: z.string(), ...spendColumns }).and(KeyPolicyRow.transform((policy) => ({ policy })));
+
+/** Every key's policy and spend in the organization, by key id. */
+export async function keyPoliciesOf(
+  db: Database,
+  orgId: string,
+  periods: SpendPeriods,
+): Promise<Map<string, { policy: KeyPolicy; spend: Spend }>> {
+  const rows = await db.rows(
+    KeyPolicySpendRow,
+    sql`
+    select k.id, ${KEY_POLICY_COLUMNS}, ${spendInPeriods(sql`k`, periods)}, k.reserved
+      from api_keys k where k.org_id = ${orgId}`,
+  );
+  return new Map(rows.map((row) => [row.id, { policy: row.policy, spend: spendOf(row) }]));
+}
+
+const PolicyBeforeRow = z.object({ orgId: z.string() }).and(KeyPolicyRow.transform((policy) => ({ policy })));
+
+/**
+ * Changes a key's policy (in the caller's transaction, so an audit row can join it): the fields
+ * the patch names, under the key's row lock. `orgId` confines it to that organization's keys.
+ * Undefined for a key that does not exist there.
+ */
+export async function updateKeyPolicy(
+  tx: Database,
+  input: { keyId: string; orgId?: string; patch: KeyPolicyPatch },
+): Promise<{ orgId: string; before: KeyPolicy; after: KeyPolicy } | undefined> {
+  const [row] = await tx.rows(
+    PolicyBeforeRow,
+    sql`
+    select k.org_id as "orgId", ${KEY_POLICY_COLUMNS}
+      from api_keys k where k.id = ${input.keyId} ${input.orgId ? sql`and k.org_id = ${input.orgId}` : sql``}
+       for no key update`,
+  );
+  if (!row) return undefined;
+  const after = patchedKeyPolicy(row.policy, input.patch);
+  await tx.run(sql`
+    update api_keys
+       set tools = ${after.tools === null ? null : sql`${`{${after.tools.map((tool) => JSON.stringify(tool)).join(',')}}`}::text[]`},
+           max_tier = ${after.maxTier},
+           spend_cap_micro_usdc = ${after.spendCap?.amountMicroUsdc ?? null}, spend_cap_period = ${after.spendCap?.period ?? null},
+           rate_limit_requests = ${after.rateLimit?.requests ?? null}, rate_limit_window_seconds = ${after.rateLimit?.windowSeconds ?? null}
+     where id = ${input.keyId}`);
+  return { orgId: row.orgId, before: row.policy, after };
+}
+
+const OrgPolicySpendRow = z.object(spendColumns).and(OrgPolicyRow.transform((policy) => ({ policy })));
+
+const ORG_POLICY_COLUMNS = sql`p.spend_cap_micro_usdc as "capAmount", p.spend_cap_period::text as "capPeriod",
+  p.rate_limit_requests as "rateRequests", p.rate_limit_window_seconds as "rateWindowSeconds"`;
+
+/** The organization's policy over all its keys and its spend; undefined without a credit account. */
+export async function orgPolicyOf(
+  db: Database,
+  orgId: string,
+  periods: SpendPeriods,
+): Promise<{ policy: OrgPolicy; spend: Spend } | undefined> {
+  const [row] = await db.rows(
+    OrgPolicySpendRow,
+    sql`
+    select ${ORG_POLICY_COLUMNS}, ${spendInPeriods(sql`c`, periods)}, c.reserved
+      from credit_accounts c left join org_policies p on p.org_id = c.org_id
+     where c.org_id = ${orgId}`,
+  );
+  return row && { policy: row.policy, spend: spendOf(row) };
+}
+
+/** Changes the organization's policy (in the caller's transaction), under its policy row's lock. */
+export async function updateOrgPolicy(
+  tx: Database,
+  input: { orgId: string; patch: OrgPolicyPatch },
+): Promise<{ before: OrgPolicy; after: OrgPolicy }> {
+  // The row exists from here on, so the lock below always has a row to take.
+  await tx.run(sql`insert into org_policies (org_id) values (${input.orgId}) on conflict (org_id) do nothing`);
+  const [before] = await tx.rows(
+    OrgPolicyRow,
+    sql`select ${ORG_POLICY_COLUMNS} from org_policies p where p.org_id = ${input.orgId} for update`,
+  );
+  if (!before) throw new Error('org policy row vanished under its lock');
+  const after = patchedOrgPolicy(before, input.patch);
+  await tx.run(sql`
+    update org_policies
+       set spend_cap_micro_usdc = ${after.spendCap?.amountMicroUsdc ?? null}, spend_cap_period = ${after.spendCap?.period ?? null},
+           rate_limit_requests = ${after.rateLimit?.requests ?? null}, rate_limit_window_seconds = ${after.rateLimit?.windowSeconds ?? null},
+           updated_at = now()
+     where org_id = ${input.orgId}`);
+  return { before, after };
+}
