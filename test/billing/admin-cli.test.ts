@@ -289,6 +289,71 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
     });
   });
 
+  it('create-key takes policy flags; set-key-policy changes them (none removes) and set-org-policy bounds every key, from the next call', async () => {
+    const org = await createOrgViaCli('governed org', '1000000');
+    const created = oneJsonLine(
+      await runAdmin(target, ['create-key', '--org', org.orgId, '--name', 'bounded', '--tools', 'getAgentProfile', '--max-tier', '1']),
+    );
+    expect(created.policy).toEqual({ tools: ['getAgentProfile'], maxTier: 1, spendCap: null, rateLimit: null });
+    const key = created.apiKey as string;
+    const keyId = created.keyId as string;
+
+    const capped = oneJsonLine(
+      await runAdmin(target, ['set-key-policy', '--key', keyId, '--spend-cap', '1000/day', '--rate-limit', '10/60s']),
+    );
+    expect(capped).toEqual({
+      keyId,
+      orgId: org.orgId,
+      policy: {
+        tools: ['getAgentProfile'],
+        maxTier: 1,
+        spendCap: { amountMicroUsdc: '1000', period: 'day' },
+        rateLimit: { requests: 10, windowSeconds: 60 },
+      },
+    });
+    await target.withGateway(async (live) => {
+      expect(await callTool(live, key)).toEqual({ status: 200, state: 'TASK_STATE_COMPLETED' });
+      expect(await callTool(live, key)).toEqual({ status: 200, errorCode: -32004, reason: 'spend_cap_exceeded' });
+    });
+
+    const uncapped = oneJsonLine(await runAdmin(target, ['set-key-policy', '--key', keyId, '--spend-cap', 'none', '--tools', 'all']));
+    expect(uncapped.policy).toEqual({ tools: null, maxTier: 1, spendCap: null, rateLimit: { requests: 10, windowSeconds: 60 } });
+    const orgCapped = oneJsonLine(await runAdmin(target, ['set-org-policy', '--org', org.orgId, '--spend-cap', '2000/month']));
+    expect(orgCapped).toEqual({ orgId: org.orgId, policy: { spendCap: { amountMicroUsdc: '2000', period: 'month' }, rateLimit: null } });
+    await target.withGateway(async (live) => {
+      expect(await callTool(live, key)).toEqual({ status: 200, state: 'TASK_STATE_COMPLETED' });
+      // the organization's cap covers every key: its first key has none of its own
+      expect(await callTool(live, org.apiKey)).toEqual({ status: 200, errorCode: -32004, reason: 'spend_cap_exceeded' });
+      expect(await balanceOf(live, org.orgId)).toBe(1_000_000n - 2n * TIER0_COST);
+      await expectLedgerExplainsBalance(live, org.orgId);
+    });
+  });
+
+  it('policy flags out of their forms are refused by name, exit 2, nothing changed', async () => {
+    const org = await createOrgViaCli('misflagged org', '0');
+    const refused = [
+      [['create-key', '--org', org.orgId, '--spend-cap', '37000/week'], '--spend-cap must be <micro-USDC>/day, <micro-USDC>/month or none'],
+      [['create-key', '--org', org.orgId, '--rate-limit', '10/0s'], '--rate-limit requests 1–1000000, window 1–86400 s'],
+      [['create-key', '--org', org.orgId, '--max-tier', '4'], '--max-tier must be 0, 1, 2, 3 or none'],
+      [['create-key', '--org', org.orgId, '--tools', 'getAgentProfile,noSuchTool'], '--tools must name tools the gateway offers'],
+      [['set-key-policy', '--key', org.keyId, '--spend-cap', '99999999999999999999/day'], '--spend-cap must be <micro-USDC>/day'],
+      [['set-key-policy', '--key', randomUUID(), '--max-tier', '0'], `no API key`],
+    ] as const;
+    for (const [args, message] of refused) {
+      const run = await runAdmin(target, [...args]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain(message);
+    }
+    await target.withGateway(async (live) => {
+      const [keys] = await live.db.rows(
+        z.object({ n: z.bigint() }),
+        sql`select count(*)::int8 as n from api_keys where org_id = ${org.orgId}`,
+      );
+      expect(keys?.n).toBe(1n);
+    });
+  });
+
   it('create-key --expires-at: a key expiring in the future works; one in the past is refused as POST /v1/keys refuses it', async () => {
     const org = await createOrgViaCli('expiring org', '1000000');
     const later = oneJsonLine(
