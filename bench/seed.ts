@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm';
+import { createApiKey } from '../src/auth/api-keys.js';
 import { createOrganization } from '../src/auth/organizations.js';
 import { openDatabase } from '../src/db/client.js';
 import { type DemoDataCounts, seedDemoData } from '../src/db/demo-data.js';
+import { updateKeyPolicy } from '../src/policies/store.js';
 import type { DatasetSize } from './options.js';
 
 /** One USDC per org would run dry in seconds at Tier 1 prices; a million never will. */
@@ -10,7 +12,17 @@ const CREDITS_PER_ORG = 1_000_000n * 1_000_000n;
 export interface BenchOrganization {
   orgId: string;
   apiKey: string;
+  /** a second key carrying every policy, with bounds no scenario reaches (the governed scenario's) */
+  governedApiKey: string;
 }
+
+/** Bounds the governed keys carry: every tool, every tier, a cap and a rate far above what a run spends or sends. */
+const GOVERNED_POLICY = {
+  tools: ['getAgentProfile', 'getMyFeedbacks', 'getReputationSummary', 'getTrend', 'getValidationHistory'],
+  maxTier: 3,
+  spendCap: { amountMicroUsdc: 10n ** 15n, period: 'day' as const },
+  rateLimit: { requests: 1_000_000, windowSeconds: 60 },
+};
 
 export interface SeededData {
   counts: DemoDataCounts & { organizations: number };
@@ -33,7 +45,12 @@ export async function seedBenchData(url: string, size: DatasetSize, now: Date): 
     const organizations: BenchOrganization[] = [];
     for (let n = 1; n <= size.organizations; n++) {
       const org = await createOrganization(db, { name: `bench org ${n}`, credits: CREDITS_PER_ORG });
-      organizations.push({ orgId: org.orgId, apiKey: org.apiKey.key });
+      const governed = await db.transaction(async (tx) => {
+        const key = await createApiKey(tx, { orgId: org.orgId, name: 'governed' });
+        await updateKeyPolicy(tx, { keyId: key.id, patch: GOVERNED_POLICY });
+        return key;
+      });
+      organizations.push({ orgId: org.orgId, apiKey: org.apiKey.key, governedApiKey: governed.key });
     }
     // In service, autovacuum has long since vacuumed and analyzed the ERC-8004 tables; freshly bulk-loaded
     // they have no statistics and no visibility map. Tasks and ledger start empty and are left to
