@@ -86,22 +86,21 @@ export const apiKeys = pgTable(
   ],
 );
 
-/** An organization's policy over all its keys (no row: no bound). */
+/**
+ * An organization's rate limit over all its keys (no row: no limit). Its spend cap is money and
+ * lives on its credit account, the row every money statement locks (docs/adr/0012).
+ */
 export const orgPolicies = pgTable(
   'org_policies',
   {
     orgId: uuid('org_id')
       .primaryKey()
       .references(() => organizations.id),
-    spendCapMicroUsdc: bigint('spend_cap_micro_usdc', { mode: 'bigint' }),
-    spendCapPeriod: spendPeriod('spend_cap_period'),
     rateLimitRequests: integer('rate_limit_requests'),
     rateLimitWindowSeconds: integer('rate_limit_window_seconds'),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    check('org_policies_spend_cap_whole', sql`(${t.spendCapMicroUsdc} is null) = (${t.spendCapPeriod} is null)`),
-    check('org_policies_spend_cap_nonneg', sql`${t.spendCapMicroUsdc} >= 0`),
     check('org_policies_rate_limit_whole', sql`(${t.rateLimitRequests} is null) = (${t.rateLimitWindowSeconds} is null)`),
     check('org_policies_rate_limit_positive', sql`${t.rateLimitRequests} > 0 and ${t.rateLimitWindowSeconds} > 0`),
   ],
@@ -158,7 +157,12 @@ export const creditAccounts = pgTable(
     balance: bigint('balance', { mode: 'bigint' }).notNull().default(sql`0`),
     /** micro-USDC held for tasks that have not finished */
     reserved: bigint('reserved', { mode: 'bigint' }).notNull().default(sql`0`),
-    /** what the organization spent this UTC day and month, for its spend cap (org_policies) */
+    /**
+     * The organization's spend cap over all its keys (null: none), and what it spent this UTC day
+     * and month: here, on the row every money statement locks, so the cap they read is the latest.
+     */
+    spendCapMicroUsdc: bigint('spend_cap_micro_usdc', { mode: 'bigint' }),
+    spendCapPeriod: spendPeriod('spend_cap_period'),
     ...spendCounters(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -166,6 +170,8 @@ export const creditAccounts = pgTable(
     check('credit_accounts_balance_nonneg', sql`${t.balance} >= 0`),
     check('credit_accounts_reserved_nonneg', sql`${t.reserved} >= 0`),
     check('credit_accounts_reserved_covered', sql`${t.reserved} <= ${t.balance}`),
+    check('credit_accounts_spend_cap_whole', sql`(${t.spendCapMicroUsdc} is null) = (${t.spendCapPeriod} is null)`),
+    check('credit_accounts_spend_cap_nonneg', sql`${t.spendCapMicroUsdc} >= 0`),
   ],
 );
 

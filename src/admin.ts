@@ -253,6 +253,7 @@ async function run(db: Database, parsed: Parsed): Promise<Record<string, unknown
           patch: { spendCap: parsed.args['spend-cap'], rateLimit: parsed.args['rate-limit'] },
         }),
       );
+      if (!changed) throw new UsageError(`organization ${parsed.args.org} has no credit account`);
       return { orgId: parsed.args.org, policy: policyJson(changed.after) };
     }
     case 'revoke-key': {

@@ -138,7 +138,7 @@ export async function authenticateApiKey(
            c.balance - c.reserved as "availableMicroUsdc",
            least(
              ${capLeft({ cap: sql`k.spend_cap_micro_usdc`, period: sql`k.spend_cap_period`, row: sql`k`, reserved: sql`k.reserved`, periods })},
-             ${capLeft({ cap: sql`p.spend_cap_micro_usdc`, period: sql`p.spend_cap_period`, row: sql`c`, reserved: sql`c.reserved`, periods })}
+             ${capLeft({ cap: sql`c.spend_cap_micro_usdc`, period: sql`c.spend_cap_period`, row: sql`c`, reserved: sql`c.reserved`, periods })}
            ) as "capLeftMicroUsdc"
       from api_keys k
       left join credit_accounts c on c.org_id = k.org_id

@@ -39,11 +39,11 @@ export function chargeCalls(input: ChargeStatement): SQL {
     with recursive calls as (${input.calls}),
     account as (
       select c.org_id, c.balance - c.reserved as available,
-             ${capLeft({ cap: sql`p.spend_cap_micro_usdc`, period: sql`p.spend_cap_period`, row: sql`c`, reserved: sql`c.reserved`, periods })} as cap_left
-        from credit_accounts c left join org_policies p on p.org_id = c.org_id
+             ${capLeft({ cap: sql`c.spend_cap_micro_usdc`, period: sql`c.spend_cap_period`, row: sql`c`, reserved: sql`c.reserved`, periods })} as cap_left
+        from credit_accounts c
        where c.org_id in (select org_id from calls)
        order by c.org_id
-         for update of c
+         for update
     ),
     capped_key as (
       select k.id, k.org_id,

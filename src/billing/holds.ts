@@ -37,11 +37,11 @@ export function reserveWith(input: HoldStatement): SQL {
   return sql`
     with account as (
       select c.org_id, c.balance - c.reserved as available,
-             ${capLeft({ cap: sql`p.spend_cap_micro_usdc`, period: sql`p.spend_cap_period`, row: sql`c`, reserved: sql`c.reserved`, periods })} as cap_left
-        from credit_accounts c left join org_policies p on p.org_id = c.org_id
+             ${capLeft({ cap: sql`c.spend_cap_micro_usdc`, period: sql`c.spend_cap_period`, row: sql`c`, reserved: sql`c.reserved`, periods })} as cap_left
+        from credit_accounts c
        where c.org_id = ${input.orgId}
          ${input.guard ? sql`and ${input.guard}` : sql``}
-         for update of c
+         for update
     ),
     capped_key as (
       select k.id,

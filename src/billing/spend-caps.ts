@@ -86,11 +86,10 @@ export async function refusalOf(
     select c.balance - c.reserved as available,
            k.spend_cap_micro_usdc as "keyCap", k.spend_cap_period::text as "keyPeriod",
            ${spentInPeriod(sql`k`, sql`coalesce(k.spend_cap_period, 'day')`, periods)}::int8 as "keySpent", k.reserved as "keyReserved",
-           p.spend_cap_micro_usdc as "orgCap", p.spend_cap_period::text as "orgPeriod",
-           ${spentInPeriod(sql`c`, sql`coalesce(p.spend_cap_period, 'day')`, periods)}::int8 as "orgSpent", c.reserved as "orgReserved"
+           c.spend_cap_micro_usdc as "orgCap", c.spend_cap_period::text as "orgPeriod",
+           ${spentInPeriod(sql`c`, sql`coalesce(c.spend_cap_period, 'day')`, periods)}::int8 as "orgSpent", c.reserved as "orgReserved"
       from api_keys k
       left join credit_accounts c on c.org_id = k.org_id
-      left join org_policies p on p.org_id = k.org_id
      where k.id = ${input.keyId} and k.org_id = ${input.orgId}`,
   );
   if (!row || row.available === null) return new CreditRefused(input.cost, null);

@@ -103,7 +103,7 @@ export async function updateKeyPolicy(
 
 const OrgPolicySpendRow = z.object(spendColumns).and(OrgPolicyRow.transform((policy) => ({ policy })));
 
-const ORG_POLICY_COLUMNS = sql`p.spend_cap_micro_usdc as "capAmount", p.spend_cap_period::text as "capPeriod",
+const ORG_POLICY_COLUMNS = sql`c.spend_cap_micro_usdc as "capAmount", c.spend_cap_period::text as "capPeriod",
   p.rate_limit_requests as "rateRequests", p.rate_limit_window_seconds as "rateWindowSeconds"`;
 
 /** The organization's policy over all its keys and its spend; undefined without a credit account. */
@@ -122,24 +122,34 @@ export async function orgPolicyOf(
   return row && { policy: row.policy, spend: spendOf(row) };
 }
 
-/** Changes the organization's policy (in the caller's transaction), under its policy row's lock. */
+/**
+ * Changes the organization's policy (in the caller's transaction): its spend cap on its credit
+ * account, under that row's lock (the one every money statement takes, so the next charge reads the
+ * new cap), its rate limit in org_policies. Undefined for an organization without a credit account.
+ */
 export async function updateOrgPolicy(
   tx: Database,
   input: { orgId: string; patch: OrgPolicyPatch },
-): Promise<{ before: OrgPolicy; after: OrgPolicy }> {
-  // The row exists from here on, so the lock below always has a row to take.
-  await tx.run(sql`insert into org_policies (org_id) values (${input.orgId}) on conflict (org_id) do nothing`);
+): Promise<{ before: OrgPolicy; after: OrgPolicy } | undefined> {
   const [before] = await tx.rows(
     OrgPolicyRow,
-    sql`select ${ORG_POLICY_COLUMNS} from org_policies p where p.org_id = ${input.orgId} for update`,
+    sql`
+    select ${ORG_POLICY_COLUMNS}
+      from credit_accounts c left join org_policies p on p.org_id = c.org_id
+     where c.org_id = ${input.orgId}
+       for no key update of c`,
   );
-  if (!before) throw new Error('org policy row vanished under its lock');
+  if (!before) return undefined;
   const after = patchedOrgPolicy(before, input.patch);
   await tx.run(sql`
-    update org_policies
-       set spend_cap_micro_usdc = ${after.spendCap?.amountMicroUsdc ?? null}, spend_cap_period = ${after.spendCap?.period ?? null},
-           rate_limit_requests = ${after.rateLimit?.requests ?? null}, rate_limit_window_seconds = ${after.rateLimit?.windowSeconds ?? null},
-           updated_at = now()
+    update credit_accounts
+       set spend_cap_micro_usdc = ${after.spendCap?.amountMicroUsdc ?? null}, spend_cap_period = ${after.spendCap?.period ?? null}
      where org_id = ${input.orgId}`);
+  await tx.run(sql`
+    insert into org_policies (org_id, rate_limit_requests, rate_limit_window_seconds)
+    values (${input.orgId}, ${after.rateLimit?.requests ?? null}, ${after.rateLimit?.windowSeconds ?? null})
+    on conflict (org_id) do update
+       set rate_limit_requests = excluded.rate_limit_requests, rate_limit_window_seconds = excluded.rate_limit_window_seconds,
+           updated_at = now()`);
   return { before, after };
 }

@@ -127,17 +127,26 @@ const moneyCheck = z.object({
   reserved: z.bigint(),
   ledgerAmount: z.bigint(),
   ledgerReserved: z.bigint(),
+  /** the organization's keys whose `reserved` is not the sum of their working tasks' costs */
+  keysOff: z.bigint(),
 });
 export type MoneyCheck = z.infer<typeof moneyCheck>;
 
-/** Every account next to the sums of its ledger: the invariant is balance = Σamount, reserved = Σreserved_delta. */
+/**
+ * Every account next to the sums of its ledger: the invariant is balance = Σamount, reserved =
+ * Σreserved_delta; and each key's reserved is what its working tasks hold (the spend caps' count).
+ */
 export async function moneyChecks(gateway: TestGateway): Promise<MoneyCheck[]> {
   return gateway.database.db.rows(
     moneyCheck,
     sql`
     select a.org_id as "orgId", a.balance, a.reserved,
            coalesce(sum(l.amount), 0)::int8 as "ledgerAmount",
-           coalesce(sum(l.reserved_delta), 0)::int8 as "ledgerReserved"
+           coalesce(sum(l.reserved_delta), 0)::int8 as "ledgerReserved",
+           (select count(*) from api_keys k
+             where k.org_id = a.org_id
+               and k.reserved <> (select coalesce(sum(t.cost), 0) from tasks t where t.api_key_id = k.id and t.state = 'working'))::int8
+             as "keysOff"
       from credit_accounts a left join ledger_entries l on l.org_id = a.org_id
      group by a.org_id, a.balance, a.reserved`,
   );
@@ -153,6 +162,7 @@ function ledgerProblems(check: MoneyCheck, options: { idle?: boolean }): string[
       `reserved ${check.reserved} ≠ Σ ledger reserved_delta ${check.ledgerReserved} (off by ${check.reserved - check.ledgerReserved})`,
     );
   if (check.balance < 0n) problems.push(`balance ${check.balance} is negative`);
+  if (check.keysOff > 0n) problems.push(`${check.keysOff} keys whose reserved is not what their working tasks hold`);
   if (options.idle !== false && check.reserved !== 0n) problems.push(`${check.reserved} still reserved with no call in flight`);
   return problems;
 }

@@ -83,6 +83,7 @@ export const putOrgPolicyRoute = restRoute({
   summary: "Replace the organization's policy over all its keys (admins): a field left out or null is no bound",
   access: { session: 'admin' },
   request: jsonRequest(orgPolicyRequest),
+  refusals: [409],
   responses: { 200: json(z.strictObject({ policy: orgPolicyAnswer }), 'the policy now') },
 });
 
@@ -113,6 +114,7 @@ export function addPolicyRoutes(api: RestRouter, deps: { db: Database; tools: To
     const body = c.req.valid('json');
     const member = c.get('member');
     const changed = await deps.db.transaction((tx) => updateOrgPolicy(tx, { orgId: member.orgId, patch: body }));
+    if (!changed) throw new ApiError('conflict', 'this organization has no credit account', 'no_credit_account');
     c.get('log').info({ org: member.orgId, by: member.address }, 'organization policy changed');
     return c.json({ policy: orgPolicyJson(changed.after) }, 200);
   });
