@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { type Database, openDatabase } from '../src/db/client.js';
 
 export interface AccountViolation {
@@ -20,13 +21,13 @@ export interface MoneyReport {
   chargedMicroUsdc: string;
 }
 
-interface AccountRow {
-  orgId: string;
-  balance: bigint;
-  reserved: bigint;
-  ledgerAmount: bigint;
-  ledgerReserved: bigint;
-}
+const accountRow = z.object({
+  orgId: z.string(),
+  balance: z.bigint(),
+  reserved: z.bigint(),
+  ledgerAmount: z.bigint(),
+  ledgerReserved: z.bigint(),
+});
 
 const SETTLE_TIMEOUT_MS = 10_000;
 const SETTLE_POLL_MS = 100;
@@ -35,7 +36,7 @@ const SETTLE_POLL_MS = 100;
 async function settledWorkingTasks(db: Database): Promise<number> {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   for (;;) {
-    const [row] = await db.rows<{ working: number }>(sql`select count(*)::int as working from tasks where state = 'working'`);
+    const [row] = await db.rows(z.object({ working: z.number() }), sql`select count(*)::int as working from tasks where state = 'working'`);
     const working = row?.working ?? 0;
     if (working === 0 || Date.now() >= deadline) return working;
     await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
@@ -50,13 +51,17 @@ export async function checkMoney(url: string): Promise<MoneyReport> {
   const db = await openDatabase({ url, poolSize: 1 });
   try {
     const workingTasks = await settledWorkingTasks(db);
-    const accounts = await db.rows<AccountRow>(sql`
+    const accounts = await db.rows(
+      accountRow,
+      sql`
       select a.org_id as "orgId", a.balance, a.reserved,
              coalesce(sum(l.amount), 0)::int8 as "ledgerAmount",
              coalesce(sum(l.reserved_delta), 0)::int8 as "ledgerReserved"
         from credit_accounts a left join ledger_entries l on l.org_id = a.org_id
-       group by a.org_id, a.balance, a.reserved`);
-    const [charged] = await db.rows<{ total: bigint }>(
+       group by a.org_id, a.balance, a.reserved`,
+    );
+    const [charged] = await db.rows(
+      z.object({ total: z.bigint() }),
       sql`select coalesce(-sum(amount), 0)::int8 as total from ledger_entries where kind in ('capture', 'charge')`,
     );
     const violations = accounts

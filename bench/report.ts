@@ -80,6 +80,18 @@ function failureLine(s: ScenarioResult): string {
 }
 
 /** The figures as a Markdown table, preceded by the machine and dataset lines. */
+/**
+ * What key policies cost on the paid path (issue 16: at least 90 %): the governed scenario's calls/s
+ * over the plain spread's, in the same run, and CPU per call of each.
+ */
+function governanceCost(scenarios: ScenarioResult[]): string[] {
+  const plain = scenarios.find((s) => s.name === 'tier0-spread');
+  const governed = scenarios.find((s) => s.name === 'tier0-spread-governed');
+  if (!plain || !governed || plain.paidCallsPerS === 0) return [];
+  const ratio = (100 * governed.paidCallsPerS) / plain.paidCallsPerS;
+  return [`key policies: tier0-spread-governed runs at ${ratio.toFixed(1)} % of tier0-spread's paid calls/s in this run (bound: 90 %)`];
+}
+
 export function formatTable(results: BenchResults): string {
   const rows = [[...COLUMNS], ...results.scenarios.map(row)];
   const widths = COLUMNS.map((_, i) => Math.max(...rows.map((cells) => cells[i]!.length)));
@@ -96,6 +108,7 @@ export function formatTable(results: BenchResults): string {
     ...rows.slice(1).map(line),
     '',
     ...results.scenarios.filter((s) => s.errors.total > 0).map(failureLine),
+    ...governanceCost(results.scenarios),
     `money: ${results.money.ok ? 'ok' : 'BROKEN'}: balance = Σ amount, reserved = Σ reserved_delta = 0 ` +
       `over ${results.money.accounts} accounts (${results.money.violations.length} violations, ` +
       `${results.money.workingTasks} tasks still working); ledger charged ${results.money.chargedMicroUsdc} µUSDC`,

@@ -24,11 +24,11 @@ function randomOrg(organizations: BenchOrganization[]): BenchOrganization {
   return organizations[Math.floor(Math.random() * organizations.length)]!;
 }
 
-/** One SendMessage per request, or a batch of `size`, from the org `org()` picks. */
-function requestsOf(input: ScenarioInput, calls: CallPicker, size: number, org: () => BenchOrganization): () => OutgoingRequest {
+/** One SendMessage per request, or a batch of `size`, with the key `key()` picks. */
+function requestsOf(input: ScenarioInput, calls: CallPicker, size: number, key: () => string): () => OutgoingRequest {
   const one = (id: number) => sendMessage(id, input.nextMessageId(), calls());
   return () => ({
-    apiKey: org().apiKey,
+    apiKey: key(),
     body: JSON.stringify(size === 1 ? one(1) : Array.from({ length: size }, (_, n) => one(n + 1))),
   });
 }
@@ -39,7 +39,14 @@ export const scenarios: Scenario[] = [
     description: 'Tier 0 calls, random agents, spread over all organizations',
     connections: 64,
     callsPerRequest: 1,
-    requests: (input) => requestsOf(input, tier0Calls(input.agents), 1, () => randomOrg(input.organizations)),
+    requests: (input) => requestsOf(input, tier0Calls(input.agents), 1, () => randomOrg(input.organizations).apiKey),
+  },
+  {
+    name: 'tier0-spread-governed',
+    description: 'tier0-spread with keys carrying every policy (tools, tier, a spend cap and a rate limit that never refuse)',
+    connections: 64,
+    callsPerRequest: 1,
+    requests: (input) => requestsOf(input, tier0Calls(input.agents), 1, () => randomOrg(input.organizations).governedApiKey),
   },
   {
     name: 'tier0-hot-org',
@@ -48,7 +55,7 @@ export const scenarios: Scenario[] = [
     callsPerRequest: 1,
     requests: (input) => {
       const hot = input.organizations[0]!;
-      return requestsOf(input, tier0Calls(input.agents), 1, () => hot);
+      return requestsOf(input, tier0Calls(input.agents), 1, () => hot.apiKey);
     },
   },
   {
@@ -57,13 +64,18 @@ export const scenarios: Scenario[] = [
     connections: 64,
     callsPerRequest: 1,
     requests: (input) =>
-      requestsOf(input, mixCalls(tier1Calls(input.agents), TIER1_SHARE, tier0Calls(input.agents)), 1, () => randomOrg(input.organizations)),
+      requestsOf(
+        input,
+        mixCalls(tier1Calls(input.agents), TIER1_SHARE, tier0Calls(input.agents)),
+        1,
+        () => randomOrg(input.organizations).apiKey,
+      ),
   },
   {
     name: 'batch-10',
     description: `JSON-RPC batches of ${BATCH_SIZE} Tier 0 calls, spread over all organizations`,
     connections: 32,
     callsPerRequest: BATCH_SIZE,
-    requests: (input) => requestsOf(input, tier0Calls(input.agents), BATCH_SIZE, () => randomOrg(input.organizations)),
+    requests: (input) => requestsOf(input, tier0Calls(input.agents), BATCH_SIZE, () => randomOrg(input.organizations).apiKey),
   },
 ];

@@ -1,8 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { OPERATOR } from '../src/audit/record.js';
+import { createApiKey } from '../src/auth/api-keys.js';
 import { createOrganization } from '../src/auth/organizations.js';
 import { openDatabase } from '../src/db/client.js';
 import { type DemoDataCounts, seedDemoData } from '../src/db/demo-data.js';
+import { updateKeyPolicy } from '../src/policies/store.js';
 import type { DatasetSize } from './options.js';
 
 /** One USDC per org would run dry in seconds at Tier 1 prices; a million never will. */
@@ -11,7 +13,17 @@ const CREDITS_PER_ORG = 1_000_000n * 1_000_000n;
 export interface BenchOrganization {
   orgId: string;
   apiKey: string;
+  /** a second key carrying every policy, with bounds no scenario reaches (the governed scenario's) */
+  governedApiKey: string;
 }
+
+/** Bounds the governed keys carry: every tool, every tier, a cap and a rate far above what a run spends or sends. */
+const GOVERNED_POLICY = {
+  tools: ['getAgentProfile', 'getMyFeedbacks', 'getReputationSummary', 'getTrend', 'getValidationHistory'],
+  maxTier: 3,
+  spendCap: { amountMicroUsdc: 10n ** 15n, period: 'day' as const },
+  rateLimit: { requests: 1_000_000, windowSeconds: 60 },
+};
 
 export interface SeededData {
   counts: DemoDataCounts & { organizations: number };
@@ -34,14 +46,19 @@ export async function seedBenchData(url: string, size: DatasetSize, now: Date): 
     const organizations: BenchOrganization[] = [];
     for (let n = 1; n <= size.organizations; n++) {
       const org = await createOrganization(db, { name: `bench org ${n}`, credits: CREDITS_PER_ORG, by: OPERATOR });
-      organizations.push({ orgId: org.orgId, apiKey: org.apiKey.key });
+      const governed = await db.transaction(async (tx) => {
+        const key = await createApiKey(tx, { orgId: org.orgId, name: 'governed', by: OPERATOR });
+        await updateKeyPolicy(tx, { keyId: key.id, patch: GOVERNED_POLICY, by: OPERATOR });
+        return key;
+      });
+      organizations.push({ orgId: org.orgId, apiKey: org.apiKey.key, governedApiKey: governed.key });
     }
     // In service, autovacuum has long since vacuumed and analyzed the ERC-8004 tables; freshly bulk-loaded
     // they have no statistics and no visibility map. Tasks and ledger start empty and are left to
     // autovacuum as they grow: statistics taken while empty would plan them as empty.
-    await db.rows(sql`vacuum analyze agents, feedbacks, validations`);
+    await db.run(sql`vacuum analyze agents, feedbacks, validations`);
     // Writes the bulk load's dirty pages now, not in a checkpoint in the middle of a measured scenario.
-    await db.rows(sql`checkpoint`);
+    await db.run(sql`checkpoint`);
     return {
       counts: { ...counts, organizations: organizations.length },
       organizations,

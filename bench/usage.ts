@@ -44,7 +44,7 @@ export async function seedUsageHistory(url: string, size: UsageHistorySize, now:
     const org = await createOrganization(db, { name: 'bench usage org', credits: 0n, by: OPERATOR });
     const tools = createToolRegistry().list();
     const spacingMs = Math.floor((size.days * 86_400_000) / size.tasks);
-    await db.rows(sql`
+    await db.run(sql`
       insert into tasks (org_id, context_id, message_id, tool, cost, state, history, duration_ms, created_at, updated_at)
       select ${org.orgId}, 'bench-usage', 'bench-usage-' || i, tool.name, tool.cost,
              (case when i % 20 = 0 then 'failed' else 'completed' end)::task_state, '[]'::jsonb,
@@ -53,7 +53,7 @@ export async function seedUsageHistory(url: string, size: UsageHistorySize, now:
         cross join lateral (select ${now.toISOString()}::timestamptz - interval '1 millisecond' * (i::float8 * ${spacingMs}::int) as at) created
         join (select * from json_to_recordset(${JSON.stringify(tools.map((tool, index) => ({ index, name: tool.name, cost: Number(tool.costMicroUsdc) })))}::json)
                 as t(index int, name text, cost int8)) tool on tool.index = i % ${tools.length}::int`);
-    await db.rows(sql`vacuum analyze tasks`);
+    await db.run(sql`vacuum analyze tasks`);
     const seedSeconds = (performance.now() - seedStarted) / 1000;
     const rollupStarted = performance.now();
     const pass = await rollUpUsage(db, now);

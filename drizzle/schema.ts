@@ -29,6 +29,22 @@ export const organizations = pgTable('organizations', {
   createdAt: createdAt(),
 });
 
+/** The UTC period a spend cap counts over. */
+export const spendPeriod = pgEnum('spend_period', ['day', 'month']);
+
+/**
+ * Spend counters of a key or an account for the current UTC day and month (docs/adr/0012): what
+ * was charged in `*_start`'s period. A writer whose clock says a later period starts counting
+ * from 0; one whose clock is behind adds to the later period (`greatest`), so instances a little
+ * out of step never reopen a closed period. Reservations are counted apart (`reserved`).
+ */
+const spendCounters = () => ({
+  dayStart: date('day_start', { mode: 'string' }).notNull().default(sql`'1970-01-01'`),
+  daySpent: bigint('day_spent', { mode: 'bigint' }).notNull().default(sql`0`),
+  monthStart: date('month_start', { mode: 'string' }).notNull().default(sql`'1970-01-01'`),
+  monthSpent: bigint('month_spent', { mode: 'bigint' }).notNull().default(sql`0`),
+});
+
 export const apiKeys = pgTable(
   'api_keys',
   {
@@ -44,8 +60,50 @@ export const apiKeys = pgTable(
     createdAt: createdAt(),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    // The key's policy (null: no bound). Read with the key at every call, so a change holds from
+    // the next call on every instance.
+    /** the tool names the key may call */
+    tools: text('tools').array(),
+    maxTier: smallint('max_tier'),
+    spendCapMicroUsdc: bigint('spend_cap_micro_usdc', { mode: 'bigint' }),
+    spendCapPeriod: spendPeriod('spend_cap_period'),
+    rateLimitRequests: integer('rate_limit_requests'),
+    rateLimitWindowSeconds: integer('rate_limit_window_seconds'),
+    // What the key spent, kept by the statements that move its organization's money.
+    ...spendCounters(),
+    /** micro-USDC held for the key's working tasks */
+    reserved: bigint('reserved', { mode: 'bigint' }).notNull().default(sql`0`),
   },
-  (t) => [uniqueIndex('api_keys_key_hash_uq').on(t.keyHash), index('api_keys_org_idx').on(t.orgId)],
+  (t) => [
+    uniqueIndex('api_keys_key_hash_uq').on(t.keyHash),
+    index('api_keys_org_idx').on(t.orgId),
+    check('api_keys_spend_cap_whole', sql`(${t.spendCapMicroUsdc} is null) = (${t.spendCapPeriod} is null)`),
+    check('api_keys_spend_cap_nonneg', sql`${t.spendCapMicroUsdc} >= 0`),
+    check('api_keys_rate_limit_whole', sql`(${t.rateLimitRequests} is null) = (${t.rateLimitWindowSeconds} is null)`),
+    check('api_keys_rate_limit_positive', sql`${t.rateLimitRequests} > 0 and ${t.rateLimitWindowSeconds} > 0`),
+    check('api_keys_max_tier_range', sql`${t.maxTier} between 0 and 3`),
+    check('api_keys_reserved_nonneg', sql`${t.reserved} >= 0`),
+  ],
+);
+
+/**
+ * An organization's rate limit over all its keys (no row: no limit). Its spend cap is money and
+ * lives on its credit account, the row every money statement locks (docs/adr/0012).
+ */
+export const orgPolicies = pgTable(
+  'org_policies',
+  {
+    orgId: uuid('org_id')
+      .primaryKey()
+      .references(() => organizations.id),
+    rateLimitRequests: integer('rate_limit_requests'),
+    rateLimitWindowSeconds: integer('rate_limit_window_seconds'),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('org_policies_rate_limit_whole', sql`(${t.rateLimitRequests} is null) = (${t.rateLimitWindowSeconds} is null)`),
+    check('org_policies_rate_limit_positive', sql`${t.rateLimitRequests} > 0 and ${t.rateLimitWindowSeconds} > 0`),
+  ],
 );
 
 /**
@@ -99,12 +157,21 @@ export const creditAccounts = pgTable(
     balance: bigint('balance', { mode: 'bigint' }).notNull().default(sql`0`),
     /** micro-USDC held for tasks that have not finished */
     reserved: bigint('reserved', { mode: 'bigint' }).notNull().default(sql`0`),
+    /**
+     * The organization's spend cap over all its keys (null: none), and what it spent this UTC day
+     * and month: here, on the row every money statement locks, so the cap they read is the latest.
+     */
+    spendCapMicroUsdc: bigint('spend_cap_micro_usdc', { mode: 'bigint' }),
+    spendCapPeriod: spendPeriod('spend_cap_period'),
+    ...spendCounters(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     check('credit_accounts_balance_nonneg', sql`${t.balance} >= 0`),
     check('credit_accounts_reserved_nonneg', sql`${t.reserved} >= 0`),
     check('credit_accounts_reserved_covered', sql`${t.reserved} <= ${t.balance}`),
+    check('credit_accounts_spend_cap_whole', sql`(${t.spendCapMicroUsdc} is null) = (${t.spendCapPeriod} is null)`),
+    check('credit_accounts_spend_cap_nonneg', sql`${t.spendCapMicroUsdc} >= 0`),
   ],
 );
 
@@ -174,8 +241,8 @@ export const ledgerEntries = pgTable(
 export const auditActorKind = pgEnum('audit_actor_kind', ['wallet', 'key', 'operator']);
 
 /**
- * Append-only: one row per change of an organization's keys, members, alerts, grants (and, as they
- * come, policies), written in the transaction or statement that makes the change (src/audit/).
+ * Append-only: one row per change of an organization's keys, policies, members, alerts and grants,
+ * written in the transaction or statement that makes the change (src/audit/).
  * `before` and `after` are the changed object's public view, null where it did not exist; never a
  * key, a hash, a webhook secret, a signature or session data. `id` orders the rows and is the
  * cursor of their pages.
@@ -268,6 +335,8 @@ export const tasks = pgTable(
     /** messageId of the message that carried the tool call (a follow-up for input-required tasks) */
     callMessageId: text('call_message_id'),
     tool: text('tool'),
+    /** the key that made the call: its spend counters settle with the task's money */
+    apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
     arguments: jsonb('arguments'),
     /** what the call costs and, while working, what is reserved for it */
     cost: bigint('cost', { mode: 'bigint' }).notNull().default(sql`0`),

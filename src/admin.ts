@@ -16,6 +16,9 @@ import type { Database } from './db/client.js';
 import { DatabaseUnavailableError, openConfiguredDatabase } from './db/configured.js';
 import { embeddedDatabaseInUse } from './db/embedded-lock.js';
 import { INT8_MAX, NUMERIC_VALUE_OUT_OF_RANGE, sqlState } from './db/sql.js';
+import { cliMaxTier, cliRateLimit, cliSpendCap, cliTools, type KeyPolicyPatch, NO_KEY_POLICY, policyJson } from './policies/policy.js';
+import { updateKeyPolicy, updateOrgPolicy } from './policies/store.js';
+import { createToolRegistry } from './tools/registry.js';
 
 /**
  * Operator commands (`npm run admin -- --help` lists them). Each prints one JSON line; a bad
@@ -31,14 +34,50 @@ const HELP = `Usage: npm run admin -- <command> [options]    (same DATABASE_URL 
                  one organization: its balance and its API keys (prefixes only)
   grant --org <id> --amount <micro-USDC> --reason <text>
                  adds credit, with a ledger row carrying the reason
-  create-key --org <id> [--name <name>] [--expires-at <ISO time in the future>]
+  create-key --org <id> [--name <name>] [--expires-at <ISO time in the future>] [policy flags]
                  a new API key (shown once)
+  set-key-policy --key <key id> [policy flags]
+                 changes the flags given, from the key's next call on
+  set-org-policy --org <id> [--spend-cap …] [--rate-limit …]
+                 bounds over all the organization's keys
   revoke-key --key <key id>
                  refused at once from then on
+
+Policy flags (none removes a bound):
+  --tools <name,name,…|all>         the tools the key may call
+  --max-tier <0-3|none>             the highest tier it may call
+  --spend-cap <micro-USDC>/<day|month>|none    e.g. 37000/day (UTC periods)
+  --rate-limit <requests>/<seconds>s|none      e.g. 10/60s
 
 Each command prints one JSON line on stdout; a bad argument prints one line on stderr and exits 2.`;
 
 class UsageError extends Error {}
+
+const knownTools = createToolRegistry({});
+
+const keyPolicyFlags = {
+  tools: cliTools
+    .refine((tools) => tools === null || tools.every((name) => knownTools.find(name)), {
+      message: `must name tools the gateway offers (${knownTools
+        .listEnabled()
+        .map((tool) => tool.name)
+        .join(', ')}, …)`,
+    })
+    .optional(),
+  'max-tier': cliMaxTier.optional(),
+  'spend-cap': cliSpendCap.optional(),
+  'rate-limit': cliRateLimit.optional(),
+};
+
+/** The policy flags given, as a patch: a flag left out leaves its bound as it is. */
+function policyPatchOf(args: {
+  tools?: string[] | null;
+  'max-tier'?: number | null;
+  'spend-cap'?: KeyPolicyPatch['spendCap'];
+  'rate-limit'?: KeyPolicyPatch['rateLimit'];
+}): KeyPolicyPatch {
+  return { tools: args.tools, maxTier: args['max-tier'], spendCap: args['spend-cap'], rateLimit: args['rate-limit'] };
+}
 
 /** An amount the ledger can hold: its columns are int8, so a larger one is refused here rather than failing in SQL. */
 const microUsdc = z
@@ -63,7 +102,10 @@ const commands = {
     org: uuid,
     name: text(200).default('default'),
     'expires-at': z.iso.datetime({ offset: true, error: 'must be an ISO-8601 time' }).optional(),
+    ...keyPolicyFlags,
   }),
+  'set-key-policy': z.object({ key: uuid, ...keyPolicyFlags }),
+  'set-org-policy': z.object({ org: uuid, 'spend-cap': cliSpendCap.optional(), 'rate-limit': cliRateLimit.optional() }),
   'revoke-key': z.object({ key: uuid }),
 } as const;
 
@@ -100,6 +142,10 @@ function parseCommand(argv: string[]) {
       key: { type: 'string' },
       'expires-at': { type: 'string' },
       'allow-duplicate-name': { type: 'boolean' },
+      tools: { type: 'string' },
+      'max-tier': { type: 'string' },
+      'spend-cap': { type: 'string' },
+      'rate-limit': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -181,13 +227,43 @@ async function run(db: Database, parsed: Parsed): Promise<Record<string, unknown
       const expiresAt = parsed.args['expires-at'] === undefined ? undefined : new Date(parsed.args['expires-at']);
       // the REST API's rule and words, with the flag's name
       if (isExpiryInPast(expiresAt)) throw new UsageError(`create-key: ${EXPIRY_IN_PAST.message.replace(/^expiresAt/, '--expires-at')}`);
-      const key = await createApiKey(db, {
-        orgId: parsed.args.org,
-        name: parsed.args.name,
-        ...(expiresAt ? { expiresAt } : {}),
-        by: OPERATOR,
+      const patch = policyPatchOf(parsed.args);
+      const { key, policy } = await db.transaction(async (tx) => {
+        const key = await createApiKey(tx, {
+          orgId: parsed.args.org,
+          name: parsed.args.name,
+          ...(expiresAt ? { expiresAt } : {}),
+          by: OPERATOR,
+        });
+        const changed = await updateKeyPolicy(tx, { keyId: key.id, patch, by: OPERATOR });
+        return { key, policy: changed?.after ?? NO_KEY_POLICY };
       });
-      return { orgId: key.orgId, apiKey: key.key, keyId: key.id, keyPrefix: key.prefix, expiresAt: key.expiresAt };
+      return {
+        orgId: key.orgId,
+        apiKey: key.key,
+        keyId: key.id,
+        keyPrefix: key.prefix,
+        expiresAt: key.expiresAt,
+        policy: policyJson(policy),
+      };
+    }
+    case 'set-key-policy': {
+      const patch = policyPatchOf(parsed.args);
+      const changed = await db.transaction((tx) => updateKeyPolicy(tx, { keyId: parsed.args.key, patch, by: OPERATOR }));
+      if (!changed) throw new UsageError(`no API key ${parsed.args.key}`);
+      return { keyId: parsed.args.key, orgId: changed.orgId, policy: policyJson(changed.after) };
+    }
+    case 'set-org-policy': {
+      await requireOrganization(db, parsed.args.org);
+      const changed = await db.transaction((tx) =>
+        updateOrgPolicy(tx, {
+          orgId: parsed.args.org,
+          patch: { spendCap: parsed.args['spend-cap'], rateLimit: parsed.args['rate-limit'] },
+          by: OPERATOR,
+        }),
+      );
+      if (!changed) throw new UsageError(`organization ${parsed.args.org} has no credit account`);
+      return { orgId: parsed.args.org, policy: policyJson(changed.after) };
     }
     case 'revoke-key': {
       if (!(await revokeApiKey(db, { keyId: parsed.args.key, by: OPERATOR }))) throw new UsageError(`no API key ${parsed.args.key}`);

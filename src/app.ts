@@ -38,6 +38,8 @@ export interface AppDeps {
   topUpReader?: TopUpReader;
   /** when given, counts running handlers so shutdown can wait for them */
   inFlight?: InFlightRequests;
+  /** the time spend caps count in (the UTC day and month of a charge); tests move it across a period's end */
+  clock?: () => Date;
 }
 
 /** REST bodies are small JSON objects (a sign-in message, a key's name). */
@@ -45,6 +47,7 @@ const REST_BODY_LIMIT = 16 * 1024;
 
 /** The whole HTTP surface; tests call `app.request()` on it, main.ts serves it. */
 export function createApp(deps: AppDeps) {
+  const clock = deps.clock ?? (() => new Date());
   const a2a = a2aEndpoint({
     db: deps.db,
     toolTimeoutMs: deps.config.toolTimeoutMs,
@@ -52,6 +55,7 @@ export function createApp(deps: AppDeps) {
     settlement: deps.config.settlement,
     tools: deps.tools,
     leases: deps.leases,
+    clock,
   });
   // An OpenAPIHono: the REST routers mounted on it bring their definitions, which /openapi.json is generated from.
   const app = new OpenAPIHono<AppEnv>();
@@ -77,7 +81,16 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .route('/', signInRoutes({ db: deps.db, ...deps.walletAuth }))
-    .route('/', organizationRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, topUpReader: deps.topUpReader }))
+    .route(
+      '/',
+      organizationRoutes({
+        db: deps.db,
+        sessions: deps.walletAuth.sessions,
+        topUpReader: deps.topUpReader,
+        tools: deps.tools,
+        clock,
+      }),
+    )
     .route('/', billingRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, tools: deps.tools }))
     .route('/a2a', a2a)
     // clients that join the card's URL with a path may post to /a2a/

@@ -85,6 +85,7 @@ async function main(): Promise<void> {
       tools,
       leases,
       charges: createChargeCombiner(db),
+      clock: () => new Date(),
       settlement: config.settlement,
       toolTimeoutMs: config.toolTimeoutMs,
       taskDeadlineSlackMs: config.taskDeadlineSlackMs,

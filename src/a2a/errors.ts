@@ -52,6 +52,8 @@ export function rpcErrorOf(error: AnyDomainError): RpcError {
     case 'task_not_cancelable':
       return new RpcError(RpcCode.TaskNotCancelable, error.message, error.details);
     case 'credit_refused':
+    case 'spend_cap_exceeded':
+    case 'tool_not_allowed':
     case 'unsupported_operation':
       return new RpcError(RpcCode.CreditsOrUnsupported, error.message, { reason: error.reason, ...error.details });
     case 'invalid_input':

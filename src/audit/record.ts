@@ -47,6 +47,8 @@ export const AUDIT_ACTIONS = [
   'org.create',
   'key.create',
   'key.revoke',
+  'key.policy.set',
+  'org.policy.set',
   'member.add',
   'member.remove',
   'alert.set',
@@ -55,7 +57,10 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-/** What a change is made to; `target_id` is the key id, the member's address, or the organization's id for the rest. */
+/**
+ * What a change is made to; `target_id` is the key id (a key's policy too), the member's address,
+ * or the organization's id for the rest (its policy too).
+ */
 export const AUDIT_TARGET_KINDS = ['organization', 'api_key', 'member', 'low_balance_alert', 'credit_account'] as const;
 export type AuditTargetKind = (typeof AUDIT_TARGET_KINDS)[number];
 

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { ABSENT, type Actor, auditInsert } from '../audit/record.js';
+import { capLeft, type SpendPeriods, spendPeriodsAt } from '../billing/spend-caps.js';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
 
@@ -132,9 +133,23 @@ export async function revokeApiKey(db: Database, input: { keyId: string; orgId?:
   return row?.found === true;
 }
 
+const rateLimitColumns = z
+  .object({ requests: z.number().nullable(), windowSeconds: z.number().nullable() })
+  .transform(({ requests, windowSeconds }) => (requests === null || windowSeconds === null ? null : { requests, windowSeconds }));
+
 const principal = z.object({
   orgId: z.string(),
   keyId: z.string(),
+  /** the key's policy (null: unbounded), read with the key so a change holds from the next call */
+  tools: z.array(z.string()).nullable(),
+  maxTier: z.number().nullable(),
+  keyRateLimit: rateLimitColumns,
+  orgRateLimit: rateLimitColumns,
+  /**
+   * The least of what the key's and the organization's spend caps leave this period, null without
+   * a cap: like `availableMicroUsdc`, a hint that refuses a call no cap can cover before its tool runs.
+   */
+  capLeftMicroUsdc: z.bigint().nullable(),
   /**
    * The organization's available credit (balance − reserved) as of this lookup, null without a
    * credit account: read in the same statement so a call that cannot be paid for is refused before
@@ -145,15 +160,31 @@ const principal = z.object({
 
 export type Principal = z.output<typeof principal>;
 
-/** The organization a key belongs to, if the key exists, is not revoked and has not expired. */
-export async function authenticateApiKey(db: Database, key: string): Promise<Principal | undefined> {
+/**
+ * The organization a key belongs to, with the key's and the organization's policies, if the key
+ * exists, is not revoked and has not expired. `periods` are the UTC day and month spend caps count in.
+ */
+export async function authenticateApiKey(
+  db: Database,
+  key: string,
+  periods: SpendPeriods = spendPeriodsAt(new Date()),
+): Promise<Principal | undefined> {
   // Stryker disable next-line all: a key without our prefix or over 200 characters matches no stored hash either; this only spares the hash and the query
   if (!key.startsWith(KEY_PREFIX) || key.length > 200) return undefined;
   const [row] = await db.rows(
     principal,
     sql`
-    select k.org_id as "orgId", k.id as "keyId", c.balance - c.reserved as "availableMicroUsdc"
-      from api_keys k left join credit_accounts c on c.org_id = k.org_id
+    select k.org_id as "orgId", k.id as "keyId", k.tools, k.max_tier::int as "maxTier",
+           json_build_object('requests', k.rate_limit_requests, 'windowSeconds', k.rate_limit_window_seconds) as "keyRateLimit",
+           json_build_object('requests', p.rate_limit_requests, 'windowSeconds', p.rate_limit_window_seconds) as "orgRateLimit",
+           c.balance - c.reserved as "availableMicroUsdc",
+           least(
+             ${capLeft({ cap: sql`k.spend_cap_micro_usdc`, period: sql`k.spend_cap_period`, row: sql`k`, reserved: sql`k.reserved`, periods })},
+             ${capLeft({ cap: sql`c.spend_cap_micro_usdc`, period: sql`c.spend_cap_period`, row: sql`c`, reserved: sql`c.reserved`, periods })}
+           ) as "capLeftMicroUsdc"
+      from api_keys k
+      left join credit_accounts c on c.org_id = k.org_id
+      left join org_policies p on p.org_id = k.org_id
      where k.key_hash = ${hashApiKey(key)}
        and k.revoked_at is null
        and (k.expires_at is null or k.expires_at > now())`,

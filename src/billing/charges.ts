@@ -1,11 +1,14 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { capLeft, countSpend, type SpendPeriods } from './spend-caps.js';
 
 /** The CTE of the calls a charge statement took and paid for; its task write reads from it. */
 const PAID = sql`${sql.identifier('paid')}`;
 
 export interface ChargeStatement {
-  /** The calls to pay for, with at least `(n int8, org_id uuid, message_id text, cost int8)`; `n` orders them. */
+  /** The calls to pay for, with at least `(n int8, org_id uuid, key_id uuid, message_id text, cost int8)`; `n` orders them. */
   calls: SQL;
+  /** the UTC day and month the charge counts in, for spend caps */
+  periods: SpendPeriods;
   /** Holds when the call `call` (a row of `calls`) carries a messageId its organization has not used. */
   messageIdUnused: (call: SQL) => SQL;
   /** Writes the tasks of the paid calls, read from `paid` (the columns of `calls`); returns `(id, org_id, cost, …)`. */
@@ -17,25 +20,38 @@ export interface ChargeStatement {
  * several (docs/adr/0003-instant-calls-settle-in-one-charge.md). Run only once the answers exist: a
  * call without an answer is never charged.
  *
- * Under the row locks of the organizations' accounts (taken in org_id
- * order, so two such statements cannot deadlock) the statement, per organization,
+ * Under the row locks of the organizations' accounts (taken in org_id order, so two such
+ * statements cannot deadlock), then of the calls' keys (a key is locked only by a statement that
+ * holds its organization's account, so keys add no lock cycle), the statement, per organization,
  * - drops calls whose messageId the organization already used (the retry gets the first task),
  *   keeping the first of any duplicates among `calls`;
- * - walks the rest in order of `n`, taking each whose cost still fits the available credit
- *   (balance − reserved) left by those taken before it, so no call is refused that could be paid;
- * - takes their sum from the balance, runs `taskWrite` for them, and writes one `charge` ledger row
- *   per task.
+ * - walks the rest in order of `n`, taking each whose cost still fits what is left, after those
+ *   taken before it, of the available credit (balance − reserved), of the organization's spend cap
+ *   and of its key's spend cap (spend-caps.ts), so no call is refused that could be paid;
+ * - takes their sum from the balance, counts it into the organization's and each key's spend, runs
+ *   `taskWrite` for them, and writes one `charge` ledger row per task.
  * An insert that conflicts aborts the whole statement, so nothing is charged for it; the caller may
  * retry its calls one by one.
  */
 export function chargeCalls(input: ChargeStatement): SQL {
+  const { periods } = input;
   return sql`
     with recursive calls as (${input.calls}),
     account as (
-      select org_id, balance - reserved as available from credit_accounts
-       where org_id in (select org_id from calls)
-       order by org_id
+      select c.org_id, c.balance - c.reserved as available,
+             ${capLeft({ cap: sql`c.spend_cap_micro_usdc`, period: sql`c.spend_cap_period`, row: sql`c`, reserved: sql`c.reserved`, periods })} as cap_left
+        from credit_accounts c
+       where c.org_id in (select org_id from calls)
+       order by c.org_id
          for update
+    ),
+    capped_key as (
+      select k.id, k.org_id,
+             ${capLeft({ cap: sql`k.spend_cap_micro_usdc`, period: sql`k.spend_cap_period`, row: sql`k`, reserved: sql`k.reserved`, periods })} as cap_left
+        from api_keys k
+       where k.id in (select key_id from calls) and k.org_id in (select org_id from account)
+       order by k.id
+         for no key update
     ),
     fresh as (
       select *, row_number() over (partition by org_id order by n) as step
@@ -43,25 +59,45 @@ export function chargeCalls(input: ChargeStatement): SQL {
                where ${input.messageIdUnused(sql.raw('c'))}
                order by org_id, message_id, n) as unused
     ),
-    walk (org_id, step, remaining, taken) as (
-      select org_id, 0::int8, available, false from account
+    -- remaining: what the credit and the organization's cap both still allow (each call lowers
+    -- both by its cost, so their least is all the walk needs); key_left: per capped key, its cap's rest.
+    walk (org_id, step, remaining, key_left, taken) as (
+      select a.org_id, 0::int8, least(a.available, coalesce(a.cap_left, a.available)),
+             coalesce((select jsonb_object_agg(k.id::text, k.cap_left) from capped_key k
+                        where k.org_id = a.org_id and k.cap_left is not null), '{}'::jsonb),
+             false
+        from account a
       union all
       select f.org_id, f.step,
-             case when f.cost <= w.remaining then w.remaining - f.cost else w.remaining end, f.cost <= w.remaining
+             case when fit.ok then w.remaining - f.cost else w.remaining end,
+             case when fit.ok and fit.key_left is not null
+                  then jsonb_set(w.key_left, array[f.key_id::text], to_jsonb(fit.key_left - f.cost))
+                  else w.key_left end,
+             fit.ok
         from walk w join fresh f on f.org_id = w.org_id and f.step = w.step + 1
+        cross join lateral (select (w.key_left ->> f.key_id::text)::int8 as key_left) key_cap
+        cross join lateral (
+          select f.cost <= w.remaining and (key_cap.key_left is null or f.cost <= key_cap.key_left) as ok, key_cap.key_left
+        ) fit
     ),
     taken as (
       select f.* from fresh f join walk w using (org_id, step) where w.taken
     ),
     charge as (
       update credit_accounts c
-         set balance = c.balance - per_org.total, updated_at = now()
+         set balance = c.balance - per_org.total, ${countSpend(sql`c`, sql`per_org.total`, periods)}, updated_at = now()
         from (select org_id, sum(cost) as total from taken group by org_id) as per_org
        where c.org_id = per_org.org_id
    returning c.org_id
     ),
     ${PAID} as (
       select taken.* from taken join charge using (org_id)
+    ),
+    key_spend as (
+      update api_keys k
+         set ${countSpend(sql`k`, sql`per_key.total`, periods)}
+        from (select key_id, sum(cost) as total from ${PAID} group by key_id) as per_key
+       where k.id = per_key.key_id
     ),
     work as (${input.taskWrite(PAID)}),
     entry as (

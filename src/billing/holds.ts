@@ -1,11 +1,16 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { capLeft, countSpend, type SpendPeriods } from './spend-caps.js';
 
 /** The CTE of a placed hold: one row `(org_id)` when the hold was placed, none otherwise. */
 const HOLD = sql`${sql.identifier('hold')}`;
 
 export interface HoldStatement {
   orgId: string;
+  /** the key making the call: its spend cap bounds the hold, and its counters hold the reservation */
+  keyId: string;
   cost: bigint;
+  /** the UTC day and month the hold counts in, for spend caps */
+  periods: SpendPeriods;
   /**
    * Writes the held task, read from `hold` (e.g. `insert … select … from ${hold}`); returns exactly
    * one row `(id, org_id, …)` whenever `hold` has one.
@@ -20,20 +25,46 @@ export interface HoldStatement {
  * the ledger row commit together or not at all, in a single round trip.
  *
  * `reserveWith` places a hold of `cost` on the organization's available credit
- * (balance − reserved ≥ cost, re-checked under the row lock, so concurrent holds can never
- * overdraw) and runs `taskWrite` only if the hold was placed. An insert that conflicts aborts the
- * whole statement, which is what makes a duplicate messageId free of charge.
+ * (balance − reserved ≥ cost) that also fits what the organization's and the key's spend caps
+ * leave (spend-caps.ts), all read under the row locks of the account and then the key, so
+ * concurrent holds can never overdraw or pass a cap, and runs `taskWrite` only if the hold was
+ * placed. The guard is evaluated before the account row is locked, as the task write's lock on a
+ * task row comes before its account in every other statement (a settle, a cancel). An insert that
+ * conflicts aborts the whole statement, which is what makes a duplicate messageId free of charge.
  */
 export function reserveWith(input: HoldStatement): SQL {
+  const { periods } = input;
   return sql`
-    with ${HOLD} as (
-      update credit_accounts
-         set reserved = reserved + ${input.cost}, updated_at = now()
-       where org_id = ${input.orgId}
-         and balance - reserved >= ${input.cost}
+    with account as (
+      select c.org_id, c.balance - c.reserved as available,
+             ${capLeft({ cap: sql`c.spend_cap_micro_usdc`, period: sql`c.spend_cap_period`, row: sql`c`, reserved: sql`c.reserved`, periods })} as cap_left
+        from credit_accounts c
+       where c.org_id = ${input.orgId}
          ${input.guard ? sql`and ${input.guard}` : sql``}
-   returning org_id
-    ), work as (${input.taskWrite(HOLD)}),
+         for update
+    ),
+    capped_key as (
+      select k.id,
+             ${capLeft({ cap: sql`k.spend_cap_micro_usdc`, period: sql`k.spend_cap_period`, row: sql`k`, reserved: sql`k.reserved`, periods })} as cap_left
+        from api_keys k
+       where k.id = ${input.keyId} and k.org_id in (select org_id from account)
+         for no key update
+    ),
+    ${HOLD} as (
+      update credit_accounts c
+         set reserved = c.reserved + ${input.cost}, updated_at = now()
+        from account a
+       where c.org_id = a.org_id
+         and ${input.cost} <= a.available
+         and (a.cap_left is null or ${input.cost} <= a.cap_left)
+         and not exists (select 1 from capped_key k where ${input.cost} > k.cap_left)
+   returning c.org_id
+    ),
+    key_hold as (
+      update api_keys k set reserved = k.reserved + ${input.cost}
+       where k.id = ${input.keyId} and k.org_id in (select org_id from ${HOLD})
+    ),
+    work as (${input.taskWrite(HOLD)}),
     entry as (
       insert into ledger_entries (org_id, kind, amount, reserved_delta, task_id)
       select work.org_id, 'reserve'::ledger_kind, 0, ${input.cost}, work.id from work
@@ -43,12 +74,17 @@ export function reserveWith(input: HoldStatement): SQL {
 
 /**
  * Settles the holds of the tasks that `taskWrite` moves out of `working`: `capture` takes the cost
- * from the balance, `release` gives the reservation back. `taskWrite` is an
- * `update tasks … where state = 'working' returning id, org_id, cost, …` of one task or many;
- * amounts are summed per organization because an UPDATE … FROM applies one joined row per account.
- * A task that already left `working` (cancelled, recovered) matches nothing and moves no money.
+ * from the balance and counts it as spent (for spend caps) in `periods`, `release` gives the
+ * reservation back (`reason` on its ledger rows). `taskWrite` is an
+ * `update tasks … where state = 'working' returning id, org_id, api_key_id, cost, …` of one task or
+ * many; amounts are summed per organization and per key because an UPDATE … FROM applies one joined
+ * row per target. Keys are updated after their organizations' accounts (they read `settled`), the
+ * lock order of every money statement. A task that already left `working` (cancelled, recovered)
+ * matches nothing and moves no money.
  */
-export function settleWith(kind: 'capture' | 'release', taskWrite: SQL, reason?: string): SQL {
+export function settleWith(kind: 'capture', taskWrite: SQL, input: { periods: SpendPeriods }): SQL;
+export function settleWith(kind: 'release', taskWrite: SQL, input?: { reason?: string }): SQL;
+export function settleWith(kind: 'capture' | 'release', taskWrite: SQL, input: { periods?: SpendPeriods; reason?: string } = {}): SQL {
   const balanceDelta = kind === 'capture' ? sql`work.cost` : sql`0`;
   return sql`
     with work as (${taskWrite}),
@@ -58,14 +94,23 @@ export function settleWith(kind: 'capture' | 'release', taskWrite: SQL, reason?:
     ),
     settled as (
       update credit_accounts c
-         set balance = c.balance - per_org.taken, reserved = c.reserved - per_org.held, updated_at = now()
+         set balance = c.balance - per_org.taken, reserved = c.reserved - per_org.held,
+             ${input.periods ? sql`${countSpend(sql`c`, sql`per_org.taken`, input.periods)},` : sql``} updated_at = now()
         from per_org
        where c.org_id = per_org.org_id
    returning c.org_id
     ),
+    key_settled as (
+      update api_keys k
+         set reserved = k.reserved - per_key.held ${input.periods ? sql`, ${countSpend(sql`k`, sql`per_key.taken`, input.periods)}` : sql``}
+        from (select api_key_id, sum(${balanceDelta})::int8 as taken, sum(work.cost)::int8 as held
+                from work where work.cost > 0 and work.org_id in (select org_id from settled)
+               group by api_key_id) as per_key
+       where k.id = per_key.api_key_id
+    ),
     entry as (
       insert into ledger_entries (org_id, kind, amount, reserved_delta, task_id, reason)
-      select work.org_id, ${kind}::ledger_kind, -${balanceDelta}, -work.cost, work.id, ${reason ?? null}
+      select work.org_id, ${kind}::ledger_kind, -${balanceDelta}, -work.cost, work.id, ${input.reason ?? null}
         from work where work.cost > 0
     )
     select * from work`;

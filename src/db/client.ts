@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
-import { is, SQL } from 'drizzle-orm';
+import type { SQL } from 'drizzle-orm';
 import { type PgDatabase, PgDialect, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -24,8 +24,6 @@ export interface Database {
    * first parse (about 140 µs), so one built inside a function is compiled again at every call.
    */
   rows<Row extends z.ZodType>(row: Row, query: SQL, options?: StatementOptions): Promise<z.output<Row>[]>;
-  /** @deprecated the unparsed form, until every caller names its row schema */
-  rows<Row>(query: SQL, options?: StatementOptions): Promise<Row[]>;
   /** Runs one statement whose rows nobody reads. */
   run(query: SQL, options?: StatementOptions): Promise<void>;
   /** Runs `work` in one transaction; `tx` is a Database whose statements all belong to it. */
@@ -80,12 +78,8 @@ function parsedRows<Row extends z.ZodType>(row: Row, raw: unknown[]): z.output<R
 
 /** `rows` and `run` over a driver's raw statement. */
 function statements(raw: RawStatement): Pick<Database, 'rows' | 'run'> {
-  function rows(first: z.ZodType | SQL, second?: SQL | StatementOptions, third?: StatementOptions): Promise<unknown[]> {
-    if (is(first, SQL)) return raw(first, second as StatementOptions | undefined);
-    return raw(second as SQL, third).then((found) => parsedRows(first, found));
-  }
   return {
-    rows: rows as Database['rows'],
+    rows: async (row, query, options) => parsedRows(row, await raw(query, options)),
     run: async (query, options) => {
       await raw(query, options);
     },

@@ -12,7 +12,14 @@ export abstract class DomainError extends Error {
   abstract readonly details: Readonly<Record<string, unknown>>;
 }
 
-export type AnyDomainError = TaskNotFound | TaskNotCancelable | CreditRefused | UnsupportedOperation | InvalidInput;
+export type AnyDomainError =
+  | TaskNotFound
+  | TaskNotCancelable
+  | CreditRefused
+  | SpendCapExceeded
+  | ToolNotAllowed
+  | UnsupportedOperation
+  | InvalidInput;
 
 export function isDomainError(error: unknown): error is AnyDomainError {
   return error instanceof DomainError;
@@ -58,6 +65,60 @@ export class CreditRefused extends DomainError {
     this.name = 'CreditRefused';
     this.reason = available === null ? 'no_credit_account' : 'insufficient_credits';
     this.details = available === null ? {} : { required: required.toString(), available: available.toString() };
+  }
+}
+
+/** A spend cap as it stood when a call was refused: amounts in micro-USDC. */
+export interface CapStanding {
+  scope: 'key' | 'organization';
+  cap: bigint;
+  period: 'day' | 'month';
+  /** charged in the current period */
+  spent: bigint;
+  /** held for working tasks, which counts against the cap until they settle */
+  reserved: bigint;
+}
+
+/**
+ * The call's cost does not fit what a spend cap (the key's or the organization's) leaves in its
+ * period. Amounts are micro-USDC; `resetsAt` is when the period ends (ISO-8601 UTC).
+ */
+export class SpendCapExceeded extends DomainError {
+  readonly kind = 'spend_cap_exceeded';
+  readonly reason = 'spend_cap_exceeded';
+  readonly details: {
+    scope: 'key' | 'organization';
+    cap: string;
+    period: 'day' | 'month';
+    spent: string;
+    reserved: string;
+    required: string;
+    resetsAt: string;
+  };
+  constructor(input: CapStanding & { required: bigint; resetsAt: Date }) {
+    super(`Spend cap reached: the ${input.scope === 'key' ? "key's" : "organization's"} ${input.period}ly cap cannot cover this call`);
+    this.name = 'SpendCapExceeded';
+    this.details = {
+      scope: input.scope,
+      cap: input.cap.toString(),
+      period: input.period,
+      spent: input.spent.toString(),
+      reserved: input.reserved.toString(),
+      required: input.required.toString(),
+      resetsAt: input.resetsAt.toISOString(),
+    };
+  }
+}
+
+/** The key's policy does not let it call this tool (outside its tool list, or above its tier). */
+export class ToolNotAllowed extends DomainError {
+  readonly kind = 'tool_not_allowed';
+  readonly reason = 'tool_not_allowed';
+  readonly details: { tool: string; allowedTools: string[]; maxTier?: number };
+  constructor(tool: string, allowedTools: string[], maxTier: number | null) {
+    super(`This API key may not call ${tool}`);
+    this.name = 'ToolNotAllowed';
+    this.details = { tool, allowedTools, ...(maxTier === null ? {} : { maxTier }) };
   }
 }
 

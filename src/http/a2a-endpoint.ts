@@ -88,14 +88,18 @@ export function a2aEndpoint(deps: {
   settlement: A2AContext['settlement'];
   tools: ToolRegistry;
   leases: Leases;
+  clock: () => Date;
 }) {
-  const charges = createChargeCombiner(deps.db);
+  const charges = createChargeCombiner(deps.db, deps.clock);
   const routes = new Hono<AppEnv>();
-  const handler = routes.post('/', bodyWithinLimit, requireApiKey(deps.db, refuseCall), async (c) => {
+  const handler = routes.post('/', bodyWithinLimit, requireApiKey(deps.db, deps.clock, refuseCall), async (c) => {
     const principal = c.get('principal');
     const answer = await handleRpcBody(c.get('body'), dispatcher, {
       db: deps.db,
       orgId: principal.orgId,
+      key: { id: principal.keyId, tools: principal.tools, maxTier: principal.maxTier },
+      clock: deps.clock,
+      capLeftAtAuth: principal.capLeftMicroUsdc,
       tools: deps.tools,
       leases: deps.leases,
       charges,

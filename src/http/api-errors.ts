@@ -45,8 +45,11 @@ export function apiErrorOf(error: AnyDomainError): ApiError {
       return new ApiError('not_found', `no task ${error.taskId} in this organization`, 'unknown_task');
     case 'task_not_cancelable':
     case 'credit_refused':
+    case 'spend_cap_exceeded':
     case 'unsupported_operation':
       return new ApiError('conflict', error.message, error.reason, error.details);
+    case 'tool_not_allowed':
+      return new ApiError('forbidden', error.message, error.reason, error.details);
     case 'invalid_input':
       if (error.reason === 'invalid_page_token')
         return new ApiError('invalid_request', 'cursor is not one this API returned', 'invalid_query');

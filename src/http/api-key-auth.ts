@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { authenticateApiKey, type Principal } from '../auth/api-keys.js';
 import { bearerToken } from '../auth/bearer.js';
+import { spendPeriodsAt } from '../billing/spend-caps.js';
 import type { Database } from '../db/client.js';
 import { type RpcError, rpcErrors } from '../rpc/errors.js';
 import type { AppEnv } from './env.js';
@@ -12,12 +13,13 @@ export type RefuseCall = (c: Context<AppEnv>, status: 401 | 503, error: RpcError
  * Requires `Authorization: Bearer <api key>`. Missing, unknown, revoked or expired keys are HTTP 401
  * with a JSON-RPC error body, before any method runs.
  */
-export function requireApiKey(db: Database, refuse: RefuseCall): MiddlewareHandler<AppEnv> {
+/** `clock` tells the UTC day and month the key's spend caps are read in. */
+export function requireApiKey(db: Database, clock: () => Date, refuse: RefuseCall): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const key = bearerToken(c.req.header('authorization'));
     let principal: Principal | undefined;
     try {
-      principal = key ? await authenticateApiKey(db, key) : undefined;
+      principal = key ? await authenticateApiKey(db, key, spendPeriodsAt(clock())) : undefined;
     } catch (error) {
       c.get('log').error({ err: error }, 'authentication lookup failed');
       return refuse(c, 503, rpcErrors.internal(c.get('requestId')));

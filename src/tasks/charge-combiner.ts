@@ -1,4 +1,5 @@
 import { chargeCalls } from '../billing/charges.js';
+import { spendPeriodsAt } from '../billing/spend-caps.js';
 import type { Database } from '../db/client.js';
 import {
   type AnsweredCall,
@@ -41,7 +42,8 @@ interface Waiting {
  * would have stood in anyway. Holds no state beyond calls in flight, so instances need not know of
  * each other.
  */
-export function createChargeCombiner(db: Database): ChargeCombiner {
+/** `clock` tells the UTC day and month each charge statement counts its spend in. */
+export function createChargeCombiner(db: Database, clock: () => Date = () => new Date()): ChargeCombiner {
   /** calls waiting for a statement slot */
   const pending: Waiting[] = [];
   let inFlight = 0;
@@ -54,6 +56,7 @@ export function createChargeCombiner(db: Database): ChargeCombiner {
         WrittenTaskSchema,
         chargeCalls({
           calls: answeredCalls(batch.map((entry) => entry.call)),
+          periods: spendPeriodsAt(clock()),
           messageIdUnused: callMessageIdUnused,
           taskWrite: insertCompletedTasksFromPaid,
         }),

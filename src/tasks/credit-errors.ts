@@ -1,9 +1,8 @@
-import { getCreditAccount } from '../billing/accounts.js';
-import { CreditRefused } from '../domain/errors.js';
+import { refusalOf } from '../billing/spend-caps.js';
+import type { CreditRefused, SpendCapExceeded } from '../domain/errors.js';
 import type { CallerContext } from './context.js';
 
-/** The refusal for a charge or hold that did not happen, with the account as it is now. */
-export async function creditError(ctx: CallerContext, cost: bigint): Promise<CreditRefused> {
-  const account = await getCreditAccount(ctx.db, ctx.orgId);
-  return new CreditRefused(cost, account ? account.available : null);
+/** The refusal for a charge or hold that did not happen: a spend cap it passes, else the credit, as they are now. */
+export function creditError(ctx: CallerContext, cost: bigint): Promise<CreditRefused | SpendCapExceeded> {
+  return refusalOf(ctx.db, { orgId: ctx.orgId, keyId: ctx.key.id, cost, now: ctx.clock() });
 }

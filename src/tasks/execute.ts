@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { settleWith } from '../billing/holds.js';
+import { spendPeriodsAt } from '../billing/spend-caps.js';
 import { ToolInputError } from '../domain/errors.js';
-import type { CallerContext } from './context.js';
+import type { TaskRunContext } from './context.js';
 import { failureOf, logPaidCall, logToolFailure, runWithDeadline, toolTimeoutMs } from './run-tool.js';
 import { completeWorkingTask, failWorkingTask, findTask, type TaskRow, TaskRowSchema } from './store.js';
 import type { ToolCall } from './tool-call.js';
@@ -11,7 +12,7 @@ import type { ToolCall } from './tool-call.js';
  * release on any failure. A run whose task was cancelled or taken over meanwhile settles nothing:
  * whoever ended the task settled it. Returns the task as it ends up.
  */
-export async function executeCall(ctx: CallerContext, task: TaskRow, call: ToolCall): Promise<TaskRow> {
+export async function executeCall(ctx: TaskRunContext, task: TaskRow, call: ToolCall): Promise<TaskRow> {
   const started = performance.now();
   const owner = ctx.leases.owner;
   let settled: TaskRow | undefined;
@@ -20,7 +21,10 @@ export async function executeCall(ctx: CallerContext, task: TaskRow, call: ToolC
     try {
       const result = await runWithDeadline(ctx, call, stop);
       const ms = Math.round(performance.now() - started);
-      [settled] = await ctx.db.rows(TaskRowSchema, settleWith('capture', completeWorkingTask(task.id, owner, result, ms)));
+      [settled] = await ctx.db.rows(
+        TaskRowSchema,
+        settleWith('capture', completeWorkingTask(task.id, owner, result, ms), { periods: spendPeriodsAt(ctx.clock()) }),
+      );
     } catch (error) {
       // Stryker disable next-line ConditionalExpression: a stopped run's release matches no working task under its lease, so nothing moves; only a log line differs
       if (stop.aborted) return;
@@ -28,7 +32,10 @@ export async function executeCall(ctx: CallerContext, task: TaskRow, call: ToolC
       logToolFailure(ctx, failure, error, { id: task.id, tool: call.tool.name });
       if (error instanceof ToolInputError) inputError = error;
       const ms = Math.round(performance.now() - started);
-      [settled] = await ctx.db.rows(TaskRowSchema, settleWith('release', failWorkingTask(task.id, owner, failure, ms), failure.reason));
+      [settled] = await ctx.db.rows(
+        TaskRowSchema,
+        settleWith('release', failWorkingTask(task.id, owner, failure, ms), { reason: failure.reason }),
+      );
     }
   });
   const final = settled ?? (await findTask(ctx.db, task.org_id, task.id)) ?? task;

@@ -23,9 +23,14 @@ export async function runInstantCall(ctx: CallerContext, message: Message, call:
   if (availableAtAuth !== undefined && (availableAtAuth === null || availableAtAuth < cost)) {
     return earlierTaskOr(ctx, message.messageId, () => new CreditRefused(cost, availableAtAuth));
   }
+  const capLeftAtAuth = ctx.capLeftAtAuth;
+  if (capLeftAtAuth !== undefined && capLeftAtAuth !== null && capLeftAtAuth < cost) {
+    return earlierTaskOr(ctx, message.messageId, () => creditError(ctx, cost));
+  }
   const id = randomUUID();
   const task = {
     id,
+    keyId: ctx.key.id,
     contextId,
     messageId: message.messageId,
     tool: call.tool.name,
@@ -69,6 +74,7 @@ async function recordFailure(ctx: CallerContext, task: InstantTask, error: unkno
 function taskRow(written: WrittenTask, task: InstantTask, outcome: Pick<TaskRow, 'state' | 'result' | 'error' | 'duration_ms'>): TaskRow {
   return {
     ...written,
+    api_key_id: task.keyId,
     context_id: task.contextId,
     message_id: task.messageId,
     call_message_id: task.messageId,

@@ -40,7 +40,7 @@ export async function releaseAbandonedTasks(db: Database): Promise<number> {
                     for update skip locked))
              and state = 'working'
        returning ${TASK_COLUMNS}`,
-        ABANDONED.reason,
+        { reason: ABANDONED.reason },
       ),
     );
     released += rows.length;

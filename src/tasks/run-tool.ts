@@ -1,5 +1,5 @@
 import { ToolInputError } from '../domain/errors.js';
-import type { CallerContext } from './context.js';
+import type { TaskRunContext } from './context.js';
 import type { TaskFailure, TaskRow } from './store.js';
 import type { ToolCall } from './tool-call.js';
 
@@ -17,7 +17,7 @@ export function failureOf(error: unknown, timeoutMs: number): TaskFailure {
 }
 
 /** How long this call's tool may run: its own timeout (an LLM's), else the gateway's. */
-export function toolTimeoutMs(ctx: CallerContext, call: ToolCall): number {
+export function toolTimeoutMs(ctx: TaskRunContext, call: ToolCall): number {
   return call.tool.timeoutMs ?? ctx.toolTimeoutMs;
 }
 
@@ -26,7 +26,7 @@ export function toolTimeoutMs(ctx: CallerContext, call: ToolCall): number {
  * and with `stop`'s reason when `stop` aborts first (the task was cancelled or its lease lost). The
  * executor's own signal aborts in both cases.
  */
-export async function runWithDeadline(ctx: CallerContext, call: ToolCall, stop?: AbortSignal): Promise<Record<string, unknown>> {
+export async function runWithDeadline(ctx: TaskRunContext, call: ToolCall, stop?: AbortSignal): Promise<Record<string, unknown>> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -58,14 +58,14 @@ export async function runWithDeadline(ctx: CallerContext, call: ToolCall, stop?:
 }
 
 /** Logs an unexpected tool failure (the caller's own mistakes are answered, not logged as errors). */
-export function logToolFailure(ctx: CallerContext, failure: TaskFailure, error: unknown, task: { id: string; tool: string }): void {
+export function logToolFailure(ctx: TaskRunContext, failure: TaskFailure, error: unknown, task: { id: string; tool: string }): void {
   if (failure.reason === 'tool_failed') {
     ctx.log.error({ err: error, task: task.id, tool: task.tool }, 'tool failed');
   }
 }
 
 /** The one line each paid call leaves, however it settled. */
-export function logPaidCall(ctx: CallerContext, task: TaskRow, ms: number): void {
+export function logPaidCall(ctx: TaskRunContext, task: TaskRow, ms: number): void {
   ctx.log.info(
     {
       org: ctx.orgId,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { reserveWith, settleWith } from '../billing/holds.js';
+import { spendPeriodsAt } from '../billing/spend-caps.js';
 import { DomainError, InvalidInput, TaskNotCancelable, TaskNotFound, UnsupportedOperation } from '../domain/errors.js';
 import { type Message, type TaskState, type TaskView, TERMINAL_STATES } from '../domain/task-model.js';
 import type { CallerContext } from './context.js';
@@ -7,6 +8,7 @@ import { creditError } from './credit-errors.js';
 import { executeCall } from './execute.js';
 import { runInstantCall } from './instant-call.js';
 import { instructionsMessage } from './instructions.js';
+import { requireToolAllowed } from './key-scope.js';
 import { toolTimeoutMs } from './run-tool.js';
 import {
   appendToWaitingTask,
@@ -60,11 +62,14 @@ async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall
       TaskRowSchema,
       reserveWith({
         orgId: ctx.orgId,
+        keyId: ctx.key.id,
         cost: call.tool.costMicroUsdc,
+        periods: spendPeriodsAt(ctx.clock()),
         guard: messageIdUnused(ctx.orgId, message.messageId),
         taskWrite: insertWorkingTaskFromHold(
           {
             id,
+            keyId: ctx.key.id,
             contextId,
             messageId: message.messageId,
             tool: call.tool.name,
@@ -89,6 +94,7 @@ async function openWaitingTask(ctx: CallerContext, message: Message, contextId: 
   const created = await insertWaitingTask(ctx.db, {
     id,
     orgId: ctx.orgId,
+    keyId: ctx.key.id,
     contextId,
     messageId: message.messageId,
     history: [{ ...message, taskId: id, contextId }, instructionsMessage(id, contextId, 1, ctx.tools)],
@@ -131,11 +137,14 @@ async function continueTask(ctx: CallerContext, message: Message, call: ToolCall
       TaskRowSchema,
       reserveWith({
         orgId: ctx.orgId,
+        keyId: ctx.key.id,
         cost: call.tool.costMicroUsdc,
+        periods: spendPeriodsAt(ctx.clock()),
         guard: waitingTaskGuard(ctx.orgId, taskId),
         taskWrite: startCallOnWaitingTaskFromHold(
           taskId,
           {
+            keyId: ctx.key.id,
             messageId: message.messageId,
             tool: call.tool.name,
             arguments: call.rawArguments,
@@ -172,6 +181,7 @@ export async function sendMessage({
 }): Promise<TaskView> {
   const { message } = input;
   const call = readToolCall(message, ctx.tools);
+  if (call) requireToolAllowed(ctx.key, call.tool, ctx.tools);
   const row = message.taskId
     ? await continueTask(ctx, message, call, message.taskId, input)
     : call
@@ -191,7 +201,7 @@ export async function cancelTask({ ctx, input }: { ctx: CallerContext; input: { 
   const task = await findTask(ctx.db, ctx.orgId, input.id);
   if (!task) throw new TaskNotFound(input.id);
   if (TERMINAL_STATES.has(task.state)) throw new TaskNotCancelable(task.id, task.state);
-  const [canceled] = await ctx.db.rows(TaskRowSchema, settleWith('release', cancelOpenTask(ctx.orgId, task.id), 'canceled'));
+  const [canceled] = await ctx.db.rows(TaskRowSchema, settleWith('release', cancelOpenTask(ctx.orgId, task.id), { reason: 'canceled' }));
   if (canceled) {
     // A run of this instance stops at once; one elsewhere at its next lease renewal.
     ctx.leases.cancel(task.id);

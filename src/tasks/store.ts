@@ -20,6 +20,8 @@ export const TaskRowSchema = z.object({
   message_id: z.string(),
   call_message_id: z.string().nullable(),
   tool: z.string().nullable(),
+  /** the key that made the call (null for tasks from before keys were recorded) */
+  api_key_id: z.string().nullable(),
   arguments: z.unknown(),
   cost: z.bigint(),
   state: TaskStateSchema,
@@ -43,6 +45,7 @@ export const TASK_COLUMNS = sql.join(
     'message_id',
     'call_message_id',
     'tool',
+    'api_key_id',
     'arguments',
     'cost',
     'state',
@@ -61,6 +64,8 @@ const deadline = (ms: number) => sql`now() + ${ms} * interval '1 millisecond'`;
 
 export interface NewCall {
   id: string;
+  /** the API key making the call */
+  keyId: string;
   contextId: string;
   messageId: string;
   tool: string;
@@ -79,9 +84,9 @@ export interface TaskLease {
 /** A new task already working on its tool call, written by the hold that pays for it (billing/holds.ts). */
 export function insertWorkingTaskFromHold(call: NewCall, lease: TaskLease): (hold: SQL) => SQL {
   return (hold) => sql`
-    insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, arguments, cost, state, history, deadline_at,
-                       lease_owner, lease_until, attempts)
-    select ${call.id}, ${hold}.org_id, ${call.contextId}, ${call.messageId}, ${call.messageId}, ${call.tool},
+    insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, api_key_id, arguments, cost, state, history,
+                       deadline_at, lease_owner, lease_until, attempts)
+    select ${call.id}, ${hold}.org_id, ${call.contextId}, ${call.messageId}, ${call.messageId}, ${call.tool}, ${call.keyId},
            ${json(call.arguments)}, ${call.cost}, 'working', ${json(call.history)}, ${deadline(call.deadlineMs)},
            ${lease.owner}, ${lease.until}, 1
       from ${hold}
@@ -110,6 +115,7 @@ export interface AnsweredCall extends Omit<NewCall, 'deadlineMs'> {
 export function answeredCalls(calls: readonly AnsweredCall[]): SQL {
   const rows = calls.map((call) => ({
     org_id: call.orgId,
+    key_id: call.keyId,
     id: call.id,
     context_id: call.contextId,
     message_id: call.messageId,
@@ -121,15 +127,16 @@ export function answeredCalls(calls: readonly AnsweredCall[]): SQL {
     duration_ms: call.durationMs,
   }));
   return sql`select * from rows from (json_to_recordset(${JSON.stringify(rows)}::json) as (
-      org_id uuid, id uuid, context_id text, message_id text, tool text, arguments jsonb, cost int8, result json,
+      org_id uuid, key_id uuid, id uuid, context_id text, message_id text, tool text, arguments jsonb, cost int8, result json,
       history jsonb, duration_ms int)) with ordinality
-    as answered (org_id, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms, n)`;
+    as answered (org_id, key_id, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms, n)`;
 }
 
 /** The paid calls' tasks, inserted completed by the charge that pays for them (billing/charges.ts). */
 export const insertCompletedTasksFromPaid = (paid: SQL): SQL => sql`
-    insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, arguments, cost, state, result, history, duration_ms)
-    select id, org_id, context_id, message_id, message_id, tool, arguments, cost, 'completed', result, history, duration_ms
+    insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, api_key_id, arguments, cost, state, result, history,
+                       duration_ms)
+    select id, org_id, context_id, message_id, message_id, tool, key_id, arguments, cost, 'completed', result, history, duration_ms
       from ${paid}
  returning id, org_id, cost, ${iso('created_at')}, ${iso('updated_at')}`;
 
@@ -142,8 +149,9 @@ export async function insertFailedTask(
   const [row] = await db.rows(
     WrittenTaskSchema,
     sql`
-    insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, arguments, cost, state, error, history, duration_ms)
-    values (${call.id}, ${call.orgId}, ${call.contextId}, ${call.messageId}, ${call.messageId}, ${call.tool},
+    insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, api_key_id, arguments, cost, state, error, history,
+                       duration_ms)
+    values (${call.id}, ${call.orgId}, ${call.contextId}, ${call.messageId}, ${call.messageId}, ${call.tool}, ${call.keyId},
             ${json(call.arguments)}, ${call.cost}, 'failed', ${json(outcome.failure)}, ${json(call.history)}, ${outcome.durationMs})
     on conflict do nothing
  returning ${WRITTEN_COLUMNS}`,
@@ -159,7 +167,7 @@ export function startCallOnWaitingTaskFromHold(
 ): (hold: SQL) => SQL {
   return (hold) => sql`
     update tasks
-       set state = 'working', call_message_id = ${call.messageId}, tool = ${call.tool},
+       set state = 'working', call_message_id = ${call.messageId}, tool = ${call.tool}, api_key_id = ${call.keyId},
            arguments = ${json(call.arguments)}, cost = ${call.cost}, history = history || ${json(call.appended)},
            deadline_at = ${deadline(call.deadlineMs)}, lease_owner = ${lease.owner}, lease_until = ${lease.until},
            attempts = attempts + 1, updated_at = now()
@@ -225,13 +233,13 @@ export function cancelOpenTask(orgId: string, taskId: string): SQL {
 
 export async function insertWaitingTask(
   db: Database,
-  task: { id: string; orgId: string; contextId: string; messageId: string; history: Message[] },
+  task: { id: string; orgId: string; keyId: string; contextId: string; messageId: string; history: Message[] },
 ): Promise<TaskRow | undefined> {
   const [row] = await db.rows(
     TaskRowSchema,
     sql`
-    insert into tasks (id, org_id, context_id, message_id, state, history)
-    values (${task.id}, ${task.orgId}, ${task.contextId}, ${task.messageId}, 'input-required', ${json(task.history)})
+    insert into tasks (id, org_id, api_key_id, context_id, message_id, state, history)
+    values (${task.id}, ${task.orgId}, ${task.keyId}, ${task.contextId}, ${task.messageId}, 'input-required', ${json(task.history)})
     on conflict (org_id, message_id) do nothing
  returning ${TASK_COLUMNS}`,
   );

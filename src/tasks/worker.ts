@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { settleWith } from '../billing/holds.js';
 import { repeat } from '../repeat.js';
-import type { CallerContext } from './context.js';
+import type { TaskRunContext } from './context.js';
 import { executeCall } from './execute.js';
 import { failWorkingTask, TASK_COLUMNS, type TaskRow, TaskRowSchema } from './store.js';
 import type { ToolCall } from './tool-call.js';
@@ -10,7 +10,7 @@ import type { ToolCall } from './tool-call.js';
 const MAX_ATTEMPTS = 3;
 
 /** The tool call a stored task was accepted with, checked again against today's tool table. */
-function storedCall(ctx: Omit<CallerContext, 'orgId'>, task: TaskRow): ToolCall | undefined {
+function storedCall(ctx: Omit<TaskRunContext, 'orgId'>, task: TaskRow): ToolCall | undefined {
   const tool = task.tool ? ctx.tools.find(task.tool) : undefined;
   if (!tool?.enabled) return undefined;
   const parsed = tool.params.safeParse(task.arguments ?? {});
@@ -23,7 +23,7 @@ function storedCall(ctx: Omit<CallerContext, 'orgId'>, task: TaskRow): ToolCall 
  * LOCKED so two instances never take the same task. Only the lease holder can settle, so a task
  * completes (and is charged) once even if a stalled first run wakes up. Returns how many it took.
  */
-export async function takeOverLapsedTasks(ctx: Omit<CallerContext, 'orgId'>, limit: number): Promise<number> {
+export async function takeOverLapsedTasks(ctx: Omit<TaskRunContext, 'orgId'>, limit: number): Promise<number> {
   if (limit <= 0) return 0;
   const { owner, until } = ctx.leases.claim();
   const taken = await ctx.db.rows(
@@ -39,12 +39,12 @@ export async function takeOverLapsedTasks(ctx: Omit<CallerContext, 'orgId'>, lim
  returning ${TASK_COLUMNS}`,
   );
   for (const task of taken) {
-    const taskCtx: CallerContext = { ...ctx, orgId: task.org_id };
+    const taskCtx: TaskRunContext = { ...ctx, orgId: task.org_id };
     const call = storedCall(ctx, task);
     ctx.log.info({ task: task.id, tool: task.tool, org: task.org_id }, 'took over a task whose lease lapsed');
     if (!call) {
       const failure = { reason: 'tool_unavailable', message: `tool ${task.tool ?? '(none)'} is no longer offered; nothing was charged` };
-      await ctx.db.run(settleWith('release', failWorkingTask(task.id, owner, failure, 0), failure.reason));
+      await ctx.db.run(settleWith('release', failWorkingTask(task.id, owner, failure, 0), { reason: failure.reason }));
       continue;
     }
     void executeCall(taskCtx, task, call).catch((error: unknown) =>
@@ -56,7 +56,7 @@ export async function takeOverLapsedTasks(ctx: Omit<CallerContext, 'orgId'>, lim
 
 /** Looks for lapsed tasks every `intervalMs`, keeping at most `maxRunning` held tasks running here. */
 export function startTaskWorker(
-  ctx: Omit<CallerContext, 'orgId'>,
+  ctx: Omit<TaskRunContext, 'orgId'>,
   options: { intervalMs: number; maxRunning: number },
 ): () => Promise<void> {
   return repeat(() => takeOverLapsedTasks(ctx, options.maxRunning - ctx.leases.running()), {

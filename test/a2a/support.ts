@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
+import { z } from 'zod';
 import { OPERATOR } from '../../src/audit/record.js';
 import { createApiKey, type IssuedKey } from '../../src/auth/api-keys.js';
+import { LEDGER_KINDS } from '../../src/billing/ledger.js';
 import type { TestGateway } from '../helpers/gateway.js';
 
 /** The tools the registry has enabled, in table order (getReputationReport is disabled). */
@@ -169,38 +171,44 @@ export const v1Text = (text: string) => ({ text });
 export const v03Data = (data: unknown) => ({ kind: 'data', data });
 export const v03Text = (text: string) => ({ kind: 'text', text });
 
-export interface AccountRow {
-  balance: bigint;
-  reserved: bigint;
-}
+const accountRow = z.object({ balance: z.bigint(), reserved: z.bigint() });
+export type AccountRow = z.infer<typeof accountRow>;
 
 export async function account(gateway: TestGateway, orgId: string): Promise<AccountRow | undefined> {
-  const [row] = await gateway.database.db.rows<AccountRow>(sql`select balance, reserved from credit_accounts where org_id = ${orgId}`);
+  const [row] = await gateway.database.db.rows(accountRow, sql`select balance, reserved from credit_accounts where org_id = ${orgId}`);
   return row;
 }
 
-export interface LedgerRow {
-  kind: 'grant' | 'topup' | 'reserve' | 'capture' | 'release' | 'charge';
-  amount: bigint;
-  reserved_delta: bigint;
-  task_id: string | null;
-}
+const ledgerRow = z.object({
+  kind: z.enum(LEDGER_KINDS),
+  amount: z.bigint(),
+  reserved_delta: z.bigint(),
+  task_id: z.string().nullable(),
+});
+export type LedgerRow = z.infer<typeof ledgerRow>;
 
 export async function ledger(gateway: TestGateway, orgId: string): Promise<LedgerRow[]> {
-  return gateway.database.db.rows<LedgerRow>(sql`
+  return gateway.database.db.rows(
+    ledgerRow,
+    sql`
     select kind::text as kind, amount, reserved_delta, task_id::text as task_id
-      from ledger_entries where org_id = ${orgId} order by id`);
+      from ledger_entries where org_id = ${orgId} order by id`,
+  );
 }
 
 export async function taskCount(gateway: TestGateway, orgId: string): Promise<number> {
-  const [row] = await gateway.database.db.rows<{ n: bigint }>(sql`select count(*)::int8 as n from tasks where org_id = ${orgId}`);
+  const [row] = await gateway.database.db.rows(
+    z.object({ n: z.bigint() }),
+    sql`select count(*)::int8 as n from tasks where org_id = ${orgId}`,
+  );
   return Number(row?.n ?? 0n);
 }
 
 /** Sum of ledger == balance and reserved for every account (the design's money invariant). */
 /** An organization row and a working API key, but no credit account. */
 export async function orgWithoutCreditAccount(gateway: TestGateway): Promise<{ orgId: string; apiKey: IssuedKey }> {
-  const [org] = await gateway.database.db.rows<{ id: string }>(
+  const [org] = await gateway.database.db.rows(
+    z.object({ id: z.string() }),
     sql`insert into organizations (name) values ('no account org') returning id`,
   );
   if (!org) throw new Error('organization insert returned no row');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { type AuditEntry, keyActor, OPERATOR, recordAudit, walletActor } from '../../src/audit/record.js';
 import { hashApiKey } from '../../src/auth/api-keys.js';
 import { grantCredits } from '../../src/billing/accounts.js';
@@ -85,10 +86,13 @@ describe('an audit row is written with its change, and only then', () => {
         .map((answer) => answer.status)
         .sort(),
     ).toEqual([204, 404]);
-    const [counted] = await gateway.database.db.rows<{ revocations: number; removals: number }>(sql`
+    const [counted] = await gateway.database.db.rows(
+      z.object({ revocations: z.number(), removals: z.number() }),
+      sql`
       select count(*) filter (where action = 'key.revoke' and target_id = ${key.id})::int as revocations,
              count(*) filter (where action = 'member.remove' and target_id = ${wallet.address.toLowerCase()})::int as removals
-        from audit_events`);
+        from audit_events`,
+    );
     expect(counted).toEqual({ revocations: 1, removals: 1 });
   });
 
@@ -116,7 +120,9 @@ describe('an audit row is written with its change, and only then', () => {
     afterAll(() => gateway.database.db.run(sql`alter table audit_events drop constraint audit_refused`));
 
     const state = async () => {
-      const [row] = await gateway.database.db.rows<Record<string, unknown>>(sql`
+      const [row] = await gateway.database.db.rows(
+        z.record(z.string(), z.unknown()),
+        sql`
         select (select count(*) from organizations)::int as organizations,
                (select count(*) from api_keys)::int as keys,
                (select count(*) from api_keys where revoked_at is not null)::int as revoked,
@@ -124,7 +130,8 @@ describe('an audit row is written with its change, and only then', () => {
                (select count(*) from low_balance_alerts)::int as alerts,
                (select count(*) from ledger_entries)::int as ledger,
                (select coalesce(sum(balance), 0)::int8 from credit_accounts) as balances,
-               (select count(*) from audit_events)::int as audit`);
+               (select count(*) from audit_events)::int as audit`,
+      );
       return row;
     };
     const send = (method: string, path: string, body?: unknown) =>
@@ -191,7 +198,8 @@ describe('what the audit trail never holds or shows', () => {
       secrets.push(((await alert.json()) as { webhookSecret: string }).webhookSecret);
     }
     await overHttp(gateway, 'DELETE', '/v1/alerts/low-balance', undefined, admin.token);
-    const [stored] = await gateway.database.db.rows<{ n: number }>(
+    const [stored] = await gateway.database.db.rows(
+      z.object({ n: z.number() }),
       sql`select count(*)::int as n from audit_events where org_id = ${owner.orgId} and action in ('key.create', 'key.revoke', 'alert.set', 'alert.delete')`,
     );
     expect(stored?.n).toBe(5);

@@ -41,14 +41,14 @@ describe('the audit trail of REST changes', () => {
     expect((await auditPage(gateway, owner.token)).events).toHaveLength(1);
   });
 
-  it('key.create and key.revoke: the key as GET /v1/keys lists it, before and after, with the request id of the change', async () => {
+  it('key.create and key.revoke: the key as GET /v1/keys lists it (its policy has rows of its own), before and after, with the request id of the change', async () => {
     const created = await overHttp(gateway, 'POST', '/v1/keys', { name: 'crawler', expiresAt: '2030-01-01T00:00:00Z' }, owner.token);
     expect(created.status).toBe(201);
     const key = (await created.json()) as { id: string; prefix: string };
     const listed = (await (await overHttp(gateway, 'GET', '/v1/keys', undefined, owner.token)).json()) as {
-      keys: { id: string }[];
+      keys: { id: string; policy: unknown; spend: unknown }[];
     };
-    const publicView = listed.keys.find((entry) => entry.id === key.id);
+    const { policy: _policy, spend: _spend, ...publicView } = listed.keys.find((entry) => entry.id === key.id) ?? {};
     expect(await latestEvent(gateway, owner.token)).toEqual({
       id: expect.any(String),
       actor: { kind: 'wallet', id: owner.address },
@@ -153,6 +153,52 @@ describe('the audit trail of REST changes', () => {
       actor: { kind: 'wallet', id: admin.address },
       before: { thresholdMicroUsdc: '7', webhookUrl: null },
       after: null,
+    });
+  });
+
+  it('key.policy.set and org.policy.set: the policy as the API answers it, before and after; a key created with a policy has both rows', async () => {
+    const created = await overHttp(
+      gateway,
+      'POST',
+      '/v1/keys',
+      { name: 'governed', spendCap: { amountMicroUsdc: '37000', period: 'day' }, maxTier: 1 },
+      owner.token,
+    );
+    expect(created.status).toBe(201);
+    const key = (await created.json()) as { id: string; policy: Record<string, unknown> };
+    const noPolicy = { tools: null, maxTier: null, spendCap: null, rateLimit: null };
+    const [policySet, creation] = (await auditPage(gateway, owner.token, 'limit=2')).events;
+    expect(creation).toMatchObject({ action: 'key.create', target: { kind: 'api_key', id: key.id } });
+    expect(policySet).toMatchObject({
+      action: 'key.policy.set',
+      actor: { kind: 'wallet', id: owner.address },
+      target: { kind: 'api_key', id: key.id },
+      before: noPolicy,
+      after: key.policy,
+      requestId: created.headers.get('x-request-id'),
+    });
+    expect(key.policy).toEqual({ ...noPolicy, maxTier: 1, spendCap: { amountMicroUsdc: '37000', period: 'day' } });
+
+    const patched = await overHttp(gateway, 'PATCH', `/v1/keys/${key.id}`, { tools: ['getAgentProfile'], maxTier: null }, owner.token);
+    expect(patched.status).toBe(200);
+    const patchedPolicy = ((await patched.json()) as { policy: Record<string, unknown> }).policy;
+    const patch = await latestEvent(gateway, owner.token);
+    expect(patch).toMatchObject({ action: 'key.policy.set', before: key.policy, after: patchedPolicy });
+    expect(patchedPolicy).toMatchObject({ tools: ['getAgentProfile'], maxTier: null });
+    // a patch that leaves the policy as it is records nothing
+    expect((await overHttp(gateway, 'PATCH', `/v1/keys/${key.id}`, { maxTier: null }, owner.token)).status).toBe(200);
+    expect((await latestEvent(gateway, owner.token))?.id).toBe(patch?.id);
+
+    const orgPolicy = { spendCap: { amountMicroUsdc: '5000000', period: 'month' }, rateLimit: { requests: 10, windowSeconds: 60 } };
+    const put = await overHttp(gateway, 'PUT', '/v1/policy', orgPolicy, owner.token);
+    expect(put.status).toBe(200);
+    expect(await latestEvent(gateway, owner.token)).toMatchObject({
+      action: 'org.policy.set',
+      actor: { kind: 'wallet', id: owner.address },
+      target: { kind: 'organization', id: owner.orgId },
+      before: { spendCap: null, rateLimit: null },
+      after: orgPolicy,
+      requestId: put.headers.get('x-request-id'),
     });
   });
 

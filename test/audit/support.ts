@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { expect } from 'vitest';
+import { z } from 'zod';
 import { expectDocumentedAnswer } from '../helpers/documented-answer.js';
 import type { TestGateway } from '../helpers/gateway.js';
 
@@ -53,13 +54,13 @@ export async function latestEvent(gateway: TestGateway, token: string): Promise<
 
 /** How many audit rows the database holds, over every organization. */
 export async function auditRowCount(gateway: TestGateway): Promise<number> {
-  const [row] = await gateway.database.db.rows<{ n: number }>(sql`select count(*)::int as n from audit_events`);
+  const [row] = await gateway.database.db.rows(z.object({ n: z.number() }), sql`select count(*)::int as n from audit_events`);
   return row?.n ?? -1;
 }
 
 /** Every audit row of the database as text, every column: what a secret must never appear in. */
 export async function allAuditText(gateway: TestGateway): Promise<string> {
-  const rows = await gateway.database.db.rows<{ row: string }>(sql`select a::text as row from audit_events a`);
+  const rows = await gateway.database.db.rows(z.object({ row: z.string() }), sql`select a::text as row from audit_events a`);
   return rows.map((row) => row.row).join('\n');
 }
 

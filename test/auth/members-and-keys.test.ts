@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { OPERATOR } from '../../src/audit/record.js';
 import { grantCredits } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
@@ -113,7 +114,8 @@ describe('organization members and roles', () => {
       rest(gateway, 'DELETE', `/v1/members/${first.address}`, undefined, second.token),
     ]);
     expect(answers.map((answer) => answer.status).sort()).toEqual([204, expect.any(Number)].sort());
-    const [owners] = await gateway.database.db.rows<{ count: number }>(
+    const [owners] = await gateway.database.db.rows(
+      z.object({ count: z.number() }),
       sql`select count(*)::int as count from org_members where org_id = ${first.orgId} and role = 'owner'`,
     );
     expect(owners?.count).toBe(1);
@@ -161,7 +163,8 @@ describe('API keys under a session', () => {
     expect(listing).not.toContain(created.key);
     const { keys } = JSON.parse(listing) as { keys: { id: string; name: string; prefix: string; revokedAt: string | null }[] };
     expect(keys.find((key) => key.id === created.id)).toMatchObject({ name: 'crawler', prefix: created.prefix, revokedAt: null });
-    const [stored] = await gateway.database.db.rows<{ keyHash: string }>(
+    const [stored] = await gateway.database.db.rows(
+      z.object({ keyHash: z.string() }),
       sql`select key_hash as "keyHash" from api_keys where id = ${created.id}`,
     );
     expect(stored?.keyHash).not.toContain(created.key.slice(4));
@@ -183,7 +186,7 @@ describe('API keys under a session', () => {
     const created = await createKey(gateway, owner.token, { name: 'hourly', expiresAt });
     expect(created.expiresAt).toBe(expiresAt);
     expect(await paidCall(gateway, created.key)).toBe('completed');
-    await gateway.database.db.rows(sql`update api_keys set expires_at = now() - interval '1 second' where id = ${created.id}`);
+    await gateway.database.db.run(sql`update api_keys set expires_at = now() - interval '1 second' where id = ${created.id}`);
     expect(await paidCall(gateway, created.key)).toBe(401);
     expect(
       await reasonOf(await rest(gateway, 'POST', '/v1/keys', { name: 'past', expiresAt: '2020-01-01T00:00:00Z' }, owner.token)),

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { rest, signIn, signInMessage, takeNonce } from '../helpers/sign-in.js';
 
@@ -37,7 +38,8 @@ describe('sign-in with Ethereum (EIP-4361)', () => {
     expect(session.status).toBe(200);
     expect(await session.json()).toEqual({ address: wallet.address.toLowerCase(), orgId: first.orgId, role: 'owner' });
 
-    const [account] = await gateway.database.db.rows<{ balance: bigint }>(
+    const [account] = await gateway.database.db.rows(
+      z.object({ balance: z.bigint() }),
       sql`select balance from credit_accounts where org_id = ${first.orgId}`,
     );
     expect(account?.balance).toBe(0n);
@@ -100,7 +102,7 @@ describe('sign-in with Ethereum (EIP-4361)', () => {
       'unknown_nonce',
     );
     const nonce = await takeNonce(gateway);
-    await gateway.database.db.rows(sql`update sign_in_nonces set expires_at = now() - interval '1 second' where nonce = ${nonce}`);
+    await gateway.database.db.run(sql`update sign_in_nonces set expires_at = now() - interval '1 second' where nonce = ${nonce}`);
     const stale = signInMessage(wallet.address, nonce);
     await expectRefusal(
       await rest(gateway, 'POST', '/v1/auth/verify', { message: stale, signature: await wallet.signMessage({ message: stale }) }),

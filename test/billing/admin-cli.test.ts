@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createApp } from '../../src/app.js';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { type Database, openDatabase } from '../../src/db/client.js';
@@ -165,42 +166,53 @@ async function balanceOf(live: Live, orgId: string): Promise<bigint> {
 }
 
 async function expectLedgerExplainsBalance(live: Live, orgId: string): Promise<void> {
-  const [row] = await live.db.rows<{ balance: bigint; reserved: bigint; amount: bigint; reservedDelta: bigint }>(sql`
+  const [row] = await live.db.rows(
+    z.object({ balance: z.bigint(), reserved: z.bigint(), amount: z.bigint(), reservedDelta: z.bigint() }),
+    sql`
     select a.balance, a.reserved,
            (select coalesce(sum(amount), 0)::int8 from ledger_entries where org_id = a.org_id) as amount,
            (select coalesce(sum(reserved_delta), 0)::int8 from ledger_entries where org_id = a.org_id) as "reservedDelta"
-      from credit_accounts a where a.org_id = ${orgId}`);
+      from credit_accounts a where a.org_id = ${orgId}`,
+  );
   expect(row).toBeDefined();
   expect(row?.balance).toBe(row?.amount);
   expect(row?.reserved).toBe(row?.reservedDelta);
 }
 
-async function counts(live: Live): Promise<{ orgs: bigint; keys: bigint; ledger: bigint; revoked: bigint; audit: bigint }> {
-  const [row] = await live.db.rows<{ orgs: bigint; keys: bigint; ledger: bigint; revoked: bigint; audit: bigint }>(sql`
+const Counts = z.object({ orgs: z.bigint(), keys: z.bigint(), ledger: z.bigint(), revoked: z.bigint(), audit: z.bigint() });
+
+async function counts(live: Live): Promise<z.output<typeof Counts>> {
+  const [row] = await live.db.rows(
+    Counts,
+    sql`
     select (select count(*) from organizations)::int8 as orgs,
            (select count(*) from api_keys)::int8 as keys,
            (select count(*) from ledger_entries)::int8 as ledger,
            (select count(*) from api_keys where revoked_at is not null)::int8 as revoked,
-           (select count(*) from audit_events)::int8 as audit`);
+           (select count(*) from audit_events)::int8 as audit`,
+  );
   return row as NonNullable<typeof row>;
 }
 
-interface AuditRow {
-  actorKind: string;
-  actor: string;
-  action: string;
-  targetKind: string;
-  targetId: string;
-  before: unknown;
-  after: unknown;
-  requestId: string | null;
-}
+const AuditRow = z.object({
+  actorKind: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  targetKind: z.string(),
+  targetId: z.string(),
+  before: z.unknown(),
+  after: z.unknown(),
+  requestId: z.string().nullable(),
+});
 
-async function auditRows(live: Live, orgId: string): Promise<AuditRow[]> {
-  return live.db.rows<AuditRow>(sql`
+async function auditRows(live: Live, orgId: string): Promise<z.output<typeof AuditRow>[]> {
+  return live.db.rows(
+    AuditRow,
+    sql`
     select actor_kind::text as "actorKind", actor, action, target_kind as "targetKind", target_id as "targetId",
            before, after, request_id as "requestId"
-      from audit_events where org_id = ${orgId} order by id`);
+      from audit_events where org_id = ${orgId} order by id`,
+  );
 }
 
 const onPostgres = Boolean(process.env.DATABASE_URL);
@@ -235,10 +247,11 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
     const apiKey = out.apiKey as string;
 
     await target.withGateway(async (live) => {
-      const [org] = await live.db.rows<{ name: string }>(sql`select name from organizations where id = ${orgId}`);
+      const [org] = await live.db.rows(z.object({ name: z.string() }), sql`select name from organizations where id = ${orgId}`);
       expect(org?.name).toBe('acme');
       expect(await balanceOf(live, orgId)).toBe(5_000_000n);
-      const grants = await live.db.rows<{ kind: string; amount: bigint }>(
+      const grants = await live.db.rows(
+        z.object({ kind: z.string(), amount: z.bigint() }),
         sql`select kind::text as kind, amount from ledger_entries where org_id = ${orgId}`,
       );
       expect(grants).toEqual([{ kind: 'grant', amount: 5_000_000n }]);
@@ -257,9 +270,12 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
 
     await target.withGateway(async (live) => {
       expect(await balanceOf(live, orgId)).toBe(5_001_000n);
-      const rows = await live.db.rows<{ kind: string; amount: bigint; reservedDelta: bigint; reason: string | null }>(sql`
+      const rows = await live.db.rows(
+        z.object({ kind: z.string(), amount: z.bigint(), reservedDelta: z.bigint(), reason: z.string().nullable() }),
+        sql`
         select kind::text as kind, amount, reserved_delta as "reservedDelta", reason
-          from ledger_entries where org_id = ${orgId} order by id`);
+          from ledger_entries where org_id = ${orgId} order by id`,
+      );
       expect(rows).toHaveLength(2);
       expect(rows[1]).toEqual({ kind: 'grant', amount: 1000n, reservedDelta: 0n, reason });
       await expectLedgerExplainsBalance(live, orgId);
@@ -277,7 +293,8 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
     const k2Id = created.keyId as string;
 
     await target.withGateway(async (live) => {
-      const [row] = await live.db.rows<{ name: string; orgId: string }>(
+      const [row] = await live.db.rows(
+        z.object({ name: z.string(), orgId: z.string() }),
         sql`select name, org_id::text as "orgId" from api_keys where id = ${k2Id}`,
       );
       expect(row).toEqual({ name: 'k2', orgId: first.orgId });
@@ -293,6 +310,71 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
       expect(await callTool(live, first.apiKey)).toEqual({ status: 200, state: 'TASK_STATE_COMPLETED' });
       expect(await balanceOf(live, first.orgId)).toBe(1_000_000n - 2n * TIER0_COST);
       await expectLedgerExplainsBalance(live, first.orgId);
+    });
+  });
+
+  it('create-key takes policy flags; set-key-policy changes them (none removes) and set-org-policy bounds every key, from the next call', async () => {
+    const org = await createOrgViaCli('governed org', '1000000');
+    const created = oneJsonLine(
+      await runAdmin(target, ['create-key', '--org', org.orgId, '--name', 'bounded', '--tools', 'getAgentProfile', '--max-tier', '1']),
+    );
+    expect(created.policy).toEqual({ tools: ['getAgentProfile'], maxTier: 1, spendCap: null, rateLimit: null });
+    const key = created.apiKey as string;
+    const keyId = created.keyId as string;
+
+    const capped = oneJsonLine(
+      await runAdmin(target, ['set-key-policy', '--key', keyId, '--spend-cap', '1000/day', '--rate-limit', '10/60s']),
+    );
+    expect(capped).toEqual({
+      keyId,
+      orgId: org.orgId,
+      policy: {
+        tools: ['getAgentProfile'],
+        maxTier: 1,
+        spendCap: { amountMicroUsdc: '1000', period: 'day' },
+        rateLimit: { requests: 10, windowSeconds: 60 },
+      },
+    });
+    await target.withGateway(async (live) => {
+      expect(await callTool(live, key)).toEqual({ status: 200, state: 'TASK_STATE_COMPLETED' });
+      expect(await callTool(live, key)).toEqual({ status: 200, errorCode: -32004, reason: 'spend_cap_exceeded' });
+    });
+
+    const uncapped = oneJsonLine(await runAdmin(target, ['set-key-policy', '--key', keyId, '--spend-cap', 'none', '--tools', 'all']));
+    expect(uncapped.policy).toEqual({ tools: null, maxTier: 1, spendCap: null, rateLimit: { requests: 10, windowSeconds: 60 } });
+    const orgCapped = oneJsonLine(await runAdmin(target, ['set-org-policy', '--org', org.orgId, '--spend-cap', '2000/month']));
+    expect(orgCapped).toEqual({ orgId: org.orgId, policy: { spendCap: { amountMicroUsdc: '2000', period: 'month' }, rateLimit: null } });
+    await target.withGateway(async (live) => {
+      expect(await callTool(live, key)).toEqual({ status: 200, state: 'TASK_STATE_COMPLETED' });
+      // the organization's cap covers every key: its first key has none of its own
+      expect(await callTool(live, org.apiKey)).toEqual({ status: 200, errorCode: -32004, reason: 'spend_cap_exceeded' });
+      expect(await balanceOf(live, org.orgId)).toBe(1_000_000n - 2n * TIER0_COST);
+      await expectLedgerExplainsBalance(live, org.orgId);
+    });
+  });
+
+  it('policy flags out of their forms are refused by name, exit 2, nothing changed', async () => {
+    const org = await createOrgViaCli('misflagged org', '0');
+    const refused = [
+      [['create-key', '--org', org.orgId, '--spend-cap', '37000/week'], '--spend-cap must be <micro-USDC>/day, <micro-USDC>/month or none'],
+      [['create-key', '--org', org.orgId, '--rate-limit', '10/0s'], '--rate-limit requests 1–1000000, window 1–86400 s'],
+      [['create-key', '--org', org.orgId, '--max-tier', '4'], '--max-tier must be 0, 1, 2, 3 or none'],
+      [['create-key', '--org', org.orgId, '--tools', 'getAgentProfile,noSuchTool'], '--tools must name tools the gateway offers'],
+      [['set-key-policy', '--key', org.keyId, '--spend-cap', '99999999999999999999/day'], '--spend-cap must be <micro-USDC>/day'],
+      [['set-key-policy', '--key', randomUUID(), '--max-tier', '0'], `no API key`],
+    ] as const;
+    for (const [args, message] of refused) {
+      const run = await runAdmin(target, [...args]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain(message);
+    }
+    await target.withGateway(async (live) => {
+      const [keys] = await live.db.rows(
+        z.object({ n: z.bigint() }),
+        sql`select count(*)::int8 as n from api_keys where org_id = ${org.orgId}`,
+      );
+      expect(keys?.n).toBe(1n);
     });
   });
 
@@ -312,6 +394,31 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
     expect(past.stdout).toBe('');
     expect(past.stderr).toBe('admin: create-key: --expires-at must be in the future\n');
     expect(await target.withGateway(counts)).toEqual(before);
+  });
+
+  it('policy commands write key.policy.set and org.policy.set rows, by the operator, with the policy before and after', async () => {
+    const { orgId } = await createOrgViaCli('policed org', '0');
+    const created = oneJsonLine(await runAdmin(target, ['create-key', '--org', orgId, '--name', 'capped', '--spend-cap', '37000/day']));
+    const keyId = created.keyId as string;
+    oneJsonLine(await runAdmin(target, ['set-key-policy', '--key', keyId, '--max-tier', '2']));
+    oneJsonLine(await runAdmin(target, ['set-org-policy', '--org', orgId, '--rate-limit', '10/60s']));
+
+    const rows = (await target.withGateway((live) => auditRows(live, orgId))).filter((row) => row.action.includes('policy'));
+    const operator = { actorKind: 'operator', actor: 'operator', requestId: null };
+    const noKeyPolicy = { tools: null, maxTier: null, spendCap: null, rateLimit: null };
+    const capped = { ...noKeyPolicy, spendCap: { amountMicroUsdc: '37000', period: 'day' } };
+    expect(rows).toEqual([
+      { ...operator, action: 'key.policy.set', targetKind: 'api_key', targetId: keyId, before: noKeyPolicy, after: capped },
+      { ...operator, action: 'key.policy.set', targetKind: 'api_key', targetId: keyId, before: capped, after: { ...capped, maxTier: 2 } },
+      {
+        ...operator,
+        action: 'org.policy.set',
+        targetKind: 'organization',
+        targetId: orgId,
+        before: { spendCap: null, rateLimit: null },
+        after: { spendCap: null, rateLimit: { requests: 10, windowSeconds: 60 } },
+      },
+    ]);
   });
 
   it('every command that changes something writes its audit row, by the operator; reading commands write none', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { postOverSocket } from '../a2a/support.js';
 import type { SettlementMode, TestGateway } from '../helpers/gateway.js';
@@ -39,12 +40,8 @@ interface RpcAnswer {
   error?: { code: number; message: string; data?: Record<string, unknown> };
 }
 
-interface LedgerCounts {
-  kind: string;
-  n: bigint;
-  amount: bigint;
-  reserved: bigint;
-}
+const ledgerCountsRow = z.object({ kind: z.string(), n: z.bigint(), amount: z.bigint(), reserved: z.bigint() });
+type LedgerCounts = z.infer<typeof ledgerCountsRow>;
 
 function paidCall(tool: string, agentId: number, messageId = randomUUID()) {
   return {
@@ -61,16 +58,22 @@ function paidCall(tool: string, agentId: number, messageId = randomUUID()) {
 const post = postOverSocket<RpcAnswer>;
 
 async function ledgerCounts(gateway: TestGateway, orgId: string): Promise<Record<string, LedgerCounts>> {
-  const rows = await gateway.database.db.rows<LedgerCounts>(sql`
+  const rows = await gateway.database.db.rows(
+    ledgerCountsRow,
+    sql`
     select kind::text as kind, count(*)::int8 as n, sum(amount)::int8 as amount, sum(reserved_delta)::int8 as reserved
-      from ledger_entries where org_id = ${orgId} group by kind`);
+      from ledger_entries where org_id = ${orgId} group by kind`,
+  );
   return Object.fromEntries(rows.map((row) => [row.kind, row]));
 }
 
 async function taskCount(gateway: TestGateway, orgId: string, state?: string): Promise<bigint> {
-  const [row] = await gateway.database.db.rows<{ n: bigint }>(sql`
+  const [row] = await gateway.database.db.rows(
+    z.object({ n: z.bigint() }),
+    sql`
     select count(*)::int8 as n from tasks
-     where org_id = ${orgId} ${state ? sql`and state = ${state}::task_state` : sql``}`);
+     where org_id = ${orgId} ${state ? sql`and state = ${state}::task_state` : sql``}`,
+  );
   return row?.n ?? -1n;
 }
 
@@ -170,7 +173,8 @@ describe.each(['by-tool', 'hold'] as const)(
       }
 
       expect(await taskCount(suite.gateway, org.orgId)).toBe(1n);
-      const [task] = await suite.gateway.database.db.rows<{ id: string; state: string }>(
+      const [task] = await suite.gateway.database.db.rows(
+        z.object({ id: z.string(), state: z.string() }),
         sql`select id::text, state::text from tasks where org_id = ${org.orgId}`,
       );
       expect(task).toEqual({ id: taskId, state: 'completed' });
@@ -255,7 +259,8 @@ describe.each(['by-tool', 'hold'] as const)(
       for (const cost of refusedCosts) expect(cost).toBeGreaterThan(after.balance);
 
       expectPaidFor(await ledgerCounts(suite.gateway, org.orgId), settlement, BigInt(completed), spent);
-      const [captured] = await suite.gateway.database.db.rows<{ total: bigint }>(
+      const [captured] = await suite.gateway.database.db.rows(
+        z.object({ total: z.bigint() }),
         sql`select coalesce(sum(cost), 0)::int8 as total from tasks where org_id = ${org.orgId} and state = 'completed'`,
       );
       expect(captured?.total).toBe(spent);

@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { OPERATOR } from '../../src/audit/record.js';
+import type { NewOrganization } from '../../src/auth/organizations.js';
 import { getCreditAccount, grantCredits, NoCreditAccountError, openCreditAccount } from '../../src/billing/accounts.js';
 import { reserveWith, settleWith } from '../../src/billing/holds.js';
+import { spendPeriodsAt } from '../../src/billing/spend-caps.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import { releaseAbandonedTasks } from '../../src/tasks/recovery.js';
 import {
@@ -14,7 +17,6 @@ import {
   failWorkingTask,
   insertWaitingTask,
   insertWorkingTaskFromHold,
-  type TaskRow,
 } from '../../src/tasks/store.js';
 import type { SettlementMode, TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
@@ -29,18 +31,19 @@ import { useSeededGateway } from '../helpers/seeded-gateway.js';
 const TIER0_COST = 1_000n;
 const HELD_COST = 50_000n;
 
-interface LedgerRow {
-  kind: string;
-  amount: bigint;
-  reservedDelta: bigint;
-  taskId: string | null;
+const ledgerRow = z.object({ kind: z.string(), amount: z.bigint(), reservedDelta: z.bigint(), taskId: z.string().nullable() });
+
+async function ledgerOf(gateway: TestGateway, orgId: string): Promise<z.infer<typeof ledgerRow>[]> {
+  return gateway.database.db.rows(
+    ledgerRow,
+    sql`
+    select kind::text as kind, amount, reserved_delta as "reservedDelta", task_id::text as "taskId"
+      from ledger_entries where org_id = ${orgId} and kind <> 'grant' order by id`,
+  );
 }
 
-async function ledgerOf(gateway: TestGateway, orgId: string): Promise<LedgerRow[]> {
-  return gateway.database.db.rows<LedgerRow>(sql`
-    select kind::text as kind, amount, reserved_delta as "reservedDelta", task_id::text as "taskId"
-      from ledger_entries where org_id = ${orgId} and kind <> 'grant' order by id`);
-}
+/** What these tests read of a task a hold or a settlement wrote. */
+const writtenTask = z.object({ id: z.string(), state: z.string() });
 
 async function accountOf(gateway: TestGateway, orgId: string) {
   const account = await getCreditAccount(gateway.database.db, orgId);
@@ -54,15 +57,19 @@ async function accountOf(gateway: TestGateway, orgId: string) {
  */
 async function holdTask(
   gateway: TestGateway,
-  input: { orgId: string; cost: bigint; owner: string; deadlineMs: number; until?: ReturnType<typeof sql> },
-): Promise<TaskRow> {
-  const [task] = await gateway.database.db.rows<TaskRow>(
+  input: { org: NewOrganization; cost: bigint; owner: string; deadlineMs: number; until?: ReturnType<typeof sql> },
+): Promise<z.infer<typeof writtenTask>> {
+  const [task] = await gateway.database.db.rows(
+    writtenTask,
     reserveWith({
-      orgId: input.orgId,
+      orgId: input.org.orgId,
+      keyId: input.org.apiKey.id,
       cost: input.cost,
+      periods: spendPeriodsAt(new Date()),
       taskWrite: insertWorkingTaskFromHold(
         {
           id: randomUUID(),
+          keyId: input.org.apiKey.id,
           contextId: randomUUID(),
           messageId: randomUUID(),
           tool: 'getReputationReport',
@@ -83,20 +90,24 @@ describe('a settlement by an instance without the lease, or of a task no longer 
   const suite = useSeededGateway({ demoData: false });
 
   /** A held task of `orgId` working under `owner`'s lease, its cost reserved as a paid call's is. */
-  const workingTask = (orgId: string, owner: string, deadline: 'later' | 'passed' = 'later') =>
-    holdTask(suite.gateway, { orgId, cost: HELD_COST, owner, deadlineMs: deadline === 'later' ? 60_000 : -1_000 });
+  const workingTask = (org: NewOrganization, owner: string, deadline: 'later' | 'passed' = 'later') =>
+    holdTask(suite.gateway, { org, cost: HELD_COST, owner, deadlineMs: deadline === 'later' ? 60_000 : -1_000 });
 
   const db = () => suite.gateway.database.db;
   const capture = (taskId: string, owner: string) =>
-    db().rows<TaskRow>(settleWith('capture', completeWorkingTask(taskId, owner, { ok: true }, 5)));
+    db().rows(
+      writtenTask,
+      settleWith('capture', completeWorkingTask(taskId, owner, { ok: true }, 5), { periods: spendPeriodsAt(new Date()) }),
+    );
   const release = (taskId: string, owner: string) =>
-    db().rows<TaskRow>(
-      settleWith('release', failWorkingTask(taskId, owner, { reason: 'tool_failed', message: 'failed' }, 5), 'tool_failed'),
+    db().rows(
+      writtenTask,
+      settleWith('release', failWorkingTask(taskId, owner, { reason: 'tool_failed', message: 'failed' }, 5), { reason: 'tool_failed' }),
     );
 
   it('a capture or a release by an instance that does not hold the lease changes nothing; the holder settles once', async () => {
     const org = await suite.gateway.createOrg({ credits: 1_000_000n });
-    const task = await workingTask(org.orgId, 'instance-a');
+    const task = await workingTask(org, 'instance-a');
     expect(await accountOf(suite.gateway, org.orgId)).toEqual({ balance: 1_000_000n, reserved: HELD_COST });
 
     expect(await capture(task.id, 'instance-b')).toEqual([]);
@@ -115,8 +126,8 @@ describe('a settlement by an instance without the lease, or of a task no longer 
 
   it('a task settled once is never settled again: not a second capture, a release after it, a second release, a cancel or a sweep', async () => {
     const org = await suite.gateway.createOrg({ credits: 1_000_000n });
-    const captured = await workingTask(org.orgId, 'instance-a');
-    const released = await workingTask(org.orgId, 'instance-a');
+    const captured = await workingTask(org, 'instance-a');
+    const released = await workingTask(org, 'instance-a');
     expect(await capture(captured.id, 'instance-a')).toHaveLength(1);
     expect(await release(released.id, 'instance-a')).toHaveLength(1);
     const settled = await accountOf(suite.gateway, org.orgId);
@@ -127,7 +138,7 @@ describe('a settlement by an instance without the lease, or of a task no longer 
     for (const task of [captured, released]) {
       expect(await capture(task.id, 'instance-a')).toEqual([]);
       expect(await release(task.id, 'instance-a')).toEqual([]);
-      expect(await db().rows(settleWith('release', cancelOpenTask(org.orgId, task.id), 'canceled'))).toEqual([]);
+      expect(await db().rows(writtenTask, settleWith('release', cancelOpenTask(org.orgId, task.id), { reason: 'canceled' }))).toEqual([]);
     }
     expect(await releaseAbandonedTasks(db())).toBe(0);
     expect(await accountOf(suite.gateway, org.orgId)).toEqual(settled);
@@ -136,9 +147,11 @@ describe('a settlement by an instance without the lease, or of a task no longer 
 
   it('a cancelled or swept task is settled by whoever ended it; the run that finishes afterwards moves nothing', async () => {
     const org = await suite.gateway.createOrg({ credits: 1_000_000n });
-    const canceled = await workingTask(org.orgId, 'instance-a');
-    const abandoned = await workingTask(org.orgId, 'instance-a', 'passed');
-    expect(await db().rows(settleWith('release', cancelOpenTask(org.orgId, canceled.id), 'canceled'))).toHaveLength(1);
+    const canceled = await workingTask(org, 'instance-a');
+    const abandoned = await workingTask(org, 'instance-a', 'passed');
+    expect(
+      await db().rows(writtenTask, settleWith('release', cancelOpenTask(org.orgId, canceled.id), { reason: 'canceled' })),
+    ).toHaveLength(1);
     expect(await releaseAbandonedTasks(db())).toBe(1);
     expect(await accountOf(suite.gateway, org.orgId)).toEqual({ balance: 1_000_000n, reserved: 0n });
     for (const task of [canceled, abandoned]) {
@@ -155,12 +168,13 @@ describe('a settlement by an instance without the lease, or of a task no longer 
   });
 });
 
-/** An answered Tier 0 call of `orgId`, ready for the charge combiner. */
-function answered(orgId: string, messageId = randomUUID()): AnsweredCall {
+/** An answered Tier 0 call of `org`'s first key, ready for the charge combiner. */
+function answered(org: NewOrganization, messageId = randomUUID()): AnsweredCall {
   const id = randomUUID();
   return {
     id,
-    orgId,
+    orgId: org.orgId,
+    keyId: org.apiKey.id,
     contextId: randomUUID(),
     messageId,
     tool: 'getAgentProfile',
@@ -235,7 +249,7 @@ describe('the charge combiner, one statement for a group of calls', () => {
     const rich = await suite.gateway.createOrg({ credits: 10n * TIER0_COST });
     const poor = await suite.gateway.createOrg({ credits: 2n * TIER0_COST + 999n });
     const combiner = createChargeCombiner(suite.gateway.database.db);
-    const calls = [...Array.from({ length: 4 }, () => answered(rich.orgId)), ...Array.from({ length: 4 }, () => answered(poor.orgId))];
+    const calls = [...Array.from({ length: 4 }, () => answered(rich)), ...Array.from({ length: 4 }, () => answered(poor))];
     const written = await Promise.all(calls.map((call) => combiner.charge(call)));
     expect(written.map((row) => row?.id)).toEqual([
       ...calls.slice(0, 4).map((call) => call.id),
@@ -259,8 +273,8 @@ describe('the charge combiner, one statement for a group of calls', () => {
     // Two calls fill both statement slots, so the next four wait and go together as one statement.
     // (Two calls with one messageId in two statements at once race: which commits first is
     // chance, and the loser is refused with the unique violation, which writeOnce answers.)
-    const slots = [answered(org.orgId), answered(org.orgId)];
-    const group = [answered(org.orgId), answered(org.orgId, messageId), answered(org.orgId, messageId), answered(org.orgId)];
+    const slots = [answered(org), answered(org)];
+    const group = [answered(org), answered(org, messageId), answered(org, messageId), answered(org)];
     const written = await Promise.all([...slots, ...group].map((call) => combiner.charge(call)));
     expect(written.map((row) => row?.id)).toEqual([...slots, ...group].map((call, i) => (i === 4 ? undefined : call.id)));
     expect(await accountOf(suite.gateway, org.orgId)).toEqual({ balance: 5n * TIER0_COST, reserved: 0n });
@@ -281,20 +295,30 @@ describe('the charge combiner, one statement for a group of calls', () => {
       // Another instance holds an uncommitted task with messageId `taken`: the group's insert of it
       // waits on the unique index, then fails with a unique violation once that task commits.
       const other = db.transaction(async (tx) => {
-        await insertWaitingTask(tx, { id: randomUUID(), orgId: org.orgId, contextId: randomUUID(), messageId: taken, history: [] });
-        const [backend] = await tx.rows<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+        await insertWaitingTask(tx, {
+          id: randomUUID(),
+          orgId: org.orgId,
+          keyId: org.apiKey.id,
+          contextId: randomUUID(),
+          messageId: taken,
+          history: [],
+        });
+        const [backend] = await tx.rows(z.object({ pid: z.number() }), sql`select pg_backend_pid() as pid`);
         inserted(backend!.pid);
         await released;
       });
       const pid = await otherPid;
       // Two calls fill both statement slots, so the next four wait and go together as one group.
-      const slots = [answered(org.orgId), answered(org.orgId)];
-      const group = [answered(org.orgId), answered(org.orgId, taken), answered(org.orgId), answered(org.orgId)];
+      const slots = [answered(org), answered(org)];
+      const group = [answered(org), answered(org, taken), answered(org), answered(org)];
       const charged = [...slots, ...group].map((call) => combiner.charge(call));
       for (let waited = 0; ; waited += 1) {
-        const [blocked] = await db.rows<{ n: number }>(sql`
+        const [blocked] = await db.rows(
+          z.object({ n: z.number() }),
+          sql`
           select count(*)::int as n from pg_stat_activity
-           where datname = current_database() and ${pid} = any(pg_blocking_pids(pid)) and query like '%with recursive calls%'`);
+           where datname = current_database() and ${pid} = any(pg_blocking_pids(pid)) and query like '%with recursive calls%'`,
+        );
         if (blocked?.n === 1) break;
         if (waited > 600) throw new Error('the grouped charge never waited on the uncommitted task');
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -329,7 +353,8 @@ describe.each(['by-tool', 'hold'] as const)('the credit boundary of a paid call 
     expect(answer.result?.task.status.state).toBe('TASK_STATE_COMPLETED');
     expect(await accountOf(suite.gateway, exact.orgId)).toEqual({ balance: 0n, reserved: 0n });
     // the duration billed usage reports is the tool's run, within the call's own time
-    const [task] = await suite.gateway.database.db.rows<{ durationMs: number }>(
+    const [task] = await suite.gateway.database.db.rows(
+      z.object({ durationMs: z.number().nullable() }),
       sql`select duration_ms as "durationMs" from tasks where org_id = ${exact.orgId}`,
     );
     expect(task?.durationMs).toBeGreaterThanOrEqual(0);
@@ -345,7 +370,7 @@ describe.each(['by-tool', 'hold'] as const)('the credit boundary of a paid call 
 
   it('credit reserved by a call in flight counts: what is left above it is the boundary', async () => {
     const org = await suite.gateway.createOrg({ credits: HELD_COST + TIER0_COST });
-    await holdTask(suite.gateway, { orgId: org.orgId, cost: HELD_COST, owner: 'elsewhere', deadlineMs: -1_000 });
+    await holdTask(suite.gateway, { org, cost: HELD_COST, owner: 'elsewhere', deadlineMs: -1_000 });
     expect((await call(org.apiKey.key)).result?.task.status.state).toBe('TASK_STATE_COMPLETED');
     const refused = await call(org.apiKey.key);
     expect(refused.error?.data).toMatchObject({ reason: 'insufficient_credits', available: '0' });
@@ -362,7 +387,7 @@ describe('holds swept and grants made by the operator', () => {
     const org = await suite.gateway.createOrg({ credits: 1_000_000n });
     const abandoned = 201;
     for (let i = 0; i < abandoned; i += 1) {
-      await holdTask(suite.gateway, { orgId: org.orgId, cost: 1n, owner: 'gone', deadlineMs: -1_000, until: sql`now()` });
+      await holdTask(suite.gateway, { org, cost: 1n, owner: 'gone', deadlineMs: -1_000, until: sql`now()` });
     }
     expect(await accountOf(suite.gateway, org.orgId)).toEqual({ balance: 1_000_000n, reserved: BigInt(abandoned) });
     expect(await releaseAbandonedTasks(suite.gateway.database.db)).toBe(abandoned);
@@ -380,7 +405,7 @@ describe('holds swept and grants made by the operator', () => {
     }
     expect(await ledgerOf(suite.gateway, org.orgId)).toEqual([]);
     await grantCredits(suite.gateway.database.db, { orgId: org.orgId, amount: HELD_COST, reason: 'first', by: OPERATOR });
-    await holdTask(suite.gateway, { orgId: org.orgId, cost: HELD_COST, owner: 'gone', deadlineMs: -1_000, until: sql`now()` });
+    await holdTask(suite.gateway, { org, cost: HELD_COST, owner: 'gone', deadlineMs: -1_000, until: sql`now()` });
     const after = await grantCredits(suite.gateway.database.db, { orgId: org.orgId, amount: 7n, reason: 'second', by: OPERATOR });
     expect(after).toEqual({ orgId: org.orgId, balance: HELD_COST + 7n, reserved: HELD_COST, available: 7n });
     expect(await releaseAbandonedTasks(suite.gateway.database.db)).toBe(1);
@@ -396,7 +421,8 @@ describe('holds swept and grants made by the operator', () => {
       orgId: withoutAccount,
     });
     expect(await getCreditAccount(suite.gateway.database.db, withoutAccount)).toBeUndefined();
-    const [written] = await suite.gateway.database.db.rows<{ n: bigint }>(
+    const [written] = await suite.gateway.database.db.rows(
+      z.object({ n: z.bigint() }),
       sql`select count(*) as n from ledger_entries where org_id = ${withoutAccount}`,
     );
     expect(written?.n).toBe(0n);

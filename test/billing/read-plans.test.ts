@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization } from '../../src/auth/organizations.js';
 import { chargeCalls } from '../../src/billing/charges.js';
 import { reserveWith } from '../../src/billing/holds.js';
+import { spendPeriodsAt } from '../../src/billing/spend-caps.js';
 import { type UsageQuery, usageStatement } from '../../src/billing/usage.js';
 import { rollUpUsage } from '../../src/billing/usage-rollup.js';
 import {
@@ -22,13 +24,19 @@ const DAYS = 60;
 const TASKS_PER_ORG = 60_000;
 const tierOf: UsageQuery['tierOf'] = (tool) => sql`case ${tool} when 'getTrend' then '1' else '0' end`;
 
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Sort Key'?: string[];
-  Plans?: PlanNode[];
-}
+/** One node of an `explain (format json)` plan, with the fields these tests look at. */
+const planNode = z.object({
+  'Node Type': z.string(),
+  'Relation Name': z.string().optional(),
+  'Index Name': z.string().optional(),
+  'Sort Key': z.array(z.string()).optional(),
+  get Plans() {
+    return z.array(planNode).optional();
+  },
+});
+type PlanNode = z.infer<typeof planNode>;
+/** `explain (format json)` answers one row holding a one-element array around the plan. */
+const explained = z.object({ 'QUERY PLAN': z.tuple([z.object({ Plan: planNode })]) });
 
 const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 
@@ -40,9 +48,10 @@ const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatM
 describe('billing reads use indexes, never a scan of every task (PostgreSQL only)', needs('postgres'), () => {
   let database: TestDatabase;
   let orgId: string;
+  let keyId: string;
 
   const planOf = async (statement: SQL) => {
-    const [row] = await database.db.rows<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(sql`explain (format json) ${statement}`);
+    const [row] = await database.db.rows(explained, sql`explain (format json) ${statement}`);
     return nodes(row!['QUERY PLAN'][0].Plan);
   };
   const expectNoTaskScan = (plan: PlanNode[]) => {
@@ -53,11 +62,13 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const orgs = [];
-    for (let n = 0; n < 3; n++) orgs.push((await createOrganization(database.db, { name: `org ${n}`, credits: 0n, by: OPERATOR })).orgId);
+    const created = [];
+    for (let n = 0; n < 3; n++) created.push(await createOrganization(database.db, { name: `org ${n}`, credits: 0n, by: OPERATOR }));
+    const orgs = created.map((org) => org.orgId);
     orgId = orgs[0]!;
+    keyId = created[0]!.apiKey.id;
     for (const org of orgs) {
-      await database.db.rows(sql`
+      await database.db.run(sql`
         insert into tasks (org_id, context_id, message_id, tool, cost, state, history, duration_ms, created_at)
         select ${org}, 'c', 'm' || i, (array['getAgentProfile', 'getTrend'])[1 + i % 2], 1000,
                (case when i % 20 = 0 then 'failed' else 'completed' end)::task_state, '[]'::jsonb, i % 300,
@@ -65,7 +76,7 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
           from generate_series(1, ${TASKS_PER_ORG}::int) i`);
     }
     await rollUpUsage(database.db);
-    await database.db.rows(sql`analyze`);
+    await database.db.run(sql`analyze`);
   }, 120_000);
   afterAll(() => database.dispose());
 
@@ -94,6 +105,7 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
   it('a charge of many calls and a held call probe the messageId indexes: a retry check never reads every task', async () => {
     const call = (n: number) => ({
       orgId,
+      keyId,
       id: randomUUID(),
       contextId: 'c',
       messageId: `fresh-${n}`,
@@ -106,13 +118,16 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
     });
     const charge = chargeCalls({
       calls: answeredCalls(Array.from({ length: 50 }, (_, n) => call(n))),
+      periods: spendPeriodsAt(new Date()),
       messageIdUnused: callMessageIdUnused,
       taskWrite: insertCompletedTasksFromPaid,
     });
     const { id, ...fields } = call(99);
     const hold = reserveWith({
       orgId,
+      keyId,
       cost: 1_000n,
+      periods: spendPeriodsAt(new Date()),
       guard: messageIdUnused(orgId, 'fresh-99'),
       taskWrite: insertWorkingTaskFromHold({ ...fields, id, deadlineMs: 1_000 }, { owner: 'me', until: sql`now()` }),
     });

@@ -4,6 +4,7 @@ import { type Address, createWalletClient, encodeFunctionData, type Hex, http, t
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { signInWallet } from '../../src/auth/members.js';
 import { chainClient, type TopUpChain } from '../../src/chain/client.js';
 import { scanTopUps, startTopUpWatcher } from '../../src/chain/topup-watcher.js';
@@ -64,12 +65,18 @@ describe('USDC top-ups verified on a local chain', () => {
   }
 
   async function balanceOf(orgId: string): Promise<bigint> {
-    const [row] = await gateway.database.db.rows<{ balance: bigint }>(sql`select balance from credit_accounts where org_id = ${orgId}`);
+    const [row] = await gateway.database.db.rows(
+      z.object({ balance: z.bigint() }),
+      sql`select balance from credit_accounts where org_id = ${orgId}`,
+    );
     return row?.balance ?? -1n;
   }
 
-  async function ledgerTopUps(orgId: string): Promise<{ amount: bigint; reason: string }[]> {
-    return gateway.database.db.rows(sql`select amount, reason from ledger_entries where org_id = ${orgId} and kind = 'topup' order by id`);
+  async function ledgerTopUps(orgId: string): Promise<{ amount: bigint; reason: string | null }[]> {
+    return gateway.database.db.rows(
+      z.object({ amount: z.bigint(), reason: z.string().nullable() }),
+      sql`select amount, reason from ledger_entries where org_id = ${orgId} and kind = 'topup' order by id`,
+    );
   }
 
   async function member(): Promise<{ wallet: LocalAccount; session: SignedIn }> {
@@ -109,7 +116,8 @@ describe('USDC top-ups verified on a local chain', () => {
   });
 
   async function cursorBlock(): Promise<bigint> {
-    const [cursor] = await gateway.database.db.rows<{ blockNumber: bigint }>(
+    const [cursor] = await gateway.database.db.rows(
+      z.object({ blockNumber: z.bigint() }),
       sql`select block_number as "blockNumber" from chain_cursors where chain_id = ${foundry.id}`,
     );
     return cursor?.blockNumber ?? -1n;
@@ -117,7 +125,10 @@ describe('USDC top-ups verified on a local chain', () => {
 
   /** Who recorded each top-up of the transaction: 'submitted' or 'watcher'. */
   async function recordedBy(txHash: Hex): Promise<string[]> {
-    const rows = await gateway.database.db.rows<{ source: string }>(sql`select source from topups where tx_hash = ${txHash.toLowerCase()}`);
+    const rows = await gateway.database.db.rows(
+      z.object({ source: z.string() }),
+      sql`select source from topups where tx_hash = ${txHash.toLowerCase()}`,
+    );
     return rows.map((row) => row.source);
   }
 
@@ -219,7 +230,8 @@ describe('USDC top-ups verified on a local chain', () => {
     const txHash = await pay(newcomer, 3_000_000n);
     await chain.mine(CONFIRMATIONS);
     await scan();
-    const [row] = await gateway.database.db.rows<{ status: string; orgId: string | null }>(
+    const [row] = await gateway.database.db.rows(
+      z.object({ status: z.string(), orgId: z.string().nullable() }),
       sql`select status, org_id as "orgId" from topups where tx_hash = ${txHash.toLowerCase()}`,
     );
     expect(row).toEqual({ status: 'unclaimed', orgId: null });
@@ -266,7 +278,8 @@ describe('USDC top-ups verified on a local chain', () => {
     const before = await chain.testClient.snapshot();
     await chain.mine(CONFIRMATIONS + 3);
     await scan();
-    const [scanned] = await gateway.database.db.rows<{ blockNumber: bigint; blockHash: string }>(
+    const [scanned] = await gateway.database.db.rows(
+      z.object({ blockNumber: z.bigint(), blockHash: z.string() }),
       sql`select block_number as "blockNumber", block_hash as "blockHash" from chain_cursors where chain_id = ${foundry.id}`,
     );
 
@@ -301,7 +314,8 @@ describe('USDC top-ups verified on a local chain', () => {
     } finally {
       await stop();
     }
-    const [cursor] = await gateway.database.db.rows<{ blockNumber: bigint }>(
+    const [cursor] = await gateway.database.db.rows(
+      z.object({ blockNumber: z.bigint() }),
       sql`select block_number as "blockNumber" from chain_cursors where chain_id = ${foundry.id}`,
     );
     expect(cursor?.blockNumber).toBeGreaterThan(0n);

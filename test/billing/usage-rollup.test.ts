@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { NewOrganization } from '../../src/auth/organizations.js';
 import { rollUpUsage } from '../../src/billing/usage-rollup.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
@@ -49,7 +50,7 @@ describe('usage rollup: closed days read from rollups answer exactly what the ta
   };
   /** Dates the organization's newest task `daysAgo` days back at `hour` UTC, with a set duration. */
   const backdate = async (taskId: string, daysAgo: number, hour: number, durationMs?: number) =>
-    gateway.database.db.rows(sql`
+    gateway.database.db.run(sql`
       update tasks set created_at = ${at(daysAgo, hour)}::timestamptz, duration_ms = coalesce(${durationMs ?? null}::int, duration_ms)
        where id = ${taskId}`);
 
@@ -87,11 +88,12 @@ describe('usage rollup: closed days read from rollups answer exactly what the ta
 
     const passes = await Promise.all([rollUpUsage(gateway.database.db), rollUpUsage(gateway.database.db)]);
     expect(passes.reduce((days, pass) => days + pass.days, 0)).toBe(5);
-    const [rolled] = await gateway.database.db.rows<{ calls: number }>(
+    const [rolled] = await gateway.database.db.rows(
+      z.object({ calls: z.number().nullable() }),
       sql`select sum(calls)::int as calls from usage_rollups where org_id = ${org.orgId}`,
     );
     expect(rolled?.calls).toBe(20); // the five closed days' 4 calls each, once
-    const pending = await gateway.database.db.rows<{ task_id: string }>(sql`select task_id from usage_rollup_pending`);
+    const pending = await gateway.database.db.rows(z.object({ task_id: z.string() }), sql`select task_id from usage_rollup_pending`);
     expect(pending.map((row) => row.task_id)).toEqual([waitingTaskId]);
 
     expect(await everyAnswer()).toEqual(fromTasks);
@@ -105,8 +107,11 @@ describe('usage rollup: closed days read from rollups answer exactly what the ta
     const [row] = (await usage(`by=day&from=${at(5, 0)}&to=${at(4, 0)}`)).usage;
     // durations 4, 9, 15, 27 ms on that day: the 2nd and the 4th of four
     expect(row).toMatchObject({ key: new Date(today - 5 * DAY).toISOString().slice(0, 10), calls: 4, p50Ms: 9, p95Ms: 27 });
-    const buckets = await gateway.database.db.rows<{ bucket: string }>(sql`
-      select distinct bucket from usage_rollups, jsonb_object_keys(latency) bucket where org_id = ${org.orgId}`);
+    const buckets = await gateway.database.db.rows(
+      z.object({ bucket: z.string() }),
+      sql`
+      select distinct bucket from usage_rollups, jsonb_object_keys(latency) bucket where org_id = ${org.orgId}`,
+    );
     expect(
       buckets
         .map((entry) => Number(entry.bucket))
@@ -127,7 +132,7 @@ describe('usage rollup: closed days read from rollups answer exactly what the ta
     });
 
     expect(await rollUpUsage(gateway.database.db)).toEqual({ days: 0, folded: 1 });
-    expect(await gateway.database.db.rows(sql`select task_id from usage_rollup_pending`)).toEqual([]);
+    expect(await gateway.database.db.rows(z.object({ task_id: z.string() }), sql`select task_id from usage_rollup_pending`)).toEqual([]);
     expect(await everyAnswer()).toEqual(after);
     expect(await rollUpUsage(gateway.database.db)).toEqual({ days: 0, folded: 0 });
     expect(await everyAnswer()).toEqual(after);

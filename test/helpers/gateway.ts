@@ -4,6 +4,7 @@ import { serve } from '@hono/node-server';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterEach } from 'vitest';
+import { z } from 'zod';
 import { type App, createApp } from '../../src/app.js';
 import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
@@ -51,6 +52,8 @@ export interface TestGatewayOptions {
   nonces?: { perMinute: number; trustProxy: boolean };
   /** the gateway's logger (a test that reads the log lines); silent unless TEST_LOG_LEVEL is set */
   log?: pino.Logger;
+  /** the time spend caps count in (a test moves it across the end of a day or month) */
+  clock?: () => Date;
 }
 
 /** A gateway on a fresh database. Logs are silent unless TEST_LOG_LEVEL is set. */
@@ -81,6 +84,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       },
     }),
     indexedChainId: options.indexedChainId,
+    clock: options.clock,
     topUpReader: options.rpcUrl && options.topUpChain ? { client: chainClient(options.rpcUrl), chain: options.topUpChain } : undefined,
   });
   let server: Server | undefined;
@@ -119,23 +123,35 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   return gateway;
 }
 
-export interface MoneyCheck {
-  orgId: string;
-  balance: bigint;
-  reserved: bigint;
-  ledgerAmount: bigint;
-  ledgerReserved: bigint;
-}
+const moneyCheck = z.object({
+  orgId: z.string(),
+  balance: z.bigint(),
+  reserved: z.bigint(),
+  ledgerAmount: z.bigint(),
+  ledgerReserved: z.bigint(),
+  /** the organization's keys whose `reserved` is not the sum of their working tasks' costs */
+  keysOff: z.bigint(),
+});
+export type MoneyCheck = z.infer<typeof moneyCheck>;
 
-/** Every account next to the sums of its ledger: the invariant is balance = Σamount, reserved = Σreserved_delta. */
+/**
+ * Every account next to the sums of its ledger: the invariant is balance = Σamount, reserved =
+ * Σreserved_delta; and each key's reserved is what its working tasks hold (the spend caps' count).
+ */
 export async function moneyChecks(gateway: TestGateway): Promise<MoneyCheck[]> {
-  const rows = await gateway.database.db.rows<MoneyCheck>(sql`
+  return gateway.database.db.rows(
+    moneyCheck,
+    sql`
     select a.org_id as "orgId", a.balance, a.reserved,
            coalesce(sum(l.amount), 0)::int8 as "ledgerAmount",
-           coalesce(sum(l.reserved_delta), 0)::int8 as "ledgerReserved"
+           coalesce(sum(l.reserved_delta), 0)::int8 as "ledgerReserved",
+           (select count(*) from api_keys k
+             where k.org_id = a.org_id
+               and k.reserved <> (select coalesce(sum(t.cost), 0) from tasks t where t.api_key_id = k.id and t.state = 'working'))::int8
+             as "keysOff"
       from credit_accounts a left join ledger_entries l on l.org_id = a.org_id
-     group by a.org_id, a.balance, a.reserved`);
-  return rows;
+     group by a.org_id, a.balance, a.reserved`,
+  );
 }
 
 /** What is wrong with one account's money, as text that changes when it gets worse; empty when all holds. */
@@ -148,6 +164,7 @@ function ledgerProblems(check: MoneyCheck, options: { idle?: boolean }): string[
       `reserved ${check.reserved} ≠ Σ ledger reserved_delta ${check.ledgerReserved} (off by ${check.reserved - check.ledgerReserved})`,
     );
   if (check.balance < 0n) problems.push(`balance ${check.balance} is negative`);
+  if (check.keysOff > 0n) problems.push(`${check.keysOff} keys whose reserved is not what their working tasks hold`);
   if (options.idle !== false && check.reserved !== 0n) problems.push(`${check.reserved} still reserved with no call in flight`);
   return problems;
 }

@@ -12,6 +12,8 @@ export interface LlmSuite {
   /** this test's organization and its API key */
   key: string;
   orgId: string;
+  /** the id of that organization's key */
+  keyId: string;
 }
 
 /**
@@ -44,6 +46,7 @@ export function useLlmGateway(options: {
     const org = await suite.gateway.createOrg({ credits: options.credits });
     suite.key = org.apiKey.key;
     suite.orgId = org.orgId;
+    suite.keyId = org.apiKey.id;
     suite.llm.requests.length = 0;
     suite.llm.otherwise = 'report';
   });

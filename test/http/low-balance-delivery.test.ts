@@ -43,7 +43,7 @@ describe('low-balance notice delivery', () => {
   const hitsOn = (path: string) => hits.filter((hit) => hit === path).length;
   /** Moves an alert's retry time to now, as if its backoff had passed. */
   const backoffPassed = (orgId: string) =>
-    gateway.database.db.rows(sql`update low_balance_alerts set next_attempt_at = now() where org_id = ${orgId}`);
+    gateway.database.db.run(sql`update low_balance_alerts set next_attempt_at = now() where org_id = ${orgId}`);
 
   /** An organization whose available credit (10,000) is already under its alert's threshold. */
   async function orgBelowThreshold(path: string): Promise<string> {

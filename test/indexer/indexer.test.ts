@@ -1,12 +1,16 @@
 import { sql } from 'drizzle-orm';
 import { keccak256, type LocalAccount, stringToHex, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { NewOrganization } from '../../src/auth/organizations.js';
 import { call, expectResult, request, toolCall, v1Data, v1Send } from '../a2a/support.js';
 import { type LocalChain, startLocalChain } from '../helpers/chain.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { rest } from '../helpers/sign-in.js';
 import { catchUp, deployRegistries, indexerDeps, type Registries, registryCalls } from './support.js';
+
+/** An agent's on-chain metadata: values 0x-hex by key. */
+const agentMetadata = z.object({ metadata: z.record(z.string(), z.string()) });
 
 describe('the ERC-8004 indexer: registry events on a local chain become what the tools answer', () => {
   let chain: LocalChain;
@@ -111,7 +115,7 @@ describe('the ERC-8004 indexer: registry events on a local chain become what the
     expect(validations.validations).toEqual([
       expect.objectContaining({ validator_address: validator.address.toLowerCase(), result: 'passed', score: 100, tag: 'tee' }),
     ]);
-    const [one] = await gateway.database.db.rows<{ metadata: Record<string, string> }>(sql`select metadata from agents where id = 1`);
+    const [one] = await gateway.database.db.rows(agentMetadata, sql`select metadata from agents where id = 1`);
     expect(one?.metadata).toEqual({ agentWallet: owner.address.toLowerCase(), endpoint: stringToHex('https://one.example') });
   });
 
@@ -124,7 +128,7 @@ describe('the ERC-8004 indexer: registry events on a local chain become what the
       owner: newOwner.address.toLowerCase(),
       metadata_uri: 'https://agents.example/one-v2.json',
     });
-    const [one] = await gateway.database.db.rows<{ metadata: Record<string, string> }>(sql`select metadata from agents where id = 1`);
+    const [one] = await gateway.database.db.rows(agentMetadata, sql`select metadata from agents where id = 1`);
     expect(one?.metadata.agentWallet).toBe('0x'); // a transfer clears the agent wallet
     expect(await index()).toBe(0);
   });

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { createPublicClient, http, type PublicClient } from 'viem';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { indexerLogReader, indexOnce } from '../../src/indexer/indexer.js';
 import { type LocalChain, startLocalChain } from '../helpers/chain.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -105,7 +106,10 @@ describe('provider limits: ranges halve on "too large", rate limits back off, no
     expect(provider.seen.refusedTooLarge).toBeGreaterThan(0);
     expect(Math.max(...provider.seen.spans)).toBeLessThanOrEqual(7);
     const rows = (db: TestDatabase) =>
-      db.db.rows(sql`select agent_id, client_address, feedback_index, value::text from feedbacks order by feedback_index`);
+      db.db.rows(
+        z.object({ agent_id: z.bigint(), client_address: z.string(), feedback_index: z.bigint(), value: z.string() }),
+        sql`select agent_id, client_address, feedback_index, value::text from feedbacks order by feedback_index`,
+      );
     expect(await rows(limited)).toEqual(await rows(direct));
     expect(await rows(limited)).toHaveLength(30);
   });

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import type { LocalAccount } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { NewOrganization } from '../../src/auth/organizations.js';
 import { type RegistrationFileSettings, readDueRegistrationFiles } from '../../src/indexer/registration-files.js';
 import type { Resolve } from '../../src/webhooks/destination.js';
@@ -53,8 +54,10 @@ describe('registration files: name, description and active from the agent URI, n
       .task.artifacts[0].parts[0].data;
   const registration = async (agentId: number) =>
     (
-      await gateway.database.db.rows<{ registration_error: string | null; registration_attempts: number; due: boolean }>(sql`
-      select registration_error, registration_attempts, agent_uri is distinct from registration_uri as due from agents where id = ${agentId}`)
+      await gateway.database.db.rows(
+        z.object({ registration_error: z.string().nullable(), registration_attempts: z.number(), due: z.boolean() }),
+        sql`select registration_error, registration_attempts, agent_uri is distinct from registration_uri as due from agents where id = ${agentId}`,
+      )
     )[0];
 
   beforeAll(async () => {

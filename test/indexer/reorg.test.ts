@@ -1,9 +1,15 @@
 import { sql } from 'drizzle-orm';
 import { keccak256, type LocalAccount, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { type LocalChain, startLocalChain } from '../helpers/chain.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { catchUp, deployRegistries, indexerDeps, type Registries, registryCalls } from './support.js';
+
+/** A row of a table the snapshot compares whole, column by column. */
+const tableRow = z.record(z.string(), z.unknown());
+/** How many row images are kept to undo provisional blocks. */
+const undoCount = z.object({ n: z.number() });
 
 interface Snapshot {
   agents: unknown[];
@@ -22,11 +28,12 @@ describe('reorgs: rows from blocks a reorg drops are removed and the new blocks 
   const requestHash = keccak256(toHex('request before the fork'));
 
   const tables = async (): Promise<Snapshot> => ({
-    agents: await database.db.rows(sql`select id, owner_address, agent_uri, metadata from agents order by id`),
+    agents: await database.db.rows(tableRow, sql`select id, owner_address, agent_uri, metadata from agents order by id`),
     feedbacks: await database.db.rows(
+      tableRow,
       sql`select agent_id, client_address, feedback_index, value::text, tag1, revoked from feedbacks order by 1, 2, 3`,
     ),
-    validations: await database.db.rows(sql`select request_hash, response, tag from validations order by 1`),
+    validations: await database.db.rows(tableRow, sql`select request_hash, response, tag from validations order by 1`),
   });
   // Ten confirmations: every block written after the fork is still provisional when the reorg comes.
   const index = () => catchUp(indexerDeps(database.db, chain, registries, { confirmations: 10 }));
@@ -67,7 +74,7 @@ describe('reorgs: rows from blocks a reorg drops are removed and the new blocks 
       expect.objectContaining({ feedback_index: 1n, revoked: true }),
       expect.objectContaining({ feedback_index: 2n, value: '10' }),
     ]);
-    const [undoRows] = await database.db.rows<{ n: number }>(sql`select count(*)::int as n from indexer_undo`);
+    const [undoRows] = await database.db.rows(undoCount, sql`select count(*)::int as n from indexer_undo`);
     expect(undoRows?.n).toBeGreaterThan(0);
 
     // The reorg: back to the fork, and a different branch, longer than the dropped one.
@@ -83,7 +90,10 @@ describe('reorgs: rows from blocks a reorg drops are removed and the new blocks 
       expect.objectContaining({ feedback_index: 1n, value: '70', revoked: false }),
       expect.objectContaining({ feedback_index: 2n, value: '95', revoked: false }),
     ]);
-    const [state] = await database.db.rows<{ tip_block: bigint; tip_hash: string }>(sql`select tip_block, tip_hash from indexer_state`);
+    const [state] = await database.db.rows(
+      z.object({ tip_block: z.bigint(), tip_hash: z.string().nullable() }),
+      sql`select tip_block, tip_hash from indexer_state`,
+    );
     const head = await chain.publicClient.getBlock();
     expect(state).toEqual({ tip_block: head.number, tip_hash: head.hash });
   });
@@ -91,7 +101,7 @@ describe('reorgs: rows from blocks a reorg drops are removed and the new blocks 
   it('once blocks are final their undo images are dropped', async () => {
     await chain.mine(12);
     await index();
-    const [undoRows] = await database.db.rows<{ n: number }>(sql`select count(*)::int as n from indexer_undo`);
+    const [undoRows] = await database.db.rows(undoCount, sql`select count(*)::int as n from indexer_undo`);
     expect(undoRows?.n).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { keccak256, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { z } from 'zod';
 import { type LocalChain, startLocalChain } from '../helpers/chain.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { needs } from '../helpers/requirements.js';
@@ -8,6 +9,8 @@ import { type GatewayProcess, outputsOf, pollUntil, startGatewayProcess } from '
 import { catchUp, deployRegistries, indexerDeps, type Registries, registryCalls } from './support.js';
 
 const INDEXER_LOCK_KEY = 0x0a2a_8004;
+/** A row of a table the two backfills' snapshots compare whole, column by column. */
+const tableRow = z.record(z.string(), z.unknown());
 
 /**
  * Indexer processes, two at a time (`npm run indexer` and a gateway with INDEXER=1), are
@@ -22,13 +25,15 @@ describe('indexers killed and restarted mid-backfill lose and double nothing (Po
   const processes: GatewayProcess[] = [];
 
   const tables = async (db: TestDatabase) => ({
-    agents: await db.db.rows(sql`select id, owner_address, agent_uri, metadata, created_at from agents order by id`),
+    agents: await db.db.rows(tableRow, sql`select id, owner_address, agent_uri, metadata, created_at from agents order by id`),
     feedbacks: await db.db.rows(
+      tableRow,
       sql`select agent_id, client_address, feedback_index, value::text, value_decimals, tag1, revoked, created_at from feedbacks order by 1, 2, 3`,
     ),
-    validations: await db.db.rows(sql`select request_hash, agent_id, response, tag from validations order by 1`),
+    validations: await db.db.rows(tableRow, sql`select request_hash, agent_id, response, tag from validations order by 1`),
   });
-  const tip = async () => (await killed.db.rows<{ tip_block: bigint }>(sql`select tip_block from indexer_state`))[0]?.tip_block ?? -1n;
+  const tip = async () =>
+    (await killed.db.rows(z.object({ tip_block: z.bigint() }), sql`select tip_block from indexer_state`))[0]?.tip_block ?? -1n;
   /** The cursor once it reached `block`; fails at once if every indexer process has exited. */
   const cursorAt = (block: bigint, running: GatewayProcess[]) => async () => {
     if (!running.some((child) => child.isRunning())) throw new Error(`every indexer exited:\n${outputsOf(running)}`);
@@ -94,7 +99,8 @@ describe('indexers killed and restarted mid-backfill lose and double nothing (Po
       const pair = startIndexers(round);
       const target = (head * BigInt(Math.round(fraction * 100))) / 100n;
       await pollUntil(`the cursor at block ${target}`, cursorAt(target, pair), { timeoutMs: 60_000, intervalMs: 5 });
-      const [holders] = await killed.db.rows<{ n: number }>(
+      const [holders] = await killed.db.rows(
+        z.object({ n: z.number() }),
         sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${INDEXER_LOCK_KEY} and granted`,
       );
       expect(holders?.n).toBe(1);

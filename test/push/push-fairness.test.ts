@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { PUSH_IN_FLIGHT_PER_ORG, startPushDispatcher } from '../../src/a2a/push-delivery.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { MAX_OPEN_PUSH_CONFIGS_PER_ORG, MAX_PUSH_CONFIGS_PER_TASK } from '../../src/push/configs.js';
@@ -187,7 +188,8 @@ describe('push delivery is fair between organizations', () => {
     // The slow organization's first deliveries, started with it, are held open; none has ended
     // (they would only by the delivery timeout), so the other notice did not wait behind them.
     await waitFor(() => hanging >= PUSH_IN_FLIGHT_PER_ORG, 'the slow organization’s deliveries to be held open');
-    const slow = await gateway.database.db.rows<{ failed: number }>(
+    const slow = await gateway.database.db.rows(
+      z.object({ failed: z.number() }),
       sql`select count(*) filter (where attempts > 0 or last_error is not null)::int as failed from push_configs where org_id = ${slowOrg.orgId}`,
     );
     expect(slow[0]?.failed).toBe(0);

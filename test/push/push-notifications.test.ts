@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { dispatchPushNotifications, startPushDispatcher } from '../../src/a2a/push-delivery.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { call, expectResult, expectRpcError, request, toolCall, v1Data, v1Send, v03Data, v03Send } from '../a2a/support.js';
@@ -123,7 +124,8 @@ describe('push notifications', () => {
     expectSigned(receiver.received[0] as Received, 't-03');
     const configOf = async () =>
       (
-        await gateway.database.db.rows<{ attempts: number; lastError: string | null; delivered: boolean }>(
+        await gateway.database.db.rows(
+          z.object({ attempts: z.number(), lastError: z.string().nullable(), delivered: z.boolean() }),
           sql`select attempts, last_error as "lastError", delivered_version is not null as delivered from push_configs where task_id = ${task.id}`,
         )
       )[0];
@@ -254,7 +256,7 @@ describe('push notifications', () => {
 
       await dispatchPushNotifications({ db: gateway.database.db, log: capturing, allowPrivateNetworks: true, batch: 20 });
       expect(lines.some((line) => line.includes('push notification failed'))).toBe(true);
-      await gateway.database.db.rows(sql`update push_configs set next_attempt_at = now() where task_id = ${task.id}`);
+      await gateway.database.db.run(sql`update push_configs set next_attempt_at = now() where task_id = ${task.id}`);
       await dispatchPushNotifications({ db: gateway.database.db, log: capturing, allowPrivateNetworks: true, batch: 20 });
       expect(receiver.received).toHaveLength(1);
       expect(receiver.received[0]?.headers.authorization).toBe('Basic dXNlcjpzZWNyZXQtMDM=');
@@ -298,7 +300,10 @@ describe('push notifications', () => {
         -32602,
       );
     }
-    const stored = await gateway.database.db.rows(sql`select id from push_configs where task_id = ${task.id}`);
+    const stored = await gateway.database.db.rows(
+      z.object({ id: z.string() }),
+      sql`select id from push_configs where task_id = ${task.id}`,
+    );
     expect(stored).toEqual([]);
     // the longest credentials allowed are taken
     expectResult(
@@ -324,7 +329,8 @@ describe('push notifications', () => {
       expectResult(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url }), key));
       await dispatchPushNotifications({ db: gateway.database.db, log: quietLog, allowPrivateNetworks: false, batch: 20 });
       expect(receiver.received).toHaveLength(0);
-      const [config] = await gateway.database.db.rows<{ lastError: string }>(
+      const [config] = await gateway.database.db.rows(
+        z.object({ lastError: z.string().nullable() }),
         sql`select last_error as "lastError" from push_configs where task_id = ${task.id}`,
       );
       expect(config?.lastError).toMatch(/private or loopback/);

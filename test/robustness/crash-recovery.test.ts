@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { z } from 'zod';
 import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
@@ -127,7 +128,7 @@ describe(
       const [held] = await accountsWithLedger(db);
       expect(held).toMatchObject({ balance: CREDITS, reserved: BigInt(working) * TIER0_COST });
       const workingIds = (
-        await db.rows<{ id: string }>(sql`select id::text as id from tasks where org_id = ${org.orgId} and state = 'working'`)
+        await db.rows(z.object({ id: z.string() }), sql`select id::text as id from tasks where org_id = ${org.orgId} and state = 'working'`)
       ).map((row) => row.id);
 
       await first.kill();
@@ -156,23 +157,32 @@ describe(
       const recoveryMs = Date.now() - started;
 
       // Every task that was working is failed as abandoned, and no other task exists.
-      const tasks = await db.rows<{ id: string; state: string; reason: string | null; cost: bigint }>(sql`
-          select id::text as id, state::text as state, error->>'reason' as reason, cost from tasks where org_id = ${org.orgId}`);
+      const tasks = await db.rows(
+        z.object({ id: z.string(), state: z.string(), reason: z.string().nullable(), cost: z.bigint() }),
+        sql`
+          select id::text as id, state::text as state, error->>'reason' as reason, cost from tasks where org_id = ${org.orgId}`,
+      );
       expect(tasks.map((task) => task.id).sort()).toEqual([...workingIds].sort());
       for (const task of tasks) expect(task).toMatchObject({ state: 'failed', reason: 'abandoned', cost: TIER0_COST });
 
       // Each has its reserve and one release with reason 'abandoned'; nothing was captured.
-      const perTask = await db.rows<{ id: string; reserves: bigint; releases: bigint; captures: bigint }>(sql`
+      const perTask = await db.rows(
+        z.object({ id: z.string(), reserves: z.bigint(), releases: z.bigint(), captures: z.bigint() }),
+        sql`
           select t.id::text as id,
                  count(*) filter (where l.kind = 'reserve')::int8 as reserves,
                  count(*) filter (where l.kind = 'release' and l.reason = 'abandoned' and l.amount = 0 and l.reserved_delta = -t.cost)::int8 as releases,
                  count(*) filter (where l.kind = 'capture')::int8 as captures
             from tasks t left join ledger_entries l on l.task_id = t.id
-           where t.org_id = ${org.orgId} group by t.id`);
+           where t.org_id = ${org.orgId} group by t.id`,
+      );
       for (const row of perTask) expect(row).toEqual({ id: row.id, reserves: 1n, releases: 1n, captures: 0n });
-      const [uncompletedCaptures] = await db.rows<{ n: bigint }>(sql`
+      const [uncompletedCaptures] = await db.rows(
+        z.object({ n: z.bigint() }),
+        sql`
           select count(*)::int8 as n from ledger_entries l join tasks t on t.id = l.task_id
-           where l.kind = 'capture' and t.state <> 'completed'`);
+           where l.kind = 'capture' and t.state <> 'completed'`,
+      );
       expect(uncompletedCaptures?.n).toBe(0n);
       expect(await ledgerTotals(db, org.orgId)).toEqual([
         { kind: 'grant', reason: 'initial grant', n: 1n, amount: CREDITS, reserved: 0n },
@@ -186,7 +196,7 @@ describe(
       // A client retrying an abandoned call with its messageId gets the failed task back, uncharged;
       // a new call on the restarted gateway runs and is charged once.
       const [retryMessageId] = (
-        await db.rows<{ message_id: string }>(sql`select message_id from tasks where id = ${workingIds[0]}::uuid`)
+        await db.rows(z.object({ message_id: z.string() }), sql`select message_id from tasks where id = ${workingIds[0]}::uuid`)
       ).map((row) => row.message_id);
       expect(messageIds).toContain(retryMessageId);
       const post = async (body: string) => {

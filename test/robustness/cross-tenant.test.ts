@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { NewOrganization } from '../../src/auth/organizations.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import type { AnsweredCall } from '../../src/tasks/store.js';
 import { postOverSocket } from '../a2a/support.js';
@@ -39,7 +41,8 @@ function paidCall(messageId: string, agentId: number) {
 const post = postOverSocket<RpcAnswer>;
 
 async function chargedCalls(gateway: TestGateway, orgId: string): Promise<bigint> {
-  const [row] = await gateway.database.db.rows<{ n: bigint }>(
+  const [row] = await gateway.database.db.rows(
+    z.object({ n: z.bigint() }),
     sql`select count(*)::int8 as n from ledger_entries where org_id = ${orgId} and kind = 'charge'`,
   );
   return row?.n ?? -1n;
@@ -99,12 +102,13 @@ describe("one organization cannot fail another organization's calls", () => {
     const attacker = await suite.gateway.createOrg({ credits: 1_000n * TIER0_COST });
     const innocent = await suite.gateway.createOrg({ credits: 1_000n * TIER0_COST });
     const combiner = createChargeCombiner(suite.gateway.database.db);
-    const call = (orgId: string, messageId: string): AnsweredCall => {
+    const call = (org: NewOrganization, messageId: string): AnsweredCall => {
       const id = randomUUID();
       const contextId = randomUUID();
       return {
         id,
-        orgId,
+        orgId: org.orgId,
+        keyId: org.apiKey.id,
         contextId,
         messageId,
         tool: 'getAgentProfile',
@@ -117,9 +121,7 @@ describe("one organization cannot fail another organization's calls", () => {
     };
     // Interleaved, and many at once: all but the first two wait and go together in one group.
     const calls = Array.from({ length: 60 }, (_, i) =>
-      i % 6 === 2
-        ? { poison: true, call: call(attacker.orgId, unindexableId()) }
-        : { poison: false, call: call(innocent.orgId, randomUUID()) },
+      i % 6 === 2 ? { poison: true, call: call(attacker, unindexableId()) } : { poison: false, call: call(innocent, randomUUID()) },
     );
     const outcomes = await Promise.allSettled(calls.map((entry) => combiner.charge(entry.call)));
     const innocentOutcomes = outcomes.filter((_, i) => !calls[i]?.poison);

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { API_ERROR_CODES } from '../../src/http/api-errors.js';
 import { documentedRoutes } from '../helpers/documented-answer.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -145,7 +145,8 @@ describe('REST routes under generated input', () => {
   it('key and member creation take only well-formed bodies; nothing else is created', async () => {
     const countOf = async (table: 'api_keys' | 'org_members') =>
       (
-        await gateway.database.db.rows<{ n: number }>(
+        await gateway.database.db.rows(
+          z.object({ n: z.number() }),
           sql`select count(*)::int as n from ${sql.identifier(table)} where org_id = ${owner.orgId}`,
         )
       )[0]?.n;
@@ -210,7 +211,8 @@ describe('REST routes under generated input', () => {
       }),
       runs(300),
     );
-    const [account] = await gateway.database.db.rows<{ balance: bigint }>(
+    const [account] = await gateway.database.db.rows(
+      z.object({ balance: z.bigint() }),
       sql`select balance from credit_accounts where org_id = ${owner.orgId}`,
     );
     expect(account?.balance).toBe(0n);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { z } from 'zod';
 import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
@@ -94,11 +95,13 @@ describe('a gateway restarted while a report runs (PostgreSQL only: child proces
     expect(llm.requests).toHaveLength(2);
     llm.release();
 
-    const [money] = await database.db.rows<{ balance: bigint; reserved: bigint }>(
+    const [money] = await database.db.rows(
+      z.object({ balance: z.bigint(), reserved: z.bigint() }),
       sql`select balance, reserved from credit_accounts where org_id = ${org.orgId}`,
     );
     expect(money).toEqual({ balance: CREDITS - REPORT_COST, reserved: 0n });
-    const entries = await database.db.rows<{ kind: string }>(
+    const entries = await database.db.rows(
+      z.object({ kind: z.string() }),
       sql`select kind::text as kind from ledger_entries where org_id = ${org.orgId} order by id`,
     );
     expect(entries.map((entry) => entry.kind)).toEqual(['grant', 'reserve', 'capture']);

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Database } from '../../src/db/client.js';
 
 /**
@@ -141,44 +142,54 @@ export function outputsOf(gateways: readonly GatewayProcess[]): string {
   return gateways.map((gateway) => `── ${gateway.name} (port ${gateway.port}) ──\n${gateway.output() || '(no output)'}`).join('\n');
 }
 
-export interface AccountMoney {
-  orgId: string;
-  balance: bigint;
-  reserved: bigint;
-  ledgerAmount: bigint;
-  ledgerReserved: bigint;
-}
+const accountMoney = z.object({
+  orgId: z.string(),
+  balance: z.bigint(),
+  reserved: z.bigint(),
+  ledgerAmount: z.bigint(),
+  ledgerReserved: z.bigint(),
+});
+export type AccountMoney = z.infer<typeof accountMoney>;
 
 /** Every account next to its ledger sums: the invariant is balance = Σ amount, reserved = Σ reserved_delta. */
 export async function accountsWithLedger(db: Database): Promise<AccountMoney[]> {
-  return db.rows<AccountMoney>(sql`
+  return db.rows(
+    accountMoney,
+    sql`
     select a.org_id::text as "orgId", a.balance, a.reserved,
            coalesce(sum(l.amount), 0)::int8 as "ledgerAmount",
            coalesce(sum(l.reserved_delta), 0)::int8 as "ledgerReserved"
       from credit_accounts a left join ledger_entries l on l.org_id = a.org_id
-     group by a.org_id, a.balance, a.reserved`);
+     group by a.org_id, a.balance, a.reserved`,
+  );
 }
 
-export interface LedgerKindTotals {
-  kind: string;
-  reason: string | null;
-  n: bigint;
-  amount: bigint;
-  reserved: bigint;
-}
+const ledgerKindTotals = z.object({
+  kind: z.string(),
+  reason: z.string().nullable(),
+  n: z.bigint(),
+  amount: z.bigint(),
+  reserved: z.bigint(),
+});
+export type LedgerKindTotals = z.infer<typeof ledgerKindTotals>;
 
 /** Ledger rows of one organization grouped by kind and reason. */
 export async function ledgerTotals(db: Database, orgId: string): Promise<LedgerKindTotals[]> {
-  return db.rows<LedgerKindTotals>(sql`
+  return db.rows(
+    ledgerKindTotals,
+    sql`
     select kind::text as kind, reason, count(*)::int8 as n, sum(amount)::int8 as amount, sum(reserved_delta)::int8 as reserved
       from ledger_entries where org_id = ${orgId}
-     group by kind, reason order by kind, reason`);
+     group by kind, reason order by kind, reason`,
+  );
 }
 
 /** Task counts of one organization by state. */
 export async function taskStates(db: Database, orgId: string): Promise<Record<string, number>> {
-  const rows = await db.rows<{ state: string; n: bigint }>(sql`
-    select state::text as state, count(*)::int8 as n from tasks where org_id = ${orgId} group by state`);
+  const rows = await db.rows(
+    z.object({ state: z.string(), n: z.bigint() }),
+    sql`select state::text as state, count(*)::int8 as n from tasks where org_id = ${orgId} group by state`,
+  );
   return Object.fromEntries(rows.map((row) => [row.state, Number(row.n)]));
 }
 

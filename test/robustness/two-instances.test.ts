@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { z } from 'zod';
 import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { openDatabase } from '../../src/db/client.js';
@@ -155,10 +156,13 @@ describe(`two gateway instances on one database ${reason}`, needs('postgres'), (
         { kind: 'charge', reason: null, n: BigInt(AFFORDABLE), amount: -BigInt(AFFORDABLE) * TIER0_COST, reserved: 0n },
       ].sort((x, y) => x.kind.localeCompare(y.kind)),
     );
-    const [perTask] = await db.rows<{ n: bigint }>(sql`
+    const [perTask] = await db.rows(
+      z.object({ n: z.bigint() }),
+      sql`
         select count(*)::int8 as n from tasks t
          where t.org_id = ${org.orgId}
-           and (select count(*) from ledger_entries l where l.task_id = t.id and l.kind = 'charge') <> 1`);
+           and (select count(*) from ledger_entries l where l.task_id = t.id and l.kind = 'charge') <> 1`,
+    );
     expect(perTask?.n, 'a completed task charged other than exactly once').toBe(0n);
 
     // Both instances are still up.
@@ -197,7 +201,7 @@ describe(`two gateway instances on one database ${reason}`, needs('postgres'), (
 
           const db = await openDatabase({ url: url.toString(), poolSize: 2 });
           try {
-            const applied = await db.rows<{ n: bigint }>(sql`select count(*)::int8 as n from drizzle.__drizzle_migrations`);
+            const applied = await db.rows(z.object({ n: z.bigint() }), sql`select count(*)::int8 as n from drizzle.__drizzle_migrations`);
             expect(applied[0]?.n, 'each migration recorded once').toBe(BigInt(journal.entries.length));
             // The schema is whole: a paid call through each instance completes.
             await seedDemoData(db, { now: new Date(), agents: 3 });

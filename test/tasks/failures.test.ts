@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { checkLedgerAfterEach, type SettlementMode, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -35,13 +36,14 @@ interface WireTask {
   metadata: { cost_micro_usdc: string; charged: boolean; tool?: string; duration_ms?: number };
 }
 
-interface LedgerRow {
-  kind: string;
-  amount: bigint;
-  reservedDelta: bigint;
-  taskId: string | null;
-  reason: string | null;
-}
+const ledgerRow = z.object({
+  kind: z.string(),
+  amount: z.bigint(),
+  reservedDelta: z.bigint(),
+  taskId: z.string().nullable(),
+  reason: z.string().nullable(),
+});
+type LedgerRow = z.infer<typeof ledgerRow>;
 
 function toolMessage(tool: string, args: Record<string, unknown>, extra: { messageId?: string; taskId?: string } = {}) {
   return {
@@ -88,9 +90,12 @@ function statusError(task: WireTask): Record<string, unknown> | undefined {
 }
 
 async function ledger(gateway: TestGateway, orgId: string): Promise<LedgerRow[]> {
-  return gateway.database.db.rows<LedgerRow>(sql`
+  return gateway.database.db.rows(
+    ledgerRow,
+    sql`
     select kind::text as kind, amount, reserved_delta as "reservedDelta", task_id::text as "taskId", reason
-      from ledger_entries where org_id = ${orgId} order by id`);
+      from ledger_entries where org_id = ${orgId} order by id`,
+  );
 }
 
 async function taskLedger(gateway: TestGateway, orgId: string, taskId: string): Promise<LedgerRow[]> {
@@ -138,7 +143,7 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
     const message = toolMessage('getValidationHistory', { agentId: 1 });
     const db = suite.gateway.database.db;
 
-    await db.rows(sql`alter table validations rename to validations_gone`);
+    await db.run(sql`alter table validations rename to validations_gone`);
     let task: WireTask;
     let elapsedMs: number;
     try {
@@ -146,7 +151,7 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
       task = sentTask(await send(suite.gateway, org.apiKey.key, message));
       elapsedMs = performance.now() - started;
     } finally {
-      await db.rows(sql`alter table validations_gone rename to validations`);
+      await db.run(sql`alter table validations_gone rename to validations`);
     }
 
     expect(task.status.state).toBe('TASK_STATE_FAILED');
@@ -171,7 +176,7 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
     await expectUntouched(suite.gateway, org.orgId);
     // the grant, and for a held call one reserve and one release
     expect(await ledger(suite.gateway, org.orgId)).toHaveLength(settlement === 'hold' ? 3 : 1);
-    const [count] = await db.rows<{ n: bigint }>(sql`select count(*)::int8 as n from tasks where org_id = ${org.orgId}`);
+    const [count] = await db.rows(z.object({ n: z.bigint() }), sql`select count(*)::int8 as n from tasks where org_id = ${org.orgId}`);
     expect(count?.n).toBe(1n);
 
     const fetched = await call(suite.gateway, org.apiKey.key, 'GetTask', { id: task.id });
@@ -355,9 +360,12 @@ describe.each(['by-tool', 'hold'] as const)('failed, timed-out and canceled task
 /** Waits until no statement but this one runs on the gateway's database: the late work has ended. */
 async function untilNoOtherQueryRuns(gateway: TestGateway): Promise<void> {
   for (let waited = 0; ; waited += 1) {
-    const [running] = await gateway.database.db.rows<{ n: number }>(sql`
+    const [running] = await gateway.database.db.rows(
+      z.object({ n: z.number() }),
+      sql`
       select count(*)::int as n from pg_stat_activity
-       where datname = current_database() and pid <> pg_backend_pid() and state = 'active'`);
+       where datname = current_database() and pid <> pg_backend_pid() and state = 'active'`,
+    );
     if (running?.n === 0) return;
     if (waited > 500) throw new Error('a query of the timed-out tool is still running');
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -462,7 +470,8 @@ describe(
         pending = send(gateway, org.apiKey.key, toolMessage('getAgentProfile', { agentId: 2 }));
         let working: { id: string } | undefined;
         for (let attempt = 0; attempt < 200 && !working; attempt += 1) {
-          [working] = await gateway.database.db.rows<{ id: string }>(
+          [working] = await gateway.database.db.rows(
+            z.object({ id: z.string() }),
             sql`select id::text from tasks where org_id = ${org.orgId} and state = 'working'`,
           );
           if (!working) await new Promise((resolve) => setTimeout(resolve, 10));

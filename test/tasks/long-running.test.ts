@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { reserveWith, settleWith } from '../../src/billing/holds.js';
+import { spendPeriodsAt } from '../../src/billing/spend-caps.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import { createLeases } from '../../src/tasks/leases.js';
-import { completeWorkingTask, insertWorkingTaskFromHold, type TaskRow } from '../../src/tasks/store.js';
+import { completeWorkingTask, insertWorkingTaskFromHold } from '../../src/tasks/store.js';
 import { takeOverLapsedTasks } from '../../src/tasks/worker.js';
 import { chatCompletions } from '../../src/tools/llm.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
@@ -28,6 +30,8 @@ import { useLlmGateway } from '../helpers/llm-suite.js';
 const REPORT_COST = 200_000n;
 const CREDITS = 10_000_000n;
 const quietLog = pino({ level: 'silent' });
+/** What these tests read of a task a hold or a settlement wrote. */
+const writtenTask = z.object({ id: z.string(), state: z.string() });
 
 describe('held calls that run in the background, followed and cancelled', () => {
   const suite = useLlmGateway({
@@ -106,7 +110,8 @@ describe('held calls that run in the background, followed and cancelled', () => 
     suite.llm.script('wait');
     const sending = call(suite.gateway, report(), suite.key);
     await suite.llm.received(1);
-    const [working] = await suite.gateway.database.db.rows<{ id: string }>(
+    const [working] = await suite.gateway.database.db.rows(
+      z.object({ id: z.string() }),
       sql`select id from tasks where org_id = ${suite.orgId} and state = 'working'`,
     );
     expectResult(await call(suite.gateway, request('CancelTask', { id: working!.id }), suite.key));
@@ -117,13 +122,17 @@ describe('held calls that run in the background, followed and cancelled', () => 
 
   it('a task whose instance died is taken over once its lease lapses, and completes once', async () => {
     const id = randomUUID();
-    const [stranded] = await suite.gateway.database.db.rows<TaskRow>(
+    const [stranded] = await suite.gateway.database.db.rows(
+      writtenTask,
       reserveWith({
         orgId: suite.orgId,
+        keyId: suite.keyId,
         cost: REPORT_COST,
+        periods: spendPeriodsAt(new Date()),
         taskWrite: insertWorkingTaskFromHold(
           {
             id,
+            keyId: suite.keyId,
             contextId: randomUUID(),
             messageId: `m-${id}`,
             tool: 'getReputationReport',
@@ -150,6 +159,7 @@ describe('held calls that run in the background, followed and cancelled', () => 
       settlement: 'by-tool' as const,
       toolTimeoutMs: 5_000,
       taskDeadlineSlackMs: 30_000,
+      clock: () => new Date(),
     };
     const [first, second] = await Promise.all([takeOverLapsedTasks(worker, 4), takeOverLapsedTasks(worker, 4)]);
     expect(first + second).toBe(1);
@@ -157,7 +167,10 @@ describe('held calls that run in the background, followed and cancelled', () => 
     expect((await getTask(id)).status.state).toBe('TASK_STATE_COMPLETED');
 
     // The dead instance waking up cannot settle it a second time.
-    const late = await suite.gateway.database.db.rows(settleWith('capture', completeWorkingTask(id, 'a-dead-instance', { late: true }, 1)));
+    const late = await suite.gateway.database.db.rows(
+      writtenTask,
+      settleWith('capture', completeWorkingTask(id, 'a-dead-instance', { late: true }, 1), { periods: spendPeriodsAt(new Date()) }),
+    );
     expect(late).toEqual([]);
     expect((await ledger(suite.gateway, suite.orgId)).filter((row) => row.kind === 'capture')).toHaveLength(1);
     expect(await account(suite.gateway, suite.orgId)).toEqual({ balance: CREDITS - REPORT_COST, reserved: 0n });

@@ -1,11 +1,16 @@
 import { z } from 'zod';
 import { createApiKey, EXPIRY_IN_PAST, isExpiryInPast, listApiKeys, revokeApiKey } from '../../auth/api-keys.js';
+import { spendPeriodsAt } from '../../billing/spend-caps.js';
 import type { Database } from '../../db/client.js';
 import { boundedInstant } from '../../db/ranges.js';
+import { NO_KEY_POLICY } from '../../policies/policy.js';
+import { keyPoliciesOf, updateKeyPolicy } from '../../policies/store.js';
+import type { ToolRegistry } from '../../tools/registry.js';
 import { ApiError } from '../api-errors.js';
 import { instant } from '../responses.js';
 import { json, jsonRequest, type RestRouter, restRoute } from '../rest-route.js';
 import { sessionActor } from '../session-auth.js';
+import { keyPolicyAnswer, keyPolicyFields, keyPolicyJson, requireKnownTools, spendAnswer, spendJson } from './policies.js';
 
 const newKey = z.object({
   // A key's name is shown in lists: one line, no control characters.
@@ -16,6 +21,7 @@ const newKey = z.object({
     .max(100)
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters'),
   expiresAt: boundedInstant.optional(),
+  ...keyPolicyFields,
 });
 
 const keyId = z.uuid();
@@ -29,6 +35,8 @@ const keysAnswer = z.strictObject({
       createdAt: instant,
       expiresAt: instant.nullable(),
       revokedAt: instant.nullable(),
+      policy: keyPolicyAnswer,
+      spend: spendAnswer,
     }),
   ),
 });
@@ -39,6 +47,7 @@ const newKeyAnswer = z.strictObject({
   name: z.string(),
   prefix: z.string(),
   expiresAt: instant.nullable(),
+  policy: keyPolicyAnswer,
 });
 
 export const keysRoute = restRoute({
@@ -68,17 +77,42 @@ export const revokeKeyRoute = restRoute({
   responses: { 204: { description: 'revoked' } },
 });
 
-/** API keys: every member lists them (prefixes only), admins create and revoke them. */
-export function addKeyRoutes(api: RestRouter, deps: { db: Database }) {
-  api.add(keysRoute, async (c) => c.json({ keys: await listApiKeys(deps.db, c.get('member').orgId) }, 200));
+/** API keys: every member lists them (prefixes only) with their policies and spend, admins create and revoke them. */
+export function addKeyRoutes(api: RestRouter, deps: { db: Database; tools: ToolRegistry; clock: () => Date }) {
+  api.add(keysRoute, async (c) => {
+    const orgId = c.get('member').orgId;
+    const [keys, policies] = await Promise.all([listApiKeys(deps.db, orgId), keyPoliciesOf(deps.db, orgId, spendPeriodsAt(deps.clock()))]);
+    const unspent = { day: 0n, month: 0n, reserved: 0n };
+    const listed = keys.map((key) => {
+      const found = policies.get(key.id);
+      return { ...key, policy: keyPolicyJson(found?.policy ?? NO_KEY_POLICY), spend: spendJson(found?.spend ?? unspent) };
+    });
+    return c.json({ keys: listed }, 200);
+  });
   api.add(createKeyRoute, async (c) => {
-    const body = c.req.valid('json');
-    if (isExpiryInPast(body.expiresAt)) throw new ApiError('invalid_request', EXPIRY_IN_PAST.message, EXPIRY_IN_PAST.reason);
+    const { name, expiresAt, ...patch } = c.req.valid('json');
+    if (isExpiryInPast(expiresAt)) throw new ApiError('invalid_request', EXPIRY_IN_PAST.message, EXPIRY_IN_PAST.reason);
+    requireKnownTools(patch.tools, deps.tools);
     const member = c.get('member');
-    const issued = await createApiKey(deps.db, { orgId: member.orgId, name: body.name, expiresAt: body.expiresAt, by: sessionActor(c) });
+    const by = sessionActor(c);
+    const { issued, policy } = await deps.db.transaction(async (tx) => {
+      const issued = await createApiKey(tx, { orgId: member.orgId, name, expiresAt, by });
+      const changed = await updateKeyPolicy(tx, { keyId: issued.id, patch, by });
+      return { issued, policy: changed?.after ?? NO_KEY_POLICY };
+    });
     c.get('log').info({ org: member.orgId, keyId: issued.id, by: member.address }, 'api key created');
     // The key itself is in this response only; it is stored as a hash.
-    return c.json({ key: issued.key, id: issued.id, name: issued.name, prefix: issued.prefix, expiresAt: issued.expiresAt }, 201);
+    return c.json(
+      {
+        key: issued.key,
+        id: issued.id,
+        name: issued.name,
+        prefix: issued.prefix,
+        expiresAt: issued.expiresAt,
+        policy: keyPolicyJson(policy),
+      },
+      201,
+    );
   });
   api.add(revokeKeyRoute, async (c) => {
     const id = keyId.safeParse(c.req.param('id'));

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { account, COST, expectResult, expectRpcError, ledger, toolCall, v1Data, v1Send, v1Text, v03Data, v03Send } from '../support.js';
 import { useProtocolSuite } from './suite.js';
 
@@ -39,7 +40,8 @@ describe('idempotency by messageId', () => {
     const replies = await Promise.all(Array.from({ length: 4 }, () => rpc('SendMessage', v1Send([summary()], { messageId }))));
     const ids = replies.map((reply) => expectResult(reply).task.id);
     expect(new Set(ids).size).toBe(1);
-    const [row] = await suite.gateway.database.db.rows<{ n: bigint }>(
+    const [row] = await suite.gateway.database.db.rows(
+      z.object({ n: z.bigint() }),
       sql`select count(*)::int8 as n from tasks where org_id = ${suite.org.orgId} and message_id = ${messageId}`,
     );
     expect(row?.n).toBe(1n);

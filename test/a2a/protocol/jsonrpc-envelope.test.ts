@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createApp } from '../../../src/app.js';
 import { OPERATOR } from '../../../src/audit/record.js';
 import { createOrganization } from '../../../src/auth/organizations.js';
@@ -138,7 +139,7 @@ describe('-32603: internal error, logged with the request id, no stack or SQL in
     try {
       const own = await createOrganization(database.db, { name: 'broken', credits: 100_000n, by: OPERATOR });
       // the database loses a table the task store needs (an operator's mistake, not a caller's)
-      await database.db.rows(sql`alter table tasks rename to tasks_gone`);
+      await database.db.run(sql`alter table tasks rename to tasks_gone`);
       for (const [requestId, body] of [
         ['trace-list-1', request('ListTasks', {})],
         ['trace-send-2', request('SendMessage', v1Send([v1Text('hi')]))],
@@ -191,7 +192,8 @@ describe('JSON-RPC envelope', () => {
     expect(reply.body[0]?.result?.id).toBe(waiting.id);
     expect(reply.body[1]?.error?.data?.detail).toMatch(/SendMessage needs an id/);
 
-    const [ran] = await suite.gateway.database.db.rows<{ n: number }>(
+    const [ran] = await suite.gateway.database.db.rows(
+      z.object({ n: z.number() }),
       sql`select count(*)::int as n from tasks where org_id = ${suite.org.orgId} and message_id = ${silentMessageId}`,
     );
     expect(ran?.n).toBe(0);

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { z } from 'zod';
 import { a2aMethods, streamingMethods } from '../../../src/a2a/methods.js';
 import { MAX_BODY_BYTES } from '../../../src/http/a2a-endpoint.js';
 import { MAX_BATCH_SIZE } from '../../../src/rpc/dispatch.js';
@@ -304,10 +305,13 @@ export async function sendAndCheck(body: string, choice: Auth = { kind: 'rich' }
 
 async function expectMoneyInvariants(): Promise<void> {
   const db = seeded.gateway.database.db;
-  const spent = await db.rows<{ orgId: string; spent: bigint }>(sql`
+  const spent = await db.rows(
+    z.object({ orgId: z.string(), spent: z.bigint() }),
+    sql`
     select a.org_id as "orgId",
            coalesce((select sum(t.cost) from tasks t where t.org_id = a.org_id and t.state = 'completed'), 0)::int8 as spent
-      from credit_accounts a`);
+      from credit_accounts a`,
+  );
   const checks = await moneyChecks(seeded.gateway);
   expect(checks).toHaveLength(initialCredits.size);
   for (const account of checks) {
@@ -321,16 +325,22 @@ async function expectMoneyInvariants(): Promise<void> {
     expect(account.ledgerAmount).toBe(account.balance);
     expect(account.ledgerReserved).toBe(account.reserved);
   }
-  const [wrongCaptures] = await db.rows<{ n: bigint }>(sql`
+  const [wrongCaptures] = await db.rows(
+    z.object({ n: z.bigint() }),
+    sql`
     select count(*)::int8 as n from ledger_entries l left join tasks t on t.id = l.task_id
-     where l.kind in ('capture', 'charge') and (t.state is distinct from 'completed' or l.amount <> -t.cost)`);
+     where l.kind in ('capture', 'charge') and (t.state is distinct from 'completed' or l.amount <> -t.cost)`,
+  );
   expect(wrongCaptures?.n, 'a capture or charge for a task that did not complete').toBe(0n);
-  const [uncapturedOrTwice] = await db.rows<{ n: bigint }>(sql`
+  const [uncapturedOrTwice] = await db.rows(
+    z.object({ n: z.bigint() }),
+    sql`
     select count(*)::int8 as n from tasks t
      where t.state = 'completed' and t.cost > 0
-       and (select count(*) from ledger_entries l where l.task_id = t.id and l.kind in ('capture', 'charge')) <> 1`);
+       and (select count(*) from ledger_entries l where l.task_id = t.id and l.kind in ('capture', 'charge')) <> 1`,
+  );
   expect(uncapturedOrTwice?.n, 'a completed task paid for other than exactly once').toBe(0n);
-  const [working] = await db.rows<{ n: bigint }>(sql`select count(*)::int8 as n from tasks where state = 'working'`);
+  const [working] = await db.rows(z.object({ n: z.bigint() }), sql`select count(*)::int8 as n from tasks where state = 'working'`);
   expect(working?.n, 'no task is left working once every call has answered').toBe(0n);
 }
 

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { AGENTS, serialize, validPaidCall } from './arbitraries.js';
 import { DATABASE_LABEL, isRecord, PROPERTY_TIMEOUT_MS, runs, sendAndCheck, useFuzzGateway } from './harness.js';
 
@@ -28,10 +29,13 @@ describe(`fuzzing POST /a2a: repeated messageIds (${DATABASE_LABEL})`, () => {
           );
           expect(ids.size).toBe(1);
           const messageIdValue = (call.params.message as { messageId: string }).messageId;
-          const tasks = await suite.gateway.database.db.rows<{ id: string; state: string; captures: bigint }>(sql`
+          const tasks = await suite.gateway.database.db.rows(
+            z.object({ id: z.string(), state: z.string(), captures: z.bigint() }),
+            sql`
             select t.id::text as id, t.state::text as state,
                    (select count(*) from ledger_entries l where l.task_id = t.id and l.kind in ('capture', 'charge'))::int8 as captures
-              from tasks t where t.message_id = ${messageIdValue}`);
+              from tasks t where t.message_id = ${messageIdValue}`,
+          );
           expect(tasks).toEqual([{ id: [...ids][0], state: 'completed', captures: 1n }]);
         }),
         runs(100),
@@ -71,8 +75,11 @@ describe(`fuzzing POST /a2a: repeated messageIds (${DATABASE_LABEL})`, () => {
         const answers = (await Promise.all(Array.from({ length: copies }, () => sendAndCheck(body)))).flat();
         const tasks = new Set(answers.map((answer) => (answer.result as { task?: { id?: string } } | undefined)?.task?.id));
         const errors = answers.filter((answer) => answer.error !== undefined);
-        const [row] = await suite.gateway.database.db.rows<{ state: string; reason: string | null }>(sql`
-          select state::text as state, error->>'reason' as reason from tasks where message_id = ${messageIdValue}`);
+        const [row] = await suite.gateway.database.db.rows(
+          z.object({ state: z.string(), reason: z.string().nullable() }),
+          sql`
+          select state::text as state, error->>'reason' as reason from tasks where message_id = ${messageIdValue}`,
+        );
         if (errors.length > 0 || tasks.size !== 1 || row?.state !== 'completed') {
           broken.push(
             `round ${round}: ${copies} copies → task ${row?.state} ${row?.reason ?? ''}, answers ${JSON.stringify(errors.map((e) => e.error))}`,
