@@ -20,6 +20,8 @@ import { pageRoutes } from './http/pages/routes.js';
 import { publicRoutes } from './http/public/routes.js';
 import { requestContext } from './http/request-context.js';
 import { signInRoutes } from './http/sign-in/routes.js';
+import { createMemoryRateLimiter } from './limits/memory-store.js';
+import type { RateLimiter } from './limits/rate-limiter.js';
 import type { Leases } from './tasks/leases.js';
 import type { ToolRegistry } from './tools/registry.js';
 
@@ -38,6 +40,8 @@ export interface AppDeps {
   topUpReader?: TopUpReader;
   /** when given, counts running handlers so shutdown can wait for them */
   inFlight?: InFlightRequests;
+  /** where rate limits are counted (main.ts opens it from REDIS_URL); this app's own memory when not given */
+  rateLimiter?: RateLimiter;
 }
 
 /** REST bodies are small JSON objects (a sign-in message, a key's name). */
@@ -45,6 +49,7 @@ const REST_BODY_LIMIT = 16 * 1024;
 
 /** The whole HTTP surface; tests call `app.request()` on it, main.ts serves it. */
 export function createApp(deps: AppDeps) {
+  const rateLimiter = deps.rateLimiter ?? createMemoryRateLimiter();
   const a2a = a2aEndpoint({
     db: deps.db,
     toolTimeoutMs: deps.config.toolTimeoutMs,
@@ -67,6 +72,7 @@ export function createApp(deps: AppDeps) {
         tools: deps.tools,
         indexedChainId: deps.indexedChainId,
         topUpChain: deps.topUpReader?.chain,
+        rateLimiter,
       }),
     )
     .use(
@@ -76,7 +82,7 @@ export function createApp(deps: AppDeps) {
         onError: (c) => apiErrorResponse(c, new ApiError('payload_too_large', `the body is over ${REST_BODY_LIMIT} bytes`)),
       }),
     )
-    .route('/', signInRoutes({ db: deps.db, ...deps.walletAuth }))
+    .route('/', signInRoutes({ db: deps.db, rateLimiter, ...deps.walletAuth }))
     .route('/', organizationRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, topUpReader: deps.topUpReader }))
     .route('/', billingRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, tools: deps.tools }))
     .route('/a2a', a2a)
