@@ -61,6 +61,7 @@ export function createApp(deps: AppDeps) {
     tools: deps.tools,
     leases: deps.leases,
     clock,
+    rateLimiter,
   });
   // An OpenAPIHono: the REST routers mounted on it bring their definitions, which /openapi.json is generated from.
   const app = new OpenAPIHono<AppEnv>();
