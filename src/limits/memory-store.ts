@@ -5,7 +5,9 @@ import {
   type RateCheck,
   type RateLimiter,
   type RateLimitStoreHealth,
+  type TakeOptions,
   takeOne,
+  takeWeight,
 } from './rate-limiter.js';
 
 /**
@@ -28,12 +30,13 @@ export function createMemoryRateLimiter(options: { maxCounters?: number; now?: (
   const limiter: RateLimiter = {
     store: { kind: 'memory' },
     take: (subject, limit) => takeOne(limiter, subject, limit),
-    async takeAll(checks: readonly RateCheck[]) {
+    async takeAll(checks: readonly RateCheck[], options?: TakeOptions) {
       assertLimits(checks);
+      const weight = takeWeight(options);
       const at = now();
       const keys = checks.map((check) => `${check.subject}:${check.limit.windowSeconds}`);
       const before = keys.map((key) => readCounter(key, at));
-      const allowed = checks.every((check, index) => before[index]!.count < check.limit.requests);
+      const allowed = checks.every((check, index) => before[index]!.count + weight <= check.limit.requests);
       if (!allowed) {
         // A subject refused is still in use: it moves to the back of the queue like one allowed, so
         // traffic from other subjects cannot push a hammering one out and hand it a fresh window.
@@ -44,18 +47,18 @@ export function createMemoryRateLimiter(options: { maxCounters?: number; now?: (
             counters.set(key, counter);
           }
         }
-        return callDecision(checks, before, false);
+        return callDecision(checks, before, false, weight);
       }
       const after = keys.map((key, index): CounterReading => {
         const reading = before[index]!;
         const endsAt = reading.msLeft === undefined ? at + checks[index]!.limit.windowSeconds * 1000 : at + reading.msLeft;
         // Delete and set again: a Map iterates in insertion order, so the first key is the least recently used.
         counters.delete(key);
-        counters.set(key, { count: reading.count + 1, endsAt });
-        return { count: reading.count + 1, msLeft: endsAt - at };
+        counters.set(key, { count: reading.count + weight, endsAt });
+        return { count: reading.count + weight, msLeft: endsAt - at };
       });
       while (counters.size > maxCounters) counters.delete(counters.keys().next().value as string);
-      return callDecision(checks, after, true);
+      return callDecision(checks, after, true, weight);
     },
     health: async (): Promise<RateLimitStoreHealth> => ({ store: 'memory' }),
     close: async () => {},

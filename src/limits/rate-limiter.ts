@@ -20,6 +20,22 @@ export interface RateCheck {
   partitionKey?: string;
 }
 
+/**
+ * How much one `takeAll` counts. A JSON-RPC batch is one HTTP request but as many calls as it
+ * holds, and counts them all at once: a key allowed 10 calls a minute must not make 1,000 by
+ * sending batches of 100.
+ */
+export interface TakeOptions {
+  /** requests counted against every check, all or none: a whole number from 1 to MAX_TAKE_WEIGHT; 1 when left out */
+  weight?: number;
+}
+
+/**
+ * The heaviest one take may be: ten times the largest batch the paid endpoint accepts (100 calls).
+ * A weight beyond it is a caller's mistake (a size in bytes, an unbounded sum), not a batch.
+ */
+export const MAX_TAKE_WEIGHT = 1_000;
+
 /** Where a subject stands against one limit once the call was counted (or refused). */
 export interface QuotaState {
   policy: string;
@@ -29,17 +45,30 @@ export interface QuotaState {
   remaining: number;
   /** seconds until the window ends and the whole limit is available again (the full window when none has started) */
   resetSeconds: number;
-  /** true when this limit refused the call */
+  /** true when this limit refused the call: it had no room for the call's whole weight */
   exceeded: boolean;
 }
 
 /**
  * The answer for one call checked against several limits at once. Counted: allowed only when every
- * limit had room, and then every counter took the call; a call one limit refuses is counted by none.
- * Not counted: the store did not answer, and the call goes through (rate limits fail open).
+ * limit had room for the call's whole weight, and then every counter took all of it; a call one
+ * limit refuses is counted by none. Not counted: the store did not answer, and the call goes
+ * through (rate limits fail open).
+ *
+ * A refused call whose weight is larger than an exceeded limit's `requests` can never pass, whatever
+ * it waits: its `retryAfterSeconds` is only that window's end. A caller tells it by
+ * `quota.exceeded && quota.limit.requests < decision.weight`, and should ask for smaller batches
+ * rather than a retry.
  */
 export type CallDecision =
-  | { counted: true; allowed: boolean; quotas: QuotaState[]; retryAfterSeconds: number | undefined }
+  | {
+      counted: true;
+      allowed: boolean;
+      /** the requests this call counted (allowed) or would have counted (refused) against every limit */
+      weight: number;
+      quotas: QuotaState[];
+      retryAfterSeconds: number | undefined;
+    }
   | { counted: false; allowed: true; quotas: Array<Pick<QuotaState, 'policy' | 'limit' | 'partitionKey'>> };
 
 /** The answer for one subject against one limit. */
@@ -64,8 +93,14 @@ export interface RateLimiter {
   readonly store: RateLimitStore;
   /** Counts one request of `subject` against `limit`, unless the limit is reached. */
   take(subject: string, limit: RateLimit): Promise<RateDecision>;
-  /** Counts one call against every check at once, or against none if any refuses (one Redis round trip). */
-  takeAll(checks: readonly RateCheck[]): Promise<CallDecision>;
+  /**
+   * Counts `options.weight` requests (1 when left out) against every check at once, or against none
+   * if any lacks room for all of them (one Redis round trip): allowed only when each counter's count
+   * + weight ≤ its limit's requests. A weight larger than a limit's requests is always refused by that
+   * limit (see CallDecision). Throws a RangeError, before any counter moves, for limits or a weight
+   * that are not whole numbers in range.
+   */
+  takeAll(checks: readonly RateCheck[], options?: TakeOptions): Promise<CallDecision>;
   health(): Promise<RateLimitStoreHealth>;
   /** Closes the store's connection (Redis; memory has none). */
   close(): Promise<void>;
@@ -79,10 +114,16 @@ export interface CounterReading {
 }
 
 /**
- * The decision for `checks` from their counters (in the same order) and whether the store let the
- * call in. Seconds are rounded up, so a client that waits them finds the window over.
+ * The decision for `checks` from their counters (in the same order: after the call when allowed,
+ * as they stood when refused), whether the store let the call in, and the call's weight. Seconds
+ * are rounded up, so a client that waits them finds the window over.
  */
-export function callDecision(checks: readonly RateCheck[], readings: readonly CounterReading[], allowed: boolean): CallDecision {
+export function callDecision(
+  checks: readonly RateCheck[],
+  readings: readonly CounterReading[],
+  allowed: boolean,
+  weight: number,
+): CallDecision {
   const quotas = checks.map((check, index): QuotaState => {
     const reading = readings[index] ?? { count: 0, msLeft: undefined };
     return {
@@ -91,13 +132,13 @@ export function callDecision(checks: readonly RateCheck[], readings: readonly Co
       ...(check.partitionKey === undefined ? {} : { partitionKey: check.partitionKey }),
       remaining: Math.max(0, check.limit.requests - reading.count),
       resetSeconds: reading.msLeft === undefined ? check.limit.windowSeconds : Math.max(1, Math.ceil(reading.msLeft / 1000)),
-      exceeded: !allowed && reading.count >= check.limit.requests,
+      exceeded: !allowed && reading.count + weight > check.limit.requests,
     };
   });
   const refusing = quotas.filter((quota) => quota.exceeded);
   // Retry-After points at the latest of the refusing windows' ends: retrying earlier is refused again.
   const retryAfterSeconds = allowed ? undefined : Math.max(1, ...refusing.map((quota) => quota.resetSeconds));
-  return { counted: true, allowed, quotas, retryAfterSeconds };
+  return { counted: true, allowed, weight, quotas, retryAfterSeconds };
 }
 
 /** The decision when the store did not answer: allowed, nothing known about what is left. */
@@ -122,6 +163,18 @@ export async function takeOne(limiter: Pick<RateLimiter, 'takeAll'>, subject: st
     resetSeconds: quota.resetSeconds,
     retryAfterSeconds: decision.retryAfterSeconds,
   };
+}
+
+/**
+ * The weight `takeAll` counts: 1 when left out; one that is not a whole number from 1 to
+ * MAX_TAKE_WEIGHT is a programming error, refused before any counter moves.
+ */
+export function takeWeight(options: TakeOptions | undefined): number {
+  const weight = options?.weight ?? 1;
+  if (!Number.isSafeInteger(weight) || weight < 1 || weight > MAX_TAKE_WEIGHT) {
+    throw new RangeError(`a rate limit weight must be a whole number from 1 to ${MAX_TAKE_WEIGHT}, not ${weight}`);
+  }
+  return weight;
 }
 
 /** Limits whose figures are not whole positive numbers are a programming error, refused before any counter moves. */

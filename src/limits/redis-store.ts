@@ -8,20 +8,25 @@ import {
   type RateCheck,
   type RateLimiter,
   type RateLimitStoreHealth,
+  type TakeOptions,
   takeOne,
+  takeWeight,
   uncountedDecision,
 } from './rate-limiter.js';
 
 /**
- * One call's limits, all or none, in one atomic script (ADR 0011). KEYS[i] counts the requests of
- * limit i in its current window; ARGV[2i-1] is that limit's requests, ARGV[2i] its window in ms.
- * The call is refused when any counter is at its limit, and then no counter moves. A window starts
- * with the first request counted in it (INCR to 1 sets its expiry) and ends when the key expires.
+ * One call's limits, all or none, in one atomic script (ADR 0011). ARGV[1] is the call's weight,
+ * the requests it counts; KEYS[i] counts the requests of limit i in its current window, ARGV[2i]
+ * is that limit's requests, ARGV[2i+1] its window in ms. The call is refused when any counter lacks
+ * room for the whole weight (count + weight > requests), and then no counter moves; otherwise each
+ * moves by the weight (INCRBY). A window starts with the first requests counted in it (the INCRBY
+ * that creates the counter sets its expiry; later ones leave it) and ends when the key expires.
  * Only Redis's clock is read, so instances whose clocks disagree still share the same windows.
  * Reply: {1 allowed | 0 refused, count1, ms left1, count2, ms left2, …}; ms left is -2 when the
  * counter does not exist (no window started).
  */
 const TAKE_ALL_LUA = `
+local weight = tonumber(ARGV[1])
 local counts, msLeft = {}, {}
 local allowed = 1
 for i = 1, #KEYS do
@@ -29,17 +34,18 @@ for i = 1, #KEYS do
   local ttl = redis.call('PTTL', KEYS[i])
   if count > 0 and ttl == -1 then
     -- a counter without expiry would never reset: give it a window
-    ttl = tonumber(ARGV[2 * i])
+    ttl = tonumber(ARGV[2 * i + 1])
     redis.call('PEXPIRE', KEYS[i], ttl)
   end
   counts[i], msLeft[i] = count, ttl
-  if count >= tonumber(ARGV[2 * i - 1]) then allowed = 0 end
+  if count + weight > tonumber(ARGV[2 * i]) then allowed = 0 end
 end
 if allowed == 1 then
   for i = 1, #KEYS do
-    counts[i] = redis.call('INCR', KEYS[i])
-    if counts[i] == 1 then
-      msLeft[i] = tonumber(ARGV[2 * i])
+    local created = counts[i] == 0
+    counts[i] = redis.call('INCRBY', KEYS[i], weight)
+    if created then
+      msLeft[i] = tonumber(ARGV[2 * i + 1])
       redis.call('PEXPIRE', KEYS[i], msLeft[i])
     end
   end
@@ -54,7 +60,7 @@ return reply
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** TAKE_ALL_LUA: numKeys, the counters' keys, then each limit's requests and window in ms */
+    /** TAKE_ALL_LUA: numKeys, the counters' keys, the weight, then each limit's requests and window in ms */
     takeRateLimits(numKeys: number, ...keysThenLimits: Array<string | number>): Result<unknown, Context>;
   }
 }
@@ -133,9 +139,10 @@ export async function openRedisRateLimiter(options: RedisRateLimiterOptions): Pr
   const limiter: RateLimiter = {
     store: { kind: 'redis', address },
     take: (subject, limit) => takeOne(limiter, subject, limit),
-    async takeAll(checks: readonly RateCheck[]) {
+    async takeAll(checks: readonly RateCheck[], options?: TakeOptions) {
       assertLimits(checks);
-      if (checks.length === 0) return callDecision(checks, [], true);
+      const weight = takeWeight(options);
+      if (checks.length === 0) return callDecision(checks, [], true, weight);
       if (!answering) {
         if (Date.now() < nextProbeAt) return uncountedDecision(checks);
         nextProbeAt = Date.now() + probeIntervalMs;
@@ -144,7 +151,7 @@ export async function openRedisRateLimiter(options: RedisRateLimiterOptions): Pr
       const limits = checks.flatMap((check) => [check.limit.requests, check.limit.windowSeconds * 1000]);
       let reply: number[];
       try {
-        reply = takeAllReply.parse(await client.takeRateLimits(keys.length, ...keys, ...limits));
+        reply = takeAllReply.parse(await client.takeRateLimits(keys.length, ...keys, weight, ...limits));
       } catch (error) {
         failed(error);
         return uncountedDecision(checks);
@@ -154,7 +161,7 @@ export async function openRedisRateLimiter(options: RedisRateLimiterOptions): Pr
         const msLeft = reply[2 + 2 * index] ?? -2;
         return { count: reply[1 + 2 * index] ?? 0, msLeft: msLeft < 0 ? undefined : msLeft };
       });
-      return callDecision(checks, readings, reply[0] === 1);
+      return callDecision(checks, readings, reply[0] === 1, weight);
     },
     async health(): Promise<RateLimitStoreHealth> {
       try {

@@ -8,7 +8,13 @@ import type { CallDecision, QuotaState } from '../../src/limits/rate-limiter.js'
  * send has ", ": RFC 9651 §4.1.1 serializes a List with a comma and one space, and parsers accept both.
  */
 function allowed(...quotas: Array<Omit<QuotaState, 'exceeded'>>): CallDecision {
-  return { counted: true, allowed: true, retryAfterSeconds: undefined, quotas: quotas.map((quota) => ({ ...quota, exceeded: false })) };
+  return {
+    counted: true,
+    allowed: true,
+    weight: 1,
+    retryAfterSeconds: undefined,
+    quotas: quotas.map((quota) => ({ ...quota, exceeded: false })),
+  };
 }
 
 describe('RateLimit header fields', () => {
@@ -57,6 +63,7 @@ describe('RateLimit header fields', () => {
     const refused: CallDecision = {
       counted: true,
       allowed: false,
+      weight: 1,
       retryAfterSeconds: 5,
       quotas: [{ policy: 'default', limit: { requests: 10, windowSeconds: 60 }, remaining: 0, resetSeconds: 5, exceeded: true }],
     };
@@ -85,6 +92,6 @@ describe('RateLimit header fields', () => {
       ],
     };
     expect(rateLimitHeaders(uncounted)).toEqual({ 'RateLimit-Policy': '"key";q=20;w=60, "org";q=600;w=60' });
-    expect(rateLimitHeaders({ counted: true, allowed: true, retryAfterSeconds: undefined, quotas: [] })).toEqual({});
+    expect(rateLimitHeaders({ counted: true, allowed: true, weight: 1, retryAfterSeconds: undefined, quotas: [] })).toEqual({});
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryRateLimiter } from '../../src/limits/memory-store.js';
+import type { RateCheck } from '../../src/limits/rate-limiter.js';
 
 /** The in-memory store, on a clock the test moves: exact counts, the figures the headers carry, windows, all-or-none. */
 describe('rate limits in this instance memory', () => {
@@ -62,6 +63,7 @@ describe('rate limits in this instance memory', () => {
     expect(refusedByKey).toEqual({
       counted: true,
       allowed: false,
+      weight: 1,
       retryAfterSeconds: 60,
       quotas: [
         { policy: 'key', limit: perMinute(2), remaining: 0, resetSeconds: 60, exceeded: true },
@@ -126,5 +128,90 @@ describe('rate limits in this instance memory', () => {
     await expect(limiter.take('k', { requests: 1.5, windowSeconds: 60 })).rejects.toThrow(RangeError);
     await expect(limiter.take('k', { requests: 1, windowSeconds: 0 })).rejects.toThrow(RangeError);
     expect(await limiter.health()).toEqual({ store: 'memory' });
+  });
+});
+
+/** A JSON-RPC batch counts its calls: `takeAll(checks, { weight })` takes them all at once, or none. */
+describe('weighted takes in this instance memory', () => {
+  const tenAMinute = { requests: 10, windowSeconds: 60 };
+  const only = (subject: string, limit = tenAMinute): RateCheck[] => [{ policy: 'key', subject, limit }];
+
+  it('10 a minute, batches of 3: three pass (remaining 7, 4, 1), the fourth is refused, then a single call passes', async () => {
+    let now = 0;
+    const limiter = createMemoryRateLimiter({ now: () => now });
+    for (const [remaining, resetSeconds] of [
+      [7, 60],
+      [4, 59],
+      [1, 58],
+    ]) {
+      // a second apart: the window began with the first batch, and later ones do not move its end
+      expect(await limiter.takeAll(only('key:a'), { weight: 3 })).toMatchObject({
+        counted: true,
+        allowed: true,
+        weight: 3,
+        quotas: [{ remaining, resetSeconds, exceeded: false }],
+      });
+      now += 1_000;
+    }
+    // one request is left, three asked: refused, and the window is not pushed
+    expect(await limiter.takeAll(only('key:a'), { weight: 3 })).toEqual({
+      counted: true,
+      allowed: false,
+      weight: 3,
+      retryAfterSeconds: 57,
+      quotas: [{ policy: 'key', limit: tenAMinute, remaining: 1, resetSeconds: 57, exceeded: true }],
+    });
+    expect(await limiter.takeAll(only('key:a'))).toMatchObject({ allowed: true, weight: 1, quotas: [{ remaining: 0 }] });
+    expect((await limiter.takeAll(only('key:a'))).allowed).toBe(false);
+    now = 60_000;
+    expect(await limiter.takeAll(only('key:a'), { weight: 10 })).toMatchObject({ allowed: true, quotas: [{ remaining: 0 }] });
+  });
+
+  it('a batch heavier than a limit never passes, whatever it waits, moves nothing, and the decision says why', async () => {
+    let now = 0;
+    const limiter = createMemoryRateLimiter({ now: () => now });
+    for (const waited of [0, 61_000, 3_600_000]) {
+      now += waited;
+      const decision = await limiter.takeAll(only('key:a'), { weight: 11 });
+      expect(decision).toMatchObject({ counted: true, allowed: false, weight: 11, quotas: [{ remaining: 10, exceeded: true }] });
+      // what a caller checks to answer "send smaller batches" rather than "retry later"
+      expect(decision.counted && decision.quotas.some((quota) => quota.exceeded && quota.limit.requests < decision.weight)).toBe(true);
+    }
+    // nothing was counted: the whole limit is there, in one batch
+    expect(await limiter.takeAll(only('key:a'), { weight: 10 })).toMatchObject({ allowed: true, quotas: [{ remaining: 0 }] });
+  });
+
+  it('two limits, one with room for the batch and one without: refused, and neither counter moves', async () => {
+    const limiter = createMemoryRateLimiter({ now: () => 0 });
+    const checks: RateCheck[] = [
+      { policy: 'key', subject: 'key:a', limit: tenAMinute },
+      { policy: 'org', subject: 'org:1', limit: { requests: 5, windowSeconds: 60 } },
+    ];
+    await limiter.takeAll([checks[1]!], { weight: 3 });
+    const refused = await limiter.takeAll(checks, { weight: 3 });
+    expect(refused).toMatchObject({
+      allowed: false,
+      quotas: [
+        { policy: 'key', remaining: 10, exceeded: false },
+        { policy: 'org', remaining: 2, exceeded: true },
+      ],
+    });
+    // limit.requests ≥ weight on both: this refusal passes once the organization has room
+    expect(refused.counted && refused.quotas.some((quota) => quota.exceeded && quota.limit.requests < refused.weight)).toBe(false);
+    expect(await limiter.takeAll(checks, { weight: 2 })).toMatchObject({
+      allowed: true,
+      quotas: [{ remaining: 8 }, { remaining: 0 }],
+    });
+  });
+
+  it('refuses a weight that is not a whole number from 1 to 1000 before any counter moves', async () => {
+    const limiter = createMemoryRateLimiter({ now: () => 0 });
+    for (const weight of [0, -1, 1.5, Number.NaN, 1_001]) {
+      await expect(limiter.takeAll(only('key:a'), { weight })).rejects.toThrow(RangeError);
+    }
+    expect(await limiter.takeAll(only('key:a', { requests: 1_000, windowSeconds: 60 }), { weight: 1_000 })).toMatchObject({
+      allowed: true,
+      quotas: [{ remaining: 0 }],
+    });
   });
 });

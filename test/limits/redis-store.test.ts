@@ -110,7 +110,7 @@ describe('rate limits shared through Redis', () => {
     expect(await admin.exists(`${prefix}key:c:60`)).toBe(0);
   });
 
-  it('costs one command per call, however many limits it checks (the script runs the rest inside Redis)', async () => {
+  it('costs one command per call, however many limits it checks and whatever its weight (the script runs the rest inside Redis)', async () => {
     const prefix = uniqueKeyPrefix();
     const limiter = await limiterOn(prefix);
     const monitor = await admin.monitor();
@@ -124,12 +124,123 @@ describe('rate limits shared through Redis', () => {
         { policy: 'key', subject: 'key:a', limit: { requests: 5, windowSeconds: 60 } },
         { policy: 'org', subject: 'org:a', limit: { requests: 50, windowSeconds: 60 } },
       ];
-      for (let n = 0; n < 3; n++) await limiter.takeAll(checks);
+      for (let n = 0; n < 3; n++) await limiter.takeAll(checks, { weight: n + 1 });
       await new Promise((resolve) => setTimeout(resolve, 100));
       // the first on a connection sends the script itself (EVAL), the next ones its SHA1 (EVALSHA)
       expect(sent).toEqual(['eval', 'evalsha', 'evalsha']);
     } finally {
       monitor.disconnect();
+    }
+  });
+});
+
+/** A JSON-RPC batch counts its calls: `takeAll(checks, { weight })` moves each counter by the weight in the one script, or none. */
+describe('weighted takes shared through Redis', () => {
+  const tenAMinute = { requests: 10, windowSeconds: 60 };
+  const only = (subject: string, limit = tenAMinute): RateCheck[] => [{ policy: 'key', subject, limit }];
+  let admin: Redis;
+  beforeAll(() => {
+    admin = new Redis(MACHINE_REDIS_URL);
+  });
+  afterAll(async () => {
+    await admin.quit();
+  });
+
+  it('10 a minute, batches of 3: three pass, the fourth is refused and counts nothing, then a single call passes', async () => {
+    const prefix = uniqueKeyPrefix();
+    const limiter = await limiterOn(prefix);
+    const counter = `${prefix}key:a:60`;
+    expect(await limiter.takeAll(only('key:a'), { weight: 3 })).toMatchObject({ allowed: true, weight: 3, quotas: [{ remaining: 7 }] });
+    expect(await admin.get(counter)).toBe('3');
+    // Shorten the window by hand: a later INCRBY must leave the expiry the first one set.
+    await admin.pexpire(counter, 30_000);
+    for (const remaining of [4, 1]) {
+      const decision = await limiter.takeAll(only('key:a'), { weight: 3 });
+      expect(decision).toMatchObject({ allowed: true, quotas: [{ remaining, exceeded: false }] });
+      expect(decision.counted && decision.quotas[0]!.resetSeconds).toBeLessThanOrEqual(30);
+    }
+    expect(await admin.pttl(counter)).toBeLessThanOrEqual(30_000);
+    const refused = await limiter.takeAll(only('key:a'), { weight: 3 });
+    expect(refused).toMatchObject({ counted: true, allowed: false, weight: 3, quotas: [{ remaining: 1, exceeded: true }] });
+    expect(refused.counted && refused.retryAfterSeconds).toBeLessThanOrEqual(30);
+    expect(await admin.get(counter)).toBe('9');
+    expect(await limiter.takeAll(only('key:a'))).toMatchObject({ allowed: true, weight: 1, quotas: [{ remaining: 0 }] });
+    expect(await admin.get(counter)).toBe('10');
+  });
+
+  it('a batch heavier than a limit never passes and moves nothing: no counter is created, an existing one keeps its count', async () => {
+    const prefix = uniqueKeyPrefix();
+    const limiter = await limiterOn(prefix);
+    const fresh = await limiter.takeAll(only('key:new'), { weight: 11 });
+    expect(fresh).toMatchObject({
+      counted: true,
+      allowed: false,
+      weight: 11,
+      quotas: [{ remaining: 10, resetSeconds: 60, exceeded: true }],
+    });
+    expect(fresh.counted && fresh.quotas.some((quota) => quota.exceeded && quota.limit.requests < fresh.weight)).toBe(true);
+    expect(await admin.exists(`${prefix}key:new:60`)).toBe(0);
+
+    await limiter.takeAll(only('key:used'));
+    expect(await limiter.takeAll(only('key:used'), { weight: 11 })).toMatchObject({ allowed: false, quotas: [{ remaining: 9 }] });
+    expect(await admin.get(`${prefix}key:used:60`)).toBe('1');
+  });
+
+  it('two limits, one with room for the batch and one without: refused, and neither counter moves', async () => {
+    const prefix = uniqueKeyPrefix();
+    const limiter = await limiterOn(prefix);
+    const checks: RateCheck[] = [
+      { policy: 'key', subject: 'key:a', limit: tenAMinute },
+      { policy: 'org', subject: 'org:1', limit: { requests: 5, windowSeconds: 60 } },
+    ];
+    await limiter.takeAll([checks[1]!], { weight: 3 });
+    expect(await limiter.takeAll(checks, { weight: 3 })).toMatchObject({
+      allowed: false,
+      quotas: [
+        { policy: 'key', remaining: 10, exceeded: false },
+        { policy: 'org', remaining: 2, exceeded: true },
+      ],
+    });
+    expect(await admin.exists(`${prefix}key:a:60`)).toBe(0);
+    expect(await admin.get(`${prefix}org:1:60`)).toBe('3');
+    expect(await limiter.takeAll(checks, { weight: 2 })).toMatchObject({ allowed: true, quotas: [{ remaining: 8 }, { remaining: 0 }] });
+  });
+
+  it('two instances racing weighted takes against a key and an organization limit never pass either in total', async () => {
+    const prefix = uniqueKeyPrefix();
+    const [one, two] = [await limiterOn(prefix), await limiterOn(prefix)];
+    const keyLimit = { requests: 30, windowSeconds: 60 };
+    const orgLimit = { requests: 40, windowSeconds: 60 };
+    const calls = Array.from({ length: 80 }, (_, n) => {
+      const key = n % 3 === 0 ? ('key:a' as const) : ('key:b' as const);
+      const weight = (n % 7) + 1;
+      const checks: RateCheck[] = [
+        { policy: 'key', subject: key, limit: keyLimit },
+        { policy: 'org', subject: 'org:1', limit: orgLimit },
+      ];
+      return (n % 2 === 0 ? one : two).takeAll(checks, { weight }).then((decision) => ({ key, weight, decision }));
+    });
+    const results = await Promise.all(calls);
+    expect(results.every(({ decision }) => decision.counted)).toBe(true);
+    const allowedWeight = (key?: string) =>
+      results
+        .filter((result) => result.decision.allowed && (key === undefined || result.key === key))
+        .reduce((sum, result) => sum + result.weight, 0);
+    // each counter holds exactly the weights it let through, and none is past its limit
+    const counts = {
+      'key:a': Number(await admin.get(`${prefix}key:a:60`)),
+      'key:b': Number(await admin.get(`${prefix}key:b:60`)),
+      org: Number(await admin.get(`${prefix}org:1:60`)),
+    };
+    expect(counts).toEqual({ 'key:a': allowedWeight('key:a'), 'key:b': allowedWeight('key:b'), org: allowedWeight() });
+    expect(counts['key:a']).toBeLessThanOrEqual(keyLimit.requests);
+    expect(counts['key:b']).toBeLessThanOrEqual(keyLimit.requests);
+    expect(counts.org).toBeLessThanOrEqual(orgLimit.requests);
+    // 80 batches of 4 on average ask far more than 40: the organization's limit was reached, not left idle
+    expect(counts.org).toBeGreaterThan(orgLimit.requests - 7);
+    // counters only grow, so every refused batch still lacks room in one of its counters at the end
+    for (const { key, weight } of results.filter((result) => !result.decision.allowed)) {
+      expect(counts[key] + weight > keyLimit.requests || counts.org + weight > orgLimit.requests).toBe(true);
     }
   });
 });
