@@ -74,6 +74,31 @@ describe('rate limits on the paid call, in one instance', () => {
     expect((await getCreditAccount(suite.gateway.database.db, org.orgId))?.balance).toBe(100_000n - 3n * TIER0_COST);
   });
 
+  it('a JSON-RPC batch counts each of its calls: a batch that fits passes whole, one past what is left is refused whole, one past the limit never passes', async () => {
+    const org = await suite.gateway.createOrg({ credits: 100_000n });
+    await suite.gateway.database.db.transaction((tx) =>
+      updateKeyPolicy(tx, { keyId: org.apiKey.id, patch: { rateLimit: { requests: 5, windowSeconds: 60 } } }),
+    );
+    const batch = (size: number) =>
+      fetch(`${suite.baseUrl}/a2a`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${org.apiKey.key}` },
+        body: `[${Array.from({ length: size }, () => paidCallBody(1, randomUUID())).join(',')}]`,
+      });
+    const three = await batch(3);
+    expect(three.status).toBe(200);
+    expect(three.headers.get('ratelimit')).toBe('"key";r=2;t=60');
+    const again = await batch(3);
+    expect(again.status).toBe(429);
+    expect(again.headers.get('retry-after')).not.toBeNull();
+    const tooBig = await batch(6);
+    expect(tooBig.status).toBe(429);
+    expect(tooBig.headers.get('retry-after')).toBeNull();
+    expect(((await tooBig.json()) as Served['body']).error?.data).toMatchObject({ reason: 'rate_limited', calls: 6 });
+    expect((await batch(2)).status).toBe(200);
+    expect((await getCreditAccount(suite.gateway.database.db, org.orgId))?.balance).toBe(100_000n - 5n * TIER0_COST);
+  });
+
   it("an organization's limit counts the calls of all its keys together; a key without a limit carries no fields", async () => {
     const org = await suite.gateway.createOrg({ credits: 100_000n });
     const other = await createApiKey(suite.gateway.database.db, { orgId: org.orgId, name: 'second' });
