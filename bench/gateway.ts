@@ -53,6 +53,10 @@ async function waitReady(baseUrl: string, child: ChildProcess, logFile: string):
  * Builds the gateway as `npm start` does and starts `node dist/src/main.js` on `databaseUrl` and a free
  * port; resolves once /readyz answers.
  */
+function redisEnv(url: string): Record<string, string> {
+  return url === 'none' ? {} : { REDIS_URL: url };
+}
+
 export async function startGateway(input: {
   databaseUrl: string;
   logFile: string;
@@ -76,6 +80,9 @@ export async function startGateway(input: {
       // connections carry the load with fewer syscalls than many PostgreSQL backends sharing 2 cores.
       // BENCH_DB_POOL_SIZE tries another size.
       DB_POOL_SIZE: process.env.BENCH_DB_POOL_SIZE ?? '4',
+      // Rate limits counted in Redis, as a deployment of several instances counts them (the
+      // governed scenario's limits); BENCH_REDIS_URL=none counts them in the gateway's memory.
+      ...redisEnv(process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'),
     },
     stdio: ['ignore', log, log],
   });

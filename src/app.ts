@@ -20,6 +20,8 @@ import { pageRoutes } from './http/pages/routes.js';
 import { publicRoutes } from './http/public/routes.js';
 import { requestContext } from './http/request-context.js';
 import { signInRoutes } from './http/sign-in/routes.js';
+import { createMemoryRateLimiter } from './limits/memory-store.js';
+import type { RateLimiter } from './limits/rate-limiter.js';
 import type { Leases } from './tasks/leases.js';
 import type { ToolRegistry } from './tools/registry.js';
 
@@ -40,6 +42,8 @@ export interface AppDeps {
   inFlight?: InFlightRequests;
   /** the time spend caps count in (the UTC day and month of a charge); tests move it across a period's end */
   clock?: () => Date;
+  /** where rate limits are counted (main.ts opens it from REDIS_URL); this app's own memory when not given */
+  rateLimiter?: RateLimiter;
 }
 
 /** REST bodies are small JSON objects (a sign-in message, a key's name). */
@@ -48,6 +52,7 @@ const REST_BODY_LIMIT = 16 * 1024;
 /** The whole HTTP surface; tests call `app.request()` on it, main.ts serves it. */
 export function createApp(deps: AppDeps) {
   const clock = deps.clock ?? (() => new Date());
+  const rateLimiter = deps.rateLimiter ?? createMemoryRateLimiter();
   const a2a = a2aEndpoint({
     db: deps.db,
     toolTimeoutMs: deps.config.toolTimeoutMs,
@@ -56,6 +61,7 @@ export function createApp(deps: AppDeps) {
     tools: deps.tools,
     leases: deps.leases,
     clock,
+    rateLimiter,
   });
   // An OpenAPIHono: the REST routers mounted on it bring their definitions, which /openapi.json is generated from.
   const app = new OpenAPIHono<AppEnv>();
@@ -71,6 +77,7 @@ export function createApp(deps: AppDeps) {
         tools: deps.tools,
         indexedChainId: deps.indexedChainId,
         topUpChain: deps.topUpReader?.chain,
+        rateLimiter,
       }),
     )
     .use(
@@ -80,7 +87,7 @@ export function createApp(deps: AppDeps) {
         onError: (c) => apiErrorResponse(c, new ApiError('payload_too_large', `the body is over ${REST_BODY_LIMIT} bytes`)),
       }),
     )
-    .route('/', signInRoutes({ db: deps.db, ...deps.walletAuth }))
+    .route('/', signInRoutes({ db: deps.db, rateLimiter, ...deps.walletAuth }))
     .route(
       '/',
       organizationRoutes({

@@ -32,6 +32,11 @@ const configSchema = z
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
     DATA_DIR: z.string().min(1).default('.data/pglite'),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\/[^/]/, 'must be a redis:// or rediss:// URL naming a host')
+      .refine((value) => URL.canParse(value), 'must be a redis:// or rediss:// URL naming a host')
+      .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DEMO: flag.optional(),
     DEMO_CREDITS: z.coerce.bigint().positive().default(100_000_000n),
@@ -109,6 +114,9 @@ const configSchema = z
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,
     logLevel: env.LOG_LEVEL,
+    // Set: every instance counts rate limits in this Redis (and lets calls through while it does not
+    // answer). Unset: each instance counts in its own memory.
+    rateLimits: { redisUrl: env.REDIS_URL },
     // Demo data is for newcomers on the embedded database; a real PostgreSQL opts in explicitly, and
     // an indexed chain fills the same tables with what is really there.
     demo: env.DEMO ?? (env.DATABASE_URL === undefined && !env.INDEXER),
@@ -133,7 +141,8 @@ const configSchema = z
       // The EIP-4361 `domain` a message must name: the host people reach the gateway at.
       domain: env.SIGN_IN_DOMAIN ?? (env.PUBLIC_URL ? new URL(env.PUBLIC_URL).host : `${env.HOST}:${env.PORT}`),
       nonceTtlS: env.SIGN_IN_NONCE_TTL_S,
-      // Each nonce is a row: one client address may take this many a minute (per instance).
+      // Each nonce is a row: one client address may take this many a minute (on every instance
+      // together when rate limits are shared through Redis).
       noncesPerMinute: env.SIGN_IN_NONCES_PER_MINUTE,
       // Behind a reverse proxy, the client is the first X-Forwarded-For address; otherwise the socket's peer.
       trustProxy: env.TRUST_PROXY,

@@ -14,6 +14,7 @@ import { claimEmbeddedDatabase } from './db/embedded-lock.js';
 import { InFlightRequests } from './http/in-flight.js';
 import { ListenError, listen } from './http/listener.js';
 import { startChainIndexer } from './indexer/run.js';
+import { openRateLimiter } from './limits/open.js';
 import { createLogger } from './logger.js';
 import { repeat } from './repeat.js';
 import { startBanner } from './start-banner.js';
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
     demo = await ensureDemoOrganization(db, { credits: config.demoCredits, keyFile: demoKeyFile });
   }
 
+  const rateLimiter = await openRateLimiter(config, log);
   const stopRecovery = startRecoveryLoop(db, log, config.recoveryIntervalMs);
   const inFlight = new InFlightRequests();
   const walletAuth = await openWalletAuth(db, config);
@@ -101,12 +103,13 @@ async function main(): Promise<void> {
     tools,
     leases,
     inFlight,
+    rateLimiter,
     indexedChainId: config.indexer?.chain.chainId,
   });
   listener.serve(app);
   const server = listener.server;
   const baseUrl = config.publicUrl?.replace(/\/$/, '') ?? `http://${config.host}:${listener.port}`;
-  log.info({ url: baseUrl, database: db.kind, demo: config.demo }, 'listening');
+  log.info({ url: baseUrl, database: db.kind, demo: config.demo, rateLimits: rateLimiter.store }, 'listening');
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
         log.warn('held tasks still running at shutdown; another instance takes them over when their leases lapse');
       await stopRecovery();
       await stopWatcher();
+      await rateLimiter.close();
       await db.close();
       await releaseEmbedded?.();
       log.info('stopped');
@@ -139,7 +143,9 @@ async function main(): Promise<void> {
 
   // Last: whoever reads the banner may stop the gateway at once, so the signals are handled by now.
   const demoAccount = demo && (await getCreditAccount(db, demo.orgId));
-  console.error(startBanner(baseUrl, demo && { ...demo, available: demoAccount?.available ?? 0n, keyFile: demoKeyFile }));
+  console.error(
+    startBanner(baseUrl, demo && { ...demo, available: demoAccount?.available ?? 0n, keyFile: demoKeyFile }, rateLimiter.store),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -1,21 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import type { DemoOrganization } from './auth/demo-org.js';
+import type { RateLimitStore } from './limits/rate-limiter.js';
 import { displayUsdc } from './tools/money.js';
 
 /**
  * What a person starting the gateway reads: where it is and what to do first. It goes to stderr;
  * stdout is the JSON log stream, which a demo key must never reach.
  */
-export function startBanner(baseUrl: string, demo: (DemoOrganization & { available: bigint; keyFile: string }) | undefined): string {
+export function startBanner(
+  baseUrl: string,
+  demo: (DemoOrganization & { available: bigint; keyFile: string }) | undefined,
+  rateLimits: RateLimitStore,
+): string {
   const where = [
     '',
     `a2a-paygate is up at ${baseUrl}`,
     `  dashboard:   ${baseUrl}/dashboard`,
     `  REST API:    ${baseUrl}/reference`,
     `  agent card:  ${baseUrl}/.well-known/agent-card.json`,
+    `  rate limits: ${rateLimitsLine(rateLimits)}`,
     '',
   ];
   return [...where, ...(demo ? demoLines(baseUrl, demo) : firstOrganizationLines()), ''].join('\n');
+}
+
+/** Where the counters live; a Redis is named by host and port only, never with the URL's credentials. */
+function rateLimitsLine(store: RateLimitStore): string {
+  return store.kind === 'redis'
+    ? `shared through Redis at ${store.address}`
+    : "in this instance's memory; set REDIS_URL to share them across instances";
 }
 
 function demoLines(baseUrl: string, demo: DemoOrganization & { available: bigint; keyFile: string }): string[] {

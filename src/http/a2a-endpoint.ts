@@ -4,6 +4,7 @@ import { errorGeneration, renderA2AError, rpcErrorOf } from '../a2a/errors.js';
 import { type A2AContext, a2aMethods, streamingMethods } from '../a2a/methods.js';
 import type { Database } from '../db/client.js';
 import { isDomainError } from '../domain/errors.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import { type Dispatcher, handleRpcBody } from '../rpc/dispatch.js';
 import { idOf } from '../rpc/envelope.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
@@ -13,6 +14,7 @@ import type { Leases } from '../tasks/leases.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { type RefuseCall, requireApiKey } from './api-key-auth.js';
 import type { AppEnv } from './env.js';
+import { limitPaidCalls } from './paid-call-rate-limit.js';
 import { readBody } from './read-body.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
@@ -34,7 +36,7 @@ const dispatcher: Dispatcher<A2AContext> = {
 const A2A_JSON = 'application/a2a+json';
 
 /** A2A 1.0.1 prefers application/a2a+json: a caller that sends it gets it back; everyone else application/json. */
-function sendJson(c: Context<AppEnv>, body: unknown, status: 200 | 401 | 413 | 503 = 200) {
+function sendJson(c: Context<AppEnv>, body: unknown, status: 200 | 401 | 413 | 429 | 503 = 200) {
   const sent = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase();
   return c.body(JSON.stringify(body), status, { 'content-type': sent === A2A_JSON ? A2A_JSON : 'application/json' });
 }
@@ -89,29 +91,36 @@ export function a2aEndpoint(deps: {
   tools: ToolRegistry;
   leases: Leases;
   clock: () => Date;
+  rateLimiter: RateLimiter;
 }) {
   const charges = createChargeCombiner(deps.db, deps.clock);
   const routes = new Hono<AppEnv>();
-  const handler = routes.post('/', bodyWithinLimit, requireApiKey(deps.db, deps.clock, refuseCall), async (c) => {
-    const principal = c.get('principal');
-    const answer = await handleRpcBody(c.get('body'), dispatcher, {
-      db: deps.db,
-      orgId: principal.orgId,
-      key: { id: principal.keyId, tools: principal.tools, maxTier: principal.maxTier },
-      clock: deps.clock,
-      capLeftAtAuth: principal.capLeftMicroUsdc,
-      tools: deps.tools,
-      leases: deps.leases,
-      charges,
-      availableAtAuth: principal.availableMicroUsdc,
-      settlement: deps.settlement,
-      log: c.get('log'),
-      toolTimeoutMs: deps.toolTimeoutMs,
-      taskDeadlineSlackMs: deps.taskDeadlineSlackMs,
-      a2aVersion: c.req.header('a2a-version'),
-    });
-    if (isStreamedAnswer(answer)) return sendEvents(c, answer);
-    return sendJson(c, answer);
-  });
+  const handler = routes.post(
+    '/',
+    bodyWithinLimit,
+    requireApiKey(deps.db, deps.clock, refuseCall),
+    limitPaidCalls(deps.rateLimiter, refuseCall),
+    async (c) => {
+      const principal = c.get('principal');
+      const answer = await handleRpcBody(c.get('body'), dispatcher, {
+        db: deps.db,
+        orgId: principal.orgId,
+        key: { id: principal.keyId, tools: principal.tools, maxTier: principal.maxTier },
+        clock: deps.clock,
+        capLeftAtAuth: principal.capLeftMicroUsdc,
+        tools: deps.tools,
+        leases: deps.leases,
+        charges,
+        availableAtAuth: principal.availableMicroUsdc,
+        settlement: deps.settlement,
+        log: c.get('log'),
+        toolTimeoutMs: deps.toolTimeoutMs,
+        taskDeadlineSlackMs: deps.taskDeadlineSlackMs,
+        a2aVersion: c.req.header('a2a-version'),
+      });
+      if (isStreamedAnswer(answer)) return sendEvents(c, answer);
+      return sendJson(c, answer);
+    },
+  );
   return handler;
 }

@@ -7,7 +7,7 @@ import { type RpcError, rpcErrors } from '../rpc/errors.js';
 import type { AppEnv } from './env.js';
 
 /** How the endpoint answers a call refused before it runs, in its own wire shape. */
-export type RefuseCall = (c: Context<AppEnv>, status: 401 | 503, error: RpcError) => Response;
+export type RefuseCall = (c: Context<AppEnv>, status: 401 | 429 | 503, error: RpcError) => Response;
 
 /**
  * Requires `Authorization: Bearer <api key>`. Missing, unknown, revoked or expired keys are HTTP 401

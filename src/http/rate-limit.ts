@@ -1,31 +1,59 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
+import type { CallDecision } from '../limits/rate-limiter.js';
 
 /**
- * Token buckets by key in this instance's memory: each key may make `perMinute` requests at once,
- * refilled evenly over a minute. At most `maxKeys` keys are kept, the least recently seen dropped
- * first. With several instances, each has its own buckets.
+ * The RateLimit-Policy and RateLimit header fields of draft-ietf-httpapi-ratelimit-headers (ADR
+ * 0011 says which revision), plus Retry-After when the call was refused. Both fields are Structured
+ * Field Lists (RFC 9651) of one Item per limit: the policy's name as a String, then parameters —
+ * `q` (requests) and `w` (window seconds) in RateLimit-Policy; `r` (requests left) and `t` (seconds
+ * until the window ends) in RateLimit; `pk` (the partition key, a Byte Sequence) in both when the
+ * limit names one. When the store did not answer (rate limits failing open) nothing is known of what
+ * is left, so RateLimit, whose `r` is required, is left out and RateLimit-Policy alone says the limits.
  */
-export function createRateLimiter(options: { perMinute: number; maxKeys?: number }) {
-  const maxKeys = options.maxKeys ?? 10_000;
-  const perMs = options.perMinute / 60_000;
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  return {
-    /** Takes one request's token for `key`: 0 when it may go, else the seconds until it may. */
-    take(key: string, now = Date.now()): number {
-      const bucket = buckets.get(key) ?? { tokens: options.perMinute, at: now };
-      bucket.tokens = Math.min(options.perMinute, bucket.tokens + (now - bucket.at) * perMs);
-      bucket.at = now;
-      buckets.delete(key);
-      buckets.set(key, bucket);
-      if (buckets.size > maxKeys) buckets.delete(buckets.keys().next().value as string);
-      if (bucket.tokens >= 1) {
-        bucket.tokens -= 1;
-        return 0;
-      }
-      return Math.ceil((1 - bucket.tokens) / perMs / 1000);
-    },
+export function rateLimitHeaders(decision: CallDecision): Record<string, string> {
+  if (decision.quotas.length === 0) return {};
+  const headers: Record<string, string> = {
+    'RateLimit-Policy': sfList(
+      decision.quotas.map((quota) => [
+        quota.policy,
+        [['q', quota.limit.requests], ['w', quota.limit.windowSeconds], ...pk(quota.partitionKey)],
+      ]),
+    ),
   };
+  if (!decision.counted) return headers;
+  headers.RateLimit = sfList(
+    decision.quotas.map((quota) => [quota.policy, [['r', quota.remaining], ['t', quota.resetSeconds], ...pk(quota.partitionKey)]]),
+  );
+  if (decision.retryAfterSeconds !== undefined) headers['Retry-After'] = String(decision.retryAfterSeconds);
+  return headers;
+}
+
+type Parameter = readonly [name: string, value: number | Uint8Array];
+
+function pk(partitionKey: string | undefined): Parameter[] {
+  return partitionKey === undefined ? [] : [['pk', new TextEncoder().encode(partitionKey)]];
+}
+
+/** RFC 9651 §4.1.1: members joined by a comma and one space, each a String Item with its parameters. */
+function sfList(items: ReadonlyArray<readonly [name: string, parameters: readonly Parameter[]]>): string {
+  return items
+    .map(([name, parameters]) => sfString(name) + parameters.map(([key, value]) => `;${key}=${sfBareItem(value)}`).join(''))
+    .join(', ');
+}
+
+function sfBareItem(value: number | Uint8Array): string {
+  if (typeof value !== 'number') return `:${Buffer.from(value).toString('base64')}:`;
+  // RFC 9651 §4.1.4: at most 15 digits.
+  if (!Number.isSafeInteger(value) || Math.abs(value) > 999_999_999_999_999)
+    throw new RangeError(`not a structured-field Integer: ${value}`);
+  return String(value);
+}
+
+/** RFC 9651 §4.1.6: printable ASCII only, with `"` and `\` escaped. */
+function sfString(value: string): string {
+  if (!/^[\x20-\x7e]*$/.test(value)) throw new RangeError(`a rate limit policy name must be printable ASCII: ${JSON.stringify(value)}`);
+  return `"${value.replace(/[\\"]/g, (character) => `\\${character}`)}"`;
 }
 
 /**

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
  */
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 
-const DOMAIN = ['domain', 'tasks', 'billing', 'tools', 'data', 'audit'];
+const DOMAIN = ['domain', 'tasks', 'billing', 'tools', 'data', 'limits', 'audit'];
 const EDGE = ['a2a', 'http', 'rpc'];
 const FORBIDDEN: ReadonlyArray<readonly [string, string]> = [
   ...DOMAIN.flatMap((from) => EDGE.map((to) => [from, to] as const)),
@@ -90,7 +90,7 @@ describe('the import graph of src/', () => {
     expect(edges.some((edge) => edge.from === 'http' && edge.to === 'tasks')).toBe(true);
   });
 
-  it('never imports a wire or http folder from the domain, nor push from billing', () => {
+  it('never imports a wire or http folder from the domain (rate limits included), nor push from billing', () => {
     const forbidden = edges
       .filter((edge) => FORBIDDEN.some(([from, to]) => edge.from === from && edge.to === to))
       .map((edge) => `${edge.file} → ${edge.specifier}`);

@@ -11,6 +11,7 @@ import { createOrganization, type NewOrganization } from '../../src/auth/organiz
 import type { WalletAuth } from '../../src/auth/wallet-auth.js';
 import { chainClient, type TopUpChain } from '../../src/chain/client.js';
 import type { Config } from '../../src/config.js';
+import type { RateLimiter } from '../../src/limits/rate-limiter.js';
 import { createLeases, type Leases } from '../../src/tasks/leases.js';
 import { chatCompletions } from '../../src/tools/llm.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
@@ -54,6 +55,8 @@ export interface TestGatewayOptions {
   log?: pino.Logger;
   /** the time spend caps count in (a test moves it across the end of a day or month) */
   clock?: () => Date;
+  /** where rate limits are counted; the app's own memory unless given (the test that gives one closes it) */
+  rateLimiter?: RateLimiter;
 }
 
 /** A gateway on a fresh database. Logs are silent unless TEST_LOG_LEVEL is set. */
@@ -85,6 +88,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     }),
     indexedChainId: options.indexedChainId,
     clock: options.clock,
+    rateLimiter: options.rateLimiter,
     topUpReader: options.rpcUrl && options.topUpChain ? { client: chainClient(options.rpcUrl), chain: options.topUpChain } : undefined,
   });
   let server: Server | undefined;

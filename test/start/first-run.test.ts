@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { redisAddress } from '../../src/limits/redis-store.js';
 import { type BuiltGateway, buildGateway, startBuiltGateway } from '../helpers/built-gateway.js';
 import { createEmptyPostgresDatabase } from '../helpers/database.js';
+import { MACHINE_REDIS_URL } from '../helpers/redis.js';
 import { needs } from '../helpers/requirements.js';
 
 /**
@@ -92,6 +94,7 @@ describe.sequential(`first start (${onPostgres ? 'fresh PostgreSQL database' : '
       expect(banner).toMatch(/\/dashboard\b/);
       expect(banner).toMatch(/\/reference\b/);
       expect(banner).toContain(`${dataDir}.demo-key`);
+      expect(banner).toContain("rate limits: in this instance's memory; set REDIS_URL to share them across instances");
       expect(existsSync(`${dataDir}.demo-key`)).toBe(true);
 
       const answer = await fetch(url, {
@@ -123,6 +126,23 @@ describe.sequential(`first start (${onPostgres ? 'fresh PostgreSQL database' : '
       expect(banner).toContain('npm run admin -- create-org --name');
       expect(banner).not.toMatch(/^curl /m);
       expect(await gateway.stop()).toBe(0);
+    },
+    START_TIMEOUT_MS,
+  );
+
+  it(
+    'with REDIS_URL the banner says rate limits are shared through that Redis, /readyz reports it answering, SIGTERM closes its connection',
+    async () => {
+      const gateway = start({ ...(await freshDatabaseEnv()), DEMO: '0', DATA_DIR: freshDataDir(), REDIS_URL: MACHINE_REDIS_URL });
+      await gateway.stderrMatching(/npm run admin -- --help/);
+      const address = redisAddress(MACHINE_REDIS_URL);
+      expect(gateway.stderr()).toContain(`rate limits: shared through Redis at ${address}\n`);
+      const [, baseUrl] = gateway.stderr().match(/a2a-paygate is up at (\S+)/) as unknown as [string, string];
+      const ready = await fetch(`${baseUrl}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(((await ready.json()) as { rateLimits: unknown }).rateLimits).toEqual({ store: 'redis', address, answering: true });
+      expect(await gateway.stop()).toBe(0);
+      expect(gateway.stdout()).toContain('"msg":"stopped"');
     },
     START_TIMEOUT_MS,
   );

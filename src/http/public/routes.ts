@@ -4,6 +4,7 @@ import { buildAgentCard } from '../../a2a/card.js';
 import type { TopUpChain } from '../../chain/client.js';
 import type { Database } from '../../db/client.js';
 import { indexerFreshness } from '../../indexer/freshness.js';
+import type { RateLimiter } from '../../limits/rate-limiter.js';
 import { displayUsdc } from '../../tools/money.js';
 import { TIER_NAME, type ToolRegistry, toolArgumentsSchema } from '../../tools/registry.js';
 import { baseUrlOf } from '../base-url.js';
@@ -73,13 +74,14 @@ export const indexerRoute = restRoute({
   responses: { 200: json(indexerAnswer, 'the indexer state') },
 });
 
-/** Routes anyone may read: health, readiness (with the indexer's freshness), the agent card, the price list, the top-up settings. */
+/** Routes anyone may read: health, readiness (with the rate-limit store and the indexer's freshness), the agent card, the price list, the top-up settings. */
 export function publicRoutes(deps: {
   db: Database;
   publicUrl: string | undefined;
   tools: ToolRegistry;
   indexedChainId: number | undefined;
   topUpChain: TopUpChain | undefined;
+  rateLimiter: RateLimiter;
 }) {
   const freshness = async () =>
     deps.indexedChainId === undefined ? null : ((await indexerFreshness(deps.db, deps.indexedChainId)) ?? null);
@@ -117,6 +119,8 @@ export function publicRoutes(deps: {
         return c.json({
           status: 'ready',
           database: deps.db.kind,
+          // Reported, never a reason to be unready: while Redis does not answer, rate limits fail open.
+          rateLimits: await deps.rateLimiter.health(),
           ...(deps.indexedChainId === undefined ? {} : { indexer: await freshness() }),
         });
       } catch (error) {

@@ -4,8 +4,9 @@ import { issueSignInNonce, verifySignIn } from '../../auth/sign-in.js';
 import type { WalletAuth } from '../../auth/wallet-auth.js';
 import { claimUnclaimedTopUps } from '../../billing/topups.js';
 import type { Database } from '../../db/client.js';
+import type { RateLimiter } from '../../limits/rate-limiter.js';
 import { ApiError } from '../api-errors.js';
-import { clientAddress, createRateLimiter } from '../rate-limit.js';
+import { clientAddress, rateLimitHeaders } from '../rate-limit.js';
 import { address, instant, role } from '../responses.js';
 import { json, jsonRequest, restRoute, restRouter } from '../rest-route.js';
 
@@ -62,16 +63,22 @@ export const sessionRoute = restRoute({
  * Sign-in with Ethereum (EIP-4361): take a nonce, sign a message naming it, trade message and
  * signature for a short session token. A wallet's first sign-in creates its organization.
  */
-export function signInRoutes(deps: { db: Database } & WalletAuth) {
-  const nonceLimiter = createRateLimiter({ perMinute: deps.settings.noncesPerMinute });
+export function signInRoutes(deps: { db: Database; rateLimiter: RateLimiter } & WalletAuth) {
+  const nonceLimit = { requests: deps.settings.noncesPerMinute, windowSeconds: 60 };
   const api = restRouter(deps);
   api.add(nonceRoute, async (c) => {
     // Anyone may ask, and each nonce is a stored row: one client address gets so many a minute.
     const client = clientAddress(c, deps.settings.trustProxy);
-    const waitS = client === undefined ? 0 : nonceLimiter.take(client);
-    if (waitS > 0) {
-      c.header('Retry-After', String(waitS));
-      throw new ApiError('rate_limited', `too many sign-in nonces from this address; try again in ${waitS} s`, 'nonce_rate');
+    if (client !== undefined) {
+      const decision = await deps.rateLimiter.takeAll([{ policy: 'nonce', subject: `sign-in-nonce:${client}`, limit: nonceLimit }]);
+      for (const [name, value] of Object.entries(rateLimitHeaders(decision))) c.header(name, value);
+      if (!decision.allowed) {
+        throw new ApiError(
+          'rate_limited',
+          `too many sign-in nonces from this address; try again in ${decision.retryAfterSeconds} s`,
+          'nonce_rate',
+        );
+      }
     }
     const { nonce, expiresAt } = await issueSignInNonce(deps.db, { ttlS: deps.settings.nonceTtlS });
     return c.json({ nonce, expiresAt, domain: deps.settings.domain, chainId: deps.settings.chainId }, 201);
