@@ -86,11 +86,10 @@ const jsonb = (view: z.output<typeof PublicView> | null): SQL => (view === null 
 
 /**
  * Records one change in the audit trail. Call it with the transaction's Database, in the
- * transaction that makes the change, after the change succeeded:
+ * transaction that makes the change, after the change succeeded (as updateKeyPolicy does):
  *
- *   await db.transaction(async (tx) => {
- *     const after = await setSpendCap(tx, …);
- *     await recordAudit(tx, actor, { orgId, action: 'policy.set', target: { kind: 'api_key', id: keyId }, before, after });
+ *   await recordAudit(tx, input.by, {
+ *     orgId, action: 'key.policy.set', target: { kind: 'api_key', id: keyId }, before: policyJson(before), after: policyJson(after),
  *   });
  *
  * (a new action or target kind is added to AUDIT_ACTIONS / AUDIT_TARGET_KINDS first). A change made
