@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
  */
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 
-const DOMAIN = ['domain', 'tasks', 'billing', 'tools', 'data', 'limits', 'audit'];
+const DOMAIN = ['domain', 'tasks', 'billing', 'tools', 'data', 'limits', 'audit', 'policies'];
 const EDGE = ['a2a', 'http', 'rpc'];
 const FORBIDDEN: ReadonlyArray<readonly [string, string]> = [
   ...DOMAIN.flatMap((from) => EDGE.map((to) => [from, to] as const)),
