@@ -13,6 +13,7 @@ import { billingRoutes } from './http/billing/routes.js';
 import { CLIENT_CLOSED_REQUEST, ClientAbortedError } from './http/client-aborted.js';
 import type { AppEnv } from './http/env.js';
 import type { InFlightRequests } from './http/in-flight.js';
+import { countRequests, metricsRoute } from './http/metrics.js';
 import { openApiDocument } from './http/openapi.js';
 import { organizationRoutes } from './http/organization/routes.js';
 import type { TopUpReader } from './http/organization/topups.js';
@@ -22,6 +23,7 @@ import { requestContext } from './http/request-context.js';
 import { signInRoutes } from './http/sign-in/routes.js';
 import { createMemoryRateLimiter } from './limits/memory-store.js';
 import type { RateLimiter } from './limits/rate-limiter.js';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics/registry.js';
 import type { Leases } from './tasks/leases.js';
 import type { ToolRegistry } from './tools/registry.js';
 
@@ -40,6 +42,10 @@ export interface AppDeps {
   topUpReader?: TopUpReader;
   /** when given, counts running handlers so shutdown can wait for them */
   inFlight?: InFlightRequests;
+  /** the Prometheus metrics this app counts into (main.ts adds the process metrics); its own when not given */
+  metrics?: GatewayMetrics;
+  /** how GET /metrics is served: the bearer token it needs, and whether on this app's port (false: main.ts serves it on its own) */
+  metricsExposition?: { token?: string; onThisPort: boolean };
   /** the time spend caps count in (the UTC day and month of a charge); tests move it across a period's end */
   clock?: () => Date;
   /** where rate limits are counted (main.ts opens it from REDIS_URL); this app's own memory when not given */
@@ -53,6 +59,8 @@ const REST_BODY_LIMIT = 16 * 1024;
 export function createApp(deps: AppDeps) {
   const clock = deps.clock ?? (() => new Date());
   const rateLimiter = deps.rateLimiter ?? createMemoryRateLimiter();
+  const metrics = deps.metrics ?? createGatewayMetrics();
+  const exposition = deps.metricsExposition ?? { onThisPort: true };
   const a2a = a2aEndpoint({
     db: deps.db,
     toolTimeoutMs: deps.config.toolTimeoutMs,
@@ -66,6 +74,8 @@ export function createApp(deps: AppDeps) {
   // An OpenAPIHono: the REST routers mounted on it bring their definitions, which /openapi.json is generated from.
   const app = new OpenAPIHono<AppEnv>();
   if (deps.inFlight) app.use(deps.inFlight.middleware);
+  app.use(countRequests(metrics));
+  if (exposition.onThisPort) app.route('/', metricsRoute(metrics, exposition.token));
   app
     .use(requestContext(deps.log))
     .route('/', pageRoutes({ publicUrl: deps.config.publicUrl, openApiDocument: openApiDocument(app) }))

@@ -13,9 +13,11 @@ import { seedDemoData } from './db/demo-data.js';
 import { claimEmbeddedDatabase } from './db/embedded-lock.js';
 import { InFlightRequests } from './http/in-flight.js';
 import { ListenError, listen } from './http/listener.js';
+import { metricsRoute } from './http/metrics.js';
 import { startChainIndexer } from './indexer/run.js';
 import { openRateLimiter } from './limits/open.js';
 import { createLogger } from './logger.js';
+import { createGatewayMetrics } from './metrics/registry.js';
 import { repeat } from './repeat.js';
 import { startBanner } from './start-banner.js';
 import { createChargeCombiner } from './tasks/charge-combiner.js';
@@ -94,10 +96,17 @@ async function main(): Promise<void> {
     },
     config.taskWorker,
   );
+  const metrics = createGatewayMetrics({ processMetrics: true });
+  // A port of its own for /metrics keeps it off the public port (operators scrape it from inside).
+  const metricsListener =
+    config.metrics.port === undefined ? undefined : await listen({ port: config.metrics.port, host: config.host, log });
+  metricsListener?.serve(metricsRoute(metrics, config.metrics.token));
   const app = createApp({
     db,
     log,
     config,
+    metrics,
+    metricsExposition: { token: config.metrics.token, onThisPort: metricsListener === undefined },
     walletAuth,
     topUpReader,
     tools,
@@ -118,6 +127,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'draining in-flight requests');
     const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
     force.unref();
+    metricsListener?.server.close();
     server.close(async () => {
       clearTimeout(force);
       if (!(await inFlight.idle(config.shutdownGraceMs))) log.warn('handlers still running at shutdown');
