@@ -46,6 +46,9 @@ export interface Spend {
   reserved: bigint;
 }
 
+/** The spend of a key or organization that has none recorded yet. */
+export const NO_SPEND: Spend = { day: 0n, month: 0n, reserved: 0n };
+
 const spendColumns = { spentDay: z.bigint(), spentMonth: z.bigint(), reserved: z.bigint() };
 const spendOf = (row: { spentDay: bigint; spentMonth: bigint; reserved: bigint }): Spend => ({
   day: row.spentDay,
@@ -99,7 +102,7 @@ export async function updateKeyPolicy(
   const after = patchedKeyPolicy(row.policy, input.patch);
   await tx.run(sql`
     update api_keys
-       set tools = ${after.tools === null ? null : sql`${`{${after.tools.map((tool) => JSON.stringify(tool)).join(',')}}`}::text[]`},
+       set tools = ${after.tools === null ? null : sql`array(select jsonb_array_elements_text(${JSON.stringify(after.tools)}::jsonb))`},
            max_tier = ${after.maxTier},
            spend_cap_micro_usdc = ${after.spendCap?.amountMicroUsdc ?? null}, spend_cap_period = ${after.spendCap?.period ?? null},
            rate_limit_requests = ${after.rateLimit?.requests ?? null}, rate_limit_window_seconds = ${after.rateLimit?.windowSeconds ?? null}

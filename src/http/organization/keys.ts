@@ -3,14 +3,14 @@ import { createApiKey, EXPIRY_IN_PAST, isExpiryInPast, listApiKeys, revokeApiKey
 import { spendPeriodsAt } from '../../billing/spend-caps.js';
 import type { Database } from '../../db/client.js';
 import { boundedInstant } from '../../db/ranges.js';
-import { NO_KEY_POLICY } from '../../policies/policy.js';
-import { keyPoliciesOf, updateKeyPolicy } from '../../policies/store.js';
+import { NO_KEY_POLICY, policyJson } from '../../policies/policy.js';
+import { keyPoliciesOf, NO_SPEND, updateKeyPolicy } from '../../policies/store.js';
 import type { ToolRegistry } from '../../tools/registry.js';
 import { ApiError } from '../api-errors.js';
 import { instant } from '../responses.js';
 import { json, jsonRequest, type RestRouter, restRoute } from '../rest-route.js';
 import { sessionActor } from '../session-auth.js';
-import { keyPolicyAnswer, keyPolicyFields, keyPolicyJson, requireKnownTools, spendAnswer, spendJson } from './policies.js';
+import { keyPolicyAnswer, keyPolicyFields, requireKnownTools, spendAnswer, spendJson } from './policies.js';
 
 const newKey = z.object({
   // A key's name is shown in lists: one line, no control characters.
@@ -82,10 +82,9 @@ export function addKeyRoutes(api: RestRouter, deps: { db: Database; tools: ToolR
   api.add(keysRoute, async (c) => {
     const orgId = c.get('member').orgId;
     const [keys, policies] = await Promise.all([listApiKeys(deps.db, orgId), keyPoliciesOf(deps.db, orgId, spendPeriodsAt(deps.clock()))]);
-    const unspent = { day: 0n, month: 0n, reserved: 0n };
     const listed = keys.map((key) => {
       const found = policies.get(key.id);
-      return { ...key, policy: keyPolicyJson(found?.policy ?? NO_KEY_POLICY), spend: spendJson(found?.spend ?? unspent) };
+      return { ...key, policy: policyJson(found?.policy ?? NO_KEY_POLICY), spend: spendJson(found?.spend ?? NO_SPEND) };
     });
     return c.json({ keys: listed }, 200);
   });
@@ -109,7 +108,7 @@ export function addKeyRoutes(api: RestRouter, deps: { db: Database; tools: ToolR
         name: issued.name,
         prefix: issued.prefix,
         expiresAt: issued.expiresAt,
-        policy: keyPolicyJson(policy),
+        policy: policyJson(policy),
       },
       201,
     );

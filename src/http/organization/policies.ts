@@ -1,16 +1,8 @@
 import { z } from 'zod';
 import { spendPeriodsAt } from '../../billing/spend-caps.js';
 import type { Database } from '../../db/client.js';
-import {
-  type KeyPolicy,
-  KeyPolicyPatchSchema,
-  type OrgPolicy,
-  policyJson,
-  RateLimitSchema,
-  SpendCapSchema,
-  SpendPeriodSchema,
-} from '../../policies/policy.js';
-import { orgPolicyOf, type Spend, updateKeyPolicy, updateOrgPolicy } from '../../policies/store.js';
+import { KeyPolicyPatchSchema, policyJson, RateLimitSchema, SpendCapSchema, SpendPeriodSchema } from '../../policies/policy.js';
+import { NO_SPEND, orgPolicyOf, type Spend, updateKeyPolicy, updateOrgPolicy } from '../../policies/store.js';
 import type { ToolRegistry } from '../../tools/registry.js';
 import { ApiError } from '../api-errors.js';
 import { json, jsonRequest, type RestRouter, restRoute } from '../rest-route.js';
@@ -38,8 +30,6 @@ export const spendJson = (spend: Spend) => ({
   monthMicroUsdc: spend.month.toString(),
   reservedMicroUsdc: spend.reserved.toString(),
 });
-
-export const keyPolicyJson = (policy: KeyPolicy) => policyJson(policy);
 
 /** The policy fields POST /v1/keys and PATCH /v1/keys/{id} take. */
 export const keyPolicyFields = KeyPolicyPatchSchema.shape;
@@ -89,7 +79,6 @@ export const putOrgPolicyRoute = restRoute({
 });
 
 const keyId = z.uuid();
-const orgPolicyJson = (policy: OrgPolicy) => policyJson(policy);
 
 /** Key and organization policies: what a key may call, spend and how fast (issue 16). */
 export function addPolicyRoutes(api: RestRouter, deps: { db: Database; tools: ToolRegistry; clock: () => Date }) {
@@ -103,13 +92,13 @@ export function addPolicyRoutes(api: RestRouter, deps: { db: Database; tools: To
       : undefined;
     if (!id.success || !changed) throw new ApiError('not_found', 'no such API key in this organization', 'unknown_key');
     c.get('log').info({ org: member.orgId, keyId: id.data, by: member.address }, 'api key policy changed');
-    return c.json({ id: id.data, policy: keyPolicyJson(changed.after) }, 200);
+    return c.json({ id: id.data, policy: policyJson(changed.after) }, 200);
   });
   api.add(orgPolicyRoute, async (c) => {
     const found = await orgPolicyOf(deps.db, c.get('member').orgId, spendPeriodsAt(deps.clock()));
     const policy = found?.policy ?? { spendCap: null, rateLimit: null };
-    const spend = found?.spend ?? { day: 0n, month: 0n, reserved: 0n };
-    return c.json({ policy: orgPolicyJson(policy), spend: spendJson(spend) }, 200);
+    const spend = found?.spend ?? NO_SPEND;
+    return c.json({ policy: policyJson(policy), spend: spendJson(spend) }, 200);
   });
   api.add(putOrgPolicyRoute, async (c) => {
     const body = c.req.valid('json');
@@ -117,6 +106,6 @@ export function addPolicyRoutes(api: RestRouter, deps: { db: Database; tools: To
     const changed = await deps.db.transaction((tx) => updateOrgPolicy(tx, { orgId: member.orgId, patch: body, by: sessionActor(c) }));
     if (!changed) throw new ApiError('conflict', 'this organization has no credit account', 'no_credit_account');
     c.get('log').info({ org: member.orgId, by: member.address }, 'organization policy changed');
-    return c.json({ policy: orgPolicyJson(changed.after) }, 200);
+    return c.json({ policy: policyJson(changed.after) }, 200);
   });
 }
