@@ -7,6 +7,7 @@ import { ChainUnavailableError } from './chain/client.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { isDomainError } from './domain/errors.js';
+import { UNOBSERVED } from './domain/observer.js';
 import { a2aEndpoint } from './http/a2a-endpoint.js';
 import { ApiError, apiErrorOf, apiErrorResponse } from './http/api-errors.js';
 import { billingRoutes } from './http/billing/routes.js';
@@ -24,6 +25,7 @@ import { signInRoutes } from './http/sign-in/routes.js';
 import { createMemoryRateLimiter } from './limits/memory-store.js';
 import type { RateLimiter } from './limits/rate-limiter.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/registry.js';
+import { gatewayMetricSources } from './metrics/sources.js';
 import type { Leases } from './tasks/leases.js';
 import type { ToolRegistry } from './tools/registry.js';
 
@@ -42,8 +44,8 @@ export interface AppDeps {
   topUpReader?: TopUpReader;
   /** when given, counts running handlers so shutdown can wait for them */
   inFlight?: InFlightRequests;
-  /** the Prometheus metrics this app counts into (main.ts adds the process metrics); its own when not given */
-  metrics?: GatewayMetrics;
+  /** the Prometheus metrics this app counts into (main.ts adds the process metrics); its own when not given; `off`: none (METRICS=off) */
+  metrics?: GatewayMetrics | 'off';
   /** how GET /metrics is served: the bearer token it needs, and whether on this app's port (false: main.ts serves it on its own) */
   metricsExposition?: { token?: string; onThisPort: boolean };
   /** the time spend caps count in (the UTC day and month of a charge); tests move it across a period's end */
@@ -59,7 +61,10 @@ const REST_BODY_LIMIT = 16 * 1024;
 export function createApp(deps: AppDeps) {
   const clock = deps.clock ?? (() => new Date());
   const rateLimiter = deps.rateLimiter ?? createMemoryRateLimiter();
-  const metrics = deps.metrics ?? createGatewayMetrics();
+  const metrics =
+    deps.metrics ??
+    createGatewayMetrics({ sources: gatewayMetricSources({ db: deps.db, indexedChainId: deps.indexedChainId, rateLimiter }) });
+  const observe = metrics === 'off' ? UNOBSERVED : metrics;
   const exposition = deps.metricsExposition ?? { onThisPort: true };
   const a2a = a2aEndpoint({
     db: deps.db,
@@ -70,12 +75,15 @@ export function createApp(deps: AppDeps) {
     leases: deps.leases,
     clock,
     rateLimiter,
+    observe,
   });
   // An OpenAPIHono: the REST routers mounted on it bring their definitions, which /openapi.json is generated from.
   const app = new OpenAPIHono<AppEnv>();
   if (deps.inFlight) app.use(deps.inFlight.middleware);
-  app.use(countRequests(metrics));
-  if (exposition.onThisPort) app.route('/', metricsRoute(metrics, exposition.token));
+  if (metrics !== 'off') {
+    app.use(countRequests(metrics));
+    if (exposition.onThisPort) app.route('/', metricsRoute(metrics, exposition.token));
+  }
   app
     .use(requestContext(deps.log))
     .route('/', pageRoutes({ publicUrl: deps.config.publicUrl, openApiDocument: openApiDocument(app) }))
@@ -97,7 +105,7 @@ export function createApp(deps: AppDeps) {
         onError: (c) => apiErrorResponse(c, new ApiError('payload_too_large', `the body is over ${REST_BODY_LIMIT} bytes`)),
       }),
     )
-    .route('/', signInRoutes({ db: deps.db, rateLimiter, ...deps.walletAuth }))
+    .route('/', signInRoutes({ db: deps.db, rateLimiter, observe, ...deps.walletAuth }))
     .route(
       '/',
       organizationRoutes({
@@ -106,6 +114,7 @@ export function createApp(deps: AppDeps) {
         topUpReader: deps.topUpReader,
         tools: deps.tools,
         clock,
+        observe,
       }),
     )
     .route('/', billingRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, tools: deps.tools }))

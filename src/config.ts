@@ -37,6 +37,7 @@ const configSchema = z
       .regex(/^rediss?:\/\/[^/]/, 'must be a redis:// or rediss:// URL naming a host')
       .refine((value) => URL.canParse(value), 'must be a redis:// or rediss:// URL naming a host')
       .optional(),
+    METRICS: z.enum(['on', 'off']).default('on'),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(500).optional(),
     METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -120,7 +121,8 @@ const configSchema = z
     // answer). Unset: each instance counts in its own memory.
     rateLimits: { redisUrl: env.REDIS_URL },
     // GET /metrics: on the main port unless a port of its own is given; with a token, only for it.
-    metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
+    // METRICS=off counts nothing at all (the bench measures what counting costs against it).
+    metrics: { enabled: env.METRICS === 'on', token: env.METRICS_TOKEN, port: env.METRICS_PORT },
     // Demo data is for newcomers on the embedded database; a real PostgreSQL opts in explicitly, and
     // an indexed chain fills the same tables with what is really there.
     demo: env.DEMO ?? (env.DATABASE_URL === undefined && !env.INDEXER),

@@ -11,6 +11,7 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { DatabaseUnavailableError, openConfiguredDatabase } from './db/configured.js';
 import { seedDemoData } from './db/demo-data.js';
 import { claimEmbeddedDatabase } from './db/embedded-lock.js';
+import { UNOBSERVED } from './domain/observer.js';
 import { InFlightRequests } from './http/in-flight.js';
 import { ListenError, listen } from './http/listener.js';
 import { metricsRoute } from './http/metrics.js';
@@ -18,6 +19,7 @@ import { startChainIndexer } from './indexer/run.js';
 import { openRateLimiter } from './limits/open.js';
 import { createLogger } from './logger.js';
 import { createGatewayMetrics } from './metrics/registry.js';
+import { gatewayMetricSources } from './metrics/sources.js';
 import { repeat } from './repeat.js';
 import { startBanner } from './start-banner.js';
 import { createChargeCombiner } from './tasks/charge-combiner.js';
@@ -59,17 +61,31 @@ async function main(): Promise<void> {
   }
 
   const rateLimiter = await openRateLimiter(config, log);
+  const metrics = config.metrics.enabled
+    ? createGatewayMetrics({
+        processMetrics: true,
+        sources: gatewayMetricSources({ db, indexedChainId: config.indexer?.chain.chainId, rateLimiter }),
+      })
+    : undefined;
+  const observe = metrics ?? UNOBSERVED;
   const stopRecovery = startRecoveryLoop(db, log, config.recoveryIntervalMs);
   const inFlight = new InFlightRequests();
   const walletAuth = await openWalletAuth(db, config);
   const topUpReader = config.topUps && { client: chainClient(config.topUps.rpcUrl), chain: config.topUps.chain };
   const stopWatcher =
     config.topUps && topUpReader
-      ? startTopUpWatcher({ db, log, ...topUpReader, intervalMs: config.topUps.watchIntervalMs, startBlock: config.topUps.startBlock })
+      ? startTopUpWatcher({
+          db,
+          log,
+          observe,
+          ...topUpReader,
+          intervalMs: config.topUps.watchIntervalMs,
+          startBlock: config.topUps.startBlock,
+        })
       : async () => {};
   const tools = createToolRegistry({ llm: config.llm && { complete: chatCompletions(config.llm), timeoutMs: config.llm.timeoutMs } });
   const leases = createLeases({ db, log, leaseMs: config.taskLeaseMs });
-  const stopPush = startPushDispatcher({ db, log, ...config.push });
+  const stopPush = startPushDispatcher({ db, log, observe, ...config.push });
   const stopLowBalance = repeat(() => signalLowBalances({ db, log, allowPrivateNetworks: config.push.allowPrivateNetworks }), {
     intervalMs: config.push.intervalMs,
     onError: (error) => log.warn({ err: error }, 'low-balance pass failed'),
@@ -89,6 +105,7 @@ async function main(): Promise<void> {
       tools,
       leases,
       charges: createChargeCombiner(db),
+      observe,
       clock: () => new Date(),
       settlement: config.settlement,
       toolTimeoutMs: config.toolTimeoutMs,
@@ -96,16 +113,17 @@ async function main(): Promise<void> {
     },
     config.taskWorker,
   );
-  const metrics = createGatewayMetrics({ processMetrics: true });
   // A port of its own for /metrics keeps it off the public port (operators scrape it from inside).
   const metricsListener =
-    config.metrics.port === undefined ? undefined : await listen({ port: config.metrics.port, host: config.host, log });
-  metricsListener?.serve(metricsRoute(metrics, config.metrics.token));
+    metrics === undefined || config.metrics.port === undefined
+      ? undefined
+      : await listen({ port: config.metrics.port, host: config.host, log });
+  if (metrics) metricsListener?.serve(metricsRoute(metrics, config.metrics.token));
   const app = createApp({
     db,
     log,
     config,
-    metrics,
+    metrics: metrics ?? 'off',
     metricsExposition: { token: config.metrics.token, onThisPort: metricsListener === undefined },
     walletAuth,
     topUpReader,

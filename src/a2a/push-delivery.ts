@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
+import type { Observer } from '../domain/observer.js';
 import { claimDue, type DueDelivery, deferAfterFailure, markDelivered } from '../push/deliveries.js';
 import { repeat } from '../repeat.js';
 import { findTask } from '../tasks/store.js';
 import { toTaskView } from '../tasks/view.js';
-import { postWebhook } from '../webhooks/webhook.js';
+import { MAX_WEBHOOK_ATTEMPTS, postWebhook } from '../webhooks/webhook.js';
 import { renderV1Task } from './v1.js';
 import { renderV03Task } from './v03.js';
 
@@ -51,17 +52,23 @@ interface DispatchInput {
   db: Database;
   log: Logger;
   allowPrivateNetworks: boolean;
+  /** told how each delivery ended */
+  observe: Pick<Observer, 'pushDelivered'>;
 }
 
 /** Delivers one claimed notice; a failure is logged and retried with backoff. */
 function deliverOrDefer(input: DispatchInput, delivery: DueDelivery): Promise<void> {
-  return deliver(input.db, delivery, input.allowPrivateNetworks).catch(async (error: unknown) => {
-    input.log.warn(
-      { task: delivery.taskId, config: delivery.id, attempts: delivery.attempts + 1, err: error },
-      'push notification failed; will retry',
-    );
-    await deferAfterFailure(input.db, delivery, error);
-  });
+  return deliver(input.db, delivery, input.allowPrivateNetworks).then(
+    () => input.observe.pushDelivered('delivered'),
+    async (error: unknown) => {
+      input.log.warn(
+        { task: delivery.taskId, config: delivery.id, attempts: delivery.attempts + 1, err: error },
+        'push notification failed; will retry',
+      );
+      input.observe.pushDelivered(delivery.attempts + 1 >= MAX_WEBHOOK_ATTEMPTS ? 'gave_up' : 'failed');
+      await deferAfterFailure(input.db, delivery, error);
+    },
+  );
 }
 
 /** One pass, awaited to its end: posts the current state of every changed task to its webhooks (at most `batch`). */

@@ -2,6 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
+import type { Observer } from '../domain/observer.js';
 
 /** A USDC transfer to the treasury that has its confirmations. Addresses and hashes lowercase. */
 export interface ConfirmedTransfer {
@@ -43,6 +44,12 @@ const TopUpRow = z
 
 export type TopUp = z.output<typeof TopUpRow>;
 
+/** Tells the observer what these rows, just written by this process, credited. */
+function observeCredited(observe: Pick<Observer, 'toppedUp'>, topUps: TopUp[]): TopUp[] {
+  for (const topUp of topUps) if (topUp.status === 'credited') observe.toppedUp(topUp.amount);
+  return topUps;
+}
+
 /**
  * Credits the topups that `changed` returns (`(org_id, amount, chain_id, tx_hash, log_index)`, only
  * rows whose status became `credited`): their organizations' balances and one `topup` ledger row
@@ -73,7 +80,12 @@ function creditChanged(changed: SQL): SQL {
  * one from any other wallet is kept unclaimed. Returns the transfers recorded by THIS call; those
  * recorded before are left as they were.
  */
-export async function recordTransfers(db: Database, transfers: readonly ConfirmedTransfer[], source: TopUpSource): Promise<TopUp[]> {
+export async function recordTransfers(
+  db: Database,
+  transfers: readonly ConfirmedTransfer[],
+  source: TopUpSource,
+  observe: Pick<Observer, 'toppedUp'>,
+): Promise<TopUp[]> {
   // Stryker disable next-line ConditionalExpression: the statement over no transfers records nothing either; this spares a round trip
   if (transfers.length === 0) return [];
   const rows = transfers.map((transfer) => ({
@@ -86,7 +98,7 @@ export async function recordTransfers(db: Database, transfers: readonly Confirme
     from_address: transfer.from.toLowerCase(),
     amount: transfer.amount.toString(),
   }));
-  return db.rows(
+  const recorded = await db.rows(
     TopUpRow,
     creditChanged(sql`
       insert into topups (chain_id, tx_hash, log_index, block_number, block_hash, from_address, amount, status, org_id, source, credited_at)
@@ -100,14 +112,15 @@ export async function recordTransfers(db: Database, transfers: readonly Confirme
       on conflict (chain_id, tx_hash, log_index) do nothing
       returning *`),
   );
+  return observeCredited(observe, recorded);
 }
 
 /**
  * Credits unclaimed transfers whose wallet now belongs to an organization (all of them, or only
  * `address`'s). Each row's status changes under its row lock, so two claims never credit one twice.
  */
-export async function claimUnclaimedTopUps(db: Database, address?: string): Promise<TopUp[]> {
-  return db.rows(
+export async function claimUnclaimedTopUps(db: Database, observe: Pick<Observer, 'toppedUp'>, address?: string): Promise<TopUp[]> {
+  const claimed = await db.rows(
     TopUpRow,
     creditChanged(sql`
       update topups t set status = 'credited', org_id = m.org_id, credited_at = now()
@@ -116,6 +129,7 @@ export async function claimUnclaimedTopUps(db: Database, address?: string): Prom
          ${address ? sql`and t.from_address = ${address.toLowerCase()}` : sql``}
    returning t.*`),
   );
+  return observeCredited(observe, claimed);
 }
 
 /** The top-ups of one transaction, as recorded (whoever recorded them). */

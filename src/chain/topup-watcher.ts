@@ -4,6 +4,7 @@ import { erc20Abi, getAbiItem, type PublicClient } from 'viem';
 import { z } from 'zod';
 import { claimUnclaimedTopUps, recordTransfers } from '../billing/topups.js';
 import type { Database } from '../db/client.js';
+import type { Observer } from '../domain/observer.js';
 import { repeat } from '../repeat.js';
 import { readChain, type TopUpChain } from './client.js';
 import { treasuryTransfers } from './usdc-transfers.js';
@@ -54,9 +55,11 @@ export async function scanTopUps(input: {
   client: PublicClient;
   chain: TopUpChain;
   log: Logger;
+  /** told what each credit was */
+  observe: Pick<Observer, 'toppedUp'>;
   startBlock?: bigint;
 }): Promise<boolean> {
-  const { db, client, chain, log } = input;
+  const { db, client, chain, log, observe } = input;
   const head = await readChain(() => client.getBlockNumber({ cacheTime: 0 }));
   const safe = head - BigInt(chain.confirmations - 1);
   if (safe < 0n) return false;
@@ -82,7 +85,7 @@ export async function scanTopUps(input: {
   const logs = await readChain(() =>
     client.getLogs({ address: chain.usdc, event: TRANSFER, args: { to: chain.treasury }, fromBlock: from, toBlock: to, strict: true }),
   );
-  const recorded = await recordTransfers(db, treasuryTransfers(chain, logs), 'watcher');
+  const recorded = await recordTransfers(db, treasuryTransfers(chain, logs), 'watcher', observe);
   for (const topUp of recorded) {
     log.info(
       {
@@ -96,7 +99,7 @@ export async function scanTopUps(input: {
       'top-up recorded by the watcher',
     );
   }
-  const claimed = await claimUnclaimedTopUps(db);
+  const claimed = await claimUnclaimedTopUps(db, observe);
   for (const topUp of claimed) log.info({ tx: topUp.txHash, logIndex: topUp.logIndex, org: topUp.orgId }, 'unclaimed top-up credited');
   const last = await readChain(() => client.getBlock({ blockNumber: to }));
   await advanceCursor(db, chain.chainId, cursor, { blockNumber: to, blockHash: last.hash });

@@ -35,7 +35,19 @@ export interface Database {
    * crashed holder frees it). On PGlite, one process owns the database, so it is always granted.
    */
   tryExclusive(key: number): Promise<ExclusiveLock | undefined>;
+  /** The connection pool as this process uses it now, for the operator's metrics. */
+  poolUse(): PoolUse;
   close(): Promise<void>;
+}
+
+export interface PoolUse {
+  /** connections the pool may open */
+  size: number;
+  /**
+   * statements and transactions running, and advisory locks held (each holds a connection): beyond
+   * `size`, the rest wait for a connection (or, on PostgreSQL, ride pipelined behind another statement)
+   */
+  busy: number;
 }
 
 export interface ExclusiveLock {
@@ -91,7 +103,11 @@ function rowsOf(result: unknown): unknown[] {
   return Array.isArray(result) ? result : (result as { rows: unknown[] }).rows;
 }
 
-function withTransactions(kind: Database['kind'], orm: Orm, rest: Pick<Database, 'migrate' | 'close' | 'tryExclusive'>): Database {
+function withTransactions(
+  kind: Database['kind'],
+  orm: Orm,
+  rest: Pick<Database, 'migrate' | 'close' | 'tryExclusive' | 'poolUse'>,
+): Database {
   return {
     kind,
     orm,
@@ -106,8 +122,38 @@ const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.u
 const MIGRATION_LOCK_KEY = 0x0a2a_9a7e;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const { db, raw } = 'url' in options ? openPostgres(options.url, options.poolSize ?? 10) : await openPglite(options);
-  return { ...db, ...statements((query, statementOptions) => retryDeadlocks(() => raw(query, statementOptions))) };
+  const size = 'url' in options ? (options.poolSize ?? 10) : 1;
+  let busy = 0;
+  const poolUse = () => ({ size, busy });
+  const { db, raw } = 'url' in options ? openPostgres(options.url, size, poolUse) : await openPglite(options, poolUse);
+  const counted = async <T>(work: () => Promise<T>): Promise<T> => {
+    busy += 1;
+    try {
+      return await work();
+    } finally {
+      busy -= 1;
+    }
+  };
+  return {
+    ...db,
+    ...statements((query, statementOptions) => counted(() => retryDeadlocks(() => raw(query, statementOptions)))),
+    transaction: (work) => counted(() => db.transaction(work)),
+    tryExclusive: async (key) => {
+      const lock = await db.tryExclusive(key);
+      if (!lock) return undefined;
+      // The lock's connection is out of the pool until it is released.
+      busy += 1;
+      let released = false;
+      return {
+        stillHeld: lock.stillHeld,
+        release: async () => {
+          if (!released) busy -= 1;
+          released = true;
+          await lock.release();
+        },
+      };
+    },
+  };
 }
 
 /** How often one statement that PostgreSQL aborted as a deadlock victim is run again. */
@@ -139,7 +185,7 @@ interface Opened {
   raw: RawStatement;
 }
 
-function openPostgres(url: string, poolSize: number): Opened {
+function openPostgres(url: string, poolSize: number, poolUse: () => PoolUse): Opened {
   const client = postgres(url, {
     max: poolSize,
     onnotice: () => {},
@@ -199,6 +245,7 @@ function openPostgres(url: string, poolSize: number): Opened {
       };
     },
     close: () => client.end({ timeout: 5 }),
+    poolUse,
   });
   return {
     db: database,
@@ -212,7 +259,7 @@ function openPostgres(url: string, poolSize: number): Opened {
   };
 }
 
-async function openPglite(options: { dataDir: string } | { memory: true }): Promise<Opened> {
+async function openPglite(options: { dataDir: string } | { memory: true }, poolUse: () => PoolUse): Promise<Opened> {
   // PGlite gives int8 as a number when it fits a double; money must stay bigint on both drivers.
   const parsers = { [types.INT8]: (value: string) => BigInt(value) };
   let client: PGlite;
@@ -227,6 +274,7 @@ async function openPglite(options: { dataDir: string } | { memory: true }): Prom
     migrate: () => migratePglite(drizzlePglite(client, { schema }), { migrationsFolder }),
     tryExclusive: async () => ({ stillHeld: async () => !client.closed, release: async () => {} }),
     close: () => client.close(),
+    poolUse,
   });
   return { db, raw: async (query) => rowsOf(await orm.execute(query)) };
 }

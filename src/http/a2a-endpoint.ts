@@ -4,6 +4,7 @@ import { errorGeneration, renderA2AError, rpcErrorOf } from '../a2a/errors.js';
 import { type A2AContext, a2aMethods, streamingMethods } from '../a2a/methods.js';
 import type { Database } from '../db/client.js';
 import { isDomainError } from '../domain/errors.js';
+import type { Observer } from '../domain/observer.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import { type Dispatcher, handleRpcBody } from '../rpc/dispatch.js';
 import { idOf } from '../rpc/envelope.js';
@@ -92,6 +93,7 @@ export function a2aEndpoint(deps: {
   leases: Leases;
   clock: () => Date;
   rateLimiter: RateLimiter;
+  observe: Observer;
 }) {
   const charges = createChargeCombiner(deps.db, deps.clock);
   const routes = new Hono<AppEnv>();
@@ -99,7 +101,7 @@ export function a2aEndpoint(deps: {
     '/',
     bodyWithinLimit,
     requireApiKey(deps.db, deps.clock, refuseCall),
-    limitPaidCalls(deps.rateLimiter, refuseCall),
+    limitPaidCalls(deps.rateLimiter, refuseCall, deps.observe),
     async (c) => {
       const principal = c.get('principal');
       const answer = await handleRpcBody(c.get('body'), dispatcher, {
@@ -111,6 +113,7 @@ export function a2aEndpoint(deps: {
         tools: deps.tools,
         leases: deps.leases,
         charges,
+        observe: deps.observe,
         availableAtAuth: principal.availableMicroUsdc,
         settlement: deps.settlement,
         log: c.get('log'),

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Principal } from '../auth/api-keys.js';
+import type { Observer } from '../domain/observer.js';
 import { MAX_TAKE_WEIGHT, type RateCheck, type RateLimiter } from '../limits/rate-limiter.js';
 import { RpcCode, RpcError } from '../rpc/errors.js';
 import type { RefuseCall } from './api-key-auth.js';
@@ -32,7 +33,7 @@ function callsIn(body: string): number {
  * and Retry-After; nothing runs. A limiter that does not answer lets the call through (ADR 0011):
  * money never depends on it.
  */
-export function limitPaidCalls(limiter: RateLimiter, refuse: RefuseCall): MiddlewareHandler<AppEnv> {
+export function limitPaidCalls(limiter: RateLimiter, refuse: RefuseCall, observe: Observer): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const checks = rateChecksOf(c.get('principal'));
     if (checks.length === 0) return next();
@@ -44,6 +45,7 @@ export function limitPaidCalls(limiter: RateLimiter, refuse: RefuseCall): Middle
     // A batch with more calls than a limit allows in a window never passes: waiting would not help.
     const neverPasses = exceeded.some((quota) => quota.limit.requests < calls);
     if (neverPasses) c.header('Retry-After', undefined);
+    observe.refused('rate_limited', calls);
     return refuse(
       c,
       429,

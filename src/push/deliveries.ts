@@ -81,3 +81,18 @@ export async function deferAfterFailure(db: Database, delivery: DueDelivery, err
     update push_configs set attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => ${backoffS}), last_error = ${reason.slice(0, 500)}
      where task_id = ${delivery.taskId} and id = ${delivery.id}`);
 }
+
+const backlogRow = z.object({ backlog: z.number() });
+
+/** Webhooks whose task changed since their last delivery and that have attempts left: due now or waiting for a retry. */
+export async function countPushBacklog(db: Database): Promise<number> {
+  const [row] = await db.rows(
+    backlogRow,
+    sql`
+    select count(*)::int as backlog
+      from push_configs c join tasks t on t.id = c.task_id
+     where c.attempts < ${MAX_WEBHOOK_ATTEMPTS}
+       and c.delivered_version is distinct from (t.state::text || '@' || ${isoUtc(sql`t.updated_at`, 'US')})`,
+  );
+  return row?.backlog ?? 0;
+}

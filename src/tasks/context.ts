@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import type { Observer } from '../domain/observer.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChargeCombiner } from './charge-combiner.js';
 import type { Leases } from './leases.js';
@@ -33,6 +34,8 @@ export interface CallerContext {
   readonly leases: Leases;
   /** settles instant calls, many per statement */
   readonly charges: ChargeCombiner;
+  /** told how each paid call ends and what it charged, for the operator's metrics */
+  readonly observe: Observer;
   /** `hold` sends every paid call through reserve → capture, whatever its tool's own settlement */
   readonly settlement: Config['settlement'];
   /**

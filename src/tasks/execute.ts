@@ -25,6 +25,10 @@ export async function executeCall(ctx: TaskRunContext, task: TaskRow, call: Tool
         TaskRowSchema,
         settleWith('capture', completeWorkingTask(task.id, owner, result, ms), { periods: spendPeriodsAt(ctx.clock()) }),
       );
+      if (settled) {
+        ctx.observe.charged(call.tool.name, settled.cost);
+        ctx.observe.toolCallEnded({ tool: call.tool.name, tier: call.tool.tier, outcome: 'completed', toolSeconds: ms / 1000 });
+      }
     } catch (error) {
       // Stryker disable next-line ConditionalExpression: a stopped run's release matches no working task under its lease, so nothing moves; only a log line differs
       if (stop.aborted) return;
@@ -36,6 +40,7 @@ export async function executeCall(ctx: TaskRunContext, task: TaskRow, call: Tool
         TaskRowSchema,
         settleWith('release', failWorkingTask(task.id, owner, failure, ms), { reason: failure.reason }),
       );
+      if (settled) ctx.observe.toolCallEnded({ tool: call.tool.name, tier: call.tool.tier, outcome: 'failed', toolSeconds: ms / 1000 });
     }
   });
   const final = settled ?? (await findTask(ctx.db, task.org_id, task.id)) ?? task;

@@ -43,7 +43,7 @@ export async function runInstantCall(ctx: CallerContext, message: Message, call:
   try {
     result = await runWithDeadline(ctx, call);
   } catch (error) {
-    return recordFailure(ctx, task, error, started);
+    return recordFailure(ctx, call, task, error, started);
   }
   const durationMs = Math.round(performance.now() - started);
   const { row, replay } = await writeOnce(ctx, message.messageId, () =>
@@ -52,13 +52,15 @@ export async function runInstantCall(ctx: CallerContext, message: Message, call:
   if (replay) return replay;
   if (!row) return earlierTaskOr(ctx, message.messageId, () => creditError(ctx, cost));
   const completed = taskRow(row, task, { state: 'completed', result, error: null, duration_ms: durationMs });
+  ctx.observe.charged(call.tool.name, cost);
+  ctx.observe.toolCallEnded({ tool: call.tool.name, tier: call.tool.tier, outcome: 'completed', toolSeconds: durationMs / 1000 });
   logPaidCall(ctx, completed, durationMs);
   return completed;
 }
 
 type InstantTask = Omit<NewCall, 'deadlineMs'>;
 
-async function recordFailure(ctx: CallerContext, task: InstantTask, error: unknown, started: number) {
+async function recordFailure(ctx: CallerContext, call: ToolCall, task: InstantTask, error: unknown, started: number) {
   const failure = failureOf(error, ctx.toolTimeoutMs);
   logToolFailure(ctx, failure, error, task);
   const durationMs = Math.round(performance.now() - started);
@@ -66,6 +68,7 @@ async function recordFailure(ctx: CallerContext, task: InstantTask, error: unkno
   // Stryker disable next-line StringLiteral: a task neither written nor found cannot be; the message is for the impossible
   if (!written) return earlierTaskOr(ctx, task.messageId, () => new Error('failed task neither written nor found'));
   const failed = taskRow(written, task, { state: 'failed', result: null, error: failure, duration_ms: durationMs });
+  ctx.observe.toolCallEnded({ tool: call.tool.name, tier: call.tool.tier, outcome: 'failed', toolSeconds: durationMs / 1000 });
   logPaidCall(ctx, failed, durationMs);
   if (error instanceof ToolInputError) throw error.onTask(task.id);
   return failed;

@@ -47,13 +47,15 @@ export async function runWithDeadline(ctx: TaskRunContext, call: ToolCall, stop?
       { once: true },
     );
   });
-  const work = call.tool.execute(call.arguments, { db: ctx.db, signal: controller.signal, now: new Date() });
-  // After a timeout nobody awaits the executor any more; its late rejection must not go unhandled.
-  work.catch(() => {});
+  ctx.observe.toolRunning(1);
   try {
+    const work = call.tool.execute(call.arguments, { db: ctx.db, signal: controller.signal, now: new Date() });
+    // After a timeout nobody awaits the executor any more; its late rejection must not go unhandled.
+    work.catch(() => {});
     return await Promise.race([work, deadline]);
   } finally {
     clearTimeout(timer);
+    ctx.observe.toolRunning(-1);
   }
 }
 

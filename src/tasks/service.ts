@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { reserveWith, settleWith } from '../billing/holds.js';
 import { spendPeriodsAt } from '../billing/spend-caps.js';
-import { DomainError, InvalidInput, TaskNotCancelable, TaskNotFound, UnsupportedOperation } from '../domain/errors.js';
+import {
+  CreditRefused,
+  DomainError,
+  InvalidInput,
+  SpendCapExceeded,
+  TaskNotCancelable,
+  TaskNotFound,
+  ToolNotAllowed,
+  UnsupportedOperation,
+} from '../domain/errors.js';
 import { type Message, type TaskState, type TaskView, TERMINAL_STATES } from '../domain/task-model.js';
 import type { CallerContext } from './context.js';
 import { creditError } from './credit-errors.js';
@@ -181,14 +190,27 @@ export async function sendMessage({
 }): Promise<TaskView> {
   const { message } = input;
   const call = readToolCall(message, ctx.tools);
-  if (call) requireToolAllowed(ctx.key, call.tool, ctx.tools);
-  const row = message.taskId
-    ? await continueTask(ctx, message, call, message.taskId, input)
-    : call
-      ? await startNewCall(ctx, message, call, message.contextId ?? randomUUID(), input)
-      : await openWaitingTask(ctx, message, message.contextId ?? randomUUID());
-  if (!row) throw new Error('task vanished after it was written');
-  return toTaskView(row, input);
+  try {
+    if (call) requireToolAllowed(ctx.key, call.tool, ctx.tools);
+    const row = message.taskId
+      ? await continueTask(ctx, message, call, message.taskId, input)
+      : call
+        ? await startNewCall(ctx, message, call, message.contextId ?? randomUUID(), input)
+        : await openWaitingTask(ctx, message, message.contextId ?? randomUUID());
+    if (!row) throw new Error('task vanished after it was written');
+    return toTaskView(row, input);
+  } catch (error) {
+    if (call && isRefusal(error)) {
+      ctx.observe.refused(error.reason);
+      ctx.observe.toolCallEnded({ tool: call.tool.name, tier: call.tool.tier, outcome: 'refused' });
+    }
+    throw error;
+  }
+}
+
+/** A paid call refused before its tool ran or anything was charged: credit, a spend cap, or the key's scope. */
+function isRefusal(error: unknown): error is CreditRefused | SpendCapExceeded | ToolNotAllowed {
+  return error instanceof CreditRefused || error instanceof SpendCapExceeded || error instanceof ToolNotAllowed;
 }
 
 export async function getTask({ ctx, input }: { ctx: CallerContext; input: { id: string } & ViewOptions }) {
@@ -206,6 +228,8 @@ export async function cancelTask({ ctx, input }: { ctx: CallerContext; input: { 
     // A run of this instance stops at once; one elsewhere at its next lease renewal.
     ctx.leases.cancel(task.id);
     ctx.log.info({ org: ctx.orgId, task: task.id, tool: canceled.tool }, 'task canceled');
+    const tool = canceled.tool === null ? undefined : ctx.tools.find(canceled.tool);
+    if (tool) ctx.observe.toolCallEnded({ tool: tool.name, tier: tool.tier, outcome: 'canceled' });
     return toTaskView(canceled);
   }
   const after = await findTask(ctx.db, ctx.orgId, task.id);

@@ -14,6 +14,7 @@ const DOMAIN = ['domain', 'tasks', 'billing', 'tools', 'data', 'limits', 'audit'
 const EDGE = ['a2a', 'http', 'rpc'];
 const FORBIDDEN: ReadonlyArray<readonly [string, string]> = [
   ...DOMAIN.flatMap((from) => EDGE.map((to) => [from, to] as const)),
+  ...DOMAIN.map((from) => [from, 'metrics'] as const),
   ['billing', 'push'],
   ['auth', 'http'],
   ['auth', 'rpc'],

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { signInWallet } from '../../src/auth/members.js';
 import { chainClient, type TopUpChain } from '../../src/chain/client.js';
 import { scanTopUps, startTopUpWatcher } from '../../src/chain/topup-watcher.js';
+import { UNOBSERVED } from '../../src/domain/observer.js';
 import { type LocalChain, startLocalChain, usdcArtifact } from '../helpers/chain.js';
 import { expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { rest, type SignedIn, signIn } from '../helpers/sign-in.js';
@@ -45,7 +46,8 @@ describe('USDC top-ups verified on a local chain', () => {
     await chain?.stop();
   });
 
-  const scan = () => scanTopUps({ db: gateway.database.db, client: chainClient(chain.rpcUrl), chain: topUpChain, log: quietLog });
+  const scan = () =>
+    scanTopUps({ db: gateway.database.db, client: chainClient(chain.rpcUrl), chain: topUpChain, log: quietLog, observe: UNOBSERVED });
 
   /** Mints `amount` of `token` to the wallet, then sends it to `to` (the treasury unless told); returns the transfer's tx hash. */
   async function pay(wallet: LocalAccount, amount: bigint, options: { token?: Address; to?: Address } = {}): Promise<Hex> {
@@ -79,6 +81,12 @@ describe('USDC top-ups verified on a local chain', () => {
     );
   }
 
+  /** paygate_topups_credited_micro_usdc_total as the gateway's GET /metrics says */
+  async function creditedByMetrics(): Promise<number> {
+    const exposition = await (await gateway.app.request('/metrics')).text();
+    return Number(/^paygate_topups_credited_micro_usdc_total (\S+)$/m.exec(exposition)?.[1] ?? Number.NaN);
+  }
+
   async function member(): Promise<{ wallet: LocalAccount; session: SignedIn }> {
     const wallet = await chain.fundedWallet();
     return { wallet, session: await signIn(gateway, wallet) };
@@ -87,6 +95,7 @@ describe('USDC top-ups verified on a local chain', () => {
   it('answers pending until the transfer has its confirmations, then credits 1 micro-USDC per base unit, once', async () => {
     const { wallet, session } = await member();
     const txHash = await pay(wallet, 2_500_000n);
+    const creditedBefore = await creditedByMetrics();
 
     const [pendingStatus, pending] = await submit(session, txHash);
     expect(pendingStatus).toBe(202);
@@ -111,6 +120,8 @@ describe('USDC top-ups verified on a local chain', () => {
     expect(againStatus).toBe(200);
     expect(again.creditedNow).toBe(false);
     expect(await balanceOf(session.orgId)).toBe(2_500_000n);
+    // the gateway's counter took the credit once, as the ledger did
+    expect((await creditedByMetrics()) - creditedBefore).toBe(2_500_000);
     expect(await ledgerTopUps(session.orgId)).toEqual([{ amount: 2_500_000n, reason: expect.stringContaining(txHash.toLowerCase()) }]);
     await expectLedgerInvariant(gateway);
   });
@@ -303,6 +314,7 @@ describe('USDC top-ups verified on a local chain', () => {
       client: chainClient(chain.rpcUrl),
       chain: topUpChain,
       log: quietLog,
+      observe: UNOBSERVED,
       intervalMs: 100,
     });
     try {

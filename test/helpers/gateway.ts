@@ -57,6 +57,8 @@ export interface TestGatewayOptions {
   clock?: () => Date;
   /** where rate limits are counted; the app's own memory unless given (the test that gives one closes it) */
   rateLimiter?: RateLimiter;
+  /** `off`: the app counts nothing and serves no /metrics (METRICS=off) */
+  metrics?: 'off';
 }
 
 /** A gateway on a fresh database. Logs are silent unless TEST_LOG_LEVEL is set. */
@@ -89,6 +91,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     indexedChainId: options.indexedChainId,
     clock: options.clock,
     rateLimiter: options.rateLimiter,
+    metrics: options.metrics,
     topUpReader: options.rpcUrl && options.topUpChain ? { client: chainClient(options.rpcUrl), chain: options.topUpChain } : undefined,
   });
   let server: Server | undefined;

@@ -98,6 +98,22 @@ describe(
       await gateway.kill();
     });
 
+    it('with METRICS=off: no /metrics on either port', async () => {
+      onTestFailed(() => console.error(outputsOf(children)));
+      const metricsPort = await freePort();
+      const gateway = startGatewayProcess({
+        name: 'unmetered',
+        databaseUrl: database.url as string,
+        port: await freePort(),
+        env: { METRICS: 'off', METRICS_PORT: String(metricsPort) },
+      });
+      children.push(gateway);
+      await waitReady(gateway);
+      expect((await fetch(`${gateway.baseUrl}/metrics`)).status).toBe(404);
+      await expect(fetch(`http://127.0.0.1:${metricsPort}/metrics`)).rejects.toThrow();
+      await gateway.kill();
+    });
+
     it('with a port of its own: served there, not on the main port', async () => {
       onTestFailed(() => console.error(outputsOf(children)));
       const metricsPort = await freePort();

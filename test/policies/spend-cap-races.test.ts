@@ -9,6 +9,7 @@ import { chargeCalls } from '../../src/billing/charges.js';
 import { reserveWith, settleWith } from '../../src/billing/holds.js';
 import { spendPeriodsAt } from '../../src/billing/spend-caps.js';
 import type { Database } from '../../src/db/client.js';
+import { UNOBSERVED } from '../../src/domain/observer.js';
 import { updateKeyPolicy, updateOrgPolicy } from '../../src/policies/store.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import { createLeases } from '../../src/tasks/leases.js';
@@ -290,6 +291,7 @@ describe("every way a hold ends gives the key back its reservation; a capture co
       leases: createLeases({ db: db(), log: quietLog, leaseMs: 60_000 }),
       charges: createChargeCombiner(db()),
       settlement: 'by-tool' as const,
+      observe: UNOBSERVED,
       toolTimeoutMs: 5_000,
       taskDeadlineSlackMs: 30_000,
       clock: () => new Date(),

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PUSH_IN_FLIGHT_PER_ORG, startPushDispatcher } from '../../src/a2a/push-delivery.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
+import { UNOBSERVED } from '../../src/domain/observer.js';
 import { MAX_OPEN_PUSH_CONFIGS_PER_ORG, MAX_PUSH_CONFIGS_PER_TASK } from '../../src/push/configs.js';
 import { call, expectResult, expectRpcError, request, toolCall, v1Data, v1Send, v1Text, v03Send, v03Text } from '../a2a/support.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -178,6 +179,7 @@ describe('push delivery is fair between organizations', () => {
       db: gateway.database.db,
       log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
       allowPrivateNetworks: true,
+      observe: UNOBSERVED,
       intervalMs: 30,
     });
     await waitFor(

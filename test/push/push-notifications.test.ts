@@ -6,6 +6,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { dispatchPushNotifications, startPushDispatcher } from '../../src/a2a/push-delivery.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
+import { UNOBSERVED } from '../../src/domain/observer.js';
+import { createGatewayMetrics } from '../../src/metrics/registry.js';
+import { countPushBacklog } from '../../src/push/deliveries.js';
 import { call, expectResult, expectRpcError, request, toolCall, v1Data, v1Send, v03Data, v03Send } from '../a2a/support.js';
 import { type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -67,7 +70,13 @@ describe('push notifications', () => {
     llm = await startFakeLlm();
     gateway = await startTestGateway({ llm: { baseUrl: llm.baseUrl, timeoutMs: 5_000 } });
     await seedDemoData(gateway.database.db, { now: new Date(), agents: 2, feedbacksPerAgent: 4, validationsPerAgent: 1 });
-    stopDispatcher = startPushDispatcher({ db: gateway.database.db, log: quietLog, allowPrivateNetworks: true, intervalMs: 30 });
+    stopDispatcher = startPushDispatcher({
+      db: gateway.database.db,
+      log: quietLog,
+      observe: UNOBSERVED,
+      allowPrivateNetworks: true,
+      intervalMs: 30,
+    });
   });
   afterAll(async () => {
     await stopDispatcher?.();
@@ -254,16 +263,44 @@ describe('push notifications', () => {
       const got = expectResult(await call(gateway, request('tasks/pushNotificationConfig/get', { id: task.id }), key));
       expect(JSON.stringify(got)).not.toContain('dXNlcjpzZWNyZXQtMDM=');
 
-      await dispatchPushNotifications({ db: gateway.database.db, log: capturing, allowPrivateNetworks: true, batch: 20 });
+      const metrics = createGatewayMetrics({ sources: { pushBacklog: () => countPushBacklog(gateway.database.db) } });
+      const delivered = async (outcome: string) =>
+        (await metrics.registry.getSingleMetric('paygate_push_deliveries_total')?.get())?.values.find(
+          (sample) => sample.labels.outcome === outcome,
+        )?.value ?? 0;
+      await dispatchPushNotifications({
+        db: gateway.database.db,
+        log: capturing,
+        observe: metrics,
+        allowPrivateNetworks: true,
+        batch: 20,
+      });
       expect(lines.some((line) => line.includes('push notification failed'))).toBe(true);
+      // every failed delivery of the pass (this receiver's first, and any left over from earlier tests) is counted once
+      const failedLines = () => lines.filter((line) => line.includes('push notification failed')).length;
+      expect([await delivered('failed'), await delivered('delivered')]).toEqual([failedLines(), 0]);
+      expect(await metrics.registry.metrics()).toMatch(/^paygate_push_backlog [1-9]/m);
       await gateway.database.db.run(sql`update push_configs set next_attempt_at = now() where task_id = ${task.id}`);
-      await dispatchPushNotifications({ db: gateway.database.db, log: capturing, allowPrivateNetworks: true, batch: 20 });
+      await dispatchPushNotifications({
+        db: gateway.database.db,
+        log: capturing,
+        observe: metrics,
+        allowPrivateNetworks: true,
+        batch: 20,
+      });
       expect(receiver.received).toHaveLength(1);
+      expect([await delivered('failed'), await delivered('delivered')]).toEqual([failedLines(), 1]);
       expect(receiver.received[0]?.headers.authorization).toBe('Basic dXNlcjpzZWNyZXQtMDM=');
       expect(receiver.received[0]?.headers['x-a2a-notification-token']).toBeUndefined();
       expect(lines.join('\n')).not.toContain('dXNlcjpzZWNyZXQtMDM=');
     } finally {
-      stopDispatcher = startPushDispatcher({ db: gateway.database.db, log: quietLog, allowPrivateNetworks: true, intervalMs: 30 });
+      stopDispatcher = startPushDispatcher({
+        db: gateway.database.db,
+        log: quietLog,
+        observe: UNOBSERVED,
+        allowPrivateNetworks: true,
+        intervalMs: 30,
+      });
       await receiver.close();
     }
   });
@@ -327,7 +364,13 @@ describe('push notifications', () => {
         await call(gateway, request('SendMessage', v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])), key),
       ).task;
       expectResult(await call(gateway, request('CreateTaskPushNotificationConfig', { taskId: task.id, url: receiver.url }), key));
-      await dispatchPushNotifications({ db: gateway.database.db, log: quietLog, allowPrivateNetworks: false, batch: 20 });
+      await dispatchPushNotifications({
+        db: gateway.database.db,
+        log: quietLog,
+        observe: UNOBSERVED,
+        allowPrivateNetworks: false,
+        batch: 20,
+      });
       expect(receiver.received).toHaveLength(0);
       const [config] = await gateway.database.db.rows(
         z.object({ lastError: z.string().nullable() }),
@@ -335,7 +378,13 @@ describe('push notifications', () => {
       );
       expect(config?.lastError).toMatch(/private or loopback/);
     } finally {
-      stopDispatcher = startPushDispatcher({ db: gateway.database.db, log: quietLog, allowPrivateNetworks: true, intervalMs: 30 });
+      stopDispatcher = startPushDispatcher({
+        db: gateway.database.db,
+        log: quietLog,
+        observe: UNOBSERVED,
+        allowPrivateNetworks: true,
+        intervalMs: 30,
+      });
       await receiver.close();
     }
   });

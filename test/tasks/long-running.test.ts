@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { reserveWith, settleWith } from '../../src/billing/holds.js';
 import { spendPeriodsAt } from '../../src/billing/spend-caps.js';
+import { UNOBSERVED } from '../../src/domain/observer.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import { createLeases } from '../../src/tasks/leases.js';
 import { completeWorkingTask, insertWorkingTaskFromHold } from '../../src/tasks/store.js';
@@ -157,6 +158,7 @@ describe('held calls that run in the background, followed and cancelled', () => 
       leases,
       charges: createChargeCombiner(suite.gateway.database.db),
       settlement: 'by-tool' as const,
+      observe: UNOBSERVED,
       toolTimeoutMs: 5_000,
       taskDeadlineSlackMs: 30_000,
       clock: () => new Date(),

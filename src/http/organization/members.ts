@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { addMember, listMembers, removeMember } from '../../auth/members.js';
 import { claimUnclaimedTopUps } from '../../billing/topups.js';
 import type { Database } from '../../db/client.js';
+import type { Observer } from '../../domain/observer.js';
 import { ApiError } from '../api-errors.js';
 import { address, instant, role } from '../responses.js';
 import { json, jsonRequest, type RestRouter, restRoute } from '../rest-route.js';
@@ -43,7 +44,7 @@ export const removeMemberRoute = restRoute({
 });
 
 /** Member wallets: every member reads them, owners add and remove them. */
-export function addMemberRoutes(api: RestRouter, deps: { db: Database }) {
+export function addMemberRoutes(api: RestRouter, deps: { db: Database; observe: Observer }) {
   api.add(membersRoute, async (c) => c.json({ members: await listMembers(deps.db, c.get('member').orgId) }, 200));
   api.add(addMemberRoute, async (c) => {
     const body = c.req.valid('json');
@@ -58,7 +59,7 @@ export function addMemberRoutes(api: RestRouter, deps: { db: Database }) {
         added.reason,
       );
     }
-    await claimUnclaimedTopUps(deps.db, added.member.address);
+    await claimUnclaimedTopUps(deps.db, deps.observe, added.member.address);
     return c.json({ member: added.member }, 201);
   });
   api.add(removeMemberRoute, async (c) => {

@@ -1,5 +1,6 @@
 import type { Sessions } from '../../auth/sessions.js';
 import type { Database } from '../../db/client.js';
+import type { Observer } from '../../domain/observer.js';
 import type { ToolRegistry } from '../../tools/registry.js';
 import { restRouter } from '../rest-route.js';
 import { addAuditRoutes } from './audit.js';
@@ -20,13 +21,15 @@ export function organizationRoutes(deps: {
   topUpReader: TopUpReader | undefined;
   tools: ToolRegistry;
   clock: () => Date;
+  /** told what the top-ups credited here were */
+  observe: Observer;
 }) {
   const api = restRouter(deps);
   addMemberRoutes(api, deps);
   addLowBalanceRoutes(api, deps);
   addKeyRoutes(api, deps);
   addPolicyRoutes(api, deps);
-  addTopUpRoutes(api, { db: deps.db, reader: deps.topUpReader });
+  addTopUpRoutes(api, { db: deps.db, reader: deps.topUpReader, observe: deps.observe });
   addAuditRoutes(api, deps);
   return api.router;
 }

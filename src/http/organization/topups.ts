@@ -7,6 +7,7 @@ import type { TopUpChain } from '../../chain/client.js';
 import { type NotATopUp, readSubmittedTransaction } from '../../chain/usdc-transfers.js';
 import type { Database } from '../../db/client.js';
 import { int8Cursor } from '../../db/ranges.js';
+import type { Observer } from '../../domain/observer.js';
 import { displayUsdc } from '../../tools/money.js';
 import { ApiError } from '../api-errors.js';
 import type { AppEnv } from '../env.js';
@@ -99,7 +100,7 @@ function topUpView(topUp: TopUp) {
  * in that transaction, once it has its confirmations (202 `pending` until then); each transfer is
  * credited once, whoever submits it and however often, and whether or not the watcher saw it first.
  */
-export function addTopUpRoutes(api: RestRouter, deps: { db: Database; reader: TopUpReader | undefined }) {
+export function addTopUpRoutes(api: RestRouter, deps: { db: Database; reader: TopUpReader | undefined; observe: Observer }) {
   const configured = (): TopUpReader => {
     if (!deps.reader)
       throw new ApiError(
@@ -142,7 +143,7 @@ export function addTopUpRoutes(api: RestRouter, deps: { db: Database; reader: To
           'sender_not_in_organization',
         );
       }
-      const creditedNow = await recordTransfers(deps.db, ours, 'submitted');
+      const creditedNow = await recordTransfers(deps.db, ours, 'submitted', deps.observe);
       const recorded = (await topUpsOfTransaction(deps.db, { chainId: chain.chainId, txHash })).filter((topUp) => topUp.orgId === orgId);
       c.get('log').info({ org: orgId, tx: txHash, creditedNow: creditedNow.length }, 'top-up submitted');
       return c.json({ status: 'credited' as const, creditedNow: creditedNow.length > 0, topups: recorded.map(topUpView) }, 200);

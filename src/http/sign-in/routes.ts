@@ -4,6 +4,7 @@ import { issueSignInNonce, verifySignIn } from '../../auth/sign-in.js';
 import type { WalletAuth } from '../../auth/wallet-auth.js';
 import { claimUnclaimedTopUps } from '../../billing/topups.js';
 import type { Database } from '../../db/client.js';
+import type { Observer } from '../../domain/observer.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import { ApiError } from '../api-errors.js';
 import { clientAddress, rateLimitHeaders } from '../rate-limit.js';
@@ -63,7 +64,7 @@ export const sessionRoute = restRoute({
  * Sign-in with Ethereum (EIP-4361): take a nonce, sign a message naming it, trade message and
  * signature for a short session token. A wallet's first sign-in creates its organization.
  */
-export function signInRoutes(deps: { db: Database; rateLimiter: RateLimiter } & WalletAuth) {
+export function signInRoutes(deps: { db: Database; rateLimiter: RateLimiter; observe: Observer } & WalletAuth) {
   const nonceLimit = { requests: deps.settings.noncesPerMinute, windowSeconds: 60 };
   const api = restRouter(deps);
   api.add(nonceRoute, async (c) => {
@@ -95,7 +96,7 @@ export function signInRoutes(deps: { db: Database; rateLimiter: RateLimiter } & 
     if (!outcome.ok) throw new ApiError('unauthorized', outcome.message, outcome.reason);
     const { membership, created } = await signInWallet(deps.db, outcome.address, c.get('requestId'));
     // USDC this wallet sent before it had an organization is credited now, once.
-    if (created) await claimUnclaimedTopUps(deps.db, membership.address);
+    if (created) await claimUnclaimedTopUps(deps.db, deps.observe, membership.address);
     const session = await deps.sessions.issue({ address: membership.address, orgId: membership.orgId }, now);
     c.get('log').info({ wallet: membership.address, org: membership.orgId, created }, 'wallet signed in');
     return c.json(
