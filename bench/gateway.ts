@@ -49,21 +49,27 @@ async function waitReady(baseUrl: string, child: ChildProcess, logFile: string):
   throw new Error(`the gateway was not ready within ${READY_TIMEOUT_MS} ms; see ${logFile}`);
 }
 
-/**
- * Builds the gateway as `npm start` does and starts `node dist/src/main.js` on `databaseUrl` and a free
- * port; resolves once /readyz answers.
- */
 function redisEnv(url: string): Record<string, string> {
   return url === 'none' ? {} : { REDIS_URL: url };
 }
 
+/** Builds the gateway as `npm start` does (dist/), once for every gateway a run starts. */
+export function buildGateway(): void {
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'inherit' });
+}
+
+/**
+ * Starts `node dist/src/main.js` (built by `buildGateway`) on `databaseUrl` and a free port, with
+ * metrics on and /metrics served on that port without a token; resolves once /readyz answers.
+ */
 export async function startGateway(input: {
   databaseUrl: string;
   logFile: string;
   /** a directory for a V8 CPU profile of the gateway, written when it exits */
   profileDir?: string;
+  /** variables set over the bench's defaults, e.g. `METRICS: 'off'` */
+  env?: Record<string, string>;
 }): Promise<Gateway> {
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'inherit' });
   const port = await freePort();
   const log = openSync(input.logFile, 'w');
   const profiling = input.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${input.profileDir}`] : [];
@@ -83,6 +89,12 @@ export async function startGateway(input: {
       // Rate limits counted in Redis, as a deployment of several instances counts them (the
       // governed scenario's limits); BENCH_REDIS_URL=none counts them in the gateway's memory.
       ...redisEnv(process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'),
+      // The charged-counter check scrapes GET /metrics on the gateway's own port, so neither a token
+      // nor a port of its own from the caller's environment may move or guard it.
+      METRICS: 'on',
+      METRICS_TOKEN: undefined,
+      METRICS_PORT: undefined,
+      ...input.env,
     },
     stdio: ['ignore', log, log],
   });

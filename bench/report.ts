@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DemoDataCounts } from '../src/db/demo-data.js';
+import { type ChargedCounterReport, formatChargedCounter } from './charged-counter.js';
 import { formatIndexerBench, type IndexerBenchResult } from './indexer.js';
 import type { Machine } from './machine.js';
 import type { MoneyReport } from './money.js';
@@ -17,7 +18,9 @@ export interface BenchResults {
   seedSeconds: number;
   scenarios: ScenarioResult[];
   money: MoneyReport;
-  /** the gateway's peak RSS over the whole run, MB */
+  /** the run's own gateway's paygate_charged_micro_usdc_total against the charge rows it wrote */
+  chargedCounter: ChargedCounterReport;
+  /** the run's own gateway's peak RSS over the whole run, MB (the metrics-off gateway's is in its scenario) */
   peakRssMb: number;
   /** usage reads over one organization's long history; absent when --only left them out */
   usage?: UsageBenchResult;
@@ -79,7 +82,6 @@ function failureLine(s: ScenarioResult): string {
   return `${s.name} errors: ${labels.join(', ')}`;
 }
 
-/** The figures as a Markdown table, preceded by the machine and dataset lines. */
 /**
  * What key policies cost on the paid path (issue 16: at least 90 %): the governed scenario's calls/s
  * over the plain spread's, in the same run, and CPU per call of each.
@@ -92,6 +94,29 @@ function governanceCost(scenarios: ScenarioResult[]): string[] {
   return [`key policies: tier0-spread-governed runs at ${ratio.toFixed(1)} % of tier0-spread's paid calls/s in this run (bound: 90 %)`];
 }
 
+/** Microseconds of gateway CPU per paid call: its CPU % of one core over its paid calls/s. */
+function gatewayCpuPerCallUs(s: ScenarioResult): number {
+  return (s.cpu.gatewayPct / 100 / s.paidCallsPerS) * 1e6;
+}
+
+/**
+ * What counting metrics costs on the paid path (issue 17: at least 95 %): tier0-spread (metrics on)
+ * against the same load on a second gateway with METRICS=off, in the same run, and the gateway's
+ * CPU per paid call of each.
+ */
+function metricsCost(scenarios: ScenarioResult[]): string[] {
+  const on = scenarios.find((s) => s.name === 'tier0-spread');
+  const off = scenarios.find((s) => s.name === 'tier0-spread-metrics-off');
+  if (!on || !off || off.paidCallsPerS === 0 || on.paidCallsPerS === 0) return [];
+  const ratio = (100 * on.paidCallsPerS) / off.paidCallsPerS;
+  return [
+    `metrics cost (issue 17: at least 95 %): tier0-spread with metrics ${on.paidCallsPerS.toFixed(0)} calls/s, ` +
+      `without ${off.paidCallsPerS.toFixed(0)} calls/s: ${ratio.toFixed(1)} %; ` +
+      `gateway CPU per paid call ${gatewayCpuPerCallUs(on).toFixed(0)} µs with, ${gatewayCpuPerCallUs(off).toFixed(0)} µs without`,
+  ];
+}
+
+/** The figures as a Markdown table, preceded by the machine and dataset lines. */
 export function formatTable(results: BenchResults): string {
   const rows = [[...COLUMNS], ...results.scenarios.map(row)];
   const widths = COLUMNS.map((_, i) => Math.max(...rows.map((cells) => cells[i]!.length)));
@@ -109,9 +134,11 @@ export function formatTable(results: BenchResults): string {
     '',
     ...results.scenarios.filter((s) => s.errors.total > 0).map(failureLine),
     ...governanceCost(results.scenarios),
+    ...metricsCost(results.scenarios),
     `money: ${results.money.ok ? 'ok' : 'BROKEN'}: balance = Σ amount, reserved = Σ reserved_delta = 0 ` +
       `over ${results.money.accounts} accounts (${results.money.violations.length} violations, ` +
       `${results.money.workingTasks} tasks still working); ledger charged ${results.money.chargedMicroUsdc} µUSDC`,
+    formatChargedCounter(results.chargedCounter),
     ...(results.usage ? ['', formatUsageBench(results.usage)] : []),
     ...(results.indexer ? ['', formatIndexerBench(results.indexer)] : []),
   ].join('\n');

@@ -1,19 +1,21 @@
 /**
  * `npm run bench` (or `bench:smoke`): seeds a fresh PostgreSQL database, starts the gateway as a
- * child process, drives the load scenarios over HTTP, checks the money invariant and writes
- * bench/results/<timestamp>.json and latest.json. Exits 1 when a step fails or money does not add up.
+ * child process, drives the load scenarios over HTTP, checks the money invariant and the charged
+ * counter and writes bench/results/<timestamp>.json and latest.json. Exits 1 when a step fails,
+ * money does not add up or the charged counter differs from the ledger.
  */
 import { mkdirSync } from 'node:fs';
 import { createBenchDatabase } from './bench-database.js';
 import { messageIds } from './calls.js';
-import { startGateway } from './gateway.js';
+import { chargeLedgerTotal, checkChargedCounter, formatChargedCounter, settledChargeLedgerTotal } from './charged-counter.js';
+import { buildGateway, type Gateway, startGateway } from './gateway.js';
 import { benchIndexerBackfill, formatIndexerBench } from './indexer.js';
 import { describeMachine } from './machine.js';
 import { checkMoney } from './money.js';
 import { parseBenchOptions } from './options.js';
 import { type BenchResults, formatTable, resultsDir, writeResults } from './report.js';
 import { runScenario, type ScenarioResult } from './scenario-run.js';
-import { scenarios } from './scenarios.js';
+import { type Scenario, scenarios } from './scenarios.js';
 import { seedBenchData } from './seed.js';
 import { measureUsageReads, seedUsageHistory, type UsageBenchResult } from './usage.js';
 
@@ -69,9 +71,37 @@ async function bench(): Promise<boolean> {
 
   mkdirSync(resultsDir, { recursive: true });
   const profileDir = options.profile ? `${resultsDir}profiles` : undefined;
+  buildGateway();
   const gateway = await startGateway({ databaseUrl: database.url, logFile: `${resultsDir}gateway.log`, profileDir });
   cleanups.push(() => gateway.stop());
   say(`gateway ready at ${gateway.baseUrl} (serving pid ${gateway.servingPid})`);
+  /** charges the metrics-off gateway wrote: not the run's own gateway's, so not in its counter */
+  let metricsOffCharged = 0n;
+  /**
+   * Runs `scenario` against the gateway it names: the run's own, or a metrics-off one started for
+   * it alone (profiled like the other, so a profile weighs on both sides of the comparison) and
+   * stopped after, its in-flight calls drained; the ledger's charges between the run's own
+   * gateway settling and that one's exit are all the metrics-off gateway's.
+   */
+  const targetOf = async (scenario: Scenario): Promise<{ target: Gateway; done: () => Promise<void> }> => {
+    if (scenario.gateway !== 'metrics-off') return { target: gateway, done: async () => {} };
+    const before = await settledChargeLedgerTotal(database.url);
+    const off = await startGateway({
+      databaseUrl: database.url,
+      logFile: `${resultsDir}gateway-metrics-off.log`,
+      profileDir,
+      env: { METRICS: 'off' },
+    });
+    cleanups.push(() => off.stop());
+    say(`  metrics-off gateway ready at ${off.baseUrl} (serving pid ${off.servingPid})`);
+    return {
+      target: off,
+      done: async () => {
+        await off.stop();
+        metricsOffCharged += (await chargeLedgerTotal(database.url)) - before;
+      },
+    };
+  };
 
   const input = {
     agents: options.dataset.agents,
@@ -81,17 +111,18 @@ async function bench(): Promise<boolean> {
   const results: ScenarioResult[] = [];
   for (const scenario of chosen) {
     say(`${scenario.name}: ${scenario.description}, ${scenario.connections} connections`);
+    const { target, done } = await targetOf(scenario);
     const result = await runScenario(
       scenario,
       {
-        url: `${gateway.baseUrl}/a2a`,
-        gatewayPid: gateway.servingPid,
+        url: `${target.baseUrl}/a2a`,
+        gatewayPid: target.servingPid,
         database: database.name,
         durationS: options.durationS,
         warmupS: options.warmupS,
       },
       input,
-    );
+    ).finally(done);
     say(`  ${result.paidCallsPerS} paid calls/s, p99 ${result.latencyMs.p99} ms, ${result.errors.total} errors`);
     results.push(result);
   }
@@ -107,6 +138,10 @@ async function bench(): Promise<boolean> {
       reads,
     };
   }
+  const chargedCounter = await checkChargedCounter(gateway.baseUrl, {
+    ledgerMicroUsdc: (await settledChargeLedgerTotal(database.url)) - metricsOffCharged,
+    metricsOffLedgerMicroUsdc: metricsOffCharged,
+  });
   await gateway.stop();
   const indexer = measureIndexer ? await benchIndexerBackfill(options.serverUrl, options.indexerEvents, say) : undefined;
   if (indexer) say(formatIndexerBench(indexer));
@@ -122,8 +157,9 @@ async function bench(): Promise<boolean> {
     seedSeconds: Math.round(seeded.seedSeconds * 10) / 10,
     scenarios: results,
     money,
-    // VmHWM only grows, so the last scenario's reading is the peak of the whole run.
-    peakRssMb: Math.max(0, ...results.map((result) => result.peakRssMb)),
+    chargedCounter,
+    // VmHWM only grows, so the last reading of the run's own gateway is its peak over the whole run.
+    peakRssMb: Math.max(0, ...results.filter((result) => !result.gateway).map((result) => result.peakRssMb)),
     ...(usage ? { usage } : {}),
     ...(indexer ? { indexer } : {}),
   };
@@ -131,7 +167,8 @@ async function bench(): Promise<boolean> {
   console.log(formatTable(report));
   say(`results: ${path}`);
   if (!money.ok) say(`money invariant broken on ${money.violations.length} accounts: ${JSON.stringify(money.violations.slice(0, 5))}`);
-  return money.ok;
+  if (!chargedCounter.ok) say(formatChargedCounter(chargedCounter));
+  return money.ok && chargedCounter.ok;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -20,6 +20,8 @@ export interface ErrorCounts {
 export interface ScenarioResult {
   name: string;
   description: string;
+  /** the gateway it loaded when not the run's own (Scenario.gateway) */
+  gateway?: 'metrics-off';
   connections: number;
   callsPerRequest: number;
   durationS: number;
@@ -69,6 +71,7 @@ export async function runScenario(
   return {
     name: scenario.name,
     description: scenario.description,
+    ...(scenario.gateway ? { gateway: scenario.gateway } : {}),
     connections: scenario.connections,
     callsPerRequest: scenario.callsPerRequest,
     durationS: measured.durationS,

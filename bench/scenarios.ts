@@ -15,6 +15,12 @@ export interface Scenario {
   /** tool calls in each HTTP request (a JSON-RPC batch when > 1) */
   callsPerRequest: number;
   requests(input: ScenarioInput): () => OutgoingRequest;
+  /**
+   * The gateway the load goes to: the run's own (metrics on) when absent; `metrics-off` is a second
+   * gateway process on the same database started with METRICS=off for this scenario alone, while
+   * the run's own gateway idles.
+   */
+  gateway?: 'metrics-off';
 }
 
 const TIER1_SHARE = 0.3;
@@ -33,13 +39,24 @@ function requestsOf(input: ScenarioInput, calls: CallPicker, size: number, key: 
   });
 }
 
+const tier0Spread = (input: ScenarioInput) => requestsOf(input, tier0Calls(input.agents), 1, () => randomOrg(input.organizations).apiKey);
+
 export const scenarios: Scenario[] = [
   {
     name: 'tier0-spread',
     description: 'Tier 0 calls, random agents, spread over all organizations',
     connections: 64,
     callsPerRequest: 1,
-    requests: (input) => requestsOf(input, tier0Calls(input.agents), 1, () => randomOrg(input.organizations).apiKey),
+    requests: tier0Spread,
+  },
+  // Right after tier0-spread, so both meet the same warm database: what counting metrics costs (issue 17).
+  {
+    name: 'tier0-spread-metrics-off',
+    description: 'tier0-spread against a second gateway started with METRICS=off',
+    connections: 64,
+    callsPerRequest: 1,
+    requests: tier0Spread,
+    gateway: 'metrics-off',
   },
   {
     name: 'tier0-spread-governed',
