@@ -120,8 +120,8 @@ export async function checkChargedCounter(
 
 export function formatChargedCounter(report: ChargedCounterReport): string {
   const excluded =
-    report.metricsOffLedgerMicroUsdc === '0' ? '' : ` (the metrics-off gateway's ${report.metricsOffLedgerMicroUsdc} left out)`;
+    report.metricsOffLedgerMicroUsdc === '0' ? '' : `; the metrics-off gateway's ${report.metricsOffLedgerMicroUsdc} micro-USDC left out`;
   return report.ok
-    ? `charged counter = ledger charges written by this gateway: ok (${report.ledgerMicroUsdc} micro-USDC${excluded})`
+    ? `charged counter = ledger charges written by this gateway: ok (${report.ledgerMicroUsdc} micro-USDC)${excluded}`
     : `charged counter = ledger charges written by this gateway: MISMATCH: ${report.problem}${excluded}`;
 }
