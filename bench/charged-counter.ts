@@ -4,8 +4,8 @@ import { openDatabase } from '../src/db/client.js';
 
 /**
  * Issue 17 calls `paygate_charged_micro_usdc_total{tool}` exact: over a bench run it equals the sum
- * of the `charge` ledger rows the scraped gateway wrote. The bench's calls are all instant, so
- * `charge` rows are all they write (holds' `capture` rows never occur).
+ * of the ledger rows that charged a call which the scraped gateway wrote: an instant call's
+ * `charge`, a held call's `capture` (the gateway counts both; the bench's calls are all instant).
  */
 export interface ChargedCounterReport {
   ok: boolean;
@@ -13,9 +13,9 @@ export interface ChargedCounterReport {
   counterMicroUsdc: string | null;
   /** the counter by tool */
   counterByTool: Record<string, string>;
-  /** −Σ amount of the charge rows that gateway wrote: the run's, less those written while the metrics-off gateway served */
+  /** −Σ amount of the charge and capture rows that gateway wrote: the run's, less those written while the metrics-off gateway served */
   ledgerMicroUsdc: string;
-  /** −Σ amount of the charge rows written while the metrics-off gateway served, left out of ledgerMicroUsdc */
+  /** −Σ amount of the charge and capture rows written while the metrics-off gateway served, left out of ledgerMicroUsdc */
   metricsOffLedgerMicroUsdc: string;
   /** why the check failed, when it did */
   problem?: string;
@@ -29,13 +29,13 @@ const SETTLE_TIMEOUT_MS = 15_000;
 
 const chargeTotalRow = z.object({ rows: z.bigint(), total: z.bigint() });
 
-/** −Σ amount of every `charge` ledger row (what instant calls were charged), and how many rows. */
+/** −Σ amount of every `charge` and `capture` ledger row (what calls were charged), and how many rows. */
 async function readChargeLedger(url: string): Promise<z.output<typeof chargeTotalRow>> {
   const db = await openDatabase({ url, poolSize: 1 });
   try {
     const [row] = await db.rows(
       chargeTotalRow,
-      sql`select count(*)::int8 as rows, coalesce(-sum(amount), 0)::int8 as total from ledger_entries where kind = 'charge'`,
+      sql`select count(*)::int8 as rows, coalesce(-sum(amount), 0)::int8 as total from ledger_entries where kind in ('charge', 'capture')`,
     );
     return row ?? { rows: 0n, total: 0n };
   } finally {
@@ -43,13 +43,13 @@ async function readChargeLedger(url: string): Promise<z.output<typeof chargeTota
   }
 }
 
-/** The charge rows' total once no gateway that may still be writing one is left, e.g. after it stopped. */
+/** The charged rows' total once no gateway that may still be writing one is left, e.g. after it stopped. */
 export async function chargeLedgerTotal(url: string): Promise<bigint> {
   return (await readChargeLedger(url)).total;
 }
 
 /**
- * The charge rows' total once no row has been added for QUIET_MS (up to SETTLE_TIMEOUT_MS): a load
+ * The charged rows' total once no row has been added for QUIET_MS (up to SETTLE_TIMEOUT_MS): a load
  * that stops leaves calls in flight in a gateway that keeps running, and each charges when it ends.
  */
 export async function settledChargeLedgerTotal(url: string): Promise<bigint> {

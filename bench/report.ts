@@ -18,7 +18,7 @@ export interface BenchResults {
   seedSeconds: number;
   scenarios: ScenarioResult[];
   money: MoneyReport;
-  /** the run's own gateway's paygate_charged_micro_usdc_total against the charge rows it wrote */
+  /** the run's own gateway's paygate_charged_micro_usdc_total against the charge and capture rows it wrote */
   chargedCounter: ChargedCounterReport;
   /** the run's own gateway's peak RSS over the whole run, MB (the metrics-off gateway's is in its scenario) */
   peakRssMb: number;

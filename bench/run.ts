@@ -93,6 +93,10 @@ async function bench(): Promise<boolean> {
       env: { METRICS: 'off' },
     });
     cleanups.push(() => off.stop());
+    // A gateway counting anyway would make the comparison measure nothing: METRICS=off serves no /metrics.
+    const exposed = await fetch(`${off.baseUrl}/metrics`);
+    await exposed.body?.cancel();
+    if (exposed.status !== 404) throw new Error(`the METRICS=off gateway answers GET /metrics with ${exposed.status}, not 404`);
     say(`  metrics-off gateway ready at ${off.baseUrl} (serving pid ${off.servingPid})`);
     return {
       target: off,
