@@ -11,7 +11,10 @@ import { createOrganization, type NewOrganization } from '../../src/auth/organiz
 import type { WalletAuth } from '../../src/auth/wallet-auth.js';
 import { chainClient, type TopUpChain } from '../../src/chain/client.js';
 import type { Config } from '../../src/config.js';
+import { createMemoryRateLimiter } from '../../src/limits/memory-store.js';
 import type { RateLimiter } from '../../src/limits/rate-limiter.js';
+import { createGatewayMetrics } from '../../src/metrics/registry.js';
+import { gatewayMetricSources } from '../../src/metrics/sources.js';
 import { createLeases, type Leases } from '../../src/tasks/leases.js';
 import { chatCompletions } from '../../src/tools/llm.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
@@ -57,8 +60,11 @@ export interface TestGatewayOptions {
   clock?: () => Date;
   /** where rate limits are counted; the app's own memory unless given (the test that gives one closes it) */
   rateLimiter?: RateLimiter;
-  /** `off`: the app counts nothing and serves no /metrics (METRICS=off) */
-  metrics?: 'off';
+  /**
+   * `off`: the app counts nothing and serves no /metrics (METRICS=off); `served`: every metric
+   * main.ts exports, the process metrics too; the app's own (no process metrics) unless given
+   */
+  metrics?: 'off' | 'served';
 }
 
 /** A gateway on a fresh database. Logs are silent unless TEST_LOG_LEVEL is set. */
@@ -70,6 +76,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     noncesPerMinute: options.nonces?.perMinute,
     trustProxy: options.nonces?.trustProxy,
   });
+  // the app's own memory unless given; named here too, for the metrics that read it
+  const rateLimiter = options.rateLimiter ?? createMemoryRateLimiter();
   const leases = createLeases({ db: database.db, log, leaseMs: options.leaseMs ?? 15_000 });
   const app = createApp({
     db: database.db,
@@ -90,8 +98,14 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     }),
     indexedChainId: options.indexedChainId,
     clock: options.clock,
-    rateLimiter: options.rateLimiter,
-    metrics: options.metrics,
+    rateLimiter,
+    metrics:
+      options.metrics === 'served'
+        ? createGatewayMetrics({
+            processMetrics: true,
+            sources: gatewayMetricSources({ db: database.db, indexedChainId: options.indexedChainId, rateLimiter }),
+          })
+        : options.metrics,
     topUpReader: options.rpcUrl && options.topUpChain ? { client: chainClient(options.rpcUrl), chain: options.topUpChain } : undefined,
   });
   let server: Server | undefined;

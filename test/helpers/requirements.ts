@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 export const REQUIREMENTS = {
   postgres: { met: Boolean(process.env.DATABASE_URL), missing: 'no DATABASE_URL (PostgreSQL-only suites)' },
   chromium: { met: existsSync('/usr/bin/chromium'), missing: 'no Chromium at /usr/bin/chromium' },
+  promtool: { met: existsSync('/usr/bin/promtool'), missing: "no promtool at /usr/bin/promtool (Debian's prometheus package)" },
 } as const;
 
 export type Requirement = keyof typeof REQUIREMENTS;
