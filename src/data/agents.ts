@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
@@ -17,14 +17,16 @@ const agentProfile = z.object({
 
 export type AgentProfile = z.output<typeof agentProfile>;
 
-export async function findAgentProfile(db: Database, agentId: bigint): Promise<AgentProfile | undefined> {
-  const [profile] = await db.rows(
-    agentProfile,
-    sql`
+/** The statement findAgentProfile runs; the bench's floor (bench/floor-script.ts) runs it too. */
+export function agentProfileQuery(agentId: bigint): SQL {
+  return sql`
     select id, owner_address as "ownerAddress", agent_uri as "agentUri", name, description, active,
       ${isoUtc(sql`created_at`)} as "createdAt"
     from agents
-    where id = ${agentId}::int8`,
-  );
+    where id = ${agentId}::int8`;
+}
+
+export async function findAgentProfile(db: Database, agentId: bigint): Promise<AgentProfile | undefined> {
+  const [profile] = await db.rows(agentProfile, agentProfileQuery(agentId));
   return profile;
 }

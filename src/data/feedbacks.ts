@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc, pageWindow } from '../db/sql.js';
@@ -40,13 +40,13 @@ const feedbackPage = z.object({
 
 export type FeedbackPage = z.output<typeof feedbackPage>;
 
-/** One page of an agent's feedback, newest first; undefined when the agent is not registered. */
-export async function listFeedbacks(db: Database, query: FeedbackPageQuery): Promise<FeedbackPage | undefined> {
+/**
+ * The statement listFeedbacks runs: one row when the agent is registered, none otherwise. The
+ * bench's floor (bench/floor-script.ts) runs it too.
+ */
+export function feedbackPageQuery(query: FeedbackPageQuery): SQL {
   const matches = sql`agent_id = ${query.agentId}::int8 ${query.includeRevoked ? sql`` : sql`and not revoked`}`;
-  // One row when the agent is registered, none otherwise.
-  const [page] = await db.rows(
-    feedbackPage,
-    sql`
+  return sql`
     select
       (select count(*)::int from feedbacks where ${matches}) as total,
       coalesce((
@@ -73,8 +73,12 @@ export async function listFeedbacks(db: Database, query: FeedbackPageQuery): Pro
         ) page
       ), '[]'::jsonb) as feedbacks
     from agents
-    where id = ${query.agentId}::int8`,
-  );
+    where id = ${query.agentId}::int8`;
+}
+
+/** One page of an agent's feedback, newest first; undefined when the agent is not registered. */
+export async function listFeedbacks(db: Database, query: FeedbackPageQuery): Promise<FeedbackPage | undefined> {
+  const [page] = await db.rows(feedbackPage, feedbackPageQuery(query));
   return page;
 }
 
