@@ -48,3 +48,9 @@ export function cpuShares(before: CpuSnapshot, after: CpuSnapshot): CpuShares {
     machinePct: pct(after.machineBusyS - before.machineBusyS),
   };
 }
+
+/** CPU ms per paid call from a CPU share (percent of one core) and a rate; null when either is unknown or nil. */
+export function cpuPerCallMs(cpuPct: number | null, callsPerS: number): number | null {
+  if (cpuPct === null || callsPerS <= 0) return null;
+  return Math.round((cpuPct / 100 / callsPerS) * 1000 * 1000) / 1000;
+}

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DemoDataCounts } from '../src/db/demo-data.js';
 import { type ChargedCounterReport, formatChargedCounter } from './charged-counter.js';
+import { FLOOR_CLIENTS, type FloorResult } from './floor.js';
 import { formatIndexerBench, type IndexerBenchResult } from './indexer.js';
 import type { Machine } from './machine.js';
 import type { MoneyReport } from './money.js';
@@ -22,10 +23,54 @@ export interface BenchResults {
   chargedCounter: ChargedCounterReport;
   /** the run's own gateway's peak RSS over the whole run, MB (the metrics-off gateway's is in its scenario) */
   peakRssMb: number;
+  /** the floor (issue 18) and the gateway's calls/s as a multiple of it; absent when --only left out both its scenarios */
+  floor?: FloorReport;
   /** usage reads over one organization's long history; absent when --only left them out */
   usage?: UsageBenchResult;
   /** the ERC-8004 indexer's backfill; absent when --only left it out */
   indexer?: IndexerBenchResult;
+}
+
+/** Issue 18's targets: the gateway at 1.3 × the floor with p99 ≤ 50 ms, and ≤ 0.30 ms of gateway CPU per Tier 0 call. */
+const FLOOR_TARGETS = { ratio: 1.3, p99Ms: 50, gatewayCpuPerCallMs: 0.3 } as const;
+
+export interface FloorComparison {
+  scenario: string;
+  gatewayCallsPerS: number;
+  floorCallsPerS: number;
+  /** gateway / floor paid calls/s */
+  ratio: number;
+  gatewayP99Ms: number;
+  gatewayCpuPerCallMs: number | null;
+  postgresCpuPerCallMs: number | null;
+  floorPostgresCpuPerCallMs: number | null;
+}
+
+export interface FloorReport {
+  runs: FloorResult[];
+  /** each floor against its scenario of the same run, when both ran */
+  comparisons: FloorComparison[];
+}
+
+/** The floor runs next to the scenarios they are the floor of. */
+export function compareWithFloor(scenarios: ScenarioResult[], runs: FloorResult[]): FloorReport {
+  const comparisons = runs.flatMap((floor): FloorComparison[] => {
+    const gateway = scenarios.find((s) => s.name === floor.scenario);
+    if (!gateway || floor.callsPerS === 0) return [];
+    return [
+      {
+        scenario: gateway.name,
+        gatewayCallsPerS: gateway.paidCallsPerS,
+        floorCallsPerS: floor.callsPerS,
+        ratio: Math.round((gateway.paidCallsPerS / floor.callsPerS) * 100) / 100,
+        gatewayP99Ms: gateway.latencyMs.p99,
+        gatewayCpuPerCallMs: gateway.cpuPerPaidCallMs.gateway,
+        postgresCpuPerCallMs: gateway.cpuPerPaidCallMs.postgres,
+        floorPostgresCpuPerCallMs: floor.postgresCpuPerCallMs,
+      },
+    ];
+  });
+  return { runs, comparisons };
 }
 
 export const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -116,6 +161,29 @@ function metricsCost(scenarios: ScenarioResult[]): string[] {
   ];
 }
 
+const ms = (value: number | null) => (value === null ? '–' : value.toFixed(2));
+
+/** Issue 18's lines: the floor, the gateway as a multiple of it, and CPU per paid call. */
+function floorLines(floor: FloorReport | undefined): string[] {
+  if (!floor?.runs.length) return [];
+  const { ratio, p99Ms, gatewayCpuPerCallMs } = FLOOR_TARGETS;
+  const lines = [
+    `floor (pgbench, naive paid call, ${FLOOR_CLIENTS} clients): ` +
+      floor.runs.map((run) => `${run.shape} ${run.callsPerS.toFixed(0)} calls/s (p99 ${run.latencyMs.p99} ms)`).join(', '),
+  ];
+  if (floor.comparisons.length) {
+    lines.push(
+      `gateway/floor: ${floor.comparisons.map((c) => `${c.scenario} ${c.ratio.toFixed(2)}×`).join(', ')} (target ≥ ${ratio}×); ` +
+        `gateway p99 ${floor.comparisons.map((c) => `${c.gatewayP99Ms} ms`).join(' / ')} (target ≤ ${p99Ms} ms)`,
+      `CPU per paid call: ${floor.comparisons
+        .map((c) => `${c.scenario} gateway ${ms(c.gatewayCpuPerCallMs)} ms, PostgreSQL ${ms(c.postgresCpuPerCallMs)} ms`)
+        .join('; ')} (target: gateway ≤ ${gatewayCpuPerCallMs.toFixed(2)} ms); ` +
+        `the floor's PostgreSQL ${floor.runs.map((run) => `${ms(run.postgresCpuPerCallMs)} ms (${run.shape})`).join(', ')}`,
+    );
+  }
+  return lines;
+}
+
 /** The figures as a Markdown table, preceded by the machine and dataset lines. */
 export function formatTable(results: BenchResults): string {
   const rows = [[...COLUMNS], ...results.scenarios.map(row)];
@@ -135,6 +203,7 @@ export function formatTable(results: BenchResults): string {
     ...results.scenarios.filter((s) => s.errors.total > 0).map(failureLine),
     ...governanceCost(results.scenarios),
     ...metricsCost(results.scenarios),
+    ...floorLines(results.floor),
     `money: ${results.money.ok ? 'ok' : 'BROKEN'}: balance = Σ amount, reserved = Σ reserved_delta = 0 ` +
       `over ${results.money.accounts} accounts (${results.money.violations.length} violations, ` +
       `${results.money.workingTasks} tasks still working); ledger charged ${results.money.chargedMicroUsdc} µUSDC`,

@@ -8,12 +8,14 @@ import { mkdirSync } from 'node:fs';
 import { createBenchDatabase } from './bench-database.js';
 import { messageIds } from './calls.js';
 import { chargeLedgerTotal, checkChargedCounter, formatChargedCounter, settledChargeLedgerTotal } from './charged-counter.js';
+import { FLOOR_OF, type FloorResult, prepareFloor, requirePgbench, runFloor } from './floor.js';
+import type { FloorShape } from './floor-script.js';
 import { buildGateway, type Gateway, startGateway } from './gateway.js';
 import { benchIndexerBackfill, formatIndexerBench } from './indexer.js';
 import { describeMachine } from './machine.js';
 import { checkMoney } from './money.js';
 import { parseBenchOptions } from './options.js';
-import { type BenchResults, formatTable, resultsDir, writeResults } from './report.js';
+import { type BenchResults, compareWithFloor, formatTable, resultsDir, writeResults } from './report.js';
 import { runScenario, type ScenarioResult } from './scenario-run.js';
 import { type Scenario, scenarios } from './scenarios.js';
 import { seedBenchData } from './seed.js';
@@ -52,7 +54,13 @@ async function bench(): Promise<boolean> {
   const chosen = options.only.length ? scenarios.filter((scenario) => options.only.includes(scenario.name)) : scenarios;
   const measureUsage = !options.only.length || options.only.includes(USAGE);
   const measureIndexer = !options.only.length || options.only.includes(INDEXER);
+  // A floor runs with the scenario it is the floor of.
+  const floorShapes = (Object.keys(FLOOR_OF) as FloorShape[]).filter((shape) =>
+    chosen.some((scenario) => scenario.name === FLOOR_OF[shape]),
+  );
   say(`${options.mode} run: ${options.durationS} s per scenario, ${options.warmupS} s warm-up; server ${redacted(options.serverUrl)}`);
+  // Before anything is seeded: a machine without pgbench fails the run at once, and says why.
+  if (floorShapes.length) say(`floor: ${requirePgbench()}`);
 
   const database = await createBenchDatabase(options.serverUrl);
   cleanups.push(() => database.drop());
@@ -150,6 +158,23 @@ async function bench(): Promise<boolean> {
     metricsOffLedgerMicroUsdc: metricsOffCharged,
   });
   await gateway.stop();
+  // After the checks and with the gateway stopped: the floor's capture rows are no gateway's charges,
+  // and nothing else touches the database while it runs. Its reserve and capture rows balance.
+  const floorRuns: FloorResult[] = [];
+  if (floorShapes.length) await prepareFloor(database.url, seeded.organizations);
+  for (const shape of floorShapes) {
+    say(`floor ${shape}: pgbench, a naive paid call (${FLOOR_OF[shape]}'s organizations)`);
+    const run = await runFloor(shape, {
+      url: database.url,
+      database: database.name,
+      agents: options.dataset.agents,
+      organizations: seeded.organizations.length,
+      warmupS: options.warmupS,
+      durationS: options.durationS,
+    });
+    say(`  ${run.callsPerS} calls/s, p99 ${run.latencyMs.p99} ms`);
+    floorRuns.push(run);
+  }
   const indexer = measureIndexer ? await benchIndexerBackfill(options.serverUrl, options.indexerEvents, say) : undefined;
   if (indexer) say(formatIndexerBench(indexer));
   if (profileDir) say(`gateway CPU profile in ${profileDir} (open it in Chrome DevTools or speedscope)`);
@@ -167,6 +192,7 @@ async function bench(): Promise<boolean> {
     chargedCounter,
     // VmHWM only grows, so the last reading of the run's own gateway is its peak over the whole run.
     peakRssMb: Math.max(0, ...results.filter((result) => !result.gateway).map((result) => result.peakRssMb)),
+    ...(floorRuns.length ? { floor: compareWithFloor(results, floorRuns) } : {}),
     ...(usage ? { usage } : {}),
     ...(indexer ? { indexer } : {}),
   };

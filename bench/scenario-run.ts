@@ -1,4 +1,4 @@
-import { type CpuShares, cpuShares, takeCpuSnapshot } from './cpu.js';
+import { type CpuShares, cpuPerCallMs, cpuShares, takeCpuSnapshot } from './cpu.js';
 import { type LoadResult, runLoad } from './load.js';
 import { peakRssBytes } from './procfs.js';
 import type { Scenario, ScenarioInput } from './scenarios.js';
@@ -38,6 +38,8 @@ export interface ScenarioResult {
   /** the gateway's VmHWM after this scenario: its peak RSS since it started */
   peakRssMb: number;
   cpu: CpuShares;
+  /** CPU ms per paid call of the gateway and of the bench database's backends (null: not on this machine, or no paid call) */
+  cpuPerPaidCallMs: { gateway: number | null; postgres: number | null };
 }
 
 function errorCounts(load: LoadResult): ErrorCounts {
@@ -68,6 +70,8 @@ export async function runScenario(
   const measured = await load(target.durationS);
   const after = takeCpuSnapshot(target.gatewayPid, target.database);
   const requestsPerS = measured.requests / measured.durationS;
+  const paidCallsPerS = measured.tally.completed / measured.durationS;
+  const cpu = cpuShares(before, after);
   return {
     name: scenario.name,
     description: scenario.description,
@@ -79,11 +83,12 @@ export async function runScenario(
     requestsPerS: round1(requestsPerS),
     toolCallsPerS: round1(requestsPerS * scenario.callsPerRequest),
     paidCalls: measured.tally.completed,
-    paidCallsPerS: round1(measured.tally.completed / measured.durationS),
+    paidCallsPerS: round1(paidCallsPerS),
     latencyMs: { p50: measured.latencyP50Ms, p99: measured.latencyP99Ms },
     errors: errorCounts(measured),
     failures: Object.fromEntries(measured.tally.failures),
     peakRssMb: round1(peakRssBytes(target.gatewayPid) / 2 ** 20),
-    cpu: cpuShares(before, after),
+    cpu,
+    cpuPerPaidCallMs: { gateway: cpuPerCallMs(cpu.gatewayPct, paidCallsPerS), postgres: cpuPerCallMs(cpu.postgresPct, paidCallsPerS) },
   };
 }

@@ -13,6 +13,8 @@ const CREDITS_PER_ORG = 1_000_000n * 1_000_000n;
 export interface BenchOrganization {
   orgId: string;
   apiKey: string;
+  /** the id of `apiKey` (the floor's tasks name it as the gateway's name the key that made the call) */
+  apiKeyId: string;
   /** a second key carrying every policy, with bounds no scenario reaches (the governed scenario's) */
   governedApiKey: string;
 }
@@ -51,7 +53,7 @@ export async function seedBenchData(url: string, size: DatasetSize, now: Date): 
         await updateKeyPolicy(tx, { keyId: key.id, patch: GOVERNED_POLICY, by: OPERATOR });
         return key;
       });
-      organizations.push({ orgId: org.orgId, apiKey: org.apiKey.key, governedApiKey: governed.key });
+      organizations.push({ orgId: org.orgId, apiKey: org.apiKey.key, apiKeyId: org.apiKey.id, governedApiKey: governed.key });
     }
     // In service, autovacuum has long since vacuumed and analyzed the ERC-8004 tables; freshly bulk-loaded
     // they have no statistics and no visibility map. Tasks and ledger start empty and are left to
