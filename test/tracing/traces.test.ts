@@ -233,6 +233,17 @@ describe.sequential(`traces (${serverUrl ? 'PostgreSQL' : 'embedded database'})`
     expect(named(report.traceId, 'POST /a2a')[0]?.parentSpanId).toBe(report.spanId);
   });
 
+  it("a held call's trace holds its reserve and, after the tool run it returned before, its capture", () => {
+    const server = named(report.traceId, 'POST /a2a')[0] as ReceivedSpan;
+    const [reserve] = named(report.traceId, 'reserve');
+    expect(reserve?.attributes).toEqual({ 'tool.name': 'getReputationReport' });
+    expect(ancestors(reserve as ReceivedSpan)).toContainEqual(server);
+    const [capture, ...more] = named(report.traceId, 'charge');
+    expect(more).toEqual([]);
+    expect(capture?.attributes).toMatchObject({ 'tool.name': 'getReputationReport', 'charge.settle': 'capture' });
+    expect(ancestors(capture as ReceivedSpan)).toContainEqual(server);
+  });
+
   it('each webhook POST carries a traceparent naming its span, in a trace of its delivery of its own', () => {
     expect(webhook.hits.length).toBeGreaterThan(0);
     for (const hit of webhook.hits) {
