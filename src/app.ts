@@ -22,12 +22,14 @@ import { pageRoutes } from './http/pages/routes.js';
 import { publicRoutes } from './http/public/routes.js';
 import { requestContext } from './http/request-context.js';
 import { signInRoutes } from './http/sign-in/routes.js';
+import { traceRequests } from './http/trace-requests.js';
 import { createMemoryRateLimiter } from './limits/memory-store.js';
 import type { RateLimiter } from './limits/rate-limiter.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/registry.js';
 import { gatewayMetricSources } from './metrics/sources.js';
 import type { Leases } from './tasks/leases.js';
 import type { ToolRegistry } from './tools/registry.js';
+import { tracingOn } from './tracing/spans.js';
 
 export interface AppDeps {
   db: Database;
@@ -79,6 +81,8 @@ export function createApp(deps: AppDeps) {
   });
   // An OpenAPIHono: the REST routers mounted on it bring their definitions, which /openapi.json is generated from.
   const app = new OpenAPIHono<AppEnv>();
+  // First, so the span covers the whole request and every log line of it carries its traceId.
+  if (tracingOn()) app.use(traceRequests());
   if (deps.inFlight) app.use(deps.inFlight.middleware);
   if (metrics !== 'off') {
     app.use(countRequests(metrics));

@@ -22,6 +22,9 @@ const USDC_BY_CHAIN: Record<number, string> = {
   84532: '0x036cbd53842c5426634e7929541ec2318f3dcf7e',
 };
 
+/** OTLP/HTTP is spoken over http or https; `collector:4318` (no scheme) would parse as a URL otherwise. */
+const otlpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
 const configSchema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -88,6 +91,11 @@ const configSchema = z
     LLM_MODEL: z.string().min(1).optional(),
     LLM_API_KEY: z.string().min(1).optional(),
     LLM_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
+    // The OpenTelemetry SDK reads these (and the other OTEL_* variables) itself; they are checked
+    // here so a mistyped endpoint stops the start instead of losing every span.
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl.optional(),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpUrl.optional(),
+    OTEL_SDK_DISABLED: z.string().optional(),
   })
   .superRefine((env, ctx) => {
     if (env.INDEXER && !env.CHAIN_RPC_URL) {
@@ -161,6 +169,9 @@ const configSchema = z
       env.LLM_BASE_URL && env.LLM_MODEL
         ? { baseUrl: env.LLM_BASE_URL, model: env.LLM_MODEL, apiKey: env.LLM_API_KEY, timeoutMs: env.LLM_TIMEOUT_MS }
         : undefined,
+    // Spans are made and exported only when an OTLP endpoint is configured (docs/adr/0014-traces.md).
+    traces:
+      Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT) && env.OTEL_SDK_DISABLED?.toLowerCase() !== 'true',
     // Top-ups need a treasury (and a chain RPC); without one the top-up routes answer 503.
     topUps:
       env.TREASURY_ADDRESS && env.CHAIN_RPC_URL

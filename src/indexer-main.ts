@@ -7,6 +7,7 @@ import { DatabaseUnavailableError, openConfiguredDatabase } from './db/configure
 import { claimEmbeddedDatabase } from './db/embedded-lock.js';
 import { startChainIndexer } from './indexer/run.js';
 import { createLogger } from './logger.js';
+import { startTracing } from './tracing/start.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -16,7 +17,8 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, { traceIds: config.traces });
+  const stopTracing = await startTracing(config.traces, log, config.shutdownGraceMs);
   const releaseEmbedded = config.databaseUrl ? undefined : await claimEmbeddedDatabase(config.dataDir);
   const db = await openConfiguredDatabase(config, 4);
   const stop = startChainIndexer(db, log, config.indexer);
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
         await stop();
         await db.close();
         await releaseEmbedded?.();
+        await stopTracing();
         process.exit(0);
       })();
     });

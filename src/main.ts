@@ -28,6 +28,7 @@ import { startRecoveryLoop } from './tasks/recovery.js';
 import { startTaskWorker } from './tasks/worker.js';
 import { chatCompletions } from './tools/llm.js';
 import { createToolRegistry } from './tools/registry.js';
+import { startTracing } from './tracing/start.js';
 
 function readConfigOrExit(): Config {
   try {
@@ -46,9 +47,11 @@ const USAGE_ROLLUP_INTERVAL_MS = 5 * 60_000;
 
 async function main(): Promise<void> {
   const config = readConfigOrExit();
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, { traceIds: config.traces });
   // The port first: a port in use must stop the start before anything is written.
   const listener = await listen({ port: config.port, host: config.host, log });
+  // Before anything that makes spans: the app's request spans are chosen when it is created.
+  const stopTracing = await startTracing(config.traces, log, config.shutdownGraceMs);
   const releaseEmbedded = config.databaseUrl ? undefined : await claimEmbeddedDatabase(config.dataDir);
   const db = await openConfiguredDatabase(config, config.dbPoolSize);
 
@@ -161,6 +164,7 @@ async function main(): Promise<void> {
       await rateLimiter.close();
       await db.close();
       await releaseEmbedded?.();
+      await stopTracing();
       log.info('stopped');
       process.exit(0);
     });

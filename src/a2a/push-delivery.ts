@@ -5,6 +5,7 @@ import { claimDue, type DueDelivery, deferAfterFailure, markDelivered } from '..
 import { repeat } from '../repeat.js';
 import { findTask } from '../tasks/store.js';
 import { toTaskView } from '../tasks/view.js';
+import { inSpan } from '../tracing/spans.js';
 import { MAX_WEBHOOK_ATTEMPTS, postWebhook } from '../webhooks/webhook.js';
 import { renderV1Task } from './v1.js';
 import { renderV03Task } from './v03.js';
@@ -58,7 +59,11 @@ interface DispatchInput {
 
 /** Delivers one claimed notice; a failure is logged and retried with backoff. */
 function deliverOrDefer(input: DispatchInput, delivery: DueDelivery): Promise<void> {
-  return deliver(input.db, delivery, input.allowPrivateNetworks).then(
+  // A trace of its own: the delivery runs in the dispatcher's pass, long after the request that changed the task.
+  const delivered = inSpan('push delivery', { 'task.id': delivery.taskId, 'a2a.protocol': delivery.protocol }, () =>
+    deliver(input.db, delivery, input.allowPrivateNetworks),
+  );
+  return delivered.then(
     () => input.observe.pushDelivered('delivered'),
     async (error: unknown) => {
       input.log.warn(

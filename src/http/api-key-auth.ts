@@ -4,6 +4,7 @@ import { bearerToken } from '../auth/bearer.js';
 import { spendPeriodsAt } from '../billing/spend-caps.js';
 import type { Database } from '../db/client.js';
 import { type RpcError, rpcErrors } from '../rpc/errors.js';
+import { inSpan } from '../tracing/spans.js';
 import type { AppEnv } from './env.js';
 
 /** How the endpoint answers a call refused before it runs, in its own wire shape. */
@@ -19,7 +20,9 @@ export function requireApiKey(db: Database, clock: () => Date, refuse: RefuseCal
     const key = bearerToken(c.req.header('authorization'));
     let principal: Principal | undefined;
     try {
-      principal = key ? await authenticateApiKey(db, key, spendPeriodsAt(clock())) : undefined;
+      principal = key
+        ? await inSpan('authenticate', { 'auth.method': 'api_key' }, () => authenticateApiKey(db, key, spendPeriodsAt(clock())))
+        : undefined;
     } catch (error) {
       c.get('log').error({ err: error }, 'authentication lookup failed');
       return refuse(c, 503, rpcErrors.internal(c.get('requestId')));

@@ -3,6 +3,7 @@ import { authenticateApiKey } from '../auth/api-keys.js';
 import { bearerToken } from '../auth/bearer.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Database } from '../db/client.js';
+import { inSpan } from '../tracing/spans.js';
 import { ApiError } from './api-errors.js';
 import type { AppEnv } from './env.js';
 import { requireSession } from './session-auth.js';
@@ -22,7 +23,7 @@ export function requireCaller(deps: { db: Database; sessions: Sessions }): Middl
         await next();
       });
     }
-    const principal = await authenticateApiKey(deps.db, token);
+    const principal = await inSpan('authenticate', { 'auth.method': 'api_key' }, () => authenticateApiKey(deps.db, token));
     if (!principal) throw new ApiError('unauthorized', 'the API key is unknown, revoked or expired', 'invalid_api_key');
     c.set('caller', { orgId: principal.orgId, via: 'api_key' });
     await next();

@@ -10,7 +10,7 @@ import type { AppEnv } from './env.js';
  * The route pattern that answered (`/v1/keys/:id`), never the path itself, which may hold an id;
  * `unmatched` for a path no route serves, so a scan of random paths cannot grow the label set.
  */
-function routeOf(c: Context): string {
+export function routeOf(c: Context): string {
   const route = matchedRoutes(c)[c.req.routeIndex];
   return route && route.method !== 'ALL' ? route.path : 'unmatched';
 }

@@ -4,6 +4,7 @@ import { bearerToken } from '../auth/bearer.js';
 import { findMembership, type MemberRole, roleAtLeast } from '../auth/members.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Database } from '../db/client.js';
+import { inSpan } from '../tracing/spans.js';
 import { ApiError } from './api-errors.js';
 import type { AppEnv } from './env.js';
 
@@ -24,9 +25,11 @@ export function requireSession(deps: { db: Database; sessions: Sessions }, neede
         'api_key_not_a_session',
       );
     }
-    const claims = await deps.sessions.read(token);
+    const { claims, membership } = await inSpan('authenticate', { 'auth.method': 'session' }, async () => {
+      const claims = await deps.sessions.read(token);
+      return { claims, membership: claims && (await findMembership(deps.db, claims.address)) };
+    });
     if (!claims) throw new ApiError('unauthorized', 'the session token is invalid or expired; sign in again', 'invalid_session');
-    const membership = await findMembership(deps.db, claims.address);
     if (!membership || membership.orgId !== claims.orgId) {
       throw new ApiError('unauthorized', 'this wallet is no longer a member of the organization', 'not_a_member');
     }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { repeat } from '../repeat.js';
+import { inSpan } from '../tracing/spans.js';
 import { type Resolve, resolveDestination } from '../webhooks/destination.js';
 import { pinnedFetch } from '../webhooks/pinned-fetch.js';
 
@@ -104,6 +105,13 @@ async function readRegistrationFile(uri: string, settings: RegistrationFileSetti
   }
 }
 
+/** readRegistrationFile in a span of its own: a call to whatever host the agent's owner named. */
+function readInSpan(agentId: bigint, uri: string, settings: RegistrationFileSettings): Promise<string> {
+  return inSpan('registration file read', { 'agent.id': agentId.toString() }, () => readRegistrationFile(uri, settings), {
+    kind: 'client',
+  });
+}
+
 function parseRegistrationFile(text: string): z.output<typeof registrationFile> {
   let value: unknown;
   try {
@@ -142,7 +150,7 @@ export async function readDueRegistrationFiles(deps: { db: Database; settings: R
     due.map(async (agent) => {
       try {
         if (!agent.uri) throw new UnreadableFile('no URI');
-        const file = parseRegistrationFile(await readRegistrationFile(agent.uri, deps.settings));
+        const file = parseRegistrationFile(await readInSpan(agent.id, agent.uri, deps.settings));
         await deps.db.run(sql`
           update agents set name = ${file.name ?? null}, description = ${file.description ?? null}, active = ${file.active ?? null},
                  registration_uri = agent_uri, registration_error = null, registration_attempts = 0, registration_next_at = null

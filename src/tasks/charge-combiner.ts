@@ -1,6 +1,7 @@
 import { chargeCalls } from '../billing/charges.js';
 import { spendPeriodsAt } from '../billing/spend-caps.js';
 import type { Database } from '../db/client.js';
+import { inSpan, type SpanOrigin, spanOrigin } from '../tracing/spans.js';
 import {
   type AnsweredCall,
   answeredCalls,
@@ -30,6 +31,8 @@ export interface ChargeCombiner {
 
 interface Waiting {
   call: AnsweredCall;
+  /** the call's span, the statement span's parent or one of its links (undefined when tracing is off) */
+  origin: SpanOrigin | undefined;
   resolve(row: WrittenTask | undefined): void;
   reject(error: unknown): void;
 }
@@ -48,21 +51,34 @@ export function createChargeCombiner(db: Database, clock: () => Date = () => new
   const pending: Waiting[] = [];
   let inFlight = 0;
 
+  /**
+   * One statement for `batch`. Its span is a child of the first call's span and links the others':
+   * a span has one parent, and the statement belongs to each call's trace alike. Planned each time:
+   * its probes of `tasks` must use the messageId index however few tasks there were when a cached
+   * plan was made; one plan serves the whole group.
+   */
+  const statement = (batch: Waiting[]) =>
+    inSpan(
+      'charge statement',
+      { 'charge.calls': batch.length },
+      () =>
+        db.rows(
+          WrittenTaskSchema,
+          chargeCalls({
+            calls: answeredCalls(batch.map((entry) => entry.call)),
+            periods: spendPeriodsAt(clock()),
+            messageIdUnused: callMessageIdUnused,
+            taskWrite: insertCompletedTasksFromPaid,
+          }),
+          // Stryker disable next-line ObjectLiteral,BooleanLiteral: a planning choice (read-plans.test.ts checks the plan), not a result
+          { planEachTime: true },
+        ),
+      { origins: batch.map((entry) => entry.origin) },
+    );
+
   async function run(batch: Waiting[]): Promise<void> {
     try {
-      // Planned each time: its probes of `tasks` must use the messageId index however few tasks
-      // there were when a cached plan was made; one plan serves the whole group.
-      const rows = await db.rows(
-        WrittenTaskSchema,
-        chargeCalls({
-          calls: answeredCalls(batch.map((entry) => entry.call)),
-          periods: spendPeriodsAt(clock()),
-          messageIdUnused: callMessageIdUnused,
-          taskWrite: insertCompletedTasksFromPaid,
-        }),
-        // Stryker disable next-line ObjectLiteral,BooleanLiteral: a planning choice (read-plans.test.ts checks the plan), not a result
-        { planEachTime: true },
-      );
+      const rows = await statement(batch);
       const written = new Map(rows.map((row) => [row.id, row]));
       for (const entry of batch) entry.resolve(written.get(entry.call.id));
     } catch (error) {
@@ -92,7 +108,7 @@ export function createChargeCombiner(db: Database, clock: () => Date = () => new
   return {
     charge: (call) =>
       new Promise((resolve, reject) => {
-        pending.push({ call, resolve, reject });
+        pending.push({ call, origin: spanOrigin(), resolve, reject });
         // Stryker disable next-line EqualityOperator: how many statements run at once changes the groups' sizes, never what each call is charged
         if (inFlight < STATEMENTS_IN_FLIGHT) void drain();
       }),

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { settleWith } from '../billing/holds.js';
 import { spendPeriodsAt } from '../billing/spend-caps.js';
 import { ToolInputError } from '../domain/errors.js';
+import { inSpan } from '../tracing/spans.js';
 import type { TaskRunContext } from './context.js';
 import { failureOf, logPaidCall, logToolFailure, runWithDeadline, toolTimeoutMs } from './run-tool.js';
 import { completeWorkingTask, failWorkingTask, findTask, type TaskRow, TaskRowSchema } from './store.js';
@@ -21,9 +22,11 @@ export async function executeCall(ctx: TaskRunContext, task: TaskRow, call: Tool
     try {
       const result = await runWithDeadline(ctx, call, stop);
       const ms = Math.round(performance.now() - started);
-      [settled] = await ctx.db.rows(
-        TaskRowSchema,
-        settleWith('capture', completeWorkingTask(task.id, owner, result, ms), { periods: spendPeriodsAt(ctx.clock()) }),
+      [settled] = await inSpan('charge', { 'task.id': task.id, 'tool.name': call.tool.name, 'charge.settle': 'capture' }, () =>
+        ctx.db.rows(
+          TaskRowSchema,
+          settleWith('capture', completeWorkingTask(task.id, owner, result, ms), { periods: spendPeriodsAt(ctx.clock()) }),
+        ),
       );
       if (settled) {
         ctx.observe.charged(call.tool.name, settled.cost);
@@ -36,9 +39,8 @@ export async function executeCall(ctx: TaskRunContext, task: TaskRow, call: Tool
       logToolFailure(ctx, failure, error, { id: task.id, tool: call.tool.name });
       if (error instanceof ToolInputError) inputError = error;
       const ms = Math.round(performance.now() - started);
-      [settled] = await ctx.db.rows(
-        TaskRowSchema,
-        settleWith('release', failWorkingTask(task.id, owner, failure, ms), { reason: failure.reason }),
+      [settled] = await inSpan('charge', { 'task.id': task.id, 'tool.name': call.tool.name, 'charge.settle': 'release' }, () =>
+        ctx.db.rows(TaskRowSchema, settleWith('release', failWorkingTask(task.id, owner, failure, ms), { reason: failure.reason })),
       );
       if (settled) ctx.observe.toolCallEnded({ tool: call.tool.name, tier: call.tool.tier, outcome: 'failed', toolSeconds: ms / 1000 });
     }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CreditRefused, ToolInputError } from '../domain/errors.js';
 import type { Message } from '../domain/task-model.js';
+import { inSpan } from '../tracing/spans.js';
 import type { CallerContext } from './context.js';
 import { creditError } from './credit-errors.js';
 import { failureOf, logPaidCall, logToolFailure, runWithDeadline } from './run-tool.js';
@@ -46,8 +47,9 @@ export async function runInstantCall(ctx: CallerContext, message: Message, call:
     return recordFailure(ctx, call, task, error, started);
   }
   const durationMs = Math.round(performance.now() - started);
-  const { row, replay } = await writeOnce(ctx, message.messageId, () =>
-    ctx.charges.charge({ ...task, orgId: ctx.orgId, result, durationMs }),
+  // The span covers the wait for a statement slot and the statement shared with other calls (charge-combiner.ts).
+  const { row, replay } = await inSpan('charge', { 'task.id': id, 'tool.name': task.tool }, () =>
+    writeOnce(ctx, message.messageId, () => ctx.charges.charge({ ...task, orgId: ctx.orgId, result, durationMs })),
   );
   if (replay) return replay;
   if (!row) return earlierTaskOr(ctx, message.messageId, () => creditError(ctx, cost));

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SQL } from 'drizzle-orm';
 import { reserveWith, settleWith } from '../billing/holds.js';
 import { spendPeriodsAt } from '../billing/spend-caps.js';
 import {
@@ -12,6 +13,7 @@ import {
   UnsupportedOperation,
 } from '../domain/errors.js';
 import { type Message, type TaskState, type TaskView, TERMINAL_STATES } from '../domain/task-model.js';
+import { inSpan } from '../tracing/spans.js';
 import type { CallerContext } from './context.js';
 import { creditError } from './credit-errors.js';
 import { executeCall } from './execute.js';
@@ -61,14 +63,20 @@ async function runHeld(ctx: CallerContext, row: TaskRow, call: ToolCall, options
   return row;
 }
 
+/** A held call's reserve statement (billing/holds.ts), in a span of its own. */
+function reserveRows(ctx: CallerContext, call: ToolCall, statement: SQL): Promise<TaskRow[]> {
+  return inSpan('reserve', { 'tool.name': call.tool.name }, () => ctx.db.rows(TaskRowSchema, statement));
+}
+
 async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall, contextId: string, options: SendOptions) {
   if (call.tool.settlement === 'instant' && ctx.settlement === 'by-tool') {
     return runInstantCall(ctx, message, call, contextId);
   }
   const id = randomUUID();
   const { row, replay } = await writeOnce(ctx, message.messageId, async () => {
-    const [created] = await ctx.db.rows(
-      TaskRowSchema,
+    const [created] = await reserveRows(
+      ctx,
+      call,
       reserveWith({
         orgId: ctx.orgId,
         keyId: ctx.key.id,
@@ -142,8 +150,9 @@ async function continueTask(ctx: CallerContext, message: Message, call: ToolCall
     return updated ?? (await findTask(ctx.db, ctx.orgId, taskId)) ?? task;
   }
   const { row, replay: raced } = await writeOnce(ctx, message.messageId, async () => {
-    const [started] = await ctx.db.rows(
-      TaskRowSchema,
+    const [started] = await reserveRows(
+      ctx,
+      call,
       reserveWith({
         orgId: ctx.orgId,
         keyId: ctx.key.id,

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { inSpan, traceHeaders } from '../tracing/spans.js';
 import { type Resolve, resolveDestination } from './destination.js';
 import { pinnedFetch } from './pinned-fetch.js';
 
@@ -35,8 +36,18 @@ export async function postWebhook(input: {
   resolve?: Resolve;
 }): Promise<void> {
   const url = new URL(input.url);
+  // The host only: a webhook's path or query may carry the receiver's own secret.
+  return inSpan('webhook POST', { 'server.address': url.hostname }, () => post(url, input), { kind: 'client' });
+}
+
+async function post(url: URL, input: Parameters<typeof postWebhook>[0]): Promise<void> {
   const pinned = await resolveDestination(url, input);
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'a2a-paygate-webhook/1', ...input.headers };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'a2a-paygate-webhook/1',
+    ...traceHeaders(),
+    ...input.headers,
+  };
   if (input.signed) headers[input.signed.header] = signature(input.signed.key, Math.floor(Date.now() / 1000), input.body);
   const response = await pinnedFetch(
     url,

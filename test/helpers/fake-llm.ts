@@ -20,7 +20,13 @@ export interface FakeLlm {
   /** requests whose client hung up before the answer (an aborted run) */
   readonly abandoned: number;
   /** the bodies it received */
-  readonly requests: { model: string; messages: { role: string; content: string }[]; authorization: string | undefined }[];
+  readonly requests: {
+    model: string;
+    messages: { role: string; content: string }[];
+    authorization: string | undefined;
+    /** the W3C trace context the gateway passed on, when tracing is on */
+    traceparent: string | undefined;
+  }[];
   close(): Promise<void>;
 }
 
@@ -83,7 +89,12 @@ export async function startFakeLlm(): Promise<FakeLlm> {
       return;
     }
     const body = JSON.parse(await bodyOf(request)) as FakeLlm['requests'][number];
-    fake.requests.push({ model: body.model, messages: body.messages, authorization: request.headers.authorization });
+    fake.requests.push({
+      model: body.model,
+      messages: body.messages,
+      authorization: request.headers.authorization,
+      traceparent: request.headers.traceparent?.toString(),
+    });
     const behaviour = queue.shift() ?? fake.otherwise;
     if (behaviour === 'hang') {
       await new Promise<void>((resolve) => {
