@@ -156,7 +156,9 @@ export async function removeMember(db: Database, input: { orgId: string; address
       select address from org_members where org_id = ${input.orgId} and role = 'owner' for update
     ),
     target as (
-      select address, role from org_members where org_id = ${input.orgId} and address = ${address}
+      -- Locked, so a removal racing another of the same member waits for it and then finds no
+      -- member (404), rather than a row its snapshot still shows but its delete no longer can (409).
+      select address, role from org_members where org_id = ${input.orgId} and address = ${address} for update
     ),
     removed as (
       delete from org_members m
