@@ -369,11 +369,11 @@ function postgresSubscriptions(url: string) {
     ...notifications,
     onclose: () => {
       losses += 1;
-      if (closed) return;
-      if (listening) {
-        listening = false;
-        for (const subscriber of everyone()) subscriber.onState(false);
-      }
+      // A connection that never listened (a failed attempt, or one lost while LISTEN was being
+      // sent) is retried by `establish` itself.
+      if (closed || !listening) return;
+      listening = false;
+      for (const subscriber of everyone()) subscriber.onState(false);
       void establish();
     },
   });
@@ -407,8 +407,8 @@ function postgresSubscriptions(url: string) {
       const set = subscribers.get(channel) ?? new Set<Subscriber>();
       subscribers.set(channel, set.add({ onNotify, onState }));
       // Listening again on every channel is harmless and rare (a subscription is made at start-up);
-      // the new subscriber hears `true` with the others once its channel is listened to.
-      listening = false;
+      // the new subscriber hears `true` with the others once its channel is listened to (a LISTEN
+      // under way reaches the new channel too: a Map's iteration sees keys added meanwhile).
       void establish();
     },
     deliver,
