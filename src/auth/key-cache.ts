@@ -24,20 +24,12 @@ export interface KeyCache {
    * without a cache, instead of running a tool per call that the charge then refuses.
    */
   creditRefused(key: string): void;
-  /** how many keys are held; whether the cache is in use (listening) */
-  state(): { entries: number; listening: boolean };
 }
 
-export interface KeyCacheOptions {
-  /** at most this many keys are held, the least recently used dropped first */
-  maxEntries?: number;
-  /** a backstop: an entry is read again from the database this long after it was */
-  ttlMs?: number;
-  now?: () => number;
-}
-
-const DEFAULT_MAX_ENTRIES = 10_000;
-const DEFAULT_TTL_MS = 60_000;
+/** At most this many keys are held, the least recently used dropped first. */
+const MAX_ENTRIES = 10_000;
+/** A backstop for anything unannounced: an entry is read again from the database this long after it was. */
+const TTL_MS = 60_000;
 
 /** A key held, or (no `holder`) one to read in full, hints and all, until `until`. */
 interface Entry {
@@ -46,10 +38,7 @@ interface Entry {
 }
 
 /** The cache of `db`'s keys, listening on KEY_CHANGES from now on (in use once the LISTEN is in place). */
-export function openKeyCache(db: Database, options: KeyCacheOptions = {}): KeyCache {
-  const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
-  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
-  const now = options.now ?? Date.now;
+export function openKeyCache(db: Database): KeyCache {
   /** by the key's sha256, never the key itself; a Map keeps insertion order, so its first key is the least recently used */
   const entries = new Map<string, Entry>();
   let listening = false;
@@ -62,7 +51,7 @@ export function openKeyCache(db: Database, options: KeyCacheOptions = {}): KeyCa
   const put = (hash: string, entry: Entry) => {
     entries.delete(hash);
     entries.set(hash, entry);
-    if (entries.size > maxEntries) {
+    if (entries.size > MAX_ENTRIES) {
       const oldest = entries.keys().next().value;
       if (oldest !== undefined) entries.delete(oldest);
     }
@@ -72,7 +61,7 @@ export function openKeyCache(db: Database, options: KeyCacheOptions = {}): KeyCa
     KEY_CHANGES,
     (id) => {
       epoch += 1;
-      // A key id or an organization id (both uuids): a scan of at most maxEntries, at a policy change.
+      // A key id or an organization id (both uuids): a scan of at most MAX_ENTRIES, at a policy change.
       for (const [hash, { holder }] of entries) {
         if (holder && (holder.keyId === id || holder.orgId === id)) entries.delete(hash);
       }
@@ -88,7 +77,7 @@ export function openKeyCache(db: Database, options: KeyCacheOptions = {}): KeyCa
     async authenticate(key, periods) {
       const hash = hashApiKey(key);
       const entry = entries.get(hash);
-      const at = now();
+      const at = Date.now();
       if (entry && entry.until > at) {
         const { holder } = entry;
         if (holder && (holder.expiresAtMs === null || holder.expiresAtMs > at)) {
@@ -103,15 +92,14 @@ export function openKeyCache(db: Database, options: KeyCacheOptions = {}): KeyCa
       if (entry && !entry.holder && entry.until > at) return principal;
       if (principal && listening && epoch === started) {
         const { availableMicroUsdc: _available, capLeftMicroUsdc: _capLeft, ...holder } = principal;
-        put(hash, { holder, until: at + ttlMs });
+        put(hash, { holder, until: at + TTL_MS });
       } else if (entry) {
         entries.delete(hash);
       }
       return principal;
     },
     creditRefused(key) {
-      if (listening) put(hashApiKey(key), { until: now() + ttlMs });
+      if (listening) put(hashApiKey(key), { until: Date.now() + TTL_MS });
     },
-    state: () => ({ entries: entries.size, listening }),
   };
 }
