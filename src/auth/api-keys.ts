@@ -5,6 +5,7 @@ import { ABSENT, type Actor, auditInsert } from '../audit/record.js';
 import { capLeft, type SpendPeriods, spendPeriodsAt } from '../billing/spend-caps.js';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
+import { announceKeyChange } from './key-changes.js';
 
 const KEY_PREFIX = 'apg_';
 const DISPLAY_PREFIX_LENGTH = KEY_PREFIX.length + 8;
@@ -102,35 +103,40 @@ export async function listApiKeys(db: Database, orgId: string): Promise<ApiKeyLi
 const FoundRow = z.object({ found: z.boolean() });
 
 /**
- * Revokes at once: the next request with the key is refused. Returns false for an unknown key (or
+ * Revokes at once: the next request with the key is refused, at every gateway (the revocation is
+ * announced to their key caches in its transaction). Returns false for an unknown key (or
  * one of another organization, given `orgId`). Revoking a revoked key changes nothing and writes no
  * audit row; revoking one that was live writes its `key.revoke` row in the same statement, the
  * key's row locked so that of two revocations at once only one records it.
  */
 export async function revokeApiKey(db: Database, input: { keyId: string; orgId?: string; by: Actor }): Promise<boolean> {
-  const [row] = await db.rows(
-    FoundRow,
-    sql`
-    with target as (
-      select id, org_id, name, prefix, created_at, expires_at, revoked_at from api_keys
-       where id = ${input.keyId} ${input.orgId ? sql`and org_id = ${input.orgId}` : sql``}
-         for update
-    ), revoked as (
-      update api_keys k set revoked_at = now()
-        from target
-       where k.id = target.id and target.revoked_at is null
-   returning k.id, k.org_id, k.name, k.prefix, k.created_at, k.expires_at, k.revoked_at
-    ), audit as (${auditInsert(input.by, {
-      action: 'key.revoke',
-      from: sql`target join revoked on revoked.id = target.id`,
-      orgId: sql`revoked.org_id`,
-      target: { kind: 'api_key', id: sql`revoked.id` },
-      before: keyView('target'),
-      after: keyView('revoked'),
-    })})
-    select exists (select 1 from target) as found`,
-  );
-  return row?.found === true;
+  return db.transaction(async (tx) => {
+    const [row] = await tx.rows(
+      FoundRow,
+      sql`
+      with target as (
+        select id, org_id, name, prefix, created_at, expires_at, revoked_at from api_keys
+         where id = ${input.keyId} ${input.orgId ? sql`and org_id = ${input.orgId}` : sql``}
+           for update
+      ), revoked as (
+        update api_keys k set revoked_at = now()
+          from target
+         where k.id = target.id and target.revoked_at is null
+     returning k.id, k.org_id, k.name, k.prefix, k.created_at, k.expires_at, k.revoked_at
+      ), audit as (${auditInsert(input.by, {
+        action: 'key.revoke',
+        from: sql`target join revoked on revoked.id = target.id`,
+        orgId: sql`revoked.org_id`,
+        target: { kind: 'api_key', id: sql`revoked.id` },
+        before: keyView('target'),
+        after: keyView('revoked'),
+      })})
+      select exists (select 1 from target) as found`,
+    );
+    if (row?.found !== true) return false;
+    await announceKeyChange(tx, input.keyId);
+    return true;
+  });
 }
 
 const rateLimitColumns = z
@@ -140,6 +146,8 @@ const rateLimitColumns = z
 const principal = z.object({
   orgId: z.string(),
   keyId: z.string(),
+  /** when the key stops working (ms since the epoch), null: never; the key cache checks it at every call */
+  expiresAtMs: z.number().nullable(),
   /** the key's policy (null: unbounded), read with the key so a change holds from the next call */
   tools: z.array(z.string()).nullable(),
   maxTier: z.number().nullable(),
@@ -161,6 +169,15 @@ const principal = z.object({
 export type Principal = z.output<typeof principal>;
 
 /**
+ * A key's caller as the key cache keeps it: the key and the policies, which change only by a
+ * statement that announces it, without the credit hints, which every charge and top-up change.
+ */
+export type KeyHolder = Omit<Principal, 'availableMicroUsdc' | 'capLeftMicroUsdc'>;
+
+/** The caller of a paid call: the hints are there when the key was read from the database for it, undefined from the cache. */
+export type Caller = KeyHolder & Partial<Pick<Principal, 'availableMicroUsdc' | 'capLeftMicroUsdc'>>;
+
+/**
  * The organization a key belongs to, with the key's and the organization's policies, if the key
  * exists, is not revoked and has not expired. `periods` are the UTC day and month spend caps count in.
  */
@@ -174,7 +191,7 @@ export async function authenticateApiKey(
   const [row] = await db.rows(
     principal,
     sql`
-    select k.org_id as "orgId", k.id as "keyId", k.tools, k.max_tier::int as "maxTier",
+    select k.org_id as "orgId", k.id as "keyId", (extract(epoch from k.expires_at) * 1000)::float8 as "expiresAtMs", k.tools, k.max_tier::int as "maxTier",
            json_build_object('requests', k.rate_limit_requests, 'windowSeconds', k.rate_limit_window_seconds) as "keyRateLimit",
            json_build_object('requests', p.rate_limit_requests, 'windowSeconds', p.rate_limit_window_seconds) as "orgRateLimit",
            c.balance - c.reserved as "availableMicroUsdc",

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
-import type { SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type PgDatabase, PgDialect, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -37,8 +37,27 @@ export interface Database {
   tryExclusive(key: number): Promise<ExclusiveLock | undefined>;
   /** The connection pool as this process uses it now, for the operator's metrics. */
   poolUse(): PoolUse;
+  /**
+   * Subscribes to the notifications sent on `channel` (PostgreSQL's LISTEN) for as long as the
+   * database is open. `onState(true)` says the subscription is in place; `onState(false)` that the
+   * connection carrying it was lost, and with it every notification sent until the next
+   * `onState(true)` (the subscription is re-established on its own). On PostgreSQL every
+   * subscription of the process shares one connection of its own, outside the pool, whose
+   * application_name is `LISTEN_APPLICATION_NAME` and the process id; on PGlite nothing can be lost.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onState: (listening: boolean) => void): void;
+  /**
+   * Sends `payload` on `channel` as a statement of this transaction (`pg_notify`): other processes
+   * receive it only if the transaction commits. This process's own subscribers receive it before
+   * this answers (PostgreSQL) or as it commits (PGlite), so a change is seen by the process that
+   * made it from its next statement on, not a notification's round trip later.
+   */
+  notify(channel: string, payload: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The application_name (then a space and the process id) of the connection that carries a process's LISTEN subscriptions. */
+export const LISTEN_APPLICATION_NAME = 'a2a-paygate listen';
 
 export interface PoolUse {
   /** connections the pool may open */
@@ -103,16 +122,29 @@ function rowsOf(result: unknown): unknown[] {
   return Array.isArray(result) ? result : (result as { rows: unknown[] }).rows;
 }
 
-function withTransactions(
-  kind: Database['kind'],
-  orm: Orm,
-  rest: Pick<Database, 'migrate' | 'close' | 'tryExclusive' | 'poolUse'>,
-): Database {
+/** What a driver adds to its statements: the same for the database and for each transaction on it. */
+interface DriverParts extends Pick<Database, 'migrate' | 'close' | 'tryExclusive' | 'poolUse' | 'listen'> {
+  /** hands a notification this process sent to its own subscribers, where the driver does not */
+  echo(channel: string, payload: string): void;
+}
+
+/** `notify` over a database's (or a transaction's) `run`. */
+function notifier(run: Database['run'], echo: DriverParts['echo']): Database['notify'] {
+  return async (channel, payload) => {
+    await run(sql`select pg_notify(${channel}, ${payload})`);
+    echo(channel, payload);
+  };
+}
+
+function withTransactions(kind: Database['kind'], orm: Orm, parts: DriverParts): Database {
+  const { echo, ...rest } = parts;
+  const own = statements(async (query) => rowsOf(await orm.execute(query)));
   return {
     kind,
     orm,
-    ...statements(async (query) => rowsOf(await orm.execute(query))),
-    transaction: (work) => orm.transaction((tx) => work(withTransactions(kind, tx as unknown as Orm, rest))),
+    ...own,
+    notify: notifier(own.run, echo),
+    transaction: (work) => orm.transaction((tx) => work(withTransactions(kind, tx as unknown as Orm, parts))),
     ...rest,
   };
 }
@@ -125,7 +157,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const size = 'url' in options ? (options.poolSize ?? 10) : 1;
   let busy = 0;
   const poolUse = () => ({ size, busy });
-  const { db, raw } = 'url' in options ? openPostgres(options.url, size, poolUse) : await openPglite(options, poolUse);
+  const { db, raw, echo } = 'url' in options ? openPostgres(options.url, size, poolUse) : await openPglite(options, poolUse);
   const counted = async <T>(work: () => Promise<T>): Promise<T> => {
     busy += 1;
     try {
@@ -134,9 +166,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       busy -= 1;
     }
   };
+  const own = statements((query, statementOptions) => counted(() => retryDeadlocks(() => raw(query, statementOptions))));
   return {
     ...db,
-    ...statements((query, statementOptions) => counted(() => retryDeadlocks(() => raw(query, statementOptions)))),
+    ...own,
+    notify: notifier(own.run, echo),
     transaction: (work) => counted(() => db.transaction(work)),
     tryExclusive: async (key) => {
       const lock = await db.tryExclusive(key);
@@ -183,6 +217,7 @@ const dialect = new PgDialect();
 interface Opened {
   db: Database;
   raw: RawStatement;
+  echo: DriverParts['echo'];
 }
 
 function openPostgres(url: string, poolSize: number, poolUse: () => PoolUse): Opened {
@@ -199,7 +234,10 @@ function openPostgres(url: string, poolSize: number, poolUse: () => PoolUse): Op
     },
   });
   const orm = drizzlePostgres(client, { schema }) as unknown as Orm;
+  const subscriptions = postgresSubscriptions(url);
   const database = withTransactions('postgres', orm, {
+    listen: subscriptions.listen,
+    echo: subscriptions.deliver,
     migrate: async () => {
       // Two instances starting on one database must not both apply the same migration.
       const lockHolder = await client.reserve();
@@ -244,11 +282,15 @@ function openPostgres(url: string, poolSize: number, poolUse: () => PoolUse): Op
         },
       };
     },
-    close: () => client.end({ timeout: 5 }),
+    close: async () => {
+      await subscriptions.close();
+      await client.end({ timeout: 5 });
+    },
     poolUse,
   });
   return {
     db: database,
+    echo: subscriptions.deliver,
     // drizzle's execute() never prepares, so every statement would cost a parse, a plan and an extra
     // round trip; postgres.js keeps named prepared statements per connection when asked to.
     raw: async (query, options) => {
@@ -270,11 +312,110 @@ async function openPglite(options: { dataDir: string } | { memory: true }, poolU
     client = await PGlite.create({ parsers });
   }
   const orm = drizzlePglite(client, { schema }) as unknown as Orm;
+  // PGlite delivers a notification to its listeners as the transaction that sent it commits, before
+  // the statement's answer: the process's own subscribers need nothing more.
+  const echo = () => {};
   const db = withTransactions('pglite', orm, {
+    listen: (channel, onNotify, onState) => {
+      client.listen(channel, onNotify).then(
+        () => onState(true),
+        // Stryker disable next-line all: LISTEN on an open PGlite does not fail; a closed one has nothing left to tell
+        () => {},
+      );
+    },
+    echo,
     migrate: () => migratePglite(drizzlePglite(client, { schema }), { migrationsFolder }),
     tryExclusive: async () => ({ stillHeld: async () => !client.closed, release: async () => {} }),
     close: () => client.close(),
     poolUse,
   });
-  return { db, raw: async (query) => rowsOf(await orm.execute(query)) };
+  return { db, raw: async (query) => rowsOf(await orm.execute(query)), echo };
+}
+
+/** How long after a failed LISTEN (the server unreachable) the connection is tried again. */
+const RELISTEN_DELAY_MS = 1_000;
+
+interface Subscriber {
+  onNotify(payload: string): void;
+  onState(listening: boolean): void;
+}
+
+/**
+ * The process's LISTEN subscriptions on PostgreSQL, on one connection of their own. postgres.js's
+ * `sql.listen` re-listens after a lost connection but never says it was lost, and notifications
+ * sent in between are gone: a subscriber that caches must know. So the connection is ours: its
+ * `onclose` tells every subscriber `false`, then LISTEN is sent again (the query reconnects,
+ * every RELISTEN_DELAY_MS while the server is unreachable) and, once every channel is listened to
+ * on one and the same connection, every subscriber is told `true`.
+ */
+function postgresSubscriptions(url: string) {
+  const subscribers = new Map<string, Set<Subscriber>>();
+  let listening = false;
+  let closed = false;
+  /** how many times the connection was lost: LISTENs sent across a loss are sent again */
+  let losses = 0;
+  let establishing = false;
+  let retry: NodeJS.Timeout | undefined;
+  const everyone = () => [...subscribers.values()].flatMap((set) => [...set]);
+
+  // `onnotify` is the option postgres.js's own `listen` is built on; its types leave it out.
+  const notifications = { onnotify: (channel: string, payload: string) => deliver(channel, payload) } as object;
+  const connection = postgres(url, {
+    max: 1,
+    max_lifetime: null,
+    fetch_types: false,
+    onnotice: () => {},
+    connection: { application_name: `${LISTEN_APPLICATION_NAME} ${process.pid}` },
+    ...notifications,
+    onclose: () => {
+      losses += 1;
+      // A connection that never listened (a failed attempt, or one lost while LISTEN was being
+      // sent) is retried by `establish` itself.
+      if (closed || !listening) return;
+      listening = false;
+      for (const subscriber of everyone()) subscriber.onState(false);
+      void establish();
+    },
+  });
+
+  function deliver(channel: string, payload: string) {
+    for (const subscriber of subscribers.get(channel) ?? []) subscriber.onNotify(payload);
+  }
+
+  async function establish(): Promise<void> {
+    if (establishing || closed) return;
+    establishing = true;
+    clearTimeout(retry);
+    try {
+      for (;;) {
+        const lossesBefore = losses;
+        for (const channel of subscribers.keys()) await connection`listen ${connection(channel)}`;
+        if (losses === lossesBefore) break;
+      }
+      listening = true;
+      for (const subscriber of everyone()) subscriber.onState(true);
+    } catch {
+      // Unreachable or refused: the subscribers already know they are not listening.
+      if (!closed) retry = setTimeout(() => void establish(), RELISTEN_DELAY_MS);
+    } finally {
+      establishing = false;
+    }
+  }
+
+  return {
+    listen(channel: string, onNotify: Subscriber['onNotify'], onState: Subscriber['onState']) {
+      const set = subscribers.get(channel) ?? new Set<Subscriber>();
+      subscribers.set(channel, set.add({ onNotify, onState }));
+      // Listening again on every channel is harmless and rare (a subscription is made at start-up);
+      // the new subscriber hears `true` with the others once its channel is listened to (a LISTEN
+      // under way reaches the new channel too: a Map's iteration sees keys added meanwhile).
+      void establish();
+    },
+    deliver,
+    close: async () => {
+      closed = true;
+      clearTimeout(retry);
+      await connection.end({ timeout: 0 });
+    },
+  };
 }

@@ -2,6 +2,8 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { errorGeneration, renderA2AError, rpcErrorOf } from '../a2a/errors.js';
 import { type A2AContext, a2aMethods, streamingMethods } from '../a2a/methods.js';
+import { bearerToken } from '../auth/bearer.js';
+import { type KeyCache, openKeyCache } from '../auth/key-cache.js';
 import type { Database } from '../db/client.js';
 import { isDomainError } from '../domain/errors.js';
 import type { Observer } from '../domain/observer.js';
@@ -83,6 +85,25 @@ function sendEvents(c: Context<AppEnv>, answer: StreamedAnswer) {
   });
 }
 
+const CREDIT_REFUSALS: ReadonlySet<string> = new Set(['insufficient_credits', 'no_credit_account', 'spend_cap_exceeded']);
+
+/**
+ * The observer a call reports to, which also tells the key cache when the call was refused for
+ * credit or a cap: a key cached without the credit hints would otherwise run a tool at every call
+ * that its charge then refuses (docs/adr/0016-key-cache.md).
+ */
+function creditRefusalsTold(observe: Observer, keys: KeyCache, authorization: string | undefined): Observer {
+  const key = bearerToken(authorization);
+  if (!key) return observe;
+  return {
+    ...observe,
+    refused: (reason, calls) => {
+      if (CREDIT_REFUSALS.has(reason)) keys.creditRefused(key);
+      observe.refused(reason, calls);
+    },
+  };
+}
+
 /** POST /a2a (and / for clients that post to the card's URL): JSON-RPC 2.0, both A2A generations. */
 export function a2aEndpoint(deps: {
   db: Database;
@@ -96,14 +117,16 @@ export function a2aEndpoint(deps: {
   observe: Observer;
 }) {
   const charges = createChargeCombiner(deps.db, deps.clock);
+  const keys = openKeyCache(deps.db);
   const routes = new Hono<AppEnv>();
   const handler = routes.post(
     '/',
     bodyWithinLimit,
-    requireApiKey(deps.db, deps.clock, refuseCall),
+    requireApiKey(keys, deps.clock, refuseCall),
     limitPaidCalls(deps.rateLimiter, refuseCall, deps.observe),
     async (c) => {
       const principal = c.get('principal');
+      const observe = creditRefusalsTold(deps.observe, keys, c.req.header('authorization'));
       const answer = await handleRpcBody(c.get('body'), dispatcher, {
         db: deps.db,
         orgId: principal.orgId,
@@ -113,7 +136,7 @@ export function a2aEndpoint(deps: {
         tools: deps.tools,
         leases: deps.leases,
         charges,
-        observe: deps.observe,
+        observe,
         availableAtAuth: principal.availableMicroUsdc,
         settlement: deps.settlement,
         log: c.get('log'),

@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { authenticateApiKey, type Principal } from '../auth/api-keys.js';
+import type { Caller } from '../auth/api-keys.js';
 import { bearerToken } from '../auth/bearer.js';
+import type { KeyCache } from '../auth/key-cache.js';
 import { spendPeriodsAt } from '../billing/spend-caps.js';
-import type { Database } from '../db/client.js';
 import { type RpcError, rpcErrors } from '../rpc/errors.js';
 import { inSpan } from '../tracing/spans.js';
 import type { AppEnv } from './env.js';
@@ -15,13 +15,13 @@ export type RefuseCall = (c: Context<AppEnv>, status: 401 | 429 | 503, error: Rp
  * with a JSON-RPC error body, before any method runs.
  */
 /** `clock` tells the UTC day and month the key's spend caps are read in. */
-export function requireApiKey(db: Database, clock: () => Date, refuse: RefuseCall): MiddlewareHandler<AppEnv> {
+export function requireApiKey(keys: KeyCache, clock: () => Date, refuse: RefuseCall): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const key = bearerToken(c.req.header('authorization'));
-    let principal: Principal | undefined;
+    let principal: Caller | undefined;
     try {
       principal = key
-        ? await inSpan('authenticate', { 'auth.method': 'api_key' }, () => authenticateApiKey(db, key, spendPeriodsAt(clock())))
+        ? await inSpan('authenticate', { 'auth.method': 'api_key' }, () => keys.authenticate(key, spendPeriodsAt(clock())))
         : undefined;
     } catch (error) {
       c.get('log').error({ err: error }, 'authentication lookup failed');

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Principal } from '../auth/api-keys.js';
+import type { Caller } from '../auth/api-keys.js';
 import type { Membership } from '../auth/members.js';
 
 /** What middleware hands to handlers on the Hono context. */
@@ -7,7 +7,7 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     log: Logger;
-    principal: Principal;
+    principal: Caller;
     /** the signed-in wallet's membership, on session routes */
     member: Membership;
     /** whose data a read route shows, and how the caller proved it */

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { Principal } from '../auth/api-keys.js';
+import type { KeyHolder } from '../auth/api-keys.js';
 import type { Observer } from '../domain/observer.js';
 import { MAX_TAKE_WEIGHT, type RateCheck, type RateLimiter } from '../limits/rate-limiter.js';
 import { RpcCode, RpcError } from '../rpc/errors.js';
@@ -8,7 +8,7 @@ import type { AppEnv } from './env.js';
 import { rateLimitHeaders } from './rate-limit.js';
 
 /** The key's and its organization's rate limits (issue 16), as the limiter's checks; none when neither has one. */
-export function rateChecksOf(principal: Principal): RateCheck[] {
+export function rateChecksOf(principal: KeyHolder): RateCheck[] {
   return [
     ...(principal.keyRateLimit ? [{ policy: 'key', subject: `key:${principal.keyId}`, limit: principal.keyRateLimit }] : []),
     ...(principal.orgRateLimit ? [{ policy: 'org', subject: `org:${principal.orgId}`, limit: principal.orgRateLimit }] : []),

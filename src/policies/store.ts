@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type Actor, recordAudit } from '../audit/record.js';
+import { announceKeyChange } from '../auth/key-changes.js';
 import { type SpendPeriods, spendInPeriods } from '../billing/spend-caps.js';
 import type { Database } from '../db/client.js';
 import {
@@ -84,7 +85,8 @@ const samePolicy = (before: KeyPolicy | OrgPolicy, after: KeyPolicy | OrgPolicy)
 
 /**
  * Changes a key's policy in the caller's transaction: the fields the patch names, under the key's
- * row lock, with its `key.policy.set` audit row by `by` (none when the policy stays as it was).
+ * row lock, with its `key.policy.set` audit row by `by` and its announcement to the key caches
+ * (neither when the policy stays as it was).
  * `orgId` confines it to that organization's keys. Undefined for a key that does not exist there.
  */
 export async function updateKeyPolicy(
@@ -108,6 +110,7 @@ export async function updateKeyPolicy(
            rate_limit_requests = ${after.rateLimit?.requests ?? null}, rate_limit_window_seconds = ${after.rateLimit?.windowSeconds ?? null}
      where id = ${input.keyId}`);
   if (!samePolicy(row.policy, after)) {
+    await announceKeyChange(tx, input.keyId);
     await recordAudit(tx, input.by, {
       orgId: row.orgId,
       action: 'key.policy.set',
@@ -171,6 +174,7 @@ export async function updateOrgPolicy(
        set rate_limit_requests = excluded.rate_limit_requests, rate_limit_window_seconds = excluded.rate_limit_window_seconds,
            updated_at = now()`);
   if (!samePolicy(before, after)) {
+    await announceKeyChange(tx, input.orgId);
     await recordAudit(tx, input.by, {
       orgId: input.orgId,
       action: 'org.policy.set',
