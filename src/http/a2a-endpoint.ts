@@ -88,17 +88,22 @@ function sendEvents(c: Context<AppEnv>, answer: StreamedAnswer) {
 const CREDIT_REFUSALS: ReadonlySet<string> = new Set(['insufficient_credits', 'no_credit_account', 'spend_cap_exceeded']);
 
 /**
- * The observer a call reports to, which also tells the key cache when the call was refused for
- * credit or a cap: a key cached without the credit hints would otherwise run a tool at every call
- * that its charge then refuses (docs/adr/0016-key-cache.md).
+ * The observer a request's calls report to. Besides the gateway's own, it tells the key cache when
+ * a call was refused for credit or a cap (a key cached without the credit hints would otherwise run
+ * a tool at every call that its charge then refuses; docs/adr/0016-key-cache.md), and counts the
+ * calls that left a `paid call` log line, so the request's own line need not repeat them.
  */
-function creditRefusalsTold(observe: Observer, keys: KeyCache, authorization: string | undefined): Observer {
-  const key = bearerToken(authorization);
-  if (!key) return observe;
+function requestObserver(c: Context<AppEnv>, observe: Observer, keys: KeyCache): Observer {
+  const key = bearerToken(c.req.header('authorization'));
   return {
     ...observe,
+    toolCallEnded: (call) => {
+      // completed and failed calls are the ones run-tool.ts's logPaidCall writes a line for
+      if (call.outcome === 'completed' || call.outcome === 'failed') c.set('paidCallsLogged', (c.get('paidCallsLogged') ?? 0) + 1);
+      observe.toolCallEnded(call);
+    },
     refused: (reason, calls) => {
-      if (CREDIT_REFUSALS.has(reason)) keys.creditRefused(key);
+      if (key && CREDIT_REFUSALS.has(reason)) keys.creditRefused(key);
       observe.refused(reason, calls);
     },
   };
@@ -126,7 +131,7 @@ export function a2aEndpoint(deps: {
     limitPaidCalls(deps.rateLimiter, refuseCall, deps.observe),
     async (c) => {
       const principal = c.get('principal');
-      const observe = creditRefusalsTold(deps.observe, keys, c.req.header('authorization'));
+      const observe = requestObserver(c, deps.observe, keys);
       const answer = await handleRpcBody(c.get('body'), dispatcher, {
         db: deps.db,
         orgId: principal.orgId,

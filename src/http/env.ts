@@ -14,5 +14,7 @@ export interface AppEnv {
     caller: { orgId: string; via: 'api_key' | 'session' };
     /** the request body as text, read within the size limit */
     body: string;
+    /** paid calls of this request that ended completed or failed, each with its own `paid call` log line */
+    paidCallsLogged: number;
   };
 }

@@ -18,7 +18,10 @@ export function requestContext(log: Logger): MiddlewareHandler<AppEnv> {
     const started = performance.now();
     await next();
     c.header('X-Request-Id', requestId);
-    child.info(
+    // A request whose paid calls each left their `paid call` line (org, tool, task, state, cost, ms,
+    // under this reqId) says nothing more at info: one line per paid call, not two.
+    const level = (c.get('paidCallsLogged') ?? 0) > 0 ? 'debug' : 'info';
+    child[level](
       {
         method: c.req.method,
         path: c.req.path,

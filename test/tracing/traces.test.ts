@@ -140,6 +140,8 @@ describe.sequential(`traces (${serverUrl ? 'PostgreSQL' : 'embedded database'})`
       LLM_MODEL: 'test-model',
       PUSH_ALLOW_PRIVATE_NETWORKS: '1',
       PUSH_INTERVAL_MS: '50',
+      // The request line of a paid call is written at debug (its paid call line says it all at info).
+      LOG_LEVEL: 'debug',
     });
     gateway = started.gateway;
     apiKey = started.apiKey;
