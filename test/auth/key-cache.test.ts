@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { z } from 'zod';
@@ -12,6 +10,7 @@ import { LISTEN_APPLICATION_NAME } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { updateKeyPolicy, updateOrgPolicy } from '../../src/policies/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { type ProcessRun, runNode } from '../helpers/node-process.js';
 import { needs } from '../helpers/requirements.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
 import { waitFor } from '../helpers/wait.js';
@@ -30,8 +29,6 @@ import {
  * with their policies, and drops them when a change is announced. A revoked, expired or re-scoped
  * key is refused on its next call at every instance; a lost LISTEN connection empties the cache.
  */
-
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 interface Answer {
   status: number;
@@ -95,24 +92,12 @@ describe('the key cache in one gateway, on the database the suite runs on (embed
 });
 
 /** Runs the operator command (src/admin.ts) as its own process, as an operator would, on `databaseUrl`. */
-function runAdmin(databaseUrl: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runAdmin(databaseUrl: string, args: string[]): Promise<ProcessRun> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('VITEST') && key !== 'NODE_OPTIONS' && key !== 'DATA_DIR') env[key] = value;
   }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/admin.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(['--import', 'tsx', 'src/admin.ts', ...args], { ...env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' });
 }
 
 const ListenBackend = z.object({ pid: z.number() });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,8 +12,9 @@ import { type Database, openDatabase } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { createLeases } from '../../src/tasks/leases.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
-import { buildGateway, REPO_ROOT } from '../helpers/built-gateway.js';
+import { buildGateway } from '../helpers/built-gateway.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { type ProcessRun, runNode } from '../helpers/node-process.js';
 import { testWalletAuth } from '../helpers/wallet-auth.js';
 
 /**
@@ -25,12 +25,6 @@ import { testWalletAuth } from '../helpers/wallet-auth.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TIER0_COST = 1_000n;
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** A gateway on the CLI's database, for as long as `withGateway`'s callback runs. */
 interface Live {
@@ -100,25 +94,13 @@ async function pgliteTarget(): Promise<Target> {
   };
 }
 
-function runAdmin(target: Target, args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    // as `npm run admin` runs it: the built JavaScript, no TypeScript loader
-    const child = spawn(process.execPath, ['dist/src/admin.js', ...args], {
-      cwd: REPO_ROOT,
-      env: target.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** As `npm run admin` runs it: the built JavaScript, no TypeScript loader. */
+function runAdmin(target: Target, args: string[]): Promise<ProcessRun> {
+  return runNode(['dist/src/admin.js', ...args], target.env);
 }
 
 /** A successful command: exit 0, nothing on stderr, exactly one line of JSON on stdout. */
-function oneJsonLine(run: CliRun): Record<string, unknown> {
+function oneJsonLine(run: ProcessRun): Record<string, unknown> {
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
   expect(run.stdout.endsWith('\n')).toBe(true);
