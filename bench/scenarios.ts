@@ -49,7 +49,9 @@ export const scenarios: Scenario[] = [
     callsPerRequest: 1,
     requests: tier0Spread,
   },
-  // Right after tier0-spread, so both meet the same warm database: what counting metrics costs (issue 17).
+  // What counting metrics costs (issue 17): tier0-spread with metrics, without, without, with (A B B A),
+  // back to back on the same warm database, so a machine that speeds up or slows down over those
+  // minutes weighs on both sides alike; the report compares the means of each side.
   {
     name: 'tier0-spread-metrics-off',
     description: 'tier0-spread against a second gateway started with METRICS=off',
@@ -57,6 +59,21 @@ export const scenarios: Scenario[] = [
     callsPerRequest: 1,
     requests: tier0Spread,
     gateway: 'metrics-off',
+  },
+  {
+    name: 'tier0-spread-metrics-off-again',
+    description: 'tier0-spread-metrics-off again (the B B of A B B A)',
+    connections: 64,
+    callsPerRequest: 1,
+    requests: tier0Spread,
+    gateway: 'metrics-off',
+  },
+  {
+    name: 'tier0-spread-again',
+    description: 'tier0-spread again, metrics on (the last A of A B B A)',
+    connections: 64,
+    callsPerRequest: 1,
+    requests: tier0Spread,
   },
   {
     name: 'tier0-spread-governed',
