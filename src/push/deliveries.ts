@@ -10,6 +10,14 @@ import { pushProtocol } from './configs.js';
  * writes back. What is posted (the task in its A2A generation's shape) is a2a/push-delivery.ts's.
  */
 
+/**
+ * A webhook `c` whose task `t` changed since the version last delivered to it (`<state>@<updated_at>`,
+ * as push-delivery.ts renders it) and that has attempts left: what the dispatcher claims when it is
+ * due, and what the backlog counts.
+ */
+const awaitingDelivery = sql`c.attempts < ${MAX_WEBHOOK_ATTEMPTS}
+  and c.delivered_version is distinct from (t.state::text || '@' || ${isoUtc(sql`t.updated_at`, 'US')})`;
+
 /** A claimed delivery is this instance's for so long; if it dies meanwhile, another retries after. */
 const CLAIM_S = 60;
 
@@ -53,8 +61,7 @@ export async function claimDue(
           select c.task_id, c.id, c.org_id, c.next_attempt_at,
                  row_number() over (partition by c.org_id order by c.next_attempt_at, c.task_id, c.id) as turn
             from push_configs c join tasks t on t.id = c.task_id
-           where c.next_attempt_at <= now() and c.attempts < ${MAX_WEBHOOK_ATTEMPTS}
-             and c.delivered_version is distinct from (t.state::text || '@' || ${isoUtc(sql`t.updated_at`, 'US')})
+           where c.next_attempt_at <= now() and ${awaitingDelivery}
         ) ranked left join busy using (org_id)
          where turn <= ${slots.perOrg} - coalesce(busy.in_flight, 0)
          order by turn, next_attempt_at
@@ -91,8 +98,7 @@ export async function countPushBacklog(db: Database): Promise<number> {
     sql`
     select count(*)::int as backlog
       from push_configs c join tasks t on t.id = c.task_id
-     where c.attempts < ${MAX_WEBHOOK_ATTEMPTS}
-       and c.delivered_version is distinct from (t.state::text || '@' || ${isoUtc(sql`t.updated_at`, 'US')})`,
+     where ${awaitingDelivery}`,
   );
   return row?.backlog ?? 0;
 }
