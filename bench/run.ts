@@ -4,6 +4,7 @@
  * counter and writes bench/results/<timestamp>.json and latest.json. Exits 1 when a step fails,
  * money does not add up or the charged counter differs from the ledger.
  */
+
 import { mkdirSync } from 'node:fs';
 import { createBenchDatabase } from './bench-database.js';
 import { messageIds } from './calls.js';
@@ -15,6 +16,7 @@ import { benchIndexerBackfill, formatIndexerBench } from './indexer.js';
 import { describeMachine } from './machine.js';
 import { checkMoney } from './money.js';
 import { parseBenchOptions } from './options.js';
+import { formatProfileSummary, summariseProfiles } from './profile-summary.js';
 import { type BenchResults, compareWithFloor, formatTable, resultsDir, writeResults } from './report.js';
 import { runScenario, type ScenarioResult } from './scenario-run.js';
 import { type Scenario, scenarios } from './scenarios.js';
@@ -177,7 +179,11 @@ async function bench(): Promise<boolean> {
   }
   const indexer = measureIndexer ? await benchIndexerBackfill(options.serverUrl, options.indexerEvents, say) : undefined;
   if (indexer) say(formatIndexerBench(indexer));
-  if (profileDir) say(`gateway CPU profile in ${profileDir} (open it in Chrome DevTools or speedscope)`);
+  if (profileDir) {
+    say(`gateway CPU profiles in ${profileDir} (open them in Chrome DevTools or speedscope)`);
+    const [busiest] = summariseProfiles(profileDir);
+    if (busiest) say(formatProfileSummary(busiest));
+  }
 
   const report: BenchResults = {
     startedAt: startedAt.toISOString(),

@@ -61,3 +61,48 @@ describe('log lines at info per request', () => {
     expect(linesOf(refused)[0]).toMatchObject({ method: 'POST', path: '/a2a', status: 200 });
   });
 });
+
+/**
+ * Every answer carries its request's id, whichever way it was made: the header is prepared before
+ * the handler answers (issue 18), and a response a handler built itself must not lose it. Over a
+ * real socket, so @hono/node-server's own ways of writing a response are the ones tested.
+ */
+describe('X-Request-Id on every answer', () => {
+  let gateway: TestGateway;
+  let key: string;
+  let baseUrl: string;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    await seedDemoData(gateway.database.db, { now: new Date(), agents: 1, feedbacksPerAgent: 1, validationsPerAgent: 1 });
+    key = (await gateway.createOrg({ credits: 1_000_000n })).apiKey.key;
+    baseUrl = await gateway.listen();
+  });
+  afterAll(() => gateway?.close());
+
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    fetch(`${baseUrl}/a2a`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const paid = (method: string) => JSON.stringify(request(method, v1Send([v1Data(toolCall('getAgentProfile', { agentId: 1 }))])));
+
+  it.each([
+    ['a paid call', () => post(paid('SendMessage'), { authorization: `Bearer ${key}` }), 200],
+    ['a streamed paid call', () => post(paid('SendStreamingMessage'), { authorization: `Bearer ${key}` }), 200],
+    ['a call without a key', () => post(paid('SendMessage')), 401],
+    ['a body over the limit', () => post('x'.repeat(200 * 1024), { authorization: `Bearer ${key}` }), 413],
+    ['a path no route serves', () => fetch(`${baseUrl}/no-such-path`), 404],
+    ['the agent card', () => fetch(`${baseUrl}/.well-known/agent-card.json`), 200],
+    ['the landing page', () => fetch(`${baseUrl}/`), 200],
+    ['a dashboard asset', () => fetch(`${baseUrl}/dashboard/uplot.css`), 200],
+    ['the OpenAPI document', () => fetch(`${baseUrl}/openapi.json`), 200],
+  ])('%s', async (_, send, status) => {
+    const response = await send();
+    await response.text();
+    expect(response.status).toBe(status);
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("echoes the caller's own sane id", async () => {
+    const response = await post(paid('SendMessage'), { authorization: `Bearer ${key}`, 'x-request-id': 'caller-trace-7' });
+    await response.text();
+    expect(response.headers.get('x-request-id')).toBe('caller-trace-7');
+  });
+});
