@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { capLeft, countSpend, type SpendPeriods } from './spend-caps.js';
+import { capLeft, countSpend, type PeriodValues } from './spend-caps.js';
 
 /** The CTE of the calls a charge statement took and paid for; its task write reads from it. */
 const PAID = sql`${sql.identifier('paid')}`;
@@ -8,7 +8,7 @@ export interface ChargeStatement {
   /** The calls to pay for, with at least `(n int8, org_id uuid, key_id uuid, message_id text, cost int8)`; `n` orders them. */
   calls: SQL;
   /** the UTC day and month the charge counts in, for spend caps */
-  periods: SpendPeriods;
+  periods: PeriodValues;
   /** Holds when the call `call` (a row of `calls`) carries a messageId its organization has not used. */
   messageIdUnused: (call: SQL) => SQL;
   /** Writes the tasks of the paid calls, read from `paid` (the columns of `calls`); returns `(id, org_id, cost, …)`. */

@@ -1,4 +1,4 @@
-import { type SQL, sql } from 'drizzle-orm';
+import { type Placeholder, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { type CapStanding, CreditRefused, SpendCapExceeded } from '../domain/errors.js';
@@ -22,6 +22,9 @@ export interface SpendPeriods {
   readonly month: string;
 }
 
+/** The periods as a statement takes them: the dates, or the slots a statement template binds them to. */
+export type PeriodValues = { readonly [K in keyof SpendPeriods]: SpendPeriods[K] | Placeholder };
+
 export function spendPeriodsAt(now: Date): SpendPeriods {
   const day = now.toISOString().slice(0, 10);
   return { day, month: `${day.slice(0, 7)}-01` };
@@ -35,14 +38,14 @@ export function periodEnd(period: SpendPeriod, now: Date): Date {
 }
 
 /** What `row` (an alias of api_keys or credit_accounts) spent in the current `period` (an SQL value 'day' or 'month'). */
-export function spentInPeriod(row: SQL, period: SQL, periods: SpendPeriods): SQL {
+export function spentInPeriod(row: SQL, period: SQL, periods: PeriodValues): SQL {
   return sql`(case ${period}
       when 'day' then case when ${row}.day_start >= ${periods.day}::date then ${row}.day_spent else 0 end
       else case when ${row}.month_start >= ${periods.month}::date then ${row}.month_spent else 0 end end)`;
 }
 
 /** What a cap leaves for new calls: the cap less the period's spend and what is reserved; null without a cap. */
-export function capLeft(input: { cap: SQL; period: SQL; row: SQL; reserved: SQL; periods: SpendPeriods }): SQL {
+export function capLeft(input: { cap: SQL; period: SQL; row: SQL; reserved: SQL; periods: PeriodValues }): SQL {
   return sql`(${input.cap} - ${input.reserved} - ${spentInPeriod(input.row, input.period, input.periods)})`;
 }
 
@@ -51,7 +54,7 @@ export function capLeft(input: { cap: SQL; period: SQL; row: SQL; reserved: SQL;
  * earlier period starts again from 0; `greatest` keeps a counter that an instance whose clock is
  * ahead already moved to the next period (this one adds to it rather than reopening the old one).
  */
-export function countSpend(row: SQL, amount: SQL, periods: SpendPeriods): SQL {
+export function countSpend(row: SQL, amount: SQL, periods: PeriodValues): SQL {
   return sql`day_spent = (case when ${row}.day_start >= ${periods.day}::date then ${row}.day_spent else 0 end) + ${amount},
              day_start = greatest(${row}.day_start, ${periods.day}::date),
              month_spent = (case when ${row}.month_start >= ${periods.month}::date then ${row}.month_spent else 0 end) + ${amount},

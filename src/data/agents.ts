@@ -2,6 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
+import { StatementTemplate } from '../db/statement.js';
 
 const agentProfile = z.object({
   id: z.bigint(),
@@ -17,8 +18,8 @@ const agentProfile = z.object({
 
 export type AgentProfile = z.output<typeof agentProfile>;
 
-/** The statement findAgentProfile runs; the bench's floor (bench/floor-script.ts) runs it too. */
-export function agentProfileQuery(agentId: bigint): SQL {
+/** The statement findAgentProfile runs, for an agent id or a template's slot; the bench's floor (bench/floor-script.ts) runs it too. */
+export function agentProfileQuery(agentId: unknown): SQL {
   return sql`
     select id, owner_address as "ownerAddress", agent_uri as "agentUri", name, description, active,
       ${isoUtc(sql`created_at`)} as "createdAt"
@@ -26,7 +27,9 @@ export function agentProfileQuery(agentId: bigint): SQL {
     where id = ${agentId}::int8`;
 }
 
+const AGENT_PROFILE = new StatementTemplate<'agentId'>((slot) => agentProfileQuery(slot('agentId')));
+
 export async function findAgentProfile(db: Database, agentId: bigint): Promise<AgentProfile | undefined> {
-  const [profile] = await db.rows(agentProfile, agentProfileQuery(agentId));
+  const [profile] = await db.rows(agentProfile, AGENT_PROFILE.bind({ agentId }));
   return profile;
 }

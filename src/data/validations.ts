@@ -57,7 +57,7 @@ export async function listValidations(db: Database, query: ValidationPageQuery):
           from validations
           where ${ofAgent}
           order by created_at desc, id desc
-          ${pageWindow(query)}
+          ${pageWindow(query, query.offset > 0)}
         ) page
       ), '[]'::jsonb) as validations
     from agents

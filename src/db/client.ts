@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
-import { type SQL, sql } from 'drizzle-orm';
-import { type PgDatabase, PgDialect, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -11,6 +11,7 @@ import postgres from 'postgres';
 import type { z } from 'zod';
 import * as schema from '../../drizzle/schema.js';
 import { sqlState } from './sql.js';
+import { asQuery, asSql, type Statement } from './statement.js';
 
 export type Orm = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -23,9 +24,9 @@ export interface Database {
    * travelling on as a wrong value. Row schemas are module constants: zod compiles a schema at its
    * first parse (about 140 µs), so one built inside a function is compiled again at every call.
    */
-  rows<Row extends z.ZodType>(row: Row, query: SQL, options?: StatementOptions): Promise<z.output<Row>[]>;
+  rows<Row extends z.ZodType>(row: Row, query: Statement, options?: StatementOptions): Promise<z.output<Row>[]>;
   /** Runs one statement whose rows nobody reads. */
-  run(query: SQL, options?: StatementOptions): Promise<void>;
+  run(query: Statement, options?: StatementOptions): Promise<void>;
   /** Runs `work` in one transaction; `tx` is a Database whose statements all belong to it. */
   transaction<T>(work: (tx: Database) => Promise<T>): Promise<T>;
   migrate(): Promise<void>;
@@ -88,7 +89,7 @@ export interface StatementOptions {
 export type DatabaseOptions = { url: string; poolSize?: number } | { dataDir: string } | { memory: true };
 
 /** One statement's rows as the driver gives them. */
-type RawStatement = (query: SQL, options?: StatementOptions) => Promise<unknown[]>;
+type RawStatement = (query: Statement, options?: StatementOptions) => Promise<unknown[]>;
 
 /** A row the statement returned that its schema refuses: a query and its schema disagree. */
 export class RowShapeError extends Error {
@@ -138,7 +139,7 @@ function notifier(run: Database['run'], echo: DriverParts['echo']): Database['no
 
 function withTransactions(kind: Database['kind'], orm: Orm, parts: DriverParts): Database {
   const { echo, ...rest } = parts;
-  const own = statements(async (query) => rowsOf(await orm.execute(query)));
+  const own = statements(async (query) => rowsOf(await orm.execute(asSql(query))));
   return {
     kind,
     orm,
@@ -210,8 +211,6 @@ async function retryDeadlocks<T>(statement: () => Promise<T>): Promise<T> {
     }
   }
 }
-
-const dialect = new PgDialect();
 
 /** A database and its autocommit statement, which openDatabase wraps with the deadlock retry. */
 interface Opened {
@@ -294,7 +293,7 @@ function openPostgres(url: string, poolSize: number, poolUse: () => PoolUse): Op
     // drizzle's execute() never prepares, so every statement would cost a parse, a plan and an extra
     // round trip; postgres.js keeps named prepared statements per connection when asked to.
     raw: async (query, options) => {
-      const { sql: text, params } = dialect.sqlToQuery(query);
+      const { text, params } = asQuery(query);
       const prepare = options?.planEachTime !== true;
       return await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare });
     },
@@ -329,7 +328,7 @@ async function openPglite(options: { dataDir: string } | { memory: true }, poolU
     close: () => client.close(),
     poolUse,
   });
-  return { db, raw: async (query) => rowsOf(await orm.execute(query)), echo };
+  return { db, raw: async (query) => rowsOf(await orm.execute(asSql(query))), echo };
 }
 
 /** How long after a failed LISTEN (the server unreachable) the connection is tried again. */

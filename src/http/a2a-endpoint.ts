@@ -6,6 +6,7 @@ import { bearerToken } from '../auth/bearer.js';
 import { type KeyCache, openKeyCache } from '../auth/key-cache.js';
 import type { Database } from '../db/client.js';
 import { isDomainError } from '../domain/errors.js';
+import { stringifyJson } from '../domain/json-text.js';
 import type { Observer } from '../domain/observer.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import { type Dispatcher, handleRpcBody } from '../rpc/dispatch.js';
@@ -41,7 +42,7 @@ const A2A_JSON = 'application/a2a+json';
 /** A2A 1.0.1 prefers application/a2a+json: a caller that sends it gets it back; everyone else application/json. */
 function sendJson(c: Context<AppEnv>, body: unknown, status: 200 | 401 | 413 | 429 | 503 = 200) {
   const sent = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase();
-  return c.body(JSON.stringify(body), status, { 'content-type': sent === A2A_JSON ? A2A_JSON : 'application/json' });
+  return c.body(stringifyJson(body), status, { 'content-type': sent === A2A_JSON ? A2A_JSON : 'application/json' });
 }
 
 /** A call refused before it runs: the request's id echoed when the body holds one request. */
@@ -74,7 +75,7 @@ function sendEvents(c: Context<AppEnv>, answer: StreamedAnswer) {
     stream.onAbort(() => void events.return?.());
     try {
       for (let next = await events.next(); !next.done && !stream.aborted; next = await events.next()) {
-        await stream.writeSSE({ data: JSON.stringify({ jsonrpc: '2.0', id: answer.id, result: next.value }) });
+        await stream.writeSSE({ data: stringifyJson({ jsonrpc: '2.0', id: answer.id, result: next.value }) });
       }
     } catch (error) {
       const refusal = error instanceof RpcError ? error : isDomainError(error) ? rpcErrorOf(error) : undefined;

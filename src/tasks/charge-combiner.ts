@@ -1,10 +1,12 @@
 import { chargeCalls } from '../billing/charges.js';
-import { spendPeriodsAt } from '../billing/spend-caps.js';
+import { type SpendPeriods, spendPeriodsAt } from '../billing/spend-caps.js';
 import type { Database } from '../db/client.js';
+import { type BoundStatement, StatementTemplate } from '../db/statement.js';
 import { inSpan, type SpanOrigin, spanOrigin } from '../tracing/spans.js';
 import {
   type AnsweredCall,
-  answeredCalls,
+  answeredCallRows,
+  answeredCallsJson,
   callMessageIdUnused,
   insertCompletedTasksFromPaid,
   type WrittenTask,
@@ -18,6 +20,21 @@ import {
 const STATEMENTS_IN_FLIGHT = 2;
 /** Bounds one statement's size (10 parameters a call). */
 const MAX_CALLS_PER_STATEMENT = 100;
+
+/** The charge statement (billing/charges.ts) over answered calls, rendered once: only its calls and dates change. */
+const CHARGE = new StatementTemplate<'calls' | 'day' | 'month'>((slot) =>
+  chargeCalls({
+    calls: answeredCallRows(slot('calls')),
+    periods: { day: slot('day'), month: slot('month') },
+    messageIdUnused: callMessageIdUnused,
+    taskWrite: insertCompletedTasksFromPaid,
+  }),
+);
+
+/** The one statement that pays for `calls` and records their tasks completed, counting the spend in `periods`. */
+export function chargeStatement(calls: readonly AnsweredCall[], periods: SpendPeriods): BoundStatement {
+  return CHARGE.bind({ calls: answeredCallsJson(calls), day: periods.day, month: periods.month });
+}
 
 export interface ChargeCombiner {
   /**
@@ -64,12 +81,10 @@ export function createChargeCombiner(db: Database, clock: () => Date = () => new
       () =>
         db.rows(
           WrittenTaskSchema,
-          chargeCalls({
-            calls: answeredCalls(batch.map((entry) => entry.call)),
-            periods: spendPeriodsAt(clock()),
-            messageIdUnused: callMessageIdUnused,
-            taskWrite: insertCompletedTasksFromPaid,
-          }),
+          chargeStatement(
+            batch.map((entry) => entry.call),
+            spendPeriodsAt(clock()),
+          ),
           // Stryker disable next-line ObjectLiteral,BooleanLiteral: a planning choice (read-plans.test.ts checks the plan), not a result
           { planEachTime: true },
         ),

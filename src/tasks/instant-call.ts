@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CreditRefused, ToolInputError } from '../domain/errors.js';
 import type { Message } from '../domain/task-model.js';
+import type { ToolAnswer } from '../tools/types.js';
 import { inSpan } from '../tracing/spans.js';
 import type { CallerContext } from './context.js';
 import { creditError } from './credit-errors.js';
@@ -40,7 +41,7 @@ export async function runInstantCall(ctx: CallerContext, message: Message, call:
     history: [{ ...message, taskId: id, contextId }],
   };
   const started = performance.now();
-  let result: Record<string, unknown>;
+  let result: ToolAnswer;
   try {
     result = await runWithDeadline(ctx, call);
   } catch (error) {

@@ -1,4 +1,5 @@
 import { ToolInputError } from '../domain/errors.js';
+import type { ToolAnswer } from '../tools/types.js';
 import { inSpan } from '../tracing/spans.js';
 import type { TaskRunContext } from './context.js';
 import type { TaskFailure, TaskRow } from './store.js';
@@ -27,11 +28,11 @@ export function toolTimeoutMs(ctx: TaskRunContext, call: ToolCall): number {
  * and with `stop`'s reason when `stop` aborts first (the task was cancelled or its lease lost). The
  * executor's own signal aborts in both cases.
  */
-export function runWithDeadline(ctx: TaskRunContext, call: ToolCall, stop?: AbortSignal): Promise<Record<string, unknown>> {
+export function runWithDeadline(ctx: TaskRunContext, call: ToolCall, stop?: AbortSignal): Promise<ToolAnswer> {
   return inSpan(`tool ${call.tool.name}`, { 'tool.name': call.tool.name }, () => raceDeadline(ctx, call, stop));
 }
 
-async function raceDeadline(ctx: TaskRunContext, call: ToolCall, stop?: AbortSignal): Promise<Record<string, unknown>> {
+async function raceDeadline(ctx: TaskRunContext, call: ToolCall, stop?: AbortSignal): Promise<ToolAnswer> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {

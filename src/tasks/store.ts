@@ -2,7 +2,9 @@ import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { isoUtc } from '../db/sql.js';
+import { stringifyJson } from '../domain/json-text.js';
 import { type Message, MessageSchema, type TaskState, TaskStateSchema } from '../domain/task-model.js';
+import type { ToolAnswer } from '../tools/types.js';
 
 /** Why a task failed, kept on the row and told to the caller. */
 export const TaskFailureSchema = z.object({
@@ -32,7 +34,8 @@ export const TaskRowSchema = z.object({
   created_at: z.string(),
   updated_at: z.string(),
 });
-export type TaskRow = z.output<typeof TaskRowSchema>;
+/** A task; a completed instant call's own answer keeps its result as the tool gave it (maybe JSON text). */
+export type TaskRow = Omit<z.output<typeof TaskRowSchema>, 'result'> & { result: ToolAnswer | null };
 
 const iso = (column: string) => sql`${isoUtc(sql.raw(column), 'US')} as ${sql.raw(column)}`;
 
@@ -59,7 +62,7 @@ export const TASK_COLUMNS = sql.join(
   sql`, `,
 );
 
-const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
+const json = (value: unknown) => sql`${stringifyJson(value)}::jsonb`;
 const deadline = (ms: number) => sql`now() + ${ms} * interval '1 millisecond'`;
 
 export interface NewCall {
@@ -102,17 +105,16 @@ const WRITTEN_COLUMNS = sql`id, org_id, ${iso('created_at')}, ${iso('updated_at'
 /** An instant call with its answer, to be paid for and recorded completed. */
 export interface AnsweredCall extends Omit<NewCall, 'deadlineMs'> {
   orgId: string;
-  result: Record<string, unknown>;
+  result: ToolAnswer;
   durationMs: number;
 }
 
 /**
- * The calls as rows `(org_id, id, context_id, message_id, tool, arguments, cost, result, history,
- * duration_ms, n)`. They travel as ONE json parameter, so the statement's text is the same for any
- * number of calls: PostgreSQL parses and plans it once per connection, not once per group size.
- * `json`, not `jsonb`, keeps each result's text as the tool wrote it.
+ * The calls as the json text `answeredCallRows` reads: ONE parameter whatever their number, so the
+ * charge statement's text is the same for any group size and PostgreSQL parses and plans it once
+ * per connection, not once per size.
  */
-export function answeredCalls(calls: readonly AnsweredCall[]): SQL {
+export function answeredCallsJson(calls: readonly AnsweredCall[]): string {
   const rows = calls.map((call) => ({
     org_id: call.orgId,
     key_id: call.keyId,
@@ -126,7 +128,16 @@ export function answeredCalls(calls: readonly AnsweredCall[]): SQL {
     history: call.history,
     duration_ms: call.durationMs,
   }));
-  return sql`select * from rows from (json_to_recordset(${JSON.stringify(rows)}::json) as (
+  return stringifyJson(rows);
+}
+
+/**
+ * The calls of `callsJson` (answeredCallsJson's text, or the slot a statement template binds it to)
+ * as rows `(org_id, key_id, id, context_id, message_id, tool, arguments, cost, result, history,
+ * duration_ms, n)`. `json`, not `jsonb`, keeps each result's text as the tool wrote it.
+ */
+export function answeredCallRows(callsJson: unknown): SQL {
+  return sql`select * from rows from (json_to_recordset(${callsJson}::json) as (
       org_id uuid, key_id uuid, id uuid, context_id text, message_id text, tool text, arguments jsonb, cost int8, result json,
       history jsonb, duration_ms int)) with ordinality
     as answered (org_id, key_id, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms, n)`;

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Database } from '../db/client.js';
+import type { JsonText } from '../domain/json-text.js';
 
 export type ToolTier = 0 | 1 | 2 | 3;
 
@@ -19,7 +20,10 @@ export interface ToolContext {
   readonly now: Date;
 }
 
-export type ToolExecutor<Params extends z.ZodType> = (args: z.output<Params>, ctx: ToolContext) => Promise<Record<string, unknown>>;
+/** What a tool answers: an object, or an object's JSON text already written (by PostgreSQL, say) and passed on as text. */
+export type ToolAnswer = Record<string, unknown> | JsonText;
+
+export type ToolExecutor<Params extends z.ZodType> = (args: z.output<Params>, ctx: ToolContext) => Promise<ToolAnswer>;
 
 export interface ToolDefinition<Params extends z.ZodType = z.ZodType> {
   /** exact, case-sensitive */

@@ -4,19 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization } from '../../src/auth/organizations.js';
-import { chargeCalls } from '../../src/billing/charges.js';
 import { reserveWith } from '../../src/billing/holds.js';
 import { spendPeriodsAt } from '../../src/billing/spend-caps.js';
 import { type UsageQuery, usageStatement } from '../../src/billing/usage.js';
 import { rollUpUsage } from '../../src/billing/usage-rollup.js';
-import {
-  answeredCalls,
-  callMessageIdUnused,
-  insertCompletedTasksFromPaid,
-  insertWorkingTaskFromHold,
-  messageIdUnused,
-  taskPageStatements,
-} from '../../src/tasks/store.js';
+import { chargeStatement } from '../../src/tasks/charge-combiner.js';
+import { insertWorkingTaskFromHold, messageIdUnused, taskPageStatements } from '../../src/tasks/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { needs } from '../helpers/requirements.js';
 
@@ -116,12 +109,10 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
       result: {},
       durationMs: 1,
     });
-    const charge = chargeCalls({
-      calls: answeredCalls(Array.from({ length: 50 }, (_, n) => call(n))),
-      periods: spendPeriodsAt(new Date()),
-      messageIdUnused: callMessageIdUnused,
-      taskWrite: insertCompletedTasksFromPaid,
-    });
+    const charge = chargeStatement(
+      Array.from({ length: 50 }, (_, n) => call(n)),
+      spendPeriodsAt(new Date()),
+    ).toSql();
     const { id, ...fields } = call(99);
     const hold = reserveWith({
       orgId,

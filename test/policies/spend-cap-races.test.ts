@@ -5,23 +5,19 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { OPERATOR } from '../../src/audit/record.js';
 import type { NewOrganization } from '../../src/auth/organizations.js';
-import { chargeCalls } from '../../src/billing/charges.js';
 import { reserveWith, settleWith } from '../../src/billing/holds.js';
 import { spendPeriodsAt } from '../../src/billing/spend-caps.js';
 import type { Database } from '../../src/db/client.js';
 import { UNOBSERVED } from '../../src/domain/observer.js';
 import { updateKeyPolicy, updateOrgPolicy } from '../../src/policies/store.js';
-import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
+import { chargeStatement, createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import { createLeases } from '../../src/tasks/leases.js';
 import { releaseAbandonedTasks } from '../../src/tasks/recovery.js';
 import {
   type AnsweredCall,
-  answeredCalls,
-  callMessageIdUnused,
   cancelOpenTask,
   completeWorkingTask,
   failWorkingTask,
-  insertCompletedTasksFromPaid,
   insertWorkingTaskFromHold,
 } from '../../src/tasks/store.js';
 import { takeOverLapsedTasks } from '../../src/tasks/worker.js';
@@ -55,13 +51,7 @@ function answered(org: NewOrganization): AnsweredCall {
   };
 }
 
-const charge = (org: NewOrganization) =>
-  chargeCalls({
-    calls: answeredCalls([answered(org)]),
-    periods,
-    messageIdUnused: callMessageIdUnused,
-    taskWrite: insertCompletedTasksFromPaid,
-  });
+const charge = (org: NewOrganization) => chargeStatement([answered(org)], periods).toSql();
 
 /** A hold of COST for a held task of `org`'s first key, running under `owner`'s lease until its deadline. */
 function hold(org: NewOrganization, input: { owner?: string; tool?: string; deadlineMs?: number; leaseLapsed?: boolean } = {}) {

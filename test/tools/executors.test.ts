@@ -13,8 +13,8 @@ import {
 import type { Database } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { ToolInputError } from '../../src/domain/errors.js';
-import { getAgentProfile } from '../../src/tools/executors/get-agent-profile.js';
-import { getMyFeedbacks } from '../../src/tools/executors/get-my-feedbacks.js';
+import { type AgentProfileResult, getAgentProfile } from '../../src/tools/executors/get-agent-profile.js';
+import { type FeedbacksArgs, type FeedbacksResult, getMyFeedbacks } from '../../src/tools/executors/get-my-feedbacks.js';
 import { getReputationSummary } from '../../src/tools/executors/get-reputation-summary.js';
 import { getTrend } from '../../src/tools/executors/get-trend.js';
 import { getValidationHistory } from '../../src/tools/executors/get-validation-history.js';
@@ -120,6 +120,10 @@ function validationRow(agentId: bigint, hour: number, response: number): typeof 
   };
 }
 
+/** getAgentProfile answers JSON text (issue 18); the tests read it as JSON. */
+const profileOf = async (args: { agentId: bigint }, context: ToolContext) =>
+  JSON.parse((await getAgentProfile(args, context)).text) as AgentProfileResult;
+
 describe('tool executors', () => {
   let testDb: TestDatabase;
   let ctx: ToolContext;
@@ -196,7 +200,7 @@ describe('tool executors', () => {
 
   describe('getAgentProfile', () => {
     it('maps the identity registry row', async () => {
-      expect(await getAgentProfile({ agentId: SCORING_AGENT }, ctx)).toEqual({
+      expect(await profileOf({ agentId: SCORING_AGENT }, ctx)).toEqual({
         agent_id: 1,
         name: 'Alpha',
         description: 'Scores things',
@@ -208,7 +212,7 @@ describe('tool executors', () => {
     });
 
     it('keeps unknown registration fields null', async () => {
-      expect(await getAgentProfile({ agentId: EMPTY_AGENT }, ctx)).toMatchObject({
+      expect(await profileOf({ agentId: EMPTY_AGENT }, ctx)).toMatchObject({
         agent_id: 2,
         name: null,
         description: null,
@@ -218,10 +222,10 @@ describe('tool executors', () => {
     });
 
     it('gives agent_id as a number up to MAX_SAFE_INTEGER and as a string beyond', async () => {
-      const safe = await getAgentProfile({ agentId: MAX_SAFE_AGENT }, ctx);
+      const safe = await profileOf({ agentId: MAX_SAFE_AGENT }, ctx);
       expect(safe.agent_id).toBe(Number.MAX_SAFE_INTEGER);
       expect(safe.is_active).toBe(false);
-      expect((await getAgentProfile({ agentId: HUGE_AGENT }, ctx)).agent_id).toBe('9007199254740993');
+      expect((await profileOf({ agentId: HUGE_AGENT }, ctx)).agent_id).toBe('9007199254740993');
     });
   });
 
@@ -275,8 +279,32 @@ describe('tool executors', () => {
   });
 
   describe('getMyFeedbacks', () => {
+    /** The answer is JSON text built by PostgreSQL (issue 18); callers read it as JSON. */
+    const feedbacksOf = async (args: FeedbacksArgs, context: ToolContext) =>
+      JSON.parse((await getMyFeedbacks(args, context)).text) as FeedbacksResult;
+
+    it('writes its answer as JSON text in the documented member order', async () => {
+      const answer = await getMyFeedbacks({ agentId: SCORING_AGENT, limit: 1, offset: 0, includeRevoked: false }, ctx);
+      const parsed = JSON.parse(answer.text) as FeedbacksResult;
+      expect(Object.keys(parsed)).toEqual(['agent_id', 'feedbacks', 'total', 'limit', 'offset', 'next_offset']);
+      expect(Object.keys(parsed.feedbacks[0] ?? {})).toEqual([
+        'id',
+        'score',
+        'value',
+        'value_decimals',
+        'tag1',
+        'tag2',
+        'client_address',
+        'feedback_index',
+        'endpoint',
+        'feedback_uri',
+        'revoked',
+        'created_at',
+      ]);
+    });
+
     it('lists newest first with normalized scores and raw values as strings', async () => {
-      const result = await getMyFeedbacks({ agentId: SCORING_AGENT, limit: 50, offset: 0, includeRevoked: false }, ctx);
+      const result = await feedbacksOf({ agentId: SCORING_AGENT, limit: 50, offset: 0, includeRevoked: false }, ctx);
       expect(result).toMatchObject({ agent_id: 1, total: 12, limit: 50, offset: 0, next_offset: null });
       expect(result.feedbacks.map((feedback) => [feedback.feedback_index, feedback.score])).toEqual([
         ['13', null],
@@ -312,20 +340,20 @@ describe('tool executors', () => {
 
     it('pages with total and next_offset', async () => {
       const args = { agentId: SCORING_AGENT, includeRevoked: false };
-      const first = await getMyFeedbacks({ ...args, limit: 4, offset: 0 }, ctx);
+      const first = await feedbacksOf({ ...args, limit: 4, offset: 0 }, ctx);
       expect(first.feedbacks.map((feedback) => feedback.feedback_index)).toEqual(['13', '12', '10', '9']);
       expect(first).toMatchObject({ total: 12, limit: 4, offset: 0, next_offset: 4 });
 
-      const last = await getMyFeedbacks({ ...args, limit: 4, offset: 8 }, ctx);
+      const last = await feedbacksOf({ ...args, limit: 4, offset: 8 }, ctx);
       expect(last.feedbacks.map((feedback) => feedback.feedback_index)).toEqual(['4', '3', '2', '1']);
       expect(last).toMatchObject({ total: 12, next_offset: null });
 
-      const beyond = await getMyFeedbacks({ ...args, limit: 4, offset: 12 }, ctx);
+      const beyond = await feedbacksOf({ ...args, limit: 4, offset: 12 }, ctx);
       expect(beyond).toMatchObject({ feedbacks: [], total: 12, next_offset: null });
     });
 
     it('includes revoked feedback on request, flagged', async () => {
-      const result = await getMyFeedbacks({ agentId: SCORING_AGENT, limit: 3, offset: 2, includeRevoked: true }, ctx);
+      const result = await feedbacksOf({ agentId: SCORING_AGENT, limit: 3, offset: 2, includeRevoked: true }, ctx);
       expect(result.feedbacks.map((feedback) => [feedback.feedback_index, feedback.revoked])).toEqual([
         ['11', true],
         ['10', false],
@@ -335,7 +363,7 @@ describe('tool executors', () => {
     });
 
     it('gives an empty page for an agent without feedback', async () => {
-      expect(await getMyFeedbacks({ agentId: EMPTY_AGENT, limit: 50, offset: 0, includeRevoked: true }, ctx)).toEqual({
+      expect(await feedbacksOf({ agentId: EMPTY_AGENT, limit: 50, offset: 0, includeRevoked: true }, ctx)).toEqual({
         agent_id: 2,
         feedbacks: [],
         total: 0,

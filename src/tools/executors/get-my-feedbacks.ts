@@ -1,4 +1,5 @@
-import { listFeedbacks } from '../../data/feedbacks.js';
+import { type FeedbackJson, listFeedbacks } from '../../data/feedbacks.js';
+import { type JsonText, jsonObject } from '../../domain/json-text.js';
 import type { ToolContext } from '../types.js';
 import { type AgentArgs, agentIdJson, agentNotFound } from './agent.js';
 import { nextOffset, type PageArgs } from './pagination.js';
@@ -7,21 +8,7 @@ export interface FeedbacksArgs extends AgentArgs, PageArgs {
   readonly includeRevoked: boolean;
 }
 
-export type FeedbackJson = {
-  id: string;
-  score: number | null;
-  value: string;
-  value_decimals: number;
-  tag1: string;
-  tag2: string;
-  client_address: string;
-  feedback_index: string;
-  endpoint: string;
-  feedback_uri: string;
-  revoked: boolean;
-  created_at: string;
-};
-
+/** The answer's shape, as its JSON text holds it (built by PostgreSQL and passed on as text). */
 export type FeedbacksResult = {
   agent_id: number | string;
   feedbacks: FeedbackJson[];
@@ -31,28 +18,15 @@ export type FeedbacksResult = {
   next_offset: number | null;
 };
 
-export const getMyFeedbacks = async (args: FeedbacksArgs, ctx: ToolContext): Promise<FeedbacksResult> => {
+export const getMyFeedbacks = async (args: FeedbacksArgs, ctx: ToolContext): Promise<JsonText> => {
   const page = await listFeedbacks(ctx.db, args);
   if (page === undefined) throw agentNotFound(args.agentId);
-  return {
+  return jsonObject({
     agent_id: agentIdJson(args.agentId),
-    feedbacks: page.feedbacks.map((feedback) => ({
-      id: feedback.id,
-      score: feedback.score,
-      value: feedback.value,
-      value_decimals: feedback.valueDecimals,
-      tag1: feedback.tag1,
-      tag2: feedback.tag2,
-      client_address: feedback.clientAddress,
-      feedback_index: feedback.feedbackIndex,
-      endpoint: feedback.endpoint,
-      feedback_uri: feedback.feedbackUri,
-      revoked: feedback.revoked,
-      created_at: feedback.createdAt,
-    })),
+    feedbacks: page.feedbacks,
     total: page.total,
     limit: args.limit,
     offset: args.offset,
-    next_offset: nextOffset(args, page.feedbacks.length, page.total),
-  };
+    next_offset: nextOffset(args, page.shown, page.total),
+  } satisfies Record<keyof FeedbacksResult, unknown>);
 };
