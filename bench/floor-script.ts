@@ -66,10 +66,7 @@ const TIER0_TOOLS = [
   {
     tool: 'getMyFeedbacks',
     arguments: sql`jsonb_build_object('agentId', :agent::int8, 'limit', ${sql.raw(String(FEEDBACK_PAGE.limit))}, 'offset', ${sql.raw(String(FEEDBACK_PAGE.offset))})`,
-    statement: feedbackPageQuery(
-      { includeRevoked: FEEDBACK_PAGE.includeRevoked, skipping: FEEDBACK_PAGE.offset > 0 },
-      { agentId: AGENT_PLACEHOLDER, limit: FEEDBACK_PAGE.limit, offset: FEEDBACK_PAGE.offset },
-    ),
+    statement: feedbackPageQuery({ agentId: AGENT_PLACEHOLDER, ...FEEDBACK_PAGE }),
   },
 ];
 

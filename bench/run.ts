@@ -80,7 +80,8 @@ async function bench(): Promise<boolean> {
   }
 
   mkdirSync(resultsDir, { recursive: true });
-  const profileDir = options.profile ? `${resultsDir}profiles` : undefined;
+  // one directory per run, so the summary reads this run's profiles only
+  const profileDir = options.profile ? `${resultsDir}profiles/${startedAt.toISOString().replaceAll(':', '-')}` : undefined;
   buildGateway();
   const gateway = await startGateway({ databaseUrl: database.url, logFile: `${resultsDir}gateway.log`, profileDir });
   cleanups.push(() => gateway.stop());

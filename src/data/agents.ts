@@ -1,7 +1,8 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
-import { isoUtc } from '../db/sql.js';
+import { createReadBatcher, MAX_READS_PER_STATEMENT, perDatabase, READS_IN_FLIGHT } from '../db/read-batcher.js';
+import { isoUtc, jsonText } from '../db/sql.js';
 import { StatementTemplate } from '../db/statement.js';
 
 const agentProfile = z.object({
@@ -18,18 +19,37 @@ const agentProfile = z.object({
 
 export type AgentProfile = z.output<typeof agentProfile>;
 
-/** The statement findAgentProfile runs, for an agent id or a template's slot; the bench's floor (bench/floor-script.ts) runs it too. */
+const PROFILE_COLUMNS = sql`a.id, a.owner_address as "ownerAddress", a.agent_uri as "agentUri", a.name, a.description, a.active,
+      ${isoUtc(sql`a.created_at`)} as "createdAt"`;
+
+/** One agent's profile as a statement of its own: what the bench's floor (bench/floor-script.ts) runs per call. */
 export function agentProfileQuery(agentId: unknown): SQL {
-  return sql`
-    select id, owner_address as "ownerAddress", agent_uri as "agentUri", name, description, active,
-      ${isoUtc(sql`created_at`)} as "createdAt"
-    from agents
-    where id = ${agentId}::int8`;
+  return sql`select ${PROFILE_COLUMNS} from agents a where a.id = ${agentId}::int8`;
 }
 
-const AGENT_PROFILE = new StatementTemplate<'agentId'>((slot) => agentProfileQuery(slot('agentId')));
+/** The profiles of the agents in `agentIds` (a json array of decimal strings), each row with its place `n`. */
+const AGENT_PROFILES = new StatementTemplate<'agentIds'>(
+  (slot) => sql`
+    select want.n::int as n, ${PROFILE_COLUMNS}
+    from json_array_elements_text(${slot('agentIds')}::json) with ordinality as want(agent_id, n)
+    join agents a on a.id = want.agent_id::int8`,
+);
+
+const placedProfile = agentProfile.extend({ n: z.number() });
+
+/** Profiles are read many at a time: the paid calls answered together share one statement. */
+const profileReads = perDatabase((db) =>
+  createReadBatcher(db, {
+    row: placedProfile,
+    statement: (agentIds: readonly bigint[]) => AGENT_PROFILES.bind({ agentIds: jsonText(agentIds) }),
+    inFlight: READS_IN_FLIGHT,
+    maxRequests: MAX_READS_PER_STATEMENT,
+  }),
+);
 
 export async function findAgentProfile(db: Database, agentId: bigint): Promise<AgentProfile | undefined> {
-  const [profile] = await db.rows(agentProfile, AGENT_PROFILE.bind({ agentId }));
+  const placed = await profileReads(db).read(agentId);
+  if (!placed) return undefined;
+  const { n: _, ...profile } = placed;
   return profile;
 }

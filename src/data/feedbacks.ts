@@ -1,7 +1,8 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
-import { isoUtc, pageWindow } from '../db/sql.js';
+import { createReadBatcher, MAX_READS_PER_STATEMENT, perDatabase, READS_IN_FLIGHT } from '../db/read-batcher.js';
+import { isoUtc, jsonText } from '../db/sql.js';
 import { StatementTemplate } from '../db/statement.js';
 import { JsonText } from '../domain/json-text.js';
 import { averageScore, feedbackScore, isNegative, isNeutral, isPositive, reputationScore } from './scores.js';
@@ -51,68 +52,97 @@ export interface FeedbackPage {
   feedbacks: JsonText;
 }
 
-/** The statement's shape: which feedback it counts, and whether it skips rows. */
-interface FeedbackPageShape {
-  readonly includeRevoked: boolean;
-  readonly skipping: boolean;
+/** Whose feedback, which page: SQL values, or the columns of a batch's requests. */
+interface FeedbackPageOf {
+  readonly agentId: SQL;
+  readonly limit: SQL;
+  /** left out for the first page */
+  readonly offset?: SQL;
+  /** a condition on `f` (feedbacks): which feedback counts */
+  readonly counts: SQL;
 }
 
 /**
- * The statement listFeedbacks runs, for values or a template's slots: one row when the agent is
- * registered, none otherwise. The page is built as JSON text by PostgreSQL and passed on as text
- * (issue 18). The bench's floor (bench/floor-script.ts) runs it too.
+ * `total`, `shown` and `feedbacks` of one agent's page: columns of the lateral joins this writes
+ * after a FROM item. The page is built as JSON text by PostgreSQL and passed on as text (issue 18).
  */
-export function feedbackPageQuery(shape: FeedbackPageShape, values: { agentId: unknown; limit: unknown; offset: unknown }): SQL {
-  const matches = sql`agent_id = ${values.agentId}::int8 ${shape.includeRevoked ? sql`` : sql`and not revoked`}`;
+function feedbackPageJoins(of: FeedbackPageOf): SQL {
   return sql`
-    select
-      (select count(*)::int from feedbacks where ${matches}) as total,
-      coalesce(page.shown, 0) as shown,
-      coalesce(page.feedbacks, '[]') as feedbacks
-    from agents
+    cross join lateral (select count(*)::int as total from feedbacks f where f.agent_id = ${of.agentId} and ${of.counts}) stats
     cross join lateral (
-      select count(*)::int as shown, json_agg(listed.feedback order by listed.created_at desc, listed.id desc)::text as feedbacks
+      select count(*)::int as shown, coalesce(json_agg(listed.feedback order by listed.created_at desc, listed.id desc)::text, '[]') as feedbacks
       from (
-        select created_at, id, json_build_object(
-          'id', id,
+        select f.created_at, f.id, json_build_object(
+          'id', f.id,
           'score', (${feedbackScore})::float8,
-          'value', value::text,
-          'value_decimals', value_decimals,
-          'tag1', tag1,
-          'tag2', tag2,
-          'client_address', client_address,
-          'feedback_index', feedback_index::text,
-          'endpoint', endpoint,
-          'feedback_uri', feedback_uri,
-          'revoked', revoked,
-          'created_at', ${isoUtc(sql`created_at`)}
+          'value', f.value::text,
+          'value_decimals', f.value_decimals,
+          'tag1', f.tag1,
+          'tag2', f.tag2,
+          'client_address', f.client_address,
+          'feedback_index', f.feedback_index::text,
+          'endpoint', f.endpoint,
+          'feedback_uri', f.feedback_uri,
+          'revoked', f.revoked,
+          'created_at', ${isoUtc(sql`f.created_at`)}
         ) as feedback
-        from feedbacks
-        where ${matches}
-        order by created_at desc, id desc
-        ${pageWindow(values, shape.skipping)}
+        from feedbacks f
+        where f.agent_id = ${of.agentId} and ${of.counts}
+        order by f.created_at desc, f.id desc
+        limit ${of.limit}::int ${of.offset ? sql`offset ${of.offset}::int` : sql``}
       ) listed
-    ) page
-    where agents.id = ${values.agentId}::int8`;
+    ) page`;
 }
 
-/** One template per shape, rendered once each. */
-const FEEDBACK_PAGES = new Map(
-  [false, true].flatMap((includeRevoked) =>
-    [false, true].map((skipping) => [
-      `${includeRevoked}/${skipping}`,
-      new StatementTemplate<'agentId' | 'limit' | 'offset'>((slot) =>
-        feedbackPageQuery({ includeRevoked, skipping }, { agentId: slot('agentId'), limit: slot('limit'), offset: slot('offset') }),
-      ),
-    ]),
-  ),
+/**
+ * One agent's page as a statement of its own (one row when the agent is registered, none
+ * otherwise): what the bench's floor (bench/floor-script.ts) runs per call.
+ */
+export function feedbackPageQuery(query: { agentId: unknown; limit: number; offset: number; includeRevoked: boolean }): SQL {
+  const page = feedbackPageJoins({
+    agentId: sql`${query.agentId}::int8`,
+    limit: sql`${query.limit}`,
+    offset: query.offset > 0 ? sql`${query.offset}` : undefined,
+    counts: query.includeRevoked ? sql`true` : sql`not f.revoked`,
+  });
+  return sql`select total, shown, feedbacks from agents a ${page} where a.id = ${query.agentId}::int8`;
+}
+
+/** The pages of the requests in `pages` (a json array of FeedbackPageQuery), each row with its place `n`. */
+const FEEDBACK_PAGES = new StatementTemplate<'pages'>(
+  (slot) => sql`
+    select want.n::int as n, total, shown, feedbacks
+    from rows from (json_to_recordset(${slot('pages')}::json) as (agent_id int8, "limit" int, "offset" int, "includeRevoked" bool))
+      with ordinality as want(agent_id, page_limit, page_offset, include_revoked, n)
+    join agents a on a.id = want.agent_id
+    ${feedbackPageJoins({
+      agentId: sql`want.agent_id`,
+      limit: sql`want.page_limit`,
+      offset: sql`want.page_offset`,
+      counts: sql`(want.include_revoked or not f.revoked)`,
+    })}`,
+);
+
+const PlacedPage = FeedbackPageRow.extend({ n: z.number() });
+
+/** Pages are read many at a time: the paid calls answered together share one statement. */
+const pageReads = perDatabase((db) =>
+  createReadBatcher(db, {
+    row: PlacedPage,
+    statement: (pages: readonly FeedbackPageQuery[]) =>
+      FEEDBACK_PAGES.bind({
+        pages: jsonText(
+          pages.map((page) => ({ agent_id: page.agentId, limit: page.limit, offset: page.offset, includeRevoked: page.includeRevoked })),
+        ),
+      }),
+    inFlight: READS_IN_FLIGHT,
+    maxRequests: MAX_READS_PER_STATEMENT,
+  }),
 );
 
 /** One page of an agent's feedback, newest first; undefined when the agent is not registered. */
 export async function listFeedbacks(db: Database, query: FeedbackPageQuery): Promise<FeedbackPage | undefined> {
-  const template = FEEDBACK_PAGES.get(`${query.includeRevoked}/${query.offset > 0}`);
-  if (!template) throw new Error('every feedback page shape has its template');
-  const [page] = await db.rows(FeedbackPageRow, template.bind({ agentId: query.agentId, limit: query.limit, offset: query.offset }));
+  const page = await pageReads(db).read(query);
   return page && { total: page.total, shown: page.shown, feedbacks: new JsonText(page.feedbacks) };
 }
 

@@ -57,7 +57,7 @@ export async function listValidations(db: Database, query: ValidationPageQuery):
           from validations
           where ${ofAgent}
           order by created_at desc, id desc
-          ${pageWindow(query, query.offset > 0)}
+          ${pageWindow(query)}
         ) page
       ), '[]'::jsonb) as validations
     from agents

@@ -26,14 +26,12 @@ export function jsonParam(value: unknown): SQL {
 }
 
 /**
- * `limit n offset m` for one page of rows; `skipping` says whether the offset is above 0. The offset
- * is left out when it is 0, the common first page: PostgreSQL costs a generic plan's `offset $m` as
- * if it skipped a tenth of the rows, so a prepared statement with one is planned anew at every
- * execution instead of reusing its plan. (The values may be a statement template's slots, so the
- * caller, who knows the offset, says which shape it is.)
+ * `limit n offset m` for one page of rows. The offset is left out when it is 0, the common first
+ * page: PostgreSQL costs a generic plan's `offset $m` as if it skipped a tenth of the rows, so a
+ * prepared statement with one is planned anew at every execution instead of reusing its plan.
  */
-export function pageWindow(page: { limit: unknown; offset: unknown }, skipping: boolean): SQL {
-  return skipping ? sql`limit ${page.limit}::int offset ${page.offset}::int` : sql`limit ${page.limit}::int`;
+export function pageWindow(page: { limit: number; offset: number }): SQL {
+  return page.offset > 0 ? sql`limit ${page.limit}::int offset ${page.offset}::int` : sql`limit ${page.limit}::int`;
 }
 
 /** The SQLSTATE of a failed statement, wherever the driver or drizzle put it in the cause chain. */

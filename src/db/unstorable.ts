@@ -12,15 +12,16 @@ export function findUnstorable(params: unknown): { path: string; message: string
   const pending: Array<{ value: unknown; path: string[] }> = [{ value: params, path: [] }];
   for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
     const { value, path } = item;
-    const where = path.join('.') || '(root)';
+    // named only when found: every request's parameters pass through here
+    const where = () => path.join('.') || '(root)';
     if (typeof value === 'string') {
-      if (UNSTORABLE.test(value)) return { path: where, message: 'text holds U+0000 or an unpaired surrogate' };
+      if (UNSTORABLE.test(value)) return { path: where(), message: 'text holds U+0000 or an unpaired surrogate' };
       continue;
     }
     if (typeof value !== 'object' || value === null) continue;
-    if (path.length >= MAX_PARAMS_DEPTH) return { path: where, message: `nested deeper than ${MAX_PARAMS_DEPTH} levels` };
+    if (path.length >= MAX_PARAMS_DEPTH) return { path: where(), message: `nested deeper than ${MAX_PARAMS_DEPTH} levels` };
     for (const [key, child] of Object.entries(value)) {
-      if (UNSTORABLE.test(key)) return { path: where, message: 'a member name holds U+0000 or an unpaired surrogate' };
+      if (UNSTORABLE.test(key)) return { path: where(), message: 'a member name holds U+0000 or an unpaired surrogate' };
       pending.push({ value: child, path: [...path, key] });
     }
   }
