@@ -51,7 +51,9 @@ export function createReadBatcher<Request, Row extends z.ZodType<{ n: number }>>
     try {
       const rows = await db.rows(batch.row, batch.statement(group.map((entry) => entry.request)));
       const byPlace = new Map(rows.map((row) => [row.n, row]));
-      group.forEach((entry, index) => entry.resolve(byPlace.get(index + 1)));
+      group.forEach((entry, index) => {
+        entry.resolve(byPlace.get(index + 1));
+      });
     } catch (error) {
       // A read has no part of its own that could make the statement fail (its values are checked
       // before it gets here): a failure is the database's, and every read of the group shares it.
