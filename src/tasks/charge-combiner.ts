@@ -22,13 +22,16 @@ const STATEMENTS_IN_FLIGHT = 2;
 const MAX_CALLS_PER_STATEMENT = 100;
 
 /** The charge statement (billing/charges.ts) over answered calls, rendered once: only its calls and dates change. */
-const CHARGE = new StatementTemplate<'calls' | 'day' | 'month'>((slot) =>
-  chargeCalls({
-    calls: answeredCallRows(slot('calls')),
-    periods: { day: slot('day'), month: slot('month') },
-    messageIdUnused: callMessageIdUnused,
-    taskWrite: insertCompletedTasksFromPaid,
-  }),
+const CHARGE = new StatementTemplate<'calls' | 'day' | 'month'>(
+  (slot) =>
+    chargeCalls({
+      calls: answeredCallRows(slot('calls')),
+      periods: { day: slot('day'), month: slot('month') },
+      messageIdUnused: callMessageIdUnused,
+      taskWrite: insertCompletedTasksFromPaid,
+    }),
+  // planned at every execution (see `statement` below), so sent in one round trip, values in its text
+  { valuesInText: true },
 );
 
 /** The one statement that pays for `calls` and records their tasks completed, counting the spend in `periods`. */
