@@ -20,6 +20,8 @@ const FLOOR_THREADS = 2;
 
 /** The gateway scenario each floor shape is the floor of. */
 export const FLOOR_OF: Readonly<Record<FloorShape, string>> = { spread: 'tier0-spread', 'hot-org': 'tier0-hot-org' };
+/** Other scenarios compared with a floor: tier0-spread at the floor's own concurrency. */
+export const ALSO_COMPARED: Readonly<Record<string, FloorShape>> = { 'tier0-spread-16': 'spread' };
 
 export interface FloorResult {
   shape: FloorShape;

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DemoDataCounts } from '../src/db/demo-data.js';
 import { type ChargedCounterReport, formatChargedCounter } from './charged-counter.js';
-import { FLOOR_CLIENTS, type FloorResult } from './floor.js';
+import { ALSO_COMPARED, FLOOR_CLIENTS, type FloorResult } from './floor.js';
 import { formatIndexerBench, type IndexerBenchResult } from './indexer.js';
 import type { Machine } from './machine.js';
 import type { MoneyReport } from './money.js';
@@ -55,20 +55,18 @@ export interface FloorReport {
 /** The floor runs next to the scenarios they are the floor of. */
 export function compareWithFloor(scenarios: ScenarioResult[], runs: FloorResult[]): FloorReport {
   const comparisons = runs.flatMap((floor): FloorComparison[] => {
-    const gateway = scenarios.find((s) => s.name === floor.scenario);
-    if (!gateway || floor.callsPerS === 0) return [];
-    return [
-      {
-        scenario: gateway.name,
-        gatewayCallsPerS: gateway.paidCallsPerS,
-        floorCallsPerS: floor.callsPerS,
-        ratio: Math.round((gateway.paidCallsPerS / floor.callsPerS) * 100) / 100,
-        gatewayP99Ms: gateway.latencyMs.p99,
-        gatewayCpuPerCallMs: gateway.cpuPerPaidCallMs.gateway,
-        postgresCpuPerCallMs: gateway.cpuPerPaidCallMs.postgres,
-        floorPostgresCpuPerCallMs: floor.postgresCpuPerCallMs,
-      },
-    ];
+    const compared = scenarios.filter((s) => s.name === floor.scenario || ALSO_COMPARED[s.name] === floor.shape);
+    if (floor.callsPerS === 0) return [];
+    return compared.map((gateway) => ({
+      scenario: gateway.name,
+      gatewayCallsPerS: gateway.paidCallsPerS,
+      floorCallsPerS: floor.callsPerS,
+      ratio: Math.round((gateway.paidCallsPerS / floor.callsPerS) * 100) / 100,
+      gatewayP99Ms: gateway.latencyMs.p99,
+      gatewayCpuPerCallMs: gateway.cpuPerPaidCallMs.gateway,
+      postgresCpuPerCallMs: gateway.cpuPerPaidCallMs.postgres,
+      floorPostgresCpuPerCallMs: floor.postgresCpuPerCallMs,
+    }));
   });
   return { runs, comparisons };
 }

@@ -49,6 +49,15 @@ export const scenarios: Scenario[] = [
     callsPerRequest: 1,
     requests: tier0Spread,
   },
+  // The floor's load (bench/floor.ts): as many connections as pgbench has clients, so latency is
+  // compared at the same concurrency, not at four times the calls in flight.
+  {
+    name: 'tier0-spread-16',
+    description: 'tier0-spread with as many connections as the floor has clients',
+    connections: 16,
+    callsPerRequest: 1,
+    requests: tier0Spread,
+  },
   // What counting metrics costs (issue 17): tier0-spread with metrics, without, without, with (A B B A),
   // back to back on the same warm database, so a machine that speeds up or slows down over those
   // minutes weighs on both sides alike; the report compares the means of each side.
