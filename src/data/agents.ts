@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { createReadBatcher, MAX_READS_PER_STATEMENT, perDatabase, READS_IN_FLIGHT } from '../db/read-batcher.js';
 import { isoUtc, jsonText } from '../db/sql.js';
-import { StatementTemplate } from '../db/statement.js';
+import { type BoundStatement, StatementTemplate } from '../db/statement.js';
 
 const agentProfile = z.object({
   id: z.bigint(),
@@ -27,13 +27,23 @@ export function agentProfileQuery(agentId: unknown): SQL {
   return sql`select ${PROFILE_COLUMNS} from agents a where a.id = ${agentId}::int8`;
 }
 
-/** The profiles of the agents in `agentIds` (a json array of decimal strings), each row with its place `n`. */
+/**
+ * The profiles of the agents in `agentIds` (a json array of decimal strings), each row with its
+ * place `n`. Each agent is looked up by its key in a lateral subquery (its `limit 1` keeps it from
+ * being flattened into a join): PostgreSQL guesses 100 rows for any set-returning function, and
+ * for that many it would rather scan and hash every agent.
+ */
 const AGENT_PROFILES = new StatementTemplate<'agentIds'>(
   (slot) => sql`
-    select want.n::int as n, ${PROFILE_COLUMNS}
+    select want.n::int as n, a.*
     from json_array_elements_text(${slot('agentIds')}::json) with ordinality as want(agent_id, n)
-    join agents a on a.id = want.agent_id::int8`,
+    cross join lateral (select ${PROFILE_COLUMNS} from agents a where a.id = want.agent_id::int8 limit 1) a`,
 );
+
+/** The statement that reads the profiles of `agentIds` together; each row carries the place `n` of its agent. */
+export function agentProfilesStatement(agentIds: readonly bigint[]): BoundStatement {
+  return AGENT_PROFILES.bind({ agentIds: jsonText(agentIds) });
+}
 
 const placedProfile = agentProfile.extend({ n: z.number() });
 
@@ -41,7 +51,7 @@ const placedProfile = agentProfile.extend({ n: z.number() });
 const profileReads = perDatabase((db) =>
   createReadBatcher(db, {
     row: placedProfile,
-    statement: (agentIds: readonly bigint[]) => AGENT_PROFILES.bind({ agentIds: jsonText(agentIds) }),
+    statement: agentProfilesStatement,
     inFlight: READS_IN_FLIGHT,
     maxRequests: MAX_READS_PER_STATEMENT,
   }),

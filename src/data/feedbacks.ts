@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { createReadBatcher, MAX_READS_PER_STATEMENT, perDatabase, READS_IN_FLIGHT } from '../db/read-batcher.js';
 import { isoUtc, jsonText } from '../db/sql.js';
-import { StatementTemplate } from '../db/statement.js';
+import { type BoundStatement, StatementTemplate } from '../db/statement.js';
 import { JsonText } from '../domain/json-text.js';
 import { averageScore, feedbackScore, isNegative, isNeutral, isPositive, reputationScore } from './scores.js';
 
@@ -108,13 +108,16 @@ export function feedbackPageQuery(query: { agentId: unknown; limit: number; offs
   return sql`select total, shown, feedbacks from agents a ${page} where a.id = ${query.agentId}::int8`;
 }
 
-/** The pages of the requests in `pages` (a json array of FeedbackPageQuery), each row with its place `n`. */
+/**
+ * The pages of the requests in `pages` (a json array of FeedbackPageQuery), each row with its place
+ * `n`; each agent looked up by its key, as the profiles are (agents.ts).
+ */
 const FEEDBACK_PAGES = new StatementTemplate<'pages'>(
   (slot) => sql`
     select want.n::int as n, total, shown, feedbacks
     from rows from (json_to_recordset(${slot('pages')}::json) as (agent_id int8, "limit" int, "offset" int, "includeRevoked" bool))
       with ordinality as want(agent_id, page_limit, page_offset, include_revoked, n)
-    join agents a on a.id = want.agent_id
+    cross join lateral (select a.id from agents a where a.id = want.agent_id limit 1) a
     ${feedbackPageJoins({
       agentId: sql`want.agent_id`,
       limit: sql`want.page_limit`,
@@ -123,18 +126,22 @@ const FEEDBACK_PAGES = new StatementTemplate<'pages'>(
     })}`,
 );
 
+/** The statement that reads `pages` together; each row carries the place `n` of the page it answers. */
+export function feedbackPagesStatement(pages: readonly FeedbackPageQuery[]): BoundStatement {
+  return FEEDBACK_PAGES.bind({
+    pages: jsonText(
+      pages.map((page) => ({ agent_id: page.agentId, limit: page.limit, offset: page.offset, includeRevoked: page.includeRevoked })),
+    ),
+  });
+}
+
 const PlacedPage = FeedbackPageRow.extend({ n: z.number() });
 
 /** Pages are read many at a time: the paid calls answered together share one statement. */
 const pageReads = perDatabase((db) =>
   createReadBatcher(db, {
     row: PlacedPage,
-    statement: (pages: readonly FeedbackPageQuery[]) =>
-      FEEDBACK_PAGES.bind({
-        pages: jsonText(
-          pages.map((page) => ({ agent_id: page.agentId, limit: page.limit, offset: page.offset, includeRevoked: page.includeRevoked })),
-        ),
-      }),
+    statement: feedbackPagesStatement,
     inFlight: READS_IN_FLIGHT,
     maxRequests: MAX_READS_PER_STATEMENT,
   }),
