@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization } from '../../src/auth/organizations.js';
 import { reserveWith } from '../../src/billing/holds.js';
@@ -11,27 +10,12 @@ import { rollUpUsage } from '../../src/billing/usage-rollup.js';
 import { chargeStatement } from '../../src/tasks/charge-combiner.js';
 import { insertWorkingTaskFromHold, messageIdUnused, taskPageStatements } from '../../src/tasks/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { ExplainedRow, type PlanNode, planNodes } from '../helpers/plans.js';
 import { needs } from '../helpers/requirements.js';
 
 const DAYS = 60;
 const TASKS_PER_ORG = 60_000;
 const tierOf: UsageQuery['tierOf'] = (tool) => sql`case ${tool} when 'getTrend' then '1' else '0' end`;
-
-/** One node of an `explain (format json)` plan, with the fields these tests look at. */
-const planNode = z.object({
-  'Node Type': z.string(),
-  'Relation Name': z.string().optional(),
-  'Index Name': z.string().optional(),
-  'Sort Key': z.array(z.string()).optional(),
-  get Plans() {
-    return z.array(planNode).optional();
-  },
-});
-type PlanNode = z.infer<typeof planNode>;
-/** `explain (format json)` answers one row holding a one-element array around the plan. */
-const explained = z.object({ 'QUERY PLAN': z.tuple([z.object({ Plan: planNode })]) });
-
-const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 
 /**
  * The plans PostgreSQL picks for the billing reads over tables of a realistic shape: the planner's
@@ -44,8 +28,8 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
   let keyId: string;
 
   const planOf = async (statement: SQL) => {
-    const [row] = await database.db.rows(explained, sql`explain (format json) ${statement}`);
-    return nodes(row!['QUERY PLAN'][0].Plan);
+    const [row] = await database.db.rows(ExplainedRow, sql`explain (format json) ${statement}`);
+    return planNodes(row!['QUERY PLAN'][0].Plan);
   };
   const expectNoTaskScan = (plan: PlanNode[]) => {
     const onTasks = plan.filter((node) => node['Relation Name'] === 'tasks');

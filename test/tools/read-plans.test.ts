@@ -1,29 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { agentProfilesStatement } from '../../src/data/agents.js';
 import { feedbackPagesStatement } from '../../src/data/feedbacks.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import type { BoundStatement } from '../../src/db/statement.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { ExplainedRow, type PlanNode, planNodes } from '../helpers/plans.js';
 import { needs } from '../helpers/requirements.js';
-
-const planNode: z.ZodType<PlanNode> = z.lazy(() =>
-  z.object({
-    'Node Type': z.string(),
-    'Relation Name': z.string().optional(),
-    'Index Name': z.string().optional(),
-    Plans: z.array(planNode).optional(),
-  }),
-);
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-const explained = z.object({ 'QUERY PLAN': z.tuple([z.object({ Plan: planNode })]) });
-const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 
 /**
  * The Tier 0 reads of a group of calls (issue 18) reach each agent through its index, never by
@@ -46,9 +29,9 @@ describe('grouped Tier 0 reads use indexes (PostgreSQL only)', needs('postgres')
       await tx.run(sql`set local plan_cache_mode = force_generic_plan`);
       await tx.run(sql.raw(`prepare grouped_read as ${statement.text}`));
       const values = statement.params.map((value) => `'${String(value).replaceAll("'", "''")}'`).join(', ');
-      const [row] = await tx.rows(explained, sql.raw(`explain (format json) execute grouped_read(${values})`));
+      const [row] = await tx.rows(ExplainedRow, sql.raw(`explain (format json) execute grouped_read(${values})`));
       await tx.run(sql.raw('deallocate grouped_read'));
-      return nodes(row!['QUERY PLAN'][0].Plan);
+      return planNodes(row!['QUERY PLAN'][0].Plan);
     });
 
   const scansOf = (plan: PlanNode[], table: string) =>
