@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
-import { createReadBatcher, MAX_READS_PER_STATEMENT, perDatabase, READS_IN_FLIGHT } from '../db/read-batcher.js';
+import { groupedReads } from '../db/read-batcher.js';
 import { isoUtc, jsonText } from '../db/sql.js';
 import { type BoundStatement, StatementTemplate } from '../db/statement.js';
 
@@ -48,14 +48,7 @@ export function agentProfilesStatement(agentIds: readonly bigint[]): BoundStatem
 const placedProfile = agentProfile.extend({ n: z.number() });
 
 /** Profiles are read many at a time: the paid calls answered together share one statement. */
-const profileReads = perDatabase((db) =>
-  createReadBatcher(db, {
-    row: placedProfile,
-    statement: agentProfilesStatement,
-    inFlight: READS_IN_FLIGHT,
-    maxRequests: MAX_READS_PER_STATEMENT,
-  }),
-);
+const profileReads = groupedReads({ row: placedProfile, statement: agentProfilesStatement });
 
 export async function findAgentProfile(db: Database, agentId: bigint): Promise<AgentProfile | undefined> {
   const placed = await profileReads(db).read(agentId);

@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
-import { createReadBatcher, MAX_READS_PER_STATEMENT, perDatabase, READS_IN_FLIGHT } from '../db/read-batcher.js';
+import { groupedReads } from '../db/read-batcher.js';
 import { isoUtc, jsonText } from '../db/sql.js';
 import { type BoundStatement, StatementTemplate } from '../db/statement.js';
 import { JsonText } from '../domain/json-text.js';
@@ -138,14 +138,7 @@ export function feedbackPagesStatement(pages: readonly FeedbackPageQuery[]): Bou
 const PlacedPage = FeedbackPageRow.extend({ n: z.number() });
 
 /** Pages are read many at a time: the paid calls answered together share one statement. */
-const pageReads = perDatabase((db) =>
-  createReadBatcher(db, {
-    row: PlacedPage,
-    statement: feedbackPagesStatement,
-    inFlight: READS_IN_FLIGHT,
-    maxRequests: MAX_READS_PER_STATEMENT,
-  }),
-);
+const pageReads = groupedReads({ row: PlacedPage, statement: feedbackPagesStatement });
 
 /** One page of an agent's feedback, newest first; undefined when the agent is not registered. */
 export async function listFeedbacks(db: Database, query: FeedbackPageQuery): Promise<FeedbackPage | undefined> {

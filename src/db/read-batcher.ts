@@ -20,18 +20,18 @@ export interface ReadBatcher<Request, Answer> {
  * Read statements running at once per kind of read. More than the charge combiner's two: a read
  * holds no lock, and a pool of ten connections serves both.
  */
-export const READS_IN_FLIGHT = 4;
+const READS_IN_FLIGHT = 4;
 /** Bounds one read statement's parameter and answer. */
-export const MAX_READS_PER_STATEMENT = 50;
+const MAX_READS_PER_STATEMENT = 50;
 
 export interface ReadBatch<Request, Row extends z.ZodType<{ n: number }>> {
   /** Each row carries `n`, the 1-based place of the request it answers in `requests`; at most one row per request. */
   row: Row;
   statement(requests: readonly Request[]): Statement;
-  /** statements running at once */
-  inFlight: number;
-  /** requests in one statement at most */
-  maxRequests: number;
+  /** statements running at once (READS_IN_FLIGHT unless said) */
+  inFlight?: number;
+  /** requests in one statement at most (MAX_READS_PER_STATEMENT unless said) */
+  maxRequests?: number;
 }
 
 interface Waiting<Request, Answer> {
@@ -63,7 +63,7 @@ export function createReadBatcher<Request, Row extends z.ZodType<{ n: number }>>
 
   async function drain(): Promise<void> {
     running += 1;
-    while (pending.length > 0) await run(pending.splice(0, batch.maxRequests));
+    while (pending.length > 0) await run(pending.splice(0, batch.maxRequests ?? MAX_READS_PER_STATEMENT));
     running -= 1;
   }
 
@@ -71,18 +71,20 @@ export function createReadBatcher<Request, Row extends z.ZodType<{ n: number }>>
     read: (request) =>
       new Promise((resolve, reject) => {
         pending.push({ request, resolve, reject });
-        if (running < batch.inFlight) void drain();
+        if (running < (batch.inFlight ?? READS_IN_FLIGHT)) void drain();
       }),
   };
 }
 
-/** One batcher per database and kind of read, made at its first use. */
-export function perDatabase<Batcher>(make: (db: Database) => Batcher): (db: Database) => Batcher {
-  const made = new WeakMap<Database, Batcher>();
+/** A kind of read done in groups: its batcher for a database, made at the first read on it. */
+export function groupedReads<Request, Row extends z.ZodType<{ n: number }>>(
+  batch: ReadBatch<Request, Row>,
+): (db: Database) => ReadBatcher<Request, z.output<Row>> {
+  const made = new WeakMap<Database, ReadBatcher<Request, z.output<Row>>>();
   return (db) => {
     let batcher = made.get(db);
     if (!batcher) {
-      batcher = make(db);
+      batcher = createReadBatcher(db, batch);
       made.set(db, batcher);
     }
     return batcher;

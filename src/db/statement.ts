@@ -47,7 +47,7 @@ export function asQuery(statement: Statement): { text: string; params: readonly 
  * template per shape).
  */
 export class StatementTemplate<Slot extends string> {
-  readonly text: string;
+  private readonly text: string;
   private readonly params: readonly unknown[];
   private readonly pieces: readonly string[];
 
@@ -91,9 +91,7 @@ export class StatementTemplate<Slot extends string> {
  * `standard_conforming_strings` says, so no value can end the literal and write SQL of its own.
  */
 export function literalOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  if (typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value))) return String(value);
   if (typeof value === 'string') {
     let tag = '$v$';
     // the tag's first occurrence in value + tag must be the one appended ("$v" + "$v$" would close early)
