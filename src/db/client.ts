@@ -24,9 +24,9 @@ export interface Database {
    * travelling on as a wrong value. Row schemas are module constants: zod compiles a schema at its
    * first parse (about 140 µs), so one built inside a function is compiled again at every call.
    */
-  rows<Row extends z.ZodType>(row: Row, query: Statement, options?: StatementOptions): Promise<z.output<Row>[]>;
+  rows<Row extends z.ZodType>(row: Row, query: Statement): Promise<z.output<Row>[]>;
   /** Runs one statement whose rows nobody reads. */
-  run(query: Statement, options?: StatementOptions): Promise<void>;
+  run(query: Statement): Promise<void>;
   /** Runs `work` in one transaction; `tx` is a Database whose statements all belong to it. */
   transaction<T>(work: (tx: Database) => Promise<T>): Promise<T>;
   migrate(): Promise<void>;
@@ -76,20 +76,10 @@ export interface ExclusiveLock {
   release(): Promise<void>;
 }
 
-export interface StatementOptions {
-  /**
-   * Plan the statement at every execution instead of reusing the connection's prepared plan (on
-   * PostgreSQL; PGlite always plans). For a statement whose best plan changes as a table grows from
-   * empty: a cached generic plan keeps the choice made while the table was tiny until the next
-   * ANALYZE.
-   */
-  readonly planEachTime?: boolean;
-}
-
 export type DatabaseOptions = { url: string; poolSize?: number } | { dataDir: string } | { memory: true };
 
 /** One statement's rows as the driver gives them. */
-type RawStatement = (query: Statement, options?: StatementOptions) => Promise<unknown[]>;
+type RawStatement = (query: Statement) => Promise<unknown[]>;
 
 /** A row the statement returned that its schema refuses: a query and its schema disagree. */
 export class RowShapeError extends Error {
@@ -111,9 +101,9 @@ function parsedRows<Row extends z.ZodType>(row: Row, raw: unknown[]): z.output<R
 /** `rows` and `run` over a driver's raw statement. */
 function statements(raw: RawStatement): Pick<Database, 'rows' | 'run'> {
   return {
-    rows: async (row, query, options) => parsedRows(row, await raw(query, options)),
-    run: async (query, options) => {
-      await raw(query, options);
+    rows: async (row, query) => parsedRows(row, await raw(query)),
+    run: async (query) => {
+      await raw(query);
     },
   };
 }
@@ -167,7 +157,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       busy -= 1;
     }
   };
-  const own = statements((query, statementOptions) => counted(() => retryDeadlocks(() => raw(query, statementOptions))));
+  const own = statements((query) => counted(() => retryDeadlocks(() => raw(query))));
   return {
     ...db,
     ...own,
@@ -292,10 +282,9 @@ function openPostgres(url: string, poolSize: number, poolUse: () => PoolUse): Op
     echo: subscriptions.deliver,
     // drizzle's execute() never prepares, so every statement would cost a parse, a plan and an extra
     // round trip; postgres.js keeps named prepared statements per connection when asked to.
-    raw: async (query, options) => {
+    raw: async (query) => {
       const { text, params } = asQuery(query);
-      const prepare = options?.planEachTime !== true;
-      return await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare });
+      return await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true });
     },
   };
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { fillPlaceholders, type Placeholder, SQL, type SQLChunk, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 
@@ -51,17 +50,7 @@ export class StatementTemplate<Slot extends string> {
   private readonly params: readonly unknown[];
   private readonly pieces: readonly string[];
 
-  /**
-   * `valuesInText`: each execution writes its values into the statement's text as literals (see
-   * `literalOf`) instead of sending them as parameters. For a statement that is planned at every
-   * execution anyway (`planEachTime`): postgres.js sends such a statement with parameters in two
-   * round trips (Parse and Describe, then Bind and Execute once PostgreSQL has named the
-   * parameters' types), without any in one.
-   */
-  constructor(
-    build: (slot: (name: Slot) => Placeholder<Slot>) => SQL,
-    private readonly options: { valuesInText?: boolean } = {},
-  ) {
+  constructor(build: (slot: (name: Slot) => Placeholder<Slot>) => SQL) {
     const { sql: text, params } = dialect.sqlToQuery(build((name) => sql.placeholder(name)));
     // drizzle writes parameter i as $i, in order; a "$1" of the statement's own would be misread.
     const pieces = text.split(/\$\d+/);
@@ -75,28 +64,6 @@ export class StatementTemplate<Slot extends string> {
   }
 
   bind(values: Readonly<Record<Slot, unknown>>): BoundStatement {
-    const params = fillPlaceholders(this.params as Parameters<typeof fillPlaceholders>[0], values);
-    if (!this.options.valuesInText) return new BoundStatement(this.text, params, this.pieces);
-    let text = this.pieces[0] ?? '';
-    params.forEach((value, index) => {
-      text += literalOf(value) + (this.pieces[index + 1] ?? '');
-    });
-    return new BoundStatement(text, [], [text]);
+    return new BoundStatement(this.text, fillPlaceholders(this.params as Parameters<typeof fillPlaceholders>[0], values), this.pieces);
   }
-}
-
-/**
- * `value` as an SQL literal. A string is dollar-quoted under a tag that does not close early inside
- * it: PostgreSQL takes everything up to the tag as it stands, with no escape processing whatever
- * `standard_conforming_strings` says, so no value can end the literal and write SQL of its own.
- */
-export function literalOf(value: unknown): string {
-  if (typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value))) return String(value);
-  if (typeof value === 'string') {
-    let tag = '$v$';
-    // the tag's first occurrence in value + tag must be the one appended ("$v" + "$v$" would close early)
-    while ((value + tag).indexOf(tag) !== value.length) tag = `$v${randomBytes(8).toString('hex')}$`;
-    return `${tag}${value}${tag}`;
-  }
-  throw new Error(`a statement value of type ${typeof value} has no literal form here`);
 }

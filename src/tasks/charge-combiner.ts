@@ -22,16 +22,13 @@ const STATEMENTS_IN_FLIGHT = 2;
 const MAX_CALLS_PER_STATEMENT = 100;
 
 /** The charge statement (billing/charges.ts) over answered calls, rendered once: only its calls and dates change. */
-const CHARGE = new StatementTemplate<'calls' | 'day' | 'month'>(
-  (slot) =>
-    chargeCalls({
-      calls: answeredCallRows(slot('calls')),
-      periods: { day: slot('day'), month: slot('month') },
-      messageIdUnused: callMessageIdUnused,
-      taskWrite: insertCompletedTasksFromPaid,
-    }),
-  // planned at every execution (see `statement` below), so sent in one round trip, values in its text
-  { valuesInText: true },
+const CHARGE = new StatementTemplate<'calls' | 'day' | 'month'>((slot) =>
+  chargeCalls({
+    calls: answeredCallRows(slot('calls')),
+    periods: { day: slot('day'), month: slot('month') },
+    messageIdUnused: callMessageIdUnused,
+    taskWrite: insertCompletedTasksFromPaid,
+  }),
 );
 
 /** The one statement that pays for `calls` and records their tasks completed, counting the spend in `periods`. */
@@ -73,9 +70,9 @@ export function createChargeCombiner(db: Database, clock: () => Date = () => new
 
   /**
    * One statement for `batch`. Its span is a child of the first call's span and links the others':
-   * a span has one parent, and the statement belongs to each call's trace alike. Planned each time:
-   * its probes of `tasks` must use the messageId index however few tasks there were when a cached
-   * plan was made; one plan serves the whole group.
+   * a span has one parent, and the statement belongs to each call's trace alike. Prepared, its
+   * generic plan cached per connection: the messageId probes it holds are planned apart, at each
+   * execution (`message_id_used`, docs/adr/0018-prepared-charge.md).
    */
   const statement = (batch: Waiting[]) =>
     inSpan(
@@ -88,8 +85,6 @@ export function createChargeCombiner(db: Database, clock: () => Date = () => new
             batch.map((entry) => entry.call),
             spendPeriodsAt(clock()),
           ),
-          // Stryker disable next-line ObjectLiteral,BooleanLiteral: a planning choice (read-plans.test.ts checks the plan), not a result
-          { planEachTime: true },
         ),
       { origins: batch.map((entry) => entry.origin) },
     );

@@ -189,13 +189,13 @@ export function startCallOnWaitingTaskFromHold(
 
 /**
  * The task a messageId of an organization was used by, if any: the task it opened, or the task it
- * made a tool call on (a follow-up). A scalar subquery of two index probes: one condition with OR
- * becomes, inside a charge of many calls, a hash anti join that reads every task of the organization.
+ * made a tool call on (a follow-up). The database function `task_using_message_id`
+ * (migrations/0015) probes both indexes, planned apart from the prepared statement that calls it,
+ * with the size `tasks` has at that execution, never with the size it had when the statement's
+ * generic plan was cached (docs/adr/0018-prepared-charge.md).
  */
 function taskUsingMessageId(orgId: SQL, messageId: SQL): SQL {
-  return sql`coalesce(
-    (select t.id from tasks t where t.org_id = ${orgId} and t.message_id = ${messageId} limit 1),
-    (select t.id from tasks t where t.org_id = ${orgId} and t.call_message_id = ${messageId} limit 1))`;
+  return sql`task_using_message_id(${orgId}, ${messageId})`;
 }
 
 /**
