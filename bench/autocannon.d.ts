@@ -19,6 +19,8 @@ declare module 'autocannon' {
     connections?: number;
     /** seconds */
     duration?: number;
+    /** requests per second over all connections: an open loop at that rate */
+    overallRate?: number;
     /** seconds before a request counts as timed out */
     timeout?: number;
     requests?: RequestDefinition[];

@@ -13,7 +13,10 @@ export interface ChargedCounterReport {
   counterMicroUsdc: string | null;
   /** the counter by tool */
   counterByTool: Record<string, string>;
-  /** −Σ amount of the charge and capture rows that gateway wrote: the run's, less those written while the metrics-off gateway served */
+  /**
+   * −Σ amount of the charge and capture rows that gateway wrote: the run's, less the floor's (written
+   * before the gateway started) and those written while the metrics-off gateway served
+   */
   ledgerMicroUsdc: string;
   /** −Σ amount of the charge and capture rows written while the metrics-off gateway served, left out of ledgerMicroUsdc */
   metricsOffLedgerMicroUsdc: string;

@@ -18,10 +18,13 @@ import type { BenchOrganization } from './seed.js';
 export const FLOOR_CLIENTS = 16;
 const FLOOR_THREADS = 2;
 
+/** Issue 18's targets: the gateway at 1.3 × the floor with p99 ≤ 50 ms, and ≤ 0.30 ms of gateway CPU per Tier 0 call. */
+export const FLOOR_TARGETS = { ratio: 1.3, p99Ms: 50, gatewayCpuPerCallMs: 0.3 } as const;
+
 /** The gateway scenario each floor shape is the floor of. */
 export const FLOOR_OF: Readonly<Record<FloorShape, string>> = { spread: 'tier0-spread', 'hot-org': 'tier0-hot-org' };
-/** Other scenarios compared with a floor: tier0-spread at the floor's own concurrency. */
-export const ALSO_COMPARED: Readonly<Record<string, FloorShape>> = { 'tier0-spread-16': 'spread' };
+/** Other scenarios compared with a floor: tier0-spread at the floor's own concurrency, and sent at the target's rate. */
+export const ALSO_COMPARED: Readonly<Record<string, FloorShape>> = { 'tier0-spread-16': 'spread', 'tier0-spread-paced': 'spread' };
 
 export interface FloorResult {
   shape: FloorShape;

@@ -11,6 +11,8 @@ export interface LoadSpec {
   url: string;
   connections: number;
   durationS: number;
+  /** requests per second over all connections (autocannon corrects latency for coordinated omission); unpaced when absent */
+  overallRate?: number;
   /** called once per request: a fresh body (unique messageIds) and whose key sends it */
   nextRequest: () => OutgoingRequest;
 }
@@ -37,6 +39,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     connections: spec.connections,
     duration: spec.durationS,
     timeout: REQUEST_TIMEOUT_S,
+    ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     requests: [

@@ -56,9 +56,9 @@ async function bench(): Promise<boolean> {
   const chosen = options.only.length ? scenarios.filter((scenario) => options.only.includes(scenario.name)) : scenarios;
   const measureUsage = !options.only.length || options.only.includes(USAGE);
   const measureIndexer = !options.only.length || options.only.includes(INDEXER);
-  // A floor runs with the scenario it is the floor of.
+  // A floor runs with the scenario it is the floor of, and with a scenario paced at a multiple of it.
   const floorShapes = (Object.keys(FLOOR_OF) as FloorShape[]).filter((shape) =>
-    chosen.some((scenario) => scenario.name === FLOOR_OF[shape]),
+    chosen.some((scenario) => scenario.name === FLOOR_OF[shape] || scenario.pacedAt?.floor === shape),
   );
   say(`${options.mode} run: ${options.durationS} s per scenario, ${options.warmupS} s warm-up; server ${redacted(options.serverUrl)}`);
   // Before anything is seeded: a machine without pgbench fails the run at once, and says why.
@@ -78,6 +78,38 @@ async function bench(): Promise<boolean> {
         `rolled up in ${usageHistory.rollupSeconds.toFixed(1)} s`,
     );
   }
+
+  // Before the gateway starts, so nothing else touches the database while it runs and a paced
+  // scenario knows its rate. Its reserve and capture rows balance; its captures are no gateway's
+  // charges, so the charged-counter check leaves out what the ledger held before the gateway started.
+  const floorRuns: FloorResult[] = [];
+  if (floorShapes.length) await prepareFloor(database.url, seeded.organizations);
+  for (const shape of floorShapes) {
+    say(`floor ${shape}: pgbench, a naive paid call (${FLOOR_OF[shape]}'s organizations)`);
+    const run = await runFloor(shape, {
+      url: database.url,
+      database: database.name,
+      agents: options.dataset.agents,
+      organizations: seeded.organizations.length,
+      warmupS: options.warmupS,
+      durationS: options.durationS,
+    });
+    say(`  ${run.callsPerS} calls/s, p99 ${run.latencyMs.p99} ms`);
+    floorRuns.push(run);
+  }
+  const chargedBeforeGateway = await chargeLedgerTotal(database.url);
+  /**
+   * requests/s for a paced scenario: its multiple of its floor's calls/s, rounded up to whole
+   * requests per connection (autocannon paces each connection at its share)
+   */
+  const rateOf = (scenario: Scenario): number | undefined => {
+    if (!scenario.pacedAt) return undefined;
+    const { floor, multiple } = scenario.pacedAt;
+    const callsPerS = floorRuns.find((run) => run.shape === floor)?.callsPerS;
+    if (!callsPerS) throw new Error(`${scenario.name} is paced at the ${floor} floor, which measured no calls`);
+    const perConnection = Math.ceil((multiple * callsPerS) / scenario.callsPerRequest / scenario.connections);
+    return perConnection * scenario.connections;
+  };
 
   mkdirSync(resultsDir, { recursive: true });
   // one directory per run, so the summary reads this run's profiles only
@@ -125,7 +157,10 @@ async function bench(): Promise<boolean> {
   };
   const results: ScenarioResult[] = [];
   for (const scenario of chosen) {
-    say(`${scenario.name}: ${scenario.description}, ${scenario.connections} connections`);
+    const overallRate = rateOf(scenario);
+    say(
+      `${scenario.name}: ${scenario.description}, ${scenario.connections} connections${overallRate ? `, ${overallRate} requests/s` : ''}`,
+    );
     const { target, done } = await targetOf(scenario);
     const result = await runScenario(
       scenario,
@@ -135,6 +170,7 @@ async function bench(): Promise<boolean> {
         database: database.name,
         durationS: options.durationS,
         warmupS: options.warmupS,
+        ...(overallRate ? { overallRate } : {}),
       },
       input,
     ).finally(done);
@@ -157,27 +193,10 @@ async function bench(): Promise<boolean> {
     };
   }
   const chargedCounter = await checkChargedCounter(gateway.baseUrl, {
-    ledgerMicroUsdc: runCharged - metricsOffCharged,
+    ledgerMicroUsdc: runCharged - chargedBeforeGateway - metricsOffCharged,
     metricsOffLedgerMicroUsdc: metricsOffCharged,
   });
   await gateway.stop();
-  // After the checks and with the gateway stopped: the floor's capture rows are no gateway's charges,
-  // and nothing else touches the database while it runs. Its reserve and capture rows balance.
-  const floorRuns: FloorResult[] = [];
-  if (floorShapes.length) await prepareFloor(database.url, seeded.organizations);
-  for (const shape of floorShapes) {
-    say(`floor ${shape}: pgbench, a naive paid call (${FLOOR_OF[shape]}'s organizations)`);
-    const run = await runFloor(shape, {
-      url: database.url,
-      database: database.name,
-      agents: options.dataset.agents,
-      organizations: seeded.organizations.length,
-      warmupS: options.warmupS,
-      durationS: options.durationS,
-    });
-    say(`  ${run.callsPerS} calls/s, p99 ${run.latencyMs.p99} ms`);
-    floorRuns.push(run);
-  }
   const indexer = measureIndexer ? await benchIndexerBackfill(options.serverUrl, options.indexerEvents, say) : undefined;
   if (indexer) say(formatIndexerBench(indexer));
   if (profileDir) {

@@ -24,6 +24,8 @@ export interface ScenarioResult {
   gateway?: 'metrics-off';
   connections: number;
   callsPerRequest: number;
+  /** the requests/s an open-loop scenario was sent at (Scenario.pacedAt); absent for closed loops */
+  pacedAtPerS?: number;
   durationS: number;
   requests: number;
   requestsPerS: number;
@@ -57,14 +59,24 @@ function errorCounts(load: LoadResult): ErrorCounts {
 
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
-/** Runs the scenario unmeasured for `warmupS` (if > 0), then measured for `durationS`. */
+/**
+ * Runs the scenario unmeasured for `warmupS` (if > 0), then measured for `durationS`; at
+ * `overallRate` requests/s when given (an open loop), else each connection as fast as it is answered.
+ */
 export async function runScenario(
   scenario: Scenario,
-  target: { url: string; gatewayPid: number; database: string; durationS: number; warmupS: number },
+  target: { url: string; gatewayPid: number; database: string; durationS: number; warmupS: number; overallRate?: number },
   input: ScenarioInput,
 ): Promise<ScenarioResult> {
+  const { overallRate } = target;
   const load = (durationS: number) =>
-    runLoad({ url: target.url, connections: scenario.connections, durationS, nextRequest: scenario.requests(input) });
+    runLoad({
+      url: target.url,
+      connections: scenario.connections,
+      durationS,
+      ...(overallRate ? { overallRate } : {}),
+      nextRequest: scenario.requests(input),
+    });
   if (target.warmupS > 0) await load(target.warmupS);
   const before = takeCpuSnapshot(target.gatewayPid, target.database);
   const measured = await load(target.durationS);
@@ -78,6 +90,7 @@ export async function runScenario(
     ...(scenario.gateway ? { gateway: scenario.gateway } : {}),
     connections: scenario.connections,
     callsPerRequest: scenario.callsPerRequest,
+    ...(overallRate ? { pacedAtPerS: overallRate } : {}),
     durationS: measured.durationS,
     requests: measured.requests,
     requestsPerS: round1(requestsPerS),

@@ -1,4 +1,6 @@
 import { type CallPicker, mixCalls, sendMessage, tier0Calls, tier1Calls } from './calls.js';
+import { FLOOR_TARGETS } from './floor.js';
+import type { FloorShape } from './floor-script.js';
 import type { OutgoingRequest } from './load.js';
 import type { BenchOrganization } from './seed.js';
 
@@ -21,6 +23,12 @@ export interface Scenario {
    * the run's own gateway idles.
    */
   gateway?: 'metrics-off';
+  /**
+   * An open loop: requests are sent at `multiple` × the calls/s of the floor `floor` (measured
+   * before the gateway's scenarios, in the same run) whatever the answers' latency, instead of
+   * each connection sending its next request when its answer arrives.
+   */
+  pacedAt?: { floor: FloorShape; multiple: number };
 }
 
 const TIER1_SHARE = 0.3;
@@ -57,6 +65,16 @@ export const scenarios: Scenario[] = [
     connections: 16,
     callsPerRequest: 1,
     requests: tier0Spread,
+  },
+  // Issue 18's latency target read at the rate it asks for: 64 closed-loop connections on a saturated
+  // machine measure their own queue (p50 ≈ 64 ÷ calls/s), not what a call at the target rate waits.
+  {
+    name: 'tier0-spread-paced',
+    description: `tier0-spread sent at ${FLOOR_TARGETS.ratio} × the spread floor's calls/s (an open loop)`,
+    connections: 64,
+    callsPerRequest: 1,
+    requests: tier0Spread,
+    pacedAt: { floor: 'spread', multiple: FLOOR_TARGETS.ratio },
   },
   // What counting metrics costs (issue 17): tier0-spread with metrics, without, without, with (A B B A),
   // back to back on the same warm database, so a machine that speeds up or slows down over those
