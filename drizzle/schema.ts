@@ -569,3 +569,48 @@ export const indexerUndo = pgTable(
   },
   (t) => [index('indexer_undo_chain_block_idx').on(t.chainId, t.blockNumber)],
 );
+
+// ── Tool catalog ─────────────────────────────────────────────────────────────
+
+/** active: offered and the default for its name; deprecated: still answers, with a note; retired: refused. */
+export const catalogToolStatus = pgEnum('catalog_tool_status', ['active', 'deprecated', 'retired']);
+
+/**
+ * Upstream HTTP tools sold through the gateway (issue 19; docs/adr/0019-tool-catalog.md), one row
+ * per name and version. The built-in tools are not rows: they are compiled in, and their names are
+ * reserved. The provider's header values are sealed (AES-256-GCM under SECRETS_KEY, bound to the
+ * row's name and version); only their names are kept in the clear, to be listed.
+ */
+export const catalogTools = pgTable(
+  'catalog_tools',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    /** semver, as registered */
+    version: text('version').notNull(),
+    description: text('description').notNull(),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    tier: smallint('tier').notNull(),
+    /** null: the tier's price */
+    priceMicroUsdc: bigint('price_micro_usdc', { mode: 'bigint' }),
+    settlement: text('settlement').notNull(),
+    /** json, not jsonb: the schemas keep the provider's member order, which agents and LLMs read */
+    argumentsSchema: json('arguments_schema').notNull(),
+    resultSchema: json('result_schema'),
+    upstreamUrl: text('upstream_url').notNull(),
+    upstreamTimeoutMs: integer('upstream_timeout_ms').notNull(),
+    upstreamHeaderNames: text('upstream_header_names').array().notNull().default(sql`'{}'::text[]`),
+    /** the header values, sealed; null when there are none */
+    upstreamHeadersSealed: text('upstream_headers_sealed'),
+    providerOrgId: uuid('provider_org_id').references(() => organizations.id),
+    status: catalogToolStatus('status').notNull().default('active'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('catalog_tools_name_version_uq').on(t.name, t.version),
+    check('catalog_tools_tier_range', sql`${t.tier} between 0 and 3`),
+    check('catalog_tools_price_nonneg', sql`${t.priceMicroUsdc} is null or ${t.priceMicroUsdc} >= 0`),
+    check('catalog_tools_settlement', sql`${t.settlement} in ('instant', 'hold')`),
+  ],
+);

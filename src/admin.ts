@@ -1,3 +1,4 @@
+import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { OPERATOR } from './audit/record.js';
@@ -11,11 +12,14 @@ import {
   organizationsNamed,
 } from './auth/organizations.js';
 import { grantCredits } from './billing/accounts.js';
-import { ConfigError, loadConfig } from './config.js';
+import { MAX_MANIFEST_BYTES, manifestProblem, type ToolManifest, ToolManifestSchema } from './catalog/manifest.js';
+import { listTools, registerTool, setToolStatus } from './catalog/store.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import type { Database } from './db/client.js';
 import { DatabaseUnavailableError, openConfiguredDatabase } from './db/configured.js';
 import { embeddedDatabaseInUse } from './db/embedded-lock.js';
 import { INT8_MAX, NUMERIC_VALUE_OUT_OF_RANGE, sqlState } from './db/sql.js';
+import { InvalidInput } from './domain/errors.js';
 import { cliMaxTier, cliRateLimit, cliSpendCap, cliTools, type KeyPolicyPatch, NO_KEY_POLICY, policyJson } from './policies/policy.js';
 import { updateKeyPolicy, updateOrgPolicy } from './policies/store.js';
 import { createToolRegistry } from './tools/registry.js';
@@ -42,6 +46,14 @@ const HELP = `Usage: npm run admin -- <command> [options]    (same DATABASE_URL 
                  bounds over all the organization's keys
   revoke-key --key <key id>
                  refused at once from then on
+
+  register-tool --file <tool.json>
+                 sells an upstream HTTP tool: a new name, or a new version of one (README, "Tool catalog")
+  list-tools     every version of every catalog tool (header values never shown)
+  deprecate-tool --name <name> --version <semver>
+                 still answers, with a deprecation note
+  retire-tool --name <name> --version <semver>
+                 refused from then on
 
 Policy flags (none removes a bound):
   --tools <name,name,…|all>         the tools the key may call
@@ -107,6 +119,10 @@ const commands = {
   'set-key-policy': z.object({ key: uuid, ...keyPolicyFlags }),
   'set-org-policy': z.object({ org: uuid, 'spend-cap': cliSpendCap.optional(), 'rate-limit': cliRateLimit.optional() }),
   'revoke-key': z.object({ key: uuid }),
+  'register-tool': z.object({ file: text(4096) }),
+  'list-tools': z.object({}),
+  'deprecate-tool': z.object({ name: text(64), version: text(64) }),
+  'retire-tool': z.object({ name: text(64), version: text(64) }),
 } as const;
 
 type Command = keyof typeof commands;
@@ -146,6 +162,8 @@ function parseCommand(argv: string[]) {
       'max-tier': { type: 'string' },
       'spend-cap': { type: 'string' },
       'rate-limit': { type: 'string' },
+      file: { type: 'string' },
+      version: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -178,7 +196,40 @@ function orgView(org: OrganizationSummary) {
 
 type Parsed = Exclude<ReturnType<typeof parseCommand>, { command: 'help' }>;
 
-async function run(db: Database, parsed: Parsed): Promise<Record<string, unknown>> {
+/** The manifest in `path`, parsed and checked; a usage error says what is wrong with it. */
+async function readManifest(path: string) {
+  const size = await stat(path).then(
+    (info) => info.size,
+    () => {
+      throw new UsageError(`register-tool: cannot read ${path}`);
+    },
+  );
+  if (size > MAX_MANIFEST_BYTES) throw new UsageError(`register-tool: ${path} is over ${MAX_MANIFEST_BYTES} bytes`);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    throw new UsageError(`register-tool: ${path} is not JSON`);
+  }
+  const parsed = ToolManifestSchema.safeParse(json);
+  if (!parsed.success) throw new UsageError(`register-tool: ${manifestProblem(parsed.error)}`);
+  return parsed.data;
+}
+
+/** A catalog refusal (InvalidInput) as the command's usage error. */
+function refusedAs<T>(command: string, work: Promise<T>): Promise<T> {
+  return work.catch((error: unknown) => {
+    throw error instanceof InvalidInput ? new UsageError(`${command}: ${error.message}`) : error;
+  });
+}
+
+/** What a command needs besides the database: the configuration, and register-tool's manifest, read before the database opens. */
+interface RunContext {
+  config: Config;
+  manifest: ToolManifest | undefined;
+}
+
+async function run(db: Database, parsed: Parsed, context: RunContext): Promise<Record<string, unknown>> {
   switch (parsed.command) {
     case 'create-org': {
       const [namesake] = parsed.args['allow-duplicate-name'] ? [] : await organizationsNamed(db, parsed.args.name);
@@ -269,6 +320,20 @@ async function run(db: Database, parsed: Parsed): Promise<Record<string, unknown
       if (!(await revokeApiKey(db, { keyId: parsed.args.key, by: OPERATOR }))) throw new UsageError(`no API key ${parsed.args.key}`);
       return { keyId: parsed.args.key, revoked: true };
     }
+    case 'register-tool': {
+      const manifest = context.manifest ?? (await readManifest(parsed.args.file));
+      const reservedNames = new Set(knownTools.list().map((tool) => tool.name));
+      return {
+        tool: await refusedAs('register-tool', registerTool(db, { manifest, secretsKey: context.config.secretsKey, reservedNames })),
+      };
+    }
+    case 'list-tools':
+      return { tools: await listTools(db) };
+    case 'deprecate-tool':
+    case 'retire-tool': {
+      const status = parsed.command === 'deprecate-tool' ? 'deprecated' : 'retired';
+      return { tool: await refusedAs(parsed.command, setToolStatus(db, { ...parsed.args, status })) };
+    }
   }
 }
 
@@ -282,9 +347,11 @@ async function main(): Promise<void> {
   if (!config.databaseUrl && (await embeddedDatabaseInUse(config.dataDir))) {
     throw new UsageError(`the embedded database in ${config.dataDir} is open in a running gateway; stop it first (or use DATABASE_URL)`);
   }
+  // a bad manifest is refused before the database is opened
+  const manifest = parsed.command === 'register-tool' ? await readManifest(parsed.args.file) : undefined;
   const db = await openConfiguredDatabase(config, 2);
   try {
-    console.log(JSON.stringify(await run(db, parsed)));
+    console.log(JSON.stringify(await run(db, parsed, { config, manifest })));
   } finally {
     await db.close();
   }

@@ -16,6 +16,7 @@ import type { AppEnv } from './http/env.js';
 import type { InFlightRequests } from './http/in-flight.js';
 import { countRequests, metricsRoute } from './http/metrics.js';
 import { openApiDocument } from './http/openapi.js';
+import { operatorRoutes } from './http/operator/routes.js';
 import { organizationRoutes } from './http/organization/routes.js';
 import type { TopUpReader } from './http/organization/topups.js';
 import { pageRoutes } from './http/pages/routes.js';
@@ -34,7 +35,8 @@ import { tracingOn } from './tracing/spans.js';
 export interface AppDeps {
   db: Database;
   log: Logger;
-  config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl' | 'settlement'>;
+  config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl' | 'settlement'> &
+    Partial<Pick<Config, 'adminToken' | 'secretsKey'>>;
   /** the chain the ERC-8004 tables are indexed from, whose freshness /readyz and /v1/indexer report */
   indexedChainId?: number;
   walletAuth: WalletAuth;
@@ -121,7 +123,10 @@ export function createApp(deps: AppDeps) {
         observe,
       }),
     )
-    .route('/', billingRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, tools: deps.tools }))
+    .route('/', billingRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, tools: deps.tools }));
+  const { adminToken } = deps.config;
+  if (adminToken) app.route('/', operatorRoutes({ db: deps.db, adminToken, secretsKey: deps.config.secretsKey, tools: deps.tools }));
+  app
     .route('/a2a', a2a)
     // clients that join the card's URL with a path may post to /a2a/
     .route('/a2a/', a2a)

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSecretsKey } from './catalog/secrets.js';
 
 /**
  * The canonical ERC-8004 registries, the defaults on those chains (erc-8004/erc-8004-contracts
@@ -43,6 +44,8 @@ const configSchema = z
     METRICS: z.enum(['on', 'off']).default('on'),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(500).optional(),
     METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+    // the operator API (/admin/v1/…) is served only with it
+    ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').max(500).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DEMO: flag.optional(),
     DEMO_CREDITS: z.coerce.bigint().positive().default(100_000_000n),
@@ -87,6 +90,15 @@ const configSchema = z
       .max(10_000_000)
       .default(256 * 1024),
     REGISTRATION_ALLOW_PRIVATE_NETWORKS: flag.default(false),
+    // 32 bytes, as 64 hex digits or base64: seals the upstream credentials of catalog tools (issue 19)
+    SECRETS_KEY: z
+      .string()
+      .transform((text, ctx) => {
+        const key = parseSecretsKey(text);
+        if (!key) ctx.addIssue({ code: 'custom', message: 'must be 32 bytes as 64 hex digits or base64 (openssl rand -base64 32)' });
+        return key ?? z.NEVER;
+      })
+      .optional(),
     LLM_BASE_URL: z.url().optional(),
     LLM_MODEL: z.string().min(1).optional(),
     LLM_API_KEY: z.string().min(1).optional(),
@@ -164,6 +176,9 @@ const configSchema = z
       // Unset: made once and kept in the database, so every instance signs and checks with the same one.
       sessionSecret: env.SESSION_SECRET,
     },
+    // Unset: catalog tools whose upstream needs headers cannot be registered (their values are never stored in the clear).
+    secretsKey: env.SECRETS_KEY,
+    adminToken: env.ADMIN_TOKEN,
     // Without an LLM, the AI-powered tool is listed as disabled.
     llm:
       env.LLM_BASE_URL && env.LLM_MODEL

@@ -1,8 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
-import { bearerToken } from '../auth/bearer.js';
+import { bearerMatches } from '../auth/bearer.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import type { AppEnv } from './env.js';
 
@@ -24,17 +23,10 @@ export function countRequests(metrics: GatewayMetrics): MiddlewareHandler<AppEnv
   };
 }
 
-function sameToken(offered: string | undefined, expected: string): boolean {
-  if (offered === undefined) return false;
-  const a = Buffer.from(offered);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** GET /metrics in the Prometheus text format; with `token`, only for `Authorization: Bearer <token>`. */
 export function metricsRoute(metrics: GatewayMetrics, token: string | undefined) {
   return new Hono<AppEnv>().get('/metrics', async (c) => {
-    if (token !== undefined && !sameToken(bearerToken(c.req.header('authorization')), token)) {
+    if (token !== undefined && !bearerMatches(c.req.header('authorization'), token)) {
       c.header('WWW-Authenticate', 'Bearer realm="metrics"');
       return c.text('unauthorized: send the metrics token as Authorization: Bearer <token>\n', 401);
     }

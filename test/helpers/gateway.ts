@@ -65,6 +65,8 @@ export interface TestGatewayOptions {
    * main.ts exports, the process metrics too; the app's own (no process metrics) unless given
    */
   metrics?: 'off' | 'served';
+  /** serves the operator API with this ADMIN_TOKEN, sealing upstream headers under `secretsKey` */
+  operator?: { adminToken: string; secretsKey?: Buffer };
 }
 
 /** A gateway on a fresh database. Logs are silent unless TEST_LOG_LEVEL is set. */
@@ -87,6 +89,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       taskDeadlineSlackMs: 30_000,
       publicUrl: undefined,
       settlement: options.settlement ?? 'by-tool',
+      adminToken: options.operator?.adminToken,
+      secretsKey: options.operator?.secretsKey,
     },
     walletAuth,
     leases,

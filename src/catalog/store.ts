@@ -1,0 +1,158 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { catalogTools } from '../../drizzle/schema.js';
+import type { Database } from '../db/client.js';
+import { sqlState } from '../db/sql.js';
+import { InvalidInput } from '../domain/errors.js';
+import { priceOf, type ToolManifest } from './manifest.js';
+import { sealSecret } from './secrets.js';
+
+const FOREIGN_KEY_VIOLATION = '23503';
+
+export type CatalogToolStatus = (typeof catalogTools.$inferSelect)['status'];
+
+/** A catalog tool as operators and agents see it: never its header values, only their names. */
+export interface CatalogToolView {
+  name: string;
+  version: string;
+  description: string;
+  tags: string[];
+  tier: number;
+  /** what a call costs, micro-USDC as a decimal string */
+  priceMicroUsdc: string;
+  settlement: string;
+  argumentsSchema: unknown;
+  resultSchema: unknown;
+  upstream: { url: string; timeoutMs: number; headerNames: string[] };
+  providerOrgId: string | null;
+  status: CatalogToolStatus;
+  createdAt: string;
+  updatedAt: string;
+}
+
+type CatalogRow = typeof catalogTools.$inferSelect;
+
+/** What the sealed header values are bound to: a sealed value copied onto another version does not open. */
+export const sealContext = (name: string, version: string) => `catalog-tool:${name}@${version}`;
+
+function viewOf(row: CatalogRow): CatalogToolView {
+  return {
+    name: row.name,
+    version: row.version,
+    description: row.description,
+    tags: row.tags,
+    tier: row.tier,
+    priceMicroUsdc: priceOf({ tier: row.tier as ToolManifest['tier'], priceMicroUsdc: row.priceMicroUsdc ?? undefined }).toString(),
+    settlement: row.settlement,
+    argumentsSchema: row.argumentsSchema,
+    resultSchema: row.resultSchema ?? null,
+    upstream: { url: row.upstreamUrl, timeoutMs: row.upstreamTimeoutMs, headerNames: row.upstreamHeaderNames },
+    providerOrgId: row.providerOrgId,
+    status: row.status,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export interface RegisterToolInput {
+  manifest: ToolManifest;
+  /** SECRETS_KEY; needed only when the upstream has headers */
+  secretsKey: Buffer | undefined;
+  /** names that are not the catalog's to give: the built-in tools' */
+  reservedNames: ReadonlySet<string>;
+}
+
+/**
+ * Adds a name, or a new version of one. A registered version is never overwritten: what callers
+ * were charged for stays what the version was. Header values are sealed before they reach the
+ * database.
+ */
+export async function registerTool(db: Database, input: RegisterToolInput): Promise<CatalogToolView> {
+  const { manifest } = input;
+  if (input.reservedNames.has(manifest.name)) {
+    throw new InvalidInput('tool_name_reserved', `${manifest.name} is a built-in tool; choose another name`, { name: manifest.name });
+  }
+  const headers = manifest.upstream.headers;
+  const headerNames = Object.keys(headers);
+  if (headerNames.length > 0 && !input.secretsKey) {
+    throw new InvalidInput(
+      'secrets_key_missing',
+      'upstream.headers are stored sealed under SECRETS_KEY, which this gateway does not have',
+      {
+        name: manifest.name,
+      },
+    );
+  }
+  const sealed =
+    headerNames.length > 0 && input.secretsKey
+      ? sealSecret(input.secretsKey, JSON.stringify(headers), sealContext(manifest.name, manifest.version))
+      : null;
+  try {
+    const [row] = await db.orm
+      .insert(catalogTools)
+      .values({
+        name: manifest.name,
+        version: manifest.version,
+        description: manifest.description,
+        tags: manifest.tags,
+        tier: manifest.tier,
+        priceMicroUsdc: manifest.priceMicroUsdc ?? null,
+        settlement: manifest.settlement,
+        argumentsSchema: manifest.argumentsSchema,
+        resultSchema: manifest.resultSchema ?? null,
+        upstreamUrl: manifest.upstream.url,
+        upstreamTimeoutMs: manifest.upstream.timeoutMs,
+        upstreamHeaderNames: headerNames,
+        upstreamHeadersSealed: sealed,
+        providerOrgId: manifest.providerOrgId ?? null,
+      })
+      .onConflictDoNothing({ target: [catalogTools.name, catalogTools.version] })
+      .returning();
+    if (!row) {
+      throw new InvalidInput(
+        'tool_version_exists',
+        `${manifest.name} ${manifest.version} is registered already; a version is never changed, register a new one`,
+        { name: manifest.name, version: manifest.version },
+      );
+    }
+    return viewOf(row);
+  } catch (error) {
+    if (sqlState(error) !== FOREIGN_KEY_VIOLATION) throw error;
+    throw new InvalidInput('provider_unknown', `no organization ${manifest.providerOrgId}`, { providerOrgId: manifest.providerOrgId });
+  }
+}
+
+/** Every version of every catalog tool, by name then registration. */
+export async function listTools(db: Database): Promise<CatalogToolView[]> {
+  const rows = await db.orm.select().from(catalogTools).orderBy(asc(catalogTools.name), asc(catalogTools.createdAt));
+  return rows.map(viewOf);
+}
+
+/**
+ * Deprecates (still answers, with a note) or retires (refused) one version. Retired is final: a
+ * retired version is not brought back, a new version is registered instead.
+ */
+export async function setToolStatus(
+  db: Database,
+  input: { name: string; version: string; status: Exclude<CatalogToolStatus, 'active'> },
+): Promise<CatalogToolView> {
+  const [row] = await db.orm
+    .update(catalogTools)
+    .set({ status: input.status, updatedAt: sql`now()` })
+    .where(and(eq(catalogTools.name, input.name), eq(catalogTools.version, input.version), sql`${catalogTools.status} <> 'retired'`))
+    .returning();
+  if (row) return viewOf(row);
+  const [existing] = await db.orm
+    .select({ status: catalogTools.status })
+    .from(catalogTools)
+    .where(and(eq(catalogTools.name, input.name), eq(catalogTools.version, input.version)));
+  if (!existing) {
+    throw new InvalidInput('tool_not_found', `no catalog tool ${input.name} ${input.version}`, {
+      name: input.name,
+      version: input.version,
+    });
+  }
+  throw new InvalidInput('tool_retired', `${input.name} ${input.version} is retired; register a new version instead`, {
+    name: input.name,
+    version: input.version,
+  });
+}
