@@ -579,7 +579,8 @@ export const catalogToolStatus = pgEnum('catalog_tool_status', ['active', 'depre
  * Upstream HTTP tools sold through the gateway (issue 19; docs/adr/0019-tool-catalog.md), one row
  * per name and version. The built-in tools are not rows: they are compiled in, and their names are
  * reserved. The provider's header values are sealed (AES-256-GCM under SECRETS_KEY, bound to the
- * row's name and version); only their names are kept in the clear, to be listed.
+ * row's name and version); only their names are kept in the clear, to be listed. So is the key the
+ * upstream requests are signed with.
  */
 export const catalogTools = pgTable(
   'catalog_tools',
@@ -602,6 +603,11 @@ export const catalogTools = pgTable(
     upstreamHeaderNames: text('upstream_header_names').array().notNull().default(sql`'{}'::text[]`),
     /** the header values, sealed; null when there are none */
     upstreamHeadersSealed: text('upstream_headers_sealed'),
+    /**
+     * The key the gateway signs its upstream requests with (HMAC-SHA256, as webhooks are signed),
+     * sealed; one per name, shown to the operator once, when the name is first registered.
+     */
+    signingSecretSealed: text('signing_secret_sealed').notNull(),
     providerOrgId: uuid('provider_org_id').references(() => organizations.id),
     status: catalogToolStatus('status').notNull().default('active'),
     createdAt: createdAt(),

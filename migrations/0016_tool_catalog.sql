@@ -14,6 +14,7 @@ CREATE TABLE "catalog_tools" (
 	"upstream_timeout_ms" integer NOT NULL,
 	"upstream_header_names" text[] DEFAULT '{}'::text[] NOT NULL,
 	"upstream_headers_sealed" text,
+	"signing_secret_sealed" text NOT NULL,
 	"provider_org_id" uuid,
 	"status" "catalog_tool_status" DEFAULT 'active' NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,

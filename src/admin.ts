@@ -229,7 +229,7 @@ interface RunContext {
   manifest: ToolManifest | undefined;
 }
 
-async function run(db: Database, parsed: Parsed, context: RunContext): Promise<Record<string, unknown>> {
+async function run(db: Database, parsed: Parsed, context: RunContext): Promise<object> {
   switch (parsed.command) {
     case 'create-org': {
       const [namesake] = parsed.args['allow-duplicate-name'] ? [] : await organizationsNamed(db, parsed.args.name);
@@ -323,9 +323,7 @@ async function run(db: Database, parsed: Parsed, context: RunContext): Promise<R
     case 'register-tool': {
       const manifest = context.manifest ?? (await readManifest(parsed.args.file));
       const reservedNames = new Set(knownTools.list().map((tool) => tool.name));
-      return {
-        tool: await refusedAs('register-tool', registerTool(db, { manifest, secretsKey: context.config.secretsKey, reservedNames })),
-      };
+      return refusedAs('register-tool', registerTool(db, { manifest, secretsKey: context.config.secretsKey, reservedNames }));
     }
     case 'list-tools':
       return { tools: await listTools(db) };

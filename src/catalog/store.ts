@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { catalogTools } from '../../drizzle/schema.js';
 import type { Database } from '../db/client.js';
 import { sqlState } from '../db/sql.js';
@@ -33,6 +35,8 @@ type CatalogRow = typeof catalogTools.$inferSelect;
 
 /** What the sealed header values are bound to: a sealed value copied onto another version does not open. */
 export const sealContext = (name: string, version: string) => `catalog-tool:${name}@${version}`;
+/** What a name's signing secret is bound to: every version of the name signs with it. */
+export const signingContext = (name: string) => `catalog-tool-signing:${name}`;
 
 function viewOf(row: CatalogRow): CatalogToolView {
   return {
@@ -61,60 +65,79 @@ export interface RegisterToolInput {
   reservedNames: ReadonlySet<string>;
 }
 
+export interface Registered {
+  tool: CatalogToolView;
+  /**
+   * The key the gateway signs this name's upstream requests with (HMAC-SHA256, hex), for the
+   * provider to check them: given once, when the name is first registered; later versions sign
+   * with the same key and do not show it again.
+   */
+  signingSecret?: string;
+}
+
+const SealedRow = z.object({ sealed: z.string() });
+
 /**
  * Adds a name, or a new version of one. A registered version is never overwritten: what callers
- * were charged for stays what the version was. Header values are sealed before they reach the
- * database.
+ * were charged for stays what the version was. Header values and the signing secret are sealed
+ * before they reach the database, so the catalog needs SECRETS_KEY.
  */
-export async function registerTool(db: Database, input: RegisterToolInput): Promise<CatalogToolView> {
-  const { manifest } = input;
+export async function registerTool(db: Database, input: RegisterToolInput): Promise<Registered> {
+  const { manifest, secretsKey } = input;
   if (input.reservedNames.has(manifest.name)) {
     throw new InvalidInput('tool_name_reserved', `${manifest.name} is a built-in tool; choose another name`, { name: manifest.name });
   }
-  const headers = manifest.upstream.headers;
-  const headerNames = Object.keys(headers);
-  if (headerNames.length > 0 && !input.secretsKey) {
+  if (!secretsKey) {
     throw new InvalidInput(
       'secrets_key_missing',
-      'upstream.headers are stored sealed under SECRETS_KEY, which this gateway does not have',
-      {
-        name: manifest.name,
-      },
+      "catalog tools need SECRETS_KEY: it seals the provider's upstream headers and the key upstream requests are signed with",
+      { name: manifest.name },
     );
   }
-  const sealed =
-    headerNames.length > 0 && input.secretsKey
-      ? sealSecret(input.secretsKey, JSON.stringify(headers), sealContext(manifest.name, manifest.version))
-      : null;
+  const headers = manifest.upstream.headers;
+  const headerNames = Object.keys(headers);
+  const sealedHeaders =
+    headerNames.length > 0 ? sealSecret(secretsKey, JSON.stringify(headers), sealContext(manifest.name, manifest.version)) : null;
   try {
-    const [row] = await db.orm
-      .insert(catalogTools)
-      .values({
-        name: manifest.name,
-        version: manifest.version,
-        description: manifest.description,
-        tags: manifest.tags,
-        tier: manifest.tier,
-        priceMicroUsdc: manifest.priceMicroUsdc ?? null,
-        settlement: manifest.settlement,
-        argumentsSchema: manifest.argumentsSchema,
-        resultSchema: manifest.resultSchema ?? null,
-        upstreamUrl: manifest.upstream.url,
-        upstreamTimeoutMs: manifest.upstream.timeoutMs,
-        upstreamHeaderNames: headerNames,
-        upstreamHeadersSealed: sealed,
-        providerOrgId: manifest.providerOrgId ?? null,
-      })
-      .onConflictDoNothing({ target: [catalogTools.name, catalogTools.version] })
-      .returning();
-    if (!row) {
-      throw new InvalidInput(
-        'tool_version_exists',
-        `${manifest.name} ${manifest.version} is registered already; a version is never changed, register a new one`,
-        { name: manifest.name, version: manifest.version },
+    return await db.transaction(async (tx) => {
+      // Two first versions of one name registered at once must not each make a signing secret.
+      await tx.run(sql`select pg_advisory_xact_lock(hashtext(${`catalog-tool:${manifest.name}`}))`);
+      const [known] = await tx.rows(
+        SealedRow,
+        sql`select signing_secret_sealed as sealed from catalog_tools where name = ${manifest.name} limit 1`,
       );
-    }
-    return viewOf(row);
+      const signingSecret = known ? undefined : randomBytes(32).toString('hex');
+      const sealedSigning = known?.sealed ?? sealSecret(secretsKey, signingSecret ?? '', signingContext(manifest.name));
+      const [row] = await tx.orm
+        .insert(catalogTools)
+        .values({
+          name: manifest.name,
+          version: manifest.version,
+          description: manifest.description,
+          tags: manifest.tags,
+          tier: manifest.tier,
+          priceMicroUsdc: manifest.priceMicroUsdc ?? null,
+          settlement: manifest.settlement,
+          argumentsSchema: manifest.argumentsSchema,
+          resultSchema: manifest.resultSchema ?? null,
+          upstreamUrl: manifest.upstream.url,
+          upstreamTimeoutMs: manifest.upstream.timeoutMs,
+          upstreamHeaderNames: headerNames,
+          upstreamHeadersSealed: sealedHeaders,
+          signingSecretSealed: sealedSigning,
+          providerOrgId: manifest.providerOrgId ?? null,
+        })
+        .onConflictDoNothing({ target: [catalogTools.name, catalogTools.version] })
+        .returning();
+      if (!row) {
+        throw new InvalidInput(
+          'tool_version_exists',
+          `${manifest.name} ${manifest.version} is registered already; a version is never changed, register a new one`,
+          { name: manifest.name, version: manifest.version },
+        );
+      }
+      return { tool: viewOf(row), ...(signingSecret ? { signingSecret } : {}) };
+    });
   } catch (error) {
     if (sqlState(error) !== FOREIGN_KEY_VIOLATION) throw error;
     throw new InvalidInput('provider_unknown', `no organization ${manifest.providerOrgId}`, { providerOrgId: manifest.providerOrgId });

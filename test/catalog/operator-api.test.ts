@@ -57,7 +57,10 @@ describe('operator API: /admin/v1/tools', () => {
       priceMicroUsdc: '1000',
       upstream: { headerNames: ['X-Api-Key'] },
     });
-    expect((await call('/admin/v1/tools', { body: manifest('1.1.0') })).status).toBe(201);
+    expect(JSON.parse(text).signingSecret).toMatch(/^[0-9a-f]{64}$/);
+    const second = await call('/admin/v1/tools', { body: manifest('1.1.0') });
+    expect(second.status).toBe(201);
+    expect(((await second.json()) as { signingSecret?: string }).signingSecret).toBeUndefined();
 
     const listed = await call('/admin/v1/tools');
     const listedText = await listed.text();

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization } from '../../src/auth/organizations.js';
 import { openSecret, SecretUnreadable } from '../../src/catalog/secrets.js';
-import { sealContext } from '../../src/catalog/store.js';
+import { sealContext, signingContext } from '../../src/catalog/store.js';
 import { type Database, openDatabase } from '../../src/db/client.js';
 import { buildGateway } from '../helpers/built-gateway.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -42,7 +42,13 @@ function manifest(overrides: Record<string, unknown> = {}, upstream: Record<stri
   };
 }
 
-const CatalogRow = z.object({ name: z.string(), version: z.string(), status: z.string(), sealed: z.string().nullable() });
+const CatalogRow = z.object({
+  name: z.string(),
+  version: z.string(),
+  status: z.string(),
+  sealed: z.string().nullable(),
+  signing: z.string(),
+});
 
 describe('register-tool, list-tools, deprecate-tool, retire-tool', () => {
   let dir: string;
@@ -65,7 +71,8 @@ describe('register-tool, list-tools, deprecate-tool, retire-tool', () => {
     withDb((db) =>
       db.rows(
         CatalogRow,
-        sql`select name, version, status::text, upstream_headers_sealed as sealed from catalog_tools order by name, created_at`,
+        sql`select name, version, status::text, upstream_headers_sealed as sealed, signing_secret_sealed as signing
+               from catalog_tools order by name, created_at`,
       ),
     );
 
@@ -113,7 +120,9 @@ describe('register-tool, list-tools, deprecate-tool, retire-tool', () => {
 
   it('registers a version with its headers sealed: shown by name only, stored as ciphertext bound to the version', async () => {
     const run = await register(manifest({ providerOrgId }));
-    const { tool } = jsonLine(run);
+    const { tool, signingSecret } = jsonLine(run);
+    // the key upstream requests are signed with, given once, stored sealed for the name
+    expect(signingSecret).toMatch(/^[0-9a-f]{64}$/);
     expect(run.stdout).not.toContain(SECRET);
     expect(tool).toMatchObject({
       name: 'weather',
@@ -135,15 +144,17 @@ describe('register-tool, list-tools, deprecate-tool, retire-tool', () => {
     });
     expect(() => openSecret(secretsKey, row!.sealed!, sealContext('weather', '1.3.0'))).toThrow(SecretUnreadable);
     expect(() => openSecret(randomBytes(32), row!.sealed!, sealContext('weather', '1.2.0'))).toThrow(SecretUnreadable);
+    expect(row!.signing).not.toContain(signingSecret);
+    expect(openSecret(secretsKey, row!.signing, signingContext('weather'))).toBe(signingSecret);
   });
 
   it('adds versions side by side, with their own price, and lists them without header values', async () => {
-    jsonLine(await register(manifest({ version: '1.3.0', priceMicroUsdc: 25_000 })));
-    jsonLine(
-      await register(manifest({ name: 'no-headers', version: '0.1.0-beta.1', tier: 2, priceMicroUsdc: '7' }, { headers: {} }), {
-        SECRETS_KEY: '',
-      }),
-    );
+    const later = jsonLine(await register(manifest({ version: '1.3.0', priceMicroUsdc: 25_000 })));
+    // a later version signs with the name's key, which is not shown again
+    expect(later.signingSecret).toBeUndefined();
+    jsonLine(await register(manifest({ name: 'no-headers', version: '0.1.0-beta.1', tier: 2, priceMicroUsdc: '7' }, { headers: {} })));
+    const [first, second] = (await rows()).filter((row) => row.name === 'weather');
+    expect(second!.signing).toBe(first!.signing);
     const run = await admin(['list-tools']);
     const { tools } = jsonLine(run);
     expect(run.stdout).not.toContain(SECRET);
@@ -159,7 +170,8 @@ describe('register-tool, list-tools, deprecate-tool, retire-tool', () => {
   it('refuses a manifest that cannot be sold as it is, with one line saying why, and writes nothing', async () => {
     const before = await rows();
     const cases: [unknown, RegExp, NodeJS.ProcessEnv?][] = [
-      [manifest({ version: '1.4.0' }), /headers are stored sealed under SECRETS_KEY/, { SECRETS_KEY: '' }],
+      [manifest({ version: '1.4.0' }), /catalog tools need SECRETS_KEY/, { SECRETS_KEY: '' }],
+      [manifest({ name: 'other', version: '1.0.0' }, { headers: {} }), /catalog tools need SECRETS_KEY/, { SECRETS_KEY: '' }],
       [manifest(), /weather 1\.2\.0 is registered already/],
       [manifest({ name: 'getAgentProfile', version: '9.0.0' }), /getAgentProfile is a built-in tool/],
       [manifest({ version: 'v2' }), /version: must be a semantic version/],

@@ -66,10 +66,10 @@ export function operatorRoutes(deps: OperatorDeps) {
     )
     .post('/admin/v1/tools', async (c) => {
       const manifest = await jsonBody(c, ToolManifestSchema);
-      const tool = await registerTool(deps.db, { manifest, secretsKey: deps.secretsKey, reservedNames }).catch((error: unknown) => {
+      const registered = await registerTool(deps.db, { manifest, secretsKey: deps.secretsKey, reservedNames }).catch((error: unknown) => {
         throw refusal(error);
       });
-      return c.json({ tool }, 201);
+      return c.json(registered, 201);
     })
     .get('/admin/v1/tools', async (c) => c.json({ tools: await listTools(deps.db) }))
     .post('/admin/v1/tools/:name/versions/:version/deprecate', setStatus('deprecated'))
