@@ -5,6 +5,7 @@ import { catalogTools } from '../../drizzle/schema.js';
 import type { Database } from '../db/client.js';
 import { sqlState } from '../db/sql.js';
 import { InvalidInput } from '../domain/errors.js';
+import { announceCatalogChange } from './changes.js';
 import { priceOf, type ToolManifest } from './manifest.js';
 import { sealSecret } from './secrets.js';
 
@@ -38,7 +39,7 @@ export const sealContext = (name: string, version: string) => `catalog-tool:${na
 /** What a name's signing secret is bound to: every version of the name signs with it. */
 export const signingContext = (name: string) => `catalog-tool-signing:${name}`;
 
-function viewOf(row: CatalogRow): CatalogToolView {
+export function viewOf(row: CatalogRow): CatalogToolView {
   return {
     name: row.name,
     version: row.version,
@@ -136,6 +137,7 @@ export async function registerTool(db: Database, input: RegisterToolInput): Prom
           { name: manifest.name, version: manifest.version },
         );
       }
+      await announceCatalogChange(tx, manifest.name);
       return { tool: viewOf(row), ...(signingSecret ? { signingSecret } : {}) };
     });
   } catch (error) {
@@ -158,11 +160,15 @@ export async function setToolStatus(
   db: Database,
   input: { name: string; version: string; status: Exclude<CatalogToolStatus, 'active'> },
 ): Promise<CatalogToolView> {
-  const [row] = await db.orm
-    .update(catalogTools)
-    .set({ status: input.status, updatedAt: sql`now()` })
-    .where(and(eq(catalogTools.name, input.name), eq(catalogTools.version, input.version), sql`${catalogTools.status} <> 'retired'`))
-    .returning();
+  const row = await db.transaction(async (tx) => {
+    const [changed] = await tx.orm
+      .update(catalogTools)
+      .set({ status: input.status, updatedAt: sql`now()` })
+      .where(and(eq(catalogTools.name, input.name), eq(catalogTools.version, input.version), sql`${catalogTools.status} <> 'retired'`))
+      .returning();
+    if (changed) await announceCatalogChange(tx, input.name);
+    return changed;
+  });
   if (row) return viewOf(row);
   const [existing] = await db.orm
     .select({ status: catalogTools.status })
