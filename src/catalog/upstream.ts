@@ -1,4 +1,5 @@
 import { traceHeaders } from '../tracing/spans.js';
+import { boundedText } from '../webhooks/bounded-text.js';
 import { PrivateDestinationError, type Resolve, resolveDestination } from '../webhooks/destination.js';
 import { pinnedFetch } from '../webhooks/pinned-fetch.js';
 import { signature } from '../webhooks/webhook.js';
@@ -57,25 +58,6 @@ export interface UpstreamCall {
   resolve?: Resolve;
 }
 
-/** The answer's body as text, refusing past MAX_ANSWER_BYTES without reading the rest. */
-async function boundedText(response: Response, host: string): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel();
-      throw new UpstreamFailure('too_large', `${host} answered more than ${MAX_ANSWER_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export async function callUpstream(call: UpstreamCall): Promise<Record<string, unknown>> {
   const url = new URL(call.url);
   const timeout = AbortSignal.timeout(call.timeoutMs);
@@ -105,7 +87,11 @@ export async function callUpstream(call: UpstreamCall): Promise<Record<string, u
       await response.body?.cancel();
       throw new UpstreamFailure('http_status', `${url.host} answered HTTP ${status}`, status);
     }
-    text = await boundedText(response, url.host);
+    text = await boundedText(
+      response,
+      MAX_ANSWER_BYTES,
+      () => new UpstreamFailure('too_large', `${url.host} answered more than ${MAX_ANSWER_BYTES} bytes`),
+    );
   } catch (error) {
     if (error instanceof UpstreamFailure) throw error;
     throw (

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { repeat } from '../repeat.js';
 import { inSpan } from '../tracing/spans.js';
+import { boundedText } from '../webhooks/bounded-text.js';
 import { type Resolve, resolveDestination } from '../webhooks/destination.js';
 import { pinnedFetch } from '../webhooks/pinned-fetch.js';
 
@@ -57,27 +58,6 @@ function registrationUrl(uri: string, ipfsGateway: string): URL {
   return url;
 }
 
-/** Reads a response body, giving up past `maxBytes` instead of holding whatever a server sends. */
-async function boundedText(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) throw new UnreadableFile(`larger than ${maxBytes} bytes`);
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new UnreadableFile(`larger than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** The registration file's text, from a data: URI or over http(s) (each redirect checked like the first hop). */
 async function readRegistrationFile(uri: string, settings: RegistrationFileSettings): Promise<string> {
   if (uri.startsWith('data:')) return decodeDataUri(uri);
@@ -101,7 +81,7 @@ async function readRegistrationFile(uri: string, settings: RegistrationFileSetti
       // 4xx other than 408/429 will not get better by asking again soon; the backoff still retries them.
       throw new Error(`HTTP ${response.status}`);
     }
-    return boundedText(response, settings.maxBytes);
+    return boundedText(response, settings.maxBytes, () => new UnreadableFile(`larger than ${settings.maxBytes} bytes`));
   }
 }
 
