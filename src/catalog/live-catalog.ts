@@ -89,7 +89,9 @@ export function openLiveCatalog(db: Database, log: Logger): LiveCatalog {
     const grouped = new Map<string, CatalogVersion[]>();
     for (const row of rows) {
       const version = { view: viewOf(row), upstreamHeadersSealed: row.upstreamHeadersSealed, signingSecretSealed: row.signingSecretSealed };
-      grouped.set(row.name, [...(grouped.get(row.name) ?? []), version]);
+      const versions = grouped.get(row.name);
+      if (versions) versions.push(version);
+      else grouped.set(row.name, [version]);
     }
     for (const versions of grouped.values()) versions.sort(newestFirst);
     return grouped;
