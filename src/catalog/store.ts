@@ -60,7 +60,7 @@ export function viewOf(row: CatalogRow): CatalogToolView {
 
 export interface RegisterToolInput {
   manifest: ToolManifest;
-  /** SECRETS_KEY; needed only when the upstream has headers */
+  /** SECRETS_KEY: every registration seals at least the name's signing key */
   secretsKey: Buffer | undefined;
   /** names that are not the catalog's to give: the built-in tools' */
   reservedNames: ReadonlySet<string>;
@@ -77,6 +77,12 @@ export interface Registered {
 }
 
 const SealedRow = z.object({ sealed: z.string() });
+
+/** A new name's signing key, and the same sealed for its row. */
+function newSigningKey(secretsKey: Buffer, name: string): { sealed: string; secret: string } {
+  const secret = randomBytes(32).toString('hex');
+  return { sealed: sealSecret(secretsKey, secret, signingContext(name)), secret };
+}
 
 /**
  * Adds a name, or a new version of one. A registered version is never overwritten: what callers
@@ -107,8 +113,8 @@ export async function registerTool(db: Database, input: RegisterToolInput): Prom
         SealedRow,
         sql`select signing_secret_sealed as sealed from catalog_tools where name = ${manifest.name} limit 1`,
       );
-      const signingSecret = known ? undefined : randomBytes(32).toString('hex');
-      const sealedSigning = known?.sealed ?? sealSecret(secretsKey, signingSecret ?? '', signingContext(manifest.name));
+      // the name's key: kept from its first version, or made now and answered this once
+      const signing = known ? { sealed: known.sealed, secret: undefined } : newSigningKey(secretsKey, manifest.name);
       const [row] = await tx.orm
         .insert(catalogTools)
         .values({
@@ -125,7 +131,7 @@ export async function registerTool(db: Database, input: RegisterToolInput): Prom
           upstreamTimeoutMs: manifest.upstream.timeoutMs,
           upstreamHeaderNames: headerNames,
           upstreamHeadersSealed: sealedHeaders,
-          signingSecretSealed: sealedSigning,
+          signingSecretSealed: signing.sealed,
           providerOrgId: manifest.providerOrgId ?? null,
         })
         .onConflictDoNothing({ target: [catalogTools.name, catalogTools.version] })
@@ -138,7 +144,7 @@ export async function registerTool(db: Database, input: RegisterToolInput): Prom
         );
       }
       await announceCatalogChange(tx, manifest.name);
-      return { tool: viewOf(row), ...(signingSecret ? { signingSecret } : {}) };
+      return { tool: viewOf(row), ...(signing.secret ? { signingSecret: signing.secret } : {}) };
     });
   } catch (error) {
     if (sqlState(error) !== FOREIGN_KEY_VIOLATION) throw error;
