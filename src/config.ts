@@ -90,7 +90,7 @@ const configSchema = z
       .max(10_000_000)
       .default(256 * 1024),
     REGISTRATION_ALLOW_PRIVATE_NETWORKS: flag.default(false),
-    // 32 bytes, as 64 hex digits or base64: seals the upstream credentials of catalog tools (issue 19)
+    // 32 bytes, as 64 hex digits or base64: seals catalog tools' upstream credentials and signing keys (issue 19)
     SECRETS_KEY: z
       .string()
       .transform((text, ctx) => {
@@ -176,7 +176,7 @@ const configSchema = z
       // Unset: made once and kept in the database, so every instance signs and checks with the same one.
       sessionSecret: env.SESSION_SECRET,
     },
-    // Unset: catalog tools whose upstream needs headers cannot be registered (their values are never stored in the clear).
+    // Unset: no catalog tool can be registered (provider credentials and signing keys are never stored in the clear).
     secretsKey: env.SECRETS_KEY,
     adminToken: env.ADMIN_TOKEN,
     // Without an LLM, the AI-powered tool is listed as disabled.
