@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { parseSecretsKey } from './catalog/secrets.js';
 
 /**
  * The canonical ERC-8004 registries, the defaults on those chains (erc-8004/erc-8004-contracts
@@ -9,6 +8,13 @@ export const CANONICAL_REGISTRIES: Record<number, { identity: `0x${string}`; rep
   8453: { identity: '0x8004a169fb4a3325136eb29fa0ceb6d2e539a432', reputation: '0x8004baa17c55a88189ae136b182e5fda19de9b63' },
   84532: { identity: '0x8004a818bfb912233c491871b3d84c89a494bd9e', reputation: '0x8004b663056a597dffe9eccc1965a193b7388713' },
 };
+
+/** SECRETS_KEY as 64 hex digits or the base64 of 32 bytes (`openssl rand -base64 32`); undefined when it is neither. */
+function parseSecretsKey(text: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
+  if (/^[A-Za-z0-9+/]{43}=$/.test(text)) return Buffer.from(text, 'base64');
+  return undefined;
+}
 
 const flag = z.enum(['0', '1', 'true', 'false']).transform((value) => value === '1' || value === 'true');
 

@@ -38,10 +38,3 @@ export function openSecret(key: Buffer, sealed: string, context: string): string
     throw new SecretUnreadable();
   }
 }
-
-/** SECRETS_KEY as 64 hex digits or the base64 of 32 bytes (`openssl rand -base64 32`); undefined when it is neither. */
-export function parseSecretsKey(text: string): Buffer | undefined {
-  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
-  if (/^[A-Za-z0-9+/]{43}=$/.test(text)) return Buffer.from(text, 'base64');
-  return undefined;
-}
