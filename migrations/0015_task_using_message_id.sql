@@ -1,12 +1,13 @@
 -- The task an organization's messageId was used by, if any: the task it opened, or the task it
--- made a tool call on (a follow-up). A function, and one PostgreSQL cannot inline (its SET clause
--- forbids it), so its probes are planned apart from the statement that calls it, with the size
--- `tasks` has then (docs/adr/0018-prepared-charge.md): a prepared statement's cached generic plan,
--- made while `tasks` was near empty, would otherwise keep reading every task of an organization
--- through (org_id, created_at) for each probe until the next ANALYZE. STABLE: it sees the calling
--- statement's snapshot, as the subqueries it replaces did. force_custom_plan keeps this true where
--- SQL functions cache their plans (PostgreSQL 18). Two probes, not one condition with OR, which
--- becomes a scan of the organization's tasks.
+-- made a tool call on (a follow-up). A function, and one PostgreSQL does not inline, so its lookups
+-- are planned apart from the prepared statement that calls it (docs/adr/0018-prepared-charge.md):
+-- a statement's cached generic plan, made while `tasks` was near empty, would otherwise keep
+-- reading every task of an organization through (org_id, created_at) for each lookup until the
+-- next ANALYZE. PostgreSQL 15 to 17 plan a SQL function's queries once per execution of the calling
+-- statement, with the size `tasks` has then. From PostgreSQL 18 on they are cached per session
+-- like a prepared statement's, and force_custom_plan keeps them planned at every call. STABLE: it
+-- sees the calling statement's snapshot, as the subqueries it replaces did. Two lookups, not one
+-- condition with OR, which becomes a scan of the organization's tasks.
 CREATE FUNCTION "task_using_message_id"("for_org" uuid, "message" text) RETURNS uuid
   LANGUAGE sql STABLE
   SET plan_cache_mode = force_custom_plan

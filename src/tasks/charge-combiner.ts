@@ -21,19 +21,21 @@ const STATEMENTS_IN_FLIGHT = 2;
 /** Bounds one statement's size (10 parameters a call). */
 const MAX_CALLS_PER_STATEMENT = 100;
 
-/** The charge statement (billing/charges.ts) over answered calls, rendered once: only its calls and dates change. */
-const CHARGE = new StatementTemplate<'calls' | 'day' | 'month'>((slot) =>
-  chargeCalls({
-    calls: answeredCallRows(slot('calls')),
-    periods: { day: slot('day'), month: slot('month') },
-    messageIdUnused: callMessageIdUnused,
-    taskWrite: insertCompletedTasksFromPaid,
-  }),
-);
+/** The charge statement (billing/charges.ts) over answered calls for a database of `kind`, rendered once: only its calls and dates change. */
+const chargeTemplate = (kind: Database['kind']) =>
+  new StatementTemplate<'calls' | 'day' | 'month'>((slot) =>
+    chargeCalls({
+      calls: answeredCallRows(slot('calls')),
+      periods: { day: slot('day'), month: slot('month') },
+      messageIdUnused: callMessageIdUnused(kind),
+      taskWrite: insertCompletedTasksFromPaid,
+    }),
+  );
+const CHARGE = { postgres: chargeTemplate('postgres'), pglite: chargeTemplate('pglite') } as const;
 
-/** The one statement that pays for `calls` and records their tasks completed, counting the spend in `periods`. */
-export function chargeStatement(calls: readonly AnsweredCall[], periods: SpendPeriods): BoundStatement {
-  return CHARGE.bind({ calls: answeredCallsJson(calls), day: periods.day, month: periods.month });
+/** The one statement that pays for `calls` and records their tasks completed, counting the spend in `periods`, on a database of `kind`. */
+export function chargeStatement(calls: readonly AnsweredCall[], periods: SpendPeriods, kind: Database['kind']): BoundStatement {
+  return CHARGE[kind].bind({ calls: answeredCallsJson(calls), day: periods.day, month: periods.month });
 }
 
 export interface ChargeCombiner {
@@ -70,9 +72,9 @@ export function createChargeCombiner(db: Database, clock: () => Date = () => new
 
   /**
    * One statement for `batch`. Its span is a child of the first call's span and links the others':
-   * a span has one parent, and the statement belongs to each call's trace alike. Prepared, its
-   * generic plan cached per connection: the messageId probes it holds are planned apart, at each
-   * execution (`message_id_used`, docs/adr/0018-prepared-charge.md).
+   * a span has one parent, and the statement belongs to each call's trace alike. Prepared on
+   * PostgreSQL, its generic plan cached per connection: the messageId lookups it holds are planned
+   * apart, at each execution (`task_using_message_id`, docs/adr/0018-prepared-charge.md).
    */
   const statement = (batch: Waiting[]) =>
     inSpan(
@@ -84,6 +86,7 @@ export function createChargeCombiner(db: Database, clock: () => Date = () => new
           chargeStatement(
             batch.map((entry) => entry.call),
             spendPeriodsAt(clock()),
+            db.kind,
           ),
         ),
       { origins: batch.map((entry) => entry.origin) },

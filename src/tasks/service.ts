@@ -82,7 +82,7 @@ async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall
         keyId: ctx.key.id,
         cost: call.tool.costMicroUsdc,
         periods: spendPeriodsAt(ctx.clock()),
-        guard: messageIdUnused(ctx.orgId, message.messageId),
+        guard: messageIdUnused(ctx.db.kind, ctx.orgId, message.messageId),
         taskWrite: insertWorkingTaskFromHold(
           {
             id,

@@ -189,26 +189,37 @@ export function startCallOnWaitingTaskFromHold(
 
 /**
  * The task a messageId of an organization was used by, if any: the task it opened, or the task it
- * made a tool call on (a follow-up). The database function `task_using_message_id`
- * (migrations/0015) probes both indexes, planned apart from the prepared statement that calls it,
- * with the size `tasks` has at that execution, never with the size it had when the statement's
- * generic plan was cached (docs/adr/0018-prepared-charge.md).
+ * made a tool call on (a follow-up); two index lookups (docs/adr/0018-prepared-charge.md).
+ * - PostgreSQL: the function `task_using_message_id` (migrations/0015). The gateway's statements are
+ *   prepared with cached generic plans; the function's lookups are planned apart, with the size
+ *   `tasks` has when the statement runs, not the size it had when the plan was cached.
+ * - PGlite: the same lookups inline. Every statement sent to PGlite is planned anew (nothing is
+ *   prepared), so there is no cached plan to outlive; and PGlite is PostgreSQL 18, which caches a
+ *   SQL function's plans per session, so the function there plans at every call (its
+ *   force_custom_plan), 120 to 220 µs a lookup.
  */
-function taskUsingMessageId(orgId: SQL, messageId: SQL): SQL {
-  return sql`task_using_message_id(${orgId}, ${messageId})`;
+function taskUsingMessageId(kind: Database['kind'], orgId: SQL, messageId: SQL): SQL {
+  if (kind === 'postgres') return sql`task_using_message_id(${orgId}, ${messageId})`;
+  return sql`coalesce(
+    (select t.id from tasks t where t.org_id = ${orgId} and t.message_id = ${messageId} limit 1),
+    (select t.id from tasks t where t.org_id = ${orgId} and t.call_message_id = ${messageId} limit 1))`;
 }
 
 /**
- * Whether a messageId is still unused: a retry is answered with its first task, never charged
- * again. A held call checks it before the account lock: its insert would otherwise wait on that
- * task's index entry while the task's capture waits on the account (a deadlock).
+ * Whether a messageId is still unused, for a statement run on a database of `kind`: a retry is
+ * answered with its first task, never charged again. A held call checks it before the account
+ * lock: its insert would otherwise wait on that task's index entry while the task's capture waits
+ * on the account (a deadlock).
  */
-export function messageIdUnused(orgId: string, messageId: string): SQL {
-  return sql`${taskUsingMessageId(sql`${orgId}::uuid`, sql`${messageId}`)} is null`;
+export function messageIdUnused(kind: Database['kind'], orgId: string, messageId: string): SQL {
+  return sql`${taskUsingMessageId(kind, sql`${orgId}::uuid`, sql`${messageId}`)} is null`;
 }
 
 /** `messageIdUnused` for a row `call` with columns `org_id` and `message_id` (a charge's calls). */
-export const callMessageIdUnused = (call: SQL): SQL => sql`${taskUsingMessageId(sql`${call}.org_id`, sql`${call}.message_id`)} is null`;
+export const callMessageIdUnused =
+  (kind: Database['kind']) =>
+  (call: SQL): SQL =>
+    sql`${taskUsingMessageId(kind, sql`${call}.org_id`, sql`${call}.message_id`)} is null`;
 
 /** The condition a follow-up's hold needs: its task still waits for input (locked while we look). */
 export function waitingTaskGuard(orgId: string, taskId: string): SQL {
@@ -297,7 +308,7 @@ export async function findTaskByMessageId(db: Database, orgId: string, messageId
   const [row] = await db.rows(
     TaskRowSchema,
     sql`
-    select ${TASK_COLUMNS} from tasks where id = ${taskUsingMessageId(sql`${orgId}::uuid`, sql`${messageId}`)}`,
+    select ${TASK_COLUMNS} from tasks where id = ${taskUsingMessageId(db.kind, sql`${orgId}::uuid`, sql`${messageId}`)}`,
   );
   return row;
 }

@@ -51,7 +51,8 @@ function answered(org: NewOrganization): AnsweredCall {
   };
 }
 
-const charge = (org: NewOrganization) => chargeStatement([answered(org)], periods).toSql();
+// the races run on PostgreSQL: two connections
+const charge = (org: NewOrganization) => chargeStatement([answered(org)], periods, 'postgres').toSql();
 
 /** A hold of COST for a held task of `org`'s first key, running under `owner`'s lease until its deadline. */
 function hold(org: NewOrganization, input: { owner?: string; tool?: string; deadlineMs?: number; leaseLapsed?: boolean } = {}) {
