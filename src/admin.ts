@@ -19,7 +19,7 @@ import type { Database } from './db/client.js';
 import { DatabaseUnavailableError, openConfiguredDatabase } from './db/configured.js';
 import { embeddedDatabaseInUse } from './db/embedded-lock.js';
 import { INT8_MAX, NUMERIC_VALUE_OUT_OF_RANGE, sqlState } from './db/sql.js';
-import { InvalidInput } from './domain/errors.js';
+import { isDomainError } from './domain/errors.js';
 import { cliMaxTier, cliRateLimit, cliSpendCap, cliTools, type KeyPolicyPatch, NO_KEY_POLICY, policyJson } from './policies/policy.js';
 import { updateKeyPolicy, updateOrgPolicy } from './policies/store.js';
 import { createToolRegistry } from './tools/registry.js';
@@ -216,10 +216,10 @@ async function readManifest(path: string) {
   return parsed.data;
 }
 
-/** A catalog refusal (InvalidInput) as the command's usage error. */
+/** A catalog refusal (a domain error) as the command's usage error. */
 function refusedAs<T>(command: string, work: Promise<T>): Promise<T> {
   return work.catch((error: unknown) => {
-    throw error instanceof InvalidInput ? new UsageError(`${command}: ${error.message}`) : error;
+    throw isDomainError(error) ? new UsageError(`${command}: ${error.message}`) : error;
   });
 }
 
@@ -321,7 +321,9 @@ async function run(db: Database, parsed: Parsed, context: RunContext): Promise<o
       return { keyId: parsed.args.key, revoked: true };
     }
     case 'register-tool': {
-      const manifest = context.manifest ?? (await readManifest(parsed.args.file));
+      const { manifest } = context;
+      // main reads and checks it before the database opens
+      if (!manifest) throw new UsageError('register-tool: --file is required');
       const reservedNames = new Set(knownTools.list().map((tool) => tool.name));
       return refusedAs('register-tool', registerTool(db, { manifest, secretsKey: context.config.secretsKey, reservedNames }));
     }
@@ -330,7 +332,9 @@ async function run(db: Database, parsed: Parsed, context: RunContext): Promise<o
     case 'deprecate-tool':
     case 'retire-tool': {
       const status = parsed.command === 'deprecate-tool' ? 'deprecated' : 'retired';
-      return { tool: await refusedAs(parsed.command, setToolStatus(db, { ...parsed.args, status })) };
+      const tool = await refusedAs(parsed.command, setToolStatus(db, { ...parsed.args, status }));
+      if (!tool) throw new UsageError(`${parsed.command}: no catalog tool ${parsed.args.name} ${parsed.args.version}`);
+      return { tool };
     }
   }
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { catalogTools } from '../../drizzle/schema.js';
 import type { Database } from '../db/client.js';
 import { sqlState } from '../db/sql.js';
-import { InvalidInput } from '../domain/errors.js';
+import { InvalidInput, UnsupportedOperation } from '../domain/errors.js';
 import { announceCatalogChange } from './changes.js';
 import { priceOf, type ToolManifest } from './manifest.js';
 import { sealSecret } from './secrets.js';
@@ -137,7 +137,7 @@ export async function registerTool(db: Database, input: RegisterToolInput): Prom
         .onConflictDoNothing({ target: [catalogTools.name, catalogTools.version] })
         .returning();
       if (!row) {
-        throw new InvalidInput(
+        throw new UnsupportedOperation(
           'tool_version_exists',
           `${manifest.name} ${manifest.version} is registered already; a version is never changed, register a new one`,
           { name: manifest.name, version: manifest.version },
@@ -159,13 +159,14 @@ export async function listTools(db: Database): Promise<CatalogToolView[]> {
 }
 
 /**
- * Deprecates (still answers, with a note) or retires (refused) one version. Retired is final: a
- * retired version is not brought back, a new version is registered instead.
+ * Deprecates (still answers, with a note) or retires (refused) one version; undefined when there is
+ * no such version. Retired is final: a retired version is not brought back, a new version is
+ * registered instead.
  */
 export async function setToolStatus(
   db: Database,
   input: { name: string; version: string; status: Exclude<CatalogToolStatus, 'active'> },
-): Promise<CatalogToolView> {
+): Promise<CatalogToolView | undefined> {
   const row = await db.transaction(async (tx) => {
     const [changed] = await tx.orm
       .update(catalogTools)
@@ -180,13 +181,8 @@ export async function setToolStatus(
     .select({ status: catalogTools.status })
     .from(catalogTools)
     .where(and(eq(catalogTools.name, input.name), eq(catalogTools.version, input.version)));
-  if (!existing) {
-    throw new InvalidInput('tool_not_found', `no catalog tool ${input.name} ${input.version}`, {
-      name: input.name,
-      version: input.version,
-    });
-  }
-  throw new InvalidInput('tool_retired', `${input.name} ${input.version} is retired; register a new version instead`, {
+  if (!existing) return undefined;
+  throw new UnsupportedOperation('tool_retired', `${input.name} ${input.version} is retired; register a new version instead`, {
     name: input.name,
     version: input.version,
   });

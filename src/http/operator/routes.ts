@@ -5,7 +5,6 @@ import { bearerMatches } from '../../auth/bearer.js';
 import { MAX_MANIFEST_BYTES, ToolManifestSchema } from '../../catalog/manifest.js';
 import { listTools, registerTool, setToolStatus } from '../../catalog/store.js';
 import type { Database } from '../../db/client.js';
-import { InvalidInput } from '../../domain/errors.js';
 import type { ToolRegistry } from '../../tools/registry.js';
 import { ApiError, apiErrorResponse, jsonBody } from '../api-errors.js';
 import type { AppEnv } from '../env.js';
@@ -36,13 +35,6 @@ function requireOperator(token: string): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** A catalog refusal as its REST status: a version taken or retired is a conflict, an unknown one not found. */
-function refusal(error: unknown): unknown {
-  if (!(error instanceof InvalidInput)) return error;
-  const code = { tool_version_exists: 'conflict', tool_retired: 'conflict', tool_not_found: 'not_found' } as const;
-  return new ApiError(code[error.reason as keyof typeof code] ?? 'invalid_request', error.message, error.reason, error.details);
-}
-
 const toolVersion = z.object({ name: z.string().min(1).max(64), version: z.string().min(1).max(64) });
 
 export function operatorRoutes(deps: OperatorDeps) {
@@ -50,9 +42,9 @@ export function operatorRoutes(deps: OperatorDeps) {
   const setStatus = (status: 'deprecated' | 'retired') => async (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => {
     const target = toolVersion.safeParse(c.req.param());
     if (!target.success) throw new ApiError('not_found', 'no such catalog tool', 'tool_not_found');
-    const tool = await setToolStatus(deps.db, { ...target.data, status }).catch((error: unknown) => {
-      throw refusal(error);
-    });
+    // a version taken or retired is a domain refusal, answered 409 by the app's error mapping
+    const tool = await setToolStatus(deps.db, { ...target.data, status });
+    if (!tool) throw new ApiError('not_found', `no catalog tool ${target.data.name} ${target.data.version}`, 'tool_not_found');
     return c.json({ tool });
   };
   return new Hono<AppEnv>()
@@ -66,10 +58,7 @@ export function operatorRoutes(deps: OperatorDeps) {
     )
     .post('/admin/v1/tools', async (c) => {
       const manifest = await jsonBody(c, ToolManifestSchema);
-      const registered = await registerTool(deps.db, { manifest, secretsKey: deps.secretsKey, reservedNames }).catch((error: unknown) => {
-        throw refusal(error);
-      });
-      return c.json(registered, 201);
+      return c.json(await registerTool(deps.db, { manifest, secretsKey: deps.secretsKey, reservedNames }), 201);
     })
     .get('/admin/v1/tools', async (c) => c.json({ tools: await listTools(deps.db) }))
     .post('/admin/v1/tools/:name/versions/:version/deprecate', setStatus('deprecated'))
