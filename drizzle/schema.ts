@@ -4,6 +4,7 @@ import {
   bigserial,
   boolean,
   check,
+  customType,
   date,
   index,
   integer,
@@ -18,6 +19,9 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+
+/** PostgreSQL's text-search document; drizzle has no builtin for it. */
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -207,7 +211,7 @@ export const lowBalanceAlerts = pgTable(
  * an instant call (one that answers from our own database in milliseconds) in one step, after its
  * answer exists (docs/adr/0003-instant-calls-settle-in-one-charge.md).
  */
-export const ledgerKind = pgEnum('ledger_kind', ['grant', 'topup', 'reserve', 'capture', 'release', 'charge']);
+export const ledgerKind = pgEnum('ledger_kind', ['grant', 'topup', 'reserve', 'capture', 'release', 'charge', 'earning', 'fee']);
 
 /**
  * Append-only. `amount` moves the balance and `reserved_delta` moves the reservation, so for every
@@ -359,11 +363,26 @@ export const tasks = pgTable(
     /** how many times an instance took the task to run it */
     attempts: integer('attempts').notNull().default(0),
     durationMs: integer('duration_ms'),
+    /** the version of the tool the call was accepted for: a held call run again (after a takeover) runs the same one */
+    toolVersion: text('tool_version'),
+    /** told with the task when the version called was deprecated: which version to move to */
+    deprecationNote: text('deprecation_note'),
+    /**
+     * The organization that provides the tool (a catalog tool's providerOrgId), and what it earns when
+     * the call is charged: the cost less the platform's fee, fixed with the price when the call is
+     * accepted (docs/adr/0020-provider-earnings.md).
+     */
+    providerOrgId: uuid('provider_org_id').references(() => organizations.id),
+    providerEarning: bigint('provider_earning', { mode: 'bigint' }),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     check('tasks_cost_nonneg', sql`${t.cost} >= 0`),
+    check(
+      'tasks_provider_earning_within_cost',
+      sql`(${t.providerOrgId} is null) = (${t.providerEarning} is null) and (${t.providerEarning} is null or ${t.providerEarning} between 0 and ${t.cost})`,
+    ),
     uniqueIndex('tasks_org_message_uq').on(t.orgId, t.messageId),
     uniqueIndex('tasks_org_call_message_uq').on(t.orgId, t.callMessageId),
     index('tasks_org_created_idx').on(t.orgId, t.createdAt),
@@ -610,6 +629,11 @@ export const catalogTools = pgTable(
     signingSecretSealed: text('signing_secret_sealed').notNull(),
     providerOrgId: uuid('provider_org_id').references(() => organizations.id),
     status: catalogToolStatus('status').notNull().default('active'),
+    /**
+     * What GET /v1/tools searches: the name split at its camel-case humps and the tags (weight A),
+     * the description (B), in the english configuration (catalog_search_document, migrations/0017).
+     */
+    searchDocument: tsvector('search_document').notNull().generatedAlwaysAs(sql`catalog_search_document(name, description, tags)`),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -618,5 +642,6 @@ export const catalogTools = pgTable(
     check('catalog_tools_tier_range', sql`${t.tier} between 0 and 3`),
     check('catalog_tools_price_nonneg', sql`${t.priceMicroUsdc} is null or ${t.priceMicroUsdc} >= 0`),
     check('catalog_tools_settlement', sql`${t.settlement} in ('instant', 'hold')`),
+    index('catalog_tools_search_idx').using('gin', t.searchDocument),
   ],
 );
