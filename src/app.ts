@@ -35,8 +35,9 @@ import { tracingOn } from './tracing/spans.js';
 export interface AppDeps {
   db: Database;
   log: Logger;
-  config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl' | 'settlement'> &
-    Partial<Pick<Config, 'adminToken' | 'secretsKey'>>;
+  config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl' | 'settlement'> & {
+    catalog: Pick<Config['catalog'], 'platformFeeBps'>;
+  } & Partial<Pick<Config, 'adminToken' | 'secretsKey'>>;
   /** the chain the ERC-8004 tables are indexed from, whose freshness /readyz and /v1/indexer report */
   indexedChainId?: number;
   walletAuth: WalletAuth;
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps) {
     toolTimeoutMs: deps.config.toolTimeoutMs,
     taskDeadlineSlackMs: deps.config.taskDeadlineSlackMs,
     settlement: deps.config.settlement,
+    platformFeeBps: deps.config.catalog.platformFeeBps,
     tools: deps.tools,
     leases: deps.leases,
     clock,

@@ -105,6 +105,8 @@ const configSchema = z
         return key ?? z.NEVER;
       })
       .optional(),
+    UPSTREAM_ALLOW_PRIVATE_NETWORKS: flag.default(false),
+    PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1_000),
     LLM_BASE_URL: z.url().optional(),
     LLM_MODEL: z.string().min(1).optional(),
     LLM_API_KEY: z.string().min(1).optional(),
@@ -185,6 +187,13 @@ const configSchema = z
     // Unset: no catalog tool can be registered (provider credentials and signing keys are never stored in the clear).
     secretsKey: env.SECRETS_KEY,
     adminToken: env.ADMIN_TOKEN,
+    catalog: {
+      // Catalog tools' upstreams may not be on loopback, private or link-local addresses unless this is set.
+      allowPrivateNetworks: env.UPSTREAM_ALLOW_PRIVATE_NETWORKS,
+      // The platform's share of each call of a provider's tool, in basis points (1,000 = 10 %); the
+      // provider earns the rest (docs/adr/0020-provider-earnings.md).
+      platformFeeBps: env.PLATFORM_FEE_BPS,
+    },
     // Without an LLM, the AI-powered tool is listed as disabled.
     llm:
       env.LLM_BASE_URL && env.LLM_MODEL

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { startPushDispatcher } from './a2a/push-delivery.js';
 import { createApp } from './app.js';
 import { type DemoOrganization, ensureDemoOrganization } from './auth/demo-org.js';
@@ -5,6 +6,7 @@ import { openWalletAuth } from './auth/wallet-auth.js';
 import { getCreditAccount } from './billing/accounts.js';
 import { signalLowBalances } from './billing/low-balance.js';
 import { rollUpUsage } from './billing/usage-rollup.js';
+import { openLiveCatalog } from './catalog/live-catalog.js';
 import { chainClient } from './chain/client.js';
 import { startTopUpWatcher } from './chain/topup-watcher.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -44,6 +46,8 @@ function readConfigOrExit(): Config {
 
 /** Closed days are rolled up within this long; usage reads are exact either way (see usage.ts). */
 const USAGE_ROLLUP_INTERVAL_MS = 5 * 60_000;
+/** How long the start waits for the tool catalog's first read (its LISTEN in place) before it serves anyway. */
+const CATALOG_READY_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = readConfigOrExit();
@@ -86,7 +90,15 @@ async function main(): Promise<void> {
           startBlock: config.topUps.startBlock,
         })
       : async () => {};
-  const tools = createToolRegistry({ llm: config.llm && { complete: chatCompletions(config.llm), timeoutMs: config.llm.timeoutMs } });
+  const catalog = openLiveCatalog(db, log, { secretsKey: config.secretsKey, allowPrivateNetworks: config.catalog.allowPrivateNetworks });
+  const tools = createToolRegistry({
+    llm: config.llm && { complete: chatCompletions(config.llm), timeoutMs: config.llm.timeoutMs },
+    catalog,
+  });
+  // The first calls find their catalog tools: the catalog is read before the port takes requests
+  // (or, should its LISTEN not be in place within CATALOG_READY_MS, as soon as it is).
+  const catalogRead = await Promise.race([catalog.ready().then(() => true), delay(CATALOG_READY_MS).then(() => false)]);
+  if (!catalogRead) log.warn({ waitedMs: CATALOG_READY_MS }, 'the tool catalog is not read yet; its tools are unknown until it is');
   const leases = createLeases({ db, log, leaseMs: config.taskLeaseMs });
   const stopPush = startPushDispatcher({ db, log, observe, ...config.push });
   const stopLowBalance = repeat(() => signalLowBalances({ db, log, allowPrivateNetworks: config.push.allowPrivateNetworks }), {
@@ -111,6 +123,7 @@ async function main(): Promise<void> {
       observe,
       clock: () => new Date(),
       settlement: config.settlement,
+      platformFeeBps: config.catalog.platformFeeBps,
       toolTimeoutMs: config.toolTimeoutMs,
       taskDeadlineSlackMs: config.taskDeadlineSlackMs,
     },

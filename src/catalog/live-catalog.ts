@@ -1,8 +1,10 @@
-import { inArray } from 'drizzle-orm';
+import { getTableColumns, inArray } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import semver from 'semver';
 import { catalogTools } from '../../drizzle/schema.js';
 import type { Database } from '../db/client.js';
+import type { ToolDefinition, ToolLookup, ToolSource } from '../tools/types.js';
+import { type CatalogCallSettings, catalogToolDefinition } from './catalog-tool.js';
 import { CATALOG_CHANGES } from './changes.js';
 import { type CatalogToolView, viewOf } from './store.js';
 
@@ -23,7 +25,7 @@ export type Resolution =
   | { kind: 'no_matching_version'; versions: string[] }
   | { kind: 'invalid_version' };
 
-export interface LiveCatalog {
+export interface LiveCatalog extends ToolSource {
   /**
    * The version a call gets: with `range` (an exact version or a semver range such as `^1.2`), the
    * newest version that satisfies it and is not retired; without, the newest active release (a
@@ -73,8 +75,15 @@ export function resolveVersion(versions: readonly CatalogVersion[], range: strin
  * one at a time, and one announced while another runs is read after it: a read begins after the
  * change it was told of committed, so nothing announced is missed.
  */
-export function openLiveCatalog(db: Database, log: Logger): LiveCatalog {
+/** Every column but the search document, which only the database's search reads. */
+const { searchDocument: _searchDocument, ...VERSION_COLUMNS } = getTableColumns(catalogTools);
+
+export function openLiveCatalog(db: Database, log: Logger, settings: CatalogCallSettings): LiveCatalog {
   let byName = new Map<string, CatalogVersion[]>();
+  /** each version's tool, made at its first call; a reload makes new versions, so a changed one is made again */
+  const tools = new WeakMap<CatalogVersion, ToolDefinition>();
+  /** what `offered` answered for the catalog as `byName` held it then */
+  let offeredFor: { catalog: Map<string, CatalogVersion[]>; tools: ToolDefinition[] } | undefined;
   let wholeDue = false;
   const namesDue = new Set<string>();
   let draining: Promise<void> | undefined;
@@ -84,7 +93,7 @@ export function openLiveCatalog(db: Database, log: Logger): LiveCatalog {
   });
 
   const versionsOf = async (names?: string[]) => {
-    const query = db.orm.select().from(catalogTools);
+    const query = db.orm.select(VERSION_COLUMNS).from(catalogTools);
     const rows = await (names ? query.where(inArray(catalogTools.name, names)) : query);
     const grouped = new Map<string, CatalogVersion[]>();
     for (const row of rows) {
@@ -149,8 +158,37 @@ export function openLiveCatalog(db: Database, log: Logger): LiveCatalog {
     },
   );
 
+  const toolOf = (version: CatalogVersion, versions: readonly CatalogVersion[]): ToolDefinition => {
+    let tool = tools.get(version);
+    if (!tool) {
+      const newest = chooseDefault(versions);
+      const newestActive = newest.kind === 'found' && newest.version.view.status === 'active' ? newest.version.view.version : undefined;
+      tool = catalogToolDefinition(version, newestActive, settings);
+      tools.set(version, tool);
+    }
+    return tool;
+  };
+
+  const lookup = (name: string, range?: string): ToolLookup => {
+    const versions = byName.get(name) ?? [];
+    const resolution = resolveVersion(versions, range);
+    return resolution.kind === 'found' ? { kind: 'found', tool: toolOf(resolution.version, versions) } : resolution;
+  };
+
   return {
     resolve: (name, range) => resolveVersion(byName.get(name) ?? [], range),
+    lookup,
+    offered() {
+      if (offeredFor?.catalog !== byName) {
+        const catalog = byName;
+        const offered = [...catalog.values()].flatMap((versions) => {
+          const chosen = chooseDefault(versions);
+          return chosen.kind === 'found' ? [toolOf(chosen.version, versions)] : [];
+        });
+        offeredFor = { catalog, tools: offered };
+      }
+      return offeredFor.tools;
+    },
     ready: () => firstLoad,
   };
 }

@@ -32,7 +32,8 @@ export interface CatalogToolView {
   updatedAt: string;
 }
 
-type CatalogRow = typeof catalogTools.$inferSelect;
+/** A row as read, without its search document (which only the database's search reads). */
+type CatalogRow = Omit<typeof catalogTools.$inferSelect, 'searchDocument'>;
 
 /** What the sealed header values are bound to: a sealed value copied onto another version does not open. */
 export const sealContext = (name: string, version: string) => `catalog-tool:${name}@${version}`;

@@ -1,3 +1,4 @@
+import { ToolFailure } from '../domain/errors.js';
 import { traceHeaders } from '../tracing/spans.js';
 import { boundedText } from '../webhooks/bounded-text.js';
 import { PrivateDestinationError, type Resolve, resolveDestination } from '../webhooks/destination.js';
@@ -29,13 +30,17 @@ export type UpstreamFailureKind =
   | 'result_invalid';
 
 /** Why an upstream call gave no answer that can be sold. The message names the host, never an address or a credential. */
-export class UpstreamFailure extends Error {
+export class UpstreamFailure extends ToolFailure {
   constructor(
     readonly kind: UpstreamFailureKind,
     message: string,
     readonly status?: number,
   ) {
-    super(message);
+    super(
+      kind === 'canceled' || kind === 'timeout' ? kind : 'upstream_failed',
+      message,
+      status === undefined ? { upstream: kind } : { upstream: kind, status },
+    );
     this.name = 'UpstreamFailure';
   }
 }

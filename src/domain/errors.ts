@@ -167,3 +167,19 @@ export class ToolInputError extends InvalidInput {
     return new InvalidInput(this.reason, this.message, { ...this.details, taskId });
   }
 }
+
+/**
+ * A tool that failed in a way its caller may be told of (an upstream that answered HTTP 503, say),
+ * not the caller's fault: the task fails with `reason` and this message, and nothing is charged.
+ * Any other error of a tool is recorded as `tool_failed`, its text kept from the caller.
+ */
+export class ToolFailure extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = 'ToolFailure';
+  }
+}

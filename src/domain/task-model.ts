@@ -66,6 +66,9 @@ export interface Artifact {
 /** What the gateway tells about a task's call and its price, in every generation's task metadata. */
 export interface TaskMetadata {
   tool?: string;
+  tool_version?: string;
+  /** the version called is deprecated: which to move to */
+  deprecation?: string;
   cost_micro_usdc: string;
   cost_display: string;
   charged: boolean;

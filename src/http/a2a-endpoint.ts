@@ -116,6 +116,7 @@ export function a2aEndpoint(deps: {
   toolTimeoutMs: number;
   taskDeadlineSlackMs: number;
   settlement: A2AContext['settlement'];
+  platformFeeBps: number;
   tools: ToolRegistry;
   leases: Leases;
   clock: () => Date;
@@ -145,6 +146,7 @@ export function a2aEndpoint(deps: {
         observe,
         availableAtAuth: principal.availableMicroUsdc,
         settlement: deps.settlement,
+        platformFeeBps: deps.platformFeeBps,
         log: c.get('log'),
         toolTimeoutMs: deps.toolTimeoutMs,
         taskDeadlineSlackMs: deps.taskDeadlineSlackMs,

@@ -38,6 +38,8 @@ export interface CallerContext {
   readonly observe: Observer;
   /** `hold` sends every paid call through reserve → capture, whatever its tool's own settlement */
   readonly settlement: Config['settlement'];
+  /** the platform's share of a provider's tool's price, in basis points (PLATFORM_FEE_BPS) */
+  readonly platformFeeBps: number;
   /**
    * The organization's available credit when its key was checked (null: no credit account), read
    * in the same statement as the key. Only a hint that spares a tool run that cannot be paid for;

@@ -20,7 +20,7 @@ export async function executeCall(ctx: TaskRunContext, task: TaskRow, call: Tool
   let inputError: ToolInputError | undefined;
   await ctx.leases.hold(task.id, async (stop) => {
     try {
-      const result = await runWithDeadline(ctx, call, stop);
+      const result = await runWithDeadline(ctx, call, task.id, stop);
       const ms = Math.round(performance.now() - started);
       [settled] = await inSpan('charge', { 'task.id': task.id, 'tool.name': call.tool.name, 'charge.settle': 'capture' }, () =>
         ctx.db.rows(

@@ -8,7 +8,7 @@ import type { CallerContext } from './context.js';
 import { creditError } from './credit-errors.js';
 import { failureOf, logPaidCall, logToolFailure, runWithDeadline } from './run-tool.js';
 import { insertFailedTask, type NewCall, type TaskRow, type WrittenTask } from './store.js';
-import type { ToolCall } from './tool-call.js';
+import { calledVersion, type ToolCall } from './tool-call.js';
 import { earlierTaskOr, writeOnce } from './write-once.js';
 
 /**
@@ -35,15 +35,14 @@ export async function runInstantCall(ctx: CallerContext, message: Message, call:
     keyId: ctx.key.id,
     contextId,
     messageId: message.messageId,
-    tool: call.tool.name,
+    ...calledVersion(call, ctx.platformFeeBps),
     arguments: call.rawArguments,
-    cost,
     history: [placedIn(message, id, contextId)],
   };
   const started = performance.now();
   let result: ToolAnswer;
   try {
-    result = await runWithDeadline(ctx, call);
+    result = await runWithDeadline(ctx, call, id);
   } catch (error) {
     return recordFailure(ctx, call, task, error, started);
   }
@@ -94,6 +93,10 @@ function taskRow(written: WrittenTask, task: InstantTask, outcome: Pick<TaskRow,
     error: outcome.error,
     history: task.history,
     duration_ms: outcome.duration_ms,
+    tool_version: task.toolVersion,
+    deprecation_note: task.deprecationNote,
+    provider_org_id: task.providerOrgId,
+    provider_earning: task.providerEarning,
     created_at: written.created_at,
     updated_at: written.updated_at,
   };

@@ -1,4 +1,4 @@
-import { ToolInputError } from '../domain/errors.js';
+import { ToolFailure, ToolInputError } from '../domain/errors.js';
 import type { ToolAnswer } from '../tools/types.js';
 import { inSpan } from '../tracing/spans.js';
 import type { TaskRunContext } from './context.js';
@@ -11,6 +11,9 @@ class ToolTimeoutError extends Error {}
 export function failureOf(error: unknown, timeoutMs: number): TaskFailure {
   if (error instanceof ToolInputError) {
     return { reason: error.reason, message: error.message, details: error.details };
+  }
+  if (error instanceof ToolFailure) {
+    return { reason: error.reason, message: `${error.message}; nothing was charged`, details: error.details };
   }
   if (error instanceof ToolTimeoutError) {
     return { reason: 'timeout', message: `the tool did not answer within ${timeoutMs} ms; nothing was charged` };
@@ -28,8 +31,8 @@ export function toolTimeoutMs(ctx: TaskRunContext, call: ToolCall): number {
  * and with `stop`'s reason when `stop` aborts first (the task was cancelled or its lease lost). The
  * executor's own signal aborts in both cases.
  */
-export function runWithDeadline(ctx: TaskRunContext, call: ToolCall, stop?: AbortSignal): Promise<ToolAnswer> {
-  return inSpan(`tool ${call.tool.name}`, { 'tool.name': call.tool.name }, () => raceDeadline(ctx, call, stop));
+export function runWithDeadline(ctx: TaskRunContext, call: ToolCall, taskId: string, stop?: AbortSignal): Promise<ToolAnswer> {
+  return inSpan(`tool ${call.tool.name}`, { 'tool.name': call.tool.name }, () => raceDeadline(ctx, call, taskId, stop));
 }
 
 /**
@@ -56,7 +59,7 @@ function lazySignal(): { get(): AbortSignal; abort(reason: unknown): void } {
   };
 }
 
-async function raceDeadline(ctx: TaskRunContext, call: ToolCall, stop?: AbortSignal): Promise<ToolAnswer> {
+async function raceDeadline(ctx: TaskRunContext, call: ToolCall, taskId: string, stop?: AbortSignal): Promise<ToolAnswer> {
   const signal = lazySignal();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -81,6 +84,7 @@ async function raceDeadline(ctx: TaskRunContext, call: ToolCall, stop?: AbortSig
   try {
     const work = call.tool.execute(call.arguments, {
       db: ctx.db,
+      taskId,
       get signal() {
         return signal.get();
       },

@@ -36,7 +36,7 @@ import {
   TaskRowSchema,
   waitingTaskGuard,
 } from './store.js';
-import { readToolCall, type ToolCall } from './tool-call.js';
+import { calledVersion, readToolCall, type ToolCall } from './tool-call.js';
 import { toTaskView } from './view.js';
 import { earlierTaskOr, writeOnce } from './write-once.js';
 
@@ -89,9 +89,8 @@ async function startNewCall(ctx: CallerContext, message: Message, call: ToolCall
             keyId: ctx.key.id,
             contextId,
             messageId: message.messageId,
-            tool: call.tool.name,
+            ...calledVersion(call, ctx.platformFeeBps),
             arguments: call.rawArguments,
-            cost: call.tool.costMicroUsdc,
             history: [placedIn(message, id, contextId)],
             deadlineMs: toolTimeoutMs(ctx, call) + ctx.taskDeadlineSlackMs,
           },
@@ -164,9 +163,8 @@ async function continueTask(ctx: CallerContext, message: Message, call: ToolCall
           {
             keyId: ctx.key.id,
             messageId: message.messageId,
-            tool: call.tool.name,
+            ...calledVersion(call, ctx.platformFeeBps),
             arguments: call.rawArguments,
-            cost: call.tool.costMicroUsdc,
             appended: [appended],
             deadlineMs: toolTimeoutMs(ctx, call) + ctx.taskDeadlineSlackMs,
           },

@@ -31,6 +31,10 @@ export const TaskRowSchema = z.object({
   error: TaskFailureSchema.nullable(),
   history: z.array(MessageSchema),
   duration_ms: z.number().nullable(),
+  tool_version: z.string().nullable(),
+  deprecation_note: z.string().nullable(),
+  provider_org_id: z.string().nullable(),
+  provider_earning: z.bigint().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -56,6 +60,10 @@ export const TASK_COLUMNS = sql.join(
     'error',
     'history',
     'duration_ms',
+    'tool_version',
+    'deprecation_note',
+    'provider_org_id',
+    'provider_earning',
     iso('created_at'),
     iso('updated_at'),
   ].map((column) => (typeof column === 'string' ? sql.raw(column) : column)),
@@ -65,18 +73,32 @@ export const TASK_COLUMNS = sql.join(
 const json = (value: unknown) => sql`${stringifyJson(value)}::jsonb`;
 const deadline = (ms: number) => sql`now() + ${ms} * interval '1 millisecond'`;
 
-export interface NewCall {
+/** What a task keeps of the tool version its call was accepted for (tool-call.ts, `pricedCall`). */
+export interface CalledVersion {
+  tool: string;
+  toolVersion: string;
+  /** set when the version was deprecated at the call */
+  deprecationNote: string | null;
+  cost: bigint;
+  /** the tool's provider and what it earns when the call is charged; both null for the gateway's own tools */
+  providerOrgId: string | null;
+  providerEarning: bigint | null;
+}
+
+export interface NewCall extends CalledVersion {
   id: string;
   /** the API key making the call */
   keyId: string;
   contextId: string;
   messageId: string;
-  tool: string;
   arguments: unknown;
-  cost: bigint;
   history: Message[];
   deadlineMs: number;
 }
+
+const CALLED_VERSION_COLUMNS = sql.raw('tool_version, deprecation_note, provider_org_id, provider_earning');
+const calledVersionValues = (call: CalledVersion) =>
+  sql`${call.toolVersion}, ${call.deprecationNote}, ${call.providerOrgId}::uuid, ${call.providerEarning}::int8`;
 
 /** Who runs a new held task, until when (see leases.ts). */
 export interface TaskLease {
@@ -88,10 +110,10 @@ export interface TaskLease {
 export function insertWorkingTaskFromHold(call: NewCall, lease: TaskLease): (hold: SQL) => SQL {
   return (hold) => sql`
     insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, api_key_id, arguments, cost, state, history,
-                       deadline_at, lease_owner, lease_until, attempts)
+                       deadline_at, lease_owner, lease_until, attempts, ${CALLED_VERSION_COLUMNS})
     select ${call.id}, ${hold}.org_id, ${call.contextId}, ${call.messageId}, ${call.messageId}, ${call.tool}, ${call.keyId},
            ${json(call.arguments)}, ${call.cost}, 'working', ${json(call.history)}, ${deadline(call.deadlineMs)},
-           ${lease.owner}, ${lease.until}, 1
+           ${lease.owner}, ${lease.until}, 1, ${calledVersionValues(call)}
       from ${hold}
  returning ${TASK_COLUMNS}`;
 }
@@ -127,6 +149,10 @@ export function answeredCallsJson(calls: readonly AnsweredCall[]): string {
     result: call.result,
     history: call.history,
     duration_ms: call.durationMs,
+    tool_version: call.toolVersion,
+    deprecation_note: call.deprecationNote,
+    provider_org_id: call.providerOrgId,
+    provider_earning: call.providerEarning?.toString() ?? null,
   }));
   return stringifyJson(rows);
 }
@@ -134,20 +160,22 @@ export function answeredCallsJson(calls: readonly AnsweredCall[]): string {
 /**
  * The calls of `callsJson` (answeredCallsJson's text, or the slot a statement template binds it to)
  * as rows `(org_id, key_id, id, context_id, message_id, tool, arguments, cost, result, history,
- * duration_ms, n)`. `json`, not `jsonb`, keeps each result's text as the tool wrote it.
+ * duration_ms, tool_version, deprecation_note, provider_org_id, provider_earning, n)`. `json`, not `jsonb`, keeps each result's text as the tool wrote it.
  */
 export function answeredCallRows(callsJson: unknown): SQL {
   return sql`select * from rows from (json_to_recordset(${callsJson}::json) as (
       org_id uuid, key_id uuid, id uuid, context_id text, message_id text, tool text, arguments jsonb, cost int8, result json,
-      history jsonb, duration_ms int)) with ordinality
-    as answered (org_id, key_id, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms, n)`;
+      history jsonb, duration_ms int, tool_version text, deprecation_note text, provider_org_id uuid, provider_earning int8)) with ordinality
+    as answered (org_id, key_id, id, context_id, message_id, tool, arguments, cost, result, history, duration_ms, tool_version,
+                 deprecation_note, provider_org_id, provider_earning, n)`;
 }
 
 /** The paid calls' tasks, inserted completed by the charge that pays for them (billing/charges.ts). */
 export const insertCompletedTasksFromPaid = (paid: SQL): SQL => sql`
     insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, api_key_id, arguments, cost, state, result, history,
-                       duration_ms)
-    select id, org_id, context_id, message_id, message_id, tool, key_id, arguments, cost, 'completed', result, history, duration_ms
+                       duration_ms, ${CALLED_VERSION_COLUMNS})
+    select id, org_id, context_id, message_id, message_id, tool, key_id, arguments, cost, 'completed', result, history, duration_ms,
+           ${CALLED_VERSION_COLUMNS}
       from ${paid}
  returning id, org_id, cost, ${iso('created_at')}, ${iso('updated_at')}`;
 
@@ -161,9 +189,10 @@ export async function insertFailedTask(
     WrittenTaskSchema,
     sql`
     insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, api_key_id, arguments, cost, state, error, history,
-                       duration_ms)
+                       duration_ms, ${CALLED_VERSION_COLUMNS})
     values (${call.id}, ${call.orgId}, ${call.contextId}, ${call.messageId}, ${call.messageId}, ${call.tool}, ${call.keyId},
-            ${json(call.arguments)}, ${call.cost}, 'failed', ${json(outcome.failure)}, ${json(call.history)}, ${outcome.durationMs})
+            ${json(call.arguments)}, ${call.cost}, 'failed', ${json(outcome.failure)}, ${json(call.history)}, ${outcome.durationMs},
+            ${calledVersionValues(call)})
     on conflict do nothing
  returning ${WRITTEN_COLUMNS}`,
   );
@@ -180,6 +209,7 @@ export function startCallOnWaitingTaskFromHold(
     update tasks
        set state = 'working', call_message_id = ${call.messageId}, tool = ${call.tool}, api_key_id = ${call.keyId},
            arguments = ${json(call.arguments)}, cost = ${call.cost}, history = history || ${json(call.appended)},
+           (${CALLED_VERSION_COLUMNS}) = (select ${calledVersionValues(call)}),
            deadline_at = ${deadline(call.deadlineMs)}, lease_owner = ${lease.owner}, lease_until = ${lease.until},
            attempts = attempts + 1, updated_at = now()
       from (select org_id as held_org_id from ${hold}) as held

@@ -39,6 +39,8 @@ export function toTaskView(row: TaskRow, options: { historyLength?: number } = {
     history,
     metadata: {
       ...(row.tool ? { tool: row.tool } : {}),
+      ...(row.tool_version ? { tool_version: row.tool_version } : {}),
+      ...(row.deprecation_note ? { deprecation: row.deprecation_note } : {}),
       cost_micro_usdc: row.cost.toString(),
       cost_display: displayUsdc(row.cost),
       charged: row.state === 'completed' && row.cost > 0n,

@@ -9,9 +9,10 @@ import type { ToolCall } from './tool-call.js';
 /** An instance takes a task over at most this many times; after that it waits for recovery to fail it, uncharged. */
 const MAX_ATTEMPTS = 3;
 
-/** The tool call a stored task was accepted with, checked again against today's tool table. */
+/** The tool call a stored task was accepted with, of the version it was accepted for, checked again against today's tools. */
 function storedCall(ctx: Omit<TaskRunContext, 'orgId'>, task: TaskRow): ToolCall | undefined {
-  const tool = task.tool ? ctx.tools.find(task.tool) : undefined;
+  const found = task.tool ? ctx.tools.resolve(task.tool, task.tool_version ?? undefined) : undefined;
+  const tool = found?.kind === 'found' ? found.tool : undefined;
   if (!tool?.enabled) return undefined;
   const parsed = tool.params.safeParse(task.arguments ?? {});
   return parsed.success ? { tool, arguments: parsed.data, rawArguments: (task.arguments ?? {}) as Record<string, unknown> } : undefined;

@@ -1,3 +1,4 @@
+import semver from 'semver';
 import { z } from 'zod';
 import { getAgentProfile } from './executors/get-agent-profile.js';
 import { getMyFeedbacks } from './executors/get-my-feedbacks.js';
@@ -8,7 +9,7 @@ import { getValidationHistory } from './executors/get-validation-history.js';
 import type { ChatCompletion } from './llm.js';
 import { displayUsdc } from './money.js';
 import { agentIdParam, pageParams } from './params.js';
-import { defineTool, type ToolDefinition, type ToolTier } from './types.js';
+import { defineTool, type ToolDefinition, type ToolLookup, type ToolSource, type ToolTier } from './types.js';
 
 /** Prices per tier in micro-USDC (Tier 2 is reserved and has no tools yet). */
 export const TIER_COST: Readonly<Record<ToolTier, bigint | null>> = {
@@ -132,10 +133,20 @@ function reputationReportTool(llm: { complete: ChatCompletion; timeoutMs: number
   });
 }
 
-/** The tool table of one gateway; the same table feeds validation, the agent card and the price list. */
+/**
+ * The tools of one gateway: the compiled-in table (which feeds the price list and the instructions)
+ * and, when given, the catalog of upstream tools. A call finds its tool and version through `resolve`.
+ */
 export interface ToolRegistry {
-  /** the entry for a name, enabled or not */
+  /** the entry for a name, enabled or not: a built-in tool, or the version of a catalog tool a call without a version gets */
   find(name: string): ToolDefinition | undefined;
+  /** the tool and version a call of `name` gets, with `range` an exact version or a semver range (`^1.2`) */
+  resolve(name: string, range?: string): ToolLookup;
+  /** every tool a call may name: the enabled built-in tools, then each catalog tool's default version */
+  offered(): readonly ToolDefinition[];
+  /** whether `name` is a compiled-in tool's (a catalog tool cannot take it) */
+  isBuiltIn(name: string): boolean;
+  /** the compiled-in tools */
   list(): readonly ToolDefinition[];
   listEnabled(): ToolDefinition[];
   listByTier(tier: ToolTier): ToolDefinition[];
@@ -145,12 +156,34 @@ export interface ToolRegistry {
   tier(name: string): ToolTier | undefined;
 }
 
-export function createToolRegistry(options: { llm?: { complete: ChatCompletion; timeoutMs: number } } = {}): ToolRegistry {
+/** A built-in tool has one version: a call may name it, or a range it satisfies. */
+function builtInVersion(tool: ToolDefinition, range: string | undefined): ToolLookup {
+  if (range === undefined || semver.valid(range) === tool.version) return { kind: 'found', tool };
+  if (semver.valid(range) === null && semver.validRange(range) === null) return { kind: 'invalid_version' };
+  if (semver.satisfies(tool.version, range)) return { kind: 'found', tool };
+  return { kind: 'no_matching_version', versions: [tool.version] };
+}
+
+export function createToolRegistry(
+  options: { llm?: { complete: ChatCompletion; timeoutMs: number }; catalog?: ToolSource } = {},
+): ToolRegistry {
   const tools: readonly ToolDefinition[] = [...DATA_TOOLS, reputationReportTool(options.llm)];
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   const listEnabled = () => tools.filter((tool) => tool.enabled);
+  const { catalog } = options;
+  const resolve = (name: string, range?: string): ToolLookup => {
+    const builtIn = byName.get(name);
+    if (builtIn) return builtInVersion(builtIn, range);
+    return catalog?.lookup(name, range) ?? { kind: 'unknown_tool' };
+  };
   return {
-    find: (name) => byName.get(name),
+    find(name) {
+      const found = resolve(name);
+      return found.kind === 'found' ? found.tool : undefined;
+    },
+    resolve,
+    offered: () => (catalog ? [...listEnabled(), ...catalog.offered()] : listEnabled()),
+    isBuiltIn: (name) => byName.has(name),
     list: () => tools,
     listEnabled,
     listByTier: (tier) => listEnabled().filter((tool) => tool.tier === tier),
@@ -166,5 +199,6 @@ export function createToolRegistry(options: { llm?: { complete: ChatCompletion; 
 
 /** The JSON Schema of a tool's arguments, as agents should send them. */
 export function toolArgumentsSchema(tool: ToolDefinition): Record<string, unknown> {
+  if (tool.argumentsSchema) return tool.argumentsSchema;
   return z.toJSONSchema(tool.params, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 }

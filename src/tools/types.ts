@@ -14,6 +14,8 @@ export type Settlement = 'instant' | 'hold';
 
 export interface ToolContext {
   readonly db: Database;
+  /** the task the call runs for (an upstream tool is told it, so its provider can match its own records) */
+  readonly taskId: string;
   /** aborted when the task times out or is cancelled */
   readonly signal: AbortSignal;
   /** the instant the call is computed at, so one call's figures agree with each other */
@@ -41,9 +43,35 @@ export interface ToolDefinition<Params extends z.ZodType = z.ZodType> {
   readonly disabledReason?: string;
   readonly example: Record<string, unknown>;
   readonly execute: ToolExecutor<Params>;
+  /** the JSON Schema the arguments are checked against, when it is not derived from `params` (a catalog tool's, as registered) */
+  readonly argumentsSchema?: Record<string, unknown>;
+  /** the JSON Schema a result conforms to, when known */
+  readonly resultSchema?: Record<string, unknown>;
+  readonly tags?: readonly string[];
+  /** the organization that provides the tool and earns from its calls (a catalog tool's providerOrgId) */
+  readonly providerOrgId?: string;
+  /** set when this version is deprecated: what its callers are told, with the task */
+  readonly deprecationNote?: string;
 }
 
 /** Keeps each entry's params and executor types tied together while the table holds them all. */
 export function defineTool<Params extends z.ZodType>(tool: ToolDefinition<Params>): ToolDefinition {
   return tool as unknown as ToolDefinition;
+}
+
+/** Which tool, of which version, a call of a name (and an optional exact version or semver range) gets. */
+export type ToolLookup =
+  | { kind: 'found'; tool: ToolDefinition }
+  | { kind: 'unknown_tool' }
+  /** the version asked for exactly, or every version of the name, is retired */
+  | { kind: 'retired'; version: string }
+  /** no version that is not retired satisfies the range; `versions` are those there are */
+  | { kind: 'no_matching_version'; versions: string[] }
+  | { kind: 'invalid_version' };
+
+/** Tools beyond the compiled-in table: the catalog of upstream tools (catalog/live-catalog.ts). */
+export interface ToolSource {
+  lookup(name: string, range?: string): ToolLookup;
+  /** the version of each name a call without a version gets, retired names left out */
+  offered(): readonly ToolDefinition[];
 }

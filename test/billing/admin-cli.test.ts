@@ -68,7 +68,13 @@ async function pgliteTarget(): Promise<Target> {
       const app = createApp({
         db,
         log: quietLog,
-        config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' },
+        config: {
+          toolTimeoutMs: 10_000,
+          taskDeadlineSlackMs: 30_000,
+          publicUrl: undefined,
+          settlement: 'by-tool',
+          catalog: { platformFeeBps: 1_000 },
+        },
         walletAuth: await testWalletAuth(db),
         tools: createToolRegistry(),
         leases: createLeases({ db, log: quietLog, leaseMs: 15_000 }),

@@ -11,6 +11,7 @@ import { asQuery, type Statement } from '../../src/db/statement.js';
 import { chargeStatement } from '../../src/tasks/charge-combiner.js';
 import { type AnsweredCall, insertWorkingTaskFromHold, messageIdUnused } from '../../src/tasks/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { BUILT_IN_VERSION } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
 
 const GROWN_TASKS = 100_000;
@@ -54,6 +55,7 @@ describe('prepared while tasks is empty, the charge and the hold probe messageId
     contextId: 'c',
     messageId,
     tool: 'getAgentProfile',
+    ...BUILT_IN_VERSION,
     arguments: {},
     cost: 1_000n,
     history: [],

@@ -18,7 +18,7 @@ import {
   insertWaitingTask,
   insertWorkingTaskFromHold,
 } from '../../src/tasks/store.js';
-import type { SettlementMode, TestGateway } from '../helpers/gateway.js';
+import { BUILT_IN_VERSION, type SettlementMode, type TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
 
@@ -73,6 +73,7 @@ async function holdTask(
           contextId: randomUUID(),
           messageId: randomUUID(),
           tool: 'getReputationReport',
+          ...BUILT_IN_VERSION,
           arguments: {},
           cost: input.cost,
           history: [],
@@ -178,6 +179,7 @@ function answered(org: NewOrganization, messageId = randomUUID()): AnsweredCall 
     contextId: randomUUID(),
     messageId,
     tool: 'getAgentProfile',
+    ...BUILT_IN_VERSION,
     arguments: { agentId: 1 },
     cost: TIER0_COST,
     history: [],

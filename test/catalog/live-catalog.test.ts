@@ -96,7 +96,7 @@ describe('the live catalog of one process', () => {
 
   it('loads what is there, then follows its own registrations and status changes', async () => {
     await register(database.db, 'before', '1.0.0');
-    const catalog = openLiveCatalog(database.db, quiet);
+    const catalog = openLiveCatalog(database.db, quiet, { secretsKey, allowPrivateNetworks: false });
     await catalog.ready();
     expect(found(catalog.resolve('before'))).toBe('1.0.0');
     expect(catalog.resolve('later')).toEqual({ kind: 'unknown_tool' });
@@ -117,7 +117,7 @@ describe('two instances on one PostgreSQL (PostgreSQL only)', needs('postgres'),
   beforeAll(async () => {
     database = await createTestDatabase();
     other = await openDatabase({ url: database.url!, poolSize: 2 });
-    catalog = openLiveCatalog(other, quiet);
+    catalog = openLiveCatalog(other, quiet, { secretsKey, allowPrivateNetworks: false });
     await catalog.ready();
   });
   afterAll(async () => {

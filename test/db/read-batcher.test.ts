@@ -54,7 +54,7 @@ describe('read batcher', () => {
 
   it('answers the tools as single reads do, whatever else is read at the same time', async () => {
     await seedDemoData(database.db, { now: new Date(), agents: 6, feedbacksPerAgent: 5, validationsPerAgent: 1 });
-    const ctx = { db: database.db, signal: new AbortController().signal, now: new Date() };
+    const ctx = { db: database.db, taskId: 'test-task', signal: new AbortController().signal, now: new Date() };
     const asks = [1n, 2n, 99n, 3n, 4n, 5n, 6n, 2n];
     const alone = [];
     for (const agentId of asks) {

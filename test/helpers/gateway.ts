@@ -9,6 +9,7 @@ import { type App, createApp } from '../../src/app.js';
 import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import type { WalletAuth } from '../../src/auth/wallet-auth.js';
+import { openLiveCatalog } from '../../src/catalog/live-catalog.js';
 import { chainClient, type TopUpChain } from '../../src/chain/client.js';
 import type { Config } from '../../src/config.js';
 import { createMemoryRateLimiter } from '../../src/limits/memory-store.js';
@@ -65,13 +66,19 @@ export interface TestGatewayOptions {
    * main.ts exports, the process metrics too; the app's own (no process metrics) unless given
    */
   metrics?: 'off' | 'served';
-  /** serves the operator API with this ADMIN_TOKEN, sealing upstream headers under `secretsKey` */
+  /** serves the operator API with this ADMIN_TOKEN, sealing upstream headers under `secretsKey` (which also opens them for calls) */
   operator?: { adminToken: string; secretsKey?: Buffer };
+  /** PLATFORM_FEE_BPS; 1,000 (10 %) unless given */
+  platformFeeBps?: number;
+  /** UPSTREAM_ALLOW_PRIVATE_NETWORKS; true unless given, as the tests' upstreams are on loopback */
+  upstreamAllowPrivateNetworks?: boolean;
+  /** a database already made, which close() leaves open (a second instance on the same one); a fresh one unless given */
+  database?: TestDatabase;
 }
 
 /** A gateway on a fresh database. Logs are silent unless TEST_LOG_LEVEL is set. */
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
-  const database = await createTestDatabase();
+  const database = options.database ?? (await createTestDatabase());
   const log = options.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const walletAuth = await testWalletAuth(database.db, {
     rpcUrl: options.rpcUrl,
@@ -89,12 +96,17 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       taskDeadlineSlackMs: 30_000,
       publicUrl: undefined,
       settlement: options.settlement ?? 'by-tool',
+      catalog: { platformFeeBps: options.platformFeeBps ?? 1_000 },
       adminToken: options.operator?.adminToken,
       secretsKey: options.operator?.secretsKey,
     },
     walletAuth,
     leases,
     tools: createToolRegistry({
+      catalog: openLiveCatalog(database.db, log, {
+        secretsKey: options.operator?.secretsKey,
+        allowPrivateNetworks: options.upstreamAllowPrivateNetworks ?? true,
+      }),
       llm: options.llm && {
         complete: chatCompletions({ baseUrl: options.llm.baseUrl, model: 'test-model', apiKey: 'test-llm-key' }),
         timeoutMs: options.llm.timeoutMs ?? 5_000,
@@ -142,7 +154,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
         server.closeAllConnections();
         await new Promise((resolve) => server?.close(resolve));
       }
-      await database.dispose();
+      if (!options.database) await database.dispose();
     },
   };
   return gateway;
@@ -234,3 +246,6 @@ export function checkLedgerAfterEach(gateways: () => readonly (TestGateway | und
     }
   });
 }
+
+/** What a task written by a test keeps of its built-in tool's version: 1.0.0, no provider, not deprecated. */
+export const BUILT_IN_VERSION = { toolVersion: '1.0.0', deprecationNote: null, providerOrgId: null, providerEarning: null } as const;

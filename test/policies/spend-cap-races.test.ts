@@ -22,6 +22,7 @@ import {
 } from '../../src/tasks/store.js';
 import { takeOverLapsedTasks } from '../../src/tasks/worker.js';
 import { createToolRegistry } from '../../src/tools/registry.js';
+import { BUILT_IN_VERSION } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
 
@@ -43,6 +44,7 @@ function answered(org: NewOrganization): AnsweredCall {
     contextId: randomUUID(),
     messageId: randomUUID(),
     tool: 'getAgentProfile',
+    ...BUILT_IN_VERSION,
     arguments: { agentId: 1 },
     cost: COST,
     history: [],
@@ -68,6 +70,7 @@ function hold(org: NewOrganization, input: { owner?: string; tool?: string; dead
         contextId: randomUUID(),
         messageId: randomUUID(),
         tool: input.tool ?? 'getReputationReport',
+        ...BUILT_IN_VERSION,
         arguments: {},
         cost: COST,
         history: [],
@@ -282,6 +285,7 @@ describe("every way a hold ends gives the key back its reservation; a capture co
       leases: createLeases({ db: db(), log: quietLog, leaseMs: 60_000 }),
       charges: createChargeCombiner(db()),
       settlement: 'by-tool' as const,
+      platformFeeBps: 1_000,
       observe: UNOBSERVED,
       toolTimeoutMs: 5_000,
       taskDeadlineSlackMs: 30_000,

@@ -6,7 +6,7 @@ import type { NewOrganization } from '../../src/auth/organizations.js';
 import { createChargeCombiner } from '../../src/tasks/charge-combiner.js';
 import type { AnsweredCall } from '../../src/tasks/store.js';
 import { postOverSocket } from '../a2a/support.js';
-import type { TestGateway } from '../helpers/gateway.js';
+import { BUILT_IN_VERSION, type TestGateway } from '../helpers/gateway.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
 
 /**
@@ -112,6 +112,7 @@ describe("one organization cannot fail another organization's calls", () => {
         contextId,
         messageId,
         tool: 'getAgentProfile',
+        ...BUILT_IN_VERSION,
         arguments: { agentId: 1 },
         cost: TIER0_COST,
         history: [{ messageId, role: 'user', parts: [{ kind: 'text', text: 'hi' }], taskId: id, contextId }],

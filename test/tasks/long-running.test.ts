@@ -25,7 +25,7 @@ import {
   v03Data,
   v03Send,
 } from '../a2a/support.js';
-import { expectLedgerInvariant } from '../helpers/gateway.js';
+import { BUILT_IN_VERSION, expectLedgerInvariant } from '../helpers/gateway.js';
 import { useLlmGateway } from '../helpers/llm-suite.js';
 
 const REPORT_COST = 200_000n;
@@ -137,6 +137,7 @@ describe('held calls that run in the background, followed and cancelled', () => 
             contextId: randomUUID(),
             messageId: `m-${id}`,
             tool: 'getReputationReport',
+            ...BUILT_IN_VERSION,
             arguments: { agentId: 1 },
             cost: REPORT_COST,
             history: [],
@@ -158,6 +159,7 @@ describe('held calls that run in the background, followed and cancelled', () => 
       leases,
       charges: createChargeCombiner(suite.gateway.database.db),
       settlement: 'by-tool' as const,
+      platformFeeBps: 1_000,
       observe: UNOBSERVED,
       toolTimeoutMs: 5_000,
       taskDeadlineSlackMs: 30_000,

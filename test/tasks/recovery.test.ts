@@ -10,7 +10,7 @@ import { openDatabase } from '../../src/db/client.js';
 import { releaseAbandonedTasks, startRecoveryLoop } from '../../src/tasks/recovery.js';
 import { insertWorkingTaskFromHold } from '../../src/tasks/store.js';
 import { capturedLog } from '../helpers/captured-log.js';
-import { checkLedgerAfterEach, expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { BUILT_IN_VERSION, checkLedgerAfterEach, expectLedgerInvariant, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** What these tests read of a task the hold wrote: its id. */
@@ -41,6 +41,7 @@ describe('recovery of tasks whose process died mid-call', () => {
             contextId: randomUUID(),
             messageId: `m-${id}`,
             tool: 'getReputationSummary',
+            ...BUILT_IN_VERSION,
             arguments: { agentId: 1 },
             cost: 10_000n,
             history: [],

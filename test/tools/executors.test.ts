@@ -36,7 +36,7 @@ const HUGE_AGENT = MAX_SAFE_AGENT + 2n;
 const UNKNOWN_AGENT = 999n;
 
 function contextFor(db: Database): ToolContext {
-  return { db, signal: new AbortController().signal, now: NOW };
+  return { db, taskId: 'test-task', signal: new AbortController().signal, now: NOW };
 }
 
 function agentRow(id: bigint, overrides: Partial<typeof agents.$inferInsert> = {}): typeof agents.$inferInsert {

@@ -131,7 +131,13 @@ describe('-32603: internal error, logged with the request id, no stack or SQL in
     const app = createApp({
       db: database.db,
       log,
-      config: { toolTimeoutMs: 10_000, taskDeadlineSlackMs: 30_000, publicUrl: undefined, settlement: 'by-tool' },
+      config: {
+        toolTimeoutMs: 10_000,
+        taskDeadlineSlackMs: 30_000,
+        publicUrl: undefined,
+        settlement: 'by-tool',
+        catalog: { platformFeeBps: 1_000 },
+      },
       walletAuth: await testWalletAuth(database.db),
       tools: createToolRegistry(),
       leases: createLeases({ db: database.db, log, leaseMs: 15_000 }),
