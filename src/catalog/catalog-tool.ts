@@ -106,6 +106,7 @@ export function catalogToolDefinition(version: CatalogVersion, newest: string | 
     argumentsSchema: view.argumentsSchema as Record<string, unknown>,
     ...(view.resultSchema ? { resultSchema: view.resultSchema as Record<string, unknown> } : {}),
     tags: view.tags,
+    runsUpstream: true,
     ...(view.providerOrgId ? { providerOrgId: view.providerOrgId } : {}),
     ...(note ? { deprecationNote: note } : {}),
     enabled: view.status !== 'retired' && secretsKey !== undefined,

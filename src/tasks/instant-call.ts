@@ -6,8 +6,8 @@ import type { ToolAnswer } from '../tools/types.js';
 import { inSpan } from '../tracing/spans.js';
 import type { CallerContext } from './context.js';
 import { creditError } from './credit-errors.js';
-import { failureOf, logPaidCall, logToolFailure, runWithDeadline } from './run-tool.js';
-import { insertFailedTask, type NewCall, type TaskRow, type WrittenTask } from './store.js';
+import { failureOf, logPaidCall, logToolFailure, runWithDeadline, toolTimeoutMs } from './run-tool.js';
+import { findTaskByMessageId, insertFailedTask, type NewCall, type TaskRow, type WrittenTask } from './store.js';
 import { calledVersion, type ToolCall } from './tool-call.js';
 import { earlierTaskOr, writeOnce } from './write-once.js';
 
@@ -28,6 +28,10 @@ export async function runInstantCall(ctx: CallerContext, message: Message, call:
   const capLeftAtAuth = ctx.capLeftAtAuth;
   if (capLeftAtAuth !== undefined && capLeftAtAuth !== null && capLeftAtAuth < cost) {
     return earlierTaskOr(ctx, message.messageId, () => creditError(ctx, cost));
+  }
+  if (call.tool.runsUpstream) {
+    const earlier = await findTaskByMessageId(ctx.db, ctx.orgId, message.messageId);
+    if (earlier) return earlier;
   }
   const id = randomUUID();
   const task = {
@@ -63,7 +67,7 @@ export async function runInstantCall(ctx: CallerContext, message: Message, call:
 type InstantTask = Omit<NewCall, 'deadlineMs'>;
 
 async function recordFailure(ctx: CallerContext, call: ToolCall, task: InstantTask, error: unknown, started: number) {
-  const failure = failureOf(error, ctx.toolTimeoutMs);
+  const failure = failureOf(error, toolTimeoutMs(ctx, call));
   logToolFailure(ctx, failure, error, task);
   const durationMs = Math.round(performance.now() - started);
   const written = await insertFailedTask(ctx.db, { ...task, orgId: ctx.orgId }, { failure, durationMs });

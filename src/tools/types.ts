@@ -50,6 +50,11 @@ export interface ToolDefinition<Params extends z.ZodType = z.ZodType> {
   readonly tags?: readonly string[];
   /** the organization that provides the tool and earns from its calls (a catalog tool's providerOrgId) */
   readonly providerOrgId?: string;
+  /**
+   * The tool calls a provider's server (a catalog tool): each run costs the provider, so a retried
+   * message is answered from its first task before the tool would run again.
+   */
+  readonly runsUpstream?: boolean;
   /** set when this version is deprecated: what its callers are told, with the task */
   readonly deprecationNote?: string;
 }
