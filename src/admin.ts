@@ -13,7 +13,7 @@ import {
 } from './auth/organizations.js';
 import { grantCredits } from './billing/accounts.js';
 import { MAX_MANIFEST_BYTES, manifestProblem, type ToolManifest, ToolManifestSchema } from './catalog/manifest.js';
-import { listTools, registerTool, setToolStatus } from './catalog/store.js';
+import { callableCatalogNames, listTools, registerTool, setToolStatus } from './catalog/store.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import type { Database } from './db/client.js';
 import { DatabaseUnavailableError, openConfiguredDatabase } from './db/configured.js';
@@ -68,18 +68,29 @@ class UsageError extends Error {}
 const knownTools = createToolRegistry({});
 
 const keyPolicyFlags = {
-  tools: cliTools
-    .refine((tools) => tools === null || tools.every((name) => knownTools.find(name)), {
-      message: `must name tools the gateway offers (${knownTools
-        .listEnabled()
-        .map((tool) => tool.name)
-        .join(', ')}, …)`,
-    })
-    .optional(),
+  tools: cliTools.optional(),
   'max-tier': cliMaxTier.optional(),
   'spend-cap': cliSpendCap.optional(),
   'rate-limit': cliRateLimit.optional(),
 };
+
+/**
+ * Refuses a --tools list naming a tool the gateway does not offer: a built-in tool's name, or a
+ * catalog tool's with a version that takes calls (the catalog is read, so this needs the database).
+ */
+async function requireOfferedTools(db: Database, command: string, tools: readonly string[] | null | undefined): Promise<void> {
+  const unknown = (tools ?? []).filter((name) => !knownTools.find(name));
+  const inCatalog = await callableCatalogNames(db, unknown);
+  const missing = unknown.filter((name) => !inCatalog.has(name));
+  if (missing.length > 0) {
+    throw new UsageError(
+      `${command}: --tools must name tools the gateway offers (${knownTools
+        .listEnabled()
+        .map((tool) => tool.name)
+        .join(', ')}, or a catalog tool's name; see list-tools); not offered: ${missing.join(', ')}`,
+    );
+  }
+}
 
 /** The policy flags given, as a patch: a flag left out leaves its bound as it is. */
 function policyPatchOf(args: {
@@ -278,6 +289,7 @@ async function run(db: Database, parsed: Parsed, context: RunContext): Promise<o
       const expiresAt = parsed.args['expires-at'] === undefined ? undefined : new Date(parsed.args['expires-at']);
       // the REST API's rule and words, with the flag's name
       if (isExpiryInPast(expiresAt)) throw new UsageError(`create-key: ${EXPIRY_IN_PAST.message.replace(/^expiresAt/, '--expires-at')}`);
+      await requireOfferedTools(db, 'create-key', parsed.args.tools);
       const patch = policyPatchOf(parsed.args);
       const { key, policy } = await db.transaction(async (tx) => {
         const key = await createApiKey(tx, {
@@ -299,6 +311,7 @@ async function run(db: Database, parsed: Parsed, context: RunContext): Promise<o
       };
     }
     case 'set-key-policy': {
+      await requireOfferedTools(db, 'set-key-policy', parsed.args.tools);
       const patch = policyPatchOf(parsed.args);
       const changed = await db.transaction((tx) => updateKeyPolicy(tx, { keyId: parsed.args.key, patch, by: OPERATOR }));
       if (!changed) throw new UsageError(`no API key ${parsed.args.key}`);

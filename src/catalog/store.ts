@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { catalogTools } from '../../drizzle/schema.js';
 import type { Database } from '../db/client.js';
@@ -157,6 +157,16 @@ export async function registerTool(db: Database, input: RegisterToolInput): Prom
 export async function listTools(db: Database): Promise<CatalogToolView[]> {
   const rows = await db.orm.select().from(catalogTools).orderBy(asc(catalogTools.name), asc(catalogTools.createdAt));
   return rows.map(viewOf);
+}
+
+/** Which of `names` are catalog tools that take calls (a version not retired), for key policies that name them. */
+export async function callableCatalogNames(db: Database, names: readonly string[]): Promise<Set<string>> {
+  if (names.length === 0) return new Set();
+  const rows = await db.orm
+    .selectDistinct({ name: catalogTools.name })
+    .from(catalogTools)
+    .where(and(inArray(catalogTools.name, [...names]), ne(catalogTools.status, 'retired')));
+  return new Set(rows.map((row) => row.name));
 }
 
 /**

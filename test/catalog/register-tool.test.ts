@@ -212,4 +212,13 @@ describe('register-tool, list-tools, deprecate-tool, retire-tool', () => {
       ['1.3.0', 'active'],
     ]);
   }, 60_000);
+
+  it('a key policy may name a catalog tool that takes calls, not one unknown', async () => {
+    const granted = jsonLine(await admin(['create-key', '--org', providerOrgId, '--tools', 'weather,getAgentProfile']));
+    expect(granted.policy.tools).toEqual(['weather', 'getAgentProfile']);
+    refused(
+      await admin(['set-key-policy', '--key', granted.keyId, '--tools', 'weather,weathr']),
+      /--tools must name tools the gateway offers .*not offered: weathr\n/,
+    );
+  }, 60_000);
 });
