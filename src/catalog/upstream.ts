@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ToolFailure } from '../domain/errors.js';
 import { traceHeaders } from '../tracing/spans.js';
 import { boundedText } from '../webhooks/bounded-text.js';
@@ -63,6 +64,19 @@ export interface UpstreamCall {
   resolve?: Resolve;
 }
 
+/**
+ * The `traceparent` the upstream gets: the call's span when tracing is on; otherwise one of its own
+ * whose trace id is the task id's 32 hex digits (not sampled), so a provider that logs traceparent
+ * can still tie its records to the task.
+ */
+function traceContext(taskId: string): Record<string, string> {
+  const traced = traceHeaders();
+  if (traced.traceparent) return traced;
+  const traceId = taskId.replaceAll('-', '').toLowerCase();
+  if (!/^[0-9a-f]{32}$/.test(traceId) || /^0+$/.test(traceId)) return traced;
+  return { ...traced, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-00` };
+}
+
 export async function callUpstream(call: UpstreamCall): Promise<Record<string, unknown>> {
   const url = new URL(call.url);
   const timeout = AbortSignal.timeout(call.timeoutMs);
@@ -79,7 +93,7 @@ export async function callUpstream(call: UpstreamCall): Promise<Record<string, u
     ...call.headers,
     'content-type': 'application/json',
     'user-agent': 'a2a-paygate-upstream/1',
-    ...traceHeaders(),
+    ...traceContext(call.taskId),
     [TASK_ID_HEADER]: call.taskId,
     [SIGNATURE_HEADER]: signature(call.signingKey, Math.floor(Date.now() / 1000), body),
   };

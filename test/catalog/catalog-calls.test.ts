@@ -152,6 +152,8 @@ describe('calling catalog tools', () => {
     expect(JSON.parse(request_.body)).toEqual({ arguments: { city: 'Lisbon' } });
     expect(request_.headers['x-paygate-task-id']).toBe(task.id);
     expect(request_.headers['x-api-key']).toBe(PROVIDER_SECRET);
+    // tracing is off here: the trace id is the task's, so the provider can still join its records to the task
+    expect(request_.headers.traceparent).toMatch(new RegExp(`^00-${task.id.replaceAll('-', '')}-[0-9a-f]{16}-00$`));
     const [t, v1] = String(request_.headers['x-paygate-signature'])
       .split(',')
       .map((part) => part.split('=')[1]);
