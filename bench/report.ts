@@ -163,6 +163,21 @@ function metricsCost(scenarios: ScenarioResult[]): string[] {
   ];
 }
 
+/**
+ * What calling a catalog tool (issue 19) costs the gateway beyond a built-in Tier 0 call: the
+ * argument and result checks, the signed upstream request, the retry check. Gateway CPU per paid
+ * call of catalog-spread against tier0-spread in the same run.
+ */
+function catalogCost(scenarios: ScenarioResult[]): string[] {
+  const plain = scenarios.find((s) => s.name === 'tier0-spread' && s.paidCallsPerS > 0);
+  const catalog = scenarios.find((s) => s.name === 'catalog-spread' && s.paidCallsPerS > 0);
+  if (!plain || !catalog) return [];
+  return [
+    `catalog tool calls: ${catalog.paidCallsPerS.toFixed(0)} paid calls/s (tier0-spread ${plain.paidCallsPerS.toFixed(0)}); ` +
+      `gateway CPU per paid call ${gatewayCpuPerCallUs(catalog).toFixed(0)} µs (tier0-spread ${gatewayCpuPerCallUs(plain).toFixed(0)} µs)`,
+  ];
+}
+
 const ms = (value: number | null) => (value === null ? '–' : value.toFixed(2));
 
 /** Issue 18's lines: the floor, the gateway as a multiple of it, and CPU per paid call. */
@@ -206,6 +221,7 @@ export function formatTable(results: BenchResults): string {
     ...results.scenarios.filter((s) => s.errors.total > 0).map(failureLine),
     ...governanceCost(results.scenarios),
     ...metricsCost(results.scenarios),
+    ...catalogCost(results.scenarios),
     ...floorLines(results.floor),
     `money: ${results.money.ok ? 'ok' : 'BROKEN'}: balance = Σ amount, reserved = Σ reserved_delta = 0 ` +
       `over ${results.money.accounts} accounts (${results.money.violations.length} violations, ` +

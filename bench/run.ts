@@ -8,6 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { createBenchDatabase } from './bench-database.js';
 import { messageIds } from './calls.js';
+import { startBenchUpstream } from './catalog.js';
 import { chargeLedgerTotal, checkChargedCounter, formatChargedCounter, settledChargeLedgerTotal } from './charged-counter.js';
 import { FLOOR_OF, type FloorResult, prepareFloor, requirePgbench, runFloor } from './floor.js';
 import type { FloorShape } from './floor-script.js';
@@ -115,7 +116,14 @@ async function bench(): Promise<boolean> {
   // one directory per run, so the summary reads this run's profiles only
   const profileDir = options.profile ? `${resultsDir}profiles/${startedAt.toISOString().replaceAll(':', '-')}` : undefined;
   buildGateway();
-  const gateway = await startGateway({ databaseUrl: database.url, logFile: `${resultsDir}gateway.log`, profileDir });
+  const upstream = chosen.some((scenario) => scenario.catalog) ? await startBenchUpstream(database.url) : undefined;
+  if (upstream) cleanups.push(() => upstream.close());
+  const gateway = await startGateway({
+    databaseUrl: database.url,
+    logFile: `${resultsDir}gateway.log`,
+    profileDir,
+    ...(upstream ? { env: upstream.gatewayEnv } : {}),
+  });
   cleanups.push(() => gateway.stop());
   say(`gateway ready at ${gateway.baseUrl} (serving pid ${gateway.servingPid})`);
   /** charges the metrics-off gateway wrote: not the run's own gateway's, so not in its counter */

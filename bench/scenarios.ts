@@ -1,4 +1,5 @@
 import { type CallPicker, mixCalls, sendMessage, tier0Calls, tier1Calls } from './calls.js';
+import { BENCH_CATALOG_TOOL } from './catalog.js';
 import { FLOOR_TARGETS } from './floor.js';
 import type { FloorShape } from './floor-script.js';
 import type { OutgoingRequest } from './load.js';
@@ -29,6 +30,8 @@ export interface Scenario {
    * each connection sending its next request when its answer arrives.
    */
   pacedAt?: { floor: FloorShape; multiple: number };
+  /** calls the bench's catalog tool (catalog.ts): the run starts its upstream and registers it before the gateway starts */
+  catalog?: true;
 }
 
 const TIER1_SHARE = 0.3;
@@ -108,6 +111,22 @@ export const scenarios: Scenario[] = [
     connections: 64,
     callsPerRequest: 1,
     requests: (input) => requestsOf(input, tier0Calls(input.agents), 1, () => randomOrg(input.organizations).governedApiKey),
+  },
+  // A catalog tool (issue 19) at the same load: what the argument check, the signed upstream request
+  // and the result check cost the gateway per call, against tier0-spread's CPU per call.
+  {
+    name: 'catalog-spread',
+    description: `calls of the catalog tool ${BENCH_CATALOG_TOOL} (an upstream of the bench's own on loopback), spread over all organizations`,
+    connections: 64,
+    callsPerRequest: 1,
+    requests: (input) =>
+      requestsOf(
+        input,
+        () => ({ tool: BENCH_CATALOG_TOOL, arguments: { agentId: 1 + Math.floor(Math.random() * input.agents) } }),
+        1,
+        () => randomOrg(input.organizations).apiKey,
+      ),
+    catalog: true,
   },
   {
     name: 'tier0-hot-org',
