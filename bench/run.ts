@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { createBenchDatabase } from './bench-database.js';
 import { messageIds } from './calls.js';
-import { startBenchUpstream } from './catalog.js';
+import { startBenchUpstream } from './catalog-upstream.js';
 import { chargeLedgerTotal, checkChargedCounter, formatChargedCounter, settledChargeLedgerTotal } from './charged-counter.js';
 import { FLOOR_OF, type FloorResult, prepareFloor, requirePgbench, runFloor } from './floor.js';
 import type { FloorShape } from './floor-script.js';

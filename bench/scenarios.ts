@@ -1,5 +1,5 @@
 import { type CallPicker, mixCalls, sendMessage, tier0Calls, tier1Calls } from './calls.js';
-import { BENCH_CATALOG_TOOL } from './catalog.js';
+import { BENCH_CATALOG_TOOL } from './catalog-upstream.js';
 import { FLOOR_TARGETS } from './floor.js';
 import type { FloorShape } from './floor-script.js';
 import type { OutgoingRequest } from './load.js';
