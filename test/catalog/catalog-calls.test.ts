@@ -284,6 +284,13 @@ describe('calling catalog tools', () => {
     expect(await account(gateway, orgId)).toEqual(before);
   });
 
+  it('usage by tier counts a catalog tool in its tier', async () => {
+    const response = await fetch(`${gateway.baseUrl}/v1/usage?by=tier`, { headers: { authorization: `Bearer ${key}` } });
+    expect(response.status).toBe(200);
+    const { usage } = (await response.json()) as { usage: { key: string; calls: number }[] };
+    expect(usage.map((row) => row.key).sort()).toEqual(['0', '3']);
+  });
+
   it('no provider credential nor signing key appears in any answer or log line', async () => {
     const everything = JSON.stringify(logged.lines);
     expect(everything).not.toContain(PROVIDER_SECRET);

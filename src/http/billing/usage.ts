@@ -62,11 +62,13 @@ const USAGE_CSV = [
 ] as const;
 
 export function addUsageRoutes(api: RestRouter, deps: { db: Database; tools: ToolRegistry }) {
+  // A built-in tool's tier is in code; a catalog tool's in its newest version's row (a tier is the
+  // tool's kind of data, which a new version keeps in practice; usage is not kept per version).
   const tierOf = (tool: SQL) =>
     sql`case ${tool} ${sql.join(
       deps.tools.list().map((entry) => sql`when ${entry.name} then ${String(entry.tier)}`),
       sql` `,
-    )} else 'unknown' end`;
+    )} else coalesce((select ct.tier::text from catalog_tools ct where ct.name = ${tool} order by ct.created_at desc limit 1), 'unknown') end`;
   const usageOf = (orgId: string, query: z.output<typeof usageQuery>) =>
     usageBy(deps.db, orgId, { by: query.by, from: query.from, to: query.to, tierOf });
 
