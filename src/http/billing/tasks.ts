@@ -35,6 +35,8 @@ const taskSummary = {
   history: z.array(message),
   metadata: z.strictObject({
     tool: z.string().optional(),
+    tool_version: z.string().optional().describe('the version of the tool the call was accepted for'),
+    deprecation: z.string().optional().describe('set when that version was deprecated at the call: which version to move to'),
     cost_micro_usdc: micro,
     cost_display: display,
     charged: z.boolean(),
