@@ -5,29 +5,11 @@ import type { TopUpChain } from '../../chain/client.js';
 import type { Database } from '../../db/client.js';
 import { indexerFreshness } from '../../indexer/freshness.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
-import { displayUsdc } from '../../tools/money.js';
-import { TIER_NAME, type ToolRegistry, toolArgumentsSchema } from '../../tools/registry.js';
+import type { ToolRegistry } from '../../tools/registry.js';
 import { baseUrlOf } from '../base-url.js';
-import { address, display, instant, micro } from '../responses.js';
+import { address, instant } from '../responses.js';
 import { json, restRoute, restRouter } from '../rest-route.js';
-
-const toolsAnswer = z.strictObject({
-  tools: z.array(
-    z.strictObject({
-      name: z.string(),
-      tier: z.number().int(),
-      tier_name: z.string(),
-      cost_micro_usdc: micro,
-      cost_display: display,
-      description: z.string(),
-      version: z.string(),
-      enabled: z.boolean(),
-      disabled_reason: z.string().optional(),
-      arguments_schema: z.record(z.string(), z.unknown()).describe('JSON Schema of the tool arguments'),
-      example: z.strictObject({ tool: z.string(), arguments: z.record(z.string(), z.unknown()) }),
-    }),
-  ),
-});
+import { addToolRoutes } from './tools.js';
 
 const configAnswer = z.strictObject({
   topUps: z
@@ -50,14 +32,6 @@ const indexerAnswer = z.strictObject({
     .describe('null when this gateway indexes no chain, or before the first pass'),
 });
 
-export const toolsRoute = restRoute({
-  method: 'get',
-  path: '/v1/tools',
-  summary: 'The price list: every tool, its tier, price and argument JSON Schema',
-  access: 'public',
-  responses: { 200: json(toolsAnswer, 'the tools') },
-});
-
 export const configRoute = restRoute({
   method: 'get',
   path: '/v1/config',
@@ -74,7 +48,7 @@ export const indexerRoute = restRoute({
   responses: { 200: json(indexerAnswer, 'the indexer state') },
 });
 
-/** Routes anyone may read: health, readiness (with the rate-limit store and the indexer's freshness), the agent card, the price list, the top-up settings. */
+/** Routes anyone may read: health, readiness (with the rate-limit store and the indexer's freshness), the agent card, the tools (search, price list, OpenAI definitions), the top-up settings. */
 export function publicRoutes(deps: {
   db: Database;
   publicUrl: string | undefined;
@@ -82,22 +56,11 @@ export function publicRoutes(deps: {
   indexedChainId: number | undefined;
   topUpChain: TopUpChain | undefined;
   rateLimiter: RateLimiter;
+  /** whether catalog tools can be called here: SECRETS_KEY opens their upstream credentials */
+  catalogCallable: boolean;
 }) {
   const freshness = async () =>
     deps.indexedChainId === undefined ? null : ((await indexerFreshness(deps.db, deps.indexedChainId)) ?? null);
-  const priceList = deps.tools.list().map((tool) => ({
-    name: tool.name,
-    tier: tool.tier,
-    tier_name: TIER_NAME[tool.tier],
-    cost_micro_usdc: tool.costMicroUsdc.toString(),
-    cost_display: displayUsdc(tool.costMicroUsdc),
-    description: tool.description,
-    version: tool.version,
-    enabled: tool.enabled,
-    ...(tool.enabled ? {} : { disabled_reason: tool.disabledReason }),
-    arguments_schema: toolArgumentsSchema(tool),
-    example: { tool: tool.name, arguments: tool.example },
-  }));
   const topUps = deps.topUpChain
     ? {
         chainId: deps.topUpChain.chainId,
@@ -108,7 +71,7 @@ export function publicRoutes(deps: {
     : null;
 
   const api = restRouter();
-  api.add(toolsRoute, (c) => c.json({ tools: priceList }, 200));
+  addToolRoutes(api, { db: deps.db, tools: deps.tools, catalogCallable: deps.catalogCallable });
   api.add(configRoute, (c) => c.json({ topUps }, 200));
   api.add(indexerRoute, async (c) => c.json({ indexer: await freshness() }, 200));
   return api.router
