@@ -187,7 +187,7 @@ export function openLiveCatalog(db: Database, log: Logger, settings: CatalogCall
     offered() {
       if (offeredFor?.catalog !== byName) {
         const catalog = byName;
-        // by name (code units, as the search's `collate "C"`), so the card's share of a large catalog is the same on every instance
+        // by name, so the card's share of a large catalog is the same on every instance
         const offered = [...catalog.values()].sort(byNameOf).flatMap((versions) => {
           const chosen = chooseDefault(versions);
           return chosen.kind === 'found' ? [toolOf(chosen.version, versions)] : [];

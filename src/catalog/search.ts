@@ -53,39 +53,107 @@ export interface SearchHit {
   rank: string | null;
 }
 
-/** At most this many words of a query are matched as prefixes. */
-const MAX_PREFIX_WORDS = 8;
+/** At most this many words of a plain query are read. */
+const MAX_WORDS = 8;
 
 /** `getAgentProfile` as `get Agent Profile`: the document splits names so (catalog_search_document). */
 const splitCamel = (text: string) => text.replace(/([a-z0-9])([A-Z])/g, '$1 $2');
 
 /**
- * The prefix form of a plain query (`agent prof` → `agent:* & prof:*`), so a name or word typed
- * halfway still finds its tool; none for a query that uses websearch's operators (quotes, `-word`,
- * `or`), whose meaning a prefix match would widen. Only letters and digits reach the tsquery text,
- * so no input can write tsquery syntax.
+ * The words of a plain query (letters and digits, split at camel-case humps, at most MAX_WORDS),
+ * or undefined for one that uses websearch's operators (quotes, `-word`, `or`), which is read as
+ * websearch reads it. Only letters and digits reach a tsquery's text, so no input writes tsquery syntax.
  */
-export function prefixQuery(q: string): string | undefined {
+export function plainWords(q: string): string[] | undefined {
   if (/["]|(^|\s)-|(^|\s)or(\s|$)/i.test(q)) return undefined;
   const words =
     splitCamel(q)
       .toLowerCase()
       .match(/[\p{L}\p{N}]+/gu) ?? [];
-  if (words.length === 0) return undefined;
-  return words
-    .slice(0, MAX_PREFIX_WORDS)
-    .map((word) => `${word}:*`)
-    .join(' & ');
+  return words.length === 0 ? undefined : words.slice(0, MAX_WORDS);
 }
 
-/** The tsquery a search matches: websearch's reading of the words (camel-case split), or every word as a prefix. */
+/**
+ * The tsquery a search matches: websearch's reading of the words, camel-case split, in the english
+ * configuration (stemmed: "forecasts" finds "forecast"); in a plain query the last word may also be
+ * the start of one (`weatherFore`, `getvalid`: as a search box is typed), and matches the name
+ * whole too (`stockquote` is the 'simple' lexeme of `stockQuote`).
+ */
 function tsQuery(q: string): SQL {
-  const words = sql`websearch_to_tsquery('english'::regconfig, ${splitCamel(q)})`;
-  const prefix = prefixQuery(q);
-  return prefix === undefined ? words : sql`(${words} || to_tsquery('simple'::regconfig, ${prefix}))`;
+  const words = plainWords(q);
+  if (words === undefined) return sql`websearch_to_tsquery('english'::regconfig, ${splitCamel(q)})`;
+  const last = words.at(-1) as string;
+  const lastWord = sql`(websearch_to_tsquery('english'::regconfig, ${last}) || to_tsquery('simple'::regconfig, ${`${last}:*`}))`;
+  if (words.length === 1) return lastWord;
+  // an empty head (stop words only) leaves the last word alone: PostgreSQL's && keeps the other side
+  return sql`(websearch_to_tsquery('english'::regconfig, ${words.slice(0, -1).join(' ')}) && ${lastWord})`;
 }
 
 const HitRow = z.object({ name: z.string(), built_in: z.boolean(), rank_text: z.string().nullable() });
+
+interface StatementInput {
+  /** the catalog's rows to read, or undefined for none */
+  catalogFilters: SQL[] | undefined;
+  builtIns: readonly SearchableTool[];
+  after: SearchCursor | undefined;
+  limit: number;
+}
+
+const builtInValues = (tools: readonly SearchableTool[]) =>
+  sql.join(
+    tools.map((tool) => sql`(${tool.name}::text, ${tool.description}::text, ${`{${tool.tags.join(',')}}`}::text[])`),
+    sql`, `,
+  );
+
+/**
+ * The names that match `ts`, each ranked by its best matching version (ts_rank; the name's words and
+ * the tags weigh A, the description B), best first, then by name. The built-in tools' documents are
+ * made by the catalog's own function from a VALUES list, so they match and rank by the same rule.
+ */
+function rankedStatement(input: StatementInput & { ts: SQL }): SQL {
+  const { after } = input;
+  // The query is made once, in its own CTE, and read as an InitPlan: a prepared statement's generic
+  // plan (PostgreSQL uses one after five runs) would otherwise make it again for every row it ranks.
+  const ts = sql`(select query from search_query)`;
+  const branches: SQL[] = [];
+  if (input.catalogFilters) {
+    branches.push(
+      sql`select name, false as built_in, search_document as doc from catalog_tools where ${sql.join(input.catalogFilters, sql` and `)} and search_document @@ ${ts}`,
+    );
+  }
+  if (input.builtIns.length > 0) {
+    branches.push(sql`select name, true as built_in, doc from (
+        select name, catalog_search_document(name, description, tags) as doc from (values ${builtInValues(input.builtIns)}) as b(name, description, tags)
+      ) as built where doc @@ ${ts}`);
+  }
+  const where = after ? sql`(rank < ${after.rank}::real or (rank = ${after.rank}::real and name > ${after.name}))` : sql`true`;
+  return sql`with search_query as materialized (select ${input.ts} as query),
+      found as (${sql.join(branches, sql` union all `)}),
+      ranked as (select name, bool_or(built_in) as built_in, max(ts_rank(doc, ${ts})) as rank from found group by name)
+      select name, built_in, rank::text as rank_text from ranked where ${where} order by rank desc, name limit ${input.limit + 1}`;
+}
+
+/**
+ * The names by name, from `after` on: the catalog's walked along its (name, version) index, which
+ * stops after a page's worth instead of grouping every row.
+ */
+function listingStatement(input: StatementInput): SQL {
+  const { after } = input;
+  const branches: SQL[] = [];
+  const from = after ? sql`name > ${after.name}` : sql`true`;
+  if (input.catalogFilters) {
+    branches.push(
+      sql`(select distinct name, false as built_in from catalog_tools where ${sql.join(input.catalogFilters, sql` and `)} and ${from} order by name limit ${input.limit + 1})`,
+    );
+  }
+  if (input.builtIns.length > 0) {
+    branches.push(
+      sql`(select name, true as built_in from (values ${builtInValues(input.builtIns)}) as b(name, description, tags) where ${from})`,
+    );
+  }
+  return sql`select name, bool_or(built_in) as built_in, null::text as rank_text from (${sql.join(branches, sql` union all `)}) as listed
+      group by name order by name limit ${input.limit + 1}`;
+}
 
 /**
  * One page of the tools that match `query`, best first (ts_rank of the best matching version, then
@@ -102,44 +170,19 @@ export async function searchTools(
   const catalogFilters: SQL[] = [query.callableOnly ? sql`status = 'active'` : sql`status <> 'retired'`];
   if (query.tier !== undefined) catalogFilters.push(sql`tier = ${query.tier}`);
   if (query.tag !== undefined) catalogFilters.push(sql`${query.tag}::text = any(tags)`);
-  if (ts) catalogFilters.push(sql`search_document @@ ${ts}`);
   const listed = builtIns.filter(
     (tool) =>
       (!query.callableOnly || tool.enabled) &&
       (query.tier === undefined || tool.tier === query.tier) &&
       (query.tag === undefined || tool.tags.includes(query.tag)),
   );
-  const branches: SQL[] = [];
-  if (query.catalogCallable || !query.callableOnly) {
-    branches.push(
-      sql`select name, false as built_in, search_document as doc from catalog_tools where ${sql.join(catalogFilters, sql` and `)}`,
-    );
-  }
-  if (listed.length > 0) {
-    const values = sql.join(
-      listed.map((tool) => sql`(${tool.name}::text, ${tool.description}::text, ${`{${tool.tags.join(',')}}`}::text[])`),
-      sql`, `,
-    );
-    branches.push(sql`select name, true as built_in, doc from (
-        select name, catalog_search_document(name, description, tags) as doc from (values ${values}) as b(name, description, tags)
-      ) as built where ${ts ? sql`doc @@ ${ts}` : sql`true`}`);
-  }
-  if (branches.length === 0) return { hits: [], next: undefined };
-  const found = sql.join(branches, sql` union all `);
-  const rank = ts ? sql`max(ts_rank(doc, ${ts}))` : sql`null::real`;
+  const catalog = query.catalogCallable || !query.callableOnly;
+  if (!catalog && listed.length === 0) return { hits: [], next: undefined };
   const after = query.after;
-  let where = sql`true`;
-  if (after && ts) {
-    if (after.rank === undefined) throw invalidCursor();
-    where = sql`(rank < ${after.rank}::real or (rank = ${after.rank}::real and name collate "C" > ${after.name}))`;
-  } else if (after) {
-    if (after.rank !== undefined) throw invalidCursor();
-    where = sql`name collate "C" > ${after.name}`;
-  }
-  const order = ts ? sql`rank desc, name collate "C"` : sql`name collate "C"`;
-  const statement = sql`with found as (${found}),
-      ranked as (select name, bool_or(built_in) as built_in, ${rank} as rank from found group by name)
-      select name, built_in, rank::text as rank_text from ranked where ${where} order by ${order} limit ${query.limit + 1}`;
+  if (after && (ts === undefined) !== (after.rank === undefined)) throw invalidCursor();
+  const statement = ts
+    ? rankedStatement({ ts, catalogFilters: catalog ? catalogFilters : undefined, builtIns: listed, after, limit: query.limit })
+    : listingStatement({ catalogFilters: catalog ? catalogFilters : undefined, builtIns: listed, after, limit: query.limit });
   const rows = await db.rows(HitRow, statement);
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);

@@ -6,6 +6,7 @@ import type { Database } from '../../db/client.js';
 import { indexerFreshness } from '../../indexer/freshness.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { ToolRegistry } from '../../tools/registry.js';
+import type { ToolDefinition } from '../../tools/types.js';
 import { baseUrlOf } from '../base-url.js';
 import { address, instant } from '../responses.js';
 import { json, restRoute, restRouter } from '../rest-route.js';
@@ -70,6 +71,7 @@ export function publicRoutes(deps: {
       }
     : null;
 
+  let card: { offered: readonly ToolDefinition[]; baseUrl: string; text: string } | undefined;
   const api = restRouter();
   addToolRoutes(api, { db: deps.db, tools: deps.tools, catalogCallable: deps.catalogCallable });
   api.add(configRoute, (c) => c.json({ topUps }, 200));
@@ -91,5 +93,13 @@ export function publicRoutes(deps: {
         return c.json({ status: 'unavailable', database: deps.db.kind }, 503);
       }
     })
-    .get('/.well-known/agent-card.json', (c) => c.json(buildAgentCard(baseUrlOf(deps.publicUrl, c.req.url), deps.tools)));
+    .get('/.well-known/agent-card.json', (c) => {
+      // written once per catalog read and base URL: at 10,000 tools the card is some 400 KB of JSON
+      const baseUrl = baseUrlOf(deps.publicUrl, c.req.url);
+      const offered = deps.tools.offered();
+      if (card?.offered !== offered || card.baseUrl !== baseUrl) {
+        card = { offered, baseUrl, text: JSON.stringify(buildAgentCard(baseUrl, deps.tools)) };
+      }
+      return c.body(card.text, 200, { 'content-type': 'application/json' });
+    });
 }

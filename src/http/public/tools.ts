@@ -220,7 +220,8 @@ function parametersOf(argumentsSchema: Record<string, unknown>): Record<string, 
  */
 export function addToolRoutes(api: RestRouter, deps: { db: Database; tools: ToolRegistry; catalogCallable: boolean }) {
   const builtIns = deps.tools.list();
-  const builtInByName = new Map(builtIns.map((tool) => [tool.name, tool]));
+  // made once: a built-in tool's answer (its JSON Schema derived from zod) never changes while the gateway runs
+  const builtInByName = new Map(builtIns.map((tool) => [tool.name, builtInAnswer(tool)]));
   const searchables = builtIns.map(searchable);
 
   const search = async (query: z.output<ReturnType<typeof searchQuery>>, callableOnly: boolean) => {
@@ -240,7 +241,7 @@ export function addToolRoutes(api: RestRouter, deps: { db: Database; tools: Tool
     );
     const answers = hits.flatMap((hit: SearchHit) => {
       const builtIn = hit.builtIn ? builtInByName.get(hit.name) : undefined;
-      if (builtIn) return [builtInAnswer(builtIn)];
+      if (builtIn) return [builtIn];
       // a name whose versions were all retired between the two reads is left out
       const answer = catalogAnswer(versions.get(hit.name) ?? [], deps.catalogCallable);
       return answer ? [answer] : [];
