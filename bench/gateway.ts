@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +95,9 @@ export async function startGateway(input: {
       METRICS: 'on',
       METRICS_TOKEN: undefined,
       METRICS_PORT: undefined,
+      // Opens the seeded catalog tools' credentials, so they are active: listed in the card and the
+      // OpenAI definitions as a gateway that sells them lists them (none is called).
+      SECRETS_KEY: randomBytes(32).toString('hex'),
       ...input.env,
     },
     stdio: ['ignore', log, log],

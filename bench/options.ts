@@ -19,6 +19,10 @@ export interface BenchOptions {
   usageHistory: UsageHistorySize;
   /** how many times each usage read is timed */
   usageReads: number;
+  /** catalog tools seeded for the discovery reads (issue 19's scale: 10,000) */
+  catalogTools: number;
+  /** how many times each discovery read is timed */
+  catalogReads: number;
   /** registry events in the indexer's timed backfill */
   indexerEvents: number;
   /** the PostgreSQL server the bench database is created on */
@@ -56,6 +60,8 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv): Bench
     dataset: smoke ? SMOKE_DATASET : FULL_DATASET,
     usageHistory: smoke ? { tasks: 20_000, days: 10 } : { tasks: 1_000_000, days: 90 },
     usageReads: smoke ? 3 : 30,
+    catalogTools: 10_000,
+    catalogReads: smoke ? 5 : 100,
     indexerEvents: smoke ? 5_000 : 100_000,
     serverUrl: env.BENCH_DATABASE_URL || env.DATABASE_URL || DEFAULT_SERVER_URL,
     only: values.only ? values.only.split(',').map((name) => name.trim()) : [],

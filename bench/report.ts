@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DemoDataCounts } from '../src/db/demo-data.js';
+import { type CatalogBenchResult, formatCatalogBench } from './catalog.js';
 import { type ChargedCounterReport, formatChargedCounter } from './charged-counter.js';
 import { ALSO_COMPARED, FLOOR_CLIENTS, FLOOR_TARGETS, type FloorResult } from './floor.js';
 import { formatIndexerBench, type IndexerBenchResult } from './indexer.js';
@@ -27,6 +28,8 @@ export interface BenchResults {
   floor?: FloorReport;
   /** usage reads over one organization's long history; absent when --only left them out */
   usage?: UsageBenchResult;
+  /** discovery (search, OpenAI definitions, the card) at 10,000 catalog tools; absent when --only left it out */
+  catalog?: CatalogBenchResult;
   /** the ERC-8004 indexer's backfill; absent when --only left it out */
   indexer?: IndexerBenchResult;
 }
@@ -228,6 +231,7 @@ export function formatTable(results: BenchResults): string {
       `${results.money.workingTasks} tasks still working); ledger charged ${results.money.chargedMicroUsdc} µUSDC`,
     formatChargedCounter(results.chargedCounter),
     ...(results.usage ? ['', formatUsageBench(results.usage)] : []),
+    ...(results.catalog ? ['', formatCatalogBench(results.catalog)] : []),
     ...(results.indexer ? ['', formatIndexerBench(results.indexer)] : []),
   ].join('\n');
 }

@@ -8,6 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { createBenchDatabase } from './bench-database.js';
 import { messageIds } from './calls.js';
+import { type CatalogBenchResult, measureCatalogReads, seedBenchCatalog } from './catalog.js';
 import { startBenchUpstream } from './catalog-upstream.js';
 import { chargeLedgerTotal, checkChargedCounter, formatChargedCounter, settledChargeLedgerTotal } from './charged-counter.js';
 import { FLOOR_OF, type FloorResult, prepareFloor, requirePgbench, runFloor } from './floor.js';
@@ -26,6 +27,8 @@ import { measureUsageReads, seedUsageHistory, type UsageBenchResult } from './us
 
 /** The `--only` name of the usage reads over one organization's long history. */
 const USAGE = 'usage';
+/** The `--only` name of the discovery reads at 10,000 catalog tools. */
+const CATALOG = 'catalog';
 /** The `--only` name of the indexer's backfill. */
 const INDEXER = 'indexer';
 
@@ -50,12 +53,15 @@ async function bench(): Promise<boolean> {
   const options = parseBenchOptions(process.argv.slice(2), process.env);
   const startedAt = new Date();
   const unknown = options.only.filter(
-    (name) => name !== USAGE && name !== INDEXER && !scenarios.some((scenario) => scenario.name === name),
+    (name) => name !== USAGE && name !== CATALOG && name !== INDEXER && !scenarios.some((scenario) => scenario.name === name),
   );
   if (unknown.length)
-    throw new Error(`--only: no scenario ${unknown.join(', ')}; there are ${[...scenarios.map((s) => s.name), USAGE, INDEXER].join(', ')}`);
+    throw new Error(
+      `--only: no scenario ${unknown.join(', ')}; there are ${[...scenarios.map((s) => s.name), USAGE, CATALOG, INDEXER].join(', ')}`,
+    );
   const chosen = options.only.length ? scenarios.filter((scenario) => options.only.includes(scenario.name)) : scenarios;
   const measureUsage = !options.only.length || options.only.includes(USAGE);
+  const measureCatalog = !options.only.length || options.only.includes(CATALOG);
   const measureIndexer = !options.only.length || options.only.includes(INDEXER);
   // A floor runs with the scenario it is the floor of, and with a scenario paced at a multiple of it.
   const floorShapes = (Object.keys(FLOOR_OF) as FloorShape[]).filter((shape) =>
@@ -79,6 +85,13 @@ async function bench(): Promise<boolean> {
         `rolled up in ${usageHistory.rollupSeconds.toFixed(1)} s`,
     );
   }
+
+  // Before the gateway starts: its live catalog reads the whole catalog at start, as a gateway
+  // serving 10,000 tools does, and the scenarios' calls then run beside it.
+  const catalogSeed = measureCatalog
+    ? { tools: options.catalogTools, ...(await seedBenchCatalog(database.url, options.catalogTools)) }
+    : undefined;
+  if (catalogSeed) say(`${CATALOG}: ${catalogSeed.tools} catalog tools in ${catalogSeed.seedSeconds.toFixed(1)} s`);
 
   // Before the gateway starts, so nothing else touches the database while it runs and a paced
   // scenario knows its rate. Its reserve and capture rows balance; its captures are no gateway's
@@ -200,6 +213,9 @@ async function bench(): Promise<boolean> {
       reads,
     };
   }
+  const catalog: CatalogBenchResult | undefined = catalogSeed
+    ? await measureCatalogReads(gateway.baseUrl, catalogSeed, options.catalogReads)
+    : undefined;
   const chargedCounter = await checkChargedCounter(gateway.baseUrl, {
     ledgerMicroUsdc: runCharged - chargedBeforeGateway - metricsOffCharged,
     metricsOffLedgerMicroUsdc: metricsOffCharged,
@@ -228,6 +244,7 @@ async function bench(): Promise<boolean> {
     peakRssMb: Math.max(0, ...results.filter((result) => !result.gateway).map((result) => result.peakRssMb)),
     ...(floorRuns.length ? { floor: compareWithFloor(results, floorRuns) } : {}),
     ...(usage ? { usage } : {}),
+    ...(catalog ? { catalog } : {}),
     ...(indexer ? { indexer } : {}),
   };
   const path = writeResults(report);

@@ -104,6 +104,7 @@ export function createApp(deps: AppDeps) {
         indexedChainId: deps.indexedChainId,
         topUpChain: deps.topUpReader?.chain,
         rateLimiter,
+        catalogCallable: deps.config.secretsKey !== undefined,
       }),
     )
     .use(

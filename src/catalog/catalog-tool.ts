@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ToolDefinition, ToolTier } from '../tools/types.js';
 import type { CatalogVersion } from './live-catalog.js';
 import { openSecret } from './secrets.js';
-import { sealContext, signingContext } from './store.js';
+import { type CatalogToolView, sealContext, signingContext } from './store.js';
 import { callUpstream } from './upstream.js';
 
 /** What a catalog version needs from the gateway to be called. */
@@ -66,9 +66,13 @@ function resultCheck(schema: unknown): ((answer: unknown) => string | undefined)
   };
 }
 
-function deprecationNote(version: CatalogVersion, newest: string | undefined): string | undefined {
-  if (version.view.status !== 'deprecated') return undefined;
-  const { name, version: number } = version.view;
+/** What a deprecated version's callers are told (with the task) and its listing says; undefined for any other version. */
+export function deprecationNote(
+  view: Pick<CatalogToolView, 'name' | 'version' | 'status'>,
+  newest: string | undefined,
+): string | undefined {
+  if (view.status !== 'deprecated') return undefined;
+  const { name, version: number } = view;
   return newest && newest !== number
     ? `${name} ${number} is deprecated; ${newest} is the newest active version`
     : `${name} ${number} is deprecated`;
@@ -94,7 +98,7 @@ export function catalogToolDefinition(version: CatalogVersion, newest: string | 
     };
     return opened;
   };
-  const note = deprecationNote(version, newest);
+  const note = deprecationNote(view, newest);
   return {
     name: view.name,
     version: view.version,

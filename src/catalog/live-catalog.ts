@@ -36,6 +36,12 @@ export interface LiveCatalog extends ToolSource {
   ready(): Promise<void>;
 }
 
+/** The catalog's names in code-unit order. */
+const byNameOf = (a: readonly CatalogVersion[], b: readonly CatalogVersion[]) => {
+  const [x, y] = [a[0]?.view.name ?? '', b[0]?.view.name ?? ''];
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
 /** Newest first, by semver precedence. */
 const newestFirst = (a: CatalogVersion, b: CatalogVersion) => semver.rcompare(a.view.version, b.view.version);
 
@@ -181,7 +187,8 @@ export function openLiveCatalog(db: Database, log: Logger, settings: CatalogCall
     offered() {
       if (offeredFor?.catalog !== byName) {
         const catalog = byName;
-        const offered = [...catalog.values()].flatMap((versions) => {
+        // by name, so the card's share of a large catalog is the same on every instance
+        const offered = [...catalog.values()].sort(byNameOf).flatMap((versions) => {
           const chosen = chooseDefault(versions);
           return chosen.kind === 'found' ? [toolOf(chosen.version, versions)] : [];
         });

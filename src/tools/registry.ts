@@ -32,6 +32,7 @@ const PERIOD = /^([1-9]\d{0,2})d$/;
 const DATA_TOOLS: readonly ToolDefinition[] = [
   defineTool({
     name: 'getMyFeedbacks',
+    tags: ['erc-8004', 'reputation', 'feedback'],
     tier: 0,
     costMicroUsdc: 1_000n,
     settlement: 'instant',
@@ -48,6 +49,7 @@ const DATA_TOOLS: readonly ToolDefinition[] = [
   }),
   defineTool({
     name: 'getAgentProfile',
+    tags: ['erc-8004', 'identity', 'agent-profile'],
     tier: 0,
     costMicroUsdc: 1_000n,
     settlement: 'instant',
@@ -60,6 +62,7 @@ const DATA_TOOLS: readonly ToolDefinition[] = [
   }),
   defineTool({
     name: 'getReputationSummary',
+    tags: ['erc-8004', 'reputation', 'score'],
     tier: 1,
     costMicroUsdc: 10_000n,
     settlement: 'instant',
@@ -72,6 +75,7 @@ const DATA_TOOLS: readonly ToolDefinition[] = [
   }),
   defineTool({
     name: 'getTrend',
+    tags: ['erc-8004', 'reputation', 'trend'],
     tier: 1,
     costMicroUsdc: 10_000n,
     settlement: 'instant',
@@ -92,6 +96,7 @@ const DATA_TOOLS: readonly ToolDefinition[] = [
   }),
   defineTool({
     name: 'getValidationHistory',
+    tags: ['erc-8004', 'validation'],
     tier: 1,
     costMicroUsdc: 10_000n,
     settlement: 'instant',
@@ -116,6 +121,7 @@ const REPORT_PARAMS = z.strictObject({
 function reputationReportTool(llm: { complete: ChatCompletion; timeoutMs: number } | undefined): ToolDefinition {
   return defineTool({
     name: 'getReputationReport',
+    tags: ['erc-8004', 'reputation', 'ai', 'report'],
     tier: 3,
     costMicroUsdc: 200_000n,
     settlement: 'hold',
@@ -171,6 +177,8 @@ export function createToolRegistry(
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   const listEnabled = () => tools.filter((tool) => tool.enabled);
   const { catalog } = options;
+  const enabled: readonly ToolDefinition[] = listEnabled();
+  let offeredFor: { catalog: readonly ToolDefinition[]; tools: readonly ToolDefinition[] } | undefined;
   const resolve = (name: string, range?: string): ToolLookup => {
     const builtIn = byName.get(name);
     if (builtIn) return builtInVersion(builtIn, range);
@@ -182,7 +190,13 @@ export function createToolRegistry(
       return found.kind === 'found' ? found.tool : undefined;
     },
     resolve,
-    offered: () => (catalog ? [...listEnabled(), ...catalog.offered()] : listEnabled()),
+    offered() {
+      if (!catalog) return enabled;
+      // the same array while the catalog is unchanged, so what is made of it (the card's skills) is made once
+      const fromCatalog = catalog.offered();
+      if (offeredFor?.catalog !== fromCatalog) offeredFor = { catalog: fromCatalog, tools: [...enabled, ...fromCatalog] };
+      return offeredFor.tools;
+    },
     isBuiltIn: (name) => byName.has(name),
     list: () => tools,
     listEnabled,

@@ -10,7 +10,7 @@ const PLACES = {
   dashboard: { path: '/dashboard', what: 'sign in with a wallet: balance, usage, tasks, keys, top-ups' },
   reference: { path: '/reference', what: 'the REST API, each route tried from the browser' },
   openapi: { path: '/openapi.json', what: 'the REST API as OpenAPI 3.1' },
-  tools: { path: '/v1/tools', what: 'the price list with each tool’s argument JSON Schema' },
+  tools: { path: '/v1/tools', what: 'the tools, searchable (?q=, tag, tier): versions, prices and argument JSON Schemas' },
   health: { path: '/healthz', what: 'answers while the process runs (/readyz: while the database answers)' },
 } as const;
 

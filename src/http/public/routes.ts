@@ -5,29 +5,12 @@ import type { TopUpChain } from '../../chain/client.js';
 import type { Database } from '../../db/client.js';
 import { indexerFreshness } from '../../indexer/freshness.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
-import { displayUsdc } from '../../tools/money.js';
-import { TIER_NAME, type ToolRegistry, toolArgumentsSchema } from '../../tools/registry.js';
+import type { ToolRegistry } from '../../tools/registry.js';
+import type { ToolDefinition } from '../../tools/types.js';
 import { baseUrlOf } from '../base-url.js';
-import { address, display, instant, micro } from '../responses.js';
+import { address, instant } from '../responses.js';
 import { json, restRoute, restRouter } from '../rest-route.js';
-
-const toolsAnswer = z.strictObject({
-  tools: z.array(
-    z.strictObject({
-      name: z.string(),
-      tier: z.number().int(),
-      tier_name: z.string(),
-      cost_micro_usdc: micro,
-      cost_display: display,
-      description: z.string(),
-      version: z.string(),
-      enabled: z.boolean(),
-      disabled_reason: z.string().optional(),
-      arguments_schema: z.record(z.string(), z.unknown()).describe('JSON Schema of the tool arguments'),
-      example: z.strictObject({ tool: z.string(), arguments: z.record(z.string(), z.unknown()) }),
-    }),
-  ),
-});
+import { addToolRoutes } from './tools.js';
 
 const configAnswer = z.strictObject({
   topUps: z
@@ -50,14 +33,6 @@ const indexerAnswer = z.strictObject({
     .describe('null when this gateway indexes no chain, or before the first pass'),
 });
 
-export const toolsRoute = restRoute({
-  method: 'get',
-  path: '/v1/tools',
-  summary: 'The price list: every tool, its tier, price and argument JSON Schema',
-  access: 'public',
-  responses: { 200: json(toolsAnswer, 'the tools') },
-});
-
 export const configRoute = restRoute({
   method: 'get',
   path: '/v1/config',
@@ -74,7 +49,7 @@ export const indexerRoute = restRoute({
   responses: { 200: json(indexerAnswer, 'the indexer state') },
 });
 
-/** Routes anyone may read: health, readiness (with the rate-limit store and the indexer's freshness), the agent card, the price list, the top-up settings. */
+/** Routes anyone may read: health, readiness (with the rate-limit store and the indexer's freshness), the agent card, the tools (search, price list, OpenAI definitions), the top-up settings. */
 export function publicRoutes(deps: {
   db: Database;
   publicUrl: string | undefined;
@@ -82,22 +57,11 @@ export function publicRoutes(deps: {
   indexedChainId: number | undefined;
   topUpChain: TopUpChain | undefined;
   rateLimiter: RateLimiter;
+  /** whether catalog tools can be called here: SECRETS_KEY opens their upstream credentials */
+  catalogCallable: boolean;
 }) {
   const freshness = async () =>
     deps.indexedChainId === undefined ? null : ((await indexerFreshness(deps.db, deps.indexedChainId)) ?? null);
-  const priceList = deps.tools.list().map((tool) => ({
-    name: tool.name,
-    tier: tool.tier,
-    tier_name: TIER_NAME[tool.tier],
-    cost_micro_usdc: tool.costMicroUsdc.toString(),
-    cost_display: displayUsdc(tool.costMicroUsdc),
-    description: tool.description,
-    version: tool.version,
-    enabled: tool.enabled,
-    ...(tool.enabled ? {} : { disabled_reason: tool.disabledReason }),
-    arguments_schema: toolArgumentsSchema(tool),
-    example: { tool: tool.name, arguments: tool.example },
-  }));
   const topUps = deps.topUpChain
     ? {
         chainId: deps.topUpChain.chainId,
@@ -107,8 +71,9 @@ export function publicRoutes(deps: {
       }
     : null;
 
+  let card: { offered: readonly ToolDefinition[]; baseUrl: string; text: string } | undefined;
   const api = restRouter();
-  api.add(toolsRoute, (c) => c.json({ tools: priceList }, 200));
+  addToolRoutes(api, { db: deps.db, tools: deps.tools, catalogCallable: deps.catalogCallable });
   api.add(configRoute, (c) => c.json({ topUps }, 200));
   api.add(indexerRoute, async (c) => c.json({ indexer: await freshness() }, 200));
   return api.router
@@ -128,5 +93,13 @@ export function publicRoutes(deps: {
         return c.json({ status: 'unavailable', database: deps.db.kind }, 503);
       }
     })
-    .get('/.well-known/agent-card.json', (c) => c.json(buildAgentCard(baseUrlOf(deps.publicUrl, c.req.url), deps.tools)));
+    .get('/.well-known/agent-card.json', (c) => {
+      // written once per catalog read and base URL: at 10,000 tools the card is some 400 KB of JSON
+      const baseUrl = baseUrlOf(deps.publicUrl, c.req.url);
+      const offered = deps.tools.offered();
+      if (card?.offered !== offered || card.baseUrl !== baseUrl) {
+        card = { offered, baseUrl, text: JSON.stringify(buildAgentCard(baseUrl, deps.tools)) };
+      }
+      return c.body(card.text, 200, { 'content-type': 'application/json' });
+    });
 }
