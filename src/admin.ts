@@ -11,7 +11,9 @@ import {
   organizationExists,
   organizationsNamed,
 } from './auth/organizations.js';
-import { grantCredits } from './billing/accounts.js';
+import { getCreditAccount, grantCredits } from './billing/accounts.js';
+import { platformFeesBy } from './billing/earnings.js';
+import { PLATFORM_ORG_ID } from './billing/platform.js';
 import { MAX_MANIFEST_BYTES, manifestProblem, type ToolManifest, ToolManifestSchema } from './catalog/manifest.js';
 import { callableCatalogNames, listTools, registerTool, setToolStatus } from './catalog/store.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -54,6 +56,8 @@ const HELP = `Usage: npm run admin -- <command> [options]    (same DATABASE_URL 
                  still answers, with a deprecation note
   retire-tool --name <name> --version <semver>
                  refused from then on
+  platform-fees [--by <tool|day>]
+                 the platform's account: its balance and the fees of providers' tools, by tool or UTC day
 
 Policy flags (none removes a bound):
   --tools <name,name,…|all>         the tools the key may call
@@ -134,6 +138,7 @@ const commands = {
   'list-tools': z.object({}),
   'deprecate-tool': z.object({ name: text(64), version: text(64) }),
   'retire-tool': z.object({ name: text(64), version: text(64) }),
+  'platform-fees': z.object({ by: z.enum(['tool', 'day'], { error: 'must be tool or day' }).default('tool') }),
 } as const;
 
 type Command = keyof typeof commands;
@@ -175,6 +180,7 @@ function parseCommand(argv: string[]) {
       'rate-limit': { type: 'string' },
       file: { type: 'string' },
       version: { type: 'string' },
+      by: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -348,6 +354,22 @@ async function run(db: Database, parsed: Parsed, context: RunContext): Promise<o
       const tool = await refusedAs(parsed.command, setToolStatus(db, { ...parsed.args, status }));
       if (!tool) throw new UsageError(`${parsed.command}: no catalog tool ${parsed.args.name} ${parsed.args.version}`);
       return { tool };
+    }
+    case 'platform-fees': {
+      const account = await getCreditAccount(db, PLATFORM_ORG_ID);
+      const rows = await platformFeesBy(db, { by: parsed.args.by });
+      return {
+        orgId: PLATFORM_ORG_ID,
+        balance: (account?.balance ?? 0n).toString(),
+        feesMicroUsdc: rows.reduce((sum, row) => sum + row.credited, 0n).toString(),
+        by: parsed.args.by,
+        fees: rows.map((row) => ({
+          key: row.key,
+          calls: row.calls,
+          grossMicroUsdc: row.gross.toString(),
+          feeMicroUsdc: row.credited.toString(),
+        })),
+      };
     }
   }
 }

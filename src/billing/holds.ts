@@ -1,4 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { PLATFORM_ORG } from './platform.js';
 import { capLeft, countSpend, type SpendPeriods } from './spend-caps.js';
 
 /** The CTE of a placed hold: one row `(org_id)` when the hold was placed, none otherwise. */
@@ -74,29 +75,55 @@ export function reserveWith(input: HoldStatement): SQL {
 
 /**
  * Settles the holds of the tasks that `taskWrite` moves out of `working`: `capture` takes the cost
- * from the balance and counts it as spent (for spend caps) in `periods`, `release` gives the
- * reservation back (`reason` on its ledger rows). `taskWrite` is an
- * `update tasks … where state = 'working' returning id, org_id, api_key_id, cost, …` of one task or
- * many; amounts are summed per organization and per key because an UPDATE … FROM applies one joined
- * row per target. Keys are updated after their organizations' accounts (they read `settled`), the
- * lock order of every money statement. A task that already left `working` (cancelled, recovered)
- * matches nothing and moves no money.
+ * from the balance and counts it as spent (for spend caps) in `periods`, and for a task of a
+ * provider's tool credits the provider with its `provider_earning` and the platform with the rest
+ * (one `earning` and one `fee` ledger row beside the `capture`, docs/adr/0020-provider-earnings.md);
+ * `release` gives the reservation back (`reason` on its ledger rows) and moves no earnings.
+ * `taskWrite` is an `update tasks … where state = 'working' returning id, org_id, api_key_id, cost,
+ * provider_org_id, provider_earning, …` (TASK_COLUMNS) of one task or many.
+ *
+ * Lock order: the task rows first (`taskWrite` locks them), then every account the statement
+ * changes in ONE org_id-ordered `for update` (the caller's, and on capture the provider's and the
+ * platform's), then the keys (they read `settled`). The accounts are taken in the order the charge
+ * statement takes them (charges.ts), and no statement that holds an account waits for a task row
+ * another settlement holds, so captures of one provider's tools, charges and other settlements
+ * cannot deadlock; a sweep over many organizations (recovery.ts) takes its accounts in that order
+ * too. Amounts are summed per organization (a caller that is also the provider is one row) and per
+ * key because an UPDATE … FROM applies one joined row per target. A task that already left
+ * `working` (cancelled, recovered) matches nothing and moves no money.
  */
 export function settleWith(kind: 'capture', taskWrite: SQL, input: { periods: SpendPeriods }): SQL;
 export function settleWith(kind: 'release', taskWrite: SQL, input?: { reason?: string }): SQL;
 export function settleWith(kind: 'capture' | 'release', taskWrite: SQL, input: { periods?: SpendPeriods; reason?: string } = {}): SQL {
   const balanceDelta = kind === 'capture' ? sql`work.cost` : sql`0`;
+  const ofProvider = sql`work.cost > 0 and work.provider_org_id is not null`;
   return sql`
     with work as (${taskWrite}),
     per_org as (
-      select org_id, sum(${balanceDelta})::int8 as taken, sum(work.cost)::int8 as held
-        from work where work.cost > 0 group by org_id
+      -- spent: taken from the balance and counted as spent; earned: credited; held: the reservation settled
+      select org_id, sum(spent)::int8 as spent, sum(earned)::int8 as earned, sum(held)::int8 as held
+        from (select work.org_id, ${balanceDelta} as spent, 0::int8 as earned, work.cost as held from work where work.cost > 0
+              ${
+                kind === 'capture'
+                  ? sql`union all
+              select work.provider_org_id, 0, work.provider_earning, 0 from work where ${ofProvider}
+              union all
+              select ${PLATFORM_ORG}, 0, work.cost - work.provider_earning, 0 from work where ${ofProvider}`
+                  : sql``
+              }) as moves
+       group by org_id
+    ),
+    account as (
+      select c.org_id from credit_accounts c
+       where c.org_id in (select org_id from per_org)
+       order by c.org_id
+         for update
     ),
     settled as (
       update credit_accounts c
-         set balance = c.balance - per_org.taken, reserved = c.reserved - per_org.held,
-             ${input.periods ? sql`${countSpend(sql`c`, sql`per_org.taken`, input.periods)},` : sql``} updated_at = now()
-        from per_org
+         set balance = c.balance - per_org.spent + per_org.earned, reserved = c.reserved - per_org.held,
+             ${input.periods ? sql`${countSpend(sql`c`, sql`per_org.spent`, input.periods)},` : sql``} updated_at = now()
+        from per_org join account using (org_id)
        where c.org_id = per_org.org_id
    returning c.org_id
     ),
@@ -110,8 +137,16 @@ export function settleWith(kind: 'capture' | 'release', taskWrite: SQL, input: {
     ),
     entry as (
       insert into ledger_entries (org_id, kind, amount, reserved_delta, task_id, reason)
-      select work.org_id, ${kind}::ledger_kind, -${balanceDelta}, -work.cost, work.id, ${input.reason ?? null}
+      select work.org_id, ${kind}::ledger_kind, -${balanceDelta}, -work.cost, work.id, ${input.reason ?? null}::text
         from work where work.cost > 0
+      ${
+        kind === 'capture'
+          ? sql`union all
+      select work.provider_org_id, 'earning'::ledger_kind, work.provider_earning, 0, work.id, null from work where ${ofProvider}
+      union all
+      select ${PLATFORM_ORG}, 'fee'::ledger_kind, work.cost - work.provider_earning, 0, work.id, null from work where ${ofProvider}`
+          : sql``
+      }
     )
     select * from work`;
 }

@@ -14,6 +14,8 @@ const LedgerEntryRow = z.object({
   amount: z.bigint(),
   reservedDelta: z.bigint(),
   taskId: z.string().nullable(),
+  /** the tool of the row's task; of an `earning` or `fee` row, the task is the caller's, and only its tool is read */
+  tool: z.string().nullable(),
   reason: z.string().nullable(),
   createdAt: z.string(),
 });
@@ -47,7 +49,8 @@ export async function listLedger(db: Database, orgId: string, query: LedgerQuery
   return db.rows(
     LedgerEntryRow,
     sql`
-    select id, kind::text as kind, amount, reserved_delta as "reservedDelta", task_id as "taskId", reason,
+    select id, kind::text as kind, amount, reserved_delta as "reservedDelta", task_id as "taskId",
+           (select t.tool from tasks t where t.id = ledger_entries.task_id) as tool, reason,
            ${isoUtc(sql`created_at`)} as "createdAt"
       from ledger_entries
      where ${ledgerWhere(orgId, query)} ${query.beforeId === undefined ? sql`` : sql`and id < ${query.beforeId}`}

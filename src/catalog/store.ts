@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { catalogTools } from '../../drizzle/schema.js';
+import { openCreditAccount } from '../billing/accounts.js';
 import type { Database } from '../db/client.js';
 import { sqlState } from '../db/sql.js';
 import { InvalidInput, UnsupportedOperation } from '../domain/errors.js';
@@ -144,6 +145,8 @@ export async function registerTool(db: Database, input: RegisterToolInput): Prom
           { name: manifest.name, version: manifest.version },
         );
       }
+      // The charge credits the provider's account with its earnings (ADR 0020): it exists from now on.
+      if (row.providerOrgId) await openCreditAccount(tx, row.providerOrgId);
       await announceCatalogChange(tx, manifest.name);
       return { tool: viewOf(row), ...(signing.secret ? { signingSecret: signing.secret } : {}) };
     });

@@ -177,7 +177,7 @@ export const insertCompletedTasksFromPaid = (paid: SQL): SQL => sql`
     select id, org_id, context_id, message_id, message_id, tool, key_id, arguments, cost, 'completed', result, history, duration_ms,
            ${CALLED_VERSION_COLUMNS}
       from ${paid}
- returning id, org_id, cost, ${iso('created_at')}, ${iso('updated_at')}`;
+ returning id, org_id, cost, provider_org_id, provider_earning, ${iso('created_at')}, ${iso('updated_at')}`;
 
 /** An instant call that did not answer, recorded failed; no money moved, so no ledger row. */
 export async function insertFailedTask(

@@ -85,7 +85,7 @@ describe('prepared while tasks is empty, the charge and the hold probe messageId
 
   /** `execute name(…)` with the statement's values written as literals. */
   const execute = (name: string, statement: Statement) => {
-    const values = asQuery(statement).params.map((value) => `'${String(value).replaceAll("'", "''")}'`);
+    const values = asQuery(statement).params.map((value) => (value === null ? 'null' : `'${String(value).replaceAll("'", "''")}'`));
     return `execute ${name}${values.length ? `(${values.join(', ')})` : ''}`;
   };
   const blocksOf = async (tx: Database, name: string, statement: Statement) => {

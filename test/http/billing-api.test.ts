@@ -94,7 +94,7 @@ describe('billing REST API', () => {
     const ledger = await json<{ entries: { id: string; amountMicroUsdc: string; kind: string }[] }>('/v1/ledger');
     const csv = await (await get('/v1/ledger.csv')).text();
     const lines = csv.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('id,created_at,kind,amount_micro_usdc,reserved_delta_micro_usdc,task_id,reason');
+    expect(lines[0]).toBe('id,created_at,kind,amount_micro_usdc,reserved_delta_micro_usdc,task_id,reason,tool');
     expect(lines.slice(1).map((line) => line.split(',').slice(0, 4))).toEqual(
       ledger.entries.map((entry) => [entry.id, expect.any(String), entry.kind, entry.amountMicroUsdc]),
     );

@@ -27,7 +27,11 @@ const ledgerAnswer = z.strictObject({
       amountMicroUsdc: micro.describe('the change of the balance'),
       amountDisplay: display,
       reservedDeltaMicroUsdc: micro.describe('the change of the reserved amount'),
-      taskId: z.uuid().nullable(),
+      taskId: z
+        .uuid()
+        .nullable()
+        .describe("the task the row settles; of an earning, the caller's task, whose id your upstream received (never its contents)"),
+      tool: z.string().nullable().describe('the tool of that task'),
       reason: z.string().nullable(),
       createdAt: instant,
     }),
@@ -61,6 +65,7 @@ function ledgerView(entry: LedgerEntry) {
     amountDisplay: displayUsdc(entry.amount),
     reservedDeltaMicroUsdc: entry.reservedDelta.toString(),
     taskId: entry.taskId,
+    tool: entry.tool,
     reason: entry.reason,
     createdAt: entry.createdAt,
   };
@@ -74,6 +79,7 @@ const LEDGER_CSV = [
   { header: 'reserved_delta_micro_usdc', value: (entry: LedgerEntry) => entry.reservedDelta },
   { header: 'task_id', value: (entry: LedgerEntry) => entry.taskId },
   { header: 'reason', value: (entry: LedgerEntry) => entry.reason },
+  { header: 'tool', value: (entry: LedgerEntry) => entry.tool },
 ] as const;
 
 /** CSV exports hold every row of the range, in pages of this many read one after another. */
