@@ -114,8 +114,10 @@ export function settleWith(kind: 'capture' | 'release', taskWrite: SQL, input: {
        group by org_id
     ),
     account as (
+      -- an array (an InitPlan, read once), as in the charge statement: a locked row is re-checked
+      -- against a plain value list, with no join to re-run for the row's latest version
       select c.org_id from credit_accounts c
-       where c.org_id in (select org_id from per_org)
+       where c.org_id = any(array(select org_id from per_org))
        order by c.org_id
          for update
     ),
