@@ -64,7 +64,11 @@ describe('provider earnings, edge cases in one statement', () => {
   it('a call of a price of 0 writes three rows of 0; a fee of 0 and an earning of 0 are written', async () => {
     const provider = await suite.gateway.createOrg({ credits: 0n });
     const caller = await suite.gateway.createOrg({ credits: 3n * COST });
-    const calls = [answered(caller, provider.orgId, 0n, 0n), answered(caller, provider.orgId, COST, COST), answered(caller, provider.orgId, COST, 0n)];
+    const calls = [
+      answered(caller, provider.orgId, 0n, 0n),
+      answered(caller, provider.orgId, COST, COST),
+      answered(caller, provider.orgId, COST, 0n),
+    ];
     expect(await charge(calls)).toHaveLength(3);
     const rows = await db().rows(
       ledgerRow,
@@ -117,12 +121,22 @@ describe('provider earnings, edge cases in one statement', () => {
     expect(task?.id).toBe(id);
     let error: unknown;
     try {
-      await db().rows(WrittenTaskSchema, settleWith('capture', completeWorkingTask(id, 'me', { ok: 1 }, 1), { periods: spendPeriodsAt(new Date()) }));
+      await db().rows(
+        WrittenTaskSchema,
+        settleWith('capture', completeWorkingTask(id, 'me', { ok: 1 }, 1), { periods: spendPeriodsAt(new Date()) }),
+      );
     } catch (e) {
       error = e;
     }
-    const rows = await db().rows(ledgerRow, sql`select org_id as "orgId", kind::text as kind, amount from ledger_entries where task_id = ${id} order by id`);
-    console.log('EXPLORE capture', String(error), JSON.stringify(rows, (_, v) => (typeof v === 'bigint' ? String(v) : v)));
+    const rows = await db().rows(
+      ledgerRow,
+      sql`select org_id as "orgId", kind::text as kind, amount from ledger_entries where task_id = ${id} order by id`,
+    );
+    console.log(
+      'EXPLORE capture',
+      String(error),
+      JSON.stringify(rows, (_, v) => (typeof v === 'bigint' ? String(v) : v)),
+    );
     console.log('EXPLORE caller balance', await balance(caller.orgId), 'orphan account', await getCreditAccount(db(), orphan));
   });
 });

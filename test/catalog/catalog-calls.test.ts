@@ -1,11 +1,12 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
 import { account, call, expectResult, expectRpcError, request, v1Data, v1Send } from '../a2a/support.js';
 import { capturedLog } from '../helpers/captured-log.js';
 import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { type LoopbackServer, listenOnLoopback } from '../helpers/loopback.js';
+import { answerJson, type Received, startRecordingUpstream } from '../helpers/recording-upstream.js';
 import { needs } from '../helpers/requirements.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -19,14 +20,8 @@ const ADMIN_TOKEN = randomBytes(24).toString('hex');
 const PROVIDER_SECRET = 'provider-credential-never-shown-8c2f';
 const CREDITS = 1_000_000n;
 
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
 describe('calling catalog tools', () => {
-  const received: Received[] = [];
+  let received: Received[] = [];
   /** requests to /slow whose connection closed before an answer: the gateway aborted them */
   let abortedSlow = 0;
   let upstream: LoopbackServer;
@@ -37,34 +32,29 @@ describe('calling catalog tools', () => {
   const logged = capturedLog('debug');
 
   beforeAll(async () => {
-    const server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      req.on('end', () => {
-        received.push({ path: req.url ?? '', headers: req.headers, body });
-        const json = (status: number, value: unknown) =>
-          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
-        const city = (JSON.parse(body || '{}') as { arguments?: { city?: string } }).arguments?.city ?? '?';
-        switch (req.url) {
-          case '/weather':
-            return json(200, { city, tempC: 21.5 });
-          case '/status':
-            return json(503, { error: 'busy' });
-          case '/text':
-            return res.writeHead(200, { 'content-type': 'text/plain' }).end('sunny');
-          case '/misfit':
-            return json(200, { city, temp: 'warm' });
-          case '/slow':
-            res.on('close', () => {
-              if (!res.writableEnded) abortedSlow += 1;
-            });
-            return;
-          default:
-            return json(404, {});
-        }
-      });
+    const recording = await startRecordingUpstream((req, res) => {
+      const json = (status: number, value: unknown) => answerJson(res, status, value);
+      const city = (JSON.parse(req.body || '{}') as { arguments?: { city?: string } }).arguments?.city ?? '?';
+      switch (req.path) {
+        case '/weather':
+          return json(200, { city, tempC: 21.5 });
+        case '/status':
+          return json(503, { error: 'busy' });
+        case '/text':
+          return res.writeHead(200, { 'content-type': 'text/plain' }).end('sunny');
+        case '/misfit':
+          return json(200, { city, temp: 'warm' });
+        case '/slow':
+          res.on('close', () => {
+            if (!res.writableEnded) abortedSlow += 1;
+          });
+          return;
+        default:
+          return json(404, {});
+      }
     });
-    upstream = await listenOnLoopback(server);
+    upstream = recording;
+    received = recording.received;
     gateway = await startTestGateway({ log: logged.log, operator: { adminToken: ADMIN_TOKEN, secretsKey: randomBytes(32) } });
     await gateway.listen();
     const org = await gateway.createOrg({ credits: CREDITS });
@@ -324,20 +314,7 @@ describe('upstreams on private networks', () => {
 
   it('are refused unless UPSTREAM_ALLOW_PRIVATE_NETWORKS is set, and nothing is charged', async () => {
     const org = await gateway.createOrg({ credits: CREDITS });
-    const registered = await fetch(`${gateway.baseUrl}/admin/v1/tools`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
-      body: JSON.stringify({
-        name: 'inside',
-        version: '1.0.0',
-        description: 'a tool on loopback',
-        tier: 0,
-        settlement: 'instant',
-        argumentsSchema: { type: 'object' },
-        upstream: { url: `${upstream.baseUrl}/run` },
-      }),
-    });
-    expect(registered.status).toBe(201);
+    await registerMinimal(gateway, 'inside', 'a tool on loopback', `${upstream.baseUrl}/run`);
     let task:
       | { status: { state: string; message: { parts: Array<{ data?: { error: { reason: string; details: unknown } } }> } } }
       | undefined;
@@ -373,20 +350,7 @@ describe('a second instance (PostgreSQL only: two instances share one database)'
       const callAtSecond = () => call(second, request('SendMessage', v1Send([v1Data({ tool: 'fresh', arguments: {} })])), org.apiKey.key);
       expect(reasonOfReply(await callAtSecond())).toBe('unknown_tool');
       const registeredAt = Date.now();
-      const registered = await fetch(`${first.baseUrl}/admin/v1/tools`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
-        body: JSON.stringify({
-          name: 'fresh',
-          version: '1.0.0',
-          description: 'registered at the first instance',
-          tier: 0,
-          settlement: 'instant',
-          argumentsSchema: { type: 'object' },
-          upstream: { url: `${upstream.baseUrl}/run` },
-        }),
-      });
-      expect(registered.status).toBe(201);
+      await registerMinimal(first, 'fresh', 'registered at the first instance', `${upstream.baseUrl}/run`);
       let state: string | undefined;
       let last: unknown;
       while (Date.now() - registeredAt < 2_000 && state === undefined) {
@@ -405,6 +369,24 @@ describe('a second instance (PostgreSQL only: two instances share one database)'
     }
   });
 });
+
+/** Registers a minimal tool at `target` through the operator API: any arguments, no result schema. */
+async function registerMinimal(target: TestGateway, name: string, description: string, url: string): Promise<void> {
+  const registered = await fetch(`${target.baseUrl}/admin/v1/tools`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify({
+      name,
+      version: '1.0.0',
+      description,
+      tier: 0,
+      settlement: 'instant',
+      argumentsSchema: { type: 'object' },
+      upstream: { url },
+    }),
+  });
+  expect(registered.status).toBe(201);
+}
 
 function reasonOfReply(reply: { body: { error?: { data?: unknown } } }): string | undefined {
   return (reply.body.error?.data as { reason?: string } | undefined)?.reason;

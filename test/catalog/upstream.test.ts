@@ -1,5 +1,4 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   callUpstream,
@@ -10,7 +9,8 @@ import {
   UpstreamFailure,
 } from '../../src/catalog/upstream.js';
 import type { Resolve } from '../../src/webhooks/destination.js';
-import { type LoopbackServer, listenOnLoopback } from '../helpers/loopback.js';
+import type { LoopbackServer } from '../helpers/loopback.js';
+import { answerJson, type Received, startRecordingUpstream } from '../helpers/recording-upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -20,52 +20,41 @@ import { waitFor } from '../helpers/wait.js';
 
 const signingKey = randomBytes(32).toString('hex');
 
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
 describe('callUpstream', () => {
-  const received: Received[] = [];
+  let received: Received[] = [];
   let abortedRequests = 0;
   let upstream: LoopbackServer;
 
   beforeAll(async () => {
-    const server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      req.on('end', () => {
-        received.push({ path: req.url ?? '', headers: req.headers, body });
-        const json = (status: number, value: unknown) =>
-          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
-        switch (req.url) {
-          case '/ok':
-            return json(200, { tempC: 21.5, city: 'Lisbon' });
-          case '/status':
-            return json(503, { error: 'busy' });
-          case '/redirect':
-            return res.writeHead(302, { location: '/ok' }).end();
-          case '/text':
-            return res.writeHead(200, { 'content-type': 'text/plain' }).end('sunny');
-          case '/array':
-            return json(200, [1, 2, 3]);
-          case '/misfit':
-            return json(200, { temp: 'warm' });
-          case '/huge':
-            return json(200, { padding: 'x'.repeat(MAX_ANSWER_BYTES + 10) });
-          case '/slow':
-            // never answers: the caller's deadline or cancellation ends it
-            res.on('close', () => {
-              if (!res.writableEnded) abortedRequests += 1;
-            });
-            return;
-          default:
-            return json(404, {});
-        }
-      });
+    const recording = await startRecordingUpstream((req, res) => {
+      const json = (status: number, value: unknown) => answerJson(res, status, value);
+      switch (req.path) {
+        case '/ok':
+          return json(200, { tempC: 21.5, city: 'Lisbon' });
+        case '/status':
+          return json(503, { error: 'busy' });
+        case '/redirect':
+          return res.writeHead(302, { location: '/ok' }).end();
+        case '/text':
+          return res.writeHead(200, { 'content-type': 'text/plain' }).end('sunny');
+        case '/array':
+          return json(200, [1, 2, 3]);
+        case '/misfit':
+          return json(200, { temp: 'warm' });
+        case '/huge':
+          return json(200, { padding: 'x'.repeat(MAX_ANSWER_BYTES + 10) });
+        case '/slow':
+          // never answers: the caller's deadline or cancellation ends it
+          res.on('close', () => {
+            if (!res.writableEnded) abortedRequests += 1;
+          });
+          return;
+        default:
+          return json(404, {});
+      }
     });
-    upstream = await listenOnLoopback(server);
+    upstream = recording;
+    received = recording.received;
   });
   afterAll(() => upstream?.close());
 
