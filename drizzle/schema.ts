@@ -221,9 +221,14 @@ export const ledgerEntries = pgTable(
   'ledger_entries',
   {
     id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    /**
+     * The account the entry moves (an account is its organization's, and never deleted): a statement
+     * that would write an entry for an organization without an account, whose balance it could not
+     * have changed, fails whole instead (a provider's earning, say; docs/adr/0020).
+     */
     orgId: uuid('org_id')
       .notNull()
-      .references(() => organizations.id),
+      .references(() => creditAccounts.orgId),
     kind: ledgerKind('kind').notNull(),
     amount: bigint('amount', { mode: 'bigint' }).notNull(),
     reservedDelta: bigint('reserved_delta', { mode: 'bigint' }).notNull(),

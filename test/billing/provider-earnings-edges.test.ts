@@ -4,10 +4,19 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { NewOrganization } from '../../src/auth/organizations.js';
 import { getCreditAccount } from '../../src/billing/accounts.js';
+import { reserveWith, settleWith } from '../../src/billing/holds.js';
 import { PLATFORM_ORG_ID } from '../../src/billing/platform.js';
 import { spendPeriodsAt } from '../../src/billing/spend-caps.js';
 import { chargeStatement } from '../../src/tasks/charge-combiner.js';
-import { type AnsweredCall, WrittenTaskSchema } from '../../src/tasks/store.js';
+import {
+  type AnsweredCall,
+  completeWorkingTask,
+  failWorkingTask,
+  insertWorkingTaskFromHold,
+  messageIdUnused,
+  TaskRowSchema,
+  WrittenTaskSchema,
+} from '../../src/tasks/store.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
 
 /**
@@ -86,5 +95,66 @@ describe('provider earnings, edge cases in one statement', () => {
     expect(rows.filter((row) => row.kind === 'earning').map((row) => row.amount)).toEqual([0n, COST, 0n]);
     expect(rows.filter((row) => row.kind === 'fee').map((row) => row.amount)).toEqual([0n, 0n, COST]);
     expect(await balance(provider.orgId)).toBe(COST);
+  });
+
+  it('a capture whose provider has no account fails whole: no earning is written that moves no balance', async () => {
+    // The app opens an account with every organization; this one is made by hand, as only SQL could.
+    const [{ id: orphan } = { id: '' }] = await db().rows(
+      z.object({ id: z.string() }),
+      sql`insert into organizations (name) values ('no account') returning id`,
+    );
+    const caller = await suite.gateway.createOrg({ credits: 3n * COST });
+    const taskId = randomUUID();
+    const owner = 'edge-test';
+    const messageId = randomUUID();
+    const [held] = await db().rows(
+      TaskRowSchema,
+      reserveWith({
+        orgId: caller.orgId,
+        keyId: caller.apiKey.id,
+        cost: COST,
+        periods: spendPeriodsAt(new Date()),
+        guard: messageIdUnused(db().kind, caller.orgId, messageId),
+        taskWrite: insertWorkingTaskFromHold(
+          {
+            id: taskId,
+            keyId: caller.apiKey.id,
+            contextId: randomUUID(),
+            messageId,
+            tool: 'quickQuote',
+            toolVersion: '1.0.0',
+            deprecationNote: null,
+            providerOrgId: orphan,
+            providerEarning: EARNING,
+            arguments: {},
+            cost: COST,
+            history: [],
+            deadlineMs: 60_000,
+          },
+          { owner, until: sql`now() + interval '1 minute'` },
+        ),
+      }),
+    );
+    expect(held?.state).toBe('working');
+    const platform = await balance(PLATFORM_ORG_ID);
+    await expect(
+      db().rows(
+        TaskRowSchema,
+        settleWith('capture', completeWorkingTask(taskId, owner, { ok: true }, 1), { periods: spendPeriodsAt(new Date()) }),
+      ),
+    ).rejects.toThrow();
+    expect(await balance(caller.orgId)).toBe(3n * COST);
+    expect(await balance(PLATFORM_ORG_ID)).toBe(platform);
+    const [left] = await db().rows(
+      z.object({ n: z.bigint() }),
+      sql`select count(*)::int8 as n from ledger_entries where org_id = ${orphan}`,
+    );
+    expect(left?.n).toBe(0n);
+    // what execute.ts then does with a capture that failed: the hold goes back
+    await db().rows(
+      TaskRowSchema,
+      settleWith('release', failWorkingTask(taskId, owner, { reason: 'tool_failed', message: 'x' }, 1), { reason: 'tool_failed' }),
+    );
+    expect((await getCreditAccount(db(), caller.orgId))?.reserved).toBe(0n);
   });
 });
