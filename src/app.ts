@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { StatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
+import { openKeyCache } from './auth/key-cache.js';
 import type { WalletAuth } from './auth/wallet-auth.js';
 import { ChainUnavailableError } from './chain/client.js';
 import type { Config } from './config.js';
@@ -14,6 +15,7 @@ import { billingRoutes } from './http/billing/routes.js';
 import { CLIENT_CLOSED_REQUEST, ClientAbortedError } from './http/client-aborted.js';
 import type { AppEnv } from './http/env.js';
 import type { InFlightRequests } from './http/in-flight.js';
+import { mcpEndpoint } from './http/mcp-endpoint.js';
 import { countRequests, metricsRoute } from './http/metrics.js';
 import { openApiDocument } from './http/openapi.js';
 import { operatorRoutes } from './http/operator/routes.js';
@@ -26,8 +28,10 @@ import { signInRoutes } from './http/sign-in/routes.js';
 import { traceRequests } from './http/trace-requests.js';
 import { createMemoryRateLimiter } from './limits/memory-store.js';
 import type { RateLimiter } from './limits/rate-limiter.js';
+import { openMcpCancellations } from './mcp/cancellations.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/registry.js';
 import { gatewayMetricSources } from './metrics/sources.js';
+import { createChargeCombiner } from './tasks/charge-combiner.js';
 import type { Leases } from './tasks/leases.js';
 import type { ToolRegistry } from './tools/registry.js';
 import { tracingOn } from './tracing/spans.js';
@@ -37,7 +41,7 @@ export interface AppDeps {
   log: Logger;
   config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl' | 'settlement'> & {
     catalog: Pick<Config['catalog'], 'platformFeeBps'>;
-  } & Partial<Pick<Config, 'adminToken' | 'secretsKey'>>;
+  } & Partial<Pick<Config, 'adminToken' | 'secretsKey' | 'mcp'>>;
   /** the chain the ERC-8004 tables are indexed from, whose freshness /readyz and /v1/indexer report */
   indexedChainId?: number;
   walletAuth: WalletAuth;
@@ -71,7 +75,7 @@ export function createApp(deps: AppDeps) {
     createGatewayMetrics({ sources: gatewayMetricSources({ db: deps.db, indexedChainId: deps.indexedChainId, rateLimiter }) });
   const observe = metrics === 'off' ? UNOBSERVED : metrics;
   const exposition = deps.metricsExposition ?? { onThisPort: true };
-  const a2a = a2aEndpoint({
+  const paidCalls = {
     db: deps.db,
     toolTimeoutMs: deps.config.toolTimeoutMs,
     taskDeadlineSlackMs: deps.config.taskDeadlineSlackMs,
@@ -80,8 +84,17 @@ export function createApp(deps: AppDeps) {
     tools: deps.tools,
     leases: deps.leases,
     clock,
+    charges: createChargeCombiner(deps.db, clock),
+    keys: openKeyCache(deps.db),
     rateLimiter,
     observe,
+  };
+  const a2a = a2aEndpoint(paidCalls);
+  const mcp = mcpEndpoint({
+    ...paidCalls,
+    cancellations: openMcpCancellations(deps.db),
+    publicUrl: deps.config.publicUrl,
+    allowedOrigins: deps.config.mcp?.allowedOrigins ?? [],
   });
   // An OpenAPIHono: the REST routers mounted on it bring their definitions, which /openapi.json is generated from.
   const app = new OpenAPIHono<AppEnv>();
@@ -130,6 +143,7 @@ export function createApp(deps: AppDeps) {
   const { adminToken } = deps.config;
   if (adminToken) app.route('/', operatorRoutes({ db: deps.db, adminToken, secretsKey: deps.config.secretsKey, tools: deps.tools }));
   app
+    .route('/mcp', mcp)
     .route('/a2a', a2a)
     // clients that join the card's URL with a path may post to /a2a/
     .route('/a2a/', a2a)

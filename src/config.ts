@@ -56,6 +56,19 @@ const configSchema = z
     DEMO: flag.optional(),
     DEMO_CREDITS: z.coerce.bigint().positive().default(100_000_000n),
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    // Browser pages (by their Origin) that may call /mcp besides the gateway's own; none: only non-browser clients and the gateway's own pages.
+    MCP_ALLOWED_ORIGINS: z
+      .string()
+      .max(4_000)
+      .transform((value) =>
+        value
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must be a comma-separated list of http(s) origins' })).max(50))
+      .transform((origins) => origins.map((origin) => new URL(origin).origin))
+      .default([]),
     TOOL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
     TASK_DEADLINE_SLACK_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
@@ -187,6 +200,8 @@ const configSchema = z
     // Unset: no catalog tool can be registered (provider credentials and signing keys are never stored in the clear).
     secretsKey: env.SECRETS_KEY,
     adminToken: env.ADMIN_TOKEN,
+    // /mcp answers a request with an Origin only from these, the gateway's own (PUBLIC_URL) included (docs/adr/0022).
+    mcp: { allowedOrigins: env.MCP_ALLOWED_ORIGINS },
     catalog: {
       // Catalog tools' upstreams may not be on loopback, private or link-local addresses unless this is set.
       allowPrivateNetworks: env.UPSTREAM_ALLOW_PRIVATE_NETWORKS,

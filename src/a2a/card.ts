@@ -138,3 +138,16 @@ export function buildAgentCard(baseUrl: string, tools: ToolRegistry): Record<str
     skills,
   };
 }
+
+/** The card's text last written for each tool table, with the catalog read and base URL it was written for. */
+const writtenCards = new WeakMap<ToolRegistry, { offered: readonly unknown[]; baseUrl: string; text: string }>();
+
+/** The card as JSON text, written once per catalog read and base URL: at 10,000 tools it is some 400 KB. */
+export function agentCardText(baseUrl: string, tools: ToolRegistry): string {
+  const offered = tools.offered();
+  const written = writtenCards.get(tools);
+  if (written?.offered === offered && written.baseUrl === baseUrl) return written.text;
+  const text = JSON.stringify(buildAgentCard(baseUrl, tools));
+  writtenCards.set(tools, { offered, baseUrl, text });
+  return text;
+}

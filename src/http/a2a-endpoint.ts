@@ -2,9 +2,7 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { errorGeneration, renderA2AError, rpcErrorOf } from '../a2a/errors.js';
 import { type A2AContext, a2aMethods, streamingMethods } from '../a2a/methods.js';
-import { bearerToken } from '../auth/bearer.js';
-import { type KeyCache, openKeyCache } from '../auth/key-cache.js';
-import type { Database } from '../db/client.js';
+import type { KeyCache } from '../auth/key-cache.js';
 import { isDomainError } from '../domain/errors.js';
 import { stringifyJson } from '../domain/json-text.js';
 import type { Observer } from '../domain/observer.js';
@@ -13,11 +11,9 @@ import { type Dispatcher, handleRpcBody } from '../rpc/dispatch.js';
 import { idOf } from '../rpc/envelope.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
 import { isStreamedAnswer, type StreamedAnswer } from '../rpc/stream.js';
-import { createChargeCombiner } from '../tasks/charge-combiner.js';
-import type { Leases } from '../tasks/leases.js';
-import type { ToolRegistry } from '../tools/registry.js';
 import { type RefuseCall, requireApiKey } from './api-key-auth.js';
 import type { AppEnv } from './env.js';
+import { type PaidCallDeps, paidCallContext, requestObserver } from './paid-call-context.js';
 import { limitPaidCalls } from './paid-call-rate-limit.js';
 import { readBody } from './read-body.js';
 
@@ -86,45 +82,9 @@ function sendEvents(c: Context<AppEnv>, answer: StreamedAnswer) {
   });
 }
 
-const CREDIT_REFUSALS: ReadonlySet<string> = new Set(['insufficient_credits', 'no_credit_account', 'spend_cap_exceeded']);
-
-/**
- * The observer a request's calls report to. Besides the gateway's own, it tells the key cache when
- * a call was refused for credit or a cap (a key cached without the credit hints would otherwise run
- * a tool at every call that its charge then refuses; docs/adr/0016-key-cache.md), and counts the
- * calls that left a `paid call` log line, so the request's own line need not repeat them.
- */
-function requestObserver(c: Context<AppEnv>, observe: Observer, keys: KeyCache): Observer {
-  const key = bearerToken(c.req.header('authorization'));
-  return {
-    ...observe,
-    toolCallEnded: (call) => {
-      // completed and failed calls are the ones run-tool.ts's logPaidCall writes a line for
-      if (call.outcome === 'completed' || call.outcome === 'failed') c.set('paidCallsLogged', (c.get('paidCallsLogged') ?? 0) + 1);
-      observe.toolCallEnded(call);
-    },
-    refused: (reason, calls) => {
-      if (key && CREDIT_REFUSALS.has(reason)) keys.creditRefused(key);
-      observe.refused(reason, calls);
-    },
-  };
-}
-
 /** POST /a2a (and / for clients that post to the card's URL): JSON-RPC 2.0, both A2A generations. */
-export function a2aEndpoint(deps: {
-  db: Database;
-  toolTimeoutMs: number;
-  taskDeadlineSlackMs: number;
-  settlement: A2AContext['settlement'];
-  platformFeeBps: number;
-  tools: ToolRegistry;
-  leases: Leases;
-  clock: () => Date;
-  rateLimiter: RateLimiter;
-  observe: Observer;
-}) {
-  const charges = createChargeCombiner(deps.db, deps.clock);
-  const keys = openKeyCache(deps.db);
+export function a2aEndpoint(deps: PaidCallDeps & { keys: KeyCache; rateLimiter: RateLimiter; observe: Observer }) {
+  const { keys } = deps;
   const routes = new Hono<AppEnv>();
   const handler = routes.post(
     '/',
@@ -132,24 +92,8 @@ export function a2aEndpoint(deps: {
     requireApiKey(keys, deps.clock, refuseCall),
     limitPaidCalls(deps.rateLimiter, refuseCall, deps.observe),
     async (c) => {
-      const principal = c.get('principal');
-      const observe = requestObserver(c, deps.observe, keys);
       const answer = await handleRpcBody(c.get('body'), dispatcher, {
-        db: deps.db,
-        orgId: principal.orgId,
-        key: { id: principal.keyId, tools: principal.tools, maxTier: principal.maxTier },
-        clock: deps.clock,
-        capLeftAtAuth: principal.capLeftMicroUsdc,
-        tools: deps.tools,
-        leases: deps.leases,
-        charges,
-        observe,
-        availableAtAuth: principal.availableMicroUsdc,
-        settlement: deps.settlement,
-        platformFeeBps: deps.platformFeeBps,
-        log: c.get('log'),
-        toolTimeoutMs: deps.toolTimeoutMs,
-        taskDeadlineSlackMs: deps.taskDeadlineSlackMs,
+        ...paidCallContext(c, deps, requestObserver(c, deps.observe, keys)),
         a2aVersion: c.req.header('a2a-version'),
       });
       if (isStreamedAnswer(answer)) return sendEvents(c, answer);

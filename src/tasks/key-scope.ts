@@ -3,7 +3,8 @@ import type { ToolRegistry } from '../tools/registry.js';
 import type { ToolDefinition } from '../tools/types.js';
 import type { CallingKey } from './context.js';
 
-function mayCall(key: CallingKey, tool: ToolDefinition): boolean {
+/** Whether the key's policy lets it call `tool`: its tool list (if any) names it, and its tier is within the key's highest. */
+export function mayCall(key: CallingKey, tool: ToolDefinition): boolean {
   return (key.tools === null || key.tools.includes(tool.name)) && (key.maxTier === null || tool.tier <= key.maxTier);
 }
 

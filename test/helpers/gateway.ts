@@ -72,6 +72,8 @@ export interface TestGatewayOptions {
   platformFeeBps?: number;
   /** UPSTREAM_ALLOW_PRIVATE_NETWORKS; true unless given, as the tests' upstreams are on loopback */
   upstreamAllowPrivateNetworks?: boolean;
+  /** MCP_ALLOWED_ORIGINS: browser origins /mcp serves besides the gateway's own */
+  mcpAllowedOrigins?: string[];
   /** a database already made, which close() leaves open (a second instance on the same one); a fresh one unless given */
   database?: TestDatabase;
 }
@@ -99,6 +101,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       catalog: { platformFeeBps: options.platformFeeBps ?? 1_000 },
       adminToken: options.operator?.adminToken,
       secretsKey: options.operator?.secretsKey,
+      mcp: { allowedOrigins: options.mcpAllowedOrigins ?? [] },
     },
     walletAuth,
     leases,

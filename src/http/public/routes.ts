@@ -1,12 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { buildAgentCard } from '../../a2a/card.js';
+import { agentCardText } from '../../a2a/card.js';
 import type { TopUpChain } from '../../chain/client.js';
 import type { Database } from '../../db/client.js';
 import { indexerFreshness } from '../../indexer/freshness.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { ToolRegistry } from '../../tools/registry.js';
-import type { ToolDefinition } from '../../tools/types.js';
 import { baseUrlOf } from '../base-url.js';
 import { address, instant } from '../responses.js';
 import { json, restRoute, restRouter } from '../rest-route.js';
@@ -71,7 +70,6 @@ export function publicRoutes(deps: {
       }
     : null;
 
-  let card: { offered: readonly ToolDefinition[]; baseUrl: string; text: string } | undefined;
   const api = restRouter();
   addToolRoutes(api, { db: deps.db, tools: deps.tools, catalogCallable: deps.catalogCallable });
   api.add(configRoute, (c) => c.json({ topUps }, 200));
@@ -93,13 +91,7 @@ export function publicRoutes(deps: {
         return c.json({ status: 'unavailable', database: deps.db.kind }, 503);
       }
     })
-    .get('/.well-known/agent-card.json', (c) => {
-      // written once per catalog read and base URL: at 10,000 tools the card is some 400 KB of JSON
-      const baseUrl = baseUrlOf(deps.publicUrl, c.req.url);
-      const offered = deps.tools.offered();
-      if (card?.offered !== offered || card.baseUrl !== baseUrl) {
-        card = { offered, baseUrl, text: JSON.stringify(buildAgentCard(baseUrl, deps.tools)) };
-      }
-      return c.body(card.text, 200, { 'content-type': 'application/json' });
-    });
+    .get('/.well-known/agent-card.json', (c) =>
+      c.body(agentCardText(baseUrlOf(deps.publicUrl, c.req.url), deps.tools), 200, { 'content-type': 'application/json' }),
+    );
 }

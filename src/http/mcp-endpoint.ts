@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import type { KeyCache } from '../auth/key-cache.js';
+import type { Observer } from '../domain/observer.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
+import type { McpCancellations } from '../mcp/cancellations.js';
+import { rateLimitedResult } from '../mcp/rate-limited.js';
+import { mcpServer } from '../mcp/server.js';
+import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
+import { type RefuseCall, requireApiKey } from './api-key-auth.js';
+import { baseUrlOf } from './base-url.js';
+import type { AppEnv } from './env.js';
+import { type PaidCallDeps, paidCallContext, requestObserver } from './paid-call-context.js';
+import { rateChecksOf } from './paid-call-rate-limit.js';
+import { readBody } from './read-body.js';
+
+/** As for A2A: a tool call's arguments are small JSON. */
+export const MCP_MAX_BODY_BYTES = 100 * 1024;
+
+/** MCP's rule for a session id: 1 to 128 visible ASCII characters (we accept what we issue and nothing longer). */
+const SESSION_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** A JSON-RPC error with no id, as MCP's Streamable HTTP answers a request refused before any message is read. */
+function jsonRpcError(c: Context<AppEnv>, status: 400 | 401 | 403 | 405 | 413 | 429 | 503, error: RpcError) {
+  return c.json({ jsonrpc: '2.0', id: null, error: error.toJSON() }, status);
+}
+
+const refuseMcp: RefuseCall = (c, status, error) => jsonRpcError(c, status, error);
+
+/**
+ * MCP requires an Origin to be checked against DNS rebinding: a request that carries one is served
+ * only from the gateway's own origin and the configured MCP_ALLOWED_ORIGINS (403 otherwise).
+ * Clients that are not browsers send none.
+ */
+function originAllowed(publicUrl: string | undefined, allowed: readonly string[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const origin = c.req.header('origin');
+    if (origin === undefined || origin === new URL(baseUrlOf(publicUrl, c.req.url)).origin || allowed.includes(origin)) return next();
+    return jsonRpcError(
+      c,
+      403,
+      new RpcError(RpcCode.Unauthorized, 'Forbidden: this origin may not call the MCP endpoint', { reason: 'origin_not_allowed' }),
+    );
+  };
+}
+
+function bodyWithinLimit(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const body = await readBody(c, MCP_MAX_BODY_BYTES);
+    if (!body.ok) {
+      return jsonRpcError(
+        c,
+        413,
+        new RpcError(RpcCode.InvalidRequest, 'Request body exceeds 100 KB', { reason: 'body_too_large', limitBytes: MCP_MAX_BODY_BYTES }),
+      );
+    }
+    c.set('body', body.text);
+    await next();
+  };
+}
+
+const methodsOf = (messages: unknown[]) =>
+  messages.map((message) => (typeof message === 'object' && message !== null ? (message as { method?: unknown }).method : undefined));
+
+/**
+ * POST /mcp: MCP Streamable HTTP, stateless (docs/adr/0022). Each request gets its own SDK server
+ * and transport, so any instance answers any request. The API key is checked first, as at /a2a.
+ * An initialize answer carries an Mcp-Session-Id that no instance keeps: the client sends it back,
+ * and it only tells one client's request ids from another's when a cancellation names one.
+ */
+export function mcpEndpoint(
+  deps: PaidCallDeps & {
+    keys: KeyCache;
+    rateLimiter: RateLimiter;
+    observe: Observer;
+    cancellations: McpCancellations;
+    publicUrl: string | undefined;
+    allowedOrigins: readonly string[];
+  },
+) {
+  const notPosted = (c: Context<AppEnv>) => {
+    c.header('Allow', 'POST');
+    return jsonRpcError(
+      c,
+      405,
+      new RpcError(
+        RpcCode.InvalidRequest,
+        'Method not allowed: this stateless MCP server takes POST only (no standalone stream, no session to end)',
+      ),
+    );
+  };
+  const routes = new Hono<AppEnv>();
+  routes.use(originAllowed(deps.publicUrl, deps.allowedOrigins));
+  routes.get('/', notPosted);
+  routes.delete('/', notPosted);
+  return routes.post('/', bodyWithinLimit(), requireApiKey(deps.keys, deps.clock, refuseMcp), async (c) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(c.get('body'));
+    } catch {
+      return jsonRpcError(c, 400, new RpcError(RpcCode.ParseError, 'Parse error: the body is not JSON'));
+    }
+    const messages = Array.isArray(parsed) ? parsed : [parsed];
+    const methods = methodsOf(messages);
+    const sent = c.req.header('mcp-session-id');
+    if (sent !== undefined && !SESSION_ID.test(sent)) {
+      return jsonRpcError(c, 400, new RpcError(RpcCode.InvalidRequest, 'Mcp-Session-Id is 1 to 128 visible ASCII characters'));
+    }
+    const sessionId = methods.includes('initialize') ? randomUUID() : sent;
+    const principal = c.get('principal');
+    const observe = requestObserver(c, deps.observe, deps.keys);
+    // A tool call's answer comes as an event stream (progress may precede it, a cancellation ends it); the rest as JSON.
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: !methods.includes('tools/call'),
+    });
+    const server = mcpServer({
+      ctx: paidCallContext(c, deps, observe),
+      sessionId,
+      baseUrl: baseUrlOf(deps.publicUrl, c.req.url),
+      cancellations: deps.cancellations,
+      limitCall: async () => {
+        const checks = rateChecksOf(principal);
+        if (checks.length === 0) return undefined;
+        const decision = await deps.rateLimiter.takeAll(checks);
+        if (decision.allowed) return undefined;
+        observe.refused('rate_limited', 1);
+        return rateLimitedResult(decision);
+      },
+      // a stream shared with other requests of a batch stays open for their answers
+      endUnanswered: (requestId) => {
+        if (messages.length === 1) transport.closeSSEStream(requestId);
+      },
+    });
+    server.onerror = (error) => c.get('log').warn({ err: error }, 'mcp protocol error');
+    await server.connect(transport);
+    let response: Response;
+    try {
+      response = await transport.handleRequest(c.req.raw, { parsedBody: parsed });
+    } catch (error) {
+      c.get('log').error({ err: error }, 'mcp request failed');
+      return jsonRpcError(c, 503, rpcErrors.internal(c.get('requestId')));
+    }
+    if (sessionId !== undefined && response.ok) response.headers.set('mcp-session-id', sessionId);
+    return response;
+  });
+}

@@ -1,0 +1,100 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { AnyDomainError } from '../domain/errors.js';
+import { JsonText, stringifyJson } from '../domain/json-text.js';
+import type { TaskView } from '../domain/task-model.js';
+import { displayUsdc } from '../tools/money.js';
+
+/** What a tool call's result tells besides the tool's answer: which task it is in the billing API, and what it cost. */
+function taskMeta(view: TaskView) {
+  const { metadata } = view;
+  return {
+    taskId: view.id,
+    state: view.state,
+    ...(metadata.tool === undefined ? {} : { tool: metadata.tool }),
+    ...(metadata.tool_version === undefined ? {} : { toolVersion: metadata.tool_version }),
+    ...(metadata.deprecation === undefined ? {} : { deprecation: metadata.deprecation }),
+    charged: metadata.charged,
+    costMicroUsdc: metadata.charged ? metadata.cost_micro_usdc : '0',
+  };
+}
+
+function answerOf(view: TaskView): { text: string; object: Record<string, unknown> } {
+  const data = view.artifacts[0]?.parts.find((part) => part.kind === 'data')?.data;
+  if (data instanceof JsonText) return { text: data.text, object: JSON.parse(data.text) as Record<string, unknown> };
+  const object = (data ?? {}) as Record<string, unknown>;
+  return { text: stringifyJson(object), object };
+}
+
+/**
+ * A completed call: the answer as `structuredContent` and, for clients that read only text, as its
+ * JSON text; `_meta` names the task, the price charged and the balance left after it.
+ */
+export function answeredResult(view: TaskView, availableMicroUsdc: bigint | undefined): CallToolResult {
+  const answer = answerOf(view);
+  const meta = taskMeta(view);
+  return {
+    content: [{ type: 'text', text: answer.text }],
+    structuredContent: answer.object,
+    _meta: {
+      ...meta,
+      costUsdc: displayUsdc(BigInt(meta.costMicroUsdc)),
+      ...(availableMicroUsdc === undefined ? {} : { balanceMicroUsdc: availableMicroUsdc.toString() }),
+    },
+  };
+}
+
+const FREE = 'Nothing was charged.';
+
+/** A task that ended without an answer (the tool failed, timed out, or the task was canceled): free, and why. */
+export function unansweredResult(view: TaskView): CallToolResult {
+  const error = (view.statusMessage?.parts.find((part) => part.kind === 'data')?.data as { error?: TaskError } | undefined)?.error;
+  const reason = error?.reason ?? (view.state === 'canceled' ? 'canceled' : 'tool_failed');
+  const message = error?.message ?? `the task ended ${view.state}`;
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${reason}: ${message}${message.includes('nothing was charged') ? '' : `. ${FREE}`}` }],
+    _meta: { ...taskMeta(view), reason, ...(error?.details ? { details: error.details } : {}) },
+  };
+}
+
+interface TaskError {
+  reason: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** The facts of a refusal a model needs to act on it, said in a sentence. */
+function explain(error: AnyDomainError): string {
+  switch (error.kind) {
+    case 'credit_refused':
+      return error.available === null
+        ? 'this organization has no credit account yet: top it up first'
+        : `this call costs ${displayUsdc(error.required)} (${error.required} micro-USDC) and ${displayUsdc(error.available)} (${error.available} micro-USDC) is available`;
+    case 'spend_cap_exceeded': {
+      const d = error.details;
+      return `the ${d.scope === 'key' ? "key's" : "organization's"} ${d.period}ly cap of ${d.cap} micro-USDC has ${d.spent} spent and ${d.reserved} held; this call needs ${d.required}; the cap resets at ${d.resetsAt}`;
+    }
+    case 'tool_not_allowed':
+      return `this key may call: ${error.details.allowedTools.join(', ') || 'no tool'}${error.details.maxTier === undefined ? '' : ` (tiers up to ${error.details.maxTier})`}`;
+    case 'invalid_input': {
+      const issues = error.details.issues;
+      return Array.isArray(issues) ? issues.map((issue) => (typeof issue === 'string' ? issue : JSON.stringify(issue))).join('; ') : '';
+    }
+    default:
+      return '';
+  }
+}
+
+/**
+ * A call refused before its tool ran or anything was charged (credit, a spend cap, the key's
+ * scope, bad arguments, an unknown agent, the rate limit): a tool result with `isError`, so the
+ * model reads why and may correct itself, with the stable reason and its facts in `_meta`.
+ */
+export function refusalResult(error: AnyDomainError): CallToolResult {
+  const facts = explain(error);
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${error.reason}: ${error.message}${facts ? ` (${facts})` : ''}. ${FREE}` }],
+    _meta: { reason: error.reason, details: error.details, charged: false, costMicroUsdc: '0' },
+  };
+}

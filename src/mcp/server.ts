@@ -1,0 +1,114 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  CancelledNotificationSchema,
+  ErrorCode,
+  ListResourcesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { GATEWAY_VERSION } from '../a2a/card.js';
+import { describeIssues } from '../domain/issues.js';
+import type { CallerContext } from '../tasks/context.js';
+import { callTool, type SendProgress } from './call-tool.js';
+import type { McpCancellations } from './cancellations.js';
+import { MCP_RESOURCES, readResource } from './resources.js';
+import { listToolsFor } from './tool-list.js';
+
+/** What a tools/call may carry in `_meta` besides MCP's own progressToken. */
+const callMeta = z.object({
+  idempotencyKey: z
+    .string()
+    .min(1, 'idempotencyKey must not be empty')
+    .max(200, 'idempotencyKey is at most 200 characters')
+    .optional()
+    .describe('the same key from the same organization is one call, charged once'),
+  version: z.string().min(1).max(64, 'a version or range is at most 64 characters').optional(),
+});
+
+const cursor = z.string().max(256, 'cursor is at most 256 characters').optional();
+
+function invalidParams(error: z.ZodError): McpError {
+  return new McpError(ErrorCode.InvalidParams, 'invalid params', { reason: 'invalid_params', issues: describeIssues(error) });
+}
+
+/** The request this server answers, as the endpoint read it. */
+export interface McpRequestContext {
+  /** the caller's key and organization, as for an A2A call */
+  ctx: CallerContext;
+  /** the correlation id given at initialize (docs/adr/0022), when the client sent it back */
+  sessionId: string | undefined;
+  /** the gateway's base URL, for the agent card */
+  baseUrl: string;
+  cancellations: McpCancellations;
+  /** counts a tools/call against the key's and organization's rate limits: a refusal to answer instead, or undefined */
+  limitCall(): Promise<CallToolResult | undefined>;
+  /** ends a canceled call's response stream without an answer, as MCP asks of a canceled request */
+  endUnanswered(requestId: string | number): void;
+}
+
+export const MCP_INSTRUCTIONS =
+  'Pay-per-call tools: ERC-8004 agent-reputation data and a catalog of providers’ tools. Each tool’s description and _meta state its price; ' +
+  'a call is charged from your organization’s prepaid USDC credit only when it answers, and refusals (credit, spend cap, rate limit, bad arguments) are free. ' +
+  'Send _meta.idempotencyKey to make a retried call count once.';
+
+/**
+ * The MCP server for one HTTP request (the endpoint is stateless: any instance answers any
+ * request, docs/adr/0022): tools/list and tools/call over the gateway's tools with the caller's
+ * key, the price list and agent card as resources, and cancellations passed to whichever
+ * instance runs the call.
+ */
+export function mcpServer(request: McpRequestContext): Server {
+  const { ctx } = request;
+  const server = new Server(
+    { name: 'a2a-paygate', title: 'a2a-paygate', version: GATEWAY_VERSION },
+    { capabilities: { tools: { listChanged: false }, resources: {} }, instructions: MCP_INSTRUCTIONS },
+  );
+  server.setRequestHandler(ListToolsRequestSchema, (list) => {
+    const parsed = cursor.safeParse(list.params?.cursor);
+    if (!parsed.success) throw invalidParams(parsed.error);
+    return listToolsFor(ctx.key, ctx.tools, parsed.data);
+  });
+  server.setRequestHandler(CallToolRequestSchema, async (call, extra) => {
+    const meta = callMeta.safeParse(call.params._meta ?? {});
+    if (!meta.success) throw invalidParams(meta.error);
+    const refused = await request.limitCall();
+    if (refused) return refused;
+    const tracking = request.cancellations.track({ keyId: ctx.key.id, sessionId: request.sessionId, requestId: extra.requestId });
+    const token = call.params._meta?.progressToken;
+    const progress: SendProgress | undefined =
+      token === undefined
+        ? undefined
+        : (value, message) =>
+            extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: value, message } });
+    try {
+      const result = await callTool({
+        ctx,
+        call: { name: call.params.name, arguments: call.params.arguments ?? {}, ...meta.data },
+        canceled: tracking.signal,
+        ...(progress ? { progress } : {}),
+      });
+      if (result !== 'canceled') return result;
+      request.endUnanswered(extra.requestId);
+      return { isError: true, content: [{ type: 'text', text: 'canceled: the call was canceled and nothing was charged' }] };
+    } finally {
+      tracking.done();
+    }
+  });
+  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: MCP_RESOURCES }));
+  server.setRequestHandler(ReadResourceRequestSchema, (read) => {
+    const contents = readResource(read.params.uri, { key: ctx.key, tools: ctx.tools, baseUrl: request.baseUrl });
+    if (!contents)
+      throw new McpError(-32002, `Resource not found: ${read.params.uri.slice(0, 200)}`, { uri: read.params.uri.slice(0, 200) });
+    return contents;
+  });
+  server.setNotificationHandler(CancelledNotificationSchema, async (notification) => {
+    const { requestId } = notification.params;
+    if (requestId === undefined) return;
+    await request.cancellations.cancel({ keyId: ctx.key.id, sessionId: request.sessionId, requestId });
+  });
+  return server;
+}
