@@ -79,6 +79,8 @@ export interface CapStanding {
   reserved: bigint;
 }
 
+const PERIOD_ADJECTIVE = { day: 'daily', month: 'monthly' } as const;
+
 /**
  * The call's cost does not fit what a spend cap (the key's or the organization's) leaves in its
  * period. Amounts are micro-USDC; `resetsAt` is when the period ends (ISO-8601 UTC).
@@ -96,7 +98,9 @@ export class SpendCapExceeded extends DomainError {
     resetsAt: string;
   };
   constructor(input: CapStanding & { required: bigint; resetsAt: Date }) {
-    super(`Spend cap reached: the ${input.scope === 'key' ? "key's" : "organization's"} ${input.period}ly cap cannot cover this call`);
+    super(
+      `Spend cap reached: the ${input.scope === 'key' ? "key's" : "organization's"} ${PERIOD_ADJECTIVE[input.period]} cap cannot cover this call`,
+    );
     this.name = 'SpendCapExceeded';
     this.details = {
       scope: input.scope,

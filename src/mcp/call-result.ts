@@ -72,7 +72,7 @@ function explain(error: AnyDomainError): string {
         : `this call costs ${displayUsdc(error.required)} (${error.required} micro-USDC) and ${displayUsdc(error.available)} (${error.available} micro-USDC) is available`;
     case 'spend_cap_exceeded': {
       const d = error.details;
-      return `the ${d.scope === 'key' ? "key's" : "organization's"} ${d.period}ly cap of ${d.cap} micro-USDC has ${d.spent} spent and ${d.reserved} held; this call needs ${d.required}; the cap resets at ${d.resetsAt}`;
+      return `cap ${d.cap} micro-USDC, ${d.spent} spent and ${d.reserved} held this ${d.period}, this call needs ${d.required}; it resets at ${d.resetsAt}`;
     }
     case 'tool_not_allowed':
       return `this key may call: ${error.details.allowedTools.join(', ') || 'no tool'}${error.details.maxTier === undefined ? '' : ` (tiers up to ${error.details.maxTier})`}`;
