@@ -38,7 +38,8 @@ const taskCount = async (orgId: string) =>
     await suite.gateway.database.db.rows(z.object({ n: z.coerce.number() }), sql`select count(*) as n from tasks where org_id = ${orgId}`)
   )[0]?.n;
 
-const textOf = (result: { content?: unknown }) => ((result.content as { text: string }[])[0] as { text: string }).text;
+/** The text of a result's first content block (callTool's type also allows a legacy toolResult shape). */
+const textOf = (result: unknown) => (result as { content: { text: string }[] }).content[0]?.text;
 
 describe('refusals are tool results with isError, whose text says why, and cost nothing', () => {
   it('insufficient credits: the text gives the price and what is available', async () => {
