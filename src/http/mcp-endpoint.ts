@@ -115,6 +115,13 @@ export function mcpEndpoint(
       sessionIdGenerator: undefined,
       enableJsonResponse: !methods.includes('tools/call'),
     });
+    // The SDK answers every request whose handler returns; MCP asks that a canceled one not be.
+    const unanswered = new Set<string | number>();
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => {
+      const answers = 'id' in message && !('method' in message) ? message.id : undefined;
+      return answers !== undefined && unanswered.has(answers) ? Promise.resolve() : send(message, options);
+    };
     const server = mcpServer({
       ctx: paidCallContext(c, deps, observe),
       sessionId,
@@ -128,9 +135,11 @@ export function mcpEndpoint(
         observe.refused('rate_limited', 1);
         return rateLimitedResult(decision);
       },
-      // a stream shared with other requests of a batch stays open for their answers
       endUnanswered: (requestId) => {
-        if (messages.length === 1) transport.closeSSEStream(requestId);
+        // a stream shared with other requests of a batch waits for every answer, so there the canceled call is answered
+        if (messages.length !== 1) return;
+        unanswered.add(requestId);
+        transport.closeSSEStream(requestId);
       },
     });
     server.onerror = (error) => c.get('log').warn({ err: error }, 'mcp protocol error');
