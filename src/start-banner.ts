@@ -18,6 +18,7 @@ export function startBanner(
     `  dashboard:   ${baseUrl}/dashboard`,
     `  REST API:    ${baseUrl}/reference`,
     `  agent card:  ${baseUrl}/.well-known/agent-card.json`,
+    `  MCP:         ${baseUrl}/mcp (Streamable HTTP, Authorization: Bearer <api key>)`,
     `  rate limits: ${rateLimitsLine(rateLimits)}`,
     '',
   ];
