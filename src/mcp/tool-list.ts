@@ -8,7 +8,7 @@ import type { ToolDefinition } from '../tools/types.js';
 /** Tools a page of `tools/list` holds: each carries its JSON Schemas, and a catalog may hold thousands. */
 export const MCP_TOOLS_PAGE = 100;
 
-/** "getAgentProfile" → "Get agent profile", "weather.daily-forecast" → "Weather daily forecast". */
+/** "getAgentProfile" → "Get agent profile", "daily-forecast_v2" → "Daily forecast v2". */
 export function titleOf(name: string): string {
   const words = name
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
