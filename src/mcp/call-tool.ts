@@ -21,9 +21,10 @@ export interface McpToolCall {
 /** Sends a progress notification to the client, when it asked for them (a progressToken). */
 export type SendProgress = (progress: number, message: string) => Promise<void>;
 
-/** How often a held call in progress is re-read, and a progress notification sent. */
-export const HELD_POLL_MS = 100;
-export const PROGRESS_EVERY_MS = 1_000;
+/** How often a call another request started is re-read while it runs (as A2A streams read theirs). */
+const HELD_POLL_MS = 100;
+/** How often a held call in progress tells a client that asked for progress. */
+const PROGRESS_EVERY_MS = 1_000;
 
 /**
  * The refusals that say the tool named does not exist as asked: a protocol error (-32602), as MCP
@@ -60,38 +61,58 @@ async function availableAfter(ctx: CallerContext): Promise<bigint | undefined> {
   return (await getCreditAccount(ctx.db, ctx.orgId))?.available;
 }
 
+/** What a held call's waiting caller does while its tool runs: tell the client of progress, and cancel the task when the client does. */
+interface HeldCallWatch {
+  /** the call's task was accepted (its price reserved): progress starts, and a cancellation already asked for is applied */
+  accepted(task: TaskView): void;
+  stop(): void;
+}
+
 /**
- * Follows a held call until it ends, telling the client it is working at acceptance and every
- * PROGRESS_EVERY_MS when it asked for progress. `canceled` aborting (the client's
+ * Watches a held call for the client: a progress notification at acceptance, naming the task, and
+ * every PROGRESS_EVERY_MS after, when it asked for progress; `canceled` aborting (the client's
  * notifications/cancelled) cancels the task, which releases its hold and stops its run.
  */
-async function awaitHeld(
-  ctx: CallerContext,
-  accepted: TaskView,
-  canceled: AbortSignal,
-  progress?: SendProgress,
-): Promise<TaskView | 'canceled'> {
+function watchHeldCall(ctx: CallerContext, canceled: AbortSignal, progress: SendProgress | undefined): HeldCallWatch {
+  let taskId: string | undefined;
+  let ticker: NodeJS.Timeout | undefined;
   let sent = 0;
-  const started = Date.now();
-  const tell = (what: string) => progress?.(++sent, `task ${accepted.id} ${what}`).catch(() => undefined);
-  void tell('accepted: working');
-  const ticker = progress
-    ? setInterval(() => void tell(`working, ${Math.round((Date.now() - started) / 1000)} s`), PROGRESS_EVERY_MS)
-    : undefined;
-  let last = accepted;
-  try {
-    for await (const view of followTask(ctx, accepted.id, { pollMs: HELD_POLL_MS, signal: canceled })) last = view;
-  } finally {
-    clearInterval(ticker);
-  }
-  if (!canceled.aborted) return last;
-  try {
-    await cancelTask({ ctx, input: { id: accepted.id } });
-  } catch (error) {
-    // it ended before the cancellation reached it: settled as it ended, and nobody waits for the answer any more
-    if (!(error instanceof TaskNotCancelable)) throw error;
-  }
-  return 'canceled';
+  const tell = (what: string) => void progress?.(++sent, `task ${taskId} ${what}`).catch(() => undefined);
+  const cancel = () => {
+    if (taskId === undefined) return;
+    cancelTask({ ctx, input: { id: taskId } }).catch((error: unknown) => {
+      // it ended before the cancellation reached it: settled as it ended, and nobody waits for the answer any more
+      if (!(error instanceof TaskNotCancelable)) ctx.log.error({ err: error, task: taskId }, 'mcp cancellation failed');
+    });
+  };
+  canceled.addEventListener('abort', cancel, { once: true });
+  return {
+    accepted(task) {
+      if (taskId !== undefined) return;
+      taskId = task.id;
+      if (canceled.aborted) return cancel();
+      if (!progress) return;
+      const started = Date.now();
+      tell('accepted: working');
+      ticker = setInterval(() => tell(`working, ${Math.round((Date.now() - started) / 1000)} s`), PROGRESS_EVERY_MS);
+    },
+    stop() {
+      clearInterval(ticker);
+      canceled.removeEventListener('abort', cancel);
+    },
+  };
+}
+
+/**
+ * A call still running that this request did not start: the same idempotency key sent again while
+ * its first call runs. Its task is followed in the database (it may run on another instance) until
+ * it ends, watched as a call of this request's own.
+ */
+async function followRunning(ctx: CallerContext, running: TaskView, watch: HeldCallWatch): Promise<TaskView> {
+  watch.accepted(running);
+  let last = running;
+  for await (const view of followTask(ctx, running.id, { pollMs: HELD_POLL_MS, signal: new AbortController().signal })) last = view;
+  return last;
 }
 
 /**
@@ -110,15 +131,21 @@ export async function callTool({
   canceled: AbortSignal;
   progress?: SendProgress;
 }): Promise<CallToolResult | 'canceled'> {
-  let view: TaskView;
+  const watch = watchHeldCall(ctx, canceled, progress);
   try {
-    view = await sendMessage({ ctx, input: { message: messageOf(call), returnImmediately: true, historyLength: 0 } });
-  } catch (error) {
-    if (!isDomainError(error)) throw error;
-    if (NO_SUCH_TOOL.has(error.reason)) throw noSuchTool(error);
-    return refusalResult(error);
+    let view: TaskView;
+    try {
+      view = await sendMessage({ ctx, input: { message: messageOf(call), historyLength: 0, onAccepted: watch.accepted } });
+    } catch (error) {
+      if (!isDomainError(error)) throw error;
+      if (NO_SUCH_TOOL.has(error.reason)) throw noSuchTool(error);
+      return refusalResult(error);
+    }
+    const ended = endsStream(view.state) ? view : await followRunning(ctx, view, watch);
+    // the client stopped waiting: MCP asks that a canceled request not be answered, whatever became of it
+    if (canceled.aborted) return 'canceled';
+    return ended.state === 'completed' ? answeredResult(ended, await availableAfter(ctx)) : unansweredResult(ended);
+  } finally {
+    watch.stop();
   }
-  const ended = endsStream(view.state) ? view : await awaitHeld(ctx, view, canceled, progress);
-  if (ended === 'canceled') return ended;
-  return ended.state === 'completed' ? answeredResult(ended, await availableAfter(ctx)) : unansweredResult(ended);
 }

@@ -47,6 +47,11 @@ interface ViewOptions {
 interface SendOptions {
   /** answer with the task as soon as it is accepted (working), and run the held call in the background */
   returnImmediately?: boolean;
+  /**
+   * Told a held call's task once its price is reserved, before its tool runs: a caller that waits
+   * for the answer learns the task it may cancel meanwhile (an MCP client's notifications/cancelled).
+   */
+  onAccepted?: (task: TaskView) => void;
 }
 
 /**
@@ -56,6 +61,7 @@ interface SendOptions {
  * to be told but the task.
  */
 async function runHeld(ctx: CallerContext, row: TaskRow, call: ToolCall, options: SendOptions): Promise<TaskRow> {
+  options.onAccepted?.(toTaskView(row, { historyLength: 0 }));
   if (!options.returnImmediately) return executeCall(ctx, row, call);
   void executeCall(ctx, row, call).catch((error: unknown) => {
     if (!(error instanceof DomainError)) ctx.log.error({ err: error, task: row.id }, 'background task run failed');

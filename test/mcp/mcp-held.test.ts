@@ -186,4 +186,27 @@ describe('a held tool over MCP: progress while it runs, cancellation releases it
     expect(await until(taskStates, (rows) => rows[0]?.state === 'canceled')).toMatchObject([{ state: 'canceled' }]);
     expect(await until(account, (now) => now?.reserved === 0n)).toMatchObject({ balance: CREDITS, reserved: 0n });
   });
+
+  it('the same idempotency key sent again while its call runs follows that call: one task, one answer, charged once', async () => {
+    suite.llm.script('wait');
+    const mcp = await client();
+    const call = () =>
+      mcp.callTool({ name: 'getReputationReport', arguments: { agentId: 2 }, _meta: { idempotencyKey: 'report-once' } }, undefined, {
+        onprogress: () => {},
+      });
+    const first = call();
+    await suite.llm.received(1);
+    const second = call();
+    await until(taskStates, (rows) => rows.length === 1);
+    suite.llm.release();
+    const [one, two] = await Promise.all([first, second]);
+    expect(two._meta?.taskId).toBe(one._meta?.taskId);
+    expect(two.structuredContent).toEqual(one.structuredContent);
+    // one run of the tool (the fake's 'wait' answers malformed text once released, so that run asks twice)
+    const firstAttempts = suite.llm.requests.filter(
+      (request) => !request.messages.at(-1)?.content.startsWith('Your last answer was not valid'),
+    );
+    expect(firstAttempts).toHaveLength(1);
+    expect(await account()).toMatchObject({ balance: CREDITS - REPORT_COST, reserved: 0n });
+  });
 });
