@@ -96,7 +96,7 @@ describe('refusals are tool results with isError, whose text says why, and cost 
     expect(result.isError).toBe(true);
     expect(result._meta).toMatchObject({ reason: 'agent_not_found', details: { agentId: '987654' } });
     expect(textOf(result)).toBe('agent_not_found: agent 987654 is not registered. Nothing was charged.');
-    const { taskId } = result._meta?.details as { taskId: string };
+    const taskId = (result._meta?.details as { taskId?: string } | undefined)?.taskId;
     const task = await suite.gateway.app.request(`/v1/tasks/${taskId}`, { headers: { authorization: `Bearer ${suite.key}` } });
     expect(await task.json()).toMatchObject({ state: 'failed', metadata: { charged: false } });
     expect(await account(suite.org.orgId)).toEqual(before);
