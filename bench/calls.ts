@@ -1,4 +1,4 @@
-/** The tool calls the scenarios send, as A2A 1.0 SendMessage JSON-RPC requests. */
+/** The tool calls the scenarios send, as A2A 1.0 SendMessage JSON-RPC requests or MCP tools/call requests. */
 
 export interface ToolCall {
   tool: string;
@@ -57,4 +57,16 @@ export function sendMessage(id: number, messageId: string, call: ToolCall): Json
     method: 'SendMessage',
     params: { message: { messageId, role: 'ROLE_USER', parts: [{ data: call }] } },
   };
+}
+
+export interface McpToolsCallRequest {
+  jsonrpc: '2.0';
+  id: number;
+  method: 'tools/call';
+  params: { name: string; arguments: ToolCall['arguments']; _meta: { idempotencyKey: string } };
+}
+
+/** The same call as an MCP tools/call; `idempotencyKey` plays the messageId's part (a unique one is a new call). */
+export function mcpToolsCall(id: number, idempotencyKey: string, call: ToolCall): McpToolsCallRequest {
+  return { jsonrpc: '2.0', id, method: 'tools/call', params: { name: call.tool, arguments: call.arguments, _meta: { idempotencyKey } } };
 }

@@ -1,14 +1,46 @@
 import autocannon from 'autocannon';
-import { emptyTally, recordResponse, type Tally } from './outcome.js';
+import { emptyTally, recordMcpResponse, recordResponse, type Tally } from './outcome.js';
 
 export interface OutgoingRequest {
   apiKey: string;
   body: string;
 }
 
+/** The gateway's front doors a load may go to: A2A's JSON-RPC (SendMessage) or MCP Streamable HTTP (tools/call). */
+export type Protocol = 'a2a' | 'mcp';
+
+interface FrontDoor {
+  path: string;
+  /** sent with every request, besides its key */
+  headers: Record<string, string>;
+  /** reads one answer into the tally */
+  record: (tally: Tally, status: number, body: string) => void;
+}
+
+/**
+ * MCP's stateless Streamable HTTP takes a tools/call without initialize when the request says the
+ * protocol version and accepts both JSON and an event stream (a tools/call is answered as the latter).
+ */
+export const MCP_PROTOCOL_VERSION = '2025-11-25';
+
+const FRONT_DOORS: Readonly<Record<Protocol, FrontDoor>> = {
+  a2a: { path: '/a2a', headers: { 'content-type': 'application/json' }, record: recordResponse },
+  mcp: {
+    path: '/mcp',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': MCP_PROTOCOL_VERSION,
+    },
+    record: recordMcpResponse,
+  },
+};
+
 export interface LoadSpec {
-  /** the JSON-RPC endpoint, e.g. http://127.0.0.1:3000/a2a */
-  url: string;
+  /** the gateway, e.g. http://127.0.0.1:3000 */
+  baseUrl: string;
+  /** the front door the requests go to, which also says how an answer is read */
+  protocol: Protocol;
   connections: number;
   durationS: number;
   /** requests per second over all connections (autocannon corrects latency for coordinated omission); unpaced when absent */
@@ -34,21 +66,22 @@ const REQUEST_TIMEOUT_S = 10;
 /** Drives the gateway over real HTTP with autocannon for `durationS` and reads every answer. */
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const tally = emptyTally();
+  const { path, headers, record } = FRONT_DOORS[spec.protocol];
   const result = await autocannon({
-    url: spec.url,
+    url: `${spec.baseUrl}${path}`,
     connections: spec.connections,
     duration: spec.durationS,
     timeout: REQUEST_TIMEOUT_S,
     ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers,
     requests: [
       {
         setupRequest: (request) => {
           const { apiKey, body } = spec.nextRequest();
           return { ...request, headers: { ...request.headers, authorization: `Bearer ${apiKey}` }, body };
         },
-        onResponse: (status, body) => recordResponse(tally, status, body),
+        onResponse: (status, body) => record(tally, status, body),
       },
     ],
   });

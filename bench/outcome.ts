@@ -9,6 +9,11 @@ export interface Tally {
   rpcErrors: number;
   /** task answers in any other state */
   otherStates: number;
+  /**
+   * MCP tool results refused before a task ran (`isError` with `_meta.reason` and no task state):
+   * credit, spend cap, rate limit, arguments. A2A's refusals are JSON-RPC errors, counted in rpcErrors.
+   */
+  refused: number;
   /** 2xx bodies that are not JSON-RPC answers at all */
   unreadable: number;
   /** "code reason" or "state" → how often, for the failures above */
@@ -16,7 +21,7 @@ export interface Tally {
 }
 
 export function emptyTally(): Tally {
-  return { completed: 0, httpErrors: 0, rpcErrors: 0, otherStates: 0, unreadable: 0, failures: new Map() };
+  return { completed: 0, httpErrors: 0, rpcErrors: 0, otherStates: 0, refused: 0, unreadable: 0, failures: new Map() };
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -29,11 +34,16 @@ function countFailure(tally: Tally, label: string): void {
   tally.failures.set(label, (tally.failures.get(label) ?? 0) + 1);
 }
 
+/** A JSON-RPC error answer, counted by its code and the gateway's reason. */
+function recordRpcError(tally: Tally, error: Json): void {
+  tally.rpcErrors++;
+  countFailure(tally, `${String(field(error, 'code'))} ${String(field(field(error, 'data'), 'reason') ?? '')}`.trim());
+}
+
 function recordAnswer(tally: Tally, answer: Json): void {
   const error = field(answer, 'error');
   if (error !== undefined) {
-    tally.rpcErrors++;
-    countFailure(tally, `${String(field(error, 'code'))} ${String(field(field(error, 'data'), 'reason') ?? '')}`.trim());
+    recordRpcError(tally, error);
     return;
   }
   const task = field(field(answer, 'result'), 'task');
@@ -65,4 +75,77 @@ export function recordResponse(tally: Tally, status: number, body: string): void
     return;
   }
   for (const answer of Array.isArray(parsed) ? parsed : [parsed]) recordAnswer(tally, answer);
+}
+
+/**
+ * An MCP tools/call answer (src/mcp/call-result.ts): paid when `_meta.charged` is true; an
+ * `isError` result with a reason is a refusal before any task (no `_meta.state`), or a task that
+ * ended unanswered (its state); anything else is unreadable.
+ */
+function recordToolResult(tally: Tally, answer: Json): void {
+  const error = field(answer, 'error');
+  if (error !== undefined) {
+    recordRpcError(tally, error);
+    return;
+  }
+  const result = field(answer, 'result');
+  const meta = field(result, '_meta');
+  if (field(meta, 'charged') === true && field(result, 'isError') !== true) {
+    tally.completed++;
+    return;
+  }
+  const reason = field(meta, 'reason');
+  const state = field(meta, 'state');
+  if (field(result, 'isError') !== true || typeof reason !== 'string') {
+    tally.unreadable++;
+    countFailure(tally, 'unreadable tool result');
+  } else if (typeof state === 'string') {
+    tally.otherStates++;
+    countFailure(tally, `${state} ${reason}`);
+  } else {
+    tally.refused++;
+    countFailure(tally, `refused ${reason}`);
+  }
+}
+
+/** JSON-RPC responses carry an id and no method (a progress notification has a method and no id). */
+function isResponse(message: Json): boolean {
+  return field(message, 'method') === undefined && field(message, 'id') !== undefined;
+}
+
+/**
+ * Adds one MCP Streamable HTTP response to the tally: a tools/call is answered as an event stream
+ * whose `data:` lines are JSON-RPC messages (notifications may precede the response); an answer
+ * refused before the transport (or a JSON-mode answer) is one JSON body. Only the A2A path's
+ * `recordResponse` reads A2A answers: this parsing is the MCP scenario's alone.
+ */
+export function recordMcpResponse(tally: Tally, status: number, body: string): void {
+  if (status < 200 || status > 299) {
+    tally.httpErrors++;
+    countFailure(tally, `HTTP ${status}`);
+    return;
+  }
+  const data =
+    body.startsWith('{') || body.startsWith('[')
+      ? [body]
+      : body.split('\n').flatMap((line) => (line.startsWith('data:') ? [line.slice(5)] : []));
+  const responses: Json[] = [];
+  for (const text of data) {
+    if (text.trim() === '') continue;
+    let message: Json;
+    try {
+      message = JSON.parse(text) as Json;
+    } catch {
+      tally.unreadable++;
+      countFailure(tally, 'event data is not JSON');
+      return;
+    }
+    for (const one of Array.isArray(message) ? message : [message]) if (isResponse(one)) responses.push(one);
+  }
+  if (responses.length === 0) {
+    tally.unreadable++;
+    countFailure(tally, 'no JSON-RPC response in the body');
+    return;
+  }
+  for (const answer of responses) recordToolResult(tally, answer);
 }

@@ -181,6 +181,22 @@ function catalogCost(scenarios: ScenarioResult[]): string[] {
   ];
 }
 
+/**
+ * What the MCP front door (issue 20) costs the gateway beyond A2A's for the same Tier 0 calls: the
+ * SDK server and transport built per request, its schema checks, the event-stream answer, the
+ * balance read for `_meta`. Gateway CPU per paid call of mcp-spread against tier0-spread in the same run.
+ */
+function mcpCost(scenarios: ScenarioResult[]): string[] {
+  const plain = scenarios.find((s) => s.name === 'tier0-spread' && s.paidCallsPerS > 0);
+  const mcp = scenarios.find((s) => s.name === 'mcp-spread' && s.paidCallsPerS > 0);
+  if (!plain || !mcp) return [];
+  return [
+    `MCP tool calls: ${mcp.paidCallsPerS.toFixed(0)} paid calls/s (tier0-spread ${plain.paidCallsPerS.toFixed(0)}); ` +
+      `gateway CPU per paid call ${gatewayCpuPerCallUs(mcp).toFixed(0)} µs (tier0-spread ${gatewayCpuPerCallUs(plain).toFixed(0)} µs, ` +
+      `${(gatewayCpuPerCallUs(mcp) / gatewayCpuPerCallUs(plain)).toFixed(2)}×)`,
+  ];
+}
+
 const ms = (value: number | null) => (value === null ? '–' : value.toFixed(2));
 
 /** Issue 18's lines: the floor, the gateway as a multiple of it, and CPU per paid call. */
@@ -225,6 +241,7 @@ export function formatTable(results: BenchResults): string {
     ...governanceCost(results.scenarios),
     ...metricsCost(results.scenarios),
     ...catalogCost(results.scenarios),
+    ...mcpCost(results.scenarios),
     ...floorLines(results.floor),
     `money: ${results.money.ok ? 'ok' : 'BROKEN'}: balance = Σ amount, reserved = Σ reserved_delta = 0 ` +
       `over ${results.money.accounts} accounts (${results.money.violations.length} violations, ` +

@@ -186,7 +186,7 @@ async function bench(): Promise<boolean> {
     const result = await runScenario(
       scenario,
       {
-        url: `${target.baseUrl}/a2a`,
+        baseUrl: target.baseUrl,
         gatewayPid: target.servingPid,
         database: database.name,
         durationS: options.durationS,

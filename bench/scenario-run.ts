@@ -11,6 +11,8 @@ export interface ErrorCounts {
   rpc: number;
   /** task answers not completed (failed, rejected, …) */
   notCompleted: number;
+  /** MCP calls refused before a task (isError results with a reason); A2A's refusals are in rpc */
+  refused: number;
   /** 2xx bodies that are not JSON-RPC answers */
   unreadable: number;
   timeouts: number;
@@ -22,6 +24,8 @@ export interface ScenarioResult {
   description: string;
   /** the gateway it loaded when not the run's own (Scenario.gateway) */
   gateway?: 'metrics-off';
+  /** the front door it called when not A2A's (Scenario.protocol) */
+  protocol?: 'mcp';
   connections: number;
   callsPerRequest: number;
   /** the requests/s an open-loop scenario was sent at (Scenario.pacedAt); absent for closed loops */
@@ -50,6 +54,7 @@ function errorCounts(load: LoadResult): ErrorCounts {
     http: tally.httpErrors,
     rpc: tally.rpcErrors,
     notCompleted: tally.otherStates,
+    refused: tally.refused,
     unreadable: tally.unreadable,
     timeouts: load.timeouts,
     connection: load.connectionErrors,
@@ -65,13 +70,14 @@ const round1 = (value: number) => Math.round(value * 10) / 10;
  */
 export async function runScenario(
   scenario: Scenario,
-  target: { url: string; gatewayPid: number; database: string; durationS: number; warmupS: number; overallRate?: number },
+  target: { baseUrl: string; gatewayPid: number; database: string; durationS: number; warmupS: number; overallRate?: number },
   input: ScenarioInput,
 ): Promise<ScenarioResult> {
   const { overallRate } = target;
   const load = (durationS: number) =>
     runLoad({
-      url: target.url,
+      baseUrl: target.baseUrl,
+      protocol: scenario.protocol ?? 'a2a',
       connections: scenario.connections,
       durationS,
       ...(overallRate ? { overallRate } : {}),
@@ -88,6 +94,7 @@ export async function runScenario(
     name: scenario.name,
     description: scenario.description,
     ...(scenario.gateway ? { gateway: scenario.gateway } : {}),
+    ...(scenario.protocol ? { protocol: scenario.protocol } : {}),
     connections: scenario.connections,
     callsPerRequest: scenario.callsPerRequest,
     ...(overallRate ? { pacedAtPerS: overallRate } : {}),

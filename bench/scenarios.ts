@@ -1,4 +1,4 @@
-import { type CallPicker, mixCalls, sendMessage, tier0Calls, tier1Calls } from './calls.js';
+import { type CallPicker, mcpToolsCall, mixCalls, sendMessage, tier0Calls, tier1Calls } from './calls.js';
 import { BENCH_CATALOG_TOOL } from './catalog-upstream.js';
 import { FLOOR_TARGETS } from './floor.js';
 import type { FloorShape } from './floor-script.js';
@@ -32,6 +32,11 @@ export interface Scenario {
   pacedAt?: { floor: FloorShape; multiple: number };
   /** calls the bench's catalog tool (catalog.ts): the run starts its upstream and registers it before the gateway starts */
   catalog?: true;
+  /**
+   * The front door: A2A's POST /a2a (SendMessage) when absent; `mcp` is POST /mcp (a stateless MCP
+   * tools/call without initialize), whose requests and answers differ (`requests` must build tools/call bodies).
+   */
+  protocol?: 'mcp';
 }
 
 const TIER1_SHARE = 0.3;
@@ -48,6 +53,11 @@ function requestsOf(input: ScenarioInput, calls: CallPicker, size: number, key: 
     apiKey: key(),
     body: JSON.stringify(size === 1 ? one(1) : Array.from({ length: size }, (_, n) => one(n + 1))),
   });
+}
+
+/** One MCP tools/call per request, a fresh idempotency key each. */
+function mcpRequestsOf(input: ScenarioInput, calls: CallPicker, key: () => string): () => OutgoingRequest {
+  return () => ({ apiKey: key(), body: JSON.stringify(mcpToolsCall(1, input.nextMessageId(), calls())) });
 }
 
 const tier0Spread = (input: ScenarioInput) => requestsOf(input, tier0Calls(input.agents), 1, () => randomOrg(input.organizations).apiKey);
@@ -127,6 +137,17 @@ export const scenarios: Scenario[] = [
         () => randomOrg(input.organizations).apiKey,
       ),
     catalog: true,
+  },
+  // The MCP front door (issue 20) at tier0-spread's load: what the SDK's per-request server and
+  // transport, the tools/call checks and the event-stream answer cost the gateway per call, against
+  // tier0-spread's CPU per call (the paid path behind both is the same sendMessage).
+  {
+    name: 'mcp-spread',
+    description: 'tier0-spread as MCP tools/call requests to POST /mcp (stateless, no initialize), spread over all organizations',
+    connections: 64,
+    callsPerRequest: 1,
+    requests: (input) => mcpRequestsOf(input, tier0Calls(input.agents), () => randomOrg(input.organizations).apiKey),
+    protocol: 'mcp',
   },
   {
     name: 'tier0-hot-org',
