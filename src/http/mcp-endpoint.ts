@@ -60,6 +60,13 @@ function bodyWithinLimit(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** A request whose `_meta.progressToken` asks for progress notifications. */
+function asksForProgress(message: unknown): boolean {
+  const params = typeof message === 'object' && message !== null ? (message as { params?: unknown }).params : undefined;
+  const meta = typeof params === 'object' && params !== null ? (params as { _meta?: unknown })._meta : undefined;
+  return typeof meta === 'object' && meta !== null && (meta as { progressToken?: unknown }).progressToken !== undefined;
+}
+
 const methodsOf = (messages: unknown[]) =>
   messages.map((message) => (typeof message === 'object' && message !== null ? (message as { method?: unknown }).method : undefined));
 
@@ -110,11 +117,10 @@ export function mcpEndpoint(
     const sessionId = methods.includes('initialize') ? randomUUID() : sent;
     const principal = c.get('principal');
     const observe = requestObserver(c, deps.observe, deps.keys);
-    // A tool call's answer comes as an event stream (progress may precede it, a cancellation ends it); the rest as JSON.
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: !methods.includes('tools/call'),
-    });
+    // A call that asked for progress is answered as an event stream (notifications precede its answer,
+    // a cancellation ends it unanswered); everything else as one JSON body, which costs less.
+    const streamed = messages.some(asksForProgress);
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !streamed });
     // The SDK answers every request whose handler returns; MCP asks that a canceled one not be.
     const unanswered = new Set<string | number>();
     const send = transport.send.bind(transport);
@@ -136,10 +142,11 @@ export function mcpEndpoint(
         return rateLimitedResult(decision);
       },
       endUnanswered: (requestId) => {
-        // a stream shared with other requests of a batch waits for every answer, so there the canceled call is answered
-        if (messages.length !== 1) return;
+        // one JSON body, or a stream shared with other requests of a batch, waits for every answer
+        if (!streamed || messages.length !== 1) return false;
         unanswered.add(requestId);
         transport.closeSSEStream(requestId);
+        return true;
       },
     });
     server.onerror = (error) => c.get('log').warn({ err: error }, 'mcp protocol error');

@@ -118,7 +118,7 @@ async function followRunning(ctx: CallerContext, running: TaskView, watch: HeldC
 /**
  * A tools/call through the same paid path as an A2A tool call (tasks/service.ts): charged only for
  * an answer, once per idempotency key, within the balance and spend caps. Answers the tool result,
- * or 'canceled' when the client canceled the call, which is then not answered at all.
+ * or 'canceled' when the client's cancellation canceled the call's task, which is then left unanswered where the transport can.
  */
 export async function callTool({
   ctx,
@@ -142,8 +142,8 @@ export async function callTool({
       return refusalResult(error);
     }
     const ended = endsStream(view.state) ? view : await followRunning(ctx, view, watch);
-    // the client stopped waiting: MCP asks that a canceled request not be answered, whatever became of it
-    if (canceled.aborted) return 'canceled';
+    // canceled at the client's word: MCP asks that it not be answered (a call that ended first is answered as it ended)
+    if (canceled.aborted && ended.state === 'canceled') return 'canceled';
     return ended.state === 'completed' ? answeredResult(ended, await availableAfter(ctx)) : unansweredResult(ended);
   } finally {
     watch.stop();
