@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { cors } from 'hono/cors';
 import type { KeyCache } from '../auth/key-cache.js';
 import type { Observer } from '../domain/observer.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { McpCancellations } from '../mcp/cancellations.js';
+import { readIncoming } from '../mcp/incoming.js';
 import { rateLimitedResult } from '../mcp/rate-limited.js';
 import { mcpServer } from '../mcp/server.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
@@ -28,15 +30,30 @@ function jsonRpcError(c: Context<AppEnv>, status: 400 | 401 | 403 | 405 | 413 | 
 
 const refuseMcp: RefuseCall = (c, status, error) => jsonRpcError(c, status, error);
 
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The browser origins /mcp serves: the gateway's own, which is PUBLIC_URL's when it is set and a
+ * loopback page's when it is not (never one read from the request's Host, which a rebinding page
+ * controls), and MCP_ALLOWED_ORIGINS.
+ */
+function originPolicy(publicUrl: string | undefined, allowed: readonly string[]): (origin: string) => boolean {
+  const own = publicUrl ? new URL(publicUrl).origin : undefined;
+  return (origin) => {
+    if (allowed.includes(origin)) return true;
+    if (own !== undefined) return origin === own;
+    return URL.canParse(origin) && LOOPBACK_HOSTS.has(new URL(origin).hostname);
+  };
+}
+
 /**
  * MCP requires an Origin to be checked against DNS rebinding: a request that carries one is served
- * only from the gateway's own origin and the configured MCP_ALLOWED_ORIGINS (403 otherwise).
- * Clients that are not browsers send none.
+ * only from an origin the policy allows (403 otherwise). Clients that are not browsers send none.
  */
-function originAllowed(publicUrl: string | undefined, allowed: readonly string[]): MiddlewareHandler<AppEnv> {
+function originAllowed(allows: (origin: string) => boolean): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const origin = c.req.header('origin');
-    if (origin === undefined || origin === new URL(baseUrlOf(publicUrl, c.req.url)).origin || allowed.includes(origin)) return next();
+    if (origin === undefined || allows(origin)) return next();
     return jsonRpcError(
       c,
       403,
@@ -59,16 +76,6 @@ function bodyWithinLimit(): MiddlewareHandler<AppEnv> {
     await next();
   };
 }
-
-/** A request whose `_meta.progressToken` asks for progress notifications. */
-function asksForProgress(message: unknown): boolean {
-  const params = typeof message === 'object' && message !== null ? (message as { params?: unknown }).params : undefined;
-  const meta = typeof params === 'object' && params !== null ? (params as { _meta?: unknown })._meta : undefined;
-  return typeof meta === 'object' && meta !== null && (meta as { progressToken?: unknown }).progressToken !== undefined;
-}
-
-const methodsOf = (messages: unknown[]) =>
-  messages.map((message) => (typeof message === 'object' && message !== null ? (message as { method?: unknown }).method : undefined));
 
 /**
  * POST /mcp: MCP Streamable HTTP, stateless (docs/adr/0022). Each request gets its own SDK server
@@ -97,8 +104,19 @@ export function mcpEndpoint(
       ),
     );
   };
+  const allows = originPolicy(deps.publicUrl, deps.allowedOrigins);
   const routes = new Hono<AppEnv>();
-  routes.use(originAllowed(deps.publicUrl, deps.allowedOrigins));
+  // A browser page of an allowed origin may call (a preflight, then the POST); others get no CORS headers and a 403.
+  routes.use(
+    cors({
+      origin: (origin) => (allows(origin) ? origin : null),
+      allowMethods: ['POST'],
+      allowHeaders: ['authorization', 'content-type', 'accept', 'mcp-protocol-version', 'mcp-session-id', 'last-event-id'],
+      exposeHeaders: ['mcp-session-id'],
+      maxAge: 600,
+    }),
+  );
+  routes.use(originAllowed(allows));
   routes.get('/', notPosted);
   routes.delete('/', notPosted);
   return routes.post('/', bodyWithinLimit(), requireApiKey(deps.keys, deps.clock, refuseMcp), async (c) => {
@@ -108,18 +126,19 @@ export function mcpEndpoint(
     } catch {
       return jsonRpcError(c, 400, new RpcError(RpcCode.ParseError, 'Parse error: the body is not JSON'));
     }
-    const messages = Array.isArray(parsed) ? parsed : [parsed];
-    const methods = methodsOf(messages);
+    const incoming = readIncoming(parsed);
+    if (incoming.kind === 'refused') return jsonRpcError(c, 400, incoming.error);
+    if (incoming.kind === 'ignored') return c.body(null, 202);
     const sent = c.req.header('mcp-session-id');
     if (sent !== undefined && !SESSION_ID.test(sent)) {
       return jsonRpcError(c, 400, new RpcError(RpcCode.InvalidRequest, 'Mcp-Session-Id is 1 to 128 visible ASCII characters'));
     }
-    const sessionId = methods.includes('initialize') ? randomUUID() : sent;
+    const sessionId = incoming.method === 'initialize' ? randomUUID() : sent;
     const principal = c.get('principal');
     const observe = requestObserver(c, deps.observe, deps.keys);
     // A call that asked for progress is answered as an event stream (notifications precede its answer,
     // a cancellation ends it unanswered); everything else as one JSON body, which costs less.
-    const streamed = messages.some(asksForProgress);
+    const streamed = incoming.asksForProgress;
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !streamed });
     // The SDK answers every request whose handler returns; MCP asks that a canceled one not be.
     const unanswered = new Set<string | number>();
@@ -132,6 +151,7 @@ export function mcpEndpoint(
       ctx: paidCallContext(c, deps, observe),
       sessionId,
       baseUrl: baseUrlOf(deps.publicUrl, c.req.url),
+      requestId: c.get('requestId'),
       cancellations: deps.cancellations,
       limitCall: async () => {
         const checks = rateChecksOf(principal);
@@ -142,18 +162,19 @@ export function mcpEndpoint(
         return rateLimitedResult(decision);
       },
       endUnanswered: (requestId) => {
-        // one JSON body, or a stream shared with other requests of a batch, waits for every answer
-        if (!streamed || messages.length !== 1) return false;
+        // a JSON body cannot be withheld: the HTTP request would stay open
+        if (!streamed) return false;
         unanswered.add(requestId);
         transport.closeSSEStream(requestId);
         return true;
       },
     });
-    server.onerror = (error) => c.get('log').warn({ err: error }, 'mcp protocol error');
+    // what the SDK reports here is the client's doing (a malformed message, an unknown id): worth a trace, not an alert
+    server.onerror = (error) => c.get('log').debug({ error: error.message.slice(0, 200) }, 'mcp protocol error');
     await server.connect(transport);
     let response: Response;
     try {
-      response = await transport.handleRequest(c.req.raw, { parsedBody: parsed });
+      response = await transport.handleRequest(c.req.raw, { parsedBody: incoming.message });
     } catch (error) {
       c.get('log').error({ err: error }, 'mcp request failed');
       return jsonRpcError(c, 503, rpcErrors.internal(c.get('requestId')));

@@ -98,3 +98,17 @@ export function refusalResult(error: AnyDomainError): CallToolResult {
     _meta: { reason: error.reason, details: error.details, charged: false, costMicroUsdc: '0' },
   };
 }
+
+/** An idempotency key already used for a call of another tool: that call's answer is not this one's. */
+export function reusedKeyResult(usedFor: string, asked: string): CallToolResult {
+  return {
+    isError: true,
+    content: [
+      {
+        type: 'text',
+        text: `idempotency_key_reused: this idempotency key was already used for a call of ${usedFor}; send a new key for a call of ${asked}. ${FREE}`,
+      },
+    ],
+    _meta: { reason: 'idempotency_key_reused', details: { usedFor, asked }, charged: false, costMicroUsdc: '0' },
+  };
+}

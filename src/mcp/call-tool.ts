@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { type CallToolResult, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { getCreditAccount } from '../billing/accounts.js';
 import { type AnyDomainError, isDomainError, TaskNotCancelable } from '../domain/errors.js';
 import type { Message, TaskView } from '../domain/task-model.js';
 import type { CallerContext } from '../tasks/context.js';
 import { endsStream, followTask } from '../tasks/follow.js';
 import { cancelTask, sendMessage } from '../tasks/service.js';
-import { answeredResult, refusalResult, unansweredResult } from './call-result.js';
+import { answeredResult, refusalResult, reusedKeyResult, unansweredResult } from './call-result.js';
+import { INVALID_PARAMS, McpProtocolError } from './protocol-error.js';
 
 /** A tools/call as the gateway reads it: the tool, its arguments, and what `_meta` may add. */
 export interface McpToolCall {
@@ -39,8 +40,8 @@ const NO_SUCH_TOOL: ReadonlySet<string> = new Set([
   'tool_disabled',
 ]);
 
-function noSuchTool(error: AnyDomainError): McpError {
-  return new McpError(ErrorCode.InvalidParams, error.message, { reason: error.reason, ...error.details });
+function noSuchTool(error: AnyDomainError): McpProtocolError {
+  return new McpProtocolError(INVALID_PARAMS, error.message, { reason: error.reason, ...error.details });
 }
 
 function messageOf(call: McpToolCall): Message {
@@ -141,6 +142,8 @@ export async function callTool({
       if (NO_SUCH_TOOL.has(error.reason)) throw noSuchTool(error);
       return refusalResult(error);
     }
+    // an idempotency key names one call: sent again for another tool, it is the caller's mistake, not that call's answer
+    if (view.metadata.tool !== undefined && view.metadata.tool !== call.name) return reusedKeyResult(view.metadata.tool, call.name);
     const ended = endsStream(view.state) ? view : await followRunning(ctx, view, watch);
     // canceled at the client's word: MCP asks that it not be answered (a call that ended first is answered as it ended)
     if (canceled.aborted && ended.state === 'canceled') return 'canceled';

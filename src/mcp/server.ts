@@ -3,21 +3,21 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   CancelledNotificationSchema,
-  ErrorCode,
   ListResourcesRequestSchema,
   ListToolsRequestSchema,
-  McpError,
   ReadResourceRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { z } from 'zod';
 import { GATEWAY_VERSION } from '../a2a/card.js';
+import { findUnstorable } from '../db/unstorable.js';
 import { describeIssues } from '../domain/issues.js';
 import type { CallerContext } from '../tasks/context.js';
 import { callTool, type SendProgress } from './call-tool.js';
 import type { McpCancellations } from './cancellations.js';
+import { INTERNAL_ERROR, INVALID_PARAMS, McpProtocolError, RESOURCE_NOT_FOUND } from './protocol-error.js';
 import { MCP_RESOURCES, readResource } from './resources.js';
-import { listToolsFor } from './tool-list.js';
+import { decodeToolsCursor, listToolsFor } from './tool-list.js';
 
 /** What a tools/call may carry in `_meta` besides MCP's own progressToken. */
 const callMeta = z.object({
@@ -30,10 +30,32 @@ const callMeta = z.object({
   version: z.string().min(1).max(64, 'a version or range is at most 64 characters').optional(),
 });
 
-const cursor = z.string().max(256, 'cursor is at most 256 characters').optional();
+const cursor = z
+  .string()
+  .max(256, 'cursor is at most 256 characters')
+  .transform((value, ctx) => {
+    const after = decodeToolsCursor(value);
+    if (after === undefined) ctx.addIssue({ code: 'custom', message: 'cursor is not one this server gave' });
+    return after ?? z.NEVER;
+  })
+  .optional();
 
-function invalidParams(error: z.ZodError): McpError {
-  return new McpError(ErrorCode.InvalidParams, 'invalid params', { reason: 'invalid_params', issues: describeIssues(error) });
+function invalidParams(error: z.ZodError): McpProtocolError {
+  return new McpProtocolError(INVALID_PARAMS, 'invalid params', { reason: 'invalid_params', issues: describeIssues(error) });
+}
+
+/** Arguments holding what PostgreSQL cannot store: an input error the model reads, as bad arguments are. */
+function unsupportedArguments(issue: { path: string; message: string }): CallToolResult {
+  return {
+    isError: true,
+    content: [
+      {
+        type: 'text',
+        text: `unsupported_input: the arguments hold what cannot be stored (${issue.path}: ${issue.message}). Nothing was charged.`,
+      },
+    ],
+    _meta: { reason: 'unsupported_input', details: { issues: [issue] }, charged: false, costMicroUsdc: '0' },
+  };
 }
 
 /**
@@ -51,6 +73,8 @@ export interface McpRequestContext {
   sessionId: string | undefined;
   /** the gateway's base URL, for the agent card */
   baseUrl: string;
+  /** the HTTP request's id, told with an internal error so the operator can find its log line */
+  requestId: string;
   cancellations: McpCancellations;
   /** counts a tools/call against the key's and organization's rate limits: a refusal to answer instead, or undefined */
   limitCall(): Promise<CallToolResult | undefined>;
@@ -82,45 +106,74 @@ export function mcpServer(request: McpRequestContext): Server {
       jsonSchemaValidator: ELICITATION_VALIDATOR,
     },
   );
-  server.setRequestHandler(ListToolsRequestSchema, (list) => {
-    const parsed = cursor.safeParse(list.params?.cursor);
-    if (!parsed.success) throw invalidParams(parsed.error);
-    return listToolsFor(ctx.key, ctx.tools, parsed.data);
-  });
-  server.setRequestHandler(CallToolRequestSchema, async (call, extra) => {
-    const meta = callMeta.safeParse(call.params._meta ?? {});
-    if (!meta.success) throw invalidParams(meta.error);
-    const refused = await request.limitCall();
-    if (refused) return refused;
-    const tracking = request.cancellations.track({ keyId: ctx.key.id, sessionId: request.sessionId, requestId: extra.requestId });
-    const token = call.params._meta?.progressToken;
-    const progress: SendProgress | undefined =
-      token === undefined
-        ? undefined
-        : (value, message) =>
-            extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: value, message } });
-    try {
-      const result = await callTool({
-        ctx,
-        call: { name: call.params.name, arguments: call.params.arguments ?? {}, ...meta.data },
-        canceled: tracking.signal,
-        ...(progress ? { progress } : {}),
-      });
-      if (result !== 'canceled') return result;
-      request.endUnanswered(extra.requestId);
-      // dropped when the stream could be ended unanswered; else the client, which stopped waiting, ignores it
-      return { isError: true, content: [{ type: 'text', text: 'canceled: the call was canceled and nothing was charged' }] };
-    } finally {
-      tracking.done();
-    }
-  });
-  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: MCP_RESOURCES }));
-  server.setRequestHandler(ReadResourceRequestSchema, (read) => {
-    const contents = readResource(read.params.uri, { key: ctx.key, tools: ctx.tools, baseUrl: request.baseUrl });
-    if (!contents)
-      throw new McpError(-32002, `Resource not found: ${read.params.uri.slice(0, 200)}`, { uri: read.params.uri.slice(0, 200) });
-    return contents;
-  });
+  /** Any error but a protocol refusal is logged and answered as an internal error: its text never leaves the gateway. */
+  const guarded =
+    <Args extends unknown[], Result>(handler: (...args: Args) => Result | Promise<Result>) =>
+    async (...args: Args): Promise<Result> => {
+      try {
+        return await handler(...args);
+      } catch (error) {
+        if (error instanceof McpProtocolError) throw error;
+        ctx.log.error({ err: error }, 'mcp request failed');
+        throw new McpProtocolError(INTERNAL_ERROR, 'Internal error', { requestId: request.requestId });
+      }
+    };
+  server.setRequestHandler(
+    ListToolsRequestSchema,
+    guarded((list) => {
+      const parsed = cursor.safeParse(list.params?.cursor);
+      if (!parsed.success) throw invalidParams(parsed.error);
+      return listToolsFor(ctx.key, ctx.tools, parsed.data);
+    }),
+  );
+  server.setRequestHandler(
+    CallToolRequestSchema,
+    guarded(async (call, extra) => {
+      const meta = callMeta.safeParse(call.params._meta ?? {});
+      if (!meta.success) throw invalidParams(meta.error);
+      // text PostgreSQL cannot store (U+0000, an unpaired surrogate) or nesting past its limit: refused before anything runs, as at /a2a
+      const badMeta = findUnstorable(call.params._meta);
+      if (badMeta) throw new McpProtocolError(INVALID_PARAMS, 'invalid params', { reason: 'unsupported_input', issues: [badMeta] });
+      const badArguments = findUnstorable(call.params.arguments);
+      if (badArguments) return unsupportedArguments(badArguments);
+      const refused = await request.limitCall();
+      if (refused) return refused;
+      const tracking = request.cancellations.track({ keyId: ctx.key.id, sessionId: request.sessionId, requestId: extra.requestId });
+      const token = call.params._meta?.progressToken;
+      const progress: SendProgress | undefined =
+        token === undefined
+          ? undefined
+          : (value, message) =>
+              extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: value, message } });
+      try {
+        const result = await callTool({
+          ctx,
+          call: { name: call.params.name, arguments: call.params.arguments ?? {}, ...meta.data },
+          canceled: tracking.signal,
+          ...(progress ? { progress } : {}),
+        });
+        if (result !== 'canceled') return result;
+        request.endUnanswered(extra.requestId);
+        // dropped when the stream could be ended unanswered; else the client, which stopped waiting, ignores it
+        return { isError: true, content: [{ type: 'text', text: 'canceled: the call was canceled and nothing was charged' }] };
+      } finally {
+        tracking.done();
+      }
+    }),
+  );
+  server.setRequestHandler(
+    ListResourcesRequestSchema,
+    guarded(() => ({ resources: MCP_RESOURCES })),
+  );
+  server.setRequestHandler(
+    ReadResourceRequestSchema,
+    guarded((read) => {
+      const contents = readResource(read.params.uri, { key: ctx.key, tools: ctx.tools, baseUrl: request.baseUrl });
+      const uri = read.params.uri.slice(0, 200);
+      if (!contents) throw new McpProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri });
+      return contents;
+    }),
+  );
   server.setNotificationHandler(CancelledNotificationSchema, async (notification) => {
     const { requestId } = notification.params;
     if (requestId === undefined) return;

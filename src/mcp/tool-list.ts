@@ -60,16 +60,20 @@ function byName(offered: readonly ToolDefinition[]): readonly ToolDefinition[] {
   return sorted;
 }
 
-export const encodeToolsCursor = (name: string) => Buffer.from(name, 'utf8').toString('base64url');
-const decodeToolsCursor = (cursor: string) => Buffer.from(cursor, 'base64url').toString('utf8');
+const encodeToolsCursor = (name: string) => Buffer.from(name, 'utf8').toString('base64url');
+
+/** The name a cursor of ours ends after; undefined for one we could not have given. */
+export function decodeToolsCursor(cursor: string): string | undefined {
+  const name = Buffer.from(cursor, 'base64url').toString('utf8');
+  return name.length > 0 && name.length <= 200 && encodeToolsCursor(name) === cursor ? name : undefined;
+}
 
 /**
- * A page of the tools `key` may call (its tool list and tier apply), enabled ones only, by name;
- * `cursor` is the previous page's nextCursor (the name it ended on, so a catalog change between
- * pages neither repeats nor skips a tool that stayed).
+ * A page of the tools `key` may call (its tool list and tier apply), enabled ones only, by name,
+ * after the tool named `after` (the previous page's last, read from its nextCursor: so a catalog
+ * change between pages neither repeats nor skips a tool that stayed).
  */
-export function listToolsFor(key: CallingKey, tools: ToolRegistry, cursor: string | undefined): { tools: Tool[]; nextCursor?: string } {
-  const after = cursor === undefined ? undefined : decodeToolsCursor(cursor);
+export function listToolsFor(key: CallingKey, tools: ToolRegistry, after: string | undefined): { tools: Tool[]; nextCursor?: string } {
   const page: Tool[] = [];
   let last: string | undefined;
   for (const tool of byName(tools.offered())) {

@@ -3,6 +3,8 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewOrganization } from '../../src/auth/organizations.js';
 import { getCreditAccount } from '../../src/billing/accounts.js';
+import { catalogToolName, seedCatalog } from '../helpers/catalog-seed.js';
+import { createTestDatabase } from '../helpers/database.js';
 import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import type { LoopbackServer } from '../helpers/loopback.js';
 import { connectMcp } from '../helpers/mcp-client.js';
@@ -112,5 +114,43 @@ describe('catalog tools over MCP', () => {
     const result = await client.callTool({ name: 'weatherNow', arguments: { city: '' } });
     expect(result.isError).toBe(true);
     expect(result._meta).toMatchObject({ reason: 'invalid_arguments', charged: false });
+  });
+});
+
+describe('a large catalog over MCP', () => {
+  const SEEDED = 250;
+  let gateway: TestGateway;
+  let client: Client;
+
+  beforeAll(async () => {
+    const database = await createTestDatabase();
+    await seedCatalog(database.db, SEEDED);
+    gateway = await startTestGateway({ database, operator: { adminToken: ADMIN_TOKEN, secretsKey: randomBytes(32) } });
+    await gateway.listen();
+    const org = await gateway.createOrg({ credits: 0n });
+    client = await connectMcp(gateway.baseUrl, { apiKey: org.apiKey.key });
+    await waitFor(async () => (await client.listTools()).tools.length === 100, 'the seeded catalog to be read');
+  });
+  afterAll(async () => {
+    await client?.close();
+    await gateway?.close();
+    await gateway?.database.dispose();
+  });
+
+  it('tools/list pages 100 tools at a time by name; following nextCursor lists every tool once', async () => {
+    const names: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await client.listTools(cursor === undefined ? {} : { cursor });
+      names.push(...page.tools.map((tool) => tool.name));
+      cursor = page.nextCursor;
+      pages += 1;
+    } while (cursor !== undefined);
+    expect(pages).toBe(3);
+    expect(names).toHaveLength(SEEDED + 5);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toEqual([...names].sort());
+    expect(names).toContain(catalogToolName(SEEDED));
   });
 });

@@ -155,10 +155,43 @@ describe('protocol errors', () => {
     expect(error).toMatchObject({ code: -32002 });
   });
 
-  it('a cursor that is not one of ours lists from after it, never fails; an oversized one is -32602', async () => {
+  it('a cursor that is not one this server gave, or an oversized one, is -32602', async () => {
     const client = await clientFor(suite.key);
-    expect((await client.listTools({ cursor: 'garbage' })).tools).toBeInstanceOf(Array);
-    await expect(client.listTools({ cursor: 'x'.repeat(257) })).rejects.toMatchObject({ code: -32602 });
+    for (const cursor of ['!!!notbase64', 'x'.repeat(257), '']) {
+      await expect(client.listTools({ cursor }), cursor).rejects.toMatchObject({ code: -32602, data: { reason: 'invalid_params' } });
+    }
+  });
+
+  it('text PostgreSQL cannot store (U+0000) is refused before anything runs: in the arguments a free isError, in _meta -32602', async () => {
+    const client = await clientFor(suite.key);
+    const before = await account(suite.org.orgId);
+    const inArguments = await client.callTool({ name: 'getTrend', arguments: { agentId: 1, period: '30d\u0000' } });
+    expect(inArguments.isError).toBe(true);
+    expect(inArguments._meta).toMatchObject({ reason: 'unsupported_input', details: { issues: [{ path: 'period' }] } });
+    const inMeta = await client
+      .callTool({ name: 'getTrend', arguments: { agentId: 1 }, _meta: { idempotencyKey: 'free\u0000' } })
+      .catch((caught: unknown) => caught);
+    expect(inMeta).toMatchObject({ code: -32602, data: { reason: 'unsupported_input', issues: [{ path: 'idempotencyKey' }] } });
+    expect((inMeta as Error).message).not.toMatch(/select|insert|query/i);
+    expect(await account(suite.org.orgId)).toEqual(before);
+  });
+
+  it('an idempotency key already used for another tool is refused, not answered with that call', async () => {
+    const client = await clientFor(suite.key);
+    const idempotencyKey = randomUUID();
+    expect((await client.callTool({ name: 'getAgentProfile', arguments: { agentId: 1 }, _meta: { idempotencyKey } })).isError).toBeFalsy();
+    const before = await account(suite.org.orgId);
+    const reused = await client.callTool({ name: 'getTrend', arguments: { agentId: 1 }, _meta: { idempotencyKey } });
+    expect(reused.isError).toBe(true);
+    expect(reused._meta).toMatchObject({ reason: 'idempotency_key_reused', details: { usedFor: 'getAgentProfile', asked: 'getTrend' } });
+    expect(reused.structuredContent).toBeUndefined();
+    expect(await account(suite.org.orgId)).toEqual(before);
+  });
+
+  it('an error message is the reason alone, not prefixed by the SDK', async () => {
+    const error = await (await clientFor(suite.key)).callTool({ name: 'noSuchTool', arguments: {} }).catch((caught: unknown) => caught);
+    // the client adds its own "MCP error -32602: " once
+    expect((error as Error).message).toBe('MCP error -32602: unknown tool "noSuchTool"');
   });
 
   it('the same idempotency key from two organizations is two calls: each is charged, neither sees the other’s', async () => {

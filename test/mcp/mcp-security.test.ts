@@ -1,6 +1,7 @@
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewOrganization } from '../../src/auth/organizations.js';
+import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { capturedLog } from '../helpers/captured-log.js';
 import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -60,14 +61,58 @@ describe('Origin (DNS rebinding)', () => {
     expect(await response.json()).toMatchObject({ error: { data: { reason: 'origin_not_allowed' } } });
   });
 
-  it('an origin in MCP_ALLOWED_ORIGINS, the gateway’s own, and no Origin at all (not a browser) are served', async () => {
-    for (const origin of [ALLOWED, baseUrl, undefined]) {
+  it('a rebinding page (its own name in both Host and Origin) is refused: without PUBLIC_URL only loopback pages are the gateway’s own', async () => {
+    const { request } = await import('node:http');
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const url = new URL(`${baseUrl}/mcp`);
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/mcp',
+          method: 'POST',
+          headers: { ...MCP_HEADERS, host: 'evil.example:80', origin: 'http://evil.example', authorization: `Bearer ${org.apiKey.key}` },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        },
+      );
+      req.on('error', reject);
+      req.end(LIST);
+    });
+    expect(status).toBe(403);
+  });
+
+  it('an origin in MCP_ALLOWED_ORIGINS, a loopback page, and no Origin at all (not a browser) are served', async () => {
+    for (const origin of [ALLOWED, baseUrl, 'http://localhost:5173', undefined]) {
       const response = await post({ ...(origin ? { origin } : {}), authorization: `Bearer ${org.apiKey.key}` });
       expect(response.status, String(origin)).toBe(200);
     }
     const client = await connectMcp(baseUrl, { apiKey: org.apiKey.key, headers: { origin: ALLOWED } });
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
     await client.close();
+  });
+
+  it('CORS: an allowed page gets its preflight answered and may read Mcp-Session-Id; another gets no CORS headers', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${baseUrl}/mcp`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type, mcp-protocol-version',
+        },
+      });
+    const allowed = await preflight(ALLOWED);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
+    const refused = await preflight('https://evil.example');
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    const served = await post({ origin: ALLOWED, authorization: `Bearer ${org.apiKey.key}` });
+    expect(served.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+    expect(served.headers.get('access-control-expose-headers')).toContain('mcp-session-id');
   });
 });
 
@@ -113,6 +158,53 @@ describe('the transport', () => {
   it('an unsupported protocol version is 400', async () => {
     const response = await post({ authorization: `Bearer ${org.apiKey.key}`, 'mcp-protocol-version': '1999-01-01' });
     expect(response.status).toBe(400);
+  });
+});
+
+describe('one message per request', () => {
+  const withKey = () => ({ authorization: `Bearer ${org.apiKey.key}` });
+  const call = (id: unknown, agentId = 1) => ({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'getAgentProfile', arguments: { agentId } },
+  });
+
+  it('a batch is 400 and runs nothing: MCP has none since 2025-06-18, and a repeated id would be charged twice and answered once', async () => {
+    const before = await getCreditAccount(gateway.database.db, org.orgId);
+    const response = await post(withKey(), JSON.stringify([call(7, 1), call(7, 2)]));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: -32600, data: { reason: 'batch_not_supported' } } });
+    expect(await getCreditAccount(gateway.database.db, org.orgId)).toEqual(before);
+  });
+
+  it.each([
+    ['a string id over 200 characters', 'i'.repeat(201)],
+    ['a fractional id', 1.5],
+    ['a null id', null],
+    ['an id past 2^53', 2 ** 60],
+  ])('%s is 400 -32600 and runs nothing', async (_, id) => {
+    const response = await post(withKey(), JSON.stringify(call(id)));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: -32600, data: { reason: 'invalid_id' } } });
+  });
+
+  it('a response from the client, or a notification the server does not act on, is accepted (202) and does nothing', async () => {
+    const lines = captured.lines.length;
+    for (const body of [
+      { jsonrpc: '2.0', id: 5, result: {} },
+      { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'p'.repeat(90_000), progress: 1 } },
+      { jsonrpc: '2.0', method: 'notifications/roots/list_changed' },
+    ]) {
+      expect((await post(withKey(), JSON.stringify(body))).status).toBe(202);
+    }
+    expect(captured.lines.slice(lines).filter((line) => line.level >= 40)).toEqual([]);
+  });
+
+  it('a tools/call asking to run as an MCP task (which this server does not offer) runs as an ordinary call', async () => {
+    const response = await post(withKey(), JSON.stringify({ ...call(9), params: { ...call(9).params, task: { ttl: 60_000 } } }));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ id: 9, result: { _meta: { charged: true } } });
   });
 });
 
