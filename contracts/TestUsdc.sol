@@ -177,7 +177,8 @@ contract TestUsdc {
     }
 
     /// ecrecover of a 65-byte r, s, v signature, or address(0) when it is malformed: another length,
-    /// a v other than 27 or 28, or an s in the upper half (the malleable twin of a valid signature).
+    /// a v other than 27 or 28 (the precompile would answer address(0) too; checked as USDC does), or
+    /// an s in the upper half (the malleable twin of a valid signature, which ecrecover would take).
     function _recover(bytes32 digest, bytes memory signature) private pure returns (address) {
         if (signature.length != 65) return address(0);
         bytes32 r;

@@ -7,6 +7,8 @@ import {
   parseEventLogs,
   parseSignature,
   serializeSignature,
+  zeroAddress,
+  zeroHash,
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
@@ -150,10 +152,11 @@ describe("the project's test USDC takes EIP-3009 authorizations (x402's exact sc
     const renamed = await signTransferAuthorization({ account: payer, token: { ...token, name: 'USDC' }, to: treasury, value: 1_000n });
     await expect(submit(renamed)).rejects.toThrow(/EIP3009: invalid signature/);
 
-    // ecrecover itself would take these and name the payer; the contract refuses them
+    // ecrecover itself would take the twin and name the payer: the contract refuses an s in the upper half
     const { r, s, yParity } = parseSignature(signed.signature);
     const twin = serializeSignature({ r, s: numberToHex(SECP256K1_N - BigInt(s), { size: 32 }), yParity: 1 - yParity });
     await expect(submit({ ...signed, signature: twin })).rejects.toThrow(/EIP3009: invalid signature/);
+    // v as a bare y parity (as some signers give it) is refused, not read as 27 or 28
     const bareV = `${signed.signature.slice(0, -2)}${yParity === 0 ? '00' : '01'}` as Hex;
     await expect(submit({ ...signed, signature: bareV }, { form: 'bytes' })).rejects.toThrow(/EIP3009: invalid signature/);
 
@@ -161,6 +164,16 @@ describe("the project's test USDC takes EIP-3009 authorizations (x402's exact sc
     expect(await balanceOf(payer.address)).toBe(10_000_000n);
     await submit(signed); // the genuine one still pays
     expect(await balanceOf(payer.address)).toBe(10_000_000n - 1_000n);
+  });
+
+  it('refuses an unsigned authorization from address(0), which ecrecover names for any bad signature', async () => {
+    await chain.write(settler, { address: token.address, abi: usdcArtifact.abi, functionName: 'mint', args: [zeroAddress, 1_000n] });
+    const signed = await signTransferAuthorization({ account: settler, token, from: zeroAddress, to: treasury, value: 1_000n });
+    const unsigned = { ...signed, signature: `${zeroHash}${zeroHash.slice(2)}1b` as Hex }; // r = s = 0, v = 27
+    await expect(submit(unsigned)).rejects.toThrow(/EIP3009: invalid signature/);
+    await expect(submit(unsigned, { form: 'bytes' })).rejects.toThrow(/EIP3009: invalid signature/);
+    expect(await balanceOf(zeroAddress)).toBe(1_000n);
+    expect(await used(unsigned)).toBe(false);
   });
 
   it('refuses an authorization the payer cannot cover, and it stays unused', async () => {
