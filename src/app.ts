@@ -12,6 +12,7 @@ import { UNOBSERVED } from './domain/observer.js';
 import { a2aEndpoint } from './http/a2a-endpoint.js';
 import { ApiError, apiErrorOf, apiErrorResponse } from './http/api-errors.js';
 import { billingRoutes } from './http/billing/routes.js';
+import { toolCallRoutes } from './http/calls/call-tool.js';
 import { CLIENT_CLOSED_REQUEST, ClientAbortedError } from './http/client-aborted.js';
 import type { AppEnv } from './http/env.js';
 import type { InFlightRequests } from './http/in-flight.js';
@@ -139,7 +140,8 @@ export function createApp(deps: AppDeps) {
         observe,
       }),
     )
-    .route('/', billingRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, tools: deps.tools }));
+    .route('/', billingRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, tools: deps.tools }))
+    .route('/', toolCallRoutes(paidCalls));
   const { adminToken } = deps.config;
   if (adminToken) app.route('/', operatorRoutes({ db: deps.db, adminToken, secretsKey: deps.config.secretsKey, tools: deps.tools }));
   app

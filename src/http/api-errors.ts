@@ -16,6 +16,8 @@ export const API_ERROR_STATUS = {
   unprocessable: 422,
   payload_too_large: 413,
   rate_limited: 429,
+  /** a tool that failed on its side (its upstream, its timeout): the call is not charged */
+  tool_failed: 502,
   unavailable: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 

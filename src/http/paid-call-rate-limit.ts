@@ -37,7 +37,9 @@ export function limitPaidCalls(limiter: RateLimiter, refuse: RefuseCall, observe
   return async (c, next) => {
     const checks = rateChecksOf(c.get('principal'));
     if (checks.length === 0) return next();
-    const calls = callsIn(c.get('body'));
+    // a JSON-RPC endpoint read its body first (a batch counts each call); a REST call is one call
+    const body = c.get('body') as string | undefined;
+    const calls = body === undefined ? 1 : callsIn(body);
     const decision = await limiter.takeAll(checks, { weight: calls });
     for (const [name, value] of Object.entries(rateLimitHeaders(decision))) c.header(name, value);
     if (decision.allowed) return next();

@@ -9,8 +9,12 @@ import { requireCaller } from './caller-auth.js';
 import type { AppEnv } from './env.js';
 import { requireSession } from './session-auth.js';
 
-/** Who may call a route: anyone, a wallet session with at least a role, or the organization's session or API key. */
-export type Access = 'public' | 'caller' | { session: MemberRole };
+/**
+ * Who may call a route: anyone, a wallet session with at least a role, the organization's session
+ * or API key, or (`paid_call`) an API key checked as the paid endpoints check it, by the route's
+ * own `before` middleware (the key cache, its policy, the rate limits).
+ */
+export type Access = 'public' | 'caller' | 'paid_call' | { session: MemberRole };
 
 type ErrorStatus = (typeof API_ERROR_STATUS)[keyof typeof API_ERROR_STATUS];
 
@@ -28,9 +32,10 @@ export type RestRouteConfig = Omit<RouteConfig, 'security' | 'middleware' | 'hid
 /** A route's definition; the path is kept literal so handlers read its parameters by name. */
 export const restRoute = <Path extends string, R extends Omit<RestRouteConfig, 'path'> & { path: Path }>(config: R) => createRoute(config);
 
-const SECURITY: Record<'public' | 'caller' | 'session', Record<string, string[]>[]> = {
+const SECURITY: Record<'public' | 'caller' | 'paid_call' | 'session', Record<string, string[]>[]> = {
   public: [],
   caller: [{ session: [] }, { apiKey: [] }],
+  paid_call: [{ apiKey: [] }],
   session: [{ session: [] }],
 };
 const ERROR_RESPONSE = { $ref: '#/components/responses/Error' } as const;
@@ -49,6 +54,7 @@ function documented({ access, refusals = [], ...config }: RestRouteConfig): Rout
   if (config.request?.query || jsonBodySchema(config)) statuses.add(400);
   if (jsonBodySchema(config)) statuses.add(413);
   if (access !== 'public') statuses.add(401);
+  if (access === 'paid_call') statuses.add(429);
   if (typeof access === 'object' && access.session !== 'viewer') statuses.add(403);
   const errors = Object.fromEntries([...statuses].sort((a, b) => a - b).map((status) => [String(status), ERROR_RESPONSE]));
   return {
@@ -81,7 +87,7 @@ export interface AccessDeps {
 }
 
 function guard(access: Access, deps: AccessDeps | undefined, where: string): MiddlewareHandler<AppEnv>[] {
-  if (access === 'public') return [];
+  if (access === 'public' || access === 'paid_call') return [];
   if (!deps) throw new Error(`${where} needs sessions and API keys, which this router was not given`);
   return [access === 'caller' ? requireCaller(deps) : requireSession(deps, access.session)];
 }

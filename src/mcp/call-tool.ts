@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { getCreditAccount } from '../billing/accounts.js';
 import { type AnyDomainError, isDomainError, TaskNotCancelable } from '../domain/errors.js';
-import type { Message, TaskView } from '../domain/task-model.js';
+import type { TaskView } from '../domain/task-model.js';
 import type { CallerContext } from '../tasks/context.js';
 import { endsStream, followTask } from '../tasks/follow.js';
 import { cancelTask, sendMessage } from '../tasks/service.js';
+import { toolCallMessage } from '../tasks/tool-call.js';
 import { answeredResult, refusalResult, reusedKeyResult, unansweredResult } from './call-result.js';
 import { INVALID_PARAMS, McpProtocolError } from './protocol-error.js';
 
@@ -42,19 +42,6 @@ const NO_SUCH_TOOL: ReadonlySet<string> = new Set([
 
 function noSuchTool(error: AnyDomainError): McpProtocolError {
   return new McpProtocolError(INVALID_PARAMS, error.message, { reason: error.reason, ...error.details });
-}
-
-function messageOf(call: McpToolCall): Message {
-  return {
-    messageId: call.idempotencyKey ?? randomUUID(),
-    role: 'user',
-    parts: [
-      {
-        kind: 'data',
-        data: { tool: call.name, ...(call.version === undefined ? {} : { version: call.version }), arguments: call.arguments },
-      },
-    ],
-  };
 }
 
 /** What the caller's organization may still spend after the call, told with its answer. */
@@ -136,7 +123,7 @@ export async function callTool({
   try {
     let view: TaskView;
     try {
-      view = await sendMessage({ ctx, input: { message: messageOf(call), historyLength: 0, onAccepted: watch.accepted } });
+      view = await sendMessage({ ctx, input: { message: toolCallMessage(call), historyLength: 0, onAccepted: watch.accepted } });
     } catch (error) {
       if (!isDomainError(error)) throw error;
       if (NO_SUCH_TOOL.has(error.reason)) throw noSuchTool(error);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidInput } from '../domain/errors.js';
 import { describeIssues } from '../domain/issues.js';
@@ -109,5 +110,28 @@ export function calledVersion(call: ToolCall, platformFeeBps: number): CalledVer
     cost,
     providerOrgId: tool.providerOrgId ?? null,
     providerEarning: tool.providerOrgId ? cost - (cost * BigInt(platformFeeBps)) / 10_000n : null,
+  };
+}
+
+/**
+ * The message an A2A client would send for a call of `name`: how the other surfaces (MCP, plain
+ * HTTP) hand a call to `sendMessage`, so it takes the one paid path. `idempotencyKey` becomes its
+ * messageId (one namespace per organization); without one every call is its own.
+ */
+export function toolCallMessage(call: {
+  name: string;
+  version?: string;
+  arguments: Record<string, unknown>;
+  idempotencyKey?: string;
+}): Message {
+  return {
+    messageId: call.idempotencyKey ?? randomUUID(),
+    role: 'user',
+    parts: [
+      {
+        kind: 'data',
+        data: { tool: call.name, ...(call.version === undefined ? {} : { version: call.version }), arguments: call.arguments },
+      },
+    ],
   };
 }

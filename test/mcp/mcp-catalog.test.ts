@@ -110,6 +110,31 @@ describe('catalog tools over MCP', () => {
     expect(await getCreditAccount(gateway.database.db, caller.orgId)).toEqual(before);
   });
 
+  it('over plain HTTP (POST /v1/tools/{name}/call) the same failure is 502 tool_failed, naming the task, and free', async () => {
+    const before = await getCreditAccount(gateway.database.db, caller.orgId);
+    const response = await fetch(`${gateway.baseUrl}/v1/tools/weather-broken/call`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${caller.apiKey.key}` },
+      body: JSON.stringify({ city: 'Porto' }),
+    });
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({
+      error: { code: 'tool_failed', reason: 'upstream_failed', details: { task_id: expect.any(String), error: { status: 503 } } },
+    });
+    expect(await getCreditAccount(gateway.database.db, caller.orgId)).toEqual(before);
+    const answered = await fetch(`${gateway.baseUrl}/v1/tools/weatherNow/call`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${caller.apiKey.key}` },
+      body: JSON.stringify({ city: 'Faro' }),
+    });
+    expect(await answered.json()).toMatchObject({
+      tool: 'weatherNow',
+      tool_version: '1.2.0',
+      cost_micro_usdc: '5000',
+      result: { city: 'Faro' },
+    });
+  });
+
   it('arguments that do not fit the provider’s schema are refused before the upstream is called', async () => {
     const result = await client.callTool({ name: 'weatherNow', arguments: { city: '' } });
     expect(result.isError).toBe(true);
