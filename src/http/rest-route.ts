@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { MemberRole } from '../auth/members.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Database } from '../db/client.js';
-import { type API_ERROR_STATUS, jsonBody, queryOf } from './api-errors.js';
+import { type API_ERROR_STATUS, ApiError, jsonBody, queryOf } from './api-errors.js';
 import { requireCaller } from './caller-auth.js';
 import type { AppEnv } from './env.js';
 import { requireSession } from './session-auth.js';
@@ -92,6 +92,12 @@ function guard(access: Access, deps: AccessDeps | undefined, where: string): Mid
   return [access === 'caller' ? requireCaller(deps) : requireSession(deps, access.session)];
 }
 
+/** After a paid call's own key check: a route that forgot it answers 401, never runs unauthenticated. */
+const keyChecked: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!c.get('principal')) throw new ApiError('unauthorized', 'send an API key as Authorization: Bearer <key>', 'missing_api_key');
+  await next();
+};
+
 /**
  * A router of REST routes; mounted with `.route()` on the app (an OpenAPIHono), its routes join the
  * app's OpenAPI registry. Routes are registered and validated here rather than by
@@ -107,7 +113,13 @@ export function restRouter(deps?: AccessDeps) {
     add<R extends RestRouteConfig>(route: R, handler: RouteHandler<R, AppEnv>, ...before: MiddlewareHandler<AppEnv>[]) {
       const where = `${route.method.toUpperCase()} ${route.path}`;
       router.openAPIRegistry.registerPath(documented(route));
-      const handlers = [...guard(route.access, deps, where), ...before, validation(route), handler as MiddlewareHandler<AppEnv>];
+      const handlers = [
+        ...guard(route.access, deps, where),
+        ...before,
+        ...(route.access === 'paid_call' ? [keyChecked] : []),
+        validation(route),
+        handler as MiddlewareHandler<AppEnv>,
+      ];
       router.on(route.method.toUpperCase(), route.path.replaceAll(/\{(\w+)\}/g, ':$1'), ...(handlers as [MiddlewareHandler<AppEnv>]));
     },
   };

@@ -3,7 +3,7 @@ import { getCreditAccount } from '../billing/accounts.js';
 import { type AnyDomainError, isDomainError, TaskNotCancelable } from '../domain/errors.js';
 import type { TaskView } from '../domain/task-model.js';
 import type { CallerContext } from '../tasks/context.js';
-import { endsStream, followTask } from '../tasks/follow.js';
+import { endsStream, taskWhenEnded } from '../tasks/follow.js';
 import { cancelTask, sendMessage } from '../tasks/service.js';
 import { toolCallMessage } from '../tasks/tool-call.js';
 import { answeredResult, refusalResult, reusedKeyResult, unansweredResult } from './call-result.js';
@@ -22,8 +22,6 @@ export interface McpToolCall {
 /** Sends a progress notification to the client, when it asked for them (a progressToken). */
 export type SendProgress = (progress: number, message: string) => Promise<void>;
 
-/** How often a call another request started is re-read while it runs (as A2A streams read theirs). */
-const HELD_POLL_MS = 100;
 /** How often a held call in progress tells a client that asked for progress. */
 const PROGRESS_EVERY_MS = 1_000;
 
@@ -96,11 +94,9 @@ function watchHeldCall(ctx: CallerContext, canceled: AbortSignal, progress: Send
  * its first call runs. Its task is followed in the database (it may run on another instance) until
  * it ends, watched as a call of this request's own.
  */
-async function followRunning(ctx: CallerContext, running: TaskView, watch: HeldCallWatch): Promise<TaskView> {
+function followRunning(ctx: CallerContext, running: TaskView, watch: HeldCallWatch): Promise<TaskView> {
   watch.accepted(running);
-  let last = running;
-  for await (const view of followTask(ctx, running.id, { pollMs: HELD_POLL_MS, signal: new AbortController().signal })) last = view;
-  return last;
+  return taskWhenEnded(ctx, running);
 }
 
 /**

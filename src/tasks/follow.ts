@@ -34,3 +34,16 @@ export async function* followTask(
     await sleep(options.pollMs, undefined, { signal: options.signal }).catch(() => undefined);
   }
 }
+
+/** How often a call started elsewhere is re-read while it runs (as A2A streams read theirs). */
+const RUNNING_POLL_MS = 100;
+
+/**
+ * The task once it has ended (or waits for input): a call another request started, found again by
+ * its idempotency key while it runs, perhaps on another instance, is waited for here.
+ */
+export async function taskWhenEnded(ctx: CallerContext, running: TaskView): Promise<TaskView> {
+  let last = running;
+  for await (const view of followTask(ctx, running.id, { pollMs: RUNNING_POLL_MS, signal: new AbortController().signal })) last = view;
+  return last;
+}

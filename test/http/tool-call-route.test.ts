@@ -23,25 +23,25 @@ describe('happy', () => {
     const before = await balance();
     const response = await call('getReputationSummary', { agentId: 3 });
     expect(response.status).toBe(200);
-    const answer = (await response.json()) as { task_id: string };
+    const answer = (await response.json()) as { taskId: string };
     expect(answer).toMatchObject({
       tool: 'getReputationSummary',
-      tool_version: '1.0.0',
-      cost_micro_usdc: '10000',
-      cost_display: '0.01 USDC',
+      toolVersion: '1.0.0',
+      costMicroUsdc: '10000',
+      costDisplay: '0.01 USDC',
       charged: true,
       result: { agent_id: 3 },
     });
     expect(before! - (await balance())!).toBe(10_000n);
-    const task = await suite.gateway.app.request(`/v1/tasks/${answer.task_id}`, { headers: { authorization: `Bearer ${suite.key}` } });
-    expect(await task.json()).toMatchObject({ id: answer.task_id, state: 'completed', metadata: { charged: true } });
+    const task = await suite.gateway.app.request(`/v1/tasks/${answer.taskId}`, { headers: { authorization: `Bearer ${suite.key}` } });
+    expect(await task.json()).toMatchObject({ id: answer.taskId, state: 'completed', metadata: { charged: true } });
   });
 
   it('the same Idempotency-Key is the same call: one task, charged once', async () => {
     const key = randomUUID();
     const before = await balance();
     const answers = await Promise.all(Array.from({ length: 5 }, () => call('getAgentProfile', { agentId: 2 }, { 'idempotency-key': key })));
-    const ids = new Set(await Promise.all(answers.map(async (answer) => ((await answer.json()) as { task_id: string }).task_id)));
+    const ids = new Set(await Promise.all(answers.map(async (answer) => ((await answer.json()) as { taskId: string }).taskId)));
     expect(ids.size).toBe(1);
     expect(before! - (await balance())!).toBe(1_000n);
   });
@@ -72,6 +72,15 @@ describe('errors, each free', () => {
     const unknownAgent = await call('getAgentProfile', { agentId: 987_654 });
     expect(unknownAgent.status).toBe(400);
     expect(await unknownAgent.json()).toMatchObject({ error: { reason: 'agent_not_found', details: { agentId: '987654' } } });
+    // the same key again gets the same answer: the failed call's task, still 400
+    const key = randomUUID();
+    for (let i = 0; i < 2; i++) {
+      const again = await call('getAgentProfile', { agentId: 987_654 }, { 'idempotency-key': key });
+      expect(again.status).toBe(400);
+      expect(await again.json()).toMatchObject({
+        error: { reason: 'agent_not_found', details: { agentId: '987654', taskId: expect.any(String) } },
+      });
+    }
     expect((await call('getAgentProfile', '{"agentId":')).status).toBe(400);
     expect((await call('getAgentProfile', [1, 2])).status).toBe(400);
     expect(await balance()).toBe(before);
@@ -100,7 +109,11 @@ describe('errors, each free', () => {
     const limited = await call('getTrend', { agentId: 1 }, { authorization: `Bearer ${scoped.key}` });
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(await limited.json()).toMatchObject({ error: { code: 'rate_limited', reason: 'rate_limited' } });
+    const body = (await limited.json()) as { error: { details: Record<string, unknown> } };
+    expect(body).toMatchObject({
+      error: { code: 'rate_limited', reason: 'rate_limited', details: { retryAfterSeconds: expect.any(Number) } },
+    });
+    expect(body.error.details.reason).toBeUndefined();
   });
 
   it('an Idempotency-Key reused for another tool is 409; a malformed one 400', async () => {
@@ -109,7 +122,7 @@ describe('errors, each free', () => {
     const before = await balance();
     const reused = await call('getTrend', { agentId: 1 }, { 'idempotency-key': key });
     expect(reused.status).toBe(409);
-    expect(await reused.json()).toMatchObject({ error: { reason: 'idempotency_key_reused', details: { used_for: 'getAgentProfile' } } });
+    expect(await reused.json()).toMatchObject({ error: { reason: 'idempotency_key_reused', details: { usedFor: 'getAgentProfile' } } });
     const malformed = await call('getTrend', { agentId: 1 }, { 'idempotency-key': 'has space' });
     expect(await malformed.json()).toMatchObject({ error: { reason: 'invalid_idempotency_key' } });
     expect(await balance()).toBe(before);
@@ -131,5 +144,26 @@ describe('documented', () => {
     expect(Object.keys(operation?.responses ?? {})).toEqual(
       expect.arrayContaining(['200', '400', '401', '403', '404', '409', '413', '429', '502']),
     );
+  });
+});
+
+describe('every call held (SETTLEMENT=hold)', () => {
+  const held = useSeededGateway({ gateway: { settlement: 'hold' }, org: { credits: 1_000_000n } });
+
+  it('concurrent sends of one Idempotency-Key all get the one answer, charged once', async () => {
+    const key = randomUUID();
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        held.gateway.app.request('/v1/tools/getAgentProfile/call', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${held.key}`, 'idempotency-key': key },
+          body: JSON.stringify({ agentId: 4 }),
+        }),
+      ),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200]);
+    const ids = new Set(await Promise.all(answers.map(async (answer) => ((await answer.json()) as { taskId: string }).taskId)));
+    expect(ids.size).toBe(1);
+    expect((await getCreditAccount(held.gateway.database.db, held.org.orgId))?.balance).toBe(999_000n);
   });
 });

@@ -119,7 +119,7 @@ describe('catalog tools over MCP', () => {
     });
     expect(response.status).toBe(502);
     expect(await response.json()).toMatchObject({
-      error: { code: 'tool_failed', reason: 'upstream_failed', details: { task_id: expect.any(String), error: { status: 503 } } },
+      error: { code: 'tool_failed', reason: 'upstream_failed', details: { taskId: expect.any(String), status: 503 } },
     });
     expect(await getCreditAccount(gateway.database.db, caller.orgId)).toEqual(before);
     const answered = await fetch(`${gateway.baseUrl}/v1/tools/weatherNow/call`, {
@@ -129,8 +129,8 @@ describe('catalog tools over MCP', () => {
     });
     expect(await answered.json()).toMatchObject({
       tool: 'weatherNow',
-      tool_version: '1.2.0',
-      cost_micro_usdc: '5000',
+      toolVersion: '1.2.0',
+      costMicroUsdc: '5000',
       result: { city: 'Faro' },
     });
   });

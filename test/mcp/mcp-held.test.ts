@@ -209,4 +209,23 @@ describe('a held tool over MCP: progress while it runs, cancellation releases it
     expect(firstAttempts).toHaveLength(1);
     expect(await account()).toMatchObject({ balance: CREDITS - REPORT_COST, reserved: 0n });
   });
+
+  it('over plain HTTP: a held call canceled meanwhile (over A2A) is 409 canceled, and free', async () => {
+    suite.llm.script('wait');
+    const answer = fetch(`${suite.baseUrl}/v1/tools/getReputationReport/call`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${suite.key}` },
+      body: JSON.stringify({ agentId: 1 }),
+    });
+    await suite.llm.received(1);
+    const [task] = await taskStates();
+    const canceled = await suite.gateway.rpc({ jsonrpc: '2.0', id: 1, method: 'CancelTask', params: { id: task?.id } }, suite.key, {
+      'a2a-version': '1.0',
+    });
+    expect(canceled.status).toBe(200);
+    const response = await answer;
+    expect(response.status).toBe(409);
+    expect(await response.json()).toMatchObject({ error: { code: 'conflict', reason: 'canceled', details: { taskId: task?.id } } });
+    expect(await until(account, (now) => now?.reserved === 0n)).toMatchObject({ balance: CREDITS, reserved: 0n });
+  });
 });

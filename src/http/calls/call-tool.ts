@@ -5,6 +5,7 @@ import { JsonText } from '../../domain/json-text.js';
 import type { Observer } from '../../domain/observer.js';
 import type { TaskView } from '../../domain/task-model.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
+import { endsStream, taskWhenEnded } from '../../tasks/follow.js';
 import { sendMessage } from '../../tasks/service.js';
 import { toolCallMessage } from '../../tasks/tool-call.js';
 import { ApiError, apiErrorResponse } from '../api-errors.js';
@@ -16,15 +17,17 @@ import { json, jsonRequest, restRoute, restRouter } from '../rest-route.js';
 
 /** Printable ASCII, as an Idempotency-Key header is written; at most 200 characters, as an A2A messageId. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+/** A tool name is at most this long (the A2A tool call's bound); a longer path names no tool. */
+const MAX_TOOL_NAME = 200;
 
 const callAnswer = z.strictObject({
-  task_id: z.uuid().describe('the task in the billing API (GET /v1/tasks/{id})'),
+  taskId: z.uuid().describe('the task in the billing API (GET /v1/tasks/{id})'),
   tool: z.string(),
-  tool_version: z.string(),
+  toolVersion: z.string(),
   deprecation: z.string().optional().describe('set when the version called is deprecated: which to move to'),
-  cost_micro_usdc: micro,
-  cost_display: display,
-  charged: z.literal(true),
+  costMicroUsdc: micro,
+  costDisplay: display,
+  charged: z.boolean().describe('false only for a tool whose price is 0'),
   result: z.record(z.string(), z.unknown()).describe("the tool's answer"),
 });
 
@@ -34,9 +37,9 @@ export const callToolRoute = restRoute({
   summary:
     "Call a tool with its arguments as the body: a paid call from the organization's credits, charged only when it answers, once per Idempotency-Key",
   access: 'paid_call',
-  refusals: [403, 404, 409, 502],
+  refusals: [403, 404, 409, 502, 503],
   request: {
-    params: z.object({ name: z.string().max(200).describe('the tool, as GET /v1/tools names it') }),
+    params: z.object({ name: z.string().max(MAX_TOOL_NAME).describe('the tool, as GET /v1/tools names it') }),
     query: z.strictObject({
       version: z
         .string()
@@ -48,6 +51,7 @@ export const callToolRoute = restRoute({
     headers: z.object({
       'idempotency-key': z
         .string()
+        .regex(IDEMPOTENCY_KEY)
         .optional()
         .describe('up to 200 printable ASCII characters: the same key from the same organization is one call, charged once'),
     }),
@@ -62,26 +66,35 @@ const NO_SUCH_TOOL: ReadonlySet<string> = new Set(['unknown_tool', 'tool_retired
 const refuseRest: RefuseCall = (c, status, error) => {
   const reason = (error.data as { reason?: string } | undefined)?.reason;
   if (status === 401) return apiErrorResponse(c, new ApiError('unauthorized', error.message.replace(/^Unauthorized: /, ''), reason));
-  if (status === 429) return apiErrorResponse(c, new ApiError('rate_limited', error.message, reason, error.data));
+  if (status === 429) {
+    const { reason: _reason, ...details } = (error.data ?? {}) as Record<string, unknown>;
+    return apiErrorResponse(c, new ApiError('rate_limited', error.message.replace(/^Rate limited: /, ''), reason, details));
+  }
   return apiErrorResponse(c, new ApiError('unavailable', 'the gateway could not check the API key; try again shortly', 'unavailable'));
 };
 
-/** What a caller is told of a task that ended without an answer: the tool's failure, which cost nothing. */
-function failedCall(view: TaskView): ApiError {
-  const error = (
-    view.statusMessage?.parts.find((part) => part.kind === 'data')?.data as {
-      error?: { reason: string; message: string; details?: unknown };
-    }
-  )?.error;
-  return new ApiError(
-    'tool_failed',
-    error?.message ?? `the call ended ${view.state}; nothing was charged`,
-    error?.reason ?? 'tool_failed',
-    {
-      task_id: view.id,
-      ...(error?.details === undefined ? {} : { error: error.details }),
-    },
-  );
+/** Failures on the tool's side (its upstream, its deadline, an error of its own): the caller did nothing wrong. */
+const TOOL_SIDE: ReadonlySet<string> = new Set(['tool_failed', 'timeout', 'upstream_failed']);
+
+/**
+ * What a caller is told of a task that ended without an answer, all free: a tool's own failure is
+ * 502; a task canceled meanwhile (over A2A, say) 409; the caller's own mistake the tool found (an
+ * unknown agent) 400, as when it was first answered, so a retry with the same key gets the same.
+ */
+function unanswered(view: TaskView): ApiError {
+  const failure = (view.statusMessage?.parts.find((part) => part.kind === 'data')?.data as { error?: TaskFailure } | undefined)?.error;
+  const details = { ...(failure?.details ?? {}), taskId: view.id };
+  if (view.state === 'canceled' || !failure) {
+    return new ApiError('conflict', `the call was ${view.state} before it answered; nothing was charged`, 'canceled', details);
+  }
+  if (TOOL_SIDE.has(failure.reason)) return new ApiError('tool_failed', failure.message, failure.reason, details);
+  return new ApiError('invalid_request', failure.message, failure.reason, details);
+}
+
+interface TaskFailure {
+  reason: string;
+  message: string;
+  details?: Record<string, unknown>;
 }
 
 function resultOf(view: TaskView): Record<string, unknown> {
@@ -93,7 +106,8 @@ function resultOf(view: TaskView): Record<string, unknown> {
  * POST /v1/tools/{name}/call for clients that speak neither A2A nor MCP: the arguments as the body,
  * the API key as a bearer token, through the same paid path (tasks/service.ts `sendMessage`). A
  * held tool's call waits for its answer. Refusals are the REST envelope with the reasons every
- * surface uses; a tool that fails on its side is 502 `tool_failed`, and free.
+ * surface uses; a tool that fails on its side is 502 `tool_failed`, and free. The route's access
+ * (`paid_call`) is the key check below: `requireApiKey` before anything else.
  */
 export function toolCallRoutes(deps: PaidCallDeps & { keys: KeyCache; rateLimiter: RateLimiter; observe: Observer }) {
   const api = restRouter();
@@ -107,6 +121,7 @@ export function toolCallRoutes(deps: PaidCallDeps & { keys: KeyCache; rateLimite
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
         throw new ApiError('invalid_request', 'Idempotency-Key is 1 to 200 printable ASCII characters', 'invalid_idempotency_key');
       }
+      if (name.length > MAX_TOOL_NAME) throw new ApiError('not_found', 'no tool has so long a name', 'unknown_tool');
       const ctx = paidCallContext(c, deps, requestObserver(c, deps.observe, deps.keys));
       let view: TaskView;
       try {
@@ -135,20 +150,22 @@ export function toolCallRoutes(deps: PaidCallDeps & { keys: KeyCache; rateLimite
             ? `this Idempotency-Key was already used for a call of ${usedFor}`
             : 'this Idempotency-Key was already used for a message without a tool call',
           'idempotency_key_reused',
-          { used_for: usedFor ?? null },
+          { usedFor: usedFor ?? null },
         );
       }
-      if (view.state !== 'completed') throw failedCall(view);
+      // the same key sent again while its first call runs: that call's answer, once it has one
+      const ended = endsStream(view.state) ? view : await taskWhenEnded(ctx, view);
+      if (ended.state !== 'completed') throw unanswered(ended);
       return c.json(
         {
-          task_id: view.id,
+          taskId: ended.id,
           tool: name,
-          tool_version: view.metadata.tool_version ?? '',
-          ...(view.metadata.deprecation ? { deprecation: view.metadata.deprecation } : {}),
-          cost_micro_usdc: view.metadata.cost_micro_usdc,
-          cost_display: view.metadata.cost_display,
-          charged: true as const,
-          result: resultOf(view),
+          toolVersion: ended.metadata.tool_version ?? '',
+          ...(ended.metadata.deprecation ? { deprecation: ended.metadata.deprecation } : {}),
+          costMicroUsdc: ended.metadata.cost_micro_usdc,
+          costDisplay: ended.metadata.cost_display,
+          charged: ended.metadata.charged,
+          result: resultOf(ended),
         },
         200,
       );
