@@ -1,7 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { AnyDomainError } from '../domain/errors.js';
-import { JsonText, stringifyJson } from '../domain/json-text.js';
 import type { TaskView } from '../domain/task-model.js';
+import { taskAnswer, taskFailure } from '../tasks/view.js';
 import { displayUsdc } from '../tools/money.js';
 
 /** What a tool call's result tells besides the tool's answer: which task it is in the billing API, and what it cost. */
@@ -18,19 +18,12 @@ function taskMeta(view: TaskView) {
   };
 }
 
-function answerOf(view: TaskView): { text: string; object: Record<string, unknown> } {
-  const data = view.artifacts[0]?.parts.find((part) => part.kind === 'data')?.data;
-  if (data instanceof JsonText) return { text: data.text, object: JSON.parse(data.text) as Record<string, unknown> };
-  const object = (data ?? {}) as Record<string, unknown>;
-  return { text: stringifyJson(object), object };
-}
-
 /**
  * A completed call: the answer as `structuredContent` and, for clients that read only text, as its
  * JSON text; `_meta` names the task, the price charged and the balance left after it.
  */
 export function answeredResult(view: TaskView, availableMicroUsdc: bigint | undefined): CallToolResult {
-  const answer = answerOf(view);
+  const answer = taskAnswer(view);
   const meta = taskMeta(view);
   return {
     content: [{ type: 'text', text: answer.text }],
@@ -47,7 +40,7 @@ const FREE = 'Nothing was charged.';
 
 /** A task that ended without an answer (the tool failed, timed out, or the task was canceled): free, and why. */
 export function unansweredResult(view: TaskView): CallToolResult {
-  const error = (view.statusMessage?.parts.find((part) => part.kind === 'data')?.data as { error?: TaskError } | undefined)?.error;
+  const error = taskFailure(view);
   const reason = error?.reason ?? (view.state === 'canceled' ? 'canceled' : 'tool_failed');
   const message = error?.message ?? `the task ended ${view.state}`;
   return {
@@ -55,12 +48,6 @@ export function unansweredResult(view: TaskView): CallToolResult {
     content: [{ type: 'text', text: `${reason}: ${message}${message.includes('nothing was charged') ? '' : `. ${FREE}`}` }],
     _meta: { ...taskMeta(view), reason, ...(error?.details ? { details: error.details } : {}) },
   };
-}
-
-interface TaskError {
-  reason: string;
-  message: string;
-  details?: Record<string, unknown>;
 }
 
 /** The facts of a refusal a model needs to act on it, said in a sentence. */

@@ -1,3 +1,4 @@
+import { JsonText } from '../domain/json-text.js';
 import type { Message, TaskView } from '../domain/task-model.js';
 import { displayUsdc } from '../tools/money.js';
 import type { TaskRow } from './store.js';
@@ -47,4 +48,20 @@ export function toTaskView(row: TaskRow, options: { historyLength?: number } = {
       ...(row.duration_ms === null ? {} : { duration_ms: row.duration_ms }),
     },
   };
+}
+
+/** A completed task's answer, as JSON text (a tool's own text kept as written) and as an object, for the surfaces that hand it on whole (MCP, plain HTTP). */
+export function taskAnswer(view: TaskView): { text: string; object: Record<string, unknown> } {
+  const data = view.artifacts[0]?.parts.find((part) => part.kind === 'data')?.data;
+  if (data instanceof JsonText) return { text: data.text, object: JSON.parse(data.text) as Record<string, unknown> };
+  const object = (data ?? {}) as Record<string, unknown>;
+  return { text: JSON.stringify(object), object };
+}
+
+/** Why a task ended without an answer, as its status message tells it; undefined when none is told (a cancellation). */
+export function taskFailure(view: TaskView): { reason: string; message: string; details?: Record<string, unknown> } | undefined {
+  const data = view.statusMessage?.parts.find((part) => part.kind === 'data')?.data as
+    | { error?: { reason: string; message: string; details?: Record<string, unknown> } }
+    | undefined;
+  return data?.error;
 }

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import type { KeyCache } from '../../auth/key-cache.js';
 import { isDomainError } from '../../domain/errors.js';
-import { JsonText } from '../../domain/json-text.js';
 import type { Observer } from '../../domain/observer.js';
 import type { TaskView } from '../../domain/task-model.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import { endsStream, taskWhenEnded } from '../../tasks/follow.js';
 import { sendMessage } from '../../tasks/service.js';
 import { toolCallMessage } from '../../tasks/tool-call.js';
+import { taskAnswer, taskFailure } from '../../tasks/view.js';
 import { ApiError, apiErrorResponse } from '../api-errors.js';
 import { type RefuseCall, requireApiKey } from '../api-key-auth.js';
 import { type PaidCallDeps, paidCallContext, requestObserver } from '../paid-call-context.js';
@@ -82,24 +82,13 @@ const TOOL_SIDE: ReadonlySet<string> = new Set(['tool_failed', 'timeout', 'upstr
  * unknown agent) 400, as when it was first answered, so a retry with the same key gets the same.
  */
 function unanswered(view: TaskView): ApiError {
-  const failure = (view.statusMessage?.parts.find((part) => part.kind === 'data')?.data as { error?: TaskFailure } | undefined)?.error;
+  const failure = taskFailure(view);
   const details = { ...(failure?.details ?? {}), taskId: view.id };
   if (view.state === 'canceled' || !failure) {
     return new ApiError('conflict', `the call was ${view.state} before it answered; nothing was charged`, 'canceled', details);
   }
   if (TOOL_SIDE.has(failure.reason)) return new ApiError('tool_failed', failure.message, failure.reason, details);
   return new ApiError('invalid_request', failure.message, failure.reason, details);
-}
-
-interface TaskFailure {
-  reason: string;
-  message: string;
-  details?: Record<string, unknown>;
-}
-
-function resultOf(view: TaskView): Record<string, unknown> {
-  const data = view.artifacts[0]?.parts.find((part) => part.kind === 'data')?.data;
-  return (data instanceof JsonText ? JSON.parse(data.text) : (data ?? {})) as Record<string, unknown>;
 }
 
 /**
@@ -165,7 +154,7 @@ export function toolCallRoutes(deps: PaidCallDeps & { keys: KeyCache; rateLimite
           costMicroUsdc: ended.metadata.cost_micro_usdc,
           costDisplay: ended.metadata.cost_display,
           charged: ended.metadata.charged,
-          result: resultOf(ended),
+          result: taskAnswer(ended).object,
         },
         200,
       );
