@@ -211,7 +211,18 @@ export const lowBalanceAlerts = pgTable(
  * an instant call (one that answers from our own database in milliseconds) in one step, after its
  * answer exists (docs/adr/0003-instant-calls-settle-in-one-charge.md).
  */
-export const ledgerKind = pgEnum('ledger_kind', ['grant', 'topup', 'reserve', 'capture', 'release', 'charge', 'earning', 'fee']);
+export const ledgerKind = pgEnum('ledger_kind', [
+  'grant',
+  'topup',
+  'reserve',
+  'capture',
+  'release',
+  'charge',
+  'earning',
+  'fee',
+  /** a call paid on-chain with an x402 authorization: it credits what the call's `charge` row beside it takes */
+  'x402_payment',
+]);
 
 /**
  * Append-only. `amount` moves the balance and `reserved_delta` moves the reservation, so for every
@@ -650,3 +661,72 @@ export const catalogTools = pgTable(
     index('catalog_tools_search_idx').using('gin', t.searchDocument),
   ],
 );
+
+// ── x402: calls paid per call on-chain (docs/adr/0023) ───────────────────────
+
+/**
+ * `claimed`: verified and taken by one call, which is running (no other call may use it);
+ * `settled`: transferred on-chain and booked (`x402_payment` + `charge`) with its completed task;
+ * `released`: its call failed before settlement, the authorization unused (it may be offered again);
+ * `failed`: settlement was tried and failed, or its outcome is unknown: never used again.
+ */
+export const x402PaymentStatus = pgEnum('x402_payment_status', ['claimed', 'settled', 'released', 'failed']);
+
+/**
+ * Each EIP-3009 authorization the gateway took, once by (network, asset, payer, nonce): the claim
+ * that lets one call, on one instance, use it.
+ */
+export const x402Payments = pgTable(
+  'x402_payments',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    /** CAIP-2, e.g. eip155:8453 */
+    network: text('network').notNull(),
+    /** lowercase 0x-hex: the token */
+    asset: text('asset').notNull(),
+    /** lowercase 0x-hex: the wallet that signed the authorization */
+    payer: text('payer').notNull(),
+    /** lowercase 0x-hex: the authorization's 32-byte nonce */
+    nonce: text('nonce').notNull(),
+    /** micro-USDC (USDC base units) */
+    amount: bigint('amount', { mode: 'bigint' }).notNull(),
+    status: x402PaymentStatus('status').notNull(),
+    /** the payer's organization, which the call's task belongs to */
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id),
+    /** the task the authorization pays (or paid) for */
+    taskId: uuid('task_id').notNull(),
+    tool: text('tool').notNull(),
+    /** the settling transaction's hash, once known */
+    transaction: text('transaction'),
+    /** why settlement failed */
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('x402_payments_authorization_uq').on(t.network, t.asset, t.payer, t.nonce),
+    index('x402_payments_task_idx').on(t.taskId),
+    check('x402_payments_amount_nonneg', sql`${t.amount} >= 0`),
+  ],
+);
+
+/**
+ * A2A tasks waiting for an x402 payment (a2a-x402 v0.2): the call as asked and the requirements
+ * offered for it, kept until paid, rejected or expired. The task belongs to no organization yet: the
+ * payment's wallet decides whose it becomes.
+ */
+export const x402Offers = pgTable('x402_offers', {
+  taskId: uuid('task_id').primaryKey(),
+  contextId: text('context_id').notNull(),
+  /** the message that asked for the call, as the gateway keeps messages */
+  message: jsonb('message').notNull(),
+  tool: text('tool').notNull(),
+  /** the x402 PaymentRequired offered (x402Version 2) */
+  paymentRequired: jsonb('payment_required').notNull(),
+  /** open, paid, rejected or failed */
+  status: text('status').notNull().default('open'),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});

@@ -36,13 +36,15 @@ import { createChargeCombiner } from './tasks/charge-combiner.js';
 import type { Leases } from './tasks/leases.js';
 import type { ToolRegistry } from './tools/registry.js';
 import { tracingOn } from './tracing/spans.js';
+import { createFacilitator } from './x402/facilitator.js';
+import { X402Payments } from './x402/payments.js';
 
 export interface AppDeps {
   db: Database;
   log: Logger;
   config: Pick<Config, 'toolTimeoutMs' | 'taskDeadlineSlackMs' | 'publicUrl' | 'settlement'> & {
     catalog: Pick<Config['catalog'], 'platformFeeBps'>;
-  } & Partial<Pick<Config, 'adminToken' | 'secretsKey' | 'mcp'>>;
+  } & Partial<Pick<Config, 'adminToken' | 'secretsKey' | 'mcp' | 'x402'>>;
   /** the chain the ERC-8004 tables are indexed from, whose freshness /readyz and /v1/indexer report */
   indexedChainId?: number;
   walletAuth: WalletAuth;
@@ -90,6 +92,8 @@ export function createApp(deps: AppDeps) {
     rateLimiter,
     observe,
   };
+  // Per-call payments (docs/adr/0023), when a treasury and a way to settle are configured.
+  const x402 = deps.config.x402 ? new X402Payments(deps.config.x402, createFacilitator(deps.config.x402)) : undefined;
   const a2a = a2aEndpoint(paidCalls);
   const mcp = mcpEndpoint({
     ...paidCalls,
@@ -141,7 +145,7 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .route('/', billingRoutes({ db: deps.db, sessions: deps.walletAuth.sessions, tools: deps.tools }))
-    .route('/', toolCallRoutes(paidCalls));
+    .route('/', toolCallRoutes({ ...paidCalls, x402, publicUrl: deps.config.publicUrl }));
   const { adminToken } = deps.config;
   if (adminToken) app.route('/', operatorRoutes({ db: deps.db, adminToken, secretsKey: deps.config.secretsKey, tools: deps.tools }));
   app

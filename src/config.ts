@@ -29,6 +29,11 @@ const USDC_BY_CHAIN: Record<number, string> = {
   84532: '0x036cbd53842c5426634e7929541ec2318f3dcf7e',
 };
 
+/** The EIP-712 domain name Circle's USDC signs EIP-3009 authorizations with, per chain (version "2" on both). */
+const USDC_DOMAIN_NAME_BY_CHAIN: Record<number, string> = { 8453: 'USD Coin', 84532: 'USDC' };
+
+const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex private key');
+
 /** OTLP/HTTP is spoken over http or https; `collector:4318` (no scheme) would parse as a URL otherwise. */
 const otlpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
@@ -89,6 +94,12 @@ const configSchema = z
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     TREASURY_ADDRESS: address.optional(),
     USDC_ADDRESS: address.optional(),
+    // x402 (docs/adr/0023): settled through a facilitator, or by the gateway itself with this key over CHAIN_RPC_URL
+    X402_FACILITATOR_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    X402_SETTLER_PRIVATE_KEY: privateKey.optional(),
+    X402_TOKEN_NAME: z.string().min(1).max(100).optional(),
+    X402_TOKEN_VERSION: z.string().min(1).max(20).default('2'),
+    X402_OFFER_TTL_S: z.coerce.number().int().min(10).max(86_400).default(600),
     TOPUP_CONFIRMATIONS: z.coerce.number().int().min(1).max(1000).default(10),
     TOPUP_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
     TOPUP_START_BLOCK: z.coerce.bigint().nonnegative().optional(),
@@ -149,6 +160,26 @@ const configSchema = z
     }
     if (env.TREASURY_ADDRESS && !(env.USDC_ADDRESS ?? USDC_BY_CHAIN[env.CHAIN_ID])) {
       ctx.addIssue({ code: 'custom', path: ['USDC_ADDRESS'], message: `has no default for chain ${env.CHAIN_ID}; set it` });
+    }
+    if ((env.X402_FACILITATOR_URL || env.X402_SETTLER_PRIVATE_KEY) && !env.TREASURY_ADDRESS) {
+      ctx.addIssue({ code: 'custom', path: ['TREASURY_ADDRESS'], message: 'is needed to take x402 payments (they are paid to it)' });
+    }
+    if (env.X402_SETTLER_PRIVATE_KEY && !env.CHAIN_RPC_URL) {
+      ctx.addIssue({ code: 'custom', path: ['CHAIN_RPC_URL'], message: 'is needed to settle x402 payments with X402_SETTLER_PRIVATE_KEY' });
+    }
+    if (env.X402_FACILITATOR_URL && env.X402_SETTLER_PRIVATE_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['X402_SETTLER_PRIVATE_KEY'],
+        message: 'settles x402 payments itself; with X402_FACILITATOR_URL set too, which one settles would be a guess: set one',
+      });
+    }
+    if ((env.X402_FACILITATOR_URL || env.X402_SETTLER_PRIVATE_KEY) && !(env.X402_TOKEN_NAME ?? USDC_DOMAIN_NAME_BY_CHAIN[env.CHAIN_ID])) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['X402_TOKEN_NAME'],
+        message: `has no default for chain ${env.CHAIN_ID}; set the token's EIP-712 name`,
+      });
     }
   })
   .transform((env) => ({
@@ -232,10 +263,46 @@ const configSchema = z
             startBlock: env.TOPUP_START_BLOCK,
           }
         : undefined,
+    // Per-call payments with x402 (docs/adr/0023): offered when a treasury and a way to settle are set.
+    x402: x402Settings(env),
     // The ERC-8004 indexer: where the registries are (Base and Base Sepolia have defaults), and
     // whether this process runs it (`npm run indexer` runs it alone whatever INDEXER says).
     indexer: indexerSettings(env),
   }));
+
+function x402Settings(env: {
+  CHAIN_ID: number;
+  CHAIN_RPC_URL?: string;
+  TREASURY_ADDRESS?: `0x${string}`;
+  USDC_ADDRESS?: `0x${string}`;
+  X402_FACILITATOR_URL?: string;
+  X402_SETTLER_PRIVATE_KEY?: string;
+  X402_TOKEN_NAME?: string;
+  X402_TOKEN_VERSION: string;
+  X402_OFFER_TTL_S: number;
+}) {
+  const asset = env.USDC_ADDRESS ?? USDC_BY_CHAIN[env.CHAIN_ID];
+  const tokenName = env.X402_TOKEN_NAME ?? USDC_DOMAIN_NAME_BY_CHAIN[env.CHAIN_ID];
+  if (!env.TREASURY_ADDRESS || !asset || !tokenName) return undefined;
+  const settle = env.X402_FACILITATOR_URL
+    ? { kind: 'facilitator' as const, url: env.X402_FACILITATOR_URL }
+    : env.X402_SETTLER_PRIVATE_KEY && env.CHAIN_RPC_URL
+      ? { kind: 'self' as const, rpcUrl: env.CHAIN_RPC_URL, privateKey: env.X402_SETTLER_PRIVATE_KEY as `0x${string}` }
+      : undefined;
+  if (!settle) return undefined;
+  return {
+    network: `eip155:${env.CHAIN_ID}` as const,
+    asset: asset as `0x${string}`,
+    payTo: env.TREASURY_ADDRESS,
+    // the token's EIP-712 domain, which the payer signs in (x402's `extra`)
+    token: { name: tokenName, version: env.X402_TOKEN_VERSION },
+    settle,
+    // chain reads that tell a failed settlement's cause (a used nonce, a short balance)
+    rpcUrl: env.CHAIN_RPC_URL,
+    // how long an A2A task waits for its payment
+    offerTtlS: env.X402_OFFER_TTL_S,
+  };
+}
 
 function indexerSettings(env: {
   CHAIN_ID: number;

@@ -55,6 +55,7 @@ export function rpcErrorOf(error: AnyDomainError): RpcError {
     case 'spend_cap_exceeded':
     case 'tool_not_allowed':
     case 'unsupported_operation':
+    case 'payment_refused':
       return new RpcError(RpcCode.CreditsOrUnsupported, error.message, { reason: error.reason, ...error.details });
     case 'invalid_input':
       return new RpcError(RpcCode.InvalidParams, `Invalid params: ${error.message}`, { reason: error.reason, ...error.details });

@@ -19,7 +19,8 @@ export type AnyDomainError =
   | SpendCapExceeded
   | ToolNotAllowed
   | UnsupportedOperation
-  | InvalidInput;
+  | InvalidInput
+  | PaymentRefused;
 
 export function isDomainError(error: unknown): error is AnyDomainError {
   return error instanceof DomainError;
@@ -153,6 +154,43 @@ export class InvalidInput extends DomainError {
   ) {
     super(message);
     this.name = 'InvalidInput';
+  }
+}
+
+/**
+ * The error codes of the a2a-x402 extension (v0.2, its section 9.1), which the HTTP route reports
+ * too; INVALID_RECIPIENT is ours, for an authorization that pays someone other than the treasury,
+ * which the extension's list has no code for.
+ */
+export type PaymentErrorCode =
+  | 'INVALID_SIGNATURE'
+  | 'EXPIRED_PAYMENT'
+  | 'DUPLICATE_NONCE'
+  | 'INSUFFICIENT_FUNDS'
+  | 'INVALID_AMOUNT'
+  | 'INVALID_RECIPIENT'
+  | 'NETWORK_MISMATCH'
+  | 'SETTLEMENT_FAILED';
+
+/**
+ * An x402 payment that did not pay for the call: refused before the tool ran (nothing is claimed,
+ * the authorization is still the payer's), or a settlement that failed after it (the answer is
+ * withheld). `reason` is the code in lower case; `details.x402Reason` the x402 SDK's own reason.
+ */
+export class PaymentRefused extends DomainError {
+  readonly kind = 'payment_refused';
+  readonly reason: string;
+  readonly details: { code: PaymentErrorCode; x402Reason?: string; taskId?: string };
+  constructor(
+    readonly code: PaymentErrorCode,
+    message: string,
+    readonly x402Reason?: string,
+    taskId?: string,
+  ) {
+    super(message);
+    this.name = 'PaymentRefused';
+    this.reason = code.toLowerCase();
+    this.details = { code, ...(x402Reason ? { x402Reason } : {}), ...(taskId ? { taskId } : {}) };
   }
 }
 

@@ -10,6 +10,8 @@ import type { Answer, errorAnswer } from './responses.js';
 export const API_ERROR_STATUS = {
   invalid_request: 400,
   unauthorized: 401,
+  /** an x402 payment is needed, or the one sent did not pay (PAYMENT-REQUIRED says what would) */
+  payment_required: 402,
   forbidden: 403,
   not_found: 404,
   conflict: 409,
@@ -52,6 +54,8 @@ export function apiErrorOf(error: AnyDomainError): ApiError {
       return new ApiError('conflict', error.message, error.reason, error.details);
     case 'tool_not_allowed':
       return new ApiError('forbidden', error.message, error.reason, error.details);
+    case 'payment_refused':
+      return new ApiError('payment_required', error.message, error.reason, error.details);
     case 'invalid_input':
       if (error.reason === 'invalid_page_token')
         return new ApiError('invalid_request', 'cursor is not one this API returned', 'invalid_query');

@@ -14,6 +14,8 @@ export interface AppEnv {
     caller: { orgId: string; via: 'api_key' | 'session' };
     /** the request body as text, read within the size limit */
     body: string;
+    /** a paid call without an API key, to be paid per call with x402 (http/calls/x402-call.ts) */
+    payingWithX402: boolean;
     /** paid calls of this request that ended completed or failed, each with its own `paid call` log line */
     paidCallsLogged: number;
   };

@@ -92,9 +92,13 @@ function guard(access: Access, deps: AccessDeps | undefined, where: string): Mid
   return [access === 'caller' ? requireCaller(deps) : requireSession(deps, access.session)];
 }
 
-/** After a paid call's own key check: a route that forgot it answers 401, never runs unauthenticated. */
+/**
+ * After a paid call's own key check: a route that forgot it answers 401, never runs unauthenticated
+ * (a call to be paid per call with x402 runs, and pays before its tool does).
+ */
 const keyChecked: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!c.get('principal')) throw new ApiError('unauthorized', 'send an API key as Authorization: Bearer <key>', 'missing_api_key');
+  if (!c.get('principal') && !c.get('payingWithX402'))
+    throw new ApiError('unauthorized', 'send an API key as Authorization: Bearer <key>', 'missing_api_key');
   await next();
 };
 

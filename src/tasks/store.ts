@@ -179,10 +179,26 @@ export const insertCompletedTasksFromPaid = (paid: SQL): SQL => sql`
       from ${paid}
  returning id, org_id, cost, provider_org_id, provider_earning, ${iso('created_at')}, ${iso('updated_at')}`;
 
+/**
+ * A call paid with an x402 authorization, recorded completed by the statement that books its
+ * settled payment (billing/x402-payments.ts): no key made it; the payer's organization, from the
+ * settled claim, owns it.
+ */
+export function insertCompletedX402Task(call: Omit<AnsweredCall, 'keyId' | 'orgId'>): (settled: SQL) => SQL {
+  return (settled) => sql`
+    insert into tasks (id, org_id, context_id, message_id, call_message_id, tool, api_key_id, arguments, cost, state, result, history,
+                       duration_ms, ${CALLED_VERSION_COLUMNS})
+    select ${call.id}, ${settled}.org_id, ${call.contextId}, ${call.messageId}, ${call.messageId}, ${call.tool}, null,
+           ${json(call.arguments)}, ${call.cost}, 'completed', ${stringifyJson(call.result)}::json, ${json(call.history)}, ${call.durationMs},
+           ${calledVersionValues(call)}
+      from ${settled}
+ returning ${TASK_COLUMNS}`;
+}
+
 /** An instant call that did not answer, recorded failed; no money moved, so no ledger row. */
 export async function insertFailedTask(
   db: Database,
-  call: Omit<NewCall, 'deadlineMs'> & { orgId: string },
+  call: Omit<NewCall, 'deadlineMs' | 'keyId'> & { orgId: string; keyId: string | null },
   outcome: { failure: TaskFailure; durationMs: number },
 ): Promise<WrittenTask | undefined> {
   const [row] = await db.rows(

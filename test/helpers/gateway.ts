@@ -74,6 +74,8 @@ export interface TestGatewayOptions {
   upstreamAllowPrivateNetworks?: boolean;
   /** MCP_ALLOWED_ORIGINS: browser origins /mcp serves besides the gateway's own */
   mcpAllowedOrigins?: string[];
+  /** takes x402 payments (docs/adr/0023) as these settings say; none unless given */
+  x402?: Config['x402'];
   /** a database already made, which close() leaves open (a second instance on the same one); a fresh one unless given */
   database?: TestDatabase;
 }
@@ -102,6 +104,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       adminToken: options.operator?.adminToken,
       secretsKey: options.operator?.secretsKey,
       mcp: { allowedOrigins: options.mcpAllowedOrigins ?? [] },
+      x402: options.x402,
     },
     walletAuth,
     leases,

@@ -4,8 +4,8 @@ import { type DemoDataOptions, seedDemoData } from '../../src/db/demo-data.js';
 import { checkLedgerAfterEach, startTestGateway, type TestGateway, type TestGatewayOptions } from './gateway.js';
 
 export interface SeededGatewayOptions {
-  /** how the gateway starts (settlement, timeouts, …) */
-  gateway?: TestGatewayOptions;
+  /** how the gateway starts (settlement, timeouts, …); a function is read when the suite starts, after the hooks registered before it (a local chain's) */
+  gateway?: TestGatewayOptions | (() => TestGatewayOptions);
   /** the demo agents, feedbacks and validations seeded (the demo's counts when left out); false for none */
   demoData?: Omit<DemoDataOptions, 'now'> | false;
   /** the suite's organization, with its credits and an API key, made once the data is seeded */
@@ -40,7 +40,7 @@ export function useSeededGateway(options?: SeededGatewayOptions): SeededGateway;
 export function useSeededGateway(options: SeededGatewayOptions = {}): SeededGateway | SeededGatewayWithOrg {
   const suite = { baseUrl: '' } as SeededGatewayWithOrg;
   beforeAll(async () => {
-    suite.gateway = await startTestGateway(options.gateway);
+    suite.gateway = await startTestGateway(typeof options.gateway === 'function' ? options.gateway() : options.gateway);
     if (options.demoData !== false) await seedDemoData(suite.gateway.database.db, { now: new Date(), ...options.demoData });
     if (options.org) {
       suite.org = await suite.gateway.createOrg(options.org);

@@ -1,3 +1,4 @@
+import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { KeyCache } from '../../auth/key-cache.js';
 import { isDomainError } from '../../domain/errors.js';
@@ -8,12 +9,15 @@ import { endsStream, taskWhenEnded } from '../../tasks/follow.js';
 import { sendMessage } from '../../tasks/service.js';
 import { toolCallMessage } from '../../tasks/tool-call.js';
 import { taskAnswer, taskFailure } from '../../tasks/view.js';
+import type { X402Payments } from '../../x402/payments.js';
 import { ApiError, apiErrorResponse } from '../api-errors.js';
 import { type RefuseCall, requireApiKey } from '../api-key-auth.js';
+import type { AppEnv } from '../env.js';
 import { type PaidCallDeps, paidCallContext, requestObserver } from '../paid-call-context.js';
 import { limitPaidCalls } from '../paid-call-rate-limit.js';
 import { display, micro } from '../responses.js';
 import { json, jsonRequest, restRoute, restRouter } from '../rest-route.js';
+import { callPayingWithX402, payableWithoutKey } from './x402-call.js';
 
 /** Printable ASCII, as an Idempotency-Key header is written; at most 200 characters, as an A2A messageId. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
@@ -35,9 +39,9 @@ export const callToolRoute = restRoute({
   method: 'post',
   path: '/v1/tools/{name}/call',
   summary:
-    "Call a tool with its arguments as the body: a paid call from the organization's credits, charged only when it answers, once per Idempotency-Key",
+    "Call a tool with its arguments as the body: a paid call from the organization's credits, charged only when it answers, once per Idempotency-Key; or, without an API key, paid per call with x402 v2 (402 with PAYMENT-REQUIRED, then PAYMENT-SIGNATURE; settled only when the tool answered, told in PAYMENT-RESPONSE)",
   access: 'paid_call',
-  refusals: [403, 404, 409, 502, 503],
+  refusals: [402, 403, 404, 409, 502, 503],
   request: {
     params: z.object({ name: z.string().max(MAX_TOOL_NAME).describe('the tool, as GET /v1/tools names it') }),
     query: z.strictObject({
@@ -54,11 +58,25 @@ export const callToolRoute = restRoute({
         .regex(IDEMPOTENCY_KEY)
         .optional()
         .describe('up to 200 printable ASCII characters: the same key from the same organization is one call, charged once'),
+      'payment-signature': z
+        .string()
+        .optional()
+        .describe('without an API key: the base64 x402 v2 payment (an EIP-3009 authorization) for the price PAYMENT-REQUIRED asked'),
     }),
     ...jsonRequest(z.record(z.string(), z.unknown()).describe("the tool's arguments (GET /v1/tools gives each tool's JSON Schema)")),
   },
-  responses: { 200: json(callAnswer, 'the answer, charged') },
+  responses: {
+    200: {
+      ...json(callAnswer, 'the answer, charged'),
+      headers: z.object({ 'payment-response': z.string().optional().describe('paid with x402: the base64 settlement receipt') }),
+    },
+  },
 });
+
+/** A key check (or the key's rate limits), skipped for a call to be paid per call (x402-call.ts, `payableWithoutKey`). */
+function unlessPayingWithX402(check: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  return (c, next) => (c.get('payingWithX402') ? next() : check(c, next));
+}
 
 /** The refusals that say the tool does not exist as named: the path names nothing. */
 const NO_SUCH_TOOL: ReadonlySet<string> = new Set(['unknown_tool', 'tool_retired', 'no_matching_version', 'tool_disabled']);
@@ -98,7 +116,9 @@ function unanswered(view: TaskView): ApiError {
  * surface uses; a tool that fails on its side is 502 `tool_failed`, and free. The route's access
  * (`paid_call`) is the key check below: `requireApiKey` before anything else.
  */
-export function toolCallRoutes(deps: PaidCallDeps & { keys: KeyCache; rateLimiter: RateLimiter; observe: Observer }) {
+export function toolCallRoutes(
+  deps: PaidCallDeps & { keys: KeyCache; rateLimiter: RateLimiter; observe: Observer; x402?: X402Payments; publicUrl?: string },
+) {
   const api = restRouter();
   api.add(
     callToolRoute,
@@ -111,21 +131,24 @@ export function toolCallRoutes(deps: PaidCallDeps & { keys: KeyCache; rateLimite
         throw new ApiError('invalid_request', 'Idempotency-Key is 1 to 200 printable ASCII characters', 'invalid_idempotency_key');
       }
       if (name.length > MAX_TOOL_NAME) throw new ApiError('not_found', 'no tool has so long a name', 'unknown_tool');
-      const ctx = paidCallContext(c, deps, requestObserver(c, deps.observe, deps.keys));
+      const message = toolCallMessage({
+        name,
+        arguments: args,
+        ...(version ? { version } : {}),
+        ...(idempotencyKey ? { idempotencyKey } : {}),
+      });
+      const observe = requestObserver(c, deps.observe, deps.keys);
       let view: TaskView;
+      let paymentResponse: string | undefined;
       try {
-        view = await sendMessage({
-          ctx,
-          input: {
-            message: toolCallMessage({
-              name,
-              arguments: args,
-              ...(version ? { version } : {}),
-              ...(idempotencyKey ? { idempotencyKey } : {}),
-            }),
-            historyLength: 0,
-          },
-        });
+        if (c.get('payingWithX402') && deps.x402) {
+          const paid = await callPayingWithX402(c, { ...deps, x402: deps.x402, publicUrl: deps.publicUrl }, { message, observe });
+          if (paid instanceof Response) return paid as never;
+          view = paid.view;
+          paymentResponse = paid.receipt || undefined;
+        } else {
+          view = await sendMessage({ ctx: paidCallContext(c, deps, observe), input: { message, historyLength: 0 } });
+        }
       } catch (error) {
         if (isDomainError(error) && NO_SUCH_TOOL.has(error.reason))
           throw new ApiError('not_found', error.message, error.reason, error.details);
@@ -143,8 +166,9 @@ export function toolCallRoutes(deps: PaidCallDeps & { keys: KeyCache; rateLimite
         );
       }
       // the same key sent again while its first call runs: that call's answer, once it has one
-      const ended = endsStream(view.state) ? view : await taskWhenEnded(ctx, view);
+      const ended = endsStream(view.state) ? view : await taskWhenEnded(paidCallContext(c, deps, observe), view);
       if (ended.state !== 'completed') throw unanswered(ended);
+      if (paymentResponse) c.header('PAYMENT-RESPONSE', paymentResponse);
       return c.json(
         {
           taskId: ended.id,
@@ -159,8 +183,9 @@ export function toolCallRoutes(deps: PaidCallDeps & { keys: KeyCache; rateLimite
         200,
       );
     },
-    requireApiKey(deps.keys, deps.clock, refuseRest),
-    limitPaidCalls(deps.rateLimiter, refuseRest, deps.observe),
+    payableWithoutKey(deps.x402),
+    unlessPayingWithX402(requireApiKey(deps.keys, deps.clock, refuseRest)),
+    unlessPayingWithX402(limitPaidCalls(deps.rateLimiter, refuseRest, deps.observe)),
   );
   return api.router;
 }

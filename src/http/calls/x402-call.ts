@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { decodePaymentSignatureHeader, encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
+import type { PaymentRequirements } from '@x402/core/types';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bearerToken } from '../../auth/bearer.js';
+import { PaymentRefused } from '../../domain/errors.js';
+import type { Message } from '../../domain/task-model.js';
+import { readToolCall, type ToolCall } from '../../tasks/tool-call.js';
+import { toTaskView } from '../../tasks/view.js';
+import { paidCallHistory, payForCall, type X402CallContext } from '../../x402/pay-call.js';
+import type { X402Payments } from '../../x402/payments.js';
+import { ApiError, apiErrorResponse } from '../api-errors.js';
+import type { AppEnv } from '../env.js';
+import type { PaidCallDeps } from '../paid-call-context.js';
+
+/** A PAYMENT-SIGNATURE header is a few hundred bytes of base64; this bounds what is decoded. */
+const MAX_PAYMENT_HEADER = 8 * 1024;
+
+/**
+ * Before a paid call's key check: a request with no Authorization header, on a gateway that takes
+ * x402, is to be paid per call (docs/adr/0023); it skips the key check and the key's rate limits,
+ * and the handler asks for (or takes) a payment instead.
+ */
+export function payableWithoutKey(x402: X402Payments | undefined): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (x402 && bearerToken(c.req.header('authorization')) === undefined && c.req.header('authorization') === undefined) {
+      c.set('payingWithX402', true);
+    }
+    await next();
+  };
+}
+
+/** What a call paid per call over HTTP needs besides the paid-call deps. */
+export interface X402CallDeps extends PaidCallDeps {
+  x402: X402Payments;
+  publicUrl: string | undefined;
+}
+
+/** How long a client may take to pay and be answered: the tool's timeout, with a minute for signing and settling. */
+function maxTimeoutSeconds(call: ToolCall, deps: PaidCallDeps): number {
+  return Math.ceil((call.tool.timeoutMs ?? deps.toolTimeoutMs) / 1000) + 60;
+}
+
+/**
+ * POST /v1/tools/{name}/call without an API key (x402 v2 over HTTP): without PAYMENT-SIGNATURE,
+ * 402 with PAYMENT-REQUIRED (the tool's price as an `exact` USDC payment to the treasury); with
+ * it, the payment is verified, the tool runs, and only an answer is settled and booked, answered
+ * with PAYMENT-RESPONSE. A payment refused is 402 again, saying why (the a2a-x402 code as the
+ * reason); a tool that failed is 502 and settles nothing; a settlement that failed is 402 with
+ * PAYMENT-RESPONSE (success false) and withholds the answer.
+ */
+export async function callPayingWithX402(
+  c: Context<AppEnv>,
+  deps: X402CallDeps,
+  input: { message: Message; observe: X402CallContext['observe'] },
+): Promise<{ view: ReturnType<typeof toTaskView>; receipt: string } | Response> {
+  const call = readToolCall(input.message, deps.tools);
+  if (!call) throw new Error('a tool call message without a tool call');
+  if (call.tool.costMicroUsdc === 0n) {
+    throw new ApiError('unauthorized', `${call.tool.name} is free: call it with an API key`, 'missing_api_key');
+  }
+  const requirements = deps.x402.requirementsFor(call.tool.costMicroUsdc, maxTimeoutSeconds(call, deps));
+  const header = c.req.header('payment-signature');
+  if (header === undefined) return paymentRequired(c, deps, call, requirements);
+  let payment: ReturnType<X402Payments['parse']>;
+  try {
+    if (header.length > MAX_PAYMENT_HEADER) throw new Error('too long');
+    payment = deps.x402.parse(decodePaymentSignatureHeader(header));
+  } catch (error) {
+    const refusal =
+      error instanceof PaymentRefused
+        ? error
+        : new PaymentRefused('INVALID_SIGNATURE', 'PAYMENT-SIGNATURE is not the base64 of an x402 payment', 'invalid_payload');
+    return paymentRequired(c, deps, call, requirements, refusal);
+  }
+  const taskId = randomUUID();
+  const contextId = randomUUID();
+  const ctx: X402CallContext = {
+    db: deps.db,
+    tools: deps.tools,
+    log: c.get('log'),
+    toolTimeoutMs: deps.toolTimeoutMs,
+    taskDeadlineSlackMs: deps.taskDeadlineSlackMs,
+    leases: deps.leases,
+    charges: deps.charges,
+    observe: input.observe,
+    settlement: deps.settlement,
+    platformFeeBps: deps.platformFeeBps,
+    clock: deps.clock,
+    x402: deps.x402,
+    requestId: c.get('requestId') ?? null,
+  };
+  let paid: Awaited<ReturnType<typeof payForCall>>;
+  try {
+    paid = await payForCall({
+      ctx,
+      input: { call, taskId, contextId, history: paidCallHistory(input.message, taskId, contextId), payment, requirements },
+    });
+  } catch (error) {
+    if (error instanceof PaymentRefused) return paymentRequired(c, deps, call, requirements, error);
+    throw error;
+  }
+  if (paid.outcome === 'unsettled') {
+    c.header('PAYMENT-RESPONSE', encodePaymentResponseHeader(paid.receipt));
+    return apiErrorResponse(c, new ApiError('payment_required', paid.refusal.message, paid.refusal.reason, paid.refusal.details));
+  }
+  return {
+    view: toTaskView(paid.task, { historyLength: 0 }),
+    receipt: paid.outcome === 'completed' ? encodePaymentResponseHeader(paid.receipt) : '',
+  };
+}
+
+/** The 402: what would pay for the call (PAYMENT-REQUIRED), and why the payment sent did not, when one was. */
+function paymentRequired(
+  c: Context<AppEnv>,
+  deps: X402CallDeps,
+  call: ToolCall,
+  requirements: PaymentRequirements,
+  refusal?: PaymentRefused,
+) {
+  const url = `${deps.publicUrl?.replace(/\/$/, '') ?? new URL(c.req.url).origin}${new URL(c.req.url).pathname}`;
+  const required = deps.x402.paymentRequired(
+    requirements,
+    { url, description: `${call.tool.name} ${call.tool.version}: ${call.tool.description}`.slice(0, 500) },
+    refusal?.message,
+  );
+  c.header('PAYMENT-REQUIRED', encodePaymentRequiredHeader(required));
+  return apiErrorResponse(
+    c,
+    new ApiError(
+      'payment_required',
+      refusal?.message ?? 'this call is paid per call: send PAYMENT-SIGNATURE (x402 v2) or an API key',
+      refusal?.reason ?? 'payment_required',
+      {
+        ...refusal?.details,
+        amount: requirements.amount,
+        asset: requirements.asset,
+        network: requirements.network,
+        payTo: requirements.payTo,
+      },
+    ),
+  );
+}

@@ -1,0 +1,30 @@
+import { x402Facilitator } from '@x402/core/facilitator';
+import { type FacilitatorClient, HTTPFacilitatorClient } from '@x402/core/server';
+import { toFacilitatorEvmSigner } from '@x402/evm';
+import { registerExactEvmScheme } from '@x402/evm/exact/facilitator';
+import { createWalletClient, http, publicActions } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import type { Config } from '../config.js';
+
+export type X402Settings = NonNullable<Config['x402']>;
+
+/**
+ * What verifies and settles x402 payments: a facilitator over HTTP (its /verify and /settle), or
+ * the x402 project's own facilitator run in this process, which submits `transferWithAuthorization`
+ * itself from the settler key over CHAIN_RPC_URL (the key pays the gas, never the USDC).
+ */
+export function createFacilitator(settings: X402Settings): FacilitatorClient {
+  if (settings.settle.kind === 'facilitator') return new HTTPFacilitatorClient({ url: settings.settle.url });
+  const account = privateKeyToAccount(settings.settle.privateKey);
+  const wallet = createWalletClient({ account, transport: http(settings.settle.rpcUrl, { retryCount: 2, timeout: 15_000 }) }).extend(
+    publicActions,
+  );
+  // viem's typed-data and contract-call signatures are narrower than the x402 signer's generic ones
+  const signer = toFacilitatorEvmSigner({ ...wallet, address: account.address } as unknown as Parameters<typeof toFacilitatorEvmSigner>[0]);
+  const facilitator = registerExactEvmScheme(new x402Facilitator(), { signer, networks: settings.network });
+  return {
+    verify: (payload, requirements) => facilitator.verify(payload, requirements),
+    settle: (payload, requirements) => facilitator.settle(payload, requirements),
+    getSupported: async () => facilitator.getSupported() as Awaited<ReturnType<FacilitatorClient['getSupported']>>,
+  };
+}

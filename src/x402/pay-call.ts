@@ -1,0 +1,204 @@
+import { performance } from 'node:perf_hooks';
+import type { PaymentRequirements, SettleResponse } from '@x402/core/types';
+import { signInWallet } from '../auth/members.js';
+import { bookX402Payment, claimAuthorization, failClaim, releaseClaim } from '../billing/x402-payments.js';
+import { PaymentRefused, ToolInputError } from '../domain/errors.js';
+import { type Message, placedIn } from '../domain/task-model.js';
+import type { TaskRunContext } from '../tasks/context.js';
+import { failureOf, logPaidCall, logToolFailure, runWithDeadline, toolTimeoutMs } from '../tasks/run-tool.js';
+import { insertCompletedX402Task, insertFailedTask, type TaskRow, TaskRowSchema } from '../tasks/store.js';
+import { calledVersion, type ToolCall } from '../tasks/tool-call.js';
+import type { ToolAnswer } from '../tools/types.js';
+import type { ExactEvmPayment, X402Payments } from './payments.js';
+import { SettlementFailed } from './payments.js';
+
+/** What a call paid by x402 needs: no key and no organization; the payment's wallet decides whose the task is. */
+export interface X402CallContext extends Omit<TaskRunContext, 'orgId'> {
+  readonly x402: X402Payments;
+  /** the request that paid, named in the audit row of an organization made for a new wallet */
+  readonly requestId: string | null;
+}
+
+export type PaidCallOutcome =
+  /** answered, settled and booked */
+  | { outcome: 'completed'; task: TaskRow; receipt: SettleResponse }
+  /** the tool failed: nothing settled, the authorization released unused */
+  | { outcome: 'failed'; task: TaskRow }
+  /** answered, but the settlement failed: the answer is withheld, the task failed */
+  | { outcome: 'unsettled'; task: TaskRow; refusal: PaymentRefused; receipt: SettleResponse };
+
+/** Books written after the transfer settled are retried this many times: the money has moved. */
+const BOOK_ATTEMPTS = 5;
+
+/**
+ * One call paid with an x402 authorization (docs/adr/0023): verify it (nothing is claimed for a
+ * payment that does not verify); claim it, so it pays for this call only, on any instance; run the
+ * tool; and only when it answered, settle on-chain and book it (`x402_payment` + `charge`, and the
+ * provider's earning) with the completed task in one statement. A tool that fails releases the
+ * authorization unused; a settlement that fails withholds the answer and fails the task.
+ *
+ * The task belongs to the payer's organization: the one its wallet is a member of, or a new one it
+ * owns (as at a first sign-in), so it can sign in later and see the call.
+ */
+export async function payForCall({
+  ctx,
+  input,
+}: {
+  ctx: X402CallContext;
+  input: {
+    call: ToolCall;
+    /** the task's id (an A2A task named when payment was asked) */
+    taskId: string;
+    contextId: string;
+    history: Message[];
+    payment: ExactEvmPayment;
+    requirements: PaymentRequirements;
+  };
+}): Promise<PaidCallOutcome> {
+  const { call, payment, requirements } = input;
+  if (requirements.amount !== call.tool.costMicroUsdc.toString()) {
+    throw new PaymentRefused(
+      'INVALID_AMOUNT',
+      `the price of ${call.tool.name} is now ${call.tool.costMicroUsdc} base units, not the ${requirements.amount} offered: ask again`,
+    );
+  }
+  const verified = await ctx.x402.verify(payment, requirements);
+  const { membership } = await signInWallet(ctx.db, verified.payer, ctx.requestId);
+  const orgId = membership.orgId;
+  const authorization = payment.payload.authorization;
+  const claimId = await claimAuthorization(ctx.db, {
+    network: requirements.network,
+    asset: requirements.asset,
+    payer: verified.payer,
+    nonce: authorization.nonce,
+    amount: verified.amount,
+    orgId,
+    taskId: input.taskId,
+    tool: call.tool.name,
+  });
+  if (claimId === undefined) {
+    throw new PaymentRefused('DUPLICATE_NONCE', 'this authorization was used already (its nonce): sign a new one', 'nonce_claimed');
+  }
+  const runCtx = { ...ctx, orgId };
+  const task = {
+    id: input.taskId,
+    keyId: null,
+    contextId: input.contextId,
+    // the authorization is the call's idempotency: one task per nonce, which nothing else in the organization names
+    messageId: `x402:${authorization.nonce.toLowerCase()}`,
+    ...calledVersion(call, ctx.platformFeeBps),
+    arguments: call.rawArguments,
+    history: input.history,
+  };
+  const started = performance.now();
+  let result: ToolAnswer;
+  try {
+    result = await runWithDeadline(runCtx, call, task.id);
+  } catch (error) {
+    await releaseClaim(ctx.db, claimId);
+    const failure = failureOf(error, toolTimeoutMs(runCtx, call));
+    logToolFailure(runCtx, failure, error, task);
+    const failed = await writeFailed(runCtx, call, { ...task, orgId }, failure, started);
+    if (error instanceof ToolInputError) throw error.onTask(task.id);
+    return { outcome: 'failed', task: failed };
+  }
+  const durationMs = Math.round(performance.now() - started);
+  let receipt: SettleResponse;
+  try {
+    receipt = await ctx.x402.settle(payment, requirements);
+  } catch (error) {
+    if (!(error instanceof SettlementFailed)) throw error;
+    await failClaim(ctx.db, claimId, {
+      error: error.refusal.details.x402Reason ?? error.refusal.code,
+      transaction: error.receipt.transaction || undefined,
+    });
+    ctx.log.warn(
+      { task: task.id, code: error.refusal.code, reason: error.refusal.details.x402Reason },
+      'x402 settlement failed; answer withheld',
+    );
+    const failure = {
+      reason: 'settlement_failed',
+      message: `${error.refusal.message}; the answer is withheld and nothing was charged`,
+      details: { code: error.refusal.code },
+    };
+    const failed = await writeFailed(runCtx, call, { ...task, orgId }, failure, started);
+    return {
+      outcome: 'unsettled',
+      task: failed,
+      refusal: new PaymentRefused(error.refusal.code, failure.message, error.refusal.details.x402Reason, task.id),
+      receipt: error.receipt,
+    };
+  }
+  const booked = await bookSettled(runCtx, claimId, receipt, { ...task, result, durationMs });
+  ctx.observe.charged(call.tool.name, task.cost);
+  ctx.observe.toolCallEnded({ tool: call.tool.name, tier: call.tool.tier, outcome: 'completed', toolSeconds: durationMs / 1000 });
+  logPaidCall(runCtx, booked, durationMs);
+  return { outcome: 'completed', task: booked, receipt };
+}
+
+type X402Task = Parameters<typeof insertCompletedX402Task>[0];
+
+/**
+ * Books a settled payment. The transfer has happened: a statement that fails is tried again, and
+ * if it never succeeds the claim stays `claimed` with the transaction logged for the operator to
+ * book by hand (docs/adr/0023).
+ */
+async function bookSettled(ctx: TaskRunContext, claimId: bigint, receipt: SettleResponse, task: X402Task): Promise<TaskRow> {
+  const reason = `x402 ${receipt.network}:${receipt.transaction}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [row] = await ctx.db.rows(
+        TaskRowSchema,
+        bookX402Payment({ claimId, transaction: receipt.transaction, reason, taskWrite: insertCompletedX402Task(task) }),
+      );
+      if (!row) throw new Error('the claim of a settled x402 payment was not the call’s any more');
+      return { ...row, result: task.result };
+    } catch (error) {
+      ctx.log.error({ err: error, task: task.id, transaction: receipt.transaction, attempt }, 'x402 payment settled but not booked');
+      if (attempt >= BOOK_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
+async function writeFailed(
+  ctx: TaskRunContext,
+  call: ToolCall,
+  task: Omit<X402Task, 'result' | 'durationMs'> & { orgId: string; keyId: null },
+  failure: { reason: string; message: string; details?: Record<string, unknown> },
+  started: number,
+): Promise<TaskRow> {
+  const durationMs = Math.round(performance.now() - started);
+  const written = await insertFailedTask(ctx.db, task, { failure, durationMs });
+  if (!written) throw new Error('the failed task of an x402 call was not written');
+  ctx.observe.toolCallEnded({ tool: call.tool.name, tier: call.tool.tier, outcome: 'failed', toolSeconds: durationMs / 1000 });
+  const row: TaskRow = {
+    id: written.id,
+    org_id: written.org_id,
+    context_id: task.contextId,
+    message_id: task.messageId,
+    call_message_id: task.messageId,
+    tool: task.tool,
+    api_key_id: null,
+    arguments: task.arguments,
+    cost: task.cost,
+    state: 'failed',
+    result: null,
+    error: failure,
+    history: task.history,
+    duration_ms: durationMs,
+    tool_version: task.toolVersion,
+    deprecation_note: task.deprecationNote,
+    provider_org_id: task.providerOrgId,
+    provider_earning: task.providerEarning,
+    created_at: written.created_at,
+    updated_at: written.updated_at,
+  };
+  logPaidCall(ctx, row, durationMs);
+  return row;
+}
+
+/** The history of a call paid over HTTP: the call as an A2A client would have sent it. */
+export function paidCallHistory(message: Message, taskId: string, contextId: string): Message[] {
+  return [placedIn(message, taskId, contextId)];
+}
