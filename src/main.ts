@@ -189,7 +189,12 @@ async function main(): Promise<void> {
   // Last: whoever reads the banner may stop the gateway at once, so the signals are handled by now.
   const demoAccount = demo && (await getCreditAccount(db, demo.orgId));
   console.error(
-    startBanner(baseUrl, demo && { ...demo, available: demoAccount?.available ?? 0n, keyFile: demoKeyFile }, rateLimiter.store),
+    startBanner(
+      baseUrl,
+      demo && { ...demo, available: demoAccount?.available ?? 0n, keyFile: demoKeyFile },
+      rateLimiter.store,
+      config.x402,
+    ),
   );
 }
 

@@ -11,6 +11,7 @@ export function startBanner(
   baseUrl: string,
   demo: (DemoOrganization & { available: bigint; keyFile: string }) | undefined,
   rateLimits: RateLimitStore,
+  x402?: { network: string; payTo: string; settle: { kind: 'facilitator'; url: string } | { kind: 'self' } },
 ): string {
   const where = [
     '',
@@ -20,9 +21,20 @@ export function startBanner(
     `  agent card:  ${baseUrl}/.well-known/agent-card.json`,
     `  MCP:         ${baseUrl}/mcp (Streamable HTTP, Authorization: Bearer <api key>)`,
     `  rate limits: ${rateLimitsLine(rateLimits)}`,
+    `  x402:        ${x402Line(x402)}`,
     '',
   ];
   return [...where, ...(demo ? demoLines(baseUrl, demo) : firstOrganizationLines()), ''].join('\n');
+}
+
+/** Whether calls without a key may pay per call, and who settles; a facilitator is named by its origin only. */
+function x402Line(x402: Parameters<typeof startBanner>[3]): string {
+  if (!x402) return 'off; set TREASURY_ADDRESS and X402_FACILITATOR_URL (or X402_SETTLER_PRIVATE_KEY) to take per-call payments';
+  const by =
+    x402.settle.kind === 'facilitator'
+      ? `the facilitator at ${new URL(x402.settle.url).origin}`
+      : 'this gateway (X402_SETTLER_PRIVATE_KEY)';
+  return `calls without an API key pay per call to ${x402.payTo} on ${x402.network}, settled by ${by}`;
 }
 
 /** Where the counters live; a Redis is named by host and port only, never with the URL's credentials. */
