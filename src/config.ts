@@ -100,6 +100,7 @@ const configSchema = z
     X402_TOKEN_NAME: z.string().min(1).max(100).optional(),
     X402_TOKEN_VERSION: z.string().min(1).max(20).default('2'),
     X402_OFFER_TTL_S: z.coerce.number().int().min(10).max(86_400).default(600),
+    X402_PAYMENTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
     TOPUP_CONFIRMATIONS: z.coerce.number().int().min(1).max(1000).default(10),
     TOPUP_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
     TOPUP_START_BLOCK: z.coerce.bigint().nonnegative().optional(),
@@ -280,6 +281,8 @@ function x402Settings(env: {
   X402_TOKEN_NAME?: string;
   X402_TOKEN_VERSION: string;
   X402_OFFER_TTL_S: number;
+  X402_PAYMENTS_PER_MINUTE: number;
+  TRUST_PROXY: boolean;
 }) {
   const asset = env.USDC_ADDRESS ?? USDC_BY_CHAIN[env.CHAIN_ID];
   const tokenName = env.X402_TOKEN_NAME ?? USDC_DOMAIN_NAME_BY_CHAIN[env.CHAIN_ID];
@@ -301,6 +304,11 @@ function x402Settings(env: {
     rpcUrl: env.CHAIN_RPC_URL,
     // how long an A2A task waits for its payment
     offerTtlS: env.X402_OFFER_TTL_S,
+    // Each payment checked costs chain reads (or a facilitator's): one client address may send this
+    // many a minute (on every instance together when rate limits are shared through Redis).
+    paymentsPerMinute: env.X402_PAYMENTS_PER_MINUTE,
+    // behind a reverse proxy, the client is the first X-Forwarded-For address (TRUST_PROXY)
+    trustProxy: env.TRUST_PROXY,
   };
 }
 

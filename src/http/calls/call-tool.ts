@@ -183,7 +183,7 @@ export function toolCallRoutes(
         200,
       );
     },
-    payableWithoutKey(deps.x402),
+    payableWithoutKey(deps.x402, deps.rateLimiter),
     unlessPayingWithX402(requireApiKey(deps.keys, deps.clock, refuseRest)),
     unlessPayingWithX402(limitPaidCalls(deps.rateLimiter, refuseRest, deps.observe)),
   );

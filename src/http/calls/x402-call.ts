@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { decodePaymentSignatureHeader, encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
 import type { PaymentRequirements } from '@x402/core/types';
 import type { Context, MiddlewareHandler } from 'hono';
-import { bearerToken } from '../../auth/bearer.js';
 import { PaymentRefused } from '../../domain/errors.js';
 import type { Message } from '../../domain/task-model.js';
+import type { RateLimiter } from '../../limits/rate-limiter.js';
 import { readToolCall, type ToolCall } from '../../tasks/tool-call.js';
 import { toTaskView } from '../../tasks/view.js';
 import { paidCallHistory, payForCall, type X402CallContext } from '../../x402/pay-call.js';
@@ -12,19 +12,43 @@ import type { X402Payments } from '../../x402/payments.js';
 import { ApiError, apiErrorResponse } from '../api-errors.js';
 import type { AppEnv } from '../env.js';
 import type { PaidCallDeps } from '../paid-call-context.js';
+import { clientAddress, rateLimitHeaders } from '../rate-limit.js';
 
 /** A PAYMENT-SIGNATURE header is a few hundred bytes of base64; this bounds what is decoded. */
 const MAX_PAYMENT_HEADER = 8 * 1024;
 
 /**
  * Before a paid call's key check: a request with no Authorization header, on a gateway that takes
- * x402, is to be paid per call (docs/adr/0023); it skips the key check and the key's rate limits,
- * and the handler asks for (or takes) a payment instead.
+ * x402, is to be paid per call (docs/adr/0023); it skips the key check and the key's rate limits (a
+ * payment sent counts against its client address's limit instead), and the handler asks for, or
+ * takes, a payment.
  */
-export function payableWithoutKey(x402: X402Payments | undefined): MiddlewareHandler<AppEnv> {
+export function payableWithoutKey(x402: X402Payments | undefined, rateLimiter: RateLimiter): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (x402 && bearerToken(c.req.header('authorization')) === undefined && c.req.header('authorization') === undefined) {
+    if (x402 && c.req.header('authorization') === undefined) {
       c.set('payingWithX402', true);
+      // each payment checked costs chain reads: one client address sends so many a minute
+      const client = c.req.header('payment-signature') === undefined ? undefined : clientAddress(c, x402.settings.trustProxy);
+      if (client !== undefined) {
+        const decision = await rateLimiter.takeAll([
+          {
+            policy: 'x402-payment',
+            subject: `x402-payment:${client}`,
+            limit: { requests: x402.settings.paymentsPerMinute, windowSeconds: 60 },
+          },
+        ]);
+        for (const [name, value] of Object.entries(rateLimitHeaders(decision))) c.header(name, value);
+        if (!decision.allowed) {
+          throw new ApiError(
+            'rate_limited',
+            `too many x402 payments from this address; try again in ${decision.retryAfterSeconds} s`,
+            'payment_rate',
+            {
+              retryAfterSeconds: decision.retryAfterSeconds,
+            },
+          );
+        }
+      }
     }
     await next();
   };
