@@ -698,6 +698,8 @@ export const x402Payments = pgTable(
     /** the task the authorization pays (or paid) for */
     taskId: uuid('task_id').notNull(),
     tool: text('tool').notNull(),
+    /** the authorization's validBefore: past it, an authorization never submitted can never be */
+    validBefore: timestamp('valid_before', { withTimezone: true }).notNull(),
     /** the settling transaction's hash, once known */
     transaction: text('transaction'),
     /** why settlement failed */
@@ -708,6 +710,8 @@ export const x402Payments = pgTable(
   (t) => [
     uniqueIndex('x402_payments_authorization_uq').on(t.network, t.asset, t.payer, t.nonce),
     index('x402_payments_task_idx').on(t.taskId),
+    /** what reconciliation reads: claims whose outcome on-chain is not known yet */
+    index('x402_payments_unresolved_idx').on(t.updatedAt).where(sql`${t.status} in ('claimed', 'failed')`),
     check('x402_payments_amount_nonneg', sql`${t.amount} >= 0`),
   ],
 );

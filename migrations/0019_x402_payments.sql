@@ -22,6 +22,7 @@ CREATE TABLE "x402_payments" (
 	"org_id" uuid NOT NULL,
 	"task_id" uuid NOT NULL,
 	"tool" text NOT NULL,
+	"valid_before" timestamp with time zone NOT NULL,
 	"transaction" text,
 	"error" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
@@ -31,4 +32,5 @@ CREATE TABLE "x402_payments" (
 --> statement-breakpoint
 ALTER TABLE "x402_payments" ADD CONSTRAINT "x402_payments_org_id_organizations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organizations"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "x402_payments_authorization_uq" ON "x402_payments" USING btree ("network","asset","payer","nonce");--> statement-breakpoint
-CREATE INDEX "x402_payments_task_idx" ON "x402_payments" USING btree ("task_id");
+CREATE INDEX "x402_payments_task_idx" ON "x402_payments" USING btree ("task_id");--> statement-breakpoint
+CREATE INDEX "x402_payments_unresolved_idx" ON "x402_payments" USING btree ("updated_at") WHERE "x402_payments"."status" in ('claimed', 'failed');

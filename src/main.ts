@@ -31,6 +31,7 @@ import { startTaskWorker } from './tasks/worker.js';
 import { chatCompletions } from './tools/llm.js';
 import { createToolRegistry } from './tools/registry.js';
 import { startTracing } from './tracing/start.js';
+import { startClaimReconciliation } from './x402/reconcile.js';
 
 function readConfigOrExit(): Config {
   try {
@@ -76,6 +77,10 @@ async function main(): Promise<void> {
     : undefined;
   const observe = metrics ?? UNOBSERVED;
   const stopRecovery = startRecoveryLoop(db, log, config.recoveryIntervalMs);
+  // x402 claims whose transfer may have landed unbooked: the token says, and the payer is credited (docs/adr/0023)
+  const stopReconciliation = config.x402?.rpcUrl
+    ? startClaimReconciliation(db, chainClient(config.x402.rpcUrl), log, config.recoveryIntervalMs)
+    : async () => {};
   const inFlight = new InFlightRequests();
   const walletAuth = await openWalletAuth(db, config);
   const topUpReader = config.topUps && { client: chainClient(config.topUps.rpcUrl), chain: config.topUps.chain };
@@ -173,6 +178,7 @@ async function main(): Promise<void> {
       if (!(await leases.idle(config.shutdownGraceMs)))
         log.warn('held tasks still running at shutdown; another instance takes them over when their leases lapse');
       await stopRecovery();
+      await stopReconciliation();
       await stopWatcher();
       await rateLimiter.close();
       await db.close();

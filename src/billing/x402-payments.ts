@@ -25,14 +25,15 @@ const ClaimRow = z.object({ id: z.bigint() });
  */
 export async function claimAuthorization(
   db: Database,
-  input: Authorization & { amount: bigint; orgId: string; taskId: string; tool: string },
+  input: Authorization & { amount: bigint; orgId: string; taskId: string; tool: string; validBefore: bigint },
 ): Promise<bigint | undefined> {
   const [row] = await db.rows(
     ClaimRow,
     sql`
-    insert into x402_payments (network, asset, payer, nonce, amount, status, org_id, task_id, tool)
+    insert into x402_payments (network, asset, payer, nonce, amount, status, org_id, task_id, tool, valid_before)
     values (${input.network}, ${input.asset.toLowerCase()}, ${input.payer.toLowerCase()}, ${input.nonce.toLowerCase()},
-            ${input.amount}, 'claimed', ${input.orgId}, ${input.taskId}, ${input.tool})
+            ${input.amount}, 'claimed', ${input.orgId}, ${input.taskId}, ${input.tool},
+            to_timestamp(least(${input.validBefore.toString()}::numeric, 253402300799)))
     on conflict (network, asset, payer, nonce) do update
        set status = 'claimed', amount = excluded.amount, org_id = excluded.org_id, task_id = excluded.task_id,
            tool = excluded.tool, error = null, updated_at = now()
@@ -111,4 +112,77 @@ export function bookX402Payment(input: { claimId: bigint; transaction: string; r
         from work where work.cost > 0 and work.provider_org_id is not null
     )
     select * from work`;
+}
+
+const UnresolvedClaimRow = z.object({
+  id: z.bigint(),
+  asset: z.string(),
+  payer: z.string(),
+  nonce: z.string(),
+  /** past its validBefore: an authorization never submitted by then never will be */
+  expired: z.boolean(),
+});
+export type UnresolvedClaim = z.output<typeof UnresolvedClaimRow>;
+
+/**
+ * Claims whose transfer may have landed without books: `claimed` for longer than any call runs
+ * (its process died between the tool and the books), or `failed` (a settlement that timed out may
+ * still have landed). The longest unchecked first; each is touched, so the next batch moves on.
+ */
+export async function unresolvedClaims(db: Database, input: { claimedForMs: number; limit: number }): Promise<UnresolvedClaim[]> {
+  return db.rows(
+    UnresolvedClaimRow,
+    sql`
+    update x402_payments p set updated_at = now()
+      from (select id from x402_payments
+             where (status = 'claimed' and updated_at < now() - ${input.claimedForMs} * interval '1 millisecond')
+                or (status = 'failed' and updated_at < now() - interval '1 minute')
+             order by updated_at
+             limit ${input.limit}
+               for update skip locked) as due
+     where p.id = due.id
+ returning p.id, p.asset, p.payer, p.nonce, p.valid_before < now() as expired`,
+  );
+}
+
+/**
+ * A claim whose authorization was used on-chain but whose call was never answered and booked: the
+ * USDC is the treasury's, so the payer's organization is credited it, one `x402_payment` row
+ * moving its balance in the same statement, usable as prepaid credit. Nothing was charged, as no
+ * answer was delivered. Returns whether this statement did it (the claim was still unresolved).
+ */
+export async function creditUnansweredPayment(db: Database, claimId: bigint): Promise<boolean> {
+  const rows = await db.rows(
+    ClaimRow,
+    sql`
+    with claim as (
+      update x402_payments set status = 'settled', error = 'settled on-chain without an answer: credited to the payer', updated_at = now()
+       where id = ${claimId} and status in ('claimed', 'failed')
+   returning id, org_id, amount, task_id, network, transaction
+    ),
+    account as (
+      select c.org_id from credit_accounts c where c.org_id in (select org_id from claim) for update
+    ),
+    credited as (
+      update credit_accounts c set balance = c.balance + claim.amount, updated_at = now()
+        from claim join account using (org_id)
+       where c.org_id = claim.org_id
+   returning c.org_id
+    ),
+    entry as (
+      insert into ledger_entries (org_id, kind, amount, reserved_delta, task_id, reason)
+      select claim.org_id, 'x402_payment'::ledger_kind, claim.amount, 0, claim.task_id,
+             'x402 ' || claim.network || ':' || coalesce(claim.transaction, 'unknown transaction') || ', unanswered: credited'
+        from claim join credited using (org_id)
+    )
+    select id from claim`,
+  );
+  return rows.length > 0;
+}
+
+/** A claim whose authorization expired unused: nothing moved, and nothing can any more. */
+export async function closeExpiredClaim(db: Database, claimId: bigint): Promise<void> {
+  await db.run(
+    sql`update x402_payments set status = 'released', updated_at = now() where id = ${claimId} and status in ('claimed', 'failed') and valid_before < now()`,
+  );
 }

@@ -75,6 +75,7 @@ export async function payForCall({
     orgId,
     taskId: input.taskId,
     tool: call.tool.name,
+    validBefore: BigInt(authorization.validBefore),
   });
   if (claimId === undefined) {
     throw new PaymentRefused('DUPLICATE_NONCE', 'this authorization was used already (its nonce): sign a new one', 'nonce_claimed');
