@@ -1,3 +1,11 @@
+/*
+ * The a2a-x402 extension v0.2 (google-agentic-commerce/a2a-x402 spec/v0.2, docs/adr/0023), standalone
+ * flow: a call sent without an API key by a client that activated the extension is answered with a
+ * task in `input-required` asking for an x402 payment (an offer, kept in `x402_offers`); the
+ * client pays on that task with `payment-submitted`, and the call runs and settles through the same
+ * `payForCall` as a call paid over HTTP. The wire generations render the views this returns.
+ */
+
 import { randomUUID } from 'node:crypto';
 import type { PaymentRequirements, SettleResponse } from '@x402/core/types';
 import { InvalidInput, PaymentRefused, TaskNotFound, UnsupportedOperation } from '../domain/errors.js';
@@ -9,13 +17,6 @@ import { failOffer, findOffer, insertOffer, type Offer, offerTask, takeOffer } f
 import { type PaidCallOutcome, payForCall, type X402CallContext } from '../x402/pay-call.js';
 import { X402_META } from './x402-extension.js';
 
-/**
- * The a2a-x402 extension v0.2 (google-agentic-commerce/a2a-x402 spec/v0.2, docs/adr/0023), standalone
- * flow: a call sent without an API key by a client that activated the extension is answered with a
- * task in `input-required` asking for an x402 payment (an offer, kept in `x402_offers`); the
- * client pays on that task with `payment-submitted`, and the call runs and settles through the same
- * `payForCall` as a call paid over HTTP. The wire generations render the views this returns.
- */
 /** What an x402 send needs: a call paid per call, plus where the offer points and how long it stays open. */
 export interface X402SendContext extends X402CallContext {
   /** the A2A endpoint's URL: the resource a payment is for */
