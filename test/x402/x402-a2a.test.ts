@@ -401,6 +401,23 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient with X-A2A-Extensions', () => {
     expect(await ledgerOf(second.task.id)).toEqual([]);
   });
 
+  it('two payments sent at once for one task: one takes the offer and pays, the other is told the task takes no more messages', async () => {
+    const client = await connect();
+    const account = await payer();
+    const { task, required } = await offer(client);
+    const before = await balanceOf(treasury);
+    const answers = await Promise.all([
+      pay(client, task.id, await signPayment(account, required)),
+      pay(client, task.id, await signPayment(account, required)),
+    ]);
+    const completed = answers.filter((answer) => 'result' in answer && (answer.result as V03Task).status.state === 'completed');
+    const refused = answers.filter((answer) => 'error' in answer);
+    expect(completed).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect((refused[0] as { error: unknown }).error).toMatchObject({ code: -32004, data: { reason: 'task_not_accepting_input' } });
+    expect((await balanceOf(treasury)) - before).toBe(10_000n);
+  });
+
   it('a payload that is not an x402 payment fails the task with INVALID_SIGNATURE', async () => {
     const client = await connect();
     const { task } = await offer(client);
