@@ -418,6 +418,17 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient with X-A2A-Extensions', () => {
     expect((await balanceOf(treasury)) - before).toBe(10_000n);
   });
 
+  it('an offer past its time takes no payment and nothing is paid', async () => {
+    const client = await connect();
+    const account = await payer();
+    const { task, required } = await offer(client);
+    await suite.gateway.database.db.run(sql`update x402_offers set expires_at = now() - interval '1 second' where task_id = ${task.id}`);
+    const before = await balanceOf(account.address);
+    const late = await pay(client, task.id, await signPayment(account, required));
+    expect('error' in late && late.error).toMatchObject({ code: -32004, data: { reason: 'payment_offer_expired', taskId: task.id } });
+    expect(await balanceOf(account.address)).toBe(before);
+  });
+
   it('a payload that is not an x402 payment fails the task with INVALID_SIGNATURE', async () => {
     const client = await connect();
     const { task } = await offer(client);
