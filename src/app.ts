@@ -94,7 +94,7 @@ export function createApp(deps: AppDeps) {
   };
   // Per-call payments (docs/adr/0023), when a treasury and a way to settle are configured.
   const x402 = deps.config.x402 ? new X402Payments(deps.config.x402, createFacilitator(deps.config.x402)) : undefined;
-  const a2a = a2aEndpoint(paidCalls);
+  const a2a = a2aEndpoint({ ...paidCalls, x402, publicUrl: deps.config.publicUrl });
   const mcp = mcpEndpoint({
     ...paidCalls,
     cancellations: openMcpCancellations(deps.db),
@@ -123,6 +123,7 @@ export function createApp(deps: AppDeps) {
         topUpChain: deps.topUpReader?.chain,
         rateLimiter,
         catalogCallable: deps.config.secretsKey !== undefined,
+        x402: x402 !== undefined,
       }),
     )
     .use(

@@ -1,6 +1,7 @@
 import { displayUsdc } from '../tools/money.js';
 import { TIER_NAME, type ToolRegistry } from '../tools/registry.js';
 import type { ToolDefinition } from '../tools/types.js';
+import { X402_EXTENSION_URI } from './x402-extension.js';
 
 export const GATEWAY_VERSION = '0.1.0';
 
@@ -92,12 +93,30 @@ function cardSkills(tools: ToolRegistry): { skills: Skill[]; active: number } {
   return made;
 }
 
+/** What the card says beyond the tools: the extensions the gateway offers. */
+export interface CardOptions {
+  /** x402 per-call payments are taken: the a2a-x402 extension is declared */
+  x402?: boolean;
+}
+
+/**
+ * The a2a-x402 extension v0.2 (a2a/x402-flow.ts). Not required: a caller with an API key pays from
+ * its credits and need not activate it; one without a key activates it to pay per call.
+ */
+const X402_EXTENSION = {
+  uri: X402_EXTENSION_URI,
+  description:
+    'Pay per call with x402 (exact USDC, EIP-3009) instead of an API key: send a tool call without Authorization, activating this ' +
+    'extension (A2A-Extensions or X-A2A-Extensions), and pay the input-required task it answers.',
+  required: false,
+};
+
 /**
  * One card for both generations: A2A 1.0 clients read `supportedInterfaces` (and
  * `securityRequirements`), 0.3 clients read `url`, `preferredTransport` and `security`. The
  * security scheme carries the 0.3 `type` form and the 1.0 one-of form side by side.
  */
-export function buildAgentCard(baseUrl: string, tools: ToolRegistry): Record<string, unknown> {
+export function buildAgentCard(baseUrl: string, tools: ToolRegistry, options: CardOptions = {}): Record<string, unknown> {
   const endpoint = `${baseUrl}/a2a`;
   const { skills, active } = cardSkills(tools);
   const listed =
@@ -120,7 +139,12 @@ export function buildAgentCard(baseUrl: string, tools: ToolRegistry): Record<str
     protocolVersion: '0.3.0',
     provider: { organization: 'a2a-paygate', url: baseUrl },
     documentationUrl: `${baseUrl}/v1/tools`,
-    capabilities: { streaming: true, pushNotifications: true, stateTransitionHistory: false },
+    capabilities: {
+      streaming: true,
+      pushNotifications: true,
+      stateTransitionHistory: false,
+      ...(options.x402 ? { extensions: [X402_EXTENSION] } : {}),
+    },
     securitySchemes: {
       apiKey: {
         type: 'http',
@@ -140,14 +164,15 @@ export function buildAgentCard(baseUrl: string, tools: ToolRegistry): Record<str
 }
 
 /** The card's text last written for each tool table, with the catalog read and base URL it was written for. */
-const writtenCards = new WeakMap<ToolRegistry, { offered: readonly unknown[]; baseUrl: string; text: string }>();
+const writtenCards = new WeakMap<ToolRegistry, { offered: readonly unknown[]; baseUrl: string; x402: boolean; text: string }>();
 
-/** The card as JSON text, written once per catalog read and base URL: at 10,000 tools it is some 400 KB. */
-export function agentCardText(baseUrl: string, tools: ToolRegistry): string {
+/** The card as JSON text, written once per catalog read, base URL and options: at 10,000 tools it is some 400 KB. */
+export function agentCardText(baseUrl: string, tools: ToolRegistry, options: CardOptions = {}): string {
   const offered = tools.offered();
+  const x402 = options.x402 === true;
   const written = writtenCards.get(tools);
-  if (written?.offered === offered && written.baseUrl === baseUrl) return written.text;
-  const text = JSON.stringify(buildAgentCard(baseUrl, tools));
-  writtenCards.set(tools, { offered, baseUrl, text });
+  if (written?.offered === offered && written.baseUrl === baseUrl && written.x402 === x402) return written.text;
+  const text = JSON.stringify(buildAgentCard(baseUrl, tools, options));
+  writtenCards.set(tools, { offered, baseUrl, x402, text });
   return text;
 }

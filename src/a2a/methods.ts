@@ -41,34 +41,43 @@ import {
   v03SetPushParams,
   v03TaskIdParams,
 } from './v03.js';
+import { sendPayingWithX402, type X402SendContext } from './x402-flow.js';
 
 export interface A2AContext extends CallerContext {
   /** the A2A-Version header, if the client sent one */
   readonly a2aVersion: string | undefined;
 }
 
+/** A call paid per call with x402 (a2a-x402 extension): no API key, so no organization until it pays. */
+export interface X402A2AContext extends X402SendContext {
+  readonly a2aVersion: string | undefined;
+}
+
 type Method = RpcMethod<A2AContext>;
 
 /** A method not yet named: its name goes into its -32602 message. */
-type Unnamed = (name: string) => Method;
+type Unnamed<Ctx = A2AContext> = (name: string) => RpcMethod<Ctx>;
 
 /** A method whose params pass the A2A-Version check and `schema` before `run` gets them. */
-function method<Schema extends z.ZodType>(schema: Schema, run: (input: z.output<Schema>, ctx: A2AContext) => Promise<unknown>): Unnamed {
+function method<Schema extends z.ZodType, Ctx extends { readonly a2aVersion: string | undefined } = A2AContext>(
+  schema: Schema,
+  run: (input: z.output<Schema>, ctx: Ctx) => Promise<unknown>,
+): Unnamed<Ctx> {
   return (name) =>
-    rpcMethod((params: unknown, ctx: A2AContext) => {
+    rpcMethod((params: unknown, ctx: Ctx) => {
       checkVersion(ctx);
       return parseParams(schema, params, name);
     }, run);
 }
 
-function named(methods: Record<string, Unnamed>): Record<string, Method> {
+function named<Ctx = A2AContext>(methods: Record<string, Unnamed<Ctx>>): Record<string, RpcMethod<Ctx>> {
   return Object.fromEntries(Object.entries(methods).map(([name, unnamed]) => [name, unnamed(name)]));
 }
 
 /** Versions we speak, as major.minor (A2A-Version may carry a patch, which is ignored). */
 const SUPPORTED_VERSIONS = new Set(['0.3', '1.0']);
 
-function checkVersion(ctx: A2AContext): void {
+function checkVersion(ctx: { readonly a2aVersion: string | undefined }): void {
   if (ctx.a2aVersion === undefined || ctx.a2aVersion === '') return;
   const majorMinor = /^(\d+)\.(\d+)/.exec(ctx.a2aVersion.trim());
   if (!majorMinor || !SUPPORTED_VERSIONS.has(`${majorMinor[1]}.${majorMinor[2]}`)) {
@@ -257,6 +266,33 @@ export const streamingMethods: ReadonlySet<string> = new Set([
   'message/stream',
   'tasks/resubscribe',
 ]);
+
+/** A webhook is registered for an organization's task: a call paid per call has none until it pays. */
+function noPushWithX402(push: unknown): void {
+  if (push !== undefined) {
+    throw new UnsupportedOperation(
+      'push_needs_api_key',
+      'a webhook given with a send needs an API key; a call paid with x402 is answered in the response',
+    );
+  }
+}
+
+/**
+ * What a client that activated the a2a-x402 extension may send without an API key: a call, to be
+ * offered for payment, and the messages that pay for or decline it (a2a/x402-flow.ts). Each is
+ * answered with the task, in the caller's generation.
+ */
+export const x402Methods: Readonly<Record<string, RpcMethod<X402A2AContext>>> = named<X402A2AContext>({
+  SendMessage: method(v1SendParams, async (input, ctx: X402A2AContext) => {
+    noPushWithX402(input.configuration?.taskPushNotificationConfig);
+    const view = await sendPayingWithX402(ctx, { message: input.message, historyLength: input.configuration?.historyLength });
+    return { task: renderV1Task(view) };
+  }),
+  'message/send': method(v03SendParams, async (input, ctx: X402A2AContext) => {
+    noPushWithX402(input.configuration?.pushNotificationConfig);
+    return renderV03Task(await sendPayingWithX402(ctx, { message: input.message, historyLength: input.configuration?.historyLength }));
+  }),
+});
 
 /** Every JSON-RPC method the gateway answers, both protocol generations on one endpoint. */
 export const a2aMethods: Readonly<Record<string, Method>> = { ...v1Methods, ...v03Methods };

@@ -1,17 +1,21 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import type { Logger } from 'pino';
 import { errorGeneration, renderA2AError, rpcErrorOf } from '../a2a/errors.js';
-import { type A2AContext, a2aMethods, streamingMethods } from '../a2a/methods.js';
+import { a2aMethods, streamingMethods, type X402A2AContext, x402Methods } from '../a2a/methods.js';
+import { X402_EXTENSION_URI } from '../a2a/x402-extension.js';
 import type { KeyCache } from '../auth/key-cache.js';
 import { isDomainError } from '../domain/errors.js';
 import { stringifyJson } from '../domain/json-text.js';
 import type { Observer } from '../domain/observer.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
-import { type Dispatcher, handleRpcBody } from '../rpc/dispatch.js';
+import { type Dispatcher, handleRpcBody, type RpcMethod } from '../rpc/dispatch.js';
 import { idOf } from '../rpc/envelope.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
 import { isStreamedAnswer, type StreamedAnswer } from '../rpc/stream.js';
+import type { X402Payments } from '../x402/payments.js';
 import { type RefuseCall, requireApiKey } from './api-key-auth.js';
+import { baseUrlOf } from './base-url.js';
 import type { AppEnv } from './env.js';
 import { type PaidCallDeps, paidCallContext, requestObserver } from './paid-call-context.js';
 import { limitPaidCalls } from './paid-call-rate-limit.js';
@@ -22,16 +26,49 @@ export const MAX_BODY_BYTES = 100 * 1024;
 /** Every error leaves in the shape of the caller's generation, chosen from its A2A-Version header. */
 const renderFor = (c: Context<AppEnv>, error: RpcError) => renderA2AError(error, errorGeneration(c.req.header('a2a-version')));
 
-const dispatcher: Dispatcher<A2AContext> = {
-  methods: a2aMethods,
-  streamingMethods,
-  renderError: (error, ctx) => renderA2AError(error, errorGeneration(ctx.a2aVersion)),
-  answerFor: (error, request, ctx) => {
-    if (isDomainError(error)) return rpcErrorOf(error);
-    ctx.log.error({ err: error, method: request.method }, 'internal error');
-    return rpcErrors.internal(String(ctx.log.bindings().reqId ?? ''));
-  },
-};
+/** A dispatcher of `methods`: errors in the caller's generation, domain refusals mapped once, anything else logged and -32603. */
+function dispatcherOf<Ctx extends { readonly a2aVersion: string | undefined; readonly log: Logger }>(
+  methods: Readonly<Record<string, RpcMethod<Ctx>>>,
+  streaming: ReadonlySet<string>,
+): Dispatcher<Ctx> {
+  return {
+    methods,
+    streamingMethods: streaming,
+    renderError: (error, ctx) => renderA2AError(error, errorGeneration(ctx.a2aVersion)),
+    answerFor: (error, request, ctx) => {
+      if (isDomainError(error)) return rpcErrorOf(error);
+      ctx.log.error({ err: error, method: request.method }, 'internal error');
+      return rpcErrors.internal(String(ctx.log.bindings().reqId ?? ''));
+    },
+  };
+}
+
+const dispatcher = dispatcherOf(a2aMethods, streamingMethods);
+const x402Dispatcher = dispatcherOf(x402Methods, new Set());
+
+/** The headers a client activates extensions with: A2A 1.0's, and 0.3's (which the a2a-x402 spec names). */
+const EXTENSION_HEADERS = ['A2A-Extensions', 'X-A2A-Extensions'] as const;
+
+/** The extensions header that activates the a2a-x402 extension, when one does (a comma-separated list of URIs). */
+function x402Activation(c: Context<AppEnv>): (typeof EXTENSION_HEADERS)[number] | undefined {
+  return EXTENSION_HEADERS.find((name) => (c.req.header(name) ?? '').split(',').some((uri) => uri.trim() === X402_EXTENSION_URI));
+}
+
+/** Whether the body is one request of a method a call paid with x402 is sent with (a batch never is). */
+function isX402Send(body: string): boolean {
+  try {
+    const request: unknown = JSON.parse(body);
+    return (
+      typeof request === 'object' &&
+      request !== null &&
+      !Array.isArray(request) &&
+      typeof (request as { method?: unknown }).method === 'string' &&
+      Object.hasOwn(x402Methods, (request as { method: string }).method)
+    );
+  } catch {
+    return false;
+  }
+}
 
 const A2A_JSON = 'application/a2a+json';
 
@@ -82,13 +119,60 @@ function sendEvents(c: Context<AppEnv>, answer: StreamedAnswer) {
   });
 }
 
+/**
+ * A send without an Authorization header, from a client that activated the a2a-x402 extension, on a
+ * gateway that takes x402: answered here, paid per call (a2a/x402-flow.ts), the extension echoed in
+ * the header it came in. Everything else goes on to the key check, as before.
+ */
+function answerPayingWithX402(
+  deps: PaidCallDeps & { keys: KeyCache; observe: Observer; x402?: X402Payments; publicUrl?: string },
+): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const { x402 } = deps;
+    const activated = x402 ? x402Activation(c) : undefined;
+    if (!x402 || !activated || c.req.header('authorization') !== undefined || !isX402Send(c.get('body'))) return next();
+    c.header(activated, X402_EXTENSION_URI);
+    const ctx: X402A2AContext = {
+      db: deps.db,
+      tools: deps.tools,
+      log: c.get('log'),
+      toolTimeoutMs: deps.toolTimeoutMs,
+      taskDeadlineSlackMs: deps.taskDeadlineSlackMs,
+      leases: deps.leases,
+      charges: deps.charges,
+      observe: requestObserver(c, deps.observe, deps.keys),
+      settlement: deps.settlement,
+      platformFeeBps: deps.platformFeeBps,
+      clock: deps.clock,
+      x402,
+      requestId: c.get('requestId') ?? null,
+      resourceUrl: `${baseUrlOf(deps.publicUrl, c.req.url)}/a2a`,
+      offerTtlS: x402.settings.offerTtlS,
+      a2aVersion: c.req.header('a2a-version'),
+    };
+    const answer = await handleRpcBody(c.get('body'), x402Dispatcher, ctx);
+    if (isStreamedAnswer(answer)) return sendEvents(c, answer);
+    return sendJson(c, answer);
+  };
+}
+
 /** POST /a2a (and / for clients that post to the card's URL): JSON-RPC 2.0, both A2A generations. */
-export function a2aEndpoint(deps: PaidCallDeps & { keys: KeyCache; rateLimiter: RateLimiter; observe: Observer }) {
+export function a2aEndpoint(
+  deps: PaidCallDeps & {
+    keys: KeyCache;
+    rateLimiter: RateLimiter;
+    observe: Observer;
+    /** per-call payments, when the gateway takes them: the a2a-x402 extension is offered */
+    x402?: X402Payments;
+    publicUrl?: string;
+  },
+) {
   const { keys } = deps;
   const routes = new Hono<AppEnv>();
   const handler = routes.post(
     '/',
     bodyWithinLimit,
+    answerPayingWithX402(deps),
     requireApiKey(keys, deps.clock, refuseCall),
     limitPaidCalls(deps.rateLimiter, refuseCall, deps.observe),
     async (c) => {

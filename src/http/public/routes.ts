@@ -58,6 +58,8 @@ export function publicRoutes(deps: {
   rateLimiter: RateLimiter;
   /** whether catalog tools can be called here: SECRETS_KEY opens their upstream credentials */
   catalogCallable: boolean;
+  /** x402 per-call payments are taken: the card declares the a2a-x402 extension */
+  x402?: boolean;
 }) {
   const freshness = async () =>
     deps.indexedChainId === undefined ? null : ((await indexerFreshness(deps.db, deps.indexedChainId)) ?? null);
@@ -92,6 +94,8 @@ export function publicRoutes(deps: {
       }
     })
     .get('/.well-known/agent-card.json', (c) =>
-      c.body(agentCardText(baseUrlOf(deps.publicUrl, c.req.url), deps.tools), 200, { 'content-type': 'application/json' }),
+      c.body(agentCardText(baseUrlOf(deps.publicUrl, c.req.url), deps.tools, { x402: deps.x402 === true }), 200, {
+        'content-type': 'application/json',
+      }),
     );
 }
