@@ -31,7 +31,7 @@ import { startTaskWorker } from './tasks/worker.js';
 import { chatCompletions } from './tools/llm.js';
 import { createToolRegistry } from './tools/registry.js';
 import { startTracing } from './tracing/start.js';
-import { startClaimReconciliation } from './x402/reconcile.js';
+import { startX402Upkeep } from './x402/reconcile.js';
 
 function readConfigOrExit(): Config {
   try {
@@ -78,8 +78,8 @@ async function main(): Promise<void> {
   const observe = metrics ?? UNOBSERVED;
   const stopRecovery = startRecoveryLoop(db, log, config.recoveryIntervalMs);
   // x402 claims whose transfer may have landed unbooked: the token says, and the payer is credited (docs/adr/0023)
-  const stopReconciliation = config.x402?.rpcUrl
-    ? startClaimReconciliation(db, chainClient(config.x402.rpcUrl), log, config.recoveryIntervalMs)
+  const stopReconciliation = config.x402
+    ? startX402Upkeep(db, config.x402.rpcUrl ? chainClient(config.x402.rpcUrl) : undefined, log, config.recoveryIntervalMs)
     : async () => {};
   const inFlight = new InFlightRequests();
   const walletAuth = await openWalletAuth(db, config);

@@ -20,6 +20,7 @@ import type { AppEnv } from './env.js';
 import { type PaidCallDeps, paidCallContext, requestObserver } from './paid-call-context.js';
 import { limitPaidCalls } from './paid-call-rate-limit.js';
 import { readBody } from './read-body.js';
+import { takeX402Allowance } from './x402-rate-limit.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
 
@@ -125,13 +126,25 @@ function sendEvents(c: Context<AppEnv>, answer: StreamedAnswer) {
  * the header it came in. Everything else goes on to the key check, as before.
  */
 function answerPayingWithX402(
-  deps: PaidCallDeps & { keys: KeyCache; observe: Observer; x402?: X402Payments; publicUrl?: string },
+  deps: PaidCallDeps & { keys: KeyCache; rateLimiter: RateLimiter; observe: Observer; x402?: X402Payments; publicUrl?: string },
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const { x402 } = deps;
     const activated = x402 ? x402Activation(c) : undefined;
     if (!x402 || !activated || c.req.header('authorization') !== undefined || !isX402Send(c.get('body'))) return next();
     c.header(activated, X402_EXTENSION_URI);
+    // an offer is a stored row, a payment costs chain reads: one client address sends so many a minute
+    const decision = await takeX402Allowance(c, x402, deps.rateLimiter);
+    if (decision && !decision.allowed) {
+      return refuseCall(
+        c,
+        429,
+        new RpcError(RpcCode.CreditsOrUnsupported, 'Rate limited: too many x402 requests from this address', {
+          reason: 'payment_rate',
+          retryAfterSeconds: decision.retryAfterSeconds,
+        }),
+      );
+    }
     const ctx: X402A2AContext = {
       db: deps.db,
       tools: deps.tools,

@@ -81,3 +81,16 @@ export async function offerTask(db: Database, taskId: string): Promise<TaskRow |
   const [row] = await db.rows(TaskRowSchema, sql`select ${TASK_COLUMNS} from tasks where id = ${taskId}`);
   return row;
 }
+
+/** Offers kept this long past their expiry (an unpaid one answers `payment_offer_expired` meanwhile), then deleted. */
+const OFFER_RETENTION = sql`interval '1 day'`;
+
+/** Deletes offers long expired, paid or not: what a paid one led to is its task. Returns how many. */
+export async function purgeExpiredOffers(db: Database): Promise<number> {
+  const rows = await db.rows(
+    z.object({ task_id: z.string() }),
+    sql`delete from x402_offers where task_id = any(array(
+          select task_id from x402_offers where expires_at < now() - ${OFFER_RETENTION} limit 1000)) returning task_id`,
+  );
+  return rows.length;
+}

@@ -3,6 +3,7 @@ import { type Address, type Hex, type PublicClient, parseAbi } from 'viem';
 import { closeExpiredClaim, creditUnansweredPayment, unresolvedClaims } from '../billing/x402-payments.js';
 import type { Database } from '../db/client.js';
 import { repeat } from '../repeat.js';
+import { purgeExpiredOffers } from './offers.js';
 
 const AUTHORIZATION_STATE = parseAbi(['function authorizationState(address authorizer, bytes32 nonce) view returns (bool)']);
 
@@ -41,10 +42,16 @@ export async function reconcileClaims(
   return { credited, closed };
 }
 
-/** Reconciles now and then every `intervalMs`; returns a stop function. */
-export function startClaimReconciliation(db: Database, chain: PublicClient, log: Logger, intervalMs: number): () => Promise<void> {
+/**
+ * x402's upkeep, now and then every `intervalMs`: claims reconciled with the chain (when there is
+ * an RPC to ask), and long-expired A2A offers deleted. Returns a stop function.
+ */
+export function startX402Upkeep(db: Database, chain: PublicClient | undefined, log: Logger, intervalMs: number): () => Promise<void> {
   return repeat(
     async () => {
+      const purged = await purgeExpiredOffers(db);
+      if (purged > 0) log.debug({ purged }, 'expired x402 offers deleted');
+      if (!chain) return;
       const { credited, closed } = await reconcileClaims(db, chain);
       if (credited > 0) log.warn({ credited }, 'x402 payments settled without an answer were credited to their payers');
       if (closed > 0) log.info({ closed }, 'expired x402 claims closed');

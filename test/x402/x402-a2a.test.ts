@@ -54,6 +54,8 @@ function x402Settings(): NonNullable<Config['x402']> {
     settle: { kind: 'self', rpcUrl: chain.rpcUrl, privateKey: settlerKey },
     rpcUrl: chain.rpcUrl,
     offerTtlS: 600,
+    paymentsPerMinute: 1_000,
+    trustProxy: false,
   };
 }
 

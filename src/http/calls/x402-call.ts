@@ -12,7 +12,7 @@ import type { X402Payments } from '../../x402/payments.js';
 import { ApiError, apiErrorResponse } from '../api-errors.js';
 import type { AppEnv } from '../env.js';
 import type { PaidCallDeps } from '../paid-call-context.js';
-import { clientAddress, rateLimitHeaders } from '../rate-limit.js';
+import { takeX402Allowance } from '../x402-rate-limit.js';
 
 /** A PAYMENT-SIGNATURE header is a few hundred bytes of base64; this bounds what is decoded. */
 const MAX_PAYMENT_HEADER = 8 * 1024;
@@ -27,27 +27,17 @@ export function payableWithoutKey(x402: X402Payments | undefined, rateLimiter: R
   return async (c, next) => {
     if (x402 && c.req.header('authorization') === undefined) {
       c.set('payingWithX402', true);
-      // each payment checked costs chain reads: one client address sends so many a minute
-      const client = c.req.header('payment-signature') === undefined ? undefined : clientAddress(c, x402.settings.trustProxy);
-      if (client !== undefined) {
-        const decision = await rateLimiter.takeAll([
+      // a payment checked costs chain reads: one client address sends so many a minute
+      const decision = c.req.header('payment-signature') === undefined ? undefined : await takeX402Allowance(c, x402, rateLimiter);
+      if (decision && !decision.allowed) {
+        throw new ApiError(
+          'rate_limited',
+          `too many x402 payments from this address; try again in ${decision.retryAfterSeconds} s`,
+          'payment_rate',
           {
-            policy: 'x402-payment',
-            subject: `x402-payment:${client}`,
-            limit: { requests: x402.settings.paymentsPerMinute, windowSeconds: 60 },
+            retryAfterSeconds: decision.retryAfterSeconds,
           },
-        ]);
-        for (const [name, value] of Object.entries(rateLimitHeaders(decision))) c.header(name, value);
-        if (!decision.allowed) {
-          throw new ApiError(
-            'rate_limited',
-            `too many x402 payments from this address; try again in ${decision.retryAfterSeconds} s`,
-            'payment_rate',
-            {
-              retryAfterSeconds: decision.retryAfterSeconds,
-            },
-          );
-        }
+        );
       }
     }
     await next();
