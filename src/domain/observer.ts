@@ -8,6 +8,13 @@
 /** How a paid call ended: its tool answered, it failed (no charge), it was refused before it ran, or canceled. */
 export type ToolCallOutcome = 'completed' | 'failed' | 'refused' | 'canceled';
 
+/**
+ * What became of an x402 payment sent for a call: settled (and booked), refused before its tool
+ * ran (with the a2a-x402 code), released (the tool failed: nothing settled), or unsettled (the
+ * settlement failed: the answer withheld).
+ */
+export type X402Outcome = 'settled' | 'refused' | 'released' | 'unsettled';
+
 /** A webhook delivery: posted, failed and to be retried, or failed for the last time. */
 export type PushOutcome = 'delivered' | 'failed' | 'gave_up';
 
@@ -32,6 +39,8 @@ export interface Observer {
   pushDelivered(outcome: PushOutcome): void;
   /** this process credited a top-up of `microUsdc` */
   toppedUp(microUsdc: bigint): void;
+  /** an x402 payment this process took ended so; `microUsdc` is what a settled one moved to the treasury */
+  x402Payment(outcome: X402Outcome, microUsdc?: bigint): void;
 }
 
 /** Observes nothing: tests that do not count, and a gateway run with METRICS=off. */
@@ -42,4 +51,5 @@ export const UNOBSERVED: Observer = {
   toolRunning: () => {},
   pushDelivered: () => {},
   toppedUp: () => {},
+  x402Payment: () => {},
 };

@@ -109,6 +109,17 @@ export function createGatewayMetrics(options: { processMetrics?: boolean; source
     help: 'Micro-USDC of on-chain top-ups this process credited to organizations',
     registers: [registry],
   });
+  const x402Payments = new Counter({
+    name: 'paygate_x402_payments_total',
+    help: 'x402 payments sent for calls without an API key, by outcome (settled, refused before the tool ran, released as the tool failed, unsettled as settlement failed)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const x402Settled = new Counter({
+    name: 'paygate_x402_settled_micro_usdc_total',
+    help: 'Micro-USDC of x402 payments this process settled to the treasury and booked',
+    registers: [registry],
+  });
   readAtScrape(
     registry,
     'paygate_push_backlog',
@@ -159,5 +170,9 @@ export function createGatewayMetrics(options: { processMetrics?: boolean; source
     toolRunning: (change) => (change > 0 ? toolsRunning.inc() : toolsRunning.dec()),
     pushDelivered: (outcome) => pushDeliveries.inc({ outcome }),
     toppedUp: (microUsdc) => toppedUp.inc(Number(microUsdc)),
+    x402Payment: (outcome, microUsdc) => {
+      x402Payments.inc({ outcome });
+      if (outcome === 'settled' && microUsdc !== undefined) x402Settled.inc(Number(microUsdc));
+    },
   };
 }

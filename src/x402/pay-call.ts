@@ -40,7 +40,16 @@ const BOOK_ATTEMPTS = 5;
  * The task belongs to the payer's organization: the one its wallet is a member of, or a new one it
  * owns (as at a first sign-in), so it can sign in later and see the call.
  */
-export async function payForCall({
+export async function payForCall(request: Parameters<typeof payOnce>[0]): Promise<PaidCallOutcome> {
+  try {
+    return await payOnce(request);
+  } catch (error) {
+    if (error instanceof PaymentRefused) request.ctx.observe.x402Payment('refused');
+    throw error;
+  }
+}
+
+async function payOnce({
   ctx,
   input,
 }: {
@@ -97,6 +106,7 @@ export async function payForCall({
     result = await runWithDeadline(runCtx, call, task.id);
   } catch (error) {
     await releaseClaim(ctx.db, claimId);
+    ctx.observe.x402Payment('released');
     const failure = failureOf(error, toolTimeoutMs(runCtx, call));
     logToolFailure(runCtx, failure, error, task);
     const failed = await writeFailed(runCtx, call, { ...task, orgId }, failure, started);
@@ -109,6 +119,7 @@ export async function payForCall({
     receipt = await ctx.x402.settle(payment, requirements);
   } catch (error) {
     if (!(error instanceof SettlementFailed)) throw error;
+    ctx.observe.x402Payment('unsettled');
     await failClaim(ctx.db, claimId, {
       error: error.refusal.details.x402Reason ?? error.refusal.code,
       transaction: error.receipt.transaction || undefined,
@@ -131,6 +142,7 @@ export async function payForCall({
     };
   }
   const booked = await bookSettled(runCtx, claimId, receipt, { ...task, result, durationMs });
+  ctx.observe.x402Payment('settled', task.cost);
   ctx.observe.charged(call.tool.name, task.cost);
   ctx.observe.toolCallEnded({ tool: call.tool.name, tier: call.tool.tier, outcome: 'completed', toolSeconds: durationMs / 1000 });
   logPaidCall(runCtx, booked, durationMs);
