@@ -84,8 +84,11 @@ export async function payForCall({
     id: input.taskId,
     keyId: null,
     contextId: input.contextId,
-    // the authorization is the call's idempotency: one task per nonce, which nothing else in the organization names
-    messageId: `x402:${authorization.nonce.toLowerCase()}`,
+    // One task per offer of the authorization, not per nonce: a call whose tool failed released the
+    // claim and left a failed task, and the same authorization may then pay for a call that answers.
+    // Its task must not meet that one's (org, message_id): the insert, after the transfer settled,
+    // would fail and leave the payment unbooked. The claim (x402_payments) is what pays once per nonce.
+    messageId: `x402:${authorization.nonce.toLowerCase()}:${input.taskId}`,
     ...calledVersion(call, ctx.platformFeeBps),
     arguments: call.rawArguments,
     history: input.history,
