@@ -116,7 +116,7 @@ export async function payForCall({
       transaction: error.receipt.transaction || undefined,
     });
     ctx.log.warn(
-      { task: task.id, code: error.refusal.code, reason: error.refusal.details.x402Reason },
+      { task: task.id, code: error.refusal.code, reason: error.refusal.details.x402Reason, detail: error.refusal.message },
       'x402 settlement failed; answer withheld',
     );
     const failure = {

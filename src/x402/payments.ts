@@ -164,7 +164,10 @@ export class X402Payments {
     }
     if (settled.success) return settled;
     const refusal = await this.refusal(payment, settled.errorReason, settled.errorMessage, 'SETTLEMENT_FAILED');
-    throw new SettlementFailed(refusal, { ...settled, success: false, network: requirements.network as SettleResponse['network'] });
+    // the receipt the client gets: never the facilitator's errorMessage (viem's whole error: the
+    // settler's address, the calldata with the payer's signature, an RPC URL with its credentials)
+    const { errorMessage: _told, ...receipt } = settled;
+    throw new SettlementFailed(refusal, { ...receipt, success: false, network: requirements.network as SettleResponse['network'] });
   }
 
   private asPayload(payment: ExactEvmPayment, requirements: PaymentRequirements): PaymentPayload {
@@ -180,7 +183,7 @@ export class X402Payments {
     const text = reason ?? 'unknown';
     const mapped = CODE_OF_REASON.find(([pattern]) => pattern.test(text))?.[1];
     const code = mapped ?? (await this.diagnose(payment)) ?? otherwise;
-    return new PaymentRefused(code, `the payment was refused: ${message ?? text}`.slice(0, 500), text);
+    return new PaymentRefused(code, `the payment was refused: ${plainMessage(message) ?? text}`, text);
   }
 
   private async diagnose(payment: ExactEvmPayment): Promise<PaymentErrorCode | undefined> {
@@ -219,6 +222,20 @@ export class SettlementFailed extends Error {
 
 function failedReceipt(requirements: PaymentRequirements, errorReason: string): SettleResponse {
   return { success: false, errorReason, transaction: '', network: requirements.network as SettleResponse['network'] };
+}
+
+/**
+ * What of a facilitator's message a client (and the payer's task) may be told: its first line,
+ * without URLs (an RPC URL carries its credentials) or long hex (calldata, signatures), bounded.
+ * The x402 SDK passes viem's whole error text on, which names all of those on the lines after.
+ */
+export function plainMessage(message: string | undefined): string | undefined {
+  const line = message
+    ?.split('\n', 1)[0]
+    ?.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[url]')
+    .replace(/0x[0-9a-f]{41,}/gi, '0x…')
+    .trim();
+  return line ? line.slice(0, 200) : undefined;
 }
 
 /** A facilitator's failure, said without its details (a URL with credentials, a stack). */

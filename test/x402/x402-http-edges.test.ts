@@ -1,6 +1,6 @@
 import { decodePaymentResponseHeader } from '@x402/core/http';
 import { sql } from 'drizzle-orm';
-import { generatePrivateKey } from 'viem/accounts';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
@@ -134,5 +134,69 @@ describe('a gateway whose settler has gas', () => {
 
     const task = await suite.gateway.app.request(`/v1/tasks/${taskId}`, { headers });
     expect(task.status).toBe(200);
+  });
+});
+
+describe('a gateway whose settler has no ETH for gas: every settlement fails', () => {
+  const key = generatePrivateKey(); // never funded
+  const suite = useSeededGateway({
+    listen: true,
+    gateway: () => ({ x402: x402Settings(kit, { kind: 'self', rpcUrl: kit.chain.rpcUrl, privateKey: key }), rpcUrl: kit.chain.rpcUrl }),
+  });
+
+  it('the answer is withheld: 402 with PAYMENT-RESPONSE (success false), the task failed settlement_failed, nothing booked, the claim failed, the USDC untouched', async () => {
+    const account = await payer(kit);
+    const accepted = await askedFor(suite.baseUrl, CALL, { agentId: 3 });
+    const signature = await signPayment(kit, account, accepted);
+    const treasuryBefore = await balanceOf(kit, kit.treasury);
+    const response = await post(suite.baseUrl, CALL, { agentId: 3 }, { 'payment-signature': signature });
+    expect(response.status).toBe(402);
+    const receipt = decodePaymentResponseHeader(response.headers.get('payment-response') ?? '');
+    expect(receipt).toMatchObject({ success: false, network: 'eip155:31337' });
+    const text = await response.text();
+    const body = JSON.parse(text) as { error: { code: string; message: string; details: { code: string; taskId: string } } };
+    expect(body).not.toHaveProperty('result');
+    expect(body.error).toMatchObject({ code: 'payment_required', details: { code: 'SETTLEMENT_FAILED' } });
+    // the tool answered (agent 3's summary) but none of it is in the 402
+    expect(text).not.toContain('agent_id');
+
+    const db = suite.gateway.database.db;
+    const orgId = await orgOf(db, account);
+    expect(orgId).toBeDefined();
+    const tasks = await db.rows(TaskRow, sql`select id, org_id, state, result, error from tasks where org_id = ${orgId}`);
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]).toMatchObject({
+      id: body.error.details.taskId,
+      state: 'failed',
+      result: null,
+      error: { reason: 'settlement_failed' },
+    });
+    expect(await ledgerOfTask(db, tasks[0]!.id)).toEqual([]);
+    const [claim] = await paymentsOf(db, account);
+    expect(claim).toMatchObject({ status: 'failed', transaction: null });
+    expect(await balanceOf(kit, account.address)).toBe(1_000_000n);
+    expect(await balanceOf(kit, kit.treasury)).toBe(treasuryBefore);
+
+    // the failed claim is never taken again: the same authorization is refused, whatever the chain says of it
+    const again = await post(suite.baseUrl, CALL, { agentId: 3 }, { 'payment-signature': signature });
+    expect(again.status).toBe(402);
+    expect(await again.json()).toMatchObject({ error: { details: { code: 'DUPLICATE_NONCE' } } });
+  });
+
+  it("what the client is told of a failed settlement names neither the chain's RPC URL nor the settler's address", async () => {
+    const account = await payer(kit);
+    const accepted = await askedFor(suite.baseUrl, CALL, { agentId: 3 });
+    const response = await post(suite.baseUrl, CALL, { agentId: 3 }, { 'payment-signature': await signPayment(kit, account, accepted) });
+    expect(response.status).toBe(402);
+    const told = `${await response.text()} ${JSON.stringify(decodePaymentResponseHeader(response.headers.get('payment-response') ?? ''))}`;
+    const { port } = new URL(kit.chain.rpcUrl);
+    expect(told).not.toContain(port);
+    expect(told.toLowerCase()).not.toContain(privateKeyToAccount(key).address.toLowerCase().slice(2));
+    // nor does the task the payer's organization can read
+    const [task] = await suite.gateway.database.db.rows(
+      z.object({ error: z.unknown() }),
+      sql`select error from tasks where org_id = ${await orgOf(suite.gateway.database.db, account)}`,
+    );
+    expect(JSON.stringify(task?.error)).not.toContain(port);
   });
 });
