@@ -1,5 +1,5 @@
 import type { FacilitatorClient } from '@x402/core/server';
-import type { PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse } from '@x402/core/types';
+import type { PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse, VerifyResponse } from '@x402/core/types';
 import { type Address, erc20Abi, type Hex, type PublicClient, parseAbi } from 'viem';
 import { z } from 'zod';
 import { chainClient } from '../chain/client.js';
@@ -138,6 +138,10 @@ export class X402Payments {
       );
     }
     const verified = await this.facilitator.verify(this.asPayload(payment, requirements), requirements).catch((error: unknown) => {
+      // a facilitator that answers an invalid payment with a 4xx and its verify response: the client throws that as a VerifyError
+      if (isFacilitatorAnswer<VerifyResponse>(error, 'VerifyError', 'invalidReason')) {
+        return { isValid: false, invalidReason: error.invalidReason, invalidMessage: error.invalidMessage, payer: error.payer };
+      }
       throw new PaymentRefused(
         'SETTLEMENT_FAILED',
         `the payment could not be verified: ${facilitatorTrouble(error)}`,
@@ -157,10 +161,22 @@ export class X402Payments {
     try {
       settled = await this.facilitator.settle(this.asPayload(payment, requirements), requirements);
     } catch (error) {
-      throw new SettlementFailed(
-        new PaymentRefused('SETTLEMENT_FAILED', `the payment could not be settled: ${facilitatorTrouble(error)}`, 'settle_unavailable'),
-        failedReceipt(requirements, 'settle_unavailable'),
-      );
+      // a 4xx with its settle response (a SettleError): its reason, and the transaction it may have sent, are kept
+      if (isFacilitatorAnswer<SettleResponse>(error, 'SettleError', 'errorReason')) {
+        settled = {
+          success: false,
+          errorReason: error.errorReason,
+          errorMessage: error.errorMessage,
+          transaction: error.transaction ?? '',
+          network: requirements.network as SettleResponse['network'],
+          payer: error.payer,
+        };
+      } else {
+        throw new SettlementFailed(
+          new PaymentRefused('SETTLEMENT_FAILED', `the payment could not be settled: ${facilitatorTrouble(error)}`, 'settle_unavailable'),
+          failedReceipt(requirements, 'settle_unavailable'),
+        );
+      }
     }
     if (settled.success) return settled;
     const refusal = await this.refusal(payment, settled.errorReason, settled.errorMessage, 'SETTLEMENT_FAILED');
@@ -236,6 +252,20 @@ export function plainMessage(message: string | undefined): string | undefined {
     .replace(/0x[0-9a-f]{41,}/gi, '0x…')
     .trim();
   return line ? line.slice(0, 200) : undefined;
+}
+
+/**
+ * Whether `error` is the x402 HTTP facilitator client's VerifyError or SettleError: a facilitator
+ * that answered with a 4xx or 5xx and a verify or settle response. Told apart by name and field, not
+ * by class: @x402/core ships CJS and ESM builds, whose classes differ.
+ */
+function isFacilitatorAnswer<T>(error: unknown, name: string, field: string): error is Error & Partial<T> {
+  return (
+    error instanceof Error &&
+    error.name === name &&
+    field in error &&
+    typeof (error as unknown as Record<string, unknown>)[field] === 'string'
+  );
 }
 
 /** A facilitator's failure, said without its details (a URL with credentials, a stack). */
