@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { PaymentRequirements, SettleResponse } from '@x402/core/types';
 import { signInWallet } from '../auth/members.js';
-import { bookX402Payment, claimAuthorization, failClaim, releaseClaim } from '../billing/x402-payments.js';
+import { bookX402Payment, claimAuthorization, failClaim, markSettledNotBooked, releaseClaim } from '../billing/x402-payments.js';
 import { PaymentRefused, ToolInputError } from '../domain/errors.js';
 import { type Message, placedIn } from '../domain/task-model.js';
 import type { TaskRunContext } from '../tasks/context.js';
@@ -143,8 +143,8 @@ type X402Task = Parameters<typeof insertCompletedX402Task>[0];
 
 /**
  * Books a settled payment. The transfer has happened: a statement that fails is tried again, and
- * if it never succeeds the claim stays `claimed` with the transaction logged for the operator to
- * book by hand (docs/adr/0023).
+ * if it never succeeds the claim stays `claimed`, its transaction noted on it (`settled_not_booked`)
+ * and logged, for the operator to book by hand (docs/adr/0023).
  */
 async function bookSettled(ctx: TaskRunContext, claimId: bigint, receipt: SettleResponse, task: X402Task): Promise<TaskRow> {
   const reason = `x402 ${receipt.network}:${receipt.transaction}`;
@@ -158,7 +158,15 @@ async function bookSettled(ctx: TaskRunContext, claimId: bigint, receipt: Settle
       return { ...row, result: task.result };
     } catch (error) {
       ctx.log.error({ err: error, task: task.id, transaction: receipt.transaction, attempt }, 'x402 payment settled but not booked');
-      if (attempt >= BOOK_ATTEMPTS) throw error;
+      if (attempt >= BOOK_ATTEMPTS) {
+        await markSettledNotBooked(ctx.db, claimId, receipt.transaction).catch((marking: unknown) =>
+          ctx.log.error(
+            { err: marking, claim: claimId.toString(), transaction: receipt.transaction },
+            'x402 claim not marked settled_not_booked',
+          ),
+        );
+        throw error;
+      }
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
   }

@@ -200,3 +200,48 @@ describe('a gateway whose settler has no ETH for gas: every settlement fails', (
     expect(JSON.stringify(task?.error)).not.toContain(port);
   });
 });
+
+describe('a settled payment whose books cannot be written', () => {
+  const key = generatePrivateKey();
+  beforeAll(async () => {
+    await fundSettler(kit, key);
+  });
+  const suite = useSeededGateway({
+    listen: true,
+    gateway: () => ({ x402: x402Settings(kit, { kind: 'self', rpcUrl: kit.chain.rpcUrl, privateKey: key }), rpcUrl: kit.chain.rpcUrl }),
+  });
+
+  it('is left claimed with its transaction and settled_not_booked on the claim, never taken again, the ledger untouched', async () => {
+    const db = suite.gateway.database.db;
+    // every completed task of an x402 call is refused: the booking statement fails each time it is tried
+    await db.run(sql`create function refuse_x402_task() returns trigger language plpgsql as $$
+      begin
+        if new.message_id like 'x402:%' and new.state = 'completed' then raise exception 'books refused by the test'; end if;
+        return new;
+      end $$`);
+    await db.run(sql`create trigger refuse_x402_task before insert on tasks for each row execute function refuse_x402_task()`);
+    try {
+      const account = await payer(kit);
+      const accepted = await askedFor(suite.baseUrl, CALL, { agentId: 3 });
+      const signature = await signPayment(kit, account, accepted);
+      const response = await post(suite.baseUrl, CALL, { agentId: 3 }, { 'payment-signature': signature });
+      expect(response.status).toBe(500);
+      // the transfer happened (the known hole this marks for the operator): the claim says which one
+      expect(await balanceOf(kit, account.address)).toBe(1_000_000n - PRICE);
+      const [claim] = await paymentsOf(db, account);
+      expect(claim).toMatchObject({ status: 'claimed', error: 'settled_not_booked' });
+      expect(claim?.transaction).toMatch(/^0x[0-9a-f]{64}$/);
+      const orgId = await orgOf(db, account);
+      const [rows] = await db.rows(
+        z.object({ n: z.bigint() }),
+        sql`select count(*)::int8 as n from ledger_entries where org_id = ${orgId}`,
+      );
+      expect(rows?.n).toBe(0n);
+      const again = await post(suite.baseUrl, CALL, { agentId: 3 }, { 'payment-signature': signature });
+      expect(again.status).toBe(402);
+    } finally {
+      await db.run(sql`drop trigger refuse_x402_task on tasks`);
+      await db.run(sql`drop function refuse_x402_task()`);
+    }
+  });
+});
