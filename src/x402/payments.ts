@@ -149,7 +149,14 @@ export class X402Payments {
       );
     });
     if (!verified.isValid) throw await this.refusal(payment, verified.invalidReason, verified.invalidMessage, 'INVALID_SIGNATURE');
-    return { payment, payer: (verified.payer ?? authorization.from).toLowerCase(), amount: BigInt(authorization.value) };
+    // The payer is the authorization's `from`: the token keys its nonces by it and moves its USDC. A
+    // facilitator naming another would have the claim keyed, and the call booked, to a wallet that
+    // neither signed nor pays.
+    const payer = authorization.from.toLowerCase();
+    if (verified.payer !== undefined && verified.payer.toLowerCase() !== payer) {
+      throw new PaymentRefused('INVALID_SIGNATURE', 'the facilitator found a payer other than the authorization’s from', 'payer_mismatch');
+    }
+    return { payment, payer, amount: BigInt(authorization.value) };
   }
 
   /**

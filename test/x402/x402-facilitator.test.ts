@@ -3,9 +3,11 @@ import { x402Facilitator } from '@x402/core/facilitator';
 import { decodePaymentResponseHeader } from '@x402/core/http';
 import { toFacilitatorEvmSigner } from '@x402/evm';
 import { registerExactEvmScheme } from '@x402/evm/exact/facilitator';
+import { sql } from 'drizzle-orm';
 import { createWalletClient, http, publicActions } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { type LoopbackServer, listenOnLoopback } from '../helpers/loopback.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
 import {
@@ -39,7 +41,9 @@ const PRICE = 10_000n;
  * a transaction whose outcome it does not know (nothing is sent here); `down` a settle answered 503
  * with no settle response.
  */
-type Mode = 'ok' | 'status' | 'pending' | 'down';
+type Mode = 'ok' | 'status' | 'pending' | 'down' | 'other-payer';
+/** what `other-payer` says paid: a wallet that signed nothing */
+const OTHER_PAYER = privateKeyToAccount(generatePrivateKey()).address;
 const PENDING_TX = `0x${'7e'.repeat(32)}`;
 let mode: Mode = 'ok';
 const requests: { path: string; body: unknown }[] = [];
@@ -65,6 +69,7 @@ beforeAll(async () => {
         if (req.method === 'GET' && req.url === '/supported') return answer(200, await facilitator.getSupported());
         if (req.method === 'POST' && req.url === '/verify' && body) {
           const verified = await facilitator.verify(body.paymentPayload, body.paymentRequirements);
+          if (mode === 'other-payer') return answer(200, { ...verified, payer: OTHER_PAYER });
           return answer(mode === 'status' && !verified.isValid ? 400 : 200, verified);
         }
         if (req.method === 'POST' && req.url === '/settle' && mode === 'pending') {
@@ -185,4 +190,21 @@ describe('settle: facilitator', () => {
       expect(await balanceOf(kit, account.address)).toBe(1_000_000n);
     },
   );
+
+  it("a facilitator naming a payer other than the authorization's from is refused: nothing claimed, no organization made for that wallet", async () => {
+    mode = 'other-payer';
+    const account = await payer(kit);
+    const accepted = await askedFor(suite.baseUrl, CALL, { agentId: 3 });
+    const response = await post(suite.baseUrl, CALL, { agentId: 3 }, { 'payment-signature': await signPayment(kit, account, accepted) });
+    expect(response.status).toBe(402);
+    expect(await response.json()).toMatchObject({ error: { details: { code: 'INVALID_SIGNATURE', x402Reason: 'payer_mismatch' } } });
+    const db = suite.gateway.database.db;
+    expect(await paymentsOf(db, account)).toEqual([]);
+    const [members] = await db.rows(
+      z.object({ n: z.bigint() }),
+      sql`select count(*)::int8 as n from org_members where address = ${OTHER_PAYER.toLowerCase()}`,
+    );
+    expect(members?.n).toBe(0n);
+    expect(await balanceOf(kit, account.address)).toBe(1_000_000n);
+  });
 });
