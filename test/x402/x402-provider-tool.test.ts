@@ -41,13 +41,6 @@ describe("a provider's catalog tool paid with x402", () => {
   const settler = generatePrivateKey();
   let upstream: LoopbackServer & { received: Received[] };
   let provider: NewOrganization;
-  beforeAll(async () => {
-    await fundSettler(kit, settler);
-    upstream = await startRecordingUpstream((request, res) => {
-      if (request.path === '/fail') return answerJson(res, 502, { error: 'down' });
-      answerJson(res, 200, { echo: (JSON.parse(request.body) as { arguments: unknown }).arguments });
-    });
-  });
   afterAll(async () => {
     await upstream?.close();
   });
@@ -86,6 +79,11 @@ describe("a provider's catalog tool paid with x402", () => {
   }
 
   beforeAll(async () => {
+    await fundSettler(kit, settler);
+    upstream = await startRecordingUpstream((request, res) => {
+      if (request.path === '/fail') return answerJson(res, 502, { error: 'down' });
+      answerJson(res, 200, { echo: (JSON.parse(request.body) as { arguments: unknown }).arguments });
+    });
     provider = await suite.gateway.createOrg({ name: 'provider', credits: 0n });
     await register('quickQuote', '/run');
     await register('brokenQuote', '/fail');

@@ -65,7 +65,7 @@ describe('two gateway instances on one PostgreSQL database racing one PAYMENT-SI
       const statuses = answers.map((answer) => answer.status).sort();
       expect(statuses, JSON.stringify(answers)).toEqual([200, 402]);
       const refused = answers.find((answer) => answer.status === 402);
-      decidedBy.push((refused?.body as { error: { details: { x402Reason?: string } } }).error.details.x402Reason ?? '');
+      decidedBy.push((refused?.body as { error?: { details?: { x402Reason?: string } } } | undefined)?.error?.details?.x402Reason ?? '');
       expect(refused?.body).toMatchObject({ error: { reason: 'duplicate_nonce', details: { code: 'DUPLICATE_NONCE' } } });
 
       expect((await balanceOf(kit, kit.treasury)) - before).toBe(PRICE);
