@@ -60,6 +60,19 @@ export async function failClaim(db: Database, claimId: bigint, input: { error: s
 }
 
 /**
+ * Notes on a claim whose transfer settled but whose books could not be written (bookX402Payment
+ * failed every time): the transaction, and `settled_not_booked`, so the operator finds it by query,
+ * not only in the logs. The claim stays `claimed`: it is never taken again, and booking it later
+ * is the operator's (docs/adr/0023).
+ */
+export async function markSettledNotBooked(db: Database, claimId: bigint, transaction: string): Promise<void> {
+  await db.run(
+    sql`update x402_payments set transaction = ${transaction}, error = 'settled_not_booked', updated_at = now()
+         where id = ${claimId} and status = 'claimed'`,
+  );
+}
+
+/**
  * The books of a settled x402 call, ONE statement: the claim becomes `settled` with its
  * transaction, `taskWrite` records the call's task completed (read from `settled_claim`), and the
  * payer's organization gets an `x402_payment` row crediting what the call's `charge` row beside it

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { PaymentRequirements, SettleResponse } from '@x402/core/types';
 import { signInWallet } from '../auth/members.js';
-import { bookX402Payment, claimAuthorization, failClaim, releaseClaim } from '../billing/x402-payments.js';
+import { bookX402Payment, claimAuthorization, failClaim, markSettledNotBooked, releaseClaim } from '../billing/x402-payments.js';
 import { PaymentRefused, ToolInputError } from '../domain/errors.js';
 import { type Message, placedIn } from '../domain/task-model.js';
 import type { TaskRunContext } from '../tasks/context.js';
@@ -94,8 +94,11 @@ async function payOnce({
     id: input.taskId,
     keyId: null,
     contextId: input.contextId,
-    // the authorization is the call's idempotency: one task per nonce, which nothing else in the organization names
-    messageId: `x402:${authorization.nonce.toLowerCase()}`,
+    // One task per offer of the authorization, not per nonce: a call whose tool failed released the
+    // claim and left a failed task, and the same authorization may then pay for a call that answers.
+    // Its task must not meet that one's (org, message_id): the insert, after the transfer settled,
+    // would fail and leave the payment unbooked. The claim (x402_payments) is what pays once per nonce.
+    messageId: `x402:${authorization.nonce.toLowerCase()}:${input.taskId}`,
     ...calledVersion(call, ctx.platformFeeBps),
     arguments: call.rawArguments,
     history: input.history,
@@ -125,7 +128,7 @@ async function payOnce({
       transaction: error.receipt.transaction || undefined,
     });
     ctx.log.warn(
-      { task: task.id, code: error.refusal.code, reason: error.refusal.details.x402Reason },
+      { task: task.id, code: error.refusal.code, reason: error.refusal.details.x402Reason, detail: error.refusal.message },
       'x402 settlement failed; answer withheld',
     );
     const failure = {
@@ -153,8 +156,8 @@ type X402Task = Parameters<typeof insertCompletedX402Task>[0];
 
 /**
  * Books a settled payment. The transfer has happened: a statement that fails is tried again, and
- * if it never succeeds the claim stays `claimed` with the transaction logged for the operator to
- * book by hand (docs/adr/0023).
+ * if it never succeeds the claim stays `claimed`, its transaction noted on it (`settled_not_booked`)
+ * and logged, for the operator to book by hand (docs/adr/0023).
  */
 async function bookSettled(ctx: TaskRunContext, claimId: bigint, receipt: SettleResponse, task: X402Task): Promise<TaskRow> {
   const reason = `x402 ${receipt.network}:${receipt.transaction}`;
@@ -168,7 +171,15 @@ async function bookSettled(ctx: TaskRunContext, claimId: bigint, receipt: Settle
       return { ...row, result: task.result };
     } catch (error) {
       ctx.log.error({ err: error, task: task.id, transaction: receipt.transaction, attempt }, 'x402 payment settled but not booked');
-      if (attempt >= BOOK_ATTEMPTS) throw error;
+      if (attempt >= BOOK_ATTEMPTS) {
+        await markSettledNotBooked(ctx.db, claimId, receipt.transaction).catch((marking: unknown) =>
+          ctx.log.error(
+            { err: marking, claim: claimId.toString(), transaction: receipt.transaction },
+            'x402 claim not marked settled_not_booked',
+          ),
+        );
+        throw error;
+      }
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
   }

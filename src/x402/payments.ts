@@ -1,5 +1,5 @@
 import type { FacilitatorClient } from '@x402/core/server';
-import type { PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse } from '@x402/core/types';
+import type { PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse, VerifyResponse } from '@x402/core/types';
 import { type Address, erc20Abi, type Hex, type PublicClient, parseAbi } from 'viem';
 import { z } from 'zod';
 import { chainClient } from '../chain/client.js';
@@ -138,6 +138,10 @@ export class X402Payments {
       );
     }
     const verified = await this.facilitator.verify(this.asPayload(payment, requirements), requirements).catch((error: unknown) => {
+      // a facilitator that answers an invalid payment with a 4xx and its verify response: the client throws that as a VerifyError
+      if (isFacilitatorAnswer<VerifyResponse>(error, 'VerifyError', 'invalidReason')) {
+        return { isValid: false, invalidReason: error.invalidReason, invalidMessage: error.invalidMessage, payer: error.payer };
+      }
       throw new PaymentRefused(
         'SETTLEMENT_FAILED',
         `the payment could not be verified: ${facilitatorTrouble(error)}`,
@@ -145,7 +149,14 @@ export class X402Payments {
       );
     });
     if (!verified.isValid) throw await this.refusal(payment, verified.invalidReason, verified.invalidMessage, 'INVALID_SIGNATURE');
-    return { payment, payer: (verified.payer ?? authorization.from).toLowerCase(), amount: BigInt(authorization.value) };
+    // The payer is the authorization's `from`: the token keys its nonces by it and moves its USDC. A
+    // facilitator naming another would have the claim keyed, and the call booked, to a wallet that
+    // neither signed nor pays.
+    const payer = authorization.from.toLowerCase();
+    if (verified.payer !== undefined && verified.payer.toLowerCase() !== payer) {
+      throw new PaymentRefused('INVALID_SIGNATURE', 'the facilitator found a payer other than the authorization’s from', 'payer_mismatch');
+    }
+    return { payment, payer, amount: BigInt(authorization.value) };
   }
 
   /**
@@ -157,14 +168,29 @@ export class X402Payments {
     try {
       settled = await this.facilitator.settle(this.asPayload(payment, requirements), requirements);
     } catch (error) {
-      throw new SettlementFailed(
-        new PaymentRefused('SETTLEMENT_FAILED', `the payment could not be settled: ${facilitatorTrouble(error)}`, 'settle_unavailable'),
-        failedReceipt(requirements, 'settle_unavailable'),
-      );
+      // a 4xx with its settle response (a SettleError): its reason, and the transaction it may have sent, are kept
+      if (isFacilitatorAnswer<SettleResponse>(error, 'SettleError', 'errorReason')) {
+        settled = {
+          success: false,
+          errorReason: error.errorReason,
+          errorMessage: error.errorMessage,
+          transaction: error.transaction ?? '',
+          network: requirements.network as SettleResponse['network'],
+          payer: error.payer,
+        };
+      } else {
+        throw new SettlementFailed(
+          new PaymentRefused('SETTLEMENT_FAILED', `the payment could not be settled: ${facilitatorTrouble(error)}`, 'settle_unavailable'),
+          failedReceipt(requirements, 'settle_unavailable'),
+        );
+      }
     }
     if (settled.success) return settled;
     const refusal = await this.refusal(payment, settled.errorReason, settled.errorMessage, 'SETTLEMENT_FAILED');
-    throw new SettlementFailed(refusal, { ...settled, success: false, network: requirements.network as SettleResponse['network'] });
+    // the receipt the client gets: never the facilitator's errorMessage (viem's whole error: the
+    // settler's address, the calldata with the payer's signature, an RPC URL with its credentials)
+    const { errorMessage: _told, ...receipt } = settled;
+    throw new SettlementFailed(refusal, { ...receipt, success: false, network: requirements.network as SettleResponse['network'] });
   }
 
   private asPayload(payment: ExactEvmPayment, requirements: PaymentRequirements): PaymentPayload {
@@ -180,7 +206,7 @@ export class X402Payments {
     const text = reason ?? 'unknown';
     const mapped = CODE_OF_REASON.find(([pattern]) => pattern.test(text))?.[1];
     const code = mapped ?? (await this.diagnose(payment)) ?? otherwise;
-    return new PaymentRefused(code, `the payment was refused: ${message ?? text}`.slice(0, 500), text);
+    return new PaymentRefused(code, `the payment was refused: ${plainMessage(message) ?? text}`, text);
   }
 
   private async diagnose(payment: ExactEvmPayment): Promise<PaymentErrorCode | undefined> {
@@ -219,6 +245,34 @@ export class SettlementFailed extends Error {
 
 function failedReceipt(requirements: PaymentRequirements, errorReason: string): SettleResponse {
   return { success: false, errorReason, transaction: '', network: requirements.network as SettleResponse['network'] };
+}
+
+/**
+ * What of a facilitator's message a client (and the payer's task) may be told: its first line,
+ * without URLs (an RPC URL carries its credentials) or long hex (calldata, signatures), bounded.
+ * The x402 SDK passes viem's whole error text on, which names all of those on the lines after.
+ */
+export function plainMessage(message: string | undefined): string | undefined {
+  const line = message
+    ?.split('\n', 1)[0]
+    ?.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[url]')
+    .replace(/0x[0-9a-f]{41,}/gi, '0x…')
+    .trim();
+  return line ? line.slice(0, 200) : undefined;
+}
+
+/**
+ * Whether `error` is the x402 HTTP facilitator client's VerifyError or SettleError: a facilitator
+ * that answered with a 4xx or 5xx and a verify or settle response. Told apart by name and field, not
+ * by class: @x402/core ships CJS and ESM builds, whose classes differ.
+ */
+function isFacilitatorAnswer<T>(error: unknown, name: string, field: string): error is Error & Partial<T> {
+  return (
+    error instanceof Error &&
+    error.name === name &&
+    field in error &&
+    typeof (error as unknown as Record<string, unknown>)[field] === 'string'
+  );
 }
 
 /** A facilitator's failure, said without its details (a URL with credentials, a stack). */
