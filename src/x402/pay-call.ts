@@ -71,6 +71,7 @@ async function payOnce({
       `the price of ${call.tool.name} is now ${call.tool.costMicroUsdc} base units, not the ${requirements.amount} offered: ask again`,
     );
   }
+  requireValidThroughCall(payment, call, ctx);
   const verified = await ctx.x402.verify(payment, requirements);
   const { membership } = await signInWallet(ctx.db, verified.payer, ctx.requestId);
   const orgId = membership.orgId;
@@ -152,12 +153,32 @@ async function payOnce({
   return { outcome: 'completed', task: booked, receipt };
 }
 
+/** What settling takes past the tool's answer, the facilitator's own 6 s included. */
+const SETTLE_MARGIN_S = 30;
+
+/**
+ * An authorization that would expire before the call could have answered and been settled is
+ * refused before the tool runs: otherwise its answer would be made, then withheld when settlement
+ * fails. x402 clients sign for the requirements' maxTimeoutSeconds, which leaves a minute more.
+ */
+function requireValidThroughCall(payment: ExactEvmPayment, call: ToolCall, ctx: X402CallContext): void {
+  const needed = Math.ceil(Date.now() / 1000 + (call.tool.timeoutMs ?? ctx.toolTimeoutMs) / 1000 + SETTLE_MARGIN_S);
+  const validBefore = BigInt(payment.payload.authorization.validBefore);
+  if (validBefore < BigInt(needed)) {
+    throw new PaymentRefused(
+      'EXPIRED_PAYMENT',
+      `the authorization expires before this call could answer and be settled: sign one valid until at least ${new Date(needed * 1000).toISOString()}`,
+      'valid_before_too_soon',
+    );
+  }
+}
+
 type X402Task = Parameters<typeof insertCompletedX402Task>[0];
 
 /**
  * Books a settled payment. The transfer has happened: a statement that fails is tried again, and
  * if it never succeeds the claim stays `claimed`, its transaction noted on it (`settled_not_booked`)
- * and logged, for the operator to book by hand (docs/adr/0023).
+ * and logged; reconciliation (reconcile.ts) then credits the payer what moved (docs/adr/0023).
  */
 async function bookSettled(ctx: TaskRunContext, claimId: bigint, receipt: SettleResponse, task: X402Task): Promise<TaskRow> {
   const reason = `x402 ${receipt.network}:${receipt.transaction}`;

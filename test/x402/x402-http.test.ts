@@ -217,6 +217,8 @@ describe('errors: nothing settles', () => {
     };
     expect(await reasonOf(await sign({ value: 9_999n }))).toBe('INVALID_AMOUNT');
     expect(await reasonOf(await sign({ validBefore: BigInt(Math.floor(Date.now() / 1000) - 10) }))).toBe('EXPIRED_PAYMENT');
+    // valid for 15 s: enough for the facilitator (6 s), not for a call of up to 10 s and its settlement
+    expect(await reasonOf(await sign({ validBefore: BigInt(Math.floor(Date.now() / 1000) + 15) }))).toBe('EXPIRED_PAYMENT');
     expect(await reasonOf(await sign({ signer: await chain.fundedWallet() }))).toBe('INVALID_SIGNATURE');
     expect(await reasonOf('not base64 at all')).toBe('INVALID_SIGNATURE');
   });

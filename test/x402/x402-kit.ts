@@ -57,6 +57,8 @@ export function x402Settings(kit: X402Chain, settle: NonNullable<Config['x402']>
     settle,
     rpcUrl: kit.chain.rpcUrl,
     offerTtlS: 600,
+    paymentsPerMinute: 10_000,
+    trustProxy: false,
   };
 }
 
