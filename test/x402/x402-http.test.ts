@@ -179,23 +179,29 @@ describe('errors: nothing settles', () => {
     expect(await tokenRead('balanceOf', [account.address])).toBe(before);
   });
 
-  it('an authorization of the wrong amount is INVALID_AMOUNT; one past its time EXPIRED_PAYMENT; a bad signature INVALID_SIGNATURE', async () => {
+  it('each refusal has its a2a-x402 code: INVALID_AMOUNT, EXPIRED_PAYMENT, NETWORK_MISMATCH, INVALID_RECIPIENT, INVALID_SIGNATURE', async () => {
     const account = await payer();
     const first = await post('/v1/tools/getReputationSummary/call', { agentId: 3 });
     const required = decodePaymentRequiredHeader(first.headers.get('payment-required') ?? '') as PaymentRequired;
     const accepted = required.accepts[0]!;
-    const sign = async (overrides: { value?: bigint; validBefore?: bigint; signer?: LocalAccount }) => {
+    const sign = async (overrides: { value?: bigint; validBefore?: bigint; signer?: LocalAccount; chainId?: number; to?: Address }) => {
       const signed = await signTransferAuthorization({
         token,
         account: overrides.signer ?? account,
         from: account.address,
-        to: treasury,
+        to: overrides.to ?? treasury,
+        ...(overrides.chainId === undefined ? {} : { chainId: overrides.chainId }),
         value: overrides.value ?? 10_000n,
         ...(overrides.validBefore === undefined ? {} : { validBefore: overrides.validBefore }),
       });
       return encodePaymentSignatureHeader({
         x402Version: 2,
-        accepted: { ...accepted, amount: (overrides.value ?? 10_000n).toString() },
+        accepted: {
+          ...accepted,
+          amount: (overrides.value ?? 10_000n).toString(),
+          ...(overrides.chainId === undefined ? {} : { network: `eip155:${overrides.chainId}` }),
+          ...(overrides.to === undefined ? {} : { payTo: overrides.to }),
+        },
         payload: {
           signature: signed.signature,
           authorization: {
@@ -221,5 +227,10 @@ describe('errors: nothing settles', () => {
     expect(await reasonOf(await sign({ validBefore: BigInt(Math.floor(Date.now() / 1000) + 15) }))).toBe('EXPIRED_PAYMENT');
     expect(await reasonOf(await sign({ signer: await chain.fundedWallet() }))).toBe('INVALID_SIGNATURE');
     expect(await reasonOf('not base64 at all')).toBe('INVALID_SIGNATURE');
+    // signed for Base: another network than the one asked
+    expect(await reasonOf(await sign({ chainId: 8453 }))).toBe('NETWORK_MISMATCH');
+    expect(await reasonOf(await sign({ to: account.address }))).toBe('INVALID_RECIPIENT');
+    // none of these moved anything
+    expect(await tokenRead('balanceOf', [account.address])).toBe(1_000_000n);
   });
 });
