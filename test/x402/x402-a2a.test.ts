@@ -403,6 +403,30 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient with X-A2A-Extensions', () => {
     expect(await ledgerOf(second.task.id)).toEqual([]);
   });
 
+  it('a settlement that fails (the settler has no gas) withholds the answer: failed, SETTLEMENT_FAILED, nothing paid or booked', async () => {
+    const client = await connect();
+    const account = await payer();
+    const { task, required } = await offer(client);
+    const payload = await signPayment(account, required);
+    const settler = privateKeyToAccount(settlerKey).address;
+    await chain.testClient.setBalance({ address: settler, value: 0n });
+    try {
+      const failed = resultTask(await pay(client, task.id, payload));
+      expect(failed.status.state).toBe('failed');
+      expect(failed.status.message?.metadata).toMatchObject({
+        'x402.payment.status': 'payment-failed',
+        'x402.payment.error': 'SETTLEMENT_FAILED',
+        'x402.payment.receipts': [{ success: false, network: NETWORK }],
+      });
+      expect(failed.artifacts ?? []).toEqual([]);
+      expect(JSON.stringify(failed)).not.toContain(settler.slice(2).toLowerCase());
+    } finally {
+      await chain.testClient.setBalance({ address: settler, value: 10n ** 20n });
+    }
+    expect(await balanceOf(account.address)).toBe(1_000_000n);
+    expect(await ledgerOf(task.id)).toEqual([]);
+  });
+
   it('two payments sent at once for one task: one takes the offer and pays, the other is told the task takes no more messages', async () => {
     const client = await connect();
     const account = await payer();
