@@ -100,6 +100,7 @@ export function createApp(deps: AppDeps) {
     cancellations: openMcpCancellations(deps.db),
     publicUrl: deps.config.publicUrl,
     allowedOrigins: deps.config.mcp?.allowedOrigins ?? [],
+    x402: x402 !== undefined,
   });
   // An OpenAPIHono: the REST routers mounted on it bring their definitions, which /openapi.json is generated from.
   const app = new OpenAPIHono<AppEnv>();

@@ -91,6 +91,8 @@ export function mcpEndpoint(
     cancellations: McpCancellations;
     publicUrl: string | undefined;
     allowedOrigins: readonly string[];
+    /** x402 per-call payments are taken: the agent card resource declares the a2a-x402 extension */
+    x402: boolean;
   },
 ) {
   const notPosted = (c: Context<AppEnv>) => {
@@ -151,6 +153,7 @@ export function mcpEndpoint(
       ctx: paidCallContext(c, deps, observe),
       sessionId,
       baseUrl: baseUrlOf(deps.publicUrl, c.req.url),
+      x402: deps.x402,
       requestId: c.get('requestId'),
       cancellations: deps.cancellations,
       limitCall: async () => {

@@ -62,13 +62,13 @@ export function priceList(key: CallingKey, tools: ToolRegistry): Record<string, 
 /** A resource's contents, or undefined for a URI that names none. */
 export function readResource(
   uri: string,
-  input: { key: CallingKey; tools: ToolRegistry; baseUrl: string },
+  input: { key: CallingKey; tools: ToolRegistry; baseUrl: string; x402: boolean },
 ): ReadResourceResult | undefined {
   if (uri === PRICE_LIST_URI) {
     return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(priceList(input.key, input.tools)) }] };
   }
   if (uri === AGENT_CARD_URI) {
-    return { contents: [{ uri, mimeType: 'application/json', text: agentCardText(input.baseUrl, input.tools) }] };
+    return { contents: [{ uri, mimeType: 'application/json', text: agentCardText(input.baseUrl, input.tools, { x402: input.x402 }) }] };
   }
   return undefined;
 }

@@ -73,6 +73,8 @@ export interface McpRequestContext {
   sessionId: string | undefined;
   /** the gateway's base URL, for the agent card */
   baseUrl: string;
+  /** x402 per-call payments are taken: the agent card declares the a2a-x402 extension */
+  x402: boolean;
   /** the HTTP request's id, told with an internal error so the operator can find its log line */
   requestId: string;
   cancellations: McpCancellations;
@@ -168,7 +170,7 @@ export function mcpServer(request: McpRequestContext): Server {
   server.setRequestHandler(
     ReadResourceRequestSchema,
     guarded((read) => {
-      const contents = readResource(read.params.uri, { key: ctx.key, tools: ctx.tools, baseUrl: request.baseUrl });
+      const contents = readResource(read.params.uri, { key: ctx.key, tools: ctx.tools, baseUrl: request.baseUrl, x402: request.x402 });
       const uri = read.params.uri.slice(0, 200);
       if (!contents) throw new McpProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri });
       return contents;

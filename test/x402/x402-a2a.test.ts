@@ -26,6 +26,7 @@ import { z } from 'zod';
 import { X402_EXTENSION_URI } from '../../src/a2a/x402-extension.js';
 import type { Config } from '../../src/config.js';
 import { deployTestUsdc, type LocalChain, startLocalChain, type TestToken, usdcArtifact } from '../helpers/chain.js';
+import { connectMcp } from '../helpers/mcp-client.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
 
 let chain: LocalChain;
@@ -124,6 +125,16 @@ describe('the card and the callers the extension leaves alone', () => {
       capabilities: { extensions?: { uri: string; required: boolean }[] };
     };
     expect(card.capabilities.extensions).toEqual([expect.objectContaining({ uri: X402_EXTENSION_URI, required: false })]);
+    // the same card as an MCP host reads it
+    const org = await suite.gateway.createOrg({ credits: 0n });
+    const mcp = await connectMcp(suite.baseUrl, { apiKey: org.apiKey.key });
+    try {
+      const { contents } = await mcp.readResource({ uri: 'a2a-paygate://agent-card' });
+      const text = contents[0] && 'text' in contents[0] ? contents[0].text : '';
+      expect(JSON.parse(text).capabilities.extensions).toEqual([expect.objectContaining({ uri: X402_EXTENSION_URI })]);
+    } finally {
+      await mcp.close();
+    }
   });
 
   const call = (headers: Record<string, string>) =>
