@@ -17,7 +17,7 @@ import type { X402Payments } from '../x402/payments.js';
 import { type RefuseCall, requireApiKey } from './api-key-auth.js';
 import { baseUrlOf } from './base-url.js';
 import type { AppEnv } from './env.js';
-import { type PaidCallDeps, paidCallContext, requestObserver } from './paid-call-context.js';
+import { type PaidCallDeps, paidCallContext, requestObserver, x402CallContext } from './paid-call-context.js';
 import { limitPaidCalls } from './paid-call-rate-limit.js';
 import { readBody } from './read-body.js';
 import { takeX402Allowance } from './x402-rate-limit.js';
@@ -146,19 +146,7 @@ function answerPayingWithX402(
       );
     }
     const ctx: X402A2AContext = {
-      db: deps.db,
-      tools: deps.tools,
-      log: c.get('log'),
-      toolTimeoutMs: deps.toolTimeoutMs,
-      taskDeadlineSlackMs: deps.taskDeadlineSlackMs,
-      leases: deps.leases,
-      charges: deps.charges,
-      observe: requestObserver(c, deps.observe, deps.keys),
-      settlement: deps.settlement,
-      platformFeeBps: deps.platformFeeBps,
-      clock: deps.clock,
-      x402,
-      requestId: c.get('requestId') ?? null,
+      ...x402CallContext(c, deps, requestObserver(c, deps.observe, deps.keys), x402),
       resourceUrl: `${baseUrlOf(deps.publicUrl, c.req.url)}/a2a`,
       offerTtlS: x402.settings.offerTtlS,
       a2aVersion: c.req.header('a2a-version'),

@@ -7,6 +7,8 @@ import type { ChargeCombiner } from '../tasks/charge-combiner.js';
 import type { CallerContext } from '../tasks/context.js';
 import type { Leases } from '../tasks/leases.js';
 import type { ToolRegistry } from '../tools/registry.js';
+import type { X402CallContext } from '../x402/pay-call.js';
+import type { X402Payments } from '../x402/payments.js';
 import type { AppEnv } from './env.js';
 
 /** What every paid-call endpoint (A2A, MCP) runs calls with, whoever calls. */
@@ -42,6 +44,25 @@ export function paidCallContext(c: Context<AppEnv>, deps: PaidCallDeps, observe:
     log: c.get('log'),
     toolTimeoutMs: deps.toolTimeoutMs,
     taskDeadlineSlackMs: deps.taskDeadlineSlackMs,
+  };
+}
+
+/** The context of a call to be paid per call with x402 (docs/adr/0023): no key and no organization yet. */
+export function x402CallContext(c: Context<AppEnv>, deps: PaidCallDeps, observe: Observer, x402: X402Payments): X402CallContext {
+  return {
+    db: deps.db,
+    tools: deps.tools,
+    log: c.get('log'),
+    toolTimeoutMs: deps.toolTimeoutMs,
+    taskDeadlineSlackMs: deps.taskDeadlineSlackMs,
+    leases: deps.leases,
+    charges: deps.charges,
+    observe,
+    settlement: deps.settlement,
+    platformFeeBps: deps.platformFeeBps,
+    clock: deps.clock,
+    x402,
+    requestId: c.get('requestId') ?? null,
   };
 }
 

@@ -399,3 +399,37 @@ export async function listTaskPage(db: Database, orgId: string, filter: TaskFilt
   const [rows, counted] = await Promise.all([db.rows(TaskRowSchema, statements.page), db.rows(TaskCountRow, statements.count)]);
   return { rows, total: Number(counted[0]?.total ?? 0n) };
 }
+
+/**
+ * The row of a task just written from what the gateway wrote (only its id, organization and times
+ * read back). Member by member, not spread: spreading the parsed row took 3 % of the gateway's CPU
+ * in the bench's profile.
+ */
+export function writtenTaskRow(
+  written: WrittenTask,
+  task: Omit<NewCall, 'deadlineMs' | 'keyId'> & { keyId: string | null },
+  outcome: Pick<TaskRow, 'state' | 'result' | 'error' | 'duration_ms'>,
+): TaskRow {
+  return {
+    id: written.id,
+    org_id: written.org_id,
+    context_id: task.contextId,
+    message_id: task.messageId,
+    call_message_id: task.messageId,
+    tool: task.tool,
+    api_key_id: task.keyId,
+    arguments: task.arguments,
+    cost: task.cost,
+    state: outcome.state,
+    result: outcome.result,
+    error: outcome.error,
+    history: task.history,
+    duration_ms: outcome.duration_ms,
+    tool_version: task.toolVersion,
+    deprecation_note: task.deprecationNote,
+    provider_org_id: task.providerOrgId,
+    provider_earning: task.providerEarning,
+    created_at: written.created_at,
+    updated_at: written.updated_at,
+  };
+}

@@ -6,7 +6,7 @@ import { PaymentRefused, ToolInputError } from '../domain/errors.js';
 import { type Message, placedIn } from '../domain/task-model.js';
 import type { TaskRunContext } from '../tasks/context.js';
 import { failureOf, logPaidCall, logToolFailure, runWithDeadline, toolTimeoutMs } from '../tasks/run-tool.js';
-import { insertCompletedX402Task, insertFailedTask, type TaskRow, TaskRowSchema } from '../tasks/store.js';
+import { insertCompletedX402Task, insertFailedTask, type TaskRow, TaskRowSchema, writtenTaskRow } from '../tasks/store.js';
 import { calledVersion, type ToolCall } from '../tasks/tool-call.js';
 import type { ToolAnswer } from '../tools/types.js';
 import type { ExactEvmPayment, X402Payments } from './payments.js';
@@ -217,28 +217,7 @@ async function writeFailed(
   const written = await insertFailedTask(ctx.db, task, { failure, durationMs });
   if (!written) throw new Error('the failed task of an x402 call was not written');
   ctx.observe.toolCallEnded({ tool: call.tool.name, tier: call.tool.tier, outcome: 'failed', toolSeconds: durationMs / 1000 });
-  const row: TaskRow = {
-    id: written.id,
-    org_id: written.org_id,
-    context_id: task.contextId,
-    message_id: task.messageId,
-    call_message_id: task.messageId,
-    tool: task.tool,
-    api_key_id: null,
-    arguments: task.arguments,
-    cost: task.cost,
-    state: 'failed',
-    result: null,
-    error: failure,
-    history: task.history,
-    duration_ms: durationMs,
-    tool_version: task.toolVersion,
-    deprecation_note: task.deprecationNote,
-    provider_org_id: task.providerOrgId,
-    provider_earning: task.providerEarning,
-    created_at: written.created_at,
-    updated_at: written.updated_at,
-  };
+  const row = writtenTaskRow(written, task, { state: 'failed', result: null, error: failure, duration_ms: durationMs });
   logPaidCall(ctx, row, durationMs);
   return row;
 }

@@ -11,7 +11,7 @@ import { paidCallHistory, payForCall, type X402CallContext } from '../../x402/pa
 import type { X402Payments } from '../../x402/payments.js';
 import { ApiError, apiErrorResponse } from '../api-errors.js';
 import type { AppEnv } from '../env.js';
-import type { PaidCallDeps } from '../paid-call-context.js';
+import { type PaidCallDeps, x402CallContext } from '../paid-call-context.js';
 import { takeX402Allowance } from '../x402-rate-limit.js';
 
 /** A PAYMENT-SIGNATURE header is a few hundred bytes of base64; this bounds what is decoded. */
@@ -89,21 +89,7 @@ export async function callPayingWithX402(
   }
   const taskId = randomUUID();
   const contextId = randomUUID();
-  const ctx: X402CallContext = {
-    db: deps.db,
-    tools: deps.tools,
-    log: c.get('log'),
-    toolTimeoutMs: deps.toolTimeoutMs,
-    taskDeadlineSlackMs: deps.taskDeadlineSlackMs,
-    leases: deps.leases,
-    charges: deps.charges,
-    observe: input.observe,
-    settlement: deps.settlement,
-    platformFeeBps: deps.platformFeeBps,
-    clock: deps.clock,
-    x402: deps.x402,
-    requestId: c.get('requestId') ?? null,
-  };
+  const ctx = x402CallContext(c, deps, input.observe, deps.x402);
   let paid: Awaited<ReturnType<typeof payForCall>>;
   try {
     paid = await payForCall({
