@@ -114,7 +114,8 @@ function unanswered(view: TaskView): ApiError {
  * the API key as a bearer token, through the same paid path (tasks/service.ts `sendMessage`). A
  * held tool's call waits for its answer. Refusals are the REST envelope with the reasons every
  * surface uses; a tool that fails on its side is 502 `tool_failed`, and free. The route's access
- * (`paid_call`) is the key check below: `requireApiKey` before anything else.
+ * (`paid_call`) is the key check below: `requireApiKey` before anything else, unless the call is to
+ * be paid per call with x402 (no Authorization header on a gateway that takes it: x402-call.ts).
  */
 export function toolCallRoutes(
   deps: PaidCallDeps & { keys: KeyCache; rateLimiter: RateLimiter; observe: Observer; x402?: X402Payments; publicUrl?: string },
@@ -143,9 +144,7 @@ export function toolCallRoutes(
       try {
         if (c.get('payingWithX402') && deps.x402) {
           const paid = await callPayingWithX402(c, { ...deps, x402: deps.x402, publicUrl: deps.publicUrl }, { message, observe });
-          if (paid instanceof Response) return paid as never;
-          view = paid.view;
-          paymentResponse = paid.receipt || undefined;
+          ({ view, paymentResponse } = paid);
         } else {
           view = await sendMessage({ ctx: paidCallContext(c, deps, observe), input: { message, historyLength: 0 } });
         }

@@ -3,13 +3,13 @@ import { decodePaymentSignatureHeader, encodePaymentRequiredHeader, encodePaymen
 import type { PaymentRequirements } from '@x402/core/types';
 import type { Context, MiddlewareHandler } from 'hono';
 import { PaymentRefused } from '../../domain/errors.js';
-import type { Message } from '../../domain/task-model.js';
+import type { Message, TaskView } from '../../domain/task-model.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import { readToolCall, type ToolCall } from '../../tasks/tool-call.js';
 import { toTaskView } from '../../tasks/view.js';
 import { paidCallHistory, payForCall, type X402CallContext } from '../../x402/pay-call.js';
 import type { X402Payments } from '../../x402/payments.js';
-import { ApiError, apiErrorResponse } from '../api-errors.js';
+import { ApiError } from '../api-errors.js';
 import type { AppEnv } from '../env.js';
 import { type PaidCallDeps, x402CallContext } from '../paid-call-context.js';
 import { takeX402Allowance } from '../x402-rate-limit.js';
@@ -50,6 +50,12 @@ export interface X402CallDeps extends PaidCallDeps {
   publicUrl: string | undefined;
 }
 
+/** The task a paid call ended with, and its PAYMENT-RESPONSE when it settled. */
+export interface X402CallAnswer {
+  view: TaskView;
+  paymentResponse: string | undefined;
+}
+
 /** How long a client may take to pay and be answered: the tool's timeout, with a minute for signing and settling. */
 function maxTimeoutSeconds(call: ToolCall, deps: PaidCallDeps): number {
   return Math.ceil((call.tool.timeoutMs ?? deps.toolTimeoutMs) / 1000) + 60;
@@ -67,7 +73,7 @@ export async function callPayingWithX402(
   c: Context<AppEnv>,
   deps: X402CallDeps,
   input: { message: Message; observe: X402CallContext['observe'] },
-): Promise<{ view: ReturnType<typeof toTaskView>; receipt: string } | Response> {
+): Promise<X402CallAnswer> {
   const call = readToolCall(input.message, deps.tools);
   if (!call) throw new Error('a tool call message without a tool call');
   if (call.tool.costMicroUsdc === 0n) {
@@ -75,7 +81,7 @@ export async function callPayingWithX402(
   }
   const requirements = deps.x402.requirementsFor(call.tool.costMicroUsdc, maxTimeoutSeconds(call, deps));
   const header = c.req.header('payment-signature');
-  if (header === undefined) return paymentRequired(c, deps, call, requirements);
+  if (header === undefined) throw paymentRequired(c, deps, call, requirements);
   let payment: ReturnType<X402Payments['parse']>;
   try {
     if (header.length > MAX_PAYMENT_HEADER) throw new Error('too long');
@@ -85,7 +91,7 @@ export async function callPayingWithX402(
       error instanceof PaymentRefused
         ? error
         : new PaymentRefused('INVALID_SIGNATURE', 'PAYMENT-SIGNATURE is not the base64 of an x402 payment', 'invalid_payload');
-    return paymentRequired(c, deps, call, requirements, refusal);
+    throw paymentRequired(c, deps, call, requirements, refusal);
   }
   const taskId = randomUUID();
   const contextId = randomUUID();
@@ -97,27 +103,30 @@ export async function callPayingWithX402(
       input: { call, taskId, contextId, history: paidCallHistory(input.message, taskId, contextId), payment, requirements },
     });
   } catch (error) {
-    if (error instanceof PaymentRefused) return paymentRequired(c, deps, call, requirements, error);
+    if (error instanceof PaymentRefused) throw paymentRequired(c, deps, call, requirements, error);
     throw error;
   }
   if (paid.outcome === 'unsettled') {
     c.header('PAYMENT-RESPONSE', encodePaymentResponseHeader(paid.receipt));
-    return apiErrorResponse(c, new ApiError('payment_required', paid.refusal.message, paid.refusal.reason, paid.refusal.details));
+    throw new ApiError('payment_required', paid.refusal.message, paid.refusal.reason, paid.refusal.details);
   }
   return {
     view: toTaskView(paid.task, { historyLength: 0 }),
-    receipt: paid.outcome === 'completed' ? encodePaymentResponseHeader(paid.receipt) : '',
+    paymentResponse: paid.outcome === 'completed' ? encodePaymentResponseHeader(paid.receipt) : undefined,
   };
 }
 
-/** The 402: what would pay for the call (PAYMENT-REQUIRED), and why the payment sent did not, when one was. */
+/**
+ * The 402 to throw: what would pay for the call (the PAYMENT-REQUIRED header, set here, which the
+ * error's answer keeps), and why the payment sent did not, when one was.
+ */
 function paymentRequired(
   c: Context<AppEnv>,
   deps: X402CallDeps,
   call: ToolCall,
   requirements: PaymentRequirements,
   refusal?: PaymentRefused,
-) {
+): ApiError {
   const url = `${deps.publicUrl?.replace(/\/$/, '') ?? new URL(c.req.url).origin}${new URL(c.req.url).pathname}`;
   const required = deps.x402.paymentRequired(
     requirements,
@@ -125,19 +134,16 @@ function paymentRequired(
     refusal?.message,
   );
   c.header('PAYMENT-REQUIRED', encodePaymentRequiredHeader(required));
-  return apiErrorResponse(
-    c,
-    new ApiError(
-      'payment_required',
-      refusal?.message ?? 'this call is paid per call: send PAYMENT-SIGNATURE (x402 v2) or an API key',
-      refusal?.reason ?? 'payment_required',
-      {
-        ...refusal?.details,
-        amount: requirements.amount,
-        asset: requirements.asset,
-        network: requirements.network,
-        payTo: requirements.payTo,
-      },
-    ),
+  return new ApiError(
+    'payment_required',
+    refusal?.message ?? 'this call is paid per call: send PAYMENT-SIGNATURE (x402 v2) or an API key',
+    refusal?.reason ?? 'payment_required',
+    {
+      ...refusal?.details,
+      amount: requirements.amount,
+      asset: requirements.asset,
+      network: requirements.network,
+      payTo: requirements.payTo,
+    },
   );
 }
