@@ -13,88 +13,37 @@ import {
   ServiceParameters,
   withA2AExtensions,
 } from '@a2a-js/sdk/client';
-import { x402Client } from '@x402/core/client';
 import type { PaymentPayload, PaymentRequired } from '@x402/core/types';
-import { registerExactEvmScheme } from '@x402/evm/exact/client';
 import type { MessageSendParams, Task as V03Task } from 'a2a-sdk-v03';
 import { A2AClient } from 'a2a-sdk-v03/client';
 import { sql } from 'drizzle-orm';
-import { type Address, type LocalAccount, parseAbi } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalAccount } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { X402_EXTENSION_URI } from '../../src/a2a/x402-extension.js';
-import type { Config } from '../../src/config.js';
-import { deployTestUsdc, type LocalChain, startLocalChain, type TestToken, usdcArtifact } from '../helpers/chain.js';
 import { connectMcp } from '../helpers/mcp-client.js';
-import { useSeededGateway } from '../helpers/seeded-gateway.js';
+import {
+  a2aToolCall,
+  balanceOf,
+  bookedForTask,
+  fundSettler,
+  NETWORK,
+  payer,
+  useX402Chain,
+  useX402Gateway,
+  x402ClientOf,
+} from './x402-kit.js';
 
-let chain: LocalChain;
-let token: TestToken;
-let treasury: Address;
-const NETWORK = 'eip155:31337';
-const settlerKey = generatePrivateKey();
-
-beforeAll(async () => {
-  chain = await startLocalChain();
-  const deployer = await chain.fundedWallet();
-  token = await deployTestUsdc(chain, deployer);
-  await chain.testClient.setBalance({ address: privateKeyToAccount(settlerKey).address, value: 10n ** 20n });
-  treasury = privateKeyToAccount(generatePrivateKey()).address;
-});
-afterAll(async () => {
-  await chain?.stop();
-});
-
-function x402Settings(): NonNullable<Config['x402']> {
-  return {
-    network: NETWORK,
-    asset: token.address.toLowerCase() as `0x${string}`,
-    payTo: treasury.toLowerCase() as `0x${string}`,
-    token: { name: token.name, version: '2' },
-    settle: { kind: 'self', rpcUrl: chain.rpcUrl, privateKey: settlerKey },
-    rpcUrl: chain.rpcUrl,
-    offerTtlS: 600,
-    paymentsPerMinute: 1_000,
-    trustProxy: false,
-  };
-}
-
-const suite = useSeededGateway({ listen: true, gateway: () => ({ x402: { ...x402Settings() }, rpcUrl: chain.rpcUrl }) });
-
-const balanceOf = (address: Address) =>
-  chain.publicClient.readContract({
-    address: token.address,
-    abi: usdcArtifact.abi,
-    functionName: 'balanceOf',
-    args: [address],
-  }) as Promise<bigint>;
-
-async function payer(usdc = 1_000_000n): Promise<LocalAccount> {
-  const account = await chain.fundedWallet();
-  await chain.write(account, {
-    address: token.address,
-    abi: parseAbi(['function mint(address to, uint256 value)']),
-    functionName: 'mint',
-    args: [account.address, usdc],
-  });
-  return account;
-}
+const kit = useX402Chain();
+const suite = useX402Gateway(kit);
 
 /** What the payer's wallet signs for the PaymentRequired a task asked with: the x402 project's own client. */
 function signPayment(account: LocalAccount, required: PaymentRequired): Promise<PaymentPayload> {
-  const client = new x402Client();
-  registerExactEvmScheme(client, { signer: account });
-  client.setSpendControls({ allowedAssets: [{ network: NETWORK, asset: token.address, maxAmountPerPayment: '1000000' }] });
-  return client.createPaymentPayload(required);
+  return x402ClientOf(kit, account).createPaymentPayload(required);
 }
 
-async function ledgerOf(taskId: string) {
-  return suite.gateway.database.db.rows(
-    z.object({ kind: z.string(), amount: z.bigint() }),
-    sql`select kind::text as kind, amount from ledger_entries where task_id = ${taskId} order by id`,
-  );
-}
+const ledgerOf = (taskId: string) => bookedForTask(suite.gateway.database.db, taskId);
 
 interface Seen {
   requestExtensions: string | null;
@@ -137,24 +86,7 @@ describe('the card and the callers the extension leaves alone', () => {
     }
   });
 
-  const call = (headers: Record<string, string>) =>
-    fetch(`${suite.baseUrl}/a2a`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'message/send',
-        params: {
-          message: {
-            kind: 'message',
-            messageId: randomUUID(),
-            role: 'user',
-            parts: [{ kind: 'data', data: { tool: 'getAgentProfile', arguments: { agentId: 1 } } }],
-          },
-        },
-      }),
-    });
+  const call = (headers: Record<string, string>) => a2aToolCall(suite.baseUrl, headers);
 
   it('without an API key and without the extension: 401 as before', async () => {
     const response = await call({});
@@ -212,23 +144,27 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 with A2A-Extensions', () => {
     return result as Task;
   };
 
+  type SdkClient = Awaited<ReturnType<typeof connect>>;
+  /** SendMessage with the extension activated. */
+  const send = (client: SdkClient, message: Message) =>
+    client.sendMessage({ tenant: '', configuration: undefined, metadata: undefined, message }, activated);
+  /** A call of getReputationSummary for `agentId`, which asks to be paid. */
+  const ask = (client: SdkClient, agentId: number) =>
+    send(client, sdkMessage([dataPart({ tool: 'getReputationSummary', arguments: { agentId } })]));
+  /** `text` on the task `taskId`, submitting `payload` as its payment. */
+  const submit = (client: SdkClient, taskId: string, text: string, payload: unknown) =>
+    send(
+      client,
+      sdkMessage([textPart(text)], { taskId, metadata: { 'x402.payment.status': 'payment-submitted', 'x402.payment.payload': payload } }),
+    );
+
   it('asks input-required with payment-required, is paid with payment-submitted, completes with payment-completed and its receipt', async () => {
     const seen: Seen[] = [];
     const client = await connect(seen);
-    const account = await payer();
-    const before = await balanceOf(treasury);
+    const account = await payer(kit);
+    const before = await balanceOf(kit, kit.treasury);
 
-    const asked = asTask(
-      await client.sendMessage(
-        {
-          tenant: '',
-          configuration: undefined,
-          metadata: undefined,
-          message: sdkMessage([dataPart({ tool: 'getReputationSummary', arguments: { agentId: 3 } })]),
-        },
-        activated,
-      ),
-    );
+    const asked = asTask(await ask(client, 3));
     expect(asked.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
     expect(seen.at(-1)).toMatchObject({ requestExtensions: X402_EXTENSION_URI, responseExtensions: X402_EXTENSION_URI, status: 200 });
     const metadata = asked.status?.message?.metadata as Record<string, unknown>;
@@ -238,7 +174,9 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 with A2A-Extensions', () => {
     expect(required).toMatchObject({
       x402Version: 2,
       resource: { url: `${suite.baseUrl}/a2a` },
-      accepts: [{ scheme: 'exact', network: NETWORK, amount: '10000', asset: token.address.toLowerCase(), payTo: treasury.toLowerCase() }],
+      accepts: [
+        { scheme: 'exact', network: NETWORK, amount: '10000', asset: kit.token.address.toLowerCase(), payTo: kit.treasury.toLowerCase() },
+      ],
     });
     // nothing in tasks until it is paid: no organization is known yet
     const [waiting] = await suite.gateway.database.db.rows(
@@ -248,20 +186,7 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 with A2A-Extensions', () => {
     expect(waiting?.n).toBe(0);
 
     const payload = await signPayment(account, required);
-    const done = asTask(
-      await client.sendMessage(
-        {
-          tenant: '',
-          configuration: undefined,
-          metadata: undefined,
-          message: sdkMessage([textPart('Here is the payment authorization.')], {
-            taskId: asked.id,
-            metadata: { 'x402.payment.status': 'payment-submitted', 'x402.payment.payload': payload },
-          }),
-        },
-        activated,
-      ),
-    );
+    const done = asTask(await submit(client, asked.id, 'Here is the payment authorization.', payload));
     expect(done.id).toBe(asked.id);
     expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
     const paid = done.status?.message?.metadata as Record<string, unknown>;
@@ -273,67 +198,31 @@ describe('A2A 1.0: @a2a-js/sdk 1.3 with A2A-Extensions', () => {
     expect(done.artifacts[0]?.parts[0]?.content?.value).toMatchObject({ agent_id: 3 });
     expect(done.metadata).toMatchObject({ tool: 'getReputationSummary', cost_micro_usdc: '10000', charged: true });
 
-    expect((await balanceOf(treasury)) - before).toBe(10_000n);
-    expect(await balanceOf(account.address)).toBe(990_000n);
+    expect((await balanceOf(kit, kit.treasury)) - before).toBe(10_000n);
+    expect(await balanceOf(kit, account.address)).toBe(990_000n);
     expect(await ledgerOf(done.id)).toEqual([
       { kind: 'x402_payment', amount: 10_000n },
       { kind: 'charge', amount: -10_000n },
     ]);
 
     // the offer was taken: the same payment again is refused as the task takes no more messages
-    await expect(
-      client.sendMessage(
-        {
-          tenant: '',
-          configuration: undefined,
-          metadata: undefined,
-          message: sdkMessage([textPart('again')], {
-            taskId: asked.id,
-            metadata: { 'x402.payment.status': 'payment-submitted', 'x402.payment.payload': payload },
-          }),
-        },
-        activated,
-      ),
-    ).rejects.toThrow(/takes no more messages/);
-    expect((await balanceOf(treasury)) - before).toBe(10_000n);
+    await expect(submit(client, asked.id, 'again', payload)).rejects.toThrow(/takes no more messages/);
+    expect((await balanceOf(kit, kit.treasury)) - before).toBe(10_000n);
   });
 
   it('a tool that fails (an unknown agent) settles nothing: failed, payment-failed, no receipts', async () => {
     const client = await connect([]);
-    const account = await payer();
-    const asked = asTask(
-      await client.sendMessage(
-        {
-          tenant: '',
-          configuration: undefined,
-          metadata: undefined,
-          message: sdkMessage([dataPart({ tool: 'getReputationSummary', arguments: { agentId: 999_999 } })]),
-        },
-        activated,
-      ),
-    );
+    const account = await payer(kit);
+    const asked = asTask(await ask(client, 999_999));
     const required = asked.status?.message?.metadata?.['x402.payment.required'] as PaymentRequired;
-    const before = await balanceOf(account.address);
-    const failed = asTask(
-      await client.sendMessage(
-        {
-          tenant: '',
-          configuration: undefined,
-          metadata: undefined,
-          message: sdkMessage([textPart('paid')], {
-            taskId: asked.id,
-            metadata: { 'x402.payment.status': 'payment-submitted', 'x402.payment.payload': await signPayment(account, required) },
-          }),
-        },
-        activated,
-      ),
-    );
+    const before = await balanceOf(kit, account.address);
+    const failed = asTask(await submit(client, asked.id, 'paid', await signPayment(account, required)));
     expect(failed.status?.state).toBe(TaskState.TASK_STATE_FAILED);
     const metadata = failed.status?.message?.metadata as Record<string, unknown>;
     expect(metadata['x402.payment.status']).toBe('payment-failed');
     expect(metadata['x402.payment.receipts']).toEqual([]);
     expect(metadata['x402.payment.error']).toBeUndefined();
-    expect(await balanceOf(account.address)).toBe(before);
+    expect(await balanceOf(kit, account.address)).toBe(before);
     expect(await ledgerOf(failed.id)).toEqual([]);
   });
 });
@@ -374,8 +263,8 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient with X-A2A-Extensions', () => {
   it('pays and completes; the extension is echoed in X-A2A-Extensions', async () => {
     const seen: Seen[] = [];
     const client = await connect(seen);
-    const account = await payer();
-    const before = await balanceOf(treasury);
+    const account = await payer(kit);
+    const before = await balanceOf(kit, kit.treasury);
     const { task, required } = await offer(client);
     expect(seen.at(-1)).toMatchObject({ responseExtensions: X402_EXTENSION_URI });
 
@@ -387,7 +276,7 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient with X-A2A-Extensions', () => {
     });
     const part = done.artifacts?.[0]?.parts[0];
     expect(part?.kind === 'data' && part.data).toMatchObject({ agent_id: 2 });
-    expect((await balanceOf(treasury)) - before).toBe(10_000n);
+    expect((await balanceOf(kit, kit.treasury)) - before).toBe(10_000n);
     expect(await ledgerOf(done.id)).toEqual([
       { kind: 'x402_payment', amount: 10_000n },
       { kind: 'charge', amount: -10_000n },
@@ -396,11 +285,11 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient with X-A2A-Extensions', () => {
 
   it('a payload replayed on a second offer fails it with DUPLICATE_NONCE and pays once', async () => {
     const client = await connect();
-    const account = await payer();
+    const account = await payer(kit);
     const first = await offer(client);
     const payload = await signPayment(account, first.required);
     expect(resultTask(await pay(client, first.task.id, payload)).status.state).toBe('completed');
-    const before = await balanceOf(treasury);
+    const before = await balanceOf(kit, kit.treasury);
 
     const second = await offer(client);
     const failed = resultTask(await pay(client, second.task.id, payload));
@@ -410,17 +299,17 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient with X-A2A-Extensions', () => {
       'x402.payment.error': 'DUPLICATE_NONCE',
       'x402.payment.receipts': [{ success: false, transaction: '', network: NETWORK }],
     });
-    expect(await balanceOf(treasury)).toBe(before);
+    expect(await balanceOf(kit, kit.treasury)).toBe(before);
     expect(await ledgerOf(second.task.id)).toEqual([]);
   });
 
   it('a settlement that fails (the settler has no gas) withholds the answer: failed, SETTLEMENT_FAILED, nothing paid or booked', async () => {
     const client = await connect();
-    const account = await payer();
+    const account = await payer(kit);
     const { task, required } = await offer(client);
     const payload = await signPayment(account, required);
-    const settler = privateKeyToAccount(settlerKey).address;
-    await chain.testClient.setBalance({ address: settler, value: 0n });
+    const settler = privateKeyToAccount(suite.settlerKey).address;
+    await kit.chain.testClient.setBalance({ address: settler, value: 0n });
     try {
       const failed = resultTask(await pay(client, task.id, payload));
       expect(failed.status.state).toBe('failed');
@@ -432,17 +321,17 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient with X-A2A-Extensions', () => {
       expect(failed.artifacts ?? []).toEqual([]);
       expect(JSON.stringify(failed)).not.toContain(settler.slice(2).toLowerCase());
     } finally {
-      await chain.testClient.setBalance({ address: settler, value: 10n ** 20n });
+      await fundSettler(kit, suite.settlerKey);
     }
-    expect(await balanceOf(account.address)).toBe(1_000_000n);
+    expect(await balanceOf(kit, account.address)).toBe(1_000_000n);
     expect(await ledgerOf(task.id)).toEqual([]);
   });
 
   it('two payments sent at once for one task: one takes the offer and pays, the other is told the task takes no more messages', async () => {
     const client = await connect();
-    const account = await payer();
+    const account = await payer(kit);
     const { task, required } = await offer(client);
-    const before = await balanceOf(treasury);
+    const before = await balanceOf(kit, kit.treasury);
     const answers = await Promise.all([
       pay(client, task.id, await signPayment(account, required)),
       pay(client, task.id, await signPayment(account, required)),
@@ -452,18 +341,18 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient with X-A2A-Extensions', () => {
     expect(completed).toHaveLength(1);
     expect(refused).toHaveLength(1);
     expect((refused[0] as { error: unknown }).error).toMatchObject({ code: -32004, data: { reason: 'task_not_accepting_input' } });
-    expect((await balanceOf(treasury)) - before).toBe(10_000n);
+    expect((await balanceOf(kit, kit.treasury)) - before).toBe(10_000n);
   });
 
   it('an offer past its time takes no payment and nothing is paid', async () => {
     const client = await connect();
-    const account = await payer();
+    const account = await payer(kit);
     const { task, required } = await offer(client);
     await suite.gateway.database.db.run(sql`update x402_offers set expires_at = now() - interval '1 second' where task_id = ${task.id}`);
-    const before = await balanceOf(account.address);
+    const before = await balanceOf(kit, account.address);
     const late = await pay(client, task.id, await signPayment(account, required));
     expect('error' in late && late.error).toMatchObject({ code: -32004, data: { reason: 'payment_offer_expired', taskId: task.id } });
-    expect(await balanceOf(account.address)).toBe(before);
+    expect(await balanceOf(kit, account.address)).toBe(before);
   });
 
   it('a payload that is not an x402 payment fails the task with INVALID_SIGNATURE', async () => {
@@ -476,7 +365,7 @@ describe('A2A 0.3: @a2a-js/sdk 0.3.14 A2AClient with X-A2A-Extensions', () => {
 
   it('payment-rejected cancels the task; it takes no payment after; an unknown task is TaskNotFound', async () => {
     const client = await connect();
-    const account = await payer();
+    const account = await payer(kit);
     const { task, required } = await offer(client);
     const rejected = resultTask(
       await client.sendMessage(

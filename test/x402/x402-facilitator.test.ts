@@ -9,20 +9,22 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type LoopbackServer, listenOnLoopback } from '../helpers/loopback.js';
-import { useSeededGateway } from '../helpers/seeded-gateway.js';
 import {
   askedFor,
   balanceOf,
+  bookedForTask,
+  CALL,
   fundSettler,
   ledgerOfTask,
   NETWORK,
+  PRICE,
   payer,
   payingFetch,
   paymentsOf,
   post,
   signPayment,
   useX402Chain,
-  x402Settings,
+  useX402Gateway,
 } from './x402-kit.js';
 
 /**
@@ -32,8 +34,6 @@ import {
  * /settle.
  */
 const kit = useX402Chain();
-const CALL = '/v1/tools/getReputationSummary/call';
-const PRICE = 10_000n;
 
 /**
  * How the facilitator answers: `ok` always 200 (the SDK's answer as is); `status` 400 for a payment
@@ -102,10 +102,7 @@ beforeEach(() => {
   requests.length = 0;
 });
 
-const suite = useSeededGateway({
-  listen: true,
-  gateway: () => ({ x402: x402Settings(kit, { kind: 'facilitator', url: facilitatorServer.baseUrl }), rpcUrl: kit.chain.rpcUrl }),
-});
+const suite = useX402Gateway(kit, { settle: () => ({ kind: 'facilitator', url: facilitatorServer.baseUrl }) });
 
 describe('settle: facilitator', () => {
   it('a call paid with @x402/fetch is verified and settled by the facilitator, answered with PAYMENT-RESPONSE, and booked', async () => {
@@ -132,7 +129,7 @@ describe('settle: facilitator', () => {
     expect(await balanceOf(kit, account.address)).toBe(1_000_000n - PRICE);
     const db = suite.gateway.database.db;
     expect(await paymentsOf(db, account)).toEqual([expect.objectContaining({ status: 'settled', transaction: receipt.transaction })]);
-    expect((await ledgerOfTask(db, answer.taskId)).map(({ kind, amount }) => ({ kind, amount }))).toEqual([
+    expect(await bookedForTask(db, answer.taskId)).toEqual([
       { kind: 'x402_payment', amount: PRICE },
       { kind: 'charge', amount: -PRICE },
     ]);

@@ -1,23 +1,24 @@
 import { decodePaymentResponseHeader } from '@x402/core/http';
 import { sql } from 'drizzle-orm';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { privateKeyToAccount } from 'viem/accounts';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { useSeededGateway } from '../helpers/seeded-gateway.js';
 import { signIn } from '../helpers/sign-in.js';
 import {
   askedFor,
   balanceOf,
-  fundSettler,
+  bookedForTask,
+  CALL,
   ledgerOfTask,
   orgOf,
+  PRICE,
   payer,
   payingFetch,
   paymentsOf,
   post,
   signPayment,
   useX402Chain,
-  x402Settings,
+  useX402Gateway,
 } from './x402-kit.js';
 
 /**
@@ -25,20 +26,11 @@ import {
  * an authorization offered again after its tool failed, and what the payer's organization sees.
  */
 const kit = useX402Chain();
-const CALL = '/v1/tools/getReputationSummary/call';
-const PRICE = 10_000n;
 
 const TaskRow = z.object({ id: z.string(), org_id: z.string(), state: z.string(), result: z.unknown(), error: z.unknown() });
 
 describe('a gateway whose settler has gas', () => {
-  const key = generatePrivateKey();
-  beforeAll(async () => {
-    await fundSettler(kit, key);
-  });
-  const suite = useSeededGateway({
-    listen: true,
-    gateway: () => ({ x402: x402Settings(kit, { kind: 'self', rpcUrl: kit.chain.rpcUrl, privateKey: key }), rpcUrl: kit.chain.rpcUrl }),
-  });
+  const suite = useX402Gateway(kit);
   it('a payer holding less than the price is INSUFFICIENT_FUNDS: 402, nothing claimed, nothing moved', async () => {
     const poor = await payer(kit, PRICE - 1n);
     const accepted = await askedFor(suite.baseUrl, CALL, { agentId: 3 });
@@ -70,7 +62,7 @@ describe('a gateway whose settler has gas', () => {
     expect(decodePaymentResponseHeader(paid.headers.get('payment-response') ?? '')).toMatchObject({ success: true });
     expect((await balanceOf(kit, kit.treasury)) - before).toBe(PRICE);
     expect((await paymentsOf(db, account)).map((row) => row.status)).toEqual(['settled']);
-    expect((await ledgerOfTask(db, taskId)).map(({ kind, amount }) => ({ kind, amount }))).toEqual([
+    expect(await bookedForTask(db, taskId)).toEqual([
       { kind: 'x402_payment', amount: PRICE },
       { kind: 'charge', amount: -PRICE },
     ]);
@@ -138,11 +130,7 @@ describe('a gateway whose settler has gas', () => {
 });
 
 describe('a gateway whose settler has no ETH for gas: every settlement fails', () => {
-  const key = generatePrivateKey(); // never funded
-  const suite = useSeededGateway({
-    listen: true,
-    gateway: () => ({ x402: x402Settings(kit, { kind: 'self', rpcUrl: kit.chain.rpcUrl, privateKey: key }), rpcUrl: kit.chain.rpcUrl }),
-  });
+  const suite = useX402Gateway(kit, { gas: false });
 
   it('the answer is withheld: 402 with PAYMENT-RESPONSE (success false), the task failed settlement_failed, nothing booked, the claim failed, the USDC untouched', async () => {
     const account = await payer(kit);
@@ -191,7 +179,7 @@ describe('a gateway whose settler has no ETH for gas: every settlement fails', (
     const told = `${await response.text()} ${JSON.stringify(decodePaymentResponseHeader(response.headers.get('payment-response') ?? ''))}`;
     const { port } = new URL(kit.chain.rpcUrl);
     expect(told).not.toContain(port);
-    expect(told.toLowerCase()).not.toContain(privateKeyToAccount(key).address.toLowerCase().slice(2));
+    expect(told.toLowerCase()).not.toContain(privateKeyToAccount(suite.settlerKey).address.toLowerCase().slice(2));
     // nor does the task the payer's organization can read
     const [task] = await suite.gateway.database.db.rows(
       z.object({ error: z.unknown() }),
@@ -202,14 +190,7 @@ describe('a gateway whose settler has no ETH for gas: every settlement fails', (
 });
 
 describe('a settled payment whose books cannot be written', () => {
-  const key = generatePrivateKey();
-  beforeAll(async () => {
-    await fundSettler(kit, key);
-  });
-  const suite = useSeededGateway({
-    listen: true,
-    gateway: () => ({ x402: x402Settings(kit, { kind: 'self', rpcUrl: kit.chain.rpcUrl, privateKey: key }), rpcUrl: kit.chain.rpcUrl }),
-  });
+  const suite = useX402Gateway(kit);
 
   it('is left claimed with its transaction and settled_not_booked on the claim, never taken again, the ledger untouched', async () => {
     const db = suite.gateway.database.db;

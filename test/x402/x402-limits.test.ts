@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { X402_EXTENSION_URI } from '../../src/a2a/x402-extension.js';
 import { insertOffer, purgeExpiredOffers } from '../../src/x402/offers.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
+import { a2aToolCall, NETWORK } from './x402-kit.js';
 
 /**
  * A caller without a key has no key's rate limits: each x402 request (an A2A offer, a payment
@@ -15,7 +16,7 @@ const suite = useSeededGateway({
   listen: true,
   gateway: {
     x402: {
-      network: 'eip155:31337',
+      network: NETWORK,
       asset: `0x${'11'.repeat(20)}`,
       payTo: `0x${'22'.repeat(20)}`,
       token: { name: 'USD Coin', version: '2' },
@@ -35,24 +36,7 @@ const httpPayment = () =>
     headers: { 'content-type': 'application/json', 'payment-signature': 'bm90IGEgcGF5bWVudA==' },
     body: '{"agentId":1}',
   });
-const a2aOffer = () =>
-  fetch(`${suite.baseUrl}/a2a`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'X-A2A-Extensions': X402_EXTENSION_URI },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'message/send',
-      params: {
-        message: {
-          kind: 'message',
-          messageId: randomUUID(),
-          role: 'user',
-          parts: [{ kind: 'data', data: { tool: 'getAgentProfile', arguments: { agentId: 1 } } }],
-        },
-      },
-    }),
-  });
+const a2aOffer = () => a2aToolCall(suite.baseUrl, { 'X-A2A-Extensions': X402_EXTENSION_URI });
 
 describe('x402 requests per client address', () => {
   it('count on both surfaces together: past X402_PAYMENTS_PER_MINUTE, 429 payment_rate with Retry-After; asking the price stays free', async () => {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { decodePaymentResponseHeader } from '@x402/core/http';
-import { generatePrivateKey } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR } from '../../src/audit/record.js';
 import { addMember } from '../../src/auth/members.js';
@@ -9,20 +8,8 @@ import { getCreditAccount } from '../../src/billing/accounts.js';
 import { PLATFORM_ORG_ID } from '../../src/billing/platform.js';
 import type { LoopbackServer } from '../helpers/loopback.js';
 import { answerJson, type Received, startRecordingUpstream } from '../helpers/recording-upstream.js';
-import { useSeededGateway } from '../helpers/seeded-gateway.js';
 import { waitFor } from '../helpers/wait.js';
-import {
-  balanceOf,
-  fundSettler,
-  ledgerOfTask,
-  orgOf,
-  payer,
-  payingFetch,
-  paymentsOf,
-  post,
-  useX402Chain,
-  x402Settings,
-} from './x402-kit.js';
+import { balanceOf, ledgerOfTask, orgOf, payer, payingFetch, paymentsOf, post, useX402Chain, useX402Gateway } from './x402-kit.js';
 
 /**
  * A provider's catalog tool paid per call with x402 (issues 19 and 21): the USDC goes to the
@@ -38,20 +25,13 @@ const FEE = 1_234n;
 const EARNING = PRICE - FEE;
 
 describe("a provider's catalog tool paid with x402", () => {
-  const settler = generatePrivateKey();
   let upstream: LoopbackServer & { received: Received[] };
   let provider: NewOrganization;
   afterAll(async () => {
     await upstream?.close();
   });
-  const suite = useSeededGateway({
-    listen: true,
-    gateway: () => ({
-      x402: x402Settings(kit, { kind: 'self', rpcUrl: kit.chain.rpcUrl, privateKey: settler }),
-      rpcUrl: kit.chain.rpcUrl,
-      operator: { adminToken: ADMIN_TOKEN, secretsKey: randomBytes(32) },
-      platformFeeBps: FEE_BPS,
-    }),
+  const suite = useX402Gateway(kit, {
+    gateway: () => ({ operator: { adminToken: ADMIN_TOKEN, secretsKey: randomBytes(32) }, platformFeeBps: FEE_BPS }),
   });
 
   /** Registers a provider's tool over the operator API and waits until the live catalog asks a price for it. */
@@ -79,7 +59,6 @@ describe("a provider's catalog tool paid with x402", () => {
   }
 
   beforeAll(async () => {
-    await fundSettler(kit, settler);
     upstream = await startRecordingUpstream((request, res) => {
       if (request.path === '/fail') return answerJson(res, 502, { error: 'down' });
       answerJson(res, 200, { echo: (JSON.parse(request.body) as { arguments: unknown }).arguments });

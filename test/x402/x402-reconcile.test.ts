@@ -1,65 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { type Address, type LocalAccount, parseAbi } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalAccount } from 'viem';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { signInWallet } from '../../src/auth/members.js';
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { claimAuthorization, failClaim } from '../../src/billing/x402-payments.js';
 import { reconcileClaims } from '../../src/x402/reconcile.js';
-import {
-  authorizationArgs,
-  deployTestUsdc,
-  type LocalChain,
-  type SignedAuthorization,
-  signTransferAuthorization,
-  startLocalChain,
-  type TestToken,
-  usdcArtifact,
-} from '../helpers/chain.js';
+import { authorizationArgs, type SignedAuthorization, signTransferAuthorization, usdcArtifact } from '../helpers/chain.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
+import { NETWORK, payer, useX402Chain } from './x402-kit.js';
 
 /**
  * Claims whose transfer may have landed unbooked (a process that died between settling and its
  * books, a settlement that timed out and landed later) are reconciled from the token's own record:
  * the money is never lost (docs/adr/0023).
  */
-let chain: LocalChain;
-let token: TestToken;
+const kit = useX402Chain();
 let settler: LocalAccount;
-const treasury: Address = privateKeyToAccount(generatePrivateKey()).address;
 
 beforeAll(async () => {
-  chain = await startLocalChain();
-  const deployer = await chain.fundedWallet();
-  token = await deployTestUsdc(chain, deployer);
-  settler = await chain.fundedWallet();
-});
-afterAll(async () => {
-  await chain?.stop();
+  settler = await kit.chain.fundedWallet();
 });
 
 const suite = useSeededGateway({ demoData: false });
 const db = () => suite.gateway.database.db;
 
-async function payerWithUsdc(): Promise<LocalAccount> {
-  const account = await chain.fundedWallet();
-  await chain.write(account, {
-    address: token.address,
-    abi: parseAbi(['function mint(address to, uint256 value)']),
-    functionName: 'mint',
-    args: [account.address, 1_000_000n],
-  });
-  return account;
-}
-
 /** What payForCall claims before it runs a tool: the authorization, for the payer's organization. */
 async function claim(account: LocalAccount, signed: SignedAuthorization) {
   const { membership } = await signInWallet(db(), account.address, null);
   const id = await claimAuthorization(db(), {
-    network: 'eip155:31337',
-    asset: token.address,
+    network: NETWORK,
+    asset: kit.token.address,
     payer: account.address,
     nonce: signed.authorization.nonce,
     amount: signed.authorization.value,
@@ -76,8 +48,8 @@ const statusOf = async (id: bigint) =>
   (await db().rows(z.object({ status: z.string() }), sql`select status::text as status from x402_payments where id = ${id}`))[0]?.status;
 
 const settle = (signed: SignedAuthorization) =>
-  chain.write(settler, {
-    address: token.address,
+  kit.chain.write(settler, {
+    address: kit.token.address,
     abi: usdcArtifact.abi,
     functionName: 'transferWithAuthorization',
     args: authorizationArgs(signed),
@@ -85,12 +57,12 @@ const settle = (signed: SignedAuthorization) =>
 
 describe('reconciling x402 claims with the chain', () => {
   it('a transfer that landed while its call was never booked is credited to the payer, once', async () => {
-    const account = await payerWithUsdc();
-    const signed = await signTransferAuthorization({ account, token, to: treasury, value: 10_000n });
+    const account = await payer(kit);
+    const signed = await signTransferAuthorization({ account, token: kit.token, to: kit.treasury, value: 10_000n });
     const { id, orgId } = await claim(account, signed);
     await settle(signed); // the process settled, then died before its books
 
-    expect(await reconcileClaims(db(), chain.publicClient, { claimedForMs: 0 })).toEqual({ credited: 1, closed: 0 });
+    expect(await reconcileClaims(db(), kit.chain.publicClient, { claimedForMs: 0 })).toEqual({ credited: 1, closed: 0 });
     expect(await statusOf(id)).toBe('settled');
     expect((await getCreditAccount(db(), orgId))?.balance).toBe(10_000n);
     const ledger = await db().rows(
@@ -98,47 +70,47 @@ describe('reconciling x402 claims with the chain', () => {
       sql`select kind::text as kind, amount from ledger_entries where org_id = ${orgId}`,
     );
     expect(ledger).toEqual([{ kind: 'x402_payment', amount: 10_000n }]);
-    expect(await reconcileClaims(db(), chain.publicClient, { claimedForMs: 0 })).toEqual({ credited: 0, closed: 0 });
+    expect(await reconcileClaims(db(), kit.chain.publicClient, { claimedForMs: 0 })).toEqual({ credited: 0, closed: 0 });
     expect((await getCreditAccount(db(), orgId))?.balance).toBe(10_000n);
   });
 
   it('a failed settlement that landed after all is credited too', async () => {
-    const account = await payerWithUsdc();
-    const signed = await signTransferAuthorization({ account, token, to: treasury, value: 20_000n });
+    const account = await payer(kit);
+    const signed = await signTransferAuthorization({ account, token: kit.token, to: kit.treasury, value: 20_000n });
     const { id, orgId } = await claim(account, signed);
     await failClaim(db(), id, { error: 'settle_unavailable' });
     await settle(signed);
     await db().run(sql`update x402_payments set updated_at = now() - interval '2 minutes' where id = ${id}`);
-    expect((await reconcileClaims(db(), chain.publicClient)).credited).toBe(1);
+    expect((await reconcileClaims(db(), kit.chain.publicClient)).credited).toBe(1);
     expect((await getCreditAccount(db(), orgId))?.balance).toBe(20_000n);
   });
 
   it('an unused authorization: left alone while it may still land, closed once it expired', async () => {
-    const account = await payerWithUsdc();
-    const live = await signTransferAuthorization({ account, token, to: treasury, value: 10_000n });
+    const account = await payer(kit);
+    const live = await signTransferAuthorization({ account, token: kit.token, to: kit.treasury, value: 10_000n });
     const stillValid = await claim(account, live);
     const expired = await signTransferAuthorization({
       account,
-      token,
-      to: treasury,
+      token: kit.token,
+      to: kit.treasury,
       value: 10_000n,
       validBefore: BigInt(Math.floor(Date.now() / 1000) - 60),
     });
     const gone = await claim(account, expired);
-    expect(await reconcileClaims(db(), chain.publicClient, { claimedForMs: 0 })).toEqual({ credited: 0, closed: 1 });
+    expect(await reconcileClaims(db(), kit.chain.publicClient, { claimedForMs: 0 })).toEqual({ credited: 0, closed: 1 });
     expect(await statusOf(stillValid.id)).toBe('claimed');
     expect(await statusOf(gone.id)).toBe('released');
     expect((await getCreditAccount(db(), gone.orgId))?.balance).toBe(0n);
   });
 
   it('a claim younger than any call is not looked at', async () => {
-    const account = await payerWithUsdc();
-    const signed = await signTransferAuthorization({ account, token, to: treasury, value: 10_000n });
+    const account = await payer(kit);
+    const signed = await signTransferAuthorization({ account, token: kit.token, to: kit.treasury, value: 10_000n });
     const { id } = await claim(account, signed);
     await settle(signed);
-    expect(await reconcileClaims(db(), chain.publicClient)).toEqual({ credited: 0, closed: 0 });
+    expect(await reconcileClaims(db(), kit.chain.publicClient)).toEqual({ credited: 0, closed: 0 });
     expect(await statusOf(id)).toBe('claimed');
     // left for the sweep after it: the suite's ledger check would not notice an unbooked transfer
-    await reconcileClaims(db(), chain.publicClient, { claimedForMs: 0 });
+    await reconcileClaims(db(), kit.chain.publicClient, { claimedForMs: 0 });
   });
 });

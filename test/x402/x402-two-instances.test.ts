@@ -6,7 +6,20 @@ import { type Database, openDatabase } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
-import { askedFor, balanceOf, fundSettler, orgOf, payer, paymentsOf, post, signPayment, useX402Chain, x402Settings } from './x402-kit.js';
+import {
+  askedFor,
+  balanceOf,
+  CALL,
+  fundSettler,
+  orgOf,
+  PRICE,
+  payer,
+  paymentsOf,
+  post,
+  signPayment,
+  useX402Chain,
+  x402Gateway,
+} from './x402-kit.js';
 
 /**
  * The same x402 authorization sent to two gateway instances on one PostgreSQL database at once
@@ -14,8 +27,6 @@ import { askedFor, balanceOf, fundSettler, orgOf, payer, paymentsOf, post, signP
  * x402_payments lets exactly one run the tool and settle; the other is DUPLICATE_NONCE.
  */
 const kit = useX402Chain();
-const CALL = '/v1/tools/getReputationSummary/call';
-const PRICE = 10_000n;
 const ROUNDS = 6;
 
 describe('two gateway instances on one PostgreSQL database racing one PAYMENT-SIGNATURE (PostgreSQL only)', needs('postgres'), () => {
@@ -27,15 +38,11 @@ describe('two gateway instances on one PostgreSQL database racing one PAYMENT-SI
     // each instance settles with a key of its own, as two processes configured apart could
     const keys = [generatePrivateKey(), generatePrivateKey()];
     for (const key of keys) await fundSettler(kit, key);
-    const options = (privateKey: `0x${string}`) => ({
-      x402: x402Settings(kit, { kind: 'self', rpcUrl: kit.chain.rpcUrl, privateKey }),
-      rpcUrl: kit.chain.rpcUrl,
-    });
-    first = await startTestGateway(options(keys[0]!));
+    first = await startTestGateway(x402Gateway(kit, keys[0]!));
     await seedDemoData(first.database.db, { now: new Date(), agents: 5, feedbacksPerAgent: 3, validationsPerAgent: 1 });
     const url = first.database.url as string;
     secondDb = await openDatabase({ url, poolSize: 10 });
-    second = await startTestGateway({ ...options(keys[1]!), database: { db: secondDb, url, dispose: () => secondDb.close() } });
+    second = await startTestGateway({ ...x402Gateway(kit, keys[1]!), database: { db: secondDb, url, dispose: () => secondDb.close() } });
     await first.listen();
     await second.listen();
   });
