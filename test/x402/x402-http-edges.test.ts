@@ -121,6 +121,12 @@ describe('a gateway whose settler has gas', () => {
     const receipt = decodePaymentResponseHeader(response.headers.get('payment-response') ?? '');
     expect(entries.find((entry) => entry.kind === 'x402_payment')?.reason).toContain(receipt.transaction);
 
+    const csv = await (await suite.gateway.app.request('/v1/ledger.csv', { headers })).text();
+    expect(csv).toContain(`,x402_payment,${PRICE},0,${taskId},`);
+    expect(csv).toContain(`,charge,${-PRICE},0,${taskId},`);
+    const usageCsv = await (await suite.gateway.app.request('/v1/usage.csv?by=tool', { headers })).text();
+    expect(usageCsv).toContain('getReputationSummary');
+
     const filtered = await suite.gateway.app.request('/v1/ledger?kind=x402_payment', { headers });
     expect(((await filtered.json()) as { entries: { kind: string }[] }).entries.map((entry) => entry.kind)).toEqual(['x402_payment']);
 
