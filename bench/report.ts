@@ -218,7 +218,7 @@ function x402Cost(scenarios: ScenarioResult[], x402: X402BenchResult | undefined
         `gateway CPU per paid call ${gatewayCpuPerCallUs(paid).toFixed(0)} µs (rest-spread ${gatewayCpuPerCallUs(keyed).toFixed(0)} µs, ` +
         `${(gatewayCpuPerCallUs(paid) / gatewayCpuPerCallUs(keyed)).toFixed(2)}×); p50 ${paid.latencyMs.p50} ms ` +
         `(rest-spread ${keyed.latencyMs.p50} ms); each settlement is a transaction anvil mines and the gateway awaits before it answers, ` +
-        `so with the gateway's CPU under one core the chain and the receipt wait, not the gateway, bound x402's calls/s`,
+        `so x402's calls/s may be bounded by the chain and that wait, not the gateway: its CPU per paid call is the figure to compare`,
     );
   }
   if (x402) {
