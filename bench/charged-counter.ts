@@ -20,6 +20,8 @@ export interface ChargedCounterReport {
   ledgerMicroUsdc: string;
   /** −Σ amount of the charge and capture rows written while the metrics-off gateway served, left out of ledgerMicroUsdc */
   metricsOffLedgerMicroUsdc: string;
+  /** −Σ amount of the charge rows the x402 gateway wrote (held against its own counter), left out of ledgerMicroUsdc */
+  x402LedgerMicroUsdc?: string;
   /** why the check failed, when it did */
   problem?: string;
 }
@@ -93,11 +95,12 @@ export function parseChargedCounter(exposition: string): Map<string, bigint> | u
 /** Scrapes the gateway's GET /metrics and compares its charged counter with `ledgerMicroUsdc`. */
 export async function checkChargedCounter(
   baseUrl: string,
-  ledger: { ledgerMicroUsdc: bigint; metricsOffLedgerMicroUsdc: bigint },
+  ledger: { ledgerMicroUsdc: bigint; metricsOffLedgerMicroUsdc: bigint; x402LedgerMicroUsdc?: bigint },
 ): Promise<ChargedCounterReport> {
   const amounts = {
     ledgerMicroUsdc: ledger.ledgerMicroUsdc.toString(),
     metricsOffLedgerMicroUsdc: ledger.metricsOffLedgerMicroUsdc.toString(),
+    ...(ledger.x402LedgerMicroUsdc ? { x402LedgerMicroUsdc: ledger.x402LedgerMicroUsdc.toString() } : {}),
   };
   const response = await fetch(`${baseUrl}/metrics`);
   const text = await response.text();
@@ -123,7 +126,10 @@ export async function checkChargedCounter(
 
 export function formatChargedCounter(report: ChargedCounterReport): string {
   const excluded =
-    report.metricsOffLedgerMicroUsdc === '0' ? '' : `; the metrics-off gateway's ${report.metricsOffLedgerMicroUsdc} micro-USDC left out`;
+    (report.metricsOffLedgerMicroUsdc === '0'
+      ? ''
+      : `; the metrics-off gateway's ${report.metricsOffLedgerMicroUsdc} micro-USDC left out`) +
+    (report.x402LedgerMicroUsdc ? `; the x402 gateway's ${report.x402LedgerMicroUsdc} micro-USDC left out` : '');
   return report.ok
     ? `charged counter = ledger charges written by this gateway: ok (${report.ledgerMicroUsdc} micro-USDC)${excluded}`
     : `charged counter = ledger charges written by this gateway: MISMATCH: ${report.problem}${excluded}`;

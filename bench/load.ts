@@ -1,15 +1,24 @@
 import autocannon from 'autocannon';
-import { emptyTally, recordMcpResponse, recordResponse, type Tally } from './outcome.js';
+import { emptyTally, recordMcpResponse, recordResponse, recordRestResponse, type Tally } from './outcome.js';
 
 export interface OutgoingRequest {
-  apiKey: string;
+  /** sent as `Authorization: Bearer`; none for a call paid per call (x402) */
+  apiKey?: string;
   body: string;
+  /** the path when the front door has none of its own (REST: /v1/tools/{name}/call) */
+  path?: string;
+  /** sent with this request alone, e.g. PAYMENT-SIGNATURE */
+  headers?: Record<string, string>;
 }
 
-/** The gateway's front doors a load may go to: A2A's JSON-RPC (SendMessage) or MCP Streamable HTTP (tools/call). */
-export type Protocol = 'a2a' | 'mcp';
+/**
+ * The gateway's front doors a load may go to: A2A's JSON-RPC (SendMessage), MCP Streamable HTTP
+ * (tools/call), or the REST call route (`POST /v1/tools/{name}/call`, the path per request).
+ */
+export type Protocol = 'a2a' | 'mcp' | 'rest';
 
 interface FrontDoor {
+  /** every request's path; the REST route's names the tool, so each request brings its own */
   path: string;
   /** sent with every request, besides its key */
   headers: Record<string, string>;
@@ -34,6 +43,7 @@ const FRONT_DOORS: Readonly<Record<Protocol, FrontDoor>> = {
     },
     record: recordMcpResponse,
   },
+  rest: { path: '/v1/tools', headers: { 'content-type': 'application/json' }, record: recordRestResponse },
 };
 
 export interface LoadSpec {
@@ -45,7 +55,7 @@ export interface LoadSpec {
   durationS: number;
   /** requests per second over all connections (autocannon corrects latency for coordinated omission); unpaced when absent */
   overallRate?: number;
-  /** called once per request: a fresh body (unique messageIds) and whose key sends it */
+  /** called once per request: a fresh body (unique messageIds) and whose key (or payment) sends it */
   nextRequest: () => OutgoingRequest;
 }
 
@@ -78,8 +88,13 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     requests: [
       {
         setupRequest: (request) => {
-          const { apiKey, body } = spec.nextRequest();
-          return { ...request, headers: { ...request.headers, authorization: `Bearer ${apiKey}` }, body };
+          const { apiKey, body, path: own, headers: extra } = spec.nextRequest();
+          return {
+            ...request,
+            ...(own ? { path: own } : {}),
+            headers: { ...request.headers, ...extra, ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }) },
+            body,
+          };
         },
         onResponse: (status, body) => record(tally, status, body),
       },

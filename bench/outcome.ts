@@ -149,3 +149,36 @@ export function recordMcpResponse(tally: Tally, status: number, body: string): v
   }
   for (const answer of responses) recordToolResult(tally, answer);
 }
+
+/**
+ * Adds one answer of the REST call route (`POST /v1/tools/{name}/call`, src/http/calls/call-tool.ts)
+ * to the tally: a 200 whose body says `charged: true` is a paid call (by key or by x402); a refusal
+ * is the REST error envelope, counted by status and reason (an x402 refusal's code too, e.g.
+ * `HTTP 402 duplicate_nonce DUPLICATE_NONCE`).
+ */
+export function recordRestResponse(tally: Tally, status: number, body: string): void {
+  let parsed: Json;
+  try {
+    parsed = JSON.parse(body) as Json;
+  } catch {
+    if (status < 200 || status > 299) {
+      tally.httpErrors++;
+      countFailure(tally, `HTTP ${status}`);
+    } else {
+      tally.unreadable++;
+      countFailure(tally, 'body is not JSON');
+    }
+    return;
+  }
+  if (status < 200 || status > 299) {
+    tally.httpErrors++;
+    const error = field(parsed, 'error');
+    const code = field(field(error, 'details'), 'code');
+    countFailure(tally, [`HTTP ${status}`, field(error, 'reason'), code].filter((part) => typeof part === 'string').join(' '));
+  } else if (field(parsed, 'charged') === true && typeof field(parsed, 'taskId') === 'string') {
+    tally.completed++;
+  } else {
+    tally.unreadable++;
+    countFailure(tally, 'an answer not charged');
+  }
+}

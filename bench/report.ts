@@ -9,6 +9,7 @@ import type { Machine } from './machine.js';
 import type { MoneyReport } from './money.js';
 import type { ScenarioResult } from './scenario-run.js';
 import { formatUsageBench, type UsageBenchResult } from './usage.js';
+import { formatX402Money, type X402BenchResult } from './x402.js';
 
 export interface BenchResults {
   startedAt: string;
@@ -32,6 +33,8 @@ export interface BenchResults {
   catalog?: CatalogBenchResult;
   /** the ERC-8004 indexer's backfill; absent when --only left it out */
   indexer?: IndexerBenchResult;
+  /** the x402 scenario's payments, its gateway's counter and the money on-chain against the ledger; absent without it */
+  x402?: X402BenchResult;
 }
 
 export interface FloorComparison {
@@ -197,6 +200,37 @@ function mcpCost(scenarios: ScenarioResult[]): string[] {
   ];
 }
 
+/**
+ * What a call paid per call with x402 over HTTP (issue 21) costs the gateway beyond a keyed call of
+ * the same tool through the same route: parsing the payment, the facilitator's verify (a signature
+ * check and an eth_call simulating the transfer), the wallet's organization, the claim, the
+ * settlement (a transaction sent and its receipt awaited) and the books. Gateway CPU per paid call
+ * of x402-http against rest-spread in the same run; the chain mines each settlement, so x402's
+ * calls/s may be the chain's bound, not the gateway's.
+ */
+function x402Cost(scenarios: ScenarioResult[], x402: X402BenchResult | undefined): string[] {
+  const keyed = scenarios.find((s) => s.name === 'rest-spread' && s.paidCallsPerS > 0);
+  const paid = scenarios.find((s) => s.name === 'x402-http' && s.paidCallsPerS > 0);
+  const lines: string[] = [];
+  if (keyed && paid) {
+    lines.push(
+      `x402 calls over HTTP: ${paid.paidCallsPerS.toFixed(0)} paid calls/s (keyed rest-spread ${keyed.paidCallsPerS.toFixed(0)}); ` +
+        `gateway CPU per paid call ${gatewayCpuPerCallUs(paid).toFixed(0)} µs (rest-spread ${gatewayCpuPerCallUs(keyed).toFixed(0)} µs, ` +
+        `${(gatewayCpuPerCallUs(paid) / gatewayCpuPerCallUs(keyed)).toFixed(2)}×); p50 ${paid.latencyMs.p50} ms ` +
+        `(rest-spread ${keyed.latencyMs.p50} ms); each settlement is a transaction anvil mines and the gateway awaits before it answers, ` +
+        `so x402's calls/s may be bounded by the chain and that wait, not the gateway: its CPU per paid call is the figure to compare`,
+    );
+  }
+  if (x402) {
+    lines.push(
+      `x402 payments: ${x402.paymentsSent} of ${x402.paymentsSigned} pre-signed sent${x402.poolSpent ? ' (POOL SPENT: later calls went unpaid)' : ''}, ` +
+        `anvil mined ${x402.blocksMined} blocks meanwhile; ${formatX402Money(x402.money)}`,
+      `x402 gateway's ${formatChargedCounter(x402.chargedCounter)}`,
+    );
+  }
+  return lines;
+}
+
 const ms = (value: number | null) => (value === null ? '–' : value.toFixed(2));
 
 /** Issue 18's lines: the floor, the gateway as a multiple of it, and CPU per paid call. */
@@ -242,6 +276,7 @@ export function formatTable(results: BenchResults): string {
     ...metricsCost(results.scenarios),
     ...catalogCost(results.scenarios),
     ...mcpCost(results.scenarios),
+    ...x402Cost(results.scenarios, results.x402),
     ...floorLines(results.floor),
     `money: ${results.money.ok ? 'ok' : 'BROKEN'}: balance = Σ amount, reserved = Σ reserved_delta = 0 ` +
       `over ${results.money.accounts} accounts (${results.money.violations.length} violations, ` +

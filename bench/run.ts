@@ -21,9 +21,20 @@ import { parseBenchOptions } from './options.js';
 import { formatProfileSummary, summariseProfiles } from './profile-summary.js';
 import { type BenchResults, compareWithFloor, formatTable, resultsDir, writeResults } from './report.js';
 import { runScenario, type ScenarioResult } from './scenario-run.js';
-import { type Scenario, scenarios } from './scenarios.js';
+import { REST_TOOL, type Scenario, scenarios } from './scenarios.js';
 import { seedBenchData } from './seed.js';
 import { measureUsageReads, seedUsageHistory, type UsageBenchResult } from './usage.js';
+import {
+  checkX402Money,
+  formatX402Money,
+  PAYERS,
+  paymentPoolSize,
+  paymentRequirementsOf,
+  signPaymentPool,
+  startX402Chain,
+  type X402BenchResult,
+  x402CallsEnded,
+} from './x402.js';
 
 /** The `--only` name of the usage reads over one organization's long history. */
 const USAGE = 'usage';
@@ -59,7 +70,9 @@ async function bench(): Promise<boolean> {
     throw new Error(
       `--only: no scenario ${unknown.join(', ')}; there are ${[...scenarios.map((s) => s.name), USAGE, CATALOG, INDEXER].join(', ')}`,
     );
-  const chosen = options.only.length ? scenarios.filter((scenario) => options.only.includes(scenario.name)) : scenarios;
+  const chosen = options.only.length
+    ? scenarios.filter((scenario) => options.only.includes(scenario.name))
+    : scenarios.filter((scenario) => options.mode === 'full' || scenario.smoke !== false);
   const measureUsage = !options.only.length || options.only.includes(USAGE);
   const measureCatalog = !options.only.length || options.only.includes(CATALOG);
   const measureIndexer = !options.only.length || options.only.includes(INDEXER);
@@ -131,6 +144,12 @@ async function bench(): Promise<boolean> {
   buildGateway();
   const upstream = chosen.some((scenario) => scenario.catalog) ? await startBenchUpstream(database.url) : undefined;
   if (upstream) cleanups.push(() => upstream.close());
+  // Before the gateways start: the chain an x402 scenario pays on, its token, settler and payers.
+  const x402Chain = chosen.some((scenario) => scenario.gateway === 'x402') ? await startX402Chain(PAYERS) : undefined;
+  if (x402Chain) {
+    cleanups.push(() => x402Chain.stop());
+    say(`x402: anvil at ${x402Chain.rpcUrl}, TestUsdc ${x402Chain.token.address}, ${x402Chain.payers.length} payer wallets funded`);
+  }
   const gateway = await startGateway({
     databaseUrl: database.url,
     logFile: `${resultsDir}gateway.log`,
@@ -141,13 +160,19 @@ async function bench(): Promise<boolean> {
   say(`gateway ready at ${gateway.baseUrl} (serving pid ${gateway.servingPid})`);
   /** charges the metrics-off gateway wrote: not the run's own gateway's, so not in its counter */
   let metricsOffCharged = 0n;
+  /** charges the x402 gateway wrote: held against its own counter, left out of the run's own */
+  let x402Charged = 0n;
+  let x402: X402BenchResult | undefined;
   /**
    * Runs `scenario` against the gateway it names: the run's own, or a metrics-off one started for
    * it alone (profiled like the other, so a profile weighs on both sides of the comparison) and
    * stopped after, its in-flight calls drained; the ledger's charges between the run's own
    * gateway settling and that one's exit are all the metrics-off gateway's.
    */
-  const targetOf = async (scenario: Scenario): Promise<{ target: Gateway; done: () => Promise<void> }> => {
+  const targetOf = async (
+    scenario: Scenario,
+  ): Promise<{ target: Gateway; done: () => Promise<void>; nextPayment?: () => string | undefined }> => {
+    if (scenario.gateway === 'x402') return x402Target(scenario);
     if (scenario.gateway !== 'metrics-off') return { target: gateway, done: async () => {} };
     const before = await settledChargeLedgerTotal(database.url);
     const off = await startGateway({
@@ -170,6 +195,62 @@ async function bench(): Promise<boolean> {
       },
     };
   };
+  /**
+   * An x402 scenario's gateway: a second process with the chain's X402 env (it also takes top-ups
+   * and watches the chain for them, which the run's own gateway must not), asked once what a call
+   * costs (the 402), with a pool of payments signed before the load. When the load stops its calls
+   * in flight are let settle, its charged counter is held against the charges it wrote, it stops,
+   * and the treasury's on-chain gain is held against the ledger's x402 rows.
+   */
+  const x402Target = async (scenario: Scenario) => {
+    if (!x402Chain) throw new Error(`${scenario.name} needs the x402 chain`);
+    const before = await settledChargeLedgerTotal(database.url);
+    const treasuryBefore = await x402Chain.treasuryBalance();
+    const blocksBefore = await x402Chain.blocks();
+    const paying = await startGateway({
+      databaseUrl: database.url,
+      logFile: `${resultsDir}gateway-x402.log`,
+      profileDir,
+      env: x402Chain.gatewayEnv,
+    });
+    cleanups.push(() => paying.stop());
+    say(`  x402 gateway ready at ${paying.baseUrl} (serving pid ${paying.servingPid})`);
+    const requirements = await paymentRequirementsOf(paying.baseUrl, REST_TOOL, { agentId: 1 });
+    const size = paymentPoolSize(options.warmupS + options.durationS);
+    const signing = performance.now();
+    const pool = await signPaymentPool(x402Chain, requirements, size);
+    say(`  ${size} payments of ${requirements.amount} micro-USDC signed in ${((performance.now() - signing) / 1000).toFixed(1)} s`);
+    return {
+      target: paying,
+      nextPayment: pool.next,
+      done: async () => {
+        // the 402 asked before the load, and every request that took a payment
+        const answered = await x402CallsEnded(paying.baseUrl, pool.used() + 1);
+        const charged = (await settledChargeLedgerTotal(database.url)) - before;
+        const counter = await checkChargedCounter(paying.baseUrl, { ledgerMicroUsdc: charged, metricsOffLedgerMicroUsdc: 0n });
+        await paying.stop();
+        const after = await chargeLedgerTotal(database.url);
+        x402Charged += after - before;
+        const money = await checkX402Money(database.url, (await x402Chain.treasuryBalance()) - treasuryBefore);
+        x402 = {
+          scenario: scenario.name,
+          paymentsSigned: pool.signed,
+          paymentsSent: pool.used(),
+          poolSpent: pool.used() >= pool.signed,
+          blocksMined: (await x402Chain.blocks()) - blocksBefore,
+          callsAnsweredWhenRead: answered,
+          chargedCounter: {
+            ...counter,
+            ...(after - before !== charged && counter.ok
+              ? { ok: false, problem: `the x402 gateway charged ${after - before - charged} micro-USDC more after its counter was read` }
+              : {}),
+          },
+          money,
+        };
+        say(`  ${formatX402Money(money)}`);
+      },
+    };
+  };
 
   const input = {
     agents: options.dataset.agents,
@@ -182,7 +263,7 @@ async function bench(): Promise<boolean> {
     say(
       `${scenario.name}: ${scenario.description}, ${scenario.connections} connections${overallRate ? `, ${overallRate} requests/s` : ''}`,
     );
-    const { target, done } = await targetOf(scenario);
+    const { target, done, nextPayment } = await targetOf(scenario);
     const result = await runScenario(
       scenario,
       {
@@ -193,7 +274,7 @@ async function bench(): Promise<boolean> {
         warmupS: options.warmupS,
         ...(overallRate ? { overallRate } : {}),
       },
-      input,
+      nextPayment ? { ...input, nextPayment } : input,
     ).finally(done);
     say(`  ${result.paidCallsPerS} paid calls/s, p99 ${result.latencyMs.p99} ms, ${result.errors.total} errors`);
     results.push(result);
@@ -217,10 +298,12 @@ async function bench(): Promise<boolean> {
     ? await measureCatalogReads(gateway.baseUrl, catalogSeed, options.catalogReads)
     : undefined;
   const chargedCounter = await checkChargedCounter(gateway.baseUrl, {
-    ledgerMicroUsdc: runCharged - chargedBeforeGateway - metricsOffCharged,
+    ledgerMicroUsdc: runCharged - chargedBeforeGateway - metricsOffCharged - x402Charged,
     metricsOffLedgerMicroUsdc: metricsOffCharged,
+    x402LedgerMicroUsdc: x402Charged,
   });
   await gateway.stop();
+  await x402Chain?.stop();
   const indexer = measureIndexer ? await benchIndexerBackfill(options.serverUrl, options.indexerEvents, say) : undefined;
   if (indexer) say(formatIndexerBench(indexer));
   if (profileDir) {
@@ -246,13 +329,15 @@ async function bench(): Promise<boolean> {
     ...(usage ? { usage } : {}),
     ...(catalog ? { catalog } : {}),
     ...(indexer ? { indexer } : {}),
+    ...(x402 ? { x402 } : {}),
   };
   const path = writeResults(report);
   console.log(formatTable(report));
   say(`results: ${path}`);
   if (!money.ok) say(`money invariant broken on ${money.violations.length} accounts: ${JSON.stringify(money.violations.slice(0, 5))}`);
   if (!chargedCounter.ok) say(formatChargedCounter(chargedCounter));
-  return money.ok && chargedCounter.ok;
+  const x402Ok = !x402 || (x402.money.ok && x402.chargedCounter.ok);
+  return money.ok && chargedCounter.ok && x402Ok;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -23,9 +23,9 @@ export interface ScenarioResult {
   name: string;
   description: string;
   /** the gateway it loaded when not the run's own (Scenario.gateway) */
-  gateway?: 'metrics-off';
+  gateway?: 'metrics-off' | 'x402';
   /** the front door it called when not A2A's (Scenario.protocol) */
-  protocol?: 'mcp';
+  protocol?: 'mcp' | 'rest';
   connections: number;
   callsPerRequest: number;
   /** the requests/s an open-loop scenario was sent at (Scenario.pacedAt); absent for closed loops */

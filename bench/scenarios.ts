@@ -9,6 +9,8 @@ export interface ScenarioInput {
   agents: number;
   organizations: BenchOrganization[];
   nextMessageId: () => string;
+  /** an x402 scenario's PAYMENT-SIGNATURE headers, signed before its load (x402.ts); undefined once spent */
+  nextPayment?: () => string | undefined;
 }
 
 export interface Scenario {
@@ -21,9 +23,11 @@ export interface Scenario {
   /**
    * The gateway the load goes to: the run's own (metrics on) when absent; `metrics-off` is a second
    * gateway process on the same database started with METRICS=off for this scenario alone, while
-   * the run's own gateway idles.
+   * the run's own gateway idles. `x402` is likewise a second gateway, started with the X402 env of a
+   * local anvil chain (x402.ts): that env also turns on top-ups and their chain watcher, so the run's
+   * own gateway is left as every other scenario measures it.
    */
-  gateway?: 'metrics-off';
+  gateway?: 'metrics-off' | 'x402';
   /**
    * An open loop: requests are sent at `multiple` × the calls/s of the floor `floor` (measured
    * before the gateway's scenarios, in the same run) whatever the answers' latency, instead of
@@ -34,9 +38,16 @@ export interface Scenario {
   catalog?: true;
   /**
    * The front door: A2A's POST /a2a (SendMessage) when absent; `mcp` is POST /mcp (a stateless MCP
-   * tools/call without initialize), whose requests and answers differ (`requests` must build tools/call bodies).
+   * tools/call without initialize), whose requests and answers differ (`requests` must build tools/call bodies);
+   * `rest` is POST /v1/tools/{name}/call, the arguments as the body (`requests` gives each request's path).
    */
-  protocol?: 'mcp';
+  protocol?: 'mcp' | 'rest';
+  /**
+   * `false`: left out of the smoke run unless `--only` names it (x402-http: its chain, second
+   * gateway and signed pool add some 15 s to CI's run, and a cold gateway answers none of its calls
+   * within smoke's 2 s, so it would check the set-up, not measure).
+   */
+  smoke?: false;
 }
 
 const TIER1_SHARE = 0.3;
@@ -58,6 +69,17 @@ function requestsOf(input: ScenarioInput, calls: CallPicker, size: number, key: 
 /** One MCP tools/call per request, a fresh idempotency key each. */
 function mcpRequestsOf(input: ScenarioInput, calls: CallPicker, key: () => string): () => OutgoingRequest {
   return () => ({ apiKey: key(), body: JSON.stringify(mcpToolsCall(1, input.nextMessageId(), calls())) });
+}
+
+/**
+ * The tool the REST scenarios call (a Tier 0 read, 1,000 micro-USDC): one tool, so the x402 pool is
+ * signed for one price and one PAYMENT-REQUIRED, and the keyed floor calls exactly what x402 pays for.
+ */
+export const REST_TOOL = 'getAgentProfile';
+
+/** One POST /v1/tools/{REST_TOOL}/call per request, a random agent: the body is the arguments. */
+function restCall(input: ScenarioInput): { path: string; body: string } {
+  return { path: `/v1/tools/${REST_TOOL}/call`, body: JSON.stringify({ agentId: 1 + Math.floor(Math.random() * input.agents) }) };
 }
 
 const tier0Spread = (input: ScenarioInput) => requestsOf(input, tier0Calls(input.agents), 1, () => randomOrg(input.organizations).apiKey);
@@ -148,6 +170,38 @@ export const scenarios: Scenario[] = [
     callsPerRequest: 1,
     requests: (input) => mcpRequestsOf(input, tier0Calls(input.agents), () => randomOrg(input.organizations).apiKey),
     protocol: 'mcp',
+  },
+  // The REST call route with a key: the floor x402-http is held against (the same tool, route and
+  // connections), on the run's own gateway.
+  {
+    name: 'rest-spread',
+    description: `keyed POST /v1/tools/${REST_TOOL}/call, random agents, spread over all organizations`,
+    connections: 64,
+    callsPerRequest: 1,
+    requests: (input) => () => ({ ...restCall(input), apiKey: randomOrg(input.organizations).apiKey }),
+    protocol: 'rest',
+  },
+  // x402 over HTTP (issue 21) at the same load, no key: each request carries a fresh PAYMENT-SIGNATURE
+  // (an EIP-3009 authorization pre-signed by one of the payer wallets); the gateway verifies it,
+  // claims it, runs the tool, settles the transfer on a local anvil (a block mined per settlement)
+  // and books it. Against rest-spread's gateway CPU per paid call in the same run.
+  {
+    name: 'x402-http',
+    description: `POST /v1/tools/${REST_TOOL}/call without a key, each paid with a fresh x402 payment settled on a local anvil`,
+    connections: 64,
+    callsPerRequest: 1,
+    requests: (input) => {
+      const { nextPayment } = input;
+      if (!nextPayment) throw new Error('x402-http needs its pool of signed payments');
+      return () => {
+        const payment = nextPayment();
+        // a spent pool sends the call unpaid: answered 402 payment_required, counted as an error
+        return { ...restCall(input), ...(payment ? { headers: { 'payment-signature': payment } } : {}) };
+      };
+    },
+    gateway: 'x402',
+    protocol: 'rest',
+    smoke: false,
   },
   {
     name: 'tier0-hot-org',

@@ -2,7 +2,7 @@ import { x402Facilitator } from '@x402/core/facilitator';
 import { type FacilitatorClient, HTTPFacilitatorClient } from '@x402/core/server';
 import { toFacilitatorEvmSigner } from '@x402/evm';
 import { registerExactEvmScheme } from '@x402/evm/exact/facilitator';
-import { createWalletClient, http, publicActions } from 'viem';
+import { createWalletClient, http, nonceManager, publicActions } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Config } from '../config.js';
 
@@ -15,7 +15,9 @@ export type X402Settings = NonNullable<Config['x402']>;
  */
 export function createFacilitator(settings: X402Settings): FacilitatorClient {
   if (settings.settle.kind === 'facilitator') return new HTTPFacilitatorClient({ url: settings.settle.url });
-  const account = privateKeyToAccount(settings.settle.privateKey);
+  // Its nonces are counted here (viem's nonce manager, reset after a failed send): asking the chain
+  // for each transfer gave calls settling at once the same nonce, and all but one failed.
+  const account = privateKeyToAccount(settings.settle.privateKey, { nonceManager });
   const wallet = createWalletClient({ account, transport: http(settings.settle.rpcUrl, { retryCount: 2, timeout: 15_000 }) }).extend(
     publicActions,
   );

@@ -69,6 +69,18 @@ describe('happy', () => {
     expect((await getCreditAccount(db, orgId!))?.balance).toBe(0n);
   });
 
+  it('calls paid at the same time all settle: the settler key sends their transfers with nonces it counts itself', async () => {
+    // Without a nonce manager each transfer asked the chain for the settler's next nonce, so of
+    // several settling at once all but one were "nonce too low" (the bench's x402-http: 85 % failed).
+    const accounts = await Promise.all(Array.from({ length: 6 }, () => payer()));
+    const before = await tokenRead('balanceOf', [treasury]);
+    const responses = await Promise.all(
+      accounts.map((account) => post('/v1/tools/getAgentProfile/call', { agentId: 2 }, {}, payingFetch(account))),
+    );
+    expect(responses.map((response) => response.status)).toEqual(accounts.map(() => 200));
+    expect((await tokenRead('balanceOf', [treasury])) - before).toBe(6_000n);
+  });
+
   it("a payer wallet that belongs to an organization pays for that organization's task", async () => {
     const account = await payer(kit);
     const org = await suite.gateway.createOrg({ credits: 0n });
