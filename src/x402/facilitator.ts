@@ -16,9 +16,15 @@ export type X402Settings = NonNullable<Config['x402']>;
 export function createFacilitator(settings: X402Settings): FacilitatorClient {
   if (settings.settle.kind === 'facilitator') return new HTTPFacilitatorClient({ url: settings.settle.url });
   // Its nonces are counted here (viem's nonce manager, reset after a failed send): asking the chain
-  // for each transfer gave calls settling at once the same nonce, and all but one failed.
+  // for each transfer gave calls settling at once the same nonce, and all but one failed. So each
+  // instance needs a settler key of its own (README, X402_SETTLER_PRIVATE_KEY).
   const account = privateKeyToAccount(settings.settle.privateKey, { nonceManager });
-  const wallet = createWalletClient({ account, transport: http(settings.settle.rpcUrl, { retryCount: 2, timeout: 15_000 }) }).extend(
+  // A receipt is looked for every half second (viem's default without a chain is 4 s, added to every call).
+  const wallet = createWalletClient({
+    account,
+    pollingInterval: 500,
+    transport: http(settings.settle.rpcUrl, { retryCount: 2, timeout: 15_000 }),
+  }).extend(
     publicActions,
   );
   // viem's typed-data and contract-call signatures are narrower than the x402 signer's generic ones

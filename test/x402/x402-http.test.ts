@@ -72,13 +72,13 @@ describe('happy', () => {
   it('calls paid at the same time all settle: the settler key sends their transfers with nonces it counts itself', async () => {
     // Without a nonce manager each transfer asked the chain for the settler's next nonce, so of
     // several settling at once all but one were "nonce too low" (the bench's x402-http: 85 % failed).
-    const accounts = await Promise.all(Array.from({ length: 6 }, () => payer()));
-    const before = await tokenRead('balanceOf', [treasury]);
+    const accounts = await Promise.all(Array.from({ length: 6 }, () => payer(kit)));
+    const before = await balanceOf(kit, kit.treasury);
     const responses = await Promise.all(
-      accounts.map((account) => post('/v1/tools/getAgentProfile/call', { agentId: 2 }, {}, payingFetch(account))),
+      accounts.map((account) => post(suite.baseUrl, '/v1/tools/getAgentProfile/call', { agentId: 2 }, {}, payingFetch(kit, account))),
     );
     expect(responses.map((response) => response.status)).toEqual(accounts.map(() => 200));
-    expect((await tokenRead('balanceOf', [treasury])) - before).toBe(6_000n);
+    expect((await balanceOf(kit, kit.treasury)) - before).toBe(6_000n);
   });
 
   it("a payer wallet that belongs to an organization pays for that organization's task", async () => {
