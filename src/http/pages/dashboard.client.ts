@@ -123,7 +123,12 @@ const sendJson = (method: string, body: unknown): RequestInit => ({
 
 type Column = [label: string, cls?: string];
 
-function table(id: string, headers: Column[], rows: unknown[][]) {
+/** A table of `rows` under `headers`; without rows, the one line `empty` instead of a table of headers alone. */
+function table(id: string, headers: Column[], rows: unknown[][], empty = 'Nothing yet.') {
+  if (!rows.length) {
+    $(id).innerHTML = '<tr><td class="muted">' + text(empty) + '</td></tr>';
+    return;
+  }
   $(id).innerHTML =
     '<tr>' +
     headers.map(([label, cls]) => '<th scope="col" class="' + (cls || '') + '">' + label + '</th>').join('') +
@@ -133,7 +138,18 @@ function table(id: string, headers: Column[], rows: unknown[][]) {
       .join('');
 }
 
+/** the charts drawn, by element id: drawn again at the new width when the window is resized (a phone turned) */
+const charts = new Map<string, [labels: string[], values: number[]]>();
+let redraw: ReturnType<typeof setTimeout> | undefined;
+addEventListener('resize', () => {
+  clearTimeout(redraw);
+  redraw = setTimeout(() => {
+    for (const [id, [labels, values]] of charts) bars(id, labels, values);
+  }, 100);
+});
+
 function bars(id: string, labels: string[], values: number[]) {
+  charts.set(id, [labels, values]);
   $(id).innerHTML = '';
   if (!labels.length) {
     $(id).textContent = 'No paid calls yet.';
@@ -175,6 +191,7 @@ async function loadLedger(more: boolean) {
     'ledger',
     [['When', 'when'], ['Kind'], ['Tool'], ['Amount', 'num'], ['Task / reason']],
     ledgerRows.map((e) => [when(e.createdAt), e.kind, e.tool || '—', usdc(e.amountMicroUsdc), e.taskId || e.reason || '']),
+    'No ledger entries yet.',
   );
   $('ledger-more').hidden = !ledgerCursor;
 }
@@ -189,6 +206,7 @@ async function loadTasks(more: boolean) {
     'tasks',
     [['When', 'when'], ['Tool'], ['State'], ['Cost', 'num']],
     taskRows.map((t) => [when(t.createdAt), t.tool || '—', t.state, usdc(t.metadata.charged ? t.metadata.cost_micro_usdc : '0')]),
+    'No tasks yet.',
   );
   $('tasks-more').hidden = !taskCursor;
 }
@@ -239,8 +257,9 @@ async function loadKeys() {
       key.expiresAt ? when(key.expiresAt) : 'never',
       keyStatus(key),
     ]),
+    'No API keys yet.',
   );
-  if (!manage) return;
+  if (!manage || !keyRows.length) return;
   // The controls are buttons in the last cell of each live key's row, named for screen readers by the key.
   const rows = $('keys').querySelectorAll('tr');
   keyRows.forEach((key, i) => {
@@ -265,7 +284,15 @@ async function loadKeys() {
 /** The key whose policy the form edits; null: the form creates a key. */
 let editing: ApiKey | null = null;
 
+/** The key shown once leaves the page at the next key action: it is not kept in view (or in memory) longer than needed. */
+function forgetShownKey() {
+  $('new-key').hidden = true;
+  $('new-key-value').textContent = '';
+  $('copy-done').textContent = '';
+}
+
 function openKeyForm(key: ApiKey | null) {
+  forgetShownKey();
   editing = key;
   const form = $('key-form') as unknown as HTMLFormElement;
   form.reset();
@@ -273,7 +300,7 @@ function openKeyForm(key: ApiKey | null) {
   $('key-form-title').textContent = key ? 'Policy of key ' + key.name + ' (' + key.prefix + '…)' : 'New key';
   $('key-submit').textContent = key ? 'Save policy' : 'Create key';
   $('key-name').disabled = Boolean(key);
-  $('key-expires').disabled = Boolean(key);
+  $('key-expires-field').hidden = Boolean(key);
   $('key-tools').innerHTML = toolNames
     .map(
       (name) =>
@@ -355,6 +382,7 @@ async function submitKeyForm() {
 }
 
 async function revokeKey(key: ApiKey) {
+  forgetShownKey();
   if (!confirm('Revoke the key ' + key.name + ' (' + key.prefix + '…)? Calls with it are refused from now on; this cannot be undone.'))
     return;
   try {
@@ -445,7 +473,9 @@ async function load() {
     'usage',
     [['Tool'], ['Calls', 'num'], ['OK', 'num'], ['Failed', 'num'], ['Spent', 'num'], ['p50 ms', 'num']],
     byTool.usage.map((r) => [r.key, r.calls, r.succeeded, r.failed, r.spentDisplay, r.p50Ms ?? '']),
+    '',
   );
+  $('usage').hidden = !byTool.usage.length;
   $('keys-section').hidden = !session;
   $('key-new').hidden = !canManageKeys();
   await Promise.all([loadLedger(false), loadTasks(false), session ? loadKeys() : null]);
@@ -469,6 +499,7 @@ async function load() {
       'topups',
       [['When', 'when'], ['Tx'], ['Amount', 'num'], ['Status']],
       topups.topups.map((t) => [when(t.createdAt), t.txHash.slice(0, 12) + '…', t.amountDisplay, t.status]),
+      'No top-ups recorded yet.',
     );
   }
   table(
@@ -525,8 +556,7 @@ function signOut() {
   credential = null;
   session = null;
   closeKeyForm();
-  $('new-key').hidden = true;
-  $('new-key-value').textContent = '';
+  forgetShownKey();
   $('rename').hidden = true;
   $('rename-form').hidden = true;
   $('org-name').textContent = 'Billing dashboard';

@@ -16,6 +16,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <title>a2a-paygate · billing</title>
 <link rel="stylesheet" href="/dashboard/uplot.css">
 <style>
+  [hidden] { display: none !important; }
   body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1d2330; background: #f6f7f9; }
   header { background: #1d2330; color: #fff; padding: 10px 24px; display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; }
   header .brand { color: #cdd3e0; font-size: 13px; }
@@ -90,7 +91,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <form id="key-form" class="key-form" hidden>
       <h3 id="key-form-title" class="row">New key</h3>
       <label>Name <input id="key-name" required maxlength="100" autocomplete="off"></label>
-      <label>Expires (optional) <input id="key-expires" type="date"></label>
+      <label id="key-expires-field">Expires (optional) <input id="key-expires" type="date"></label>
       <label>Highest tier
         <select id="key-tier"><option value="">any tier</option><option value="0">0 raw data</option><option value="1">1 aggregated</option><option value="2">2 analysis</option><option value="3">3 AI-powered</option></select>
       </label>
