@@ -107,8 +107,13 @@ describe('the dashboard runs an organization: keys with policies, its name, and 
 
     // The organization's name is the header; its owner renames it from there.
     await expect.poll(() => page.textContent('#org-name')).toBe(`wallet ${owner.address.slice(0, 6)}…${owner.address.slice(-4)}`);
-    await page.click('#rename');
-    await page.fill('#rename-input', 'Acme Research');
+    // By keyboard alone: the button opens the form with the focus in its labelled field, Enter saves.
+    await page.focus('#rename');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate<string>('document.activeElement.id')).toBe('rename-input');
+    expect(await page.getByLabel('Organization name').inputValue()).toBe(`wallet ${owner.address.slice(0, 6)}…${owner.address.slice(-4)}`);
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('Acme Research');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.textContent('#org-name')).toBe('Acme Research');
     expect(await page.isVisible('#rename-form')).toBe(false);

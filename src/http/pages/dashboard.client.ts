@@ -134,7 +134,17 @@ function table(id: string, headers: Column[], rows: unknown[][], empty = 'Nothin
     headers.map(([label, cls]) => '<th scope="col" class="' + (cls || '') + '">' + label + '</th>').join('') +
     '</tr>' +
     rows
-      .map((row) => '<tr>' + row.map((cell, i) => '<td class="' + (headers[i]?.[1] || '') + '">' + text(cell) + '</td>').join('') + '</tr>')
+      .map(
+        (row) =>
+          '<tr>' +
+          row
+            .map(
+              (cell, i) =>
+                '<td class="' + (headers[i]?.[1] || '') + '" data-label="' + (headers[i]?.[0] || '') + '">' + text(cell) + '</td>',
+            )
+            .join('') +
+          '</tr>',
+      )
       .join('');
 }
 
@@ -190,7 +200,14 @@ async function loadLedger(more: boolean) {
   table(
     'ledger',
     [['When', 'when'], ['Kind'], ['Tool'], ['Amount', 'num'], ['Task / reason']],
-    ledgerRows.map((e) => [when(e.createdAt), e.kind, e.tool || '—', usdc(e.amountMicroUsdc), e.taskId || e.reason || '']),
+    // A task by its first 8 characters (the ledger CSV has the whole id): a UUID would make every row two lines on a phone.
+    ledgerRows.map((e) => [
+      when(e.createdAt),
+      e.kind,
+      e.tool || '—',
+      usdc(e.amountMicroUsdc),
+      e.taskId ? e.taskId.slice(0, 8) + '…' : e.reason || '',
+    ]),
     'No ledger entries yet.',
   );
   $('ledger-more').hidden = !ledgerCursor;
@@ -265,6 +282,7 @@ async function loadKeys() {
   keyRows.forEach((key, i) => {
     const cell = (rows[i + 1] as HTMLTableRowElement).insertCell();
     cell.className = 'actions';
+    cell.dataset.label = 'Actions';
     if (key.revokedAt) return;
     for (const [action, label] of [
       ['edit', 'Edit policy'],

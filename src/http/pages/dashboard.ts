@@ -50,6 +50,17 @@ export const DASHBOARD_HTML = `<!doctype html>
   .key-form fieldset { grid-column: 1 / -1; border: 1px solid #dde; border-radius: 6px; margin: 4px 0; }
   .key-form fieldset label { display: inline-flex; flex-direction: row; align-items: center; gap: 4px; margin: 2px 12px 2px 0; }
   .key-form .row { grid-column: 1 / -1; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+  /* On a phone each row of a table is a card of "label value" lines: every column stays in view, none scrolls sideways. */
+  @media (max-width: 600px) {
+    main { padding: 12px; }
+    main table tr:has(th) { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+    main table tr { display: block; border-bottom: 1px solid #dde; padding: 4px 0; }
+    main table td { display: flex; justify-content: space-between; gap: 12px; border: 0; padding: 2px 4px; text-align: right; white-space: normal; }
+    main table td::before { content: attr(data-label); font-weight: 600; text-align: left; color: #5a6070; flex: none; }
+    main table td.actions { justify-content: flex-end; }
+    main table td.actions::before, main table td.muted::before { content: none; }
+    main table td.muted { justify-content: flex-start; text-align: left; }
+  }
   #new-key { background: #eef7ee; border: 1px solid #9c9; border-radius: 6px; padding: 8px 12px; margin: 8px 0; }
 </style>
 </head>
