@@ -195,6 +195,33 @@ describe('the dashboard runs an organization: keys with policies, its name, and 
     expect(errors).toEqual([]);
   }, 60_000);
 
+  it('an admin manages keys but cannot rename the organization; a spend cap finer than a micro-USDC is explained in the form', async () => {
+    const owner = await signIn(gateway, newWallet());
+    const adminWallet = newWallet();
+    expect((await rest(gateway, 'POST', '/v1/members', { address: adminWallet.address, role: 'admin' }, owner.token)).status).toBe(201);
+    const { page, errors, refused } = await signedInWithWallet(adminWallet, 390);
+    await expect.poll(() => page.textContent('#who')).toContain('(admin)');
+    expect(await page.isVisible('#rename')).toBe(false);
+    await expect.poll(() => page.isVisible('#key-new')).toBe(true);
+    await page.click('#key-new');
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('key-name');
+    await page.fill('#key-name', 'phone key');
+    await page.getByLabel('Spend cap in USDC').fill('0.0000001');
+    await page.click('#key-submit');
+    await expect.poll(() => page.textContent('#key-error')).toContain('at most 6 decimals');
+    expect(await page.isVisible('#key-form')).toBe(true);
+    await page.getByLabel('Spend cap in USDC').fill('2.5');
+    await page.getByLabel('Highest tier').selectOption('1');
+    await page.getByLabel('Rate limit, requests').fill('10');
+    await page.click('#key-submit');
+    await page.waitForSelector('#new-key:not([hidden])');
+    await expect.poll(() => page.textContent('#keys')).toContain('every tool · tier ≤ 1 · cap 2.50 USDC per day · 10 calls per 60 s');
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard-admin-key-created-390.png`, fullPage: true });
+    await expectNoHorizontalOverflow(page, 'dashboard-admin');
+    expect(refused).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 60_000);
+
   it('an API-key sign-in asks nothing its key is refused: no session-only route, no 401 or 403', async () => {
     const org = await gateway.createOrg({ name: 'Key Only Ltd', credits: 1_000_000n });
     expect((await callTool(org.apiKey.key, 'getAgentProfile', { agentId: 1 })).status).toBe(200);
