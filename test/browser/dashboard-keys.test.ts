@@ -166,6 +166,7 @@ describe('the dashboard runs an organization: keys with policies, its name, and 
     });
     await page.getByRole('button', { name: 'Revoke of key research agent' }).click();
     await expect.poll(() => row.textContent()).toContain('revoked');
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('key-new');
     expect(await row.locator('button').count()).toBe(0);
     const refusedCall = await callTool(key, 'getAgentProfile', { agentId: 1 });
     expect(refusedCall.status).toBe(401);

@@ -103,7 +103,7 @@ const text = (value: unknown) =>
 /** Every amount on the page, as the API's *Display fields write it: "0.001 USDC", "2.00 USDC". */
 const usdc = (micro: string) => displayUsdc(BigInt(micro));
 /** An instant on one line, to the minute, in UTC: "2026-12-04 16:55 UTC". */
-const when = (iso: string) => iso.slice(0, 16).replace('T', ' ') + ' UTC';
+const when = (iso: string) => new Date(iso).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 let credential = sessionStorage.getItem('paygate-credential');
 /** the wallet session's member, or null when signed in with an API key */
 let session: Session | null = null;
@@ -393,7 +393,7 @@ async function submitKeyForm() {
     }
     closeKeyForm();
     await loadKeys();
-    if (!$('new-key').hidden) $('copy-key').focus();
+    ($('new-key').hidden ? $('key-new') : $('copy-key')).focus();
   } catch (error) {
     $('key-error').textContent = (error as Error).message;
   }
@@ -409,6 +409,8 @@ async function revokeKey(key: ApiKey) {
     $('key-error').textContent = (error as Error).message;
   }
   await loadKeys();
+  // The pressed button is gone with the row it was in: the focus goes on to the section's own button.
+  $('key-new').focus();
 }
 
 async function copyKey() {
