@@ -45,6 +45,7 @@ export function keyActor(keyId: string, requestId: string | null): Actor {
 /** What the trail records, as dotted verbs. A new kind of change adds its verb here. */
 export const AUDIT_ACTIONS = [
   'org.create',
+  'org.rename',
   'key.create',
   'key.revoke',
   'key.policy.set',

@@ -82,3 +82,31 @@ export async function getOrganization(db: Database, orgId: string): Promise<Orga
 export async function organizationsNamed(db: Database, name: string): Promise<OrganizationSummary[]> {
   return db.rows(organizationSummary, summaries(sql`o.name = ${name}`));
 }
+
+const nameRow = z.object({ name: z.string() });
+
+/**
+ * Renames an organization, its `org.rename` audit row (the name before and after) in the same
+ * transaction; the row is locked so two renames at once record the name each really replaced.
+ * Returns undefined for an unknown organization; a rename to the same name changes nothing and
+ * writes no audit row.
+ */
+export async function renameOrganization(
+  db: Database,
+  input: { orgId: string; name: string; by: Actor },
+): Promise<{ id: string; name: string } | undefined> {
+  return db.transaction(async (tx) => {
+    const [before] = await tx.rows(nameRow, sql`select name from organizations where id = ${input.orgId} for no key update`);
+    if (!before) return undefined;
+    if (before.name === input.name) return { id: input.orgId, name: input.name };
+    await tx.run(sql`update organizations set name = ${input.name} where id = ${input.orgId}`);
+    await recordAudit(tx, input.by, {
+      orgId: input.orgId,
+      action: 'org.rename',
+      target: { kind: 'organization', id: input.orgId },
+      before: { id: input.orgId, name: before.name },
+      after: { id: input.orgId, name: input.name },
+    });
+    return { id: input.orgId, name: input.name };
+  });
+}

@@ -7,11 +7,12 @@ import { addAuditRoutes } from './audit.js';
 import { addKeyRoutes } from './keys.js';
 import { addLowBalanceRoutes } from './low-balance.js';
 import { addMemberRoutes } from './members.js';
+import { addOrganizationRoutes } from './organization.js';
 import { addPolicyRoutes } from './policies.js';
 import { addTopUpRoutes, type TopUpReader } from './topups.js';
 
 /**
- * What a signed-in wallet manages for its organization: member wallets (owners), API keys and their
+ * What a signed-in wallet manages for its organization: its name (owners), member wallets (owners), API keys and their
  * policies (admins), the organization's policy, the low-balance signal and top-ups; and the audit
  * trail of those changes (admins).
  */
@@ -25,6 +26,7 @@ export function organizationRoutes(deps: {
   observe: Observer;
 }) {
   const api = restRouter(deps);
+  addOrganizationRoutes(api, deps);
   addMemberRoutes(api, deps);
   addLowBalanceRoutes(api, deps);
   addKeyRoutes(api, deps);

@@ -1,7 +1,11 @@
 /**
  * The billing dashboard's browser script: reads the REST API with the API key or wallet session the
  * visitor gives it (kept in sessionStorage) and draws the spend with uPlot, loaded beside the page.
+ * It asks only what the credential may read: an API key reads the billing routes, a wallet session
+ * also the keys and top-ups, and its role decides which controls it is shown (admins manage keys,
+ * owners rename the organization), so no request it makes is one the API refuses for its credential.
  */
+import { displayUsdc } from '../../tools/money.js';
 
 declare const uPlot: typeof import('uplot');
 
@@ -18,7 +22,37 @@ interface LedgerEntry {
   kind: string;
   amountMicroUsdc: string;
   taskId: string | null;
+  tool: string | null;
   reason: string | null;
+}
+interface SpendCap {
+  amountMicroUsdc: string;
+  period: 'day' | 'month';
+}
+interface RateLimit {
+  requests: number;
+  windowSeconds: number;
+}
+interface KeyPolicy {
+  tools: string[] | null;
+  maxTier: number | null;
+  spendCap: SpendCap | null;
+  rateLimit: RateLimit | null;
+}
+interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  policy: KeyPolicy;
+  spend: { dayMicroUsdc: string; monthMicroUsdc: string; reservedMicroUsdc: string };
+}
+interface Session {
+  address: string;
+  orgId: string;
+  role: 'owner' | 'admin' | 'viewer';
 }
 interface Task {
   createdAt: string;
@@ -66,8 +100,14 @@ interface Price {
 const $ = (id: string) => document.getElementById(id) as HTMLInputElement;
 const text = (value: unknown) =>
   String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-const usdc = (micro: string) => (Number(micro) / 1e6).toFixed(Number(micro) % 10000 === 0 ? 2 : 6) + ' USDC';
+/** Every amount on the page, as the API's *Display fields write it: "0.001 USDC", "2.00 USDC". */
+const usdc = (micro: string) => displayUsdc(BigInt(micro));
+/** An instant on one line, to the minute, in UTC: "2026-12-04 16:55 UTC". */
+const when = (iso: string) => new Date(iso).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 let credential = sessionStorage.getItem('paygate-credential');
+/** the wallet session's member, or null when signed in with an API key */
+let session: Session | null = null;
+let toolNames: string[] = [];
 
 async function api<Answer>(path: string, init: RequestInit = {}): Promise<Answer> {
   const response = await fetch(path, { ...init, headers: { ...(init.headers || {}), authorization: 'Bearer ' + credential } });
@@ -75,18 +115,51 @@ async function api<Answer>(path: string, init: RequestInit = {}): Promise<Answer
   if (!response.ok) throw Object.assign(new Error(body.error?.message || 'HTTP ' + response.status), { reason: body.error?.reason });
   return body;
 }
+const sendJson = (method: string, body: unknown): RequestInit => ({
+  method,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 
-function table(id: string, headers: [label: string, cls?: string][], rows: unknown[][]) {
+type Column = [label: string, cls?: string];
+
+/** A table of `rows` under `headers`; without rows, the one line `empty` instead of a table of headers alone. */
+function table(id: string, headers: Column[], rows: unknown[][], empty = 'Nothing yet.') {
+  if (!rows.length) {
+    $(id).innerHTML = '<tr><td class="muted">' + text(empty) + '</td></tr>';
+    return;
+  }
   $(id).innerHTML =
     '<tr>' +
-    headers.map(([label, cls]) => '<th class="' + (cls || '') + '">' + label + '</th>').join('') +
+    headers.map(([label, cls]) => '<th scope="col" class="' + (cls || '') + '">' + label + '</th>').join('') +
     '</tr>' +
     rows
-      .map((row) => '<tr>' + row.map((cell, i) => '<td class="' + (headers[i]?.[1] || '') + '">' + text(cell) + '</td>').join('') + '</tr>')
+      .map(
+        (row) =>
+          '<tr>' +
+          row
+            .map(
+              (cell, i) =>
+                '<td class="' + (headers[i]?.[1] || '') + '" data-label="' + (headers[i]?.[0] || '') + '">' + text(cell) + '</td>',
+            )
+            .join('') +
+          '</tr>',
+      )
       .join('');
 }
 
+/** the charts drawn, by element id: drawn again at the new width when the window is resized (a phone turned) */
+const charts = new Map<string, [labels: string[], values: number[]]>();
+let redraw: ReturnType<typeof setTimeout> | undefined;
+addEventListener('resize', () => {
+  clearTimeout(redraw);
+  redraw = setTimeout(() => {
+    for (const [id, [labels, values]] of charts) bars(id, labels, values);
+  }, 100);
+});
+
 function bars(id: string, labels: string[], values: number[]) {
+  charts.set(id, [labels, values]);
   $(id).innerHTML = '';
   if (!labels.length) {
     $(id).textContent = 'No paid calls yet.';
@@ -99,7 +172,10 @@ function bars(id: string, labels: string[], values: number[]) {
       scales: { x: { time: false } },
       legend: { show: false },
       padding: [8, 16, 0, 16],
-      axes: [{ values: (_u, ticks) => ticks.map((t) => labels[t] ?? '') }, { values: (_u, ticks) => ticks.map((t) => t.toFixed(3)) }],
+      axes: [
+        { values: (_u, ticks) => ticks.map((t) => labels[t] ?? '') },
+        { label: 'USDC', size: 56, values: (_u, ticks) => ticks.map((t) => String(Number(t.toFixed(6)))) },
+      ],
       series: [
         {},
         { label: 'USDC', fill: '#4f6bed55', stroke: '#4f6bed', paths: uPlot.paths.bars?.({ size: [0.6, 60] }), points: { show: false } },
@@ -123,8 +199,16 @@ async function loadLedger(more: boolean) {
   ledgerCursor = page.nextCursor;
   table(
     'ledger',
-    [['When'], ['Kind'], ['Amount', 'num'], ['Task / reason']],
-    ledgerRows.map((e) => [e.createdAt.replace('T', ' ').slice(0, 19), e.kind, usdc(e.amountMicroUsdc), e.taskId || e.reason || '']),
+    [['When', 'when'], ['Kind'], ['Tool'], ['Amount', 'num'], ['Task / reason']],
+    // A task by its first 8 characters (the ledger CSV has the whole id): a UUID would make every row two lines on a phone.
+    ledgerRows.map((e) => [
+      when(e.createdAt),
+      e.kind,
+      e.tool || '—',
+      usdc(e.amountMicroUsdc),
+      e.taskId ? e.taskId.slice(0, 8) + '…' : e.reason || '',
+    ]),
+    'No ledger entries yet.',
   );
   $('ledger-more').hidden = !ledgerCursor;
 }
@@ -137,26 +221,241 @@ async function loadTasks(more: boolean) {
   taskCursor = page.nextCursor;
   table(
     'tasks',
-    [['When'], ['Tool'], ['State'], ['Cost', 'num']],
-    taskRows.map((t) => [
-      t.createdAt.replace('T', ' ').slice(0, 19),
-      t.tool || '—',
-      t.state,
-      t.metadata.charged ? usdc(t.metadata.cost_micro_usdc) : '0',
-    ]),
+    [['When', 'when'], ['Tool'], ['State'], ['Cost', 'num']],
+    taskRows.map((t) => [when(t.createdAt), t.tool || '—', t.state, usdc(t.metadata.charged ? t.metadata.cost_micro_usdc : '0')]),
+    'No tasks yet.',
   );
   $('tasks-more').hidden = !taskCursor;
+}
+
+const canManageKeys = () => session?.role === 'owner' || session?.role === 'admin';
+
+function policyText(policy: KeyPolicy): string {
+  return [
+    policy.tools ? 'tools: ' + policy.tools.join(', ') : 'every tool',
+    policy.maxTier === null ? '' : 'tier ≤ ' + policy.maxTier,
+    policy.spendCap ? 'cap ' + usdc(policy.spendCap.amountMicroUsdc) + ' per ' + policy.spendCap.period : '',
+    policy.rateLimit ? policy.rateLimit.requests + ' calls per ' + policy.rateLimit.windowSeconds + ' s' : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+function keyStatus(key: ApiKey): string {
+  if (key.revokedAt) return 'revoked ' + when(key.revokedAt);
+  if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now()) return 'expired';
+  return 'active';
+}
+
+let keyRows: ApiKey[] = [];
+
+async function loadKeys() {
+  keyRows = (await api<{ keys: ApiKey[] }>('/v1/keys')).keys;
+  const manage = canManageKeys();
+  const headers: Column[] = [
+    ['Name'],
+    ['Prefix'],
+    ['Policy'],
+    ['Spent today', 'num'],
+    ['Spent this month', 'num'],
+    ['Expires', 'when'],
+    ['Status'],
+  ];
+  if (manage) headers.push(['Actions', 'actions']);
+  table(
+    'keys',
+    headers,
+    keyRows.map((key) => [
+      key.name,
+      key.prefix + '…',
+      policyText(key.policy),
+      usdc(key.spend.dayMicroUsdc),
+      usdc(key.spend.monthMicroUsdc),
+      key.expiresAt ? when(key.expiresAt) : 'never',
+      keyStatus(key),
+    ]),
+    'No API keys yet.',
+  );
+  if (!manage || !keyRows.length) return;
+  // The controls are buttons in the last cell of each live key's row, named for screen readers by the key.
+  const rows = $('keys').querySelectorAll('tr');
+  keyRows.forEach((key, i) => {
+    const cell = (rows[i + 1] as HTMLTableRowElement).insertCell();
+    cell.className = 'actions';
+    cell.dataset.label = 'Actions';
+    if (key.revokedAt) return;
+    for (const [action, label] of [
+      ['edit', 'Edit policy'],
+      ['revoke', 'Revoke'],
+    ] as const) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = label;
+      button.dataset[action] = key.id;
+      button.setAttribute('aria-label', label + ' of key ' + key.name);
+      button.onclick = () => (action === 'edit' ? openKeyForm(key) : revokeKey(key));
+      cell.append(button, ' ');
+    }
+  });
+}
+
+/** The key whose policy the form edits; null: the form creates a key. */
+let editing: ApiKey | null = null;
+
+/** The key shown once leaves the page at the next key action: it is not kept in view (or in memory) longer than needed. */
+function forgetShownKey() {
+  $('new-key').hidden = true;
+  $('new-key-value').textContent = '';
+  $('copy-done').textContent = '';
+}
+
+function openKeyForm(key: ApiKey | null) {
+  forgetShownKey();
+  editing = key;
+  const form = $('key-form') as unknown as HTMLFormElement;
+  form.reset();
+  $('key-error').textContent = '';
+  $('key-form-title').textContent = key ? 'Policy of key ' + key.name + ' (' + key.prefix + '…)' : 'New key';
+  $('key-submit').textContent = key ? 'Save policy' : 'Create key';
+  $('key-name').disabled = Boolean(key);
+  $('key-expires-field').hidden = Boolean(key);
+  $('key-tools').innerHTML = toolNames
+    .map(
+      (name) =>
+        '<label><input type="checkbox" name="tool" value="' +
+        text(name) +
+        '"' +
+        (key?.policy.tools?.includes(name) ? ' checked' : '') +
+        '> ' +
+        text(name) +
+        '</label>',
+    )
+    .join('');
+  if (key) {
+    $('key-name').value = key.name;
+    $('key-tier').value = key.policy.maxTier === null ? '' : String(key.policy.maxTier);
+    $('key-cap').value = key.policy.spendCap ? usdc(key.policy.spendCap.amountMicroUsdc).replace(' USDC', '') : '';
+    $('key-cap-period').value = key.policy.spendCap?.period ?? 'day';
+    $('key-rate').value = key.policy.rateLimit ? String(key.policy.rateLimit.requests) : '';
+    $('key-rate-window').value = String(key.policy.rateLimit?.windowSeconds ?? 60);
+  }
+  form.hidden = false;
+  $('key-new').hidden = true;
+  (key ? $('key-tier') : $('key-name')).focus();
+}
+
+function closeKeyForm() {
+  ($('key-form') as unknown as HTMLFormElement).hidden = true;
+  $('key-new').hidden = !canManageKeys();
+  editing = null;
+}
+
+/** "1.5" USDC as micro-USDC, exactly (no float): at most 6 decimals. */
+function microOf(amount: string): string {
+  const match = /^(\d{1,13})(?:\.(\d{1,6}))?$/.exec(amount.trim());
+  if (!match) throw new Error('the spend cap must be an amount of USDC with at most 6 decimals, e.g. 5 or 0.25');
+  return (BigInt(match[1] as string) * 1_000_000n + BigInt((match[2] ?? '').padEnd(6, '0'))).toString();
+}
+
+/** The form's policy: every field, null where it sets no bound (so an edit can remove one). */
+function formPolicy(): KeyPolicy {
+  const tools = Array.from($('key-tools').querySelectorAll<HTMLInputElement>('input:checked'), (box) => box.value);
+  const tier = $('key-tier').value;
+  const cap = $('key-cap').value.trim();
+  const rate = $('key-rate').value.trim();
+  return {
+    tools: tools.length ? tools : null,
+    maxTier: tier === '' ? null : Number(tier),
+    spendCap: cap === '' ? null : { amountMicroUsdc: microOf(cap), period: $('key-cap-period').value as 'day' | 'month' },
+    rateLimit: rate === '' ? null : { requests: Number(rate), windowSeconds: Number($('key-rate-window').value || 60) },
+  };
+}
+
+async function submitKeyForm() {
+  $('key-error').textContent = '';
+  try {
+    const policy = formPolicy();
+    if (editing) {
+      await api('/v1/keys/' + editing.id, sendJson('PATCH', policy));
+    } else {
+      const expires = $('key-expires').value;
+      const created = await api<{ key: string }>(
+        '/v1/keys',
+        sendJson('POST', {
+          name: $('key-name').value,
+          ...(expires ? { expiresAt: new Date(expires + 'T23:59:59Z').toISOString() } : {}),
+          ...policy,
+        }),
+      );
+      $('new-key-value').textContent = created.key;
+      $('copy-done').textContent = '';
+      $('new-key').hidden = false;
+    }
+    closeKeyForm();
+    await loadKeys();
+    ($('new-key').hidden ? $('key-new') : $('copy-key')).focus();
+  } catch (error) {
+    $('key-error').textContent = (error as Error).message;
+  }
+}
+
+async function revokeKey(key: ApiKey) {
+  forgetShownKey();
+  if (!confirm('Revoke the key ' + key.name + ' (' + key.prefix + '…)? Calls with it are refused from now on; this cannot be undone.'))
+    return;
+  try {
+    await api('/v1/keys/' + key.id, { method: 'DELETE' });
+  } catch (error) {
+    $('key-error').textContent = (error as Error).message;
+  }
+  await loadKeys();
+  // The pressed button is gone with the row it was in: the focus goes on to the section's own button.
+  $('key-new').focus();
+}
+
+async function copyKey() {
+  const key = $('new-key-value').textContent || '';
+  try {
+    await navigator.clipboard.writeText(key);
+    $('copy-done').textContent = 'Copied.';
+  } catch {
+    // No clipboard (an insecure origin): select the key so Ctrl+C copies it.
+    getSelection()?.selectAllChildren($('new-key-value'));
+    $('copy-done').textContent = 'Press Ctrl+C to copy the selected key.';
+  }
+}
+
+function showOrganization(name: string) {
+  $('org-name').textContent = name;
+  document.title = name + ' · a2a-paygate billing';
+  $('rename').hidden = session?.role !== 'owner';
+}
+
+async function rename() {
+  $('rename-error').textContent = '';
+  try {
+    const renamed = await api<{ name: string }>('/v1/organization', sendJson('PATCH', { name: $('rename-input').value }));
+    $('rename-form').hidden = true;
+    showOrganization(renamed.name);
+    $('rename').focus();
+  } catch (error) {
+    $('rename-error').textContent = (error as Error).message;
+  }
 }
 
 async function load() {
   $('signin').hidden = true;
   $('app').hidden = false;
   $('signout').hidden = false;
-  const [balance, session] = await Promise.all([
+  const [balance, organization, who] = await Promise.all([
     api<Balance>('/v1/balance'),
-    credential?.startsWith('apg_') ? null : api<{ address: string; role: string }>('/v1/auth/session'),
+    api<{ name: string }>('/v1/organization'),
+    // An API key is no session: the session-only routes (keys, top-ups, who am I) are never asked with one.
+    credential?.startsWith('apg_') ? null : api<Session>('/v1/auth/session'),
   ]);
-  $('who').textContent = (session ? session.address + ' (' + session.role + ') · ' : 'API key · ') + 'organization ' + balance.orgId;
+  session = who;
+  showOrganization(organization.name);
+  $('who').textContent = session ? session.address + ' (' + session.role + ')' : 'signed in with an API key';
   $('balance').textContent = balance.availableDisplay + ' available';
   $('balance-detail').textContent = 'balance ' + balance.balanceDisplay + ' · reserved ' + balance.reservedDisplay;
   $('low-balance').textContent = balance.lowBalance?.below
@@ -169,6 +468,7 @@ async function load() {
     fetch('/v1/tools').then((r) => r.json() as Promise<{ tools: Price[] }>),
     fetch('/v1/indexer').then((r) => r.json() as Promise<{ indexer: Indexer | null }>),
   ]);
+  toolNames = prices.tools.filter((t) => t.enabled).map((t) => t.name);
   const ix = indexed.indexer;
   $('freshness').textContent = ix
     ? 'ERC-8004 data from chain ' +
@@ -193,28 +493,34 @@ async function load() {
     'usage',
     [['Tool'], ['Calls', 'num'], ['OK', 'num'], ['Failed', 'num'], ['Spent', 'num'], ['p50 ms', 'num']],
     byTool.usage.map((r) => [r.key, r.calls, r.succeeded, r.failed, r.spentDisplay, r.p50Ms ?? '']),
+    '',
   );
-  await Promise.all([loadLedger(false), loadTasks(false)]);
-  $('topup').innerHTML = config.topUps
-    ? '<p>Send USDC (<code>' +
-      text(config.topUps.usdc) +
-      '</code>) on chain ' +
-      text(config.topUps.chainId) +
-      ' from a member wallet to <code>' +
-      text(config.topUps.treasury) +
-      '</code>. It is credited after ' +
-      text(config.topUps.confirmations) +
-      ' confirmations, or at once when you submit the transaction hash.</p>'
-    : '<p class="muted">Top-ups are not configured on this gateway.</p>';
-  try {
+  $('usage').hidden = !byTool.usage.length;
+  $('keys-section').hidden = !session;
+  $('key-new').hidden = !canManageKeys();
+  await Promise.all([loadLedger(false), loadTasks(false), session ? loadKeys() : null]);
+  $('topup').innerHTML =
+    (config.topUps
+      ? '<p>Send USDC (<code>' +
+        text(config.topUps.usdc) +
+        '</code>) on chain ' +
+        text(config.topUps.chainId) +
+        ' from a member wallet to <code>' +
+        text(config.topUps.treasury) +
+        '</code>. It is credited after ' +
+        text(config.topUps.confirmations) +
+        ' confirmations, or at once when you submit the transaction hash.</p>'
+      : '<p class="muted">Top-ups are not configured on this gateway.</p>') +
+    (session ? '' : '<p class="muted">Sign in with a member wallet to see the top-ups recorded.</p>');
+  $('topups').hidden = !session;
+  if (session) {
     const topups = await api<{ topups: { createdAt: string; txHash: string; amountDisplay: string; status: string }[] }>('/v1/topups');
     table(
       'topups',
-      [['When'], ['Tx'], ['Amount', 'num'], ['Status']],
-      topups.topups.map((t) => [t.createdAt.slice(0, 19), t.txHash.slice(0, 12) + '…', t.amountDisplay, t.status]),
+      [['When', 'when'], ['Tx'], ['Amount', 'num'], ['Status']],
+      topups.topups.map((t) => [when(t.createdAt), t.txHash.slice(0, 12) + '…', t.amountDisplay, t.status]),
+      'No top-ups recorded yet.',
     );
-  } catch {
-    $('topups').innerHTML = '<tr><td class="muted">Sign in with a wallet to see submitted top-ups.</td></tr>';
   }
   table(
     'prices',
@@ -268,6 +574,12 @@ async function start(newCredential: string) {
 function signOut() {
   sessionStorage.removeItem('paygate-credential');
   credential = null;
+  session = null;
+  closeKeyForm();
+  forgetShownKey();
+  $('rename').hidden = true;
+  $('rename-form').hidden = true;
+  $('org-name').textContent = 'Billing dashboard';
   $('app').hidden = true;
   $('signin').hidden = false;
   $('signout').hidden = true;
@@ -282,6 +594,25 @@ $('use-wallet').onclick = () =>
 $('signout').onclick = signOut;
 $('ledger-more').onclick = () => loadLedger(true);
 $('tasks-more').onclick = () => loadTasks(true);
+$('key-new').onclick = () => openKeyForm(null);
+$('key-cancel').onclick = closeKeyForm;
+$('key-form').onsubmit = (event) => {
+  event.preventDefault();
+  submitKeyForm();
+};
+$('copy-key').onclick = copyKey;
+$('rename').onclick = () => {
+  $('rename-input').value = $('org-name').textContent || '';
+  $('rename-error').textContent = '';
+  $('rename-form').hidden = false;
+  $('rename-input').focus();
+};
+$('rename-cancel').onclick = () => {
+  $('rename-form').hidden = true;
+  $('rename').focus();
+};
+$('rename-form').onsubmit = (event) => {
+  event.preventDefault();
+  rename();
+};
 if (credential) start(credential);
-
-export {};

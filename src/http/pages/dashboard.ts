@@ -5,7 +5,8 @@ const SCRIPT = clientScript('dashboard');
 /**
  * The billing dashboard: one HTML page with its script (dashboard.client.ts) inline and uPlot (served
  * beside it) for the charts; it reads the REST API with the key or session the visitor gives it, kept
- * in sessionStorage.
+ * in sessionStorage, and shows only what that credential may read (the keys and top-ups need a
+ * wallet session; the controls to change them, its role).
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -15,42 +16,109 @@ export const DASHBOARD_HTML = `<!doctype html>
 <title>a2a-paygate · billing</title>
 <link rel="stylesheet" href="/dashboard/uplot.css">
 <style>
+  [hidden] { display: none !important; }
   body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1d2330; background: #f6f7f9; }
-  header { background: #1d2330; color: #fff; padding: 12px 24px; display: flex; gap: 16px; align-items: center; }
-  header h1 { font-size: 18px; margin: 0; flex: 1; }
-  main { padding: 16px 24px; display: grid; gap: 16px; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); }
-  section { background: #fff; border-radius: 8px; padding: 12px 16px; box-shadow: 0 1px 2px #0001; }
+  header { background: #1d2330; color: #fff; padding: 10px 24px; display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; }
+  header .brand { color: #cdd3e0; font-size: 13px; }
+  header h1 { font-size: 18px; margin: 0; flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; }
+  header a { color: #cde; }
+  header #who { color: #cdd3e0; font-size: 13px; overflow-wrap: anywhere; }
+  header form { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; flex: 1 1 260px; }
+  header form input { width: auto; flex: 1 1 160px; margin: 0; }
+  main { padding: 16px 24px; display: grid; gap: 16px; grid-template-columns: repeat(auto-fit, minmax(min(420px, 100%), 1fr)); }
+  section { background: #fff; border-radius: 8px; padding: 12px 16px; box-shadow: 0 1px 2px #0001; min-width: 0; }
+  section.wide { grid-column: 1 / -1; }
   h2 { font-size: 15px; margin: 0 0 8px; }
+  h3 { font-size: 14px; margin: 12px 0 4px; }
+  .scroll { overflow-x: auto; }
   table { border-collapse: collapse; width: 100%; font-size: 13px; }
-  th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #eee; }
-  td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+  th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #eee; vertical-align: top; }
+  td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+  td.when { white-space: nowrap; font-variant-numeric: tabular-nums; }
+  td.actions { white-space: nowrap; }
   .big { font-size: 28px; font-weight: 600; }
   .warn { color: #b3261e; font-weight: 600; }
   #signin { max-width: 560px; margin: 48px auto; }
-  input { width: 100%; padding: 6px; box-sizing: border-box; margin: 6px 0; }
-  button { padding: 6px 12px; cursor: pointer; }
-  .muted { color: #667; }
+  #signin input { width: 100%; }
+  input, select { padding: 6px; box-sizing: border-box; margin: 4px 0; font: inherit; }
+  button { padding: 6px 12px; cursor: pointer; font: inherit; }
+  button:focus-visible, input:focus-visible, select:focus-visible, a:focus-visible { outline: 3px solid #4f6bed; outline-offset: 1px; }
+  .muted { color: #5a6070; }
   code { background: #eef; padding: 1px 4px; border-radius: 3px; word-break: break-all; }
+  .key-form { display: grid; gap: 4px 16px; grid-template-columns: repeat(auto-fit, minmax(min(220px, 100%), 1fr)); align-items: end; }
+  .key-form label { display: flex; flex-direction: column; font-size: 13px; }
+  .key-form fieldset { grid-column: 1 / -1; border: 1px solid #dde; border-radius: 6px; margin: 4px 0; }
+  .key-form fieldset label { display: inline-flex; flex-direction: row; align-items: center; gap: 4px; margin: 2px 12px 2px 0; }
+  .key-form .row { grid-column: 1 / -1; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+  /* On a phone each row of a table is a card of "label value" lines: every column stays in view, none scrolls sideways. */
+  @media (max-width: 600px) {
+    main { padding: 12px; }
+    main table tr:has(th) { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+    main table tr { display: block; border-bottom: 1px solid #dde; padding: 4px 0; }
+    main table td { display: flex; justify-content: space-between; gap: 12px; border: 0; padding: 2px 4px; text-align: right; white-space: normal; }
+    main table td::before { content: attr(data-label); font-weight: 600; text-align: left; color: #5a6070; flex: none; }
+    main table td.actions { justify-content: flex-end; }
+    main table td.actions::before, main table td.muted::before { content: none; }
+    main table td.muted { justify-content: flex-start; text-align: left; }
+  }
+  #new-key { background: #eef7ee; border: 1px solid #9c9; border-radius: 6px; padding: 8px 12px; margin: 8px 0; }
 </style>
 </head>
 <body>
-<header><h1>a2a-paygate · billing</h1><a href="/reference" style="color:#cde">API reference</a><span id="who" class="muted"></span><button id="signout" hidden>Sign out</button></header>
+<header>
+  <span class="brand">a2a-paygate</span>
+  <h1 id="org-name">Billing dashboard</h1>
+  <button id="rename" type="button" hidden>Rename</button>
+  <form id="rename-form" hidden>
+    <label for="rename-input" class="brand">Organization name</label>
+    <input id="rename-input" maxlength="100" required autocomplete="organization">
+    <button type="submit">Save</button><button type="button" id="rename-cancel">Cancel</button>
+    <span id="rename-error" class="warn" role="alert"></span>
+  </form>
+  <a href="/reference">API reference</a><span id="who"></span><button id="signout" type="button" hidden>Sign out</button>
+</header>
 <section id="signin">
   <h2>Sign in</h2>
   <p>Paste an API key of your organization, or sign in with your wallet.</p>
+  <label for="apikey">API key</label>
   <input id="apikey" placeholder="apg_…" autocomplete="off">
-  <button id="use-key">Use API key</button>
-  <button id="use-wallet">Sign in with wallet</button>
-  <p id="signin-error" class="warn"></p>
+  <button id="use-key" type="button">Use API key</button>
+  <button id="use-wallet" type="button">Sign in with wallet</button>
+  <p id="signin-error" class="warn" role="alert"></p>
 </section>
 <main id="app" hidden>
   <section><h2>Balance</h2><div id="balance" class="big"></div><div id="balance-detail" class="muted"></div><div id="low-balance" class="warn"></div></section>
   <section><h2>Spend per day</h2><div id="chart-day"></div></section>
-  <section><h2>Spend by tool</h2><div id="chart-tool"></div><table id="usage"></table></section>
-  <section><h2>Ledger</h2><table id="ledger"></table><button id="ledger-more" hidden>Older</button></section>
-  <section><h2>Recent tasks</h2><table id="tasks"></table><button id="tasks-more" hidden>Older</button></section>
-  <section><h2>Top up</h2><div id="topup"></div><table id="topups"></table></section>
-  <section><h2>Prices</h2><table id="prices"></table><p id="freshness" class="muted"></p></section>
+  <section><h2>Spend by tool</h2><div id="chart-tool"></div><div class="scroll"><table id="usage"></table></div></section>
+  <section id="keys-section" class="wide" aria-labelledby="keys-title" hidden>
+    <h2 id="keys-title">API keys</h2>
+    <div class="scroll"><table id="keys"></table></div>
+    <div id="new-key" role="status" hidden>
+      <p><strong>Copy this key now: it is shown once.</strong></p>
+      <code id="new-key-value"></code>
+      <button id="copy-key" type="button">Copy key</button> <span id="copy-done" class="muted"></span>
+    </div>
+    <button id="key-new" type="button" hidden>New key</button>
+    <form id="key-form" class="key-form" hidden>
+      <h3 id="key-form-title" class="row">New key</h3>
+      <label>Name <input id="key-name" required maxlength="100" autocomplete="off"></label>
+      <label id="key-expires-field">Expires (optional) <input id="key-expires" type="date"></label>
+      <label>Highest tier
+        <select id="key-tier"><option value="">any tier</option><option value="0">0 raw data</option><option value="1">1 aggregated</option><option value="2">2 analysis</option><option value="3">3 AI-powered</option></select>
+      </label>
+      <fieldset><legend>Tools it may call (none ticked: every tool)</legend><div id="key-tools"></div></fieldset>
+      <label>Spend cap in USDC (empty: none) <input id="key-cap" inputmode="decimal" autocomplete="off" placeholder="e.g. 5"></label>
+      <label>Spend cap period <select id="key-cap-period"><option value="day">per UTC day</option><option value="month">per UTC month</option></select></label>
+      <label>Rate limit, requests (empty: none) <input id="key-rate" type="number" min="1" max="1000000" step="1"></label>
+      <label>Rate limit window, seconds <input id="key-rate-window" type="number" min="1" max="86400" step="1" value="60"></label>
+      <div class="row"><button id="key-submit" type="submit">Create key</button><button id="key-cancel" type="button">Cancel</button></div>
+      <p id="key-error" class="warn row" role="alert"></p>
+    </form>
+  </section>
+  <section class="wide"><h2>Ledger</h2><div class="scroll"><table id="ledger"></table></div><button id="ledger-more" type="button" hidden>Older</button></section>
+  <section><h2>Recent tasks</h2><div class="scroll"><table id="tasks"></table></div><button id="tasks-more" type="button" hidden>Older</button></section>
+  <section><h2>Top up</h2><div id="topup"></div><div class="scroll"><table id="topups" hidden></table></div></section>
+  <section><h2>Prices</h2><div class="scroll"><table id="prices"></table></div><p id="freshness" class="muted"></p></section>
 </main>
 <script src="/dashboard/uplot.js"></script>
 <script>
