@@ -1,7 +1,9 @@
 /**
  * The billing dashboard's browser script: reads the REST API with the API key or wallet session the
- * visitor gives it (kept in sessionStorage) and draws the spend with uPlot, loaded beside the page.
+ * visitor gives it (kept sealed for this tab, credential.client.ts) and draws the spend with uPlot, loaded beside the page.
  */
+
+import { forgetCredential, keepCredential, keptCredential } from './credential.client.js';
 
 declare const uPlot: typeof import('uplot');
 
@@ -67,7 +69,7 @@ const $ = (id: string) => document.getElementById(id) as HTMLInputElement;
 const text = (value: unknown) =>
   String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 const usdc = (micro: string) => (Number(micro) / 1e6).toFixed(Number(micro) % 10000 === 0 ? 2 : 6) + ' USDC';
-let credential = sessionStorage.getItem('paygate-credential');
+let credential: string | null = null;
 
 async function api<Answer>(path: string, init: RequestInit = {}): Promise<Answer> {
   const response = await fetch(path, { ...init, headers: { ...(init.headers || {}), authorization: 'Bearer ' + credential } });
@@ -257,16 +259,16 @@ async function signInWithWallet(): Promise<string> {
 
 async function start(newCredential: string) {
   credential = newCredential;
-  sessionStorage.setItem('paygate-credential', credential);
   try {
     await load();
+    await keepCredential(newCredential);
   } catch (error) {
     signOut();
     $('signin-error').textContent = (error as Error).message;
   }
 }
 function signOut() {
-  sessionStorage.removeItem('paygate-credential');
+  forgetCredential();
   credential = null;
   $('app').hidden = true;
   $('signin').hidden = false;
@@ -282,6 +284,6 @@ $('use-wallet').onclick = () =>
 $('signout').onclick = signOut;
 $('ledger-more').onclick = () => loadLedger(true);
 $('tasks-more').onclick = () => loadTasks(true);
-if (credential) start(credential);
-
-export {};
+keptCredential().then((kept) => {
+  if (kept) start(kept);
+});

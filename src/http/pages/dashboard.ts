@@ -5,7 +5,7 @@ const SCRIPT = clientScript('dashboard');
 /**
  * The billing dashboard: one HTML page with its script (dashboard.client.ts) inline and uPlot (served
  * beside it) for the charts; it reads the REST API with the key or session the visitor gives it, kept
- * in sessionStorage.
+ * sealed for this tab (credential.client.ts).
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
