@@ -72,6 +72,7 @@ describe('the API reference in headless Chromium', needs('chromium'), () => {
     expect(mcp).toEqual(expect.arrayContaining(['tools/list', 'tools/call', 'resources/list', 'resources/read']));
 
     await page.screenshot({ path: `${ARTIFACTS}/reference-desktop.png`, fullPage: true });
+    await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: `${ARTIFACTS}/reference-desktop-top.png` });
     await call.screenshot({ path: `${ARTIFACTS}/reference-desktop-call.png` });
     await page.locator('#a2a').screenshot({ path: `${ARTIFACTS}/reference-desktop-a2a.png` });
@@ -164,6 +165,7 @@ describe('the API reference in headless Chromium', needs('chromium'), () => {
     for (const id of ['post--v1-tools-name-call', 'get--v1-ledger', 'post--v1-keys']) await page.locator(`#${id} summary`).click();
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await page.screenshot({ path: `${ARTIFACTS}/reference-phone.png`, fullPage: true });
+    await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: `${ARTIFACTS}/reference-phone-top.png` });
     await page.locator('#post--v1-tools-name-call').screenshot({ path: `${ARTIFACTS}/reference-phone-call.png` });
     await page.locator('#mcp').screenshot({ path: `${ARTIFACTS}/reference-phone-mcp.png` });
