@@ -25,7 +25,7 @@ const GATEWAY_DOMAIN = 'a2a-paygate';
  * ErrorInfo.reason per code: A2A 1.0's error names in UPPER_SNAKE_CASE without "Error" (§3.3.2),
  * the standard JSON-RPC ones (§9.5) named the same way.
  */
-const REASONS: Record<RpcErrorCode, { reason: string; domain: string }> = {
+export const A2A_ERROR_REASONS: Record<RpcErrorCode, { reason: string; domain: string }> = {
   [RpcCode.ParseError]: { reason: 'JSON_PARSE', domain: A2A_DOMAIN },
   [RpcCode.InvalidRequest]: { reason: 'INVALID_REQUEST', domain: A2A_DOMAIN },
   [RpcCode.MethodNotFound]: { reason: 'METHOD_NOT_FOUND', domain: A2A_DOMAIN },
@@ -97,7 +97,7 @@ export function renderA2AError(error: RpcError, generation: ErrorGeneration): Rp
       .filter(([, value]) => value !== undefined && value !== null)
       .map(([key, value]) => [key, asMetadataValue(value)]),
   );
-  const { reason, domain } = REASONS[error.code];
+  const { reason, domain } = A2A_ERROR_REASONS[error.code];
   const errorInfo = { '@type': ERROR_INFO, reason, domain, ...(Object.keys(metadata).length > 0 ? { metadata } : {}) };
   const badRequest = fieldIssues && {
     '@type': BAD_REQUEST,

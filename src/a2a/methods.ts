@@ -55,23 +55,32 @@ export interface X402A2AContext extends X402SendContext {
 
 type Method = RpcMethod<A2AContext>;
 
-/** A method not yet named: its name goes into its -32602 message. */
-type Unnamed<Ctx = A2AContext> = (name: string) => RpcMethod<Ctx>;
+/** A method not yet named (its name goes into its -32602 message), with the schema of its params (the API reference prints it). */
+interface Unnamed<Ctx = A2AContext> {
+  readonly params: z.ZodType;
+  readonly named: (name: string) => RpcMethod<Ctx>;
+}
 
 /** A method whose params pass the A2A-Version check and `schema` before `run` gets them. */
 function method<Schema extends z.ZodType, Ctx extends { readonly a2aVersion: string | undefined } = A2AContext>(
   schema: Schema,
   run: (input: z.output<Schema>, ctx: Ctx) => Promise<unknown>,
 ): Unnamed<Ctx> {
-  return (name) =>
-    rpcMethod((params: unknown, ctx: Ctx) => {
-      checkVersion(ctx);
-      return parseParams(schema, params, name);
-    }, run);
+  return {
+    params: schema,
+    named: (name) =>
+      rpcMethod((params: unknown, ctx: Ctx) => {
+        checkVersion(ctx);
+        return parseParams(schema, params, name);
+      }, run),
+  };
 }
 
-function named<Ctx = A2AContext>(methods: Record<string, Unnamed<Ctx>>): Record<string, RpcMethod<Ctx>> {
-  return Object.fromEntries(Object.entries(methods).map(([name, unnamed]) => [name, unnamed(name)]));
+function named<Name extends string, Ctx = A2AContext>(methods: Record<Name, Unnamed<Ctx>>): Record<Name, RpcMethod<Ctx>> {
+  return Object.fromEntries(Object.entries<Unnamed<Ctx>>(methods).map(([name, unnamed]) => [name, unnamed.named(name)])) as Record<
+    Name,
+    RpcMethod<Ctx>
+  >;
 }
 
 /** Versions we speak, as major.minor (A2A-Version may carry a patch, which is ignored). */
@@ -188,7 +197,7 @@ const extendedCardUnsupported = method(z.unknown(), async () => {
 const v1CreatePushParams = v1PushConfig.extend({ taskId: identifier('taskId') });
 
 /** A2A 1.0 method names (PascalCase, protobuf-JSON shapes). */
-const v1Methods = named({
+const v1Table = {
   SendMessage: method(v1SendParams, async (input, ctx) => ({
     task: renderV1Task(await sendV1(ctx, input, input.configuration?.returnImmediately === true)),
   })),
@@ -230,10 +239,10 @@ const v1Methods = named({
     return {};
   }),
   GetExtendedAgentCard: extendedCardUnsupported,
-});
+};
 
 /** A2A 0.3 method names (slash-separated, `kind`-tagged shapes). */
-const v03Methods = named({
+const v03Table = {
   'message/send': method(v03SendParams, async (input, ctx) =>
     renderV03Task(await sendV03(ctx, input, input.configuration?.blocking === false)),
   ),
@@ -257,7 +266,7 @@ const v03Methods = named({
     return null;
   }),
   'agent/getAuthenticatedExtendedCard': extendedCardUnsupported,
-});
+};
 
 /** The methods that answer with Server-Sent Events. */
 export const streamingMethods: ReadonlySet<string> = new Set([
@@ -282,7 +291,7 @@ function noPushWithX402(push: unknown): void {
  * offered for payment, and the messages that pay for or decline it (a2a/x402-flow.ts). Each is
  * answered with the task, in the caller's generation.
  */
-export const x402Methods: Readonly<Record<string, RpcMethod<X402A2AContext>>> = named<X402A2AContext>({
+export const x402Methods: Readonly<Record<string, RpcMethod<X402A2AContext>>> = named<'SendMessage' | 'message/send', X402A2AContext>({
   SendMessage: method(v1SendParams, async (input, ctx: X402A2AContext) => {
     noPushWithX402(input.configuration?.taskPushNotificationConfig);
     const view = await sendPayingWithX402(ctx, { message: input.message, historyLength: input.configuration?.historyLength });
@@ -294,5 +303,23 @@ export const x402Methods: Readonly<Record<string, RpcMethod<X402A2AContext>>> = 
   }),
 });
 
+/** The JSON-RPC method names of each A2A generation. */
+export type A2AV1MethodName = keyof typeof v1Table;
+export type A2AV03MethodName = keyof typeof v03Table;
+export type A2AMethodName = A2AV1MethodName | A2AV03MethodName;
+
 /** Every JSON-RPC method the gateway answers, both protocol generations on one endpoint. */
-export const a2aMethods: Readonly<Record<string, Method>> = { ...v1Methods, ...v03Methods };
+export const a2aMethods: Readonly<Record<string, Method>> = { ...named(v1Table), ...named(v03Table) };
+
+/** Each generation's methods with the schema of their params, in the order above: what the API reference documents. */
+export const a2aMethodParams: {
+  readonly '1.0': Readonly<Record<A2AV1MethodName, z.ZodType>>;
+  readonly '0.3': Readonly<Record<A2AV03MethodName, z.ZodType>>;
+} = {
+  '1.0': paramsOf(v1Table),
+  '0.3': paramsOf(v03Table),
+};
+
+function paramsOf<Name extends string>(table: Record<Name, Unnamed>): Record<Name, z.ZodType> {
+  return Object.fromEntries(Object.entries<Unnamed>(table).map(([name, unnamed]) => [name, unnamed.params])) as Record<Name, z.ZodType>;
+}

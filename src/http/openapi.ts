@@ -7,7 +7,8 @@ import { errorAnswer } from './responses.js';
 const INFO = {
   title: 'a2a-paygate REST API',
   version: GATEWAY_VERSION,
-  description: 'Wallet sign-in, API keys, top-ups and billing reads. Paid tool calls go over A2A JSON-RPC at /a2a (see the agent card).',
+  description:
+    'Wallet sign-in, API keys, top-ups, billing reads and paid tool calls (POST /v1/tools/{name}/call). The same paid calls go over A2A JSON-RPC at /a2a and MCP at /mcp: /reference documents both, the agent card names the A2A endpoint.',
 };
 
 const COMPONENTS = {

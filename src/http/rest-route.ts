@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { MemberRole } from '../auth/members.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Database } from '../db/client.js';
-import { type API_ERROR_STATUS, ApiError, jsonBody, queryOf } from './api-errors.js';
+import { API_ERROR_STATUS, ApiError, type ApiErrorCode, jsonBody, queryOf } from './api-errors.js';
 import { requireCaller } from './caller-auth.js';
 import type { AppEnv } from './env.js';
 import { requireSession } from './session-auth.js';
@@ -18,6 +18,9 @@ export type Access = 'public' | 'caller' | 'paid_call' | { session: MemberRole }
 
 type ErrorStatus = (typeof API_ERROR_STATUS)[keyof typeof API_ERROR_STATUS];
 
+/** An error status a handler answers, with the reasons it gives it when they are worth naming. */
+export type Refusal = ErrorStatus | { readonly status: ErrorStatus; readonly reasons: readonly string[] };
+
 /**
  * One REST route: method, path, summary, request and answer schemas (zod), who may call it and the
  * refusals its own logic answers. The router enforces `access` and validates the request with these
@@ -25,8 +28,8 @@ type ErrorStatus = (typeof API_ERROR_STATUS)[keyof typeof API_ERROR_STATUS];
  */
 export type RestRouteConfig = Omit<RouteConfig, 'security' | 'middleware' | 'hide'> & {
   access: Access;
-  /** error statuses the handler answers, besides those of `access` (401, 403) and of the request's validation (400, 413) */
-  refusals?: readonly ErrorStatus[];
+  /** error statuses the handler answers (with their reasons, where named), besides those of `access` (401, 403) and of the request's validation (400, 413) */
+  refusals?: readonly Refusal[];
 };
 
 /** A route's definition; the path is kept literal so handlers read its parameters by name. */
@@ -48,15 +51,46 @@ function jsonBodySchema(config: RouteConfig): z.ZodType | undefined {
   return media.schema;
 }
 
-/** What /openapi.json says of a route: its security and every status it answers, the errors as the one envelope. */
+/** Each error status's envelope `code`: one code per status. */
+const CODE_OF_STATUS = new Map(Object.entries(API_ERROR_STATUS).map(([code, status]) => [status as ErrorStatus, code as ApiErrorCode]));
+
+/** The reasons the access checks give (caller-auth.ts, session-auth.ts, the paid calls' key check and rate limits). */
+function accessReasons(access: Access): Partial<Record<ErrorStatus, string[]>> {
+  const session = ['missing_session', 'invalid_session', 'api_key_not_a_session', 'not_a_member'];
+  if (access === 'public') return {};
+  if (access === 'paid_call') return { 401: ['missing_api_key', 'invalid_api_key'], 429: ['rate_limited'] };
+  if (access === 'caller') return { 401: ['missing_session', 'invalid_api_key', 'invalid_session', 'not_a_member'] };
+  return { 401: session, 403: ['role_too_low'] };
+}
+
+/**
+ * What /openapi.json says of a route: its security and every status it answers, each error as the
+ * one envelope described by its `code` and the reasons the route gives it (the reference page prints them).
+ */
 function documented({ access, refusals = [], ...config }: RestRouteConfig): RouteConfig {
-  const statuses = new Set<ErrorStatus>(refusals);
-  if (config.request?.query || jsonBodySchema(config)) statuses.add(400);
-  if (jsonBodySchema(config)) statuses.add(413);
-  if (access !== 'public') statuses.add(401);
-  if (access === 'paid_call') statuses.add(429);
-  if (typeof access === 'object' && access.session !== 'viewer') statuses.add(403);
-  const errors = Object.fromEntries([...statuses].sort((a, b) => a - b).map((status) => [String(status), ERROR_RESPONSE]));
+  const reasons = new Map<ErrorStatus, Set<string>>();
+  const add = (status: ErrorStatus, named: readonly string[] = []) => {
+    const known = reasons.get(status) ?? new Set<string>();
+    for (const reason of named) known.add(reason);
+    reasons.set(status, known);
+  };
+  for (const refusal of refusals) typeof refusal === 'number' ? add(refusal) : add(refusal.status, refusal.reasons);
+  const byAccess = accessReasons(access);
+  const query = Boolean(config.request?.query);
+  const body = Boolean(jsonBodySchema(config));
+  if (query || body) add(400, [...(query ? ['invalid_query'] : []), ...(body ? ['invalid_body', 'malformed_json'] : [])]);
+  if (body) add(413);
+  if (access !== 'public') add(401, byAccess[401]);
+  if (access === 'paid_call') add(429, byAccess[429]);
+  if (typeof access === 'object' && access.session !== 'viewer') add(403, byAccess[403]);
+  const errors = Object.fromEntries(
+    [...reasons.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([status, named]) => {
+        const code = CODE_OF_STATUS.get(status) ?? 'error';
+        return [String(status), { ...ERROR_RESPONSE, description: named.size ? `${code}: ${[...named].join(', ')}` : code }];
+      }),
+  );
   return {
     ...config,
     security: typeof access === 'object' ? SECURITY.session : SECURITY[access],

@@ -24,9 +24,7 @@ export function createFacilitator(settings: X402Settings): FacilitatorClient {
     account,
     pollingInterval: 500,
     transport: http(settings.settle.rpcUrl, { retryCount: 2, timeout: 15_000 }),
-  }).extend(
-    publicActions,
-  );
+  }).extend(publicActions);
   // viem's typed-data and contract-call signatures are narrower than the x402 signer's generic ones
   const signer = toFacilitatorEvmSigner({ ...wallet, address: account.address } as unknown as Parameters<typeof toFacilitatorEvmSigner>[0]);
   const facilitator = registerExactEvmScheme(new x402Facilitator(), { signer, networks: settings.network });

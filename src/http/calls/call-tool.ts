@@ -41,7 +41,30 @@ export const callToolRoute = restRoute({
   summary:
     "Call a tool with its arguments as the body: a paid call from the organization's credits, charged only when it answers, once per Idempotency-Key; or, without an API key, paid per call with x402 v2 (402 with PAYMENT-REQUIRED, then PAYMENT-SIGNATURE; settled only when the tool answered, told in PAYMENT-RESPONSE)",
   access: 'paid_call',
-  refusals: [402, 403, 404, 409, 502, 503],
+  refusals: [
+    // the caller's own mistakes, besides a malformed body
+    { status: 400, reasons: ['invalid_arguments', 'invalid_version', 'agent_not_found', 'invalid_idempotency_key'] },
+    {
+      status: 402,
+      reasons: [
+        'payment_required',
+        'invalid_signature',
+        'expired_payment',
+        'duplicate_nonce',
+        'insufficient_funds',
+        'invalid_amount',
+        'invalid_recipient',
+        'network_mismatch',
+        'settlement_failed',
+      ],
+    },
+    { status: 403, reasons: ['tool_not_allowed'] },
+    { status: 404, reasons: ['unknown_tool', 'tool_retired', 'no_matching_version', 'tool_disabled'] },
+    { status: 409, reasons: ['insufficient_credits', 'no_credit_account', 'spend_cap_exceeded', 'idempotency_key_reused', 'canceled'] },
+    { status: 429, reasons: ['payment_rate'] },
+    { status: 502, reasons: ['upstream_failed', 'timeout', 'tool_failed'] },
+    { status: 503, reasons: ['unavailable'] },
+  ],
   request: {
     params: z.object({ name: z.string().max(MAX_TOOL_NAME).describe('the tool, as GET /v1/tools names it') }),
     query: z.strictObject({

@@ -1,11 +1,14 @@
 /**
  * The billing dashboard's browser script: reads the REST API with the API key or wallet session the
- * visitor gives it (kept in sessionStorage) and draws the spend with uPlot, loaded beside the page.
- * It asks only what the credential may read: an API key reads the billing routes, a wallet session
- * also the keys and top-ups, and its role decides which controls it is shown (admins manage keys,
- * owners rename the organization), so no request it makes is one the API refuses for its credential.
+ * visitor gives it (kept sealed for this tab, credential.client.ts) and draws the spend with uPlot,
+ * loaded beside the page. It asks only what the credential may read: an API key reads the billing
+ * routes, a wallet session also the keys and top-ups, and its role decides which controls it is shown
+ * (admins manage keys, owners rename the organization), so no request it makes is one the API
+ * refuses for its credential.
  */
 import { displayUsdc } from '../../tools/money.js';
+
+import { forgetCredential, keepCredential, keptCredential } from './credential.client.js';
 
 declare const uPlot: typeof import('uplot');
 
@@ -104,7 +107,7 @@ const text = (value: unknown) =>
 const usdc = (micro: string) => displayUsdc(BigInt(micro));
 /** An instant on one line, to the minute, in UTC: "2026-12-04 16:55 UTC". */
 const when = (iso: string) => new Date(iso).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
-let credential = sessionStorage.getItem('paygate-credential');
+let credential: string | null = null;
 /** the wallet session's member, or null when signed in with an API key */
 let session: Session | null = null;
 let toolNames: string[] = [];
@@ -563,16 +566,16 @@ async function signInWithWallet(): Promise<string> {
 
 async function start(newCredential: string) {
   credential = newCredential;
-  sessionStorage.setItem('paygate-credential', credential);
   try {
     await load();
+    await keepCredential(newCredential);
   } catch (error) {
     signOut();
     $('signin-error').textContent = (error as Error).message;
   }
 }
 function signOut() {
-  sessionStorage.removeItem('paygate-credential');
+  forgetCredential();
   credential = null;
   session = null;
   closeKeyForm();
@@ -615,4 +618,6 @@ $('rename-form').onsubmit = (event) => {
   event.preventDefault();
   rename();
 };
-if (credential) start(credential);
+keptCredential().then((kept) => {
+  if (kept) start(kept);
+});

@@ -5,8 +5,8 @@ const SCRIPT = clientScript('dashboard');
 /**
  * The billing dashboard: one HTML page with its script (dashboard.client.ts) inline and uPlot (served
  * beside it) for the charts; it reads the REST API with the key or session the visitor gives it, kept
- * in sessionStorage, and shows only what that credential may read (the keys and top-ups need a
- * wallet session; the controls to change them, its role).
+ * sealed for this tab (credential.client.ts), and shows only what that credential may read (the keys
+ * and top-ups need a wallet session; the controls to change them, its role).
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">

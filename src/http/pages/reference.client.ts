@@ -1,8 +1,11 @@
 /**
  * The API reference's browser script: reads /openapi.json and renders each operation with its
- * parameters, body and answers, and a form that sends it with the visitor's API key or session token
- * (the dashboard's, from sessionStorage, when there is one).
+ * parameters, body, answers and the errors it can give, and a form that sends it with the key typed
+ * in the (password) field, else the dashboard's sign-in, unsealed from this tab's storage and never
+ * shown (credential.client.ts). A key typed here is kept nowhere.
  */
+
+import { keptCredential } from './credential.client.js';
 
 /** The parts of a JSON Schema the page prints and fills forms from. */
 interface Schema {
@@ -22,7 +25,7 @@ interface Schema {
 
 interface Parameter {
   name: string;
-  in: 'path' | 'query';
+  in: 'path' | 'query' | 'header';
   required?: boolean;
   schema: Schema;
 }
@@ -47,7 +50,8 @@ interface Spec {
   components: { responses: Record<string, Response> };
 }
 
-const CREDENTIAL_KEY = 'paygate-credential';
+/** the dashboard's sign-in, when there is one and the visitor has not set it aside */
+let dashboardCredential: string | null = null;
 const $ = (id: string) => document.getElementById(id) as HTMLInputElement;
 function el(tag: string, attributes?: Record<string, string>, ...children: (Node | string | null | undefined)[]): HTMLElement {
   const node = document.createElement(tag);
@@ -112,44 +116,65 @@ function operationView(path: string, method: string, operation: Operation, spec:
   const params = operation.parameters || [];
   const inputs: Record<string, { input: HTMLInputElement; where: Parameter['in'] }> = {};
   const paramRows = params.map((p) => {
-    const input = el('input', { name: p.name, placeholder: p.in + (p.required ? ', required' : '') }) as HTMLInputElement;
+    const input = el('input', {
+      name: p.name,
+      placeholder: p.in + (p.required ? ', required' : ''),
+      'aria-label': p.name + ' (' + p.in + ' parameter of ' + method.toUpperCase() + ' ' + path + ')',
+    }) as HTMLInputElement;
     inputs[p.name] = { input, where: p.in };
     return el(
       'tr',
       {},
       el('td', {}, el('code', {}, p.name)),
-      el('td', { class: 'muted' }, p.in),
+      el('td', { class: 'muted where' }, p.in),
       el('td', {}, el('code', {}, outline(p.schema))),
       el('td', {}, input),
     );
   });
   const bodySchema = operation.requestBody?.content['application/json']?.schema;
-  const body = bodySchema ? (el('textarea', { 'aria-label': 'request body' }) as HTMLTextAreaElement) : null;
+  const body = bodySchema
+    ? (el('textarea', { 'aria-label': 'request body of ' + method.toUpperCase() + ' ' + path }) as HTMLTextAreaElement)
+    : null;
   if (body) body.value = JSON.stringify(example(bodySchema), null, 2);
-  const answers = Object.entries(operation.responses).map(([status, response]) => {
-    const resolved = response.$ref ? (spec.components.responses[response.$ref.split('/').pop() ?? ''] as Response) : response;
+  // Answers, then the errors this route can give: the statuses its document lists, each with its code and reasons.
+  const answers: HTMLElement[] = [];
+  const errors: HTMLElement[] = [];
+  for (const [status, response] of Object.entries(operation.responses)) {
+    const resolved = response.$ref
+      ? {
+          ...(spec.components.responses[response.$ref.split('/').pop() ?? ''] as Response),
+          ...(response.description ? { description: response.description } : {}),
+        }
+      : response;
+    if (Number(status) >= 400) {
+      errors.push(el('li', { 'data-status': status }, el('b', {}, status), ' ', el('span', {}, resolved.description)));
+      continue;
+    }
     const content = resolved.content && Object.entries(resolved.content)[0];
-    return el(
-      'div',
-      {},
-      el('b', {}, status + ' '),
-      el('span', { class: 'muted' }, resolved.description),
-      content && !response.$ref ? el('pre', {}, content[0] + ' ' + outline(content[1].schema)) : null,
+    answers.push(
+      el(
+        'div',
+        {},
+        el('b', {}, status + ' '),
+        el('span', { class: 'muted' }, resolved.description),
+        content ? el('pre', {}, content[0] + ' ' + outline(content[1].schema)) : null,
+      ),
     );
-  });
+  }
   const result = el('div', { class: 'result' });
-  const send = el('button', { class: 'send' }, 'Send');
+  const send = el('button', { type: 'button', class: 'send', 'aria-label': 'Send ' + method.toUpperCase() + ' ' + path }, 'Send');
   send.onclick = async () => {
     let url = path;
     const query = new URLSearchParams();
     for (const [name, { input, where }] of Object.entries(inputs)) {
       if (!input.value) continue;
       if (where === 'path') url = url.replace('{' + name + '}', encodeURIComponent(input.value));
-      else query.set(name, input.value);
+      else if (where === 'query') query.set(name, input.value);
     }
     if (query.size) url += '?' + query.toString();
-    const token = $('token').value.trim();
+    const token = $('token').value.trim() || dashboardCredential;
     const headers: Record<string, string> = {};
+    for (const [name, { input, where }] of Object.entries(inputs)) if (where === 'header' && input.value) headers[name] = input.value;
     if (token) headers.authorization = 'Bearer ' + token;
     if (body) headers['content-type'] = 'application/json';
     const started = performance.now();
@@ -165,6 +190,10 @@ function operationView(path: string, method: string, operation: Operation, spec:
       ' ' +
       shellQuote(location.origin + url) +
       (token ? " -H 'authorization: Bearer $KEY'" : '') +
+      Object.entries(headers)
+        .filter(([name]) => name !== 'authorization' && name !== 'content-type')
+        .map(([name, value]) => ' -H ' + shellQuote(name + ': ' + value))
+        .join('') +
       (body ? " -H 'content-type: application/json' -d " + shellQuote(body.value.replace(/\s*\n\s*/g, ' ')) : '');
     result.replaceChildren(
       el(
@@ -200,22 +229,43 @@ function operationView(path: string, method: string, operation: Operation, spec:
       body,
       el('h3', {}, 'Answers'),
       ...answers,
+      errors.length ? el('h3', {}, 'Errors') : null,
+      errors.length ? el('ul', { class: 'errors' }, ...errors) : el('p', { class: 'muted' }, 'No error of its own.'),
       send,
       result,
     ),
   );
 }
 
+function keyField() {
+  const token = $('token');
+  const show = $('show-token');
+  show.onclick = () => {
+    const shown = token.type === 'password';
+    token.type = shown ? 'text' : 'password';
+    show.textContent = shown ? 'Hide' : 'Show';
+    show.setAttribute('aria-pressed', String(shown));
+  };
+  $('forget-dashboard').onclick = () => {
+    dashboardCredential = null;
+    $('credential-note').hidden = true;
+    token.focus();
+  };
+  keptCredential().then((kept) => {
+    dashboardCredential = kept;
+    $('credential-note').hidden = !kept;
+  });
+}
+
 async function start() {
-  $('token').value = sessionStorage.getItem(CREDENTIAL_KEY) || '';
-  $('token').onchange = () => sessionStorage.setItem(CREDENTIAL_KEY, $('token').value.trim());
+  keyField();
   const spec = (await (await fetch('/openapi.json')).json()) as Spec;
-  document.title = spec.info.title + ' ' + spec.info.version;
-  $('title').textContent = spec.info.title + ' · ' + spec.info.version;
+  document.title = 'a2a-paygate · API reference ' + spec.info.version;
+  $('title').textContent = 'a2a-paygate · API reference · ' + spec.info.version;
   $('intro').textContent =
     spec.info.description +
-    ' Errors share one envelope: ' +
-    outline(spec.components.responses.Error?.content?.['application/json']?.schema).replace(/\s+/g, ' ');
+    ' Each route lists the errors it can give, by status, with the envelope’s code and the reasons; every error is this envelope:';
+  $('envelope').textContent = outline(spec.components.responses.Error?.content?.['application/json']?.schema);
   const views = [];
   for (const [path, operations] of Object.entries(spec.paths)) {
     for (const [method, operation] of Object.entries(operations)) views.push(operationView(path, method, operation, spec));
