@@ -567,8 +567,9 @@ async function signInWithWallet(): Promise<string> {
 async function start(newCredential: string) {
   credential = newCredential;
   try {
-    await load();
+    // kept before the page shows it is signed in, so a reload right after finds it (a failed load forgets it)
     await keepCredential(newCredential);
+    await load();
   } catch (error) {
     signOut();
     $('signin-error').textContent = (error as Error).message;
