@@ -239,7 +239,7 @@ describe('the dashboard runs an organization: keys with policies, its name, and 
     expect(await page.isVisible('#keys-section')).toBe(false);
     expect(await page.isVisible('#topups')).toBe(false);
     expect(await page.isVisible('#rename')).toBe(false);
-    expect(requested.filter((call) => /\/v1\/(keys|topups|auth\/session|members|audit)/.test(call))).toEqual([]);
+    expect(requested.filter((call) => /\/v1\/(keys|topups|auth\/session|members|alerts|audit)/.test(call))).toEqual([]);
     expect(refused).toEqual([]);
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-api-key-1280.png`, fullPage: true });
     await expectNoHorizontalOverflow(page, 'dashboard-api-key');

@@ -2,7 +2,7 @@
  * The billing dashboard's browser script: reads the REST API with the API key or wallet session the
  * visitor gives it (kept sealed for this tab, credential.client.ts) and draws the spend with uPlot,
  * loaded beside the page. It asks only what the credential may read: an API key reads the billing
- * routes, a wallet session also the keys and top-ups, and its role decides which controls it is shown
+ * routes, a wallet session also the keys, top-ups, members and the low-balance alert, and its role decides which controls it is shown
  * (admins manage keys, owners rename the organization), so no request it makes is one the API
  * refuses for its credential.
  */
@@ -56,6 +56,20 @@ interface Session {
   address: string;
   orgId: string;
   role: 'owner' | 'admin' | 'viewer';
+}
+interface Member {
+  address: string;
+  role: 'owner' | 'admin' | 'viewer';
+  addedBy: string | null;
+  createdAt: string;
+}
+interface LowBalanceAlert {
+  thresholdMicroUsdc: string;
+  webhookUrl: string | null;
+  below: boolean;
+  crossedAt: string | null;
+  lastError: string | null;
+  webhookSecret?: string;
 }
 interface Task {
   createdAt: string;
@@ -354,9 +368,9 @@ function closeKeyForm() {
 }
 
 /** "1.5" USDC as micro-USDC, exactly (no float): at most 6 decimals. */
-function microOf(amount: string): string {
+function microOf(amount: string, what = 'spend cap'): string {
   const match = /^(\d{1,13})(?:\.(\d{1,6}))?$/.exec(amount.trim());
-  if (!match) throw new Error('the spend cap must be an amount of USDC with at most 6 decimals, e.g. 5 or 0.25');
+  if (!match) throw new Error('the ' + what + ' must be an amount of USDC with at most 6 decimals, e.g. 5 or 0.25');
   return (BigInt(match[1] as string) * 1_000_000n + BigInt((match[2] ?? '').padEnd(6, '0'))).toString();
 }
 
@@ -416,16 +430,164 @@ async function revokeKey(key: ApiKey) {
   $('key-new').focus();
 }
 
-async function copyKey() {
-  const key = $('new-key-value').textContent || '';
+/** Copies the text of `valueId` (a key, a secret shown once), saying so in `doneId`. */
+async function copyShown(valueId: string, doneId: string, what: string) {
+  const value = $(valueId).textContent || '';
   try {
-    await navigator.clipboard.writeText(key);
-    $('copy-done').textContent = 'Copied.';
+    await navigator.clipboard.writeText(value);
+    $(doneId).textContent = 'Copied.';
   } catch {
-    // No clipboard (an insecure origin): select the key so Ctrl+C copies it.
-    getSelection()?.selectAllChildren($('new-key-value'));
-    $('copy-done').textContent = 'Press Ctrl+C to copy the selected key.';
+    // No clipboard (an insecure origin): select the value so Ctrl+C copies it.
+    getSelection()?.selectAllChildren($(valueId));
+    $(doneId).textContent = 'Press Ctrl+C to copy the selected ' + what + '.';
   }
+}
+
+/** A wallet address cut to its ends, "0x1234…abcd" (whole in its cell's title). */
+const short = (address: string) => address.slice(0, 6) + '…' + address.slice(-4);
+const mine = (address: string) => address.toLowerCase() === session?.address.toLowerCase();
+
+let memberRows: Member[] = [];
+
+async function loadMembers() {
+  const members = (await api<{ members: Member[] }>('/v1/members')).members;
+  memberRows = members;
+  const owner = session?.role === 'owner';
+  // An Actions column only where there is one to take: an owner alone in the list cannot remove itself.
+  const removable = owner && members.some((m) => !mine(m.address));
+  const headers: Column[] = [['Wallet'], ['Role'], ['Added by'], ['Since', 'when']];
+  if (removable) headers.push(['Actions', 'actions']);
+  table(
+    'members',
+    headers,
+    members.map((m) => [
+      short(m.address) + (mine(m.address) ? ' (you)' : ''),
+      m.role,
+      m.addedBy ? short(m.addedBy) : '—',
+      when(m.createdAt),
+    ]),
+    'No members.',
+  );
+  const rows = $('members').querySelectorAll('tr');
+  members.forEach((m, i) => {
+    const row = rows[i + 1] as HTMLTableRowElement | undefined;
+    if (!row) return;
+    // The wallet whole (it is what an owner checks before removing it), breaking anywhere on a phone.
+    const wallet = document.createElement('code');
+    wallet.textContent = m.address;
+    (row.cells[0] as HTMLTableCellElement).replaceChildren(wallet, mine(m.address) ? ' (you)' : '');
+    if (m.addedBy) (row.cells[2] as HTMLTableCellElement).title = m.addedBy;
+    if (!removable) return;
+    const cell = row.insertCell();
+    cell.className = 'actions';
+    cell.dataset.label = 'Actions';
+    // Never one's own wallet: a session cannot take itself out from under the page.
+    if (mine(m.address)) return;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = 'Remove';
+    button.setAttribute('aria-label', 'Remove member ' + m.address);
+    button.onclick = () => removeMember(m);
+    cell.append(button);
+  });
+  $('member-form').hidden = !owner;
+}
+
+async function addMember() {
+  $('member-error').textContent = '';
+  const address = $('member-address').value.trim();
+  // One already in the list is said at once, not asked of the API to be refused.
+  const known = memberRows.find((m) => m.address.toLowerCase() === address.toLowerCase());
+  if (known) {
+    $('member-error').textContent = 'the wallet is already a member of this organization (' + known.role + ')';
+    return;
+  }
+  try {
+    await api('/v1/members', sendJson('POST', { address, role: $('member-role').value }));
+    ($('member-form') as unknown as HTMLFormElement).reset();
+    await loadMembers();
+    $('member-address').focus();
+  } catch (error) {
+    $('member-error').textContent = (error as Error).message;
+  }
+}
+
+async function removeMember(member: Member) {
+  $('member-error').textContent = '';
+  if (!confirm('Remove ' + member.address + ' (' + member.role + ') from the organization? Its sessions end at once.')) return;
+  try {
+    await api('/v1/members/' + member.address, { method: 'DELETE' });
+  } catch (error) {
+    $('member-error').textContent = (error as Error).message;
+  }
+  await loadMembers();
+  // The pressed button is gone with its row: the focus goes on to the form's first field.
+  $('member-address').focus();
+}
+
+function showAlert(alert: LowBalanceAlert | null) {
+  const manage = canManageKeys();
+  $('alert-state').textContent = alert
+    ? 'Alert when the available credit falls under ' +
+      usdc(alert.thresholdMicroUsdc) +
+      (alert.webhookUrl ? ', posted to ' + alert.webhookUrl : ', shown on this page (no webhook)') +
+      '. ' +
+      (alert.below ? 'Below it now' + (alert.crossedAt ? ', since ' + when(alert.crossedAt) : '') + '.' : 'Above it now.') +
+      (alert.lastError ? ' Last webhook delivery failed: ' + alert.lastError : '')
+    : 'No low-balance alert is set.';
+  $('alert-form').hidden = !manage;
+  $('alert-remove').hidden = !manage || !alert;
+  if (manage && alert) {
+    $('alert-threshold').value = usdc(alert.thresholdMicroUsdc).replace(' USDC', '');
+    $('alert-webhook').value = alert.webhookUrl ?? '';
+  }
+}
+
+function forgetShownSecret() {
+  $('alert-secret').hidden = true;
+  $('alert-secret-value').textContent = '';
+  $('copy-secret-done').textContent = '';
+}
+
+async function saveAlert() {
+  $('alert-error').textContent = '';
+  forgetShownSecret();
+  try {
+    const webhook = $('alert-webhook').value.trim();
+    const saved = await api<LowBalanceAlert>(
+      '/v1/alerts/low-balance',
+      sendJson('PUT', { thresholdMicroUsdc: microOf($('alert-threshold').value, 'threshold'), webhookUrl: webhook || null }),
+    );
+    showAlert(saved);
+    if (saved.webhookSecret) {
+      $('alert-secret-value').textContent = saved.webhookSecret;
+      $('alert-secret').hidden = false;
+      $('copy-secret').focus();
+    } else {
+      $('alert-submit').focus();
+    }
+  } catch (error) {
+    $('alert-error').textContent = (error as Error).message;
+  }
+}
+
+async function removeAlert() {
+  $('alert-error').textContent = '';
+  forgetShownSecret();
+  if (!confirm('Remove the low-balance alert? No webhook is posted and no warning shown from now on.')) return;
+  try {
+    await api('/v1/alerts/low-balance', { method: 'DELETE' });
+    ($('alert-form') as unknown as HTMLFormElement).reset();
+    showAlert(null);
+  } catch (error) {
+    $('alert-error').textContent = (error as Error).message;
+  }
+  $('alert-threshold').focus();
+}
+
+async function loadAlert(set: boolean) {
+  // Only asked when the balance says one is set: without one the route answers 404.
+  showAlert(set ? await api<LowBalanceAlert>('/v1/alerts/low-balance') : null);
 }
 
 function showOrganization(name: string) {
@@ -500,8 +662,16 @@ async function load() {
   );
   $('usage').hidden = !byTool.usage.length;
   $('keys-section').hidden = !session;
+  $('members-section').hidden = !session;
+  $('alert-section').hidden = !session;
   $('key-new').hidden = !canManageKeys();
-  await Promise.all([loadLedger(false), loadTasks(false), session ? loadKeys() : null]);
+  await Promise.all([
+    loadLedger(false),
+    loadTasks(false),
+    session ? loadKeys() : null,
+    session ? loadMembers() : null,
+    session ? loadAlert(balance.lowBalance !== null) : null,
+  ]);
   $('topup').innerHTML =
     (config.topUps
       ? '<p>Send USDC (<code>' +
@@ -581,6 +751,11 @@ function signOut() {
   session = null;
   closeKeyForm();
   forgetShownKey();
+  forgetShownSecret();
+  $('members-section').hidden = true;
+  $('alert-section').hidden = true;
+  $('member-error').textContent = '';
+  $('alert-error').textContent = '';
   $('rename').hidden = true;
   $('rename-form').hidden = true;
   $('org-name').textContent = 'Billing dashboard';
@@ -604,7 +779,21 @@ $('key-form').onsubmit = (event) => {
   event.preventDefault();
   submitKeyForm();
 };
-$('copy-key').onclick = copyKey;
+$('copy-key').onclick = () => copyShown('new-key-value', 'copy-done', 'key');
+$('copy-secret').onclick = () => copyShown('alert-secret-value', 'copy-secret-done', 'secret');
+$('member-form').onsubmit = (event) => {
+  event.preventDefault();
+  addMember();
+};
+$('alert-form').onsubmit = (event) => {
+  event.preventDefault();
+  saveAlert();
+};
+$('alert-remove').onclick = removeAlert;
+// An error said about the last attempt goes once the visitor changes what they typed.
+$('member-address').oninput = () => {
+  $('member-error').textContent = '';
+};
 $('rename').onclick = () => {
   $('rename-input').value = $('org-name').textContent || '';
   $('rename-error').textContent = '';

@@ -5,8 +5,8 @@ const SCRIPT = clientScript('dashboard');
 /**
  * The billing dashboard: one HTML page with its script (dashboard.client.ts) inline and uPlot (served
  * beside it) for the charts; it reads the REST API with the key or session the visitor gives it, kept
- * sealed for this tab (credential.client.ts), and shows only what that credential may read (the keys
- * and top-ups need a wallet session; the controls to change them, its role).
+ * sealed for this tab (credential.client.ts), and shows only what that credential may read (the keys,
+ * top-ups, members and low-balance alert need a wallet session; the controls to change them, its role).
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -61,7 +61,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     main table td.actions::before, main table td.muted::before { content: none; }
     main table td.muted { justify-content: flex-start; text-align: left; }
   }
-  #new-key { background: #eef7ee; border: 1px solid #9c9; border-radius: 6px; padding: 8px 12px; margin: 8px 0; }
+  #new-key, #alert-secret { background: #eef7ee; border: 1px solid #9c9; border-radius: 6px; padding: 8px 12px; margin: 8px 0; }
 </style>
 </head>
 <body>
@@ -114,6 +114,32 @@ export const DASHBOARD_HTML = `<!doctype html>
       <div class="row"><button id="key-submit" type="submit">Create key</button><button id="key-cancel" type="button">Cancel</button></div>
       <p id="key-error" class="warn row" role="alert"></p>
     </form>
+  </section>
+  <section id="members-section" class="wide" aria-labelledby="members-title" hidden>
+    <h2 id="members-title">Members</h2>
+    <div class="scroll"><table id="members"></table></div>
+    <form id="member-form" class="key-form" hidden>
+      <h3 class="row">Add a wallet</h3>
+      <label>Wallet address <input id="member-address" required autocomplete="off" spellcheck="false" placeholder="0x…" pattern="0x[0-9a-fA-F]{40}" title="a 0x-prefixed 20-byte hex address"></label>
+      <label>Role <select id="member-role"><option value="viewer">viewer: reads</option><option value="admin">admin: manages keys and alerts</option><option value="owner">owner: also members and name</option></select></label>
+      <div class="row"><button id="member-submit" type="submit">Add member</button></div>
+    </form>
+    <p id="member-error" class="warn" role="alert"></p>
+  </section>
+  <section id="alert-section" class="wide" aria-labelledby="alert-title" hidden>
+    <h2 id="alert-title">Low-balance alert</h2>
+    <p id="alert-state"></p>
+    <div id="alert-secret" role="status" hidden>
+      <p><strong>Copy this webhook signing secret now: it is shown once.</strong></p>
+      <code id="alert-secret-value"></code>
+      <button id="copy-secret" type="button">Copy secret</button> <span id="copy-secret-done" class="muted"></span>
+    </div>
+    <form id="alert-form" class="key-form" hidden>
+      <label>Threshold in USDC <input id="alert-threshold" required inputmode="decimal" autocomplete="off" placeholder="e.g. 5"></label>
+      <label>Webhook URL (optional) <input id="alert-webhook" type="url" autocomplete="off" placeholder="https://…"></label>
+      <div class="row"><button id="alert-submit" type="submit">Save alert</button><button id="alert-remove" type="button" hidden>Remove alert</button></div>
+    </form>
+    <p id="alert-error" class="warn" role="alert"></p>
   </section>
   <section class="wide"><h2>Ledger</h2><div class="scroll"><table id="ledger"></table></div><button id="ledger-more" type="button" hidden>Older</button></section>
   <section><h2>Recent tasks</h2><div class="scroll"><table id="tasks"></table></div><button id="tasks-more" type="button" hidden>Older</button></section>

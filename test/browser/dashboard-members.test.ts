@@ -1,0 +1,205 @@
+import { mkdirSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Hex, LocalAccount } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDemoData } from '../../src/db/demo-data.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { needs } from '../helpers/requirements.js';
+import { signIn } from '../helpers/sign-in.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = 'test/artifacts';
+const newWallet = () => privateKeyToAccount(generatePrivateKey());
+
+/** A page of the dashboard and what it saw: its script's errors and every answer it got of 400 or more. */
+interface Visit {
+  page: Page;
+  errors: string[];
+  refused: string[];
+  requested: string[];
+}
+
+describe('the dashboard runs an organization: members added and removed by the owner, a low-balance alert', needs('chromium'), () => {
+  let gateway: TestGateway;
+  let baseUrl: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    await seedDemoData(gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 4, validationsPerAgent: 1 });
+    baseUrl = await gateway.listen();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.close();
+  });
+
+  async function visit(width: number): Promise<Visit> {
+    const context = await browser.newContext({ viewport: { width, height: 900 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
+    const page = await context.newPage();
+    const seen: Visit = { page, errors: [], refused: [], requested: [] };
+    page.on('pageerror', (error) => seen.errors.push(error.message));
+    page.on('request', (request) => {
+      if (request.url().startsWith(`${baseUrl}/v1/`)) seen.requested.push(`${request.method()} ${new URL(request.url()).pathname}`);
+    });
+    page.on('response', (response) => {
+      if (response.status() >= 400) seen.refused.push(`${response.status()} ${response.request().method()} ${response.url()}`);
+    });
+    return seen;
+  }
+
+  /** The dashboard signed in with an injected EIP-1193 wallet backed by the viem account. */
+  async function signedInWithWallet(wallet: LocalAccount, width = 1280): Promise<Visit> {
+    const seen = await visit(width);
+    await seen.page.exposeFunction('testWalletSign', (hex: Hex) => wallet.signMessage({ message: { raw: hex } }));
+    await seen.page.addInitScript((address: string) => {
+      const signer = (globalThis as unknown as { testWalletSign: (hex: string) => Promise<string> }).testWalletSign;
+      (globalThis as unknown as { ethereum: unknown }).ethereum = {
+        request: async ({ method, params }: { method: string; params?: string[] }) => {
+          if (method === 'eth_requestAccounts') return [address];
+          if (method === 'personal_sign' && params?.[1] === address) return signer(params[0]!);
+          throw new Error(`the test wallet does not do ${method}`);
+        },
+      };
+    }, wallet.address.toLowerCase());
+    await seen.page.goto(`${baseUrl}/dashboard`);
+    await seen.page.click('#use-wallet');
+    await seen.page.waitForSelector('#app:not([hidden])');
+    await expect.poll(() => seen.page.textContent('#prices')).toContain('getAgentProfile');
+    return seen;
+  }
+
+  async function expectNoHorizontalOverflow(page: Page, name: string) {
+    await page.setViewportSize({ width: 390, height: 900 });
+    await expect.poll(() => page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: `${ARTIFACTS}/${name}-390.png`, fullPage: true });
+  }
+
+  it('an owner adds a viewer wallet, the viewer sees the members read-only, the owner removes them', async () => {
+    const ownerWallet = newWallet();
+    await signIn(gateway, ownerWallet);
+    const viewerWallet = newWallet();
+    const viewerAddress = viewerWallet.address.toLowerCase();
+    const owner = await signedInWithWallet(ownerWallet);
+    const { page } = owner;
+
+    // The owner's own row, without a Remove button (a session does not remove itself).
+    const members = page.locator('#members');
+    await expect.poll(() => members.textContent()).toContain('(you)');
+    expect(await members.textContent()).toContain('owner');
+    expect(await members.locator('button').count()).toBe(0);
+
+    // By keyboard: the labelled fields, Enter submits; the focus comes back to the address for the next one.
+    await page.getByLabel('Wallet address').fill(viewerWallet.address);
+    await page.getByLabel('Role').selectOption('viewer');
+    await page.getByLabel('Wallet address').press('Enter');
+    const viewerRow = page.locator('#members tr', { hasText: viewerAddress });
+    await expect.poll(() => viewerRow.count()).toBe(1);
+    expect(await viewerRow.textContent()).toContain('viewer');
+    const ownerAddress = ownerWallet.address.toLowerCase();
+    expect(await viewerRow.textContent()).toContain(`${ownerAddress.slice(0, 6)}…${ownerAddress.slice(-4)}`);
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('member-address');
+    expect(await page.getByLabel('Wallet address').inputValue()).toBe('');
+
+    // The same wallet twice: the API's refusal is said in the section's alert.
+    await page.getByLabel('Wallet address').fill(viewerWallet.address);
+    await page.click('#member-submit');
+    await expect.poll(() => page.textContent('#member-error')).toContain('already a member of this organization (viewer)');
+    await page.getByLabel('Wallet address').fill('');
+    expect(await page.textContent('#member-error')).toBe('');
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard-members-1280.png`, fullPage: true });
+    await expectNoHorizontalOverflow(page, 'dashboard-members');
+
+    // The viewer, in a second browser with their own wallet, reads the list and has no control.
+    const viewer = await signedInWithWallet(viewerWallet);
+    await expect.poll(() => viewer.page.textContent('#members')).toContain('(you)');
+    expect(await viewer.page.textContent('#members')).toContain(ownerWallet.address.toLowerCase());
+    expect(await viewer.page.locator('#members-section button:visible').count()).toBe(0);
+    expect(await viewer.page.locator('#members th', { hasText: 'Actions' }).count()).toBe(0);
+    expect(await viewer.page.isVisible('#member-form')).toBe(false);
+    expect(await viewer.page.isVisible('#alert-form')).toBe(false);
+    expect(await viewer.page.textContent('#alert-state')).toBe('No low-balance alert is set.');
+    await viewer.page.screenshot({ path: `${ARTIFACTS}/dashboard-members-viewer-1280.png`, fullPage: true });
+    expect(viewer.refused).toEqual([]);
+    expect(viewer.errors).toEqual([]);
+
+    // Removing asks first; declined, the row stays; accepted, it goes and the focus moves to the form.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    page.once('dialog', (dialog) => dialog.dismiss());
+    await page.getByRole('button', { name: `Remove member ${viewerAddress}` }).click();
+    expect(await viewerRow.count()).toBe(1);
+    page.once('dialog', (dialog) => {
+      expect(dialog.message()).toContain(viewerAddress);
+      return dialog.accept();
+    });
+    await page.getByRole('button', { name: `Remove member ${viewerAddress}` }).click();
+    await expect.poll(() => viewerRow.count()).toBe(0);
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('member-address');
+    expect(await page.textContent('#member-error')).toBe('');
+
+    expect(owner.refused).toEqual([]);
+    expect(owner.errors).toEqual([]);
+  }, 90_000);
+
+  it('an owner sets a low-balance alert, sees its secret once, changes and removes it', async () => {
+    const wallet = newWallet();
+    await signIn(gateway, wallet);
+    const { page, errors, refused } = await signedInWithWallet(wallet);
+    await expect.poll(() => page.textContent('#alert-state')).toBe('No low-balance alert is set.');
+    expect(await page.isVisible('#alert-remove')).toBe(false);
+
+    // Finer than a micro-USDC is explained, not rounded.
+    await page.getByLabel('Threshold in USDC').fill('0.0000001');
+    await page.getByLabel('Threshold in USDC').press('Enter');
+    await expect.poll(() => page.textContent('#alert-error')).toContain('at most 6 decimals');
+
+    await page.getByLabel('Threshold in USDC').fill('2.5');
+    await page.getByLabel('Webhook URL (optional)').fill('https://hooks.example.com/low-balance');
+    await page.getByLabel('Webhook URL (optional)').press('Enter');
+    await page.waitForSelector('#alert-secret:not([hidden])');
+    expect(await page.textContent('#alert-error')).toBe('');
+    const secret = (await page.textContent('#alert-secret-value')) ?? '';
+    expect(secret.length).toBeGreaterThan(10);
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('copy-secret');
+    await page.click('#copy-secret');
+    await expect.poll(() => page.textContent('#copy-secret-done')).toBe('Copied.');
+    expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(secret);
+    const state = await page.textContent('#alert-state');
+    expect(state).toContain('2.50 USDC');
+    expect(state).toContain('https://hooks.example.com/low-balance');
+    expect(await page.isVisible('#alert-remove')).toBe(true);
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard-alert-1280.png`, fullPage: true });
+
+    // Read back after a reload: the settings, never the secret again.
+    await page.reload();
+    await page.waitForSelector('#app:not([hidden])');
+    await expect.poll(() => page.textContent('#alert-state')).toContain('2.50 USDC');
+    expect(await page.isVisible('#alert-secret')).toBe(false);
+    expect(await page.content()).not.toContain(secret);
+    expect(await page.getByLabel('Threshold in USDC').inputValue()).toBe('2.50');
+    await expectNoHorizontalOverflow(page, 'dashboard-alert');
+
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.click('#alert-remove');
+    await expect.poll(() => page.textContent('#alert-state')).toBe('No low-balance alert is set.');
+    expect(await page.isVisible('#alert-remove')).toBe(false);
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('alert-threshold');
+    expect(refused).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 90_000);
+});
