@@ -156,7 +156,7 @@ describe('the dashboard runs an organization: members added and removed by the o
     expect(owner.errors).toEqual([]);
   }, 90_000);
 
-  it('an owner sets a low-balance alert, sees its secret once, changes and removes it', async () => {
+  it('an owner sets a low-balance alert, sees its secret once, reads it back after a reload and removes it', async () => {
     const wallet = newWallet();
     await signIn(gateway, wallet);
     const { page, errors, refused } = await signedInWithWallet(wallet);
@@ -182,6 +182,8 @@ describe('the dashboard runs an organization: members added and removed by the o
     const state = await page.textContent('#alert-state');
     expect(state).toContain('2.50 USDC');
     expect(state).toContain('https://hooks.example.com/low-balance');
+    // The balance (none) is under it at once, said in the balance section without a reload.
+    expect(await page.textContent('#low-balance')).toBe('Below your low-balance threshold of 2.50 USDC');
     expect(await page.isVisible('#alert-remove')).toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-alert-1280.png`, fullPage: true });
 
@@ -199,6 +201,7 @@ describe('the dashboard runs an organization: members added and removed by the o
     await expect.poll(() => page.textContent('#alert-state')).toBe('No low-balance alert is set.');
     expect(await page.isVisible('#alert-remove')).toBe(false);
     expect(await page.evaluate<string>('document.activeElement.id')).toBe('alert-threshold');
+    expect(await page.textContent('#low-balance')).toBe('');
     expect(refused).toEqual([]);
     expect(errors).toEqual([]);
   }, 90_000);

@@ -531,8 +531,9 @@ function showAlert(alert: LowBalanceAlert | null) {
     ? 'Alert when the available credit falls under ' +
       usdc(alert.thresholdMicroUsdc) +
       (alert.webhookUrl ? ', posted to ' + alert.webhookUrl : ', shown on this page (no webhook)') +
-      '. ' +
-      (alert.below ? 'Below it now' + (alert.crossedAt ? ', since ' + when(alert.crossedAt) : '') + '.' : 'Above it now.') +
+      '.' +
+      // The signal's own state (set when a sweep sees the crossing); the balance above says the live one.
+      (alert.below && alert.crossedAt ? ' Signalled below it since ' + when(alert.crossedAt) + '.' : '') +
       (alert.lastError ? ' Last webhook delivery failed: ' + alert.lastError : '')
     : 'No low-balance alert is set.';
   $('alert-form').hidden = !manage;
@@ -559,6 +560,7 @@ async function saveAlert() {
       sendJson('PUT', { thresholdMicroUsdc: microOf($('alert-threshold').value, 'threshold'), webhookUrl: webhook || null }),
     );
     showAlert(saved);
+    showBalance(await api<Balance>('/v1/balance'));
     if (saved.webhookSecret) {
       $('alert-secret-value').textContent = saved.webhookSecret;
       $('alert-secret').hidden = false;
@@ -579,6 +581,7 @@ async function removeAlert() {
     await api('/v1/alerts/low-balance', { method: 'DELETE' });
     ($('alert-form') as unknown as HTMLFormElement).reset();
     showAlert(null);
+    showBalance(await api<Balance>('/v1/balance'));
   } catch (error) {
     $('alert-error').textContent = (error as Error).message;
   }
@@ -608,6 +611,14 @@ async function rename() {
   }
 }
 
+function showBalance(balance: Balance) {
+  $('balance').textContent = balance.availableDisplay + ' available';
+  $('balance-detail').textContent = 'balance ' + balance.balanceDisplay + ' · reserved ' + balance.reservedDisplay;
+  $('low-balance').textContent = balance.lowBalance?.below
+    ? 'Below your low-balance threshold of ' + usdc(balance.lowBalance.thresholdMicroUsdc)
+    : '';
+}
+
 async function load() {
   $('signin').hidden = true;
   $('app').hidden = false;
@@ -621,11 +632,7 @@ async function load() {
   session = who;
   showOrganization(organization.name);
   $('who').textContent = session ? session.address + ' (' + session.role + ')' : 'signed in with an API key';
-  $('balance').textContent = balance.availableDisplay + ' available';
-  $('balance-detail').textContent = 'balance ' + balance.balanceDisplay + ' · reserved ' + balance.reservedDisplay;
-  $('low-balance').textContent = balance.lowBalance?.below
-    ? 'Below your low-balance threshold of ' + usdc(balance.lowBalance.thresholdMicroUsdc)
-    : '';
+  showBalance(balance);
   const [byDay, byTool, config, prices, indexed] = await Promise.all([
     api<{ usage: UsageRow[] }>('/v1/usage?by=day'),
     api<{ usage: UsageRow[] }>('/v1/usage?by=tool'),
