@@ -1,26 +1,16 @@
-import { mkdirSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import type { Hex, LocalAccount } from 'viem';
+import type { Browser, Page } from 'playwright-core';
+import type { LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR } from '../../src/audit/record.js';
 import { grantCredits } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
+import { ARTIFACTS, launchChromium, signedInWithWallet as signInInPage, visit as visitPage } from '../helpers/browser.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
 import { rest, signIn } from '../helpers/sign-in.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = 'test/artifacts';
 const newWallet = () => privateKeyToAccount(generatePrivateKey());
-
-/** A page of the dashboard and what it saw: its script's errors and every answer it got of 400 or more. */
-interface Visit {
-  page: Page;
-  errors: string[];
-  refused: string[];
-  requested: string[];
-}
 
 describe('the dashboard runs an organization: keys with policies, its name, and only what the credential may', needs('chromium'), () => {
   let gateway: TestGateway;
@@ -31,60 +21,15 @@ describe('the dashboard runs an organization: keys with policies, its name, and 
     gateway = await startTestGateway();
     await seedDemoData(gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 4, validationsPerAgent: 1 });
     baseUrl = await gateway.listen();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
     await gateway?.close();
   });
 
-  async function visit(width: number): Promise<Visit> {
-    const context = await browser.newContext({ viewport: { width, height: 900 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
-    const page = await context.newPage();
-    const seen: Visit = { page, errors: [], refused: [], requested: [] };
-    page.on('pageerror', (error) => seen.errors.push(error.message));
-    page.on('request', (request) => {
-      if (request.url().startsWith(`${baseUrl}/v1/`)) seen.requested.push(`${request.method()} ${new URL(request.url()).pathname}`);
-    });
-    page.on('response', (response) => {
-      if (response.status() >= 400) seen.refused.push(`${response.status()} ${response.request().method()} ${response.url()}`);
-    });
-    return seen;
-  }
-
-  /** The dashboard signed in with an injected EIP-1193 wallet backed by the viem account. */
-  async function signedInWithWallet(wallet: LocalAccount, width = 1280): Promise<Visit> {
-    const seen = await visit(width);
-    await seen.page.exposeFunction('testWalletSign', (hex: Hex) => wallet.signMessage({ message: { raw: hex } }));
-    await seen.page.addInitScript((address: string) => {
-      const signer = (globalThis as unknown as { testWalletSign: (hex: string) => Promise<string> }).testWalletSign;
-      (globalThis as unknown as { ethereum: unknown }).ethereum = {
-        request: async ({ method, params }: { method: string; params?: string[] }) => {
-          if (method === 'eth_requestAccounts') return [address];
-          if (method === 'personal_sign' && params?.[1] === address) return signer(params[0]!);
-          throw new Error(`the test wallet does not do ${method}`);
-        },
-      };
-    }, wallet.address.toLowerCase());
-    await seen.page.goto(`${baseUrl}/dashboard`);
-    await seen.page.click('#use-wallet');
-    await seen.page.waitForSelector('#app:not([hidden])');
-    await expect.poll(() => seen.page.textContent('#prices')).toContain('getAgentProfile');
-    return seen;
-  }
+  const visit = (width: number) => visitPage(browser, baseUrl, width);
+  const signedInWithWallet = (wallet: LocalAccount, width = 1280) => signInInPage(browser, baseUrl, wallet, width);
 
   const callTool = (key: string, tool: string, args: unknown) =>
     fetch(`${baseUrl}/v1/tools/${tool}/call`, {

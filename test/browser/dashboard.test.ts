@@ -1,15 +1,13 @@
 import { mkdirSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { type Hex, hexToString } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { request, toolCall, v1Data, v1Send } from '../a2a/support.js';
+import { ARTIFACTS, launchChromium } from '../helpers/browser.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = 'test/artifacts';
 
 describe('the billing dashboard in headless Chromium', needs('chromium'), () => {
   let gateway: TestGateway;
@@ -20,18 +18,7 @@ describe('the billing dashboard in headless Chromium', needs('chromium'), () => 
     gateway = await startTestGateway();
     await seedDemoData(gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 4, validationsPerAgent: 1 });
     baseUrl = await gateway.listen();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

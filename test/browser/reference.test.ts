@@ -1,12 +1,9 @@
-import { mkdirSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { a2aMethods } from '../../src/a2a/methods.js';
+import { ARTIFACTS, launchChromium } from '../helpers/browser.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = 'test/artifacts';
 
 describe('the API reference in headless Chromium', needs('chromium'), () => {
   let gateway: TestGateway;
@@ -16,19 +13,7 @@ describe('the API reference in headless Chromium', needs('chromium'), () => {
   beforeAll(async () => {
     gateway = await startTestGateway();
     baseUrl = await gateway.listen();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
