@@ -52,11 +52,12 @@ describe('the dashboard reads the audit trail (admins and owners) and when each 
     await page.click('#key-submit');
     await page.waitForSelector('#new-key:not([hidden])');
     const key = (await page.textContent('#new-key-value')) ?? '';
+    const keyRow = page.locator('#keys tr', { hasText: 'audited agent' });
+    await expect.poll(() => keyRow.textContent()).toContain('cap 5.00 USDC per day');
     await page.getByRole('button', { name: 'Edit policy of key audited agent' }).click();
     await page.getByLabel('Spend cap in USDC').fill('');
     await page.click('#key-submit');
-    const keyRow = page.locator('#keys tr', { hasText: 'audited agent' });
-    await expect.poll(() => keyRow.textContent()).toContain('every tool');
+    await expect.poll(() => keyRow.textContent()).not.toContain('cap 5.00 USDC per day');
     expect(await keyRow.locator('td[data-label="Last used"]').textContent()).toBe('never');
 
     await page.click('#audit-apply');
