@@ -151,8 +151,8 @@ export const DASHBOARD_HTML = `<!doctype html>
       <fieldset><legend>Actions (none ticked: every action)</legend><div id="audit-actions">${AUDIT_ACTIONS.map(
         (action) => `<label><input type="checkbox" name="action" value="${action}"> ${action}</label>`,
       ).join('')}</div></fieldset>
-      <label>From (UTC day, optional) <input id="audit-from" type="date"></label>
-      <label>To (UTC day, included, optional) <input id="audit-to" type="date"></label>
+      <label>From (UTC day, optional) <input id="audit-from" type="date" min="0001-01-01" max="9998-12-30"></label>
+      <label>To (UTC day, included, optional) <input id="audit-to" type="date" min="0001-01-01" max="9998-12-30"></label>
       <div class="row"><button id="audit-apply" type="submit">Show events</button><button id="audit-csv" type="button">Download CSV</button></div>
     </form>
     <p id="audit-error" class="warn" role="alert"></p>
