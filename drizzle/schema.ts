@@ -402,6 +402,11 @@ export const tasks = pgTable(
     uniqueIndex('tasks_org_message_uq').on(t.orgId, t.messageId),
     uniqueIndex('tasks_org_call_message_uq').on(t.orgId, t.callMessageId),
     index('tasks_org_created_idx').on(t.orgId, t.createdAt),
+    /**
+     * A key's newest task, for when it was last used (GET /v1/keys): one backward step per key, read
+     * when the keys are listed, instead of a write to the key's row per call. x402 tasks have no key.
+     */
+    index('tasks_key_created_idx').on(t.apiKeyId, t.createdAt).where(sql`${t.apiKeyId} is not null`),
     index('tasks_working_deadline_idx').on(t.deadlineAt).where(sql`${t.state} = 'working'`),
   ],
 );

@@ -84,19 +84,26 @@ const apiKeyListing = z.object({
   createdAt: z.string(),
   expiresAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
 });
 
 export type ApiKeyListing = z.output<typeof apiKeyListing>;
 
-/** The organization's keys, newest first, without any secret: only the display prefix is kept. */
+/**
+ * The organization's keys, newest first, without any secret: only the display prefix is kept.
+ * `lastUsedAt` is when the key's newest task was created: the last call it made that the gateway
+ * took (paid, held, or failed with nothing charged); a refused call leaves no task. It is read here,
+ * one step down tasks_key_created_idx per key, so the paid path writes nothing to the key for it.
+ */
 export async function listApiKeys(db: Database, orgId: string): Promise<ApiKeyListing[]> {
   return db.rows(
     apiKeyListing,
     sql`
-    select id, name, prefix, ${isoUtc(sql`created_at`)} as "createdAt",
-           ${isoUtc(sql`expires_at`)} as "expiresAt", ${isoUtc(sql`revoked_at`)} as "revokedAt"
-      from api_keys where org_id = ${orgId}
-     order by created_at desc, id`,
+    select k.id, k.name, k.prefix, ${isoUtc(sql`k.created_at`)} as "createdAt",
+           ${isoUtc(sql`k.expires_at`)} as "expiresAt", ${isoUtc(sql`k.revoked_at`)} as "revokedAt",
+           ${isoUtc(sql`(select max(t.created_at) from tasks t where t.api_key_id = k.id and t.org_id = k.org_id)`)} as "lastUsedAt"
+      from api_keys k where k.org_id = ${orgId}
+     order by k.created_at desc, k.id`,
   );
 }
 

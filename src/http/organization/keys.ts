@@ -35,6 +35,11 @@ const keysAnswer = z.strictObject({
       createdAt: instant,
       expiresAt: instant.nullable(),
       revokedAt: instant.nullable(),
+      lastUsedAt: instant
+        .nullable()
+        .describe(
+          'when the key last made a call the gateway recorded as a task (paid, held, or failed with nothing charged); calls refused before one (policy, rate limit, credit) do not count; null: never',
+        ),
       policy: keyPolicyAnswer,
       spend: spendAnswer,
     }),

@@ -8,6 +8,7 @@
  */
 import { forgetCredential, keepCredential, keptCredential } from './credential.client.js';
 import { api, type Balance, type Session, signedIn } from './dashboard/api.client.js';
+import { loadAudit, resetAudit, wireAudit } from './dashboard/audit.client.js';
 import { loadAlert, resetAlert, showBalance, wireAlert } from './dashboard/balance.client.js';
 import { loadLedger, loadTasks, wireHistory } from './dashboard/history.client.js';
 import { loadKeys, resetKeys, wireKeys } from './dashboard/keys.client.js';
@@ -88,6 +89,7 @@ async function load() {
     session ? loadKeys(prices.tools.filter((t) => t.enabled).map((t) => t.name)) : null,
     session ? loadMembers() : null,
     session ? loadAlert(balance.lowBalance !== null) : null,
+    session ? loadAudit() : null,
   ]);
 }
 
@@ -143,6 +145,7 @@ function signOut() {
   resetMembers();
   resetAlert();
   resetOrganization();
+  resetAudit();
   $('members-section').hidden = true;
   $('alert-section').hidden = true;
   $('app').hidden = true;
@@ -162,6 +165,7 @@ wireKeys();
 wireMembers();
 wireAlert();
 wireOrganization();
+wireAudit();
 keptCredential().then((kept) => {
   if (kept) start(kept);
 });

@@ -1,3 +1,4 @@
+import { AUDIT_ACTIONS } from '../../audit/record.js';
 import { clientScript } from './client-script.js';
 
 const SCRIPT = clientScript('dashboard');
@@ -61,6 +62,9 @@ export const DASHBOARD_HTML = `<!doctype html>
     main table td.actions::before, main table td.muted::before { content: none; }
     main table td.muted { justify-content: flex-start; text-align: left; }
   }
+  /* Audit trail: a change's sentence (a webhook URL, a list of tools) breaks anywhere rather than widen the page. */
+  #audit td { overflow-wrap: anywhere; }
+  #audit-section .key-form fieldset label { font-family: ui-monospace, monospace; font-size: 12px; }
   #new-key, #alert-secret { background: #eef7ee; border: 1px solid #9c9; border-radius: 6px; padding: 8px 12px; margin: 8px 0; }
 </style>
 </head>
@@ -140,6 +144,20 @@ export const DASHBOARD_HTML = `<!doctype html>
       <div class="row"><button id="alert-submit" type="submit">Save alert</button><button id="alert-remove" type="button" hidden>Remove alert</button></div>
     </form>
     <p id="alert-error" class="warn" role="alert"></p>
+  </section>
+  <section id="audit-section" class="wide" aria-labelledby="audit-title" hidden>
+    <h2 id="audit-title">Audit trail</h2>
+    <form id="audit-form" class="key-form" aria-label="Audit trail filters">
+      <fieldset><legend>Actions (none ticked: every action)</legend><div id="audit-actions">${AUDIT_ACTIONS.map(
+        (action) => `<label><input type="checkbox" name="action" value="${action}"> ${action}</label>`,
+      ).join('')}</div></fieldset>
+      <label>From (UTC day, optional) <input id="audit-from" type="date" min="0001-01-01" max="9998-12-30"></label>
+      <label>To (UTC day, included, optional) <input id="audit-to" type="date" min="0001-01-01" max="9998-12-30"></label>
+      <div class="row"><button id="audit-apply" type="submit">Show events</button><button id="audit-csv" type="button">Download CSV</button></div>
+    </form>
+    <p id="audit-error" class="warn" role="alert"></p>
+    <div class="scroll"><table id="audit"></table></div>
+    <button id="audit-more" type="button" hidden>Older</button>
   </section>
   <section class="wide"><h2>Ledger</h2><div class="scroll"><table id="ledger"></table></div><button id="ledger-more" type="button" hidden>Older</button></section>
   <section><h2>Recent tasks</h2><div class="scroll"><table id="tasks"></table></div><button id="tasks-more" type="button" hidden>Older</button></section>

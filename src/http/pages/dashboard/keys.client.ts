@@ -27,6 +27,8 @@ interface ApiKey {
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
+  /** the key's newest call the gateway took; null: never used */
+  lastUsedAt: string | null;
   policy: KeyPolicy;
   spend: { dayMicroUsdc: string; monthMicroUsdc: string; reservedMicroUsdc: string };
 }
@@ -65,6 +67,7 @@ export async function loadKeys(tools: string[]) {
     ['Policy'],
     ['Spent today', 'num'],
     ['Spent this month', 'num'],
+    ['Last used', 'when'],
     ['Expires', 'when'],
     ['Status'],
   ];
@@ -78,6 +81,7 @@ export async function loadKeys(tools: string[]) {
       policyText(key.policy),
       usdc(key.spend.dayMicroUsdc),
       usdc(key.spend.monthMicroUsdc),
+      key.lastUsedAt ? when(key.lastUsedAt) : 'never',
       key.expiresAt ? when(key.expiresAt) : 'never',
       keyStatus(key),
     ]),
