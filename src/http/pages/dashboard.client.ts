@@ -14,7 +14,7 @@ import { loadKeys, resetKeys, wireKeys } from './dashboard/keys.client.js';
 import { loadMembers, resetMembers, wireMembers } from './dashboard/members.client.js';
 import { resetOrganization, showOrganization, wireOrganization } from './dashboard/organization.client.js';
 import { $, table } from './dashboard/page.client.js';
-import { loadTopUps, type TopUpSettings } from './dashboard/topups.client.js';
+import { loadTopUps, resetTopUps, type TopUpSettings, wireTopUps } from './dashboard/topups.client.js';
 import { loadUsage } from './dashboard/usage.client.js';
 
 declare global {
@@ -143,6 +143,7 @@ function signOut() {
   resetMembers();
   resetAlert();
   resetOrganization();
+  resetTopUps();
   $('members-section').hidden = true;
   $('alert-section').hidden = true;
   $('app').hidden = true;
@@ -162,6 +163,7 @@ wireKeys();
 wireMembers();
 wireAlert();
 wireOrganization();
+wireTopUps();
 keptCredential().then((kept) => {
   if (kept) start(kept);
 });
