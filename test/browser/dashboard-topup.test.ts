@@ -95,6 +95,8 @@ describe('the dashboard tops up from the wallet, on a local chain', needs('chrom
     expect(await usdcOf(wallet.address)).toBe(7_500_000n);
     expect(await page.textContent('#balance')).toBe('0.00 USDC available');
     expect(await page.getByLabel('Amount in USDC').inputValue()).toBe('');
+    // the wallet has answered: another top-up may be sent while this one is followed
+    expect(await page.isEnabled('#topup-send')).toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-topup-pending-1280.png`, fullPage: true });
 
     await chain.mine(1);
@@ -115,6 +117,10 @@ describe('the dashboard tops up from the wallet, on a local chain', needs('chrom
     expect(refused).toEqual([]);
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-topup-credited-1280.png`, fullPage: true });
     await expectNoHorizontalOverflow(page, 'dashboard-topup-credited');
+    // The ledger's card of the top-up (its reason holds the whole hash) stays inside its section.
+    expect(await page.evaluate<boolean>("[...document.querySelectorAll('.scroll')].every((s) => s.scrollWidth <= s.clientWidth)")).toBe(
+      true,
+    );
     await page.context().close();
   });
 
@@ -202,8 +208,8 @@ describe('the dashboard tops up from the wallet, on a local chain', needs('chrom
     await expect.poll(() => page.isVisible('#topup-hash-form')).toBe(true);
 
     const unknown = `0x${'ab'.repeat(32)}` as Hex;
-    await page.getByLabel('Transaction hash of a transfer made elsewhere').fill(unknown);
-    await page.getByLabel('Transaction hash of a transfer made elsewhere').press('Enter');
+    await page.getByLabel('Transaction hash').fill(unknown);
+    await page.getByLabel('Transaction hash').press('Enter');
     await expect.poll(() => page.textContent('#topup-error')).toBe(`chain 31337 knows no transaction ${unknown}`);
     expect(await status(page)).toBe('');
 
@@ -213,19 +219,19 @@ describe('the dashboard tops up from the wallet, on a local chain', needs('chrom
       functionName: 'transfer',
       args: [topUpChain.treasury, 4_000_000n],
     });
-    await page.getByLabel('Transaction hash of a transfer made elsewhere').fill(txHash);
-    await page.getByLabel('Transaction hash of a transfer made elsewhere').press('Enter');
+    await page.getByLabel('Transaction hash').fill(txHash);
+    await page.getByLabel('Transaction hash').press('Enter');
     await expect.poll(() => status(page)).toMatch(/: pending, 1 of 3 confirmations\.$/);
     expect(await page.textContent('#topup-error')).toBe('');
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-topup-hash-pending-1280.png`, fullPage: true });
     await chain.mine(CONFIRMATIONS - 1);
     await expect.poll(() => status(page), { timeout: 10_000 }).toMatch(/: credited, 4\.00 USDC\.$/);
     await expect.poll(() => page.textContent('#balance')).toBe('4.00 USDC available');
-    expect(await page.getByLabel('Transaction hash of a transfer made elsewhere').inputValue()).toBe('');
+    expect(await page.getByLabel('Transaction hash').inputValue()).toBe('');
     expect(await page.locator('#topups tr', { hasText: txHash.slice(0, 10) }).count()).toBe(1);
 
     // The same hash again: credited once, said so.
-    await page.getByLabel('Transaction hash of a transfer made elsewhere').fill(txHash);
+    await page.getByLabel('Transaction hash').fill(txHash);
     await page.click('#topup-hash-submit');
     await expect.poll(() => status(page)).toMatch(/: already credited, 4\.00 USDC\.$/);
     await expect.poll(() => page.textContent('#balance')).toBe('4.00 USDC available');

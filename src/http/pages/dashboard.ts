@@ -61,6 +61,8 @@ export const DASHBOARD_HTML = `<!doctype html>
     main table td.actions::before, main table td.muted::before { content: none; }
     main table td.muted { justify-content: flex-start; text-align: left; }
   }
+  /* Top up: a top-up's ledger reason holds its transaction hash, which breaks anywhere rather than widen a phone's card. */
+  #ledger td { overflow-wrap: anywhere; }
   #new-key, #alert-secret { background: #eef7ee; border: 1px solid #9c9; border-radius: 6px; padding: 8px 12px; margin: 8px 0; }
 </style>
 </head>
@@ -147,12 +149,14 @@ export const DASHBOARD_HTML = `<!doctype html>
     <h2 id="topup-title">Top up</h2>
     <div id="topup"></div>
     <div id="topup-chain" hidden><p id="topup-chain-text"></p><button id="topup-switch" type="button">Switch wallet</button></div>
-    <form id="topup-send-form" class="key-form" hidden>
+    <form id="topup-send-form" class="key-form" aria-labelledby="topup-send-title" hidden>
+      <h3 id="topup-send-title" class="row">Send from your wallet</h3>
       <label>Amount in USDC <input id="topup-amount" required inputmode="decimal" autocomplete="off" maxlength="20" placeholder="e.g. 25"></label>
       <div class="row"><button id="topup-send" type="submit">Send from wallet</button></div>
     </form>
-    <form id="topup-hash-form" class="key-form" hidden>
-      <label>Transaction hash of a transfer made elsewhere <input id="topup-hash" required autocomplete="off" spellcheck="false" maxlength="66" placeholder="0x…" pattern="0x[0-9a-fA-F]{64}" title="0x and 64 hex digits"></label>
+    <form id="topup-hash-form" class="key-form" aria-labelledby="topup-hash-title" hidden>
+      <h3 id="topup-hash-title" class="row">Or submit a transfer made elsewhere</h3>
+      <label>Transaction hash <input id="topup-hash" required autocomplete="off" spellcheck="false" maxlength="66" placeholder="0x…" pattern="0x[0-9a-fA-F]{64}" title="0x and 64 hex digits"></label>
       <div class="row"><button id="topup-hash-submit" type="submit">Submit hash</button></div>
     </form>
     <p id="topup-status" role="status"></p>

@@ -141,6 +141,8 @@ async function sendFromWallet() {
     return;
   }
   const from = session.address.toLowerCase();
+  let txHash: string;
+  // Disabled while the wallet is asked, so one press sends one transfer; the follow after it runs on its own.
   $('topup-send').disabled = true;
   try {
     // The transfer must come from the signed-in member's wallet, or the gateway will not credit this organization.
@@ -159,9 +161,7 @@ async function sendFromWallet() {
     }
     $('topup-chain').hidden = true;
     say('Confirm the transfer of ' + usdc(micro.toString()) + ' in your wallet…');
-    const txHash = await sendUsdcTransfer({ from, usdc: settings.usdc, treasury: settings.treasury, microUsdc: micro });
-    $('topup-amount').value = '';
-    await follow(txHash, true);
+    txHash = await sendUsdcTransfer({ from, usdc: settings.usdc, treasury: settings.treasury, microUsdc: micro });
   } catch (error) {
     const refusal = walletRefusal(error, settings.chainId);
     // The visitor saying no is no failure: a plain line in the status, not an alert.
@@ -170,9 +170,12 @@ async function sendFromWallet() {
       say('');
       warn(refusal);
     }
+    return;
   } finally {
     $('topup-send').disabled = false;
   }
+  $('topup-amount').value = '';
+  await follow(txHash, true);
 }
 
 async function submitHash() {
@@ -183,12 +186,7 @@ async function submitHash() {
     $('topup-hash').focus();
     return;
   }
-  $('topup-hash-submit').disabled = true;
-  try {
-    await follow(txHash, false);
-  } finally {
-    $('topup-hash-submit').disabled = false;
-  }
+  await follow(txHash, false);
 }
 
 /**
@@ -225,7 +223,7 @@ async function follow(txHash: string, justSent: boolean) {
     const total = answer.topups.reduce((sum, t) => sum + BigInt(t.amountMicroUsdc), 0n);
     ($('topup-hash-form') as unknown as HTMLFormElement).reset();
     say(shown + ': ' + (answer.creditedNow ? 'credited, ' : 'already credited, ') + usdc(total.toString()) + '.');
-    await Promise.all([refreshBalance(), loadLedger(false), loadTopUpTable()]);
+    await Promise.all([refreshBalance(), loadLedger(false), loadTopUpTable()]).catch((error: Error) => warn(error.message));
     return;
   }
   say(
