@@ -9,7 +9,7 @@ interface WalletError {
   message?: string;
 }
 
-/** What the visitor is told when the wallet refuses: a sentence for the codes EIP-1193 and EIP-3085 name, else the wallet's own message. */
+/** What the visitor is told when the wallet refuses: a sentence for EIP-1193's codes and the 4902 wallets answer an unknown chain with, else the wallet's own message. */
 export function walletRefusal(error: unknown, chainId: number): string {
   const { code, message } = (error ?? {}) as WalletError;
   if (code === 4001) return 'You rejected the request in your wallet; nothing was sent.';
