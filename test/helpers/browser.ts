@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import type { Hex, LocalAccount } from 'viem';
+import { type Address, createWalletClient, type Hex, http, type LocalAccount, toHex } from 'viem';
+import { foundry } from 'viem/chains';
 import { expect } from 'vitest';
 
 /** Debian's Chromium (installed by .ci/run), driven through playwright-core. */
@@ -52,17 +53,73 @@ export async function visit(browser: Browser, baseUrl: string, width: number): P
   return seen;
 }
 
-/** The dashboard signed in with an injected EIP-1193 wallet backed by the viem account. */
-export async function signedInWithWallet(browser: Browser, baseUrl: string, wallet: LocalAccount, width = 1280): Promise<Visit> {
+/**
+ * The chain the injected test wallet is on and sends transactions to (an anvil), for the suites that
+ * send from the page; the test changes the fields as it goes, and the wallet answers as they say.
+ */
+export interface TestWalletChain {
+  rpcUrl: string;
+  /** the chain the wallet says it is on: another than the anvil's 31337 is a wallet on the wrong network */
+  chainId: number;
+  /** the chains it switches to; another answers 4902, as a wallet that has not been told of it */
+  knownChains: number[];
+  /** the next transaction is refused as its user would refuse it (4001) */
+  rejectNext: boolean;
+}
+
+type WalletAnswer = { result: unknown } | { error: { code: number; message: string } };
+
+/** The wallet's chain-bound methods, answered in Node: a real signature and a real transaction on the anvil. */
+function walletRpc(wallet: LocalAccount, chain: TestWalletChain) {
+  const client = createWalletClient({ account: wallet, chain: foundry, transport: http(chain.rpcUrl, { retryCount: 0 }) });
+  return async (method: string, params: unknown[]): Promise<WalletAnswer> => {
+    if (method === 'eth_chainId') return { result: toHex(chain.chainId) };
+    if (method === 'wallet_switchEthereumChain') {
+      const wanted = Number((params[0] as { chainId: Hex }).chainId);
+      if (!chain.knownChains.includes(wanted)) return { error: { code: 4902, message: `Unrecognized chain ID ${toHex(wanted)}.` } };
+      chain.chainId = wanted;
+      return { result: null };
+    }
+    if (method === 'eth_sendTransaction') {
+      if (chain.rejectNext) {
+        chain.rejectNext = false;
+        return { error: { code: 4001, message: 'User rejected the request.' } };
+      }
+      const call = params[0] as { from: string; to: Address; data: Hex; value?: Hex };
+      if (call.from.toLowerCase() !== wallet.address.toLowerCase()) return { error: { code: 4100, message: 'not this wallet' } };
+      if (chain.chainId !== foundry.id) return { error: { code: 4901, message: `the test wallet sends only on chain ${foundry.id}` } };
+      return { result: await client.sendTransaction({ to: call.to, data: call.data, value: BigInt(call.value ?? 0) }) };
+    }
+    return { error: { code: 4200, message: `the test wallet does not do ${method}` } };
+  };
+}
+
+/**
+ * The dashboard signed in with an injected EIP-1193 wallet backed by the viem account; with `chain`,
+ * the wallet also says its chain, switches it and sends transactions there.
+ */
+export async function signedInWithWallet(
+  browser: Browser,
+  baseUrl: string,
+  wallet: LocalAccount,
+  width = 1280,
+  chain?: TestWalletChain,
+): Promise<Visit> {
   const seen = await visit(browser, baseUrl, width);
   await seen.page.exposeFunction('testWalletSign', (hex: Hex) => wallet.signMessage({ message: { raw: hex } }));
+  if (chain) await seen.page.exposeFunction('testWalletRpc', walletRpc(wallet, chain));
   await seen.page.addInitScript((address: string) => {
-    const signer = (globalThis as unknown as { testWalletSign: (hex: string) => Promise<string> }).testWalletSign;
+    type Rpc = (method: string, params: unknown[]) => Promise<{ result: unknown } | { error: { code: number; message: string } }>;
+    const test = globalThis as unknown as { testWalletSign: (hex: string) => Promise<string>; testWalletRpc?: Rpc };
     (globalThis as unknown as { ethereum: unknown }).ethereum = {
-      request: async ({ method, params }: { method: string; params?: string[] }) => {
-        if (method === 'eth_requestAccounts') return [address];
-        if (method === 'personal_sign' && params?.[1] === address) return signer(params[0]!);
-        throw new Error(`the test wallet does not do ${method}`);
+      request: async ({ method, params }: { method: string; params?: unknown[] }) => {
+        if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [address];
+        if (method === 'personal_sign' && params?.[1] === address) return test.testWalletSign(params[0] as string);
+        if (!test.testWalletRpc) throw new Error(`the test wallet does not do ${method}`);
+        const answer = await test.testWalletRpc(method, params ?? []);
+        // thrown as a wallet throws: an error with its EIP-1193 code
+        if ('error' in answer) throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
+        return answer.result;
       },
     };
   }, wallet.address.toLowerCase());

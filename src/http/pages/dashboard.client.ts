@@ -15,7 +15,7 @@ import { loadKeys, resetKeys, wireKeys } from './dashboard/keys.client.js';
 import { loadMembers, resetMembers, wireMembers } from './dashboard/members.client.js';
 import { resetOrganization, showOrganization, wireOrganization } from './dashboard/organization.client.js';
 import { $, table } from './dashboard/page.client.js';
-import { loadTopUps, type TopUpSettings } from './dashboard/topups.client.js';
+import { loadTopUps, resetTopUps, type TopUpSettings, wireTopUps } from './dashboard/topups.client.js';
 import { loadUsage } from './dashboard/usage.client.js';
 
 declare global {
@@ -146,6 +146,7 @@ function signOut() {
   resetAlert();
   resetOrganization();
   resetAudit();
+  resetTopUps();
   $('members-section').hidden = true;
   $('alert-section').hidden = true;
   $('app').hidden = true;
@@ -166,6 +167,7 @@ wireMembers();
 wireAlert();
 wireOrganization();
 wireAudit();
+wireTopUps();
 keptCredential().then((kept) => {
   if (kept) start(kept);
 });
