@@ -14,9 +14,11 @@ const newWallet = () => privateKeyToAccount(generatePrivateKey());
 
 /**
  * In the page: marks each control it shows now (visible, enabled; one stop per radio group, as Tab
- * has) with data-tab-stop, and answers their names. A string: the test's TypeScript has no DOM types.
+ * has) with data-tab-stop, the marks of an earlier walk cleared, and answers their names. A string:
+ * the test's TypeScript has no DOM types.
  */
 const MARK_TAB_STOPS = `(() => {
+  for (const marked of document.querySelectorAll('[data-tab-stop]')) delete marked.dataset.tabStop;
   const shown = [...document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex="-1"])')]
     .filter((element) => element.checkVisibility({ visibilityProperty: true }) && !element.disabled);
   const stops = new Map();
@@ -106,6 +108,7 @@ describe('every page passes axe (WCAG 2.1 AA) and fits 390 px, in every state it
     expect(unreached, `${state}: controls Tab never reaches`).toEqual([]);
     const unringed = await Promise.all([...reached].filter(([, outline]) => outline === 'none').map(([stop]) => describe(stop)));
     expect(unringed, `${state}: controls focused without a visible ring`).toEqual([]);
+    await page.evaluate('document.activeElement?.blur()');
   }
 
   it('the checks themselves fail a page with an unlabelled field, faint text, a focus ring taken away or a button out of Tab’s reach', async () => {
