@@ -43,7 +43,8 @@ export const DASHBOARD_HTML = `<!doctype html>
   #signin input { width: 100%; }
   input, select { padding: 6px; box-sizing: border-box; margin: 4px 0; font: inherit; }
   button { padding: 6px 12px; cursor: pointer; font: inherit; }
-  button:focus-visible, input:focus-visible, select:focus-visible, a:focus-visible { outline: 3px solid #4f6bed; outline-offset: 1px; }
+  /* Every control's keyboard focus drawn the same, whichever section adds it. */
+  :focus-visible { outline: 3px solid #4f6bed; outline-offset: 1px; }
   .muted { color: #5a6070; }
   code { background: #eef; padding: 1px 4px; border-radius: 3px; word-break: break-all; }
   .key-form { display: grid; gap: 4px 16px; grid-template-columns: repeat(auto-fit, minmax(min(220px, 100%), 1fr)); align-items: end; }

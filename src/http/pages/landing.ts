@@ -48,11 +48,13 @@ export const LANDING_HTML = `<!doctype html>
 <style>
   body { font: 16px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; }
   code, pre { font: 13px/1.45 ui-monospace, monospace; }
-  pre { background: #f4f4f4; padding: 0.75rem; overflow-x: auto; }
+  /* Long lines wrap rather than scroll: a scrolling block is out of a keyboard's reach, and sideways on a phone. */
+  pre { background: #f4f4f4; padding: 0.75rem; white-space: pre-wrap; overflow-wrap: anywhere; }
   li { margin: 0.25rem 0; }
 </style>
 </head>
 <body>
+<main>
 <h1>a2a-paygate</h1>
 <p>${DESCRIPTION} Agents post JSON-RPC to <code>/a2a</code>; each message names a tool from a tiered price table, and a call is charged only when its task completes.</p>
 <ul>
@@ -61,6 +63,7 @@ ${LINKED.map((name) => `<li><a href="${PLACES[name].path}">${PLACES[name].path}<
 <h2>A first paid call</h2>
 <pre>${FIRST_CALL.replaceAll('&', '&amp;').replaceAll('<', '&lt;')}</pre>
 <p>Without the demo (<code>DEMO=1</code>), an operator creates an organization and its key with <code>npm run admin -- create-org</code>.</p>
+</main>
 </body>
 </html>
 `;

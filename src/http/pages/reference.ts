@@ -134,7 +134,8 @@ export const REFERENCE_HTML = `<!doctype html>
   td input { width: 100%; box-sizing: border-box; padding: 4px; min-width: 6em; }
   .scroll { overflow-x: auto; background: #fff; border-radius: 8px; padding: 4px 8px; }
   textarea { width: 100%; box-sizing: border-box; font: 12px ui-monospace, monospace; min-height: 90px; }
-  pre { background: #f3f4f7; padding: 8px; border-radius: 6px; overflow-x: auto; font-size: 12px; margin: 4px 0; overflow-wrap: normal; }
+  /* Long lines wrap rather than scroll: a scrolling block is out of a keyboard's reach, and sideways on a phone. */
+  pre { background: #f3f4f7; padding: 8px; border-radius: 6px; font-size: 12px; margin: 4px 0; white-space: pre-wrap; }
   .muted { color: #4a5060; }
   .errors { list-style: none; padding: 0; margin: 0; }
   .errors li { padding: 2px 0; }
@@ -174,7 +175,7 @@ export const REFERENCE_HTML = `<!doctype html>
 <section id="rest" aria-labelledby="rest-title">
   <h2 id="rest-title">REST routes</h2>
   <p id="intro" class="muted"></p>
-  <pre id="envelope" aria-label="the error envelope"></pre>
+  <pre id="envelope"></pre>
   <div id="operations"></div>
 </section>
 ${a2aSection(a2aReference())}
