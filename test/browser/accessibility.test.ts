@@ -246,10 +246,13 @@ describe('every page passes axe (WCAG 2.1 AA) and fits 390 px, in every state it
     await tabTo('use-key');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#app:not([hidden])');
-    // Signed in, Tab finds the sign-out button (the header's) and Enter signs out.
+    // The pressed button went with the sign-in form: the focus is on the organization's name, not lost to the body.
+    await expect.poll(async () => (await focused()).id).toBe('org-name');
+    // Tab finds the sign-out button (the header's) and Enter signs out, the focus back on the key field.
     for (let press = 0; press < 5 && (await focused()).id !== 'signout'; press++) await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#signin:not([hidden])');
+    expect((await focused()).id).toBe('apikey');
     expect(errors).toEqual([]);
   }, 60_000);
 });

@@ -125,14 +125,26 @@ async function signInWithWallet(): Promise<string> {
   return body.token;
 }
 
-async function start(credential: string) {
+/** Signs in with the credential and loads the page; false (the reason shown on the sign-in form) when that failed. */
+async function start(credential: string): Promise<boolean> {
   signedIn.credential = credential;
   try {
     // kept before the page shows it is signed in, so a reload right after finds it (a failed load forgets it)
     await keepCredential(credential);
     await load();
+    return true;
   } catch (error) {
     signOut();
+    $('signin-error').textContent = (error as Error).message;
+    return false;
+  }
+}
+
+/** A sign-in the visitor asked for: the button they pressed is hidden with the form, so the focus goes on to the organization's name at the top of what they signed in to. */
+async function signInBy(credential: Promise<string>) {
+  try {
+    if (await start(await credential)) $('org-name').focus();
+  } catch (error) {
     $('signin-error').textContent = (error as Error).message;
   }
 }
@@ -155,12 +167,13 @@ function signOut() {
   $('who').textContent = '';
 }
 
-$('use-key').onclick = () => start($('apikey').value.trim());
-$('use-wallet').onclick = () =>
-  signInWithWallet().then(start, (error: Error) => {
-    $('signin-error').textContent = error.message;
-  });
-$('signout').onclick = signOut;
+$('use-key').onclick = () => signInBy(Promise.resolve($('apikey').value.trim()));
+$('use-wallet').onclick = () => signInBy(signInWithWallet());
+$('signout').onclick = () => {
+  signOut();
+  // The pressed button is hidden with the signed-in page: the focus goes back to the sign-in's field.
+  $('apikey').focus();
+};
 wireHistory();
 wireKeys();
 wireMembers();

@@ -74,7 +74,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <body>
 <header>
   <span class="brand">a2a-paygate</span>
-  <h1 id="org-name">Billing dashboard</h1>
+  <h1 id="org-name" tabindex="-1">Billing dashboard</h1>
   <button id="rename" type="button" hidden>Rename</button>
   <form id="rename-form" hidden>
     <label for="rename-input" class="brand">Organization name</label>
