@@ -15,7 +15,7 @@ import { loadMembers, resetMembers, wireMembers } from './dashboard/members.clie
 import { resetOrganization, showOrganization, wireOrganization } from './dashboard/organization.client.js';
 import { $, table } from './dashboard/page.client.js';
 import { loadTopUps, type TopUpSettings } from './dashboard/topups.client.js';
-import { loadUsage } from './dashboard/usage.client.js';
+import { loadUsage, wireUsage } from './dashboard/usage.client.js';
 
 declare global {
   interface Window {
@@ -162,6 +162,7 @@ wireKeys();
 wireMembers();
 wireAlert();
 wireOrganization();
+wireUsage();
 keptCredential().then((kept) => {
   if (kept) start(kept);
 });
