@@ -105,6 +105,9 @@ describe('the dashboard reads spend and usage over a chosen range, stacked by to
     ]);
     expect(await page.textContent('#usage-total')).toBe('Total: 0.033 USDC over 6 calls');
     expect(await page.locator('#chart-day canvas').count()).toBeGreaterThan(0);
+    expect(await page.getAttribute('#chart-day', 'aria-label')).toBe(
+      `Spend per day, ${rangeLabel({ from: dayOf(29), to: dayOf(0) })}, stacked by tool: getReputationSummary, getAgentProfile`,
+    );
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-reading-30d.png`, fullPage: true });
 
     // Today: the table changes to today's calls.

@@ -118,7 +118,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <p id="range-error" class="warn" role="alert"></p>
     <div class="range-csv"><button id="usage-csv" type="button">Usage CSV (per day and tool)</button><button id="ledger-csv" type="button">Ledger CSV</button><span id="csv-status" class="muted" role="status"></span></div>
   </section>
-  <section><h2>Spend per day, by tool</h2><div id="chart-day"></div><ul id="chart-day-legend" class="legend" aria-label="Tools"></ul></section>
+  <section><h2>Spend per day, by tool</h2><div id="chart-day" role="img"></div><ul id="chart-day-legend" class="legend" aria-label="Tools"></ul></section>
   <section><h2>Spend by tool</h2><div id="chart-tool"></div><div class="scroll"><table id="usage"></table></div><p id="usage-total"></p></section>
   <section id="keys-section" class="wide" aria-labelledby="keys-title" hidden>
     <h2 id="keys-title">API keys</h2>

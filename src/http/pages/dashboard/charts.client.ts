@@ -3,15 +3,9 @@
  * the window is resized (a phone turned): bars of one value per label, and bars stacked by part.
  */
 import { $, text } from './page.client.js';
+import type { Stack } from './spend-stacks.client.js';
 
 declare const uPlot: typeof import('uplot');
-
-/** One part of stacked bars: a value per label, drawn in `color`, named in the legend. */
-export interface Stack {
-  label: string;
-  color: string;
-  values: number[];
-}
 
 /** how to draw each chart again, by element id */
 const charts = new Map<string, () => void>();

@@ -3,51 +3,17 @@
  * the table, and the range's usage and ledger as CSV files.
  */
 import { api } from './api.client.js';
-import { bars, type Stack, stackedBars } from './charts.client.js';
+import { bars, stackedBars } from './charts.client.js';
 import { saveDownload } from './download.client.js';
 import { $, onSubmit, table, usdc } from './page.client.js';
 import { customRange, type DayRange, daysOf, type Preset, presetRange, rangeLabel, rangeQuery, shortDay } from './range.client.js';
-
-interface UsageRow {
-  key: string;
-  tool?: string;
-  calls: number;
-  succeeded: number;
-  failed: number;
-  spentMicroUsdc: string;
-  spentDisplay: string;
-  p50Ms: number | null;
-}
-
-/** the tools given a colour of their own, by spend in the range; the rest are one "other" */
-const NAMED_TOOLS = 6;
-/** each at least 4.5:1 against white, so the legend's names in them read as body text */
-const TOOL_COLOURS = ['#1d4ed8', '#b45309', '#15803d', '#be185d', '#7c3aed', '#0e7490'];
-const OTHER_COLOUR = '#5a6070';
+import { stacksOf, type UsageRow } from './spend-stacks.client.js';
 
 /** the preset chosen (its days follow the clock: read again at each load), or null for custom days */
 let preset: Preset | null = '30';
 let range: DayRange = presetRange(preset);
 /** the newest load asked: an answer to an older one (the range changed meanwhile) is dropped */
 let asked = 0;
-
-/** The day's spend per tool as stacks: the top tools by spend in the range, the rest summed as "other". */
-function stacksOf(days: string[], rows: UsageRow[]): Stack[] {
-  const spentBy = new Map<string, number>();
-  for (const row of rows) spentBy.set(row.tool ?? '', (spentBy.get(row.tool ?? '') ?? 0) + Number(row.spentMicroUsdc));
-  const ranked = [...spentBy].filter(([, spent]) => spent > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  const named = ranked.slice(0, NAMED_TOOLS).map(([tool]) => tool);
-  const stacks: Stack[] = named.map((tool, i) => ({ label: tool, color: TOOL_COLOURS[i] as string, values: days.map(() => 0) }));
-  const other: Stack = { label: 'other tools', color: OTHER_COLOUR, values: days.map(() => 0) };
-  const dayIndex = new Map(days.map((day, i) => [day, i]));
-  for (const row of rows) {
-    const i = dayIndex.get(row.key);
-    if (i === undefined) continue;
-    const stack = stacks[named.indexOf(row.tool ?? '')] ?? other;
-    stack.values[i] = (stack.values[i] ?? 0) + Number(row.spentMicroUsdc) / 1e6;
-  }
-  return ranked.length > NAMED_TOOLS ? [...stacks, other] : stacks;
-}
 
 export async function loadUsage() {
   const mine = ++asked;
@@ -60,7 +26,13 @@ export async function loadUsage() {
   if (mine !== asked) return;
   $('range-shown').textContent = 'Showing ' + rangeLabel(shown);
   const days = daysOf(shown);
-  stackedBars('chart-day', 'chart-day-legend', days.map(shortDay), stacksOf(days, byDayAndTool.usage), 'No spend in this range.');
+  const stacks = stacksOf(days, byDayAndTool.usage);
+  stackedBars('chart-day', 'chart-day-legend', days.map(shortDay), stacks, 'No spend in this range.');
+  // what the canvas shows, said to a screen reader (the table below has each tool's figures)
+  $('chart-day').setAttribute(
+    'aria-label',
+    'Spend per day, ' + rangeLabel(shown) + ', stacked by tool: ' + (stacks.map((stack) => stack.label).join(', ') || 'none'),
+  );
   bars(
     'chart-tool',
     byTool.usage.map((r) => r.key),
