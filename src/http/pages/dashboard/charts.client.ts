@@ -29,7 +29,7 @@ const fitted = (label: string, room: number) => {
 /** USDC on the value axis, without float noise */
 const usdcTicks = (_u: unknown, ticks: number[]) => ticks.map((t) => String(Number(t.toFixed(6))));
 
-function draw(id: string, labels: string[], series: { label: string; color: string; values: number[] }[]) {
+function draw(id: string, labels: string[], series: Stack[]) {
   const bars = uPlot.paths.bars?.({ size: [0.7, 48] });
   new uPlot(
     {
