@@ -51,7 +51,7 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
   }, 120_000);
   afterAll(() => database.dispose());
 
-  it('usage by tool, tier and day, over every range shape, reads rollups and indexed task ranges', async () => {
+  it('usage by tool, tier and day (and split by tool), over every range shape, reads rollups and indexed task ranges', async () => {
     const weekAgo = new Date(Date.now() - 7 * 86_400_000 - 3_600_000);
     for (const by of ['tool', 'tier', 'day'] as const) {
       for (const range of [{}, { from: weekAgo }, { from: weekAgo, to: new Date(Date.now() - 86_400_000) }]) {
@@ -62,6 +62,10 @@ describe('billing reads use indexes, never a scan of every task (PostgreSQL only
         );
       }
     }
+    // split by tool (the dashboard's stacked days): the same reads
+    const split = await planOf(usageStatement(orgId, { by: 'day', split: 'tool', tierOf, from: weekAgo, to: new Date() }));
+    expectNoTaskScan(split);
+    expect(split.some((node) => node['Relation Name'] === 'usage_rollups')).toBe(true);
   });
 
   it('a page of tasks walks the (org_id, created_at) index and sorts no more than the page', async () => {

@@ -16,7 +16,7 @@ import { loadMembers, resetMembers, wireMembers } from './dashboard/members.clie
 import { resetOrganization, showOrganization, wireOrganization } from './dashboard/organization.client.js';
 import { $, table } from './dashboard/page.client.js';
 import { loadTopUps, resetTopUps, type TopUpSettings, wireTopUps } from './dashboard/topups.client.js';
-import { loadUsage } from './dashboard/usage.client.js';
+import { loadUsage, wireUsage } from './dashboard/usage.client.js';
 
 declare global {
   interface Window {
@@ -181,6 +181,7 @@ wireAlert();
 wireOrganization();
 wireAudit();
 wireTopUps();
+wireUsage();
 keptCredential().then((kept) => {
   if (kept) start(kept);
 });

@@ -68,6 +68,17 @@ export const DASHBOARD_HTML = `<!doctype html>
   #audit-section .key-form fieldset label { font-family: ui-monospace, monospace; font-size: 12px; }
   /* Top up: a top-up's ledger reason holds its transaction hash, which breaks anywhere rather than widen a phone's card. */
   #ledger td { overflow-wrap: anywhere; }
+  /* spend and usage range: presets, custom days, CSV exports; the per-day chart's legend */
+  .range-form fieldset { border: 1px solid #dde; border-radius: 6px; margin: 0 0 4px; display: flex; flex-wrap: wrap; gap: 4px 16px; }
+  .range-form fieldset label { display: inline-flex; align-items: center; gap: 4px; }
+  .range-custom { display: flex; flex-wrap: wrap; gap: 4px 16px; align-items: end; margin: 4px 0; }
+  .range-custom label { display: flex; flex-direction: column; font-size: 13px; }
+  .range-csv { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+  #range-shown { font-weight: 600; margin: 8px 0 4px; }
+  #range-error:empty { display: none; }
+  .legend { list-style: none; padding: 0; margin: 8px 0 0; display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 13px; }
+  .legend li { display: inline-flex; align-items: center; gap: 6px; font-weight: 600; overflow-wrap: anywhere; }
+  .legend .swatch { width: 12px; height: 12px; border-radius: 2px; flex: none; }
   #new-key, #alert-secret { background: #eef7ee; border: 1px solid #9c9; border-radius: 6px; padding: 8px 12px; margin: 8px 0; }
 </style>
 </head>
@@ -95,8 +106,27 @@ export const DASHBOARD_HTML = `<!doctype html>
 </section>
 <main id="app" hidden>
   <section><h2>Balance</h2><div id="balance" class="big"></div><div id="balance-detail" class="muted"></div><div id="low-balance" class="warn"></div></section>
-  <section><h2>Spend per day</h2><div id="chart-day"></div></section>
-  <section><h2>Spend by tool</h2><div id="chart-tool"></div><div class="scroll"><table id="usage"></table></div></section>
+  <section class="wide" aria-labelledby="range-title">
+    <h2 id="range-title">Spend and usage range</h2>
+    <form id="range-form" class="range-form">
+      <fieldset><legend>Range of UTC days, today included</legend>
+        <label><input type="radio" name="range" value="today"> Today</label>
+        <label><input type="radio" name="range" value="7"> 7 days</label>
+        <label><input type="radio" name="range" value="30" checked> 30 days</label>
+        <label><input type="radio" name="range" value="custom"> Custom</label>
+      </fieldset>
+      <div id="range-custom" class="range-custom" hidden>
+        <label>First day (UTC) <input id="range-from" type="date" required min="0001-01-01" max="9998-12-30"></label>
+        <label>Last day (UTC, included) <input id="range-to" type="date" required min="0001-01-01" max="9998-12-30"></label>
+        <button type="submit">Show these days</button>
+      </div>
+    </form>
+    <p id="range-shown" role="status"></p>
+    <p id="range-error" class="warn" role="alert"></p>
+    <div class="range-csv"><button id="usage-csv" type="button">Usage CSV (per day and tool)</button><button id="ledger-csv" type="button">Ledger CSV</button><span id="csv-status" class="muted" role="status"></span></div>
+  </section>
+  <section><h2>Spend per day, by tool</h2><div id="chart-day" role="img"></div><ul id="chart-day-legend" class="legend" aria-label="Tools"></ul></section>
+  <section><h2>Spend by tool</h2><div id="chart-tool"></div><div class="scroll"><table id="usage"></table></div><p id="usage-total"></p></section>
   <section id="keys-section" class="wide" aria-labelledby="keys-title" hidden>
     <h2 id="keys-title">API keys</h2>
     <div class="scroll"><table id="keys"></table></div>
