@@ -4,7 +4,8 @@
  * filtered by action and UTC days, "Older" reading the next page by cursor, and the filtered range
  * downloaded as CSV (fetched with the credential, then saved from a Blob).
  */
-import { api, canManage, mine, signedIn } from './api.client.js';
+import { api, canManage, mine } from './api.client.js';
+import { saveDownload } from './download.client.js';
 import { $, onSubmit, short, table, usdc, when } from './page.client.js';
 
 type View = Record<string, unknown> | null;
@@ -167,23 +168,11 @@ export async function loadAudit() {
   if (canManage()) await apply();
 }
 
-/** Every event of the applied filters as CSV, saved as a file: fetched with the credential, which a plain link would not send. */
+/** Every event of the applied filters as CSV, saved as a file (download.client.ts: a plain link would not send the credential). */
 async function downloadCsv() {
   $('audit-error').textContent = '';
   try {
-    const response = await fetch('/v1/audit.csv?' + applied, { headers: { authorization: 'Bearer ' + signedIn.credential } });
-    if (!response.ok)
-      throw new Error(((await response.json()) as { error?: { message?: string } }).error?.message || 'HTTP ' + response.status);
-    const url = URL.createObjectURL(await response.blob());
-    const link = document.createElement('a');
-    link.href = url;
-    link.download = 'audit.csv';
-    link.hidden = true;
-    document.body.append(link);
-    link.click();
-    link.remove();
-    // the click has handed the Blob to the download; the URL is not needed after this task
-    setTimeout(() => URL.revokeObjectURL(url));
+    await saveDownload('/v1/audit.csv?' + applied, 'audit.csv');
   } catch (error) {
     $('audit-error').textContent = (error as Error).message;
   }
