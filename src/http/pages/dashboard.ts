@@ -106,6 +106,24 @@ export const DASHBOARD_HTML = `<!doctype html>
 </section>
 <main id="app" hidden>
   <section><h2>Balance</h2><div id="balance" class="big"></div><div id="balance-detail" class="muted"></div><div id="low-balance" class="warn"></div></section>
+  <section id="topup-section" aria-labelledby="topup-title">
+    <h2 id="topup-title">Top up</h2>
+    <div id="topup"></div>
+    <div id="topup-chain" hidden><p id="topup-chain-text"></p><button id="topup-switch" type="button">Switch wallet</button></div>
+    <form id="topup-send-form" class="key-form" aria-labelledby="topup-send-title" hidden>
+      <h3 id="topup-send-title" class="row">Send from your wallet</h3>
+      <label>Amount in USDC <input id="topup-amount" required inputmode="decimal" autocomplete="off" maxlength="20" placeholder="e.g. 25"></label>
+      <div class="row"><button id="topup-send" type="submit">Send from wallet</button></div>
+    </form>
+    <form id="topup-hash-form" class="key-form" aria-labelledby="topup-hash-title" hidden>
+      <h3 id="topup-hash-title" class="row">Or submit a transfer made elsewhere</h3>
+      <label>Transaction hash <input id="topup-hash" required autocomplete="off" spellcheck="false" maxlength="66" placeholder="0x…" pattern="0x[0-9a-fA-F]{64}" title="0x and 64 hex digits"></label>
+      <div class="row"><button id="topup-hash-submit" type="submit">Submit hash</button></div>
+    </form>
+    <p id="topup-status" role="status"></p>
+    <p id="topup-error" class="warn" role="alert"></p>
+    <div class="scroll"><table id="topups" hidden></table></div>
+  </section>
   <section class="wide" aria-labelledby="range-title">
     <h2 id="range-title">Spend and usage range</h2>
     <form id="range-form" class="range-form">
@@ -194,24 +212,6 @@ export const DASHBOARD_HTML = `<!doctype html>
   </section>
   <section class="wide"><h2>Ledger</h2><div class="scroll"><table id="ledger"></table></div><button id="ledger-more" type="button" hidden>Older</button></section>
   <section><h2>Recent tasks</h2><div class="scroll"><table id="tasks"></table></div><button id="tasks-more" type="button" hidden>Older</button></section>
-  <section id="topup-section" aria-labelledby="topup-title">
-    <h2 id="topup-title">Top up</h2>
-    <div id="topup"></div>
-    <div id="topup-chain" hidden><p id="topup-chain-text"></p><button id="topup-switch" type="button">Switch wallet</button></div>
-    <form id="topup-send-form" class="key-form" aria-labelledby="topup-send-title" hidden>
-      <h3 id="topup-send-title" class="row">Send from your wallet</h3>
-      <label>Amount in USDC <input id="topup-amount" required inputmode="decimal" autocomplete="off" maxlength="20" placeholder="e.g. 25"></label>
-      <div class="row"><button id="topup-send" type="submit">Send from wallet</button></div>
-    </form>
-    <form id="topup-hash-form" class="key-form" aria-labelledby="topup-hash-title" hidden>
-      <h3 id="topup-hash-title" class="row">Or submit a transfer made elsewhere</h3>
-      <label>Transaction hash <input id="topup-hash" required autocomplete="off" spellcheck="false" maxlength="66" placeholder="0x…" pattern="0x[0-9a-fA-F]{64}" title="0x and 64 hex digits"></label>
-      <div class="row"><button id="topup-hash-submit" type="submit">Submit hash</button></div>
-    </form>
-    <p id="topup-status" role="status"></p>
-    <p id="topup-error" class="warn" role="alert"></p>
-    <div class="scroll"><table id="topups" hidden></table></div>
-  </section>
   <section><h2>Prices</h2><div class="scroll"><table id="prices"></table></div><p id="freshness" class="muted"></p></section>
 </main>
 <script src="/dashboard/uplot.js"></script>

@@ -48,7 +48,9 @@ export async function loadUsage() {
   $('usage').hidden = !byTool.usage.length;
   const spent = byTool.usage.reduce((sum, r) => sum + BigInt(r.spentMicroUsdc), 0n);
   const calls = byTool.usage.reduce((sum, r) => sum + r.calls, 0);
-  $('usage-total').textContent = byTool.usage.length ? 'Total: ' + usdc(spent.toString()) + ' over ' + calls + ' calls' : '';
+  $('usage-total').textContent = byTool.usage.length
+    ? 'Total: ' + usdc(spent.toString()) + ' over ' + calls + (calls === 1 ? ' call' : ' calls')
+    : '';
 }
 
 /** Reads the range chosen, or says why the custom days are not one and reads nothing. */
