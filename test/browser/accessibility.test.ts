@@ -1,12 +1,11 @@
 import type { Browser, Page } from 'playwright-core';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OPERATOR } from '../../src/audit/record.js';
 import { grantCredits } from '../../src/billing/accounts.js';
-import { seedDemoData } from '../../src/db/demo-data.js';
 import { expectAccessible } from '../helpers/axe.js';
-import { ARTIFACTS, launchChromium, signedInWithWallet, visit } from '../helpers/browser.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ARTIFACTS, signedInWithWallet, useBrowserSite, visit } from '../helpers/browser.js';
+import type { TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
 import { rest, signIn } from '../helpers/sign-in.js';
 
@@ -50,17 +49,7 @@ describe('every page passes axe (WCAG 2.1 AA) and fits 390 px, in every state it
   let gateway: TestGateway;
   let baseUrl: string;
   let browser: Browser;
-
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    await seedDemoData(gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 4, validationsPerAgent: 1 });
-    baseUrl = await gateway.listen();
-    browser = await launchChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gateway?.close();
-  });
+  useBrowserSite((site) => ({ gateway, baseUrl, browser } = site));
 
   /** A paid call with the key, so the usage table, charts, ledger and tasks have rows to show. */
   async function callTool(key: string) {

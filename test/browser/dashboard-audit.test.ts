@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import type { LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OPERATOR } from '../../src/audit/record.js';
 import { grantCredits } from '../../src/billing/accounts.js';
-import { seedDemoData } from '../../src/db/demo-data.js';
-import { ARTIFACTS, launchChromium, signedInWithWallet as signInInPage } from '../helpers/browser.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ARTIFACTS, signedInWithWallet as signInInPage, useBrowserSite } from '../helpers/browser.js';
+import type { TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
 import { rest, signIn } from '../helpers/sign-in.js';
 
@@ -22,17 +21,7 @@ describe('the dashboard reads the audit trail (admins and owners) and when each 
   let gateway: TestGateway;
   let baseUrl: string;
   let browser: Browser;
-
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    await seedDemoData(gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 2, validationsPerAgent: 1 });
-    baseUrl = await gateway.listen();
-    browser = await launchChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gateway?.close();
-  });
+  useBrowserSite((site) => ({ gateway, baseUrl, browser } = site));
 
   const signedInWithWallet = (wallet: LocalAccount, width = 1280) => signInInPage(browser, baseUrl, wallet, width);
 

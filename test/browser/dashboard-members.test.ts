@@ -1,10 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
 import type { LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoData } from '../../src/db/demo-data.js';
-import { ARTIFACTS, launchChromium, signedInWithWallet as signInInPage } from '../helpers/browser.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { ARTIFACTS, signedInWithWallet as signInInPage, useBrowserSite } from '../helpers/browser.js';
+import type { TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
 import { signIn } from '../helpers/sign-in.js';
 
@@ -14,17 +13,7 @@ describe('the dashboard runs an organization: members added and removed by the o
   let gateway: TestGateway;
   let baseUrl: string;
   let browser: Browser;
-
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    await seedDemoData(gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 4, validationsPerAgent: 1 });
-    baseUrl = await gateway.listen();
-    browser = await launchChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gateway?.close();
-  });
+  useBrowserSite((site) => ({ gateway, baseUrl, browser } = site));
 
   const signedInWithWallet = (wallet: LocalAccount, width = 1280) => signInInPage(browser, baseUrl, wallet, width);
 

@@ -2,15 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
 import type { Browser, Page } from 'playwright-core';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR } from '../../src/audit/record.js';
 import { grantCredits } from '../../src/billing/accounts.js';
 import { rollUpUsage } from '../../src/billing/usage-rollup.js';
-import { seedDemoData } from '../../src/db/demo-data.js';
 import { rangeLabel } from '../../src/http/pages/dashboard/range.client.js';
 import { call, expectResult, request, toolCall, v1Data, v1Send } from '../a2a/support.js';
-import { ARTIFACTS, launchChromium, signedInWithWallet, type Visit } from '../helpers/browser.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ARTIFACTS, signedInWithWallet, useBrowserSite, type Visit } from '../helpers/browser.js';
+import type { TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
 import { rest, signIn } from '../helpers/sign-in.js';
 
@@ -44,12 +43,8 @@ describe('the dashboard reads spend and usage over a chosen range, stacked by to
     await gateway.database.db.run(sql`update ledger_entries set created_at = ${at}::timestamptz where task_id = ${taskId}`);
   }
 
+  useBrowserSite((site) => ({ gateway, baseUrl, browser } = site));
   beforeAll(async () => {
-    gateway = await startTestGateway();
-    await seedDemoData(gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 4, validationsPerAgent: 1 });
-    baseUrl = await gateway.listen();
-    browser = await launchChromium();
-
     // The wallet's organization, with credits and a key its agent calls with.
     const owner = await signIn(gateway, wallet);
     await grantCredits(gateway.database.db, { orgId: owner.orgId, amount: 5_000_000n, reason: 'test', by: OPERATOR });
@@ -69,10 +64,6 @@ describe('the dashboard reads spend and usage over a chosen range, stacked by to
     // closed days read from the rollups, today from the tasks
     await rollUpUsage(gateway.database.db);
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gateway?.close();
-  });
 
   async function usageTable(page: Page) {
     const rows: string[][] = [];

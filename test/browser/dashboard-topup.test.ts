@@ -4,10 +4,9 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TopUpChain } from '../../src/chain/client.js';
-import { seedDemoData } from '../../src/db/demo-data.js';
-import { ARTIFACTS, launchChromium, signedInWithWallet, type TestWalletChain } from '../helpers/browser.js';
+import { ARTIFACTS, signedInWithWallet, type TestWalletChain, useBrowserSite } from '../helpers/browser.js';
 import { deployTestUsdc, type LocalChain, startLocalChain, usdcArtifact } from '../helpers/chain.js';
-import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { checkLedgerAfterEach, type TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
 import { rest, signIn } from '../helpers/sign-in.js';
 
@@ -31,16 +30,12 @@ describe('the dashboard tops up from the wallet, on a local chain', needs('chrom
       treasury: privateKeyToAccount(generatePrivateKey()).address,
       confirmations: CONFIRMATIONS,
     };
-    gateway = await startTestGateway({ rpcUrl: chain.rpcUrl, topUpChain });
-    await seedDemoData(gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 4, validationsPerAgent: 1 });
-    baseUrl = await gateway.listen();
-    browser = await launchChromium();
   }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gateway?.close();
-    await chain?.stop();
-  });
+  afterAll(() => chain?.stop());
+  useBrowserSite(
+    (site) => ({ gateway, baseUrl, browser } = site),
+    () => ({ rpcUrl: chain.rpcUrl, topUpChain }),
+  );
   checkLedgerAfterEach(() => [gateway]);
 
   /** A wallet with gas and 10 USDC. */

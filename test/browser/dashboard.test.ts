@@ -2,28 +2,17 @@ import { mkdirSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { type Hex, hexToString } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoData } from '../../src/db/demo-data.js';
+import { describe, expect, it } from 'vitest';
 import { request, toolCall, v1Data, v1Send } from '../a2a/support.js';
-import { ARTIFACTS, launchChromium } from '../helpers/browser.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ARTIFACTS, useBrowserSite } from '../helpers/browser.js';
+import type { TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
 
 describe('the billing dashboard in headless Chromium', needs('chromium'), () => {
   let gateway: TestGateway;
   let baseUrl: string;
   let browser: Browser;
-
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    await seedDemoData(gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 4, validationsPerAgent: 1 });
-    baseUrl = await gateway.listen();
-    browser = await launchChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gateway?.close();
-  });
+  useBrowserSite((site) => ({ gateway, baseUrl, browser } = site));
 
   it('signs in with an API key, shows the balance, and after a paid call shows the spend and its ledger row', async () => {
     const org = await gateway.createOrg({ credits: 2_000_000n });

@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { a2aMethods } from '../../src/a2a/methods.js';
-import { ARTIFACTS, launchChromium } from '../helpers/browser.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ARTIFACTS, useBrowserSite } from '../helpers/browser.js';
+import type { TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
 
 describe('the API reference in headless Chromium', needs('chromium'), () => {
@@ -10,15 +10,7 @@ describe('the API reference in headless Chromium', needs('chromium'), () => {
   let baseUrl: string;
   let browser: Browser;
 
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    baseUrl = await gateway.listen();
-    browser = await launchChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gateway?.close();
-  });
+  useBrowserSite((site) => ({ gateway, baseUrl, browser } = site));
 
   async function open(width: number): Promise<{ page: Page; errors: string[] }> {
     const page = await browser.newPage({ viewport: { width, height: 900 } });

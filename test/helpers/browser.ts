@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type Address, createWalletClient, type Hex, http, type LocalAccount, toHex } from 'viem';
 import { foundry } from 'viem/chains';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { seedDemoData } from '../../src/db/demo-data.js';
+import { startTestGateway, type TestGateway, type TestGatewayOptions } from './gateway.js';
 
 /** Debian's Chromium (installed by .ci/run), driven through playwright-core. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -26,6 +28,33 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
     ],
+  });
+}
+
+/** What a browser suite drives: a gateway listening over HTTP and one Chromium. */
+export interface BrowserSite {
+  gateway: TestGateway;
+  baseUrl: string;
+  browser: Browser;
+}
+
+/**
+ * Before the describe block's tests: a gateway (`options()`, read then, so it may use what an
+ * earlier hook started) with a little demo ERC-8004 data, listening over HTTP, and a Chromium,
+ * handed to `started`; both closed after the tests.
+ */
+export function useBrowserSite(started: (site: BrowserSite) => void, options: () => TestGatewayOptions = () => ({})) {
+  const site: Partial<BrowserSite> = {};
+  beforeAll(async () => {
+    site.gateway = await startTestGateway(options());
+    await seedDemoData(site.gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 4, validationsPerAgent: 1 });
+    site.baseUrl = await site.gateway.listen();
+    site.browser = await launchChromium();
+    started(site as BrowserSite);
+  }, 60_000);
+  afterAll(async () => {
+    await site.browser?.close();
+    await site.gateway?.close();
   });
 }
 
