@@ -1,1 +1,1 @@
-CREATE INDEX "tasks_key_created_idx" ON "tasks" USING btree ("api_key_id","created_at") WHERE "tasks"."api_key_id" is not null;
+CREATE INDEX IF NOT EXISTS "tasks_key_created_idx" ON "tasks" USING btree ("api_key_id","created_at") WHERE "tasks"."api_key_id" is not null;
