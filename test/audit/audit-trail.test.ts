@@ -46,9 +46,15 @@ describe('the audit trail of REST changes', () => {
     expect(created.status).toBe(201);
     const key = (await created.json()) as { id: string; prefix: string };
     const listed = (await (await overHttp(gateway, 'GET', '/v1/keys', undefined, owner.token)).json()) as {
-      keys: { id: string; policy: unknown; spend: unknown }[];
+      keys: { id: string; policy: unknown; spend: unknown; lastUsedAt: unknown }[];
     };
-    const { policy: _policy, spend: _spend, ...publicView } = listed.keys.find((entry) => entry.id === key.id) ?? {};
+    // The audit holds the key as configured: its spend and last use are activity, read live, not a change.
+    const {
+      policy: _policy,
+      spend: _spend,
+      lastUsedAt: _lastUsedAt,
+      ...publicView
+    } = listed.keys.find((entry) => entry.id === key.id) ?? {};
     expect(await latestEvent(gateway, owner.token)).toEqual({
       id: expect.any(String),
       actor: { kind: 'wallet', id: owner.address },
