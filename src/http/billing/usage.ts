@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type UsageRow, usageBy } from '../../billing/usage.js';
+import { SPLIT_MAX_DAYS } from '../../billing/usage-split.js';
 import type { Database } from '../../db/client.js';
 import { displayUsdc } from '../../tools/money.js';
 import type { ToolRegistry } from '../../tools/registry.js';
@@ -9,8 +10,6 @@ import { display, micro } from '../responses.js';
 import { json, type RestRouter, restRoute } from '../rest-route.js';
 import { csv, csvHeaders, range } from './query.js';
 
-/** The longest range a split by tool reads: a year of days, whatever the year (a row per day and tool). */
-export const SPLIT_MAX_DAYS = 366;
 const DAY_MS = 86_400_000;
 
 const usageQuery = z

@@ -3,9 +3,8 @@
  * today included) or two chosen days, both included. The API reads [from, to) between instants, so
  * a range is sent as from the first day's midnight to the midnight after the last day.
  */
+import { SPLIT_MAX_DAYS } from '../../../billing/usage-split.js';
 
-/** the longest range the API splits by tool (SPLIT_MAX_DAYS in src/http/billing/usage.ts) */
-export const MAX_DAYS = 366;
 const DAY_MS = 86_400_000;
 /** the days the API can take: its instants lie in [0001-01-01, 9999-01-01), and `to` is the midnight after the last day */
 const FIRST_DAY = '0001-01-01';
@@ -37,7 +36,7 @@ export function customRange(from: string, to: string): DayRange | string {
   if (from < FIRST_DAY || to > LAST_DAY) return `Choose days between ${FIRST_DAY} and ${LAST_DAY}.`;
   if (from > to) return `The first day (${from}) is after the last day (${to}).`;
   const days = daysIn({ from, to });
-  if (days > MAX_DAYS) return `A range is at most ${MAX_DAYS} days; ${from} to ${to} is ${days} days.`;
+  if (days > SPLIT_MAX_DAYS) return `A range is at most ${SPLIT_MAX_DAYS} days; ${from} to ${to} is ${days} days.`;
   return { from, to };
 }
 
