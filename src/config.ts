@@ -37,15 +37,20 @@ const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixe
 /** OTLP/HTTP is spoken over http or https; `collector:4318` (no scheme) would parse as a URL otherwise. */
 const otlpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
+const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL');
+
 const configSchema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().min(1).default('127.0.0.1'),
     PUBLIC_URL: z.url().optional(),
-    DATABASE_URL: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-      .optional(),
+    DATABASE_URL: postgresUrl.optional(),
+    // `transaction`: DATABASE_URL is a transaction-mode pooler (PgBouncer, Supavisor), which allows
+    // no named prepared statements and no session state; locks and LISTEN go to DATABASE_DIRECT_URL.
+    DATABASE_POOLER: z.enum(['none', 'transaction']).default('none'),
+    DATABASE_DIRECT_URL: postgresUrl.optional(),
+    // A replica that may lag, for the reads that tolerate it (docs/adr/0025); unset: the primary.
+    DATABASE_READ_URL: postgresUrl.optional(),
     DATA_DIR: z.string().min(1).default('.data/pglite'),
     REDIS_URL: z
       .string()
@@ -143,6 +148,21 @@ const configSchema = z
     OTEL_SDK_DISABLED: z.string().optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.DATABASE_POOLER === 'transaction' && !env.DATABASE_DIRECT_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_DIRECT_URL'],
+        message: 'is needed with DATABASE_POOLER=transaction: migrations, the indexer lock and LISTEN need a session of their own',
+      });
+    }
+    if (env.DATABASE_POOLER === 'none' && env.DATABASE_DIRECT_URL) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_DIRECT_URL'], message: 'is used only with DATABASE_POOLER=transaction' });
+    }
+    for (const name of ['DATABASE_DIRECT_URL', 'DATABASE_READ_URL', 'DATABASE_POOLER'] as const) {
+      if (!env.DATABASE_URL && (name === 'DATABASE_POOLER' ? env.DATABASE_POOLER !== 'none' : env[name])) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'applies to PostgreSQL only: set DATABASE_URL too' });
+      }
+    }
     if (env.INDEXER && !env.CHAIN_RPC_URL) {
       ctx.addIssue({ code: 'custom', path: ['CHAIN_RPC_URL'], message: 'is needed to run the indexer (INDEXER=1)' });
     }
@@ -188,6 +208,12 @@ const configSchema = z
     host: env.HOST,
     publicUrl: env.PUBLIC_URL,
     databaseUrl: env.DATABASE_URL,
+    // How DATABASE_URL is reached (docs/adr/0025): through a transaction pooler, with a direct URL
+    // for sessions, and a replica for the reads that may lag.
+    databaseRoutes: {
+      directUrl: env.DATABASE_POOLER === 'transaction' ? env.DATABASE_DIRECT_URL : undefined,
+      readUrl: env.DATABASE_READ_URL,
+    },
     dataDir: env.DATA_DIR,
     logLevel: env.LOG_LEVEL,
     // Set: every instance counts rate limits in this Redis (and lets calls through while it does not

@@ -76,7 +76,18 @@ export interface ExclusiveLock {
   release(): Promise<void>;
 }
 
-export type DatabaseOptions = { url: string; poolSize?: number } | { dataDir: string } | { memory: true };
+export type DatabaseOptions = PostgresOptions | { dataDir: string } | { memory: true };
+
+export interface PostgresOptions {
+  url: string;
+  poolSize?: number;
+  /**
+   * Set when `url` is a transaction-mode pooler (PgBouncer, Supavisor): statements through it are
+   * never prepared by name and set no session state, and what needs a session of its own (the
+   * migration and indexer advisory locks, LISTEN) goes to this URL of the same database instead.
+   */
+  directUrl?: string;
+}
 
 /** One statement's rows as the driver gives them. */
 type RawStatement = (query: Statement) => Promise<unknown[]>;
@@ -148,7 +159,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const size = 'url' in options ? (options.poolSize ?? 10) : 1;
   let busy = 0;
   const poolUse = () => ({ size, busy });
-  const { db, raw, echo } = 'url' in options ? openPostgres(options.url, size, poolUse) : await openPglite(options, poolUse);
+  const { db, raw, echo } = 'url' in options ? openPostgres(options, size, poolUse) : await openPglite(options, poolUse);
   const counted = async <T>(work: () => Promise<T>): Promise<T> => {
     busy += 1;
     try {
@@ -209,37 +220,62 @@ interface Opened {
   echo: DriverParts['echo'];
 }
 
-function openPostgres(url: string, poolSize: number, poolUse: () => PoolUse): Opened {
-  const client = postgres(url, {
+/**
+ * How long a connection waits before its next attempt after `attempt` failed ones, in seconds.
+ * postgres.js's default grows to 20 s, so a database back after an outage would stay unused for up
+ * to that long; capped at one second, the pool is back within a second of the server (ADR 0025).
+ */
+export function reconnectDelaySeconds(attempt: number): number {
+  return Math.min(0.05 * 2 ** attempt, 1);
+}
+
+/** Options every connection of ours shares, pooled or direct. */
+const CONNECTION_DEFAULTS = {
+  onnotice: () => {},
+  backoff: reconnectDelaySeconds,
+  // Keep int8 and numeric as strings: money is parsed to bigint by us, never through a float.
+  types: { bigint: postgres.BigInt },
+} as const;
+
+function openPostgres(options: PostgresOptions, poolSize: number, poolUse: () => PoolUse): Opened {
+  const pooled = options.directUrl !== undefined;
+  const client = postgres(options.url, {
+    ...CONNECTION_DEFAULTS,
     max: poolSize,
-    onnotice: () => {},
-    // Keep int8 and numeric as strings: money is parsed to bigint by us, never through a float.
-    types: { bigint: postgres.BigInt },
-    connection: {
-      // Our statements are index lookups whose best plan does not depend on the values. Left to
-      // choose, PostgreSQL re-plans those with a `limit $n` on every execution (the generic plan's
-      // row estimate looks dearer), which cost a quarter of its CPU under load.
-      plan_cache_mode: 'force_generic_plan',
-    },
+    // A transaction pooler hands each transaction whichever server connection is free: a statement
+    // prepared on one is unknown on the next, and PgBouncer 1.18 refuses startup parameters it does
+    // not know (every connection would be refused).
+    prepare: !pooled,
+    connection: pooled
+      ? {}
+      : {
+          // Our statements are index lookups whose best plan does not depend on the values. Left to
+          // choose, PostgreSQL re-plans those with a `limit $n` on every execution (the generic plan's
+          // row estimate looks dearer), which cost a quarter of its CPU under load.
+          plan_cache_mode: 'force_generic_plan',
+        },
   });
+  // Sessions of our own (advisory locks): the pool itself, or beside the pooler, a small pool on
+  // the direct URL (the indexer's lock holds one connection for as long as it runs).
+  const sessions = pooled ? postgres(options.directUrl as string, { ...CONNECTION_DEFAULTS, max: 3 }) : client;
   const orm = drizzlePostgres(client, { schema }) as unknown as Orm;
-  const subscriptions = postgresSubscriptions(url);
+  const subscriptions = postgresSubscriptions(options.directUrl ?? options.url);
   const database = withTransactions('postgres', orm, {
     listen: subscriptions.listen,
     echo: subscriptions.deliver,
     migrate: async () => {
       // Two instances starting on one database must not both apply the same migration.
-      const lockHolder = await client.reserve();
+      const lockHolder = await sessions.reserve();
       try {
         await lockHolder`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
-        await migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder });
+        await migratePostgres(drizzlePostgres(sessions, { schema }), { migrationsFolder });
       } finally {
         await lockHolder`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
         lockHolder.release();
       }
     },
     tryExclusive: async (key) => {
-      const holder = await client.reserve();
+      const holder = await sessions.reserve();
       try {
         const [row] = await holder<{ held: boolean }[]>`select pg_try_advisory_lock(${key}) as held`;
         if (!row?.held) {
@@ -274,6 +310,7 @@ function openPostgres(url: string, poolSize: number, poolUse: () => PoolUse): Op
     close: async () => {
       await subscriptions.close();
       await client.end({ timeout: 5 });
+      if (sessions !== client) await sessions.end({ timeout: 5 });
     },
     poolUse,
   });
@@ -281,10 +318,11 @@ function openPostgres(url: string, poolSize: number, poolUse: () => PoolUse): Op
     db: database,
     echo: subscriptions.deliver,
     // drizzle's execute() never prepares, so every statement would cost a parse, a plan and an extra
-    // round trip; postgres.js keeps named prepared statements per connection when asked to.
+    // round trip; postgres.js keeps named prepared statements per connection when asked to (not
+    // behind a transaction pooler, where the next statement may run on another server connection).
     raw: async (query) => {
       const { text, params } = asQuery(query);
-      return await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true });
+      return await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: !pooled });
     },
   };
 }
@@ -353,6 +391,7 @@ function postgresSubscriptions(url: string) {
     max_lifetime: null,
     fetch_types: false,
     onnotice: () => {},
+    backoff: reconnectDelaySeconds,
     connection: { application_name: `${LISTEN_APPLICATION_NAME} ${process.pid}` },
     ...notifications,
     onclose: () => {

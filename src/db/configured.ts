@@ -10,13 +10,16 @@ export class DatabaseUnavailableError extends Error {}
  * A PostgreSQL server that does not answer, refuses us, or lacks the database throws
  * DatabaseUnavailableError saying what to do, instead of a driver's stack trace.
  */
-export async function openConfiguredDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, poolSize: number): Promise<Database> {
+export async function openConfiguredDatabase(
+  config: Pick<Config, 'databaseUrl' | 'databaseRoutes' | 'dataDir'>,
+  poolSize: number,
+): Promise<Database> {
   if (!config.databaseUrl) {
     const db = await openDatabase({ dataDir: config.dataDir });
     await db.migrate();
     return db;
   }
-  const db = await openDatabase({ url: config.databaseUrl, poolSize });
+  const db = await openDatabase({ url: config.databaseUrl, poolSize, directUrl: config.databaseRoutes.directUrl });
   try {
     await db.migrate();
   } catch (error) {

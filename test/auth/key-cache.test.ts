@@ -9,7 +9,7 @@ import { grantCredits } from '../../src/billing/accounts.js';
 import { LISTEN_APPLICATION_NAME } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { updateKeyPolicy, updateOrgPolicy } from '../../src/policies/store.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, databaseEnv, type TestDatabase } from '../helpers/database.js';
 import { type ProcessRun, runNode } from '../helpers/node-process.js';
 import { needs } from '../helpers/requirements.js';
 import { useSeededGateway } from '../helpers/seeded-gateway.js';
@@ -97,7 +97,7 @@ function runAdmin(databaseUrl: string, args: string[]): Promise<ProcessRun> {
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('VITEST') && key !== 'NODE_OPTIONS' && key !== 'DATA_DIR') env[key] = value;
   }
-  return runNode(['--import', 'tsx', 'src/admin.ts', ...args], { ...env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' });
+  return runNode(['--import', 'tsx', 'src/admin.ts', ...args], { ...env, ...databaseEnv(databaseUrl), LOG_LEVEL: 'warn' });
 }
 
 const ListenBackend = z.object({ pid: z.number() });

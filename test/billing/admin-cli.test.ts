@@ -41,6 +41,8 @@ interface Target {
 function baseEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.DATABASE_URL;
+  delete env.DATABASE_POOLER;
+  delete env.DATABASE_DIRECT_URL;
   delete env.DATA_DIR;
   return env;
 }
@@ -51,7 +53,7 @@ async function postgresTarget(): Promise<Target> {
   const gateway: TestGateway = await startTestGateway();
   await seedDemoData(gateway.database.db, { now: new Date() });
   return {
-    env: { ...baseEnv(), DATABASE_URL: gateway.database.url },
+    env: { ...baseEnv(), ...gateway.database.env },
     // One gateway runs all along: a revoked key must stop working in it without a restart.
     withGateway: (work) => work({ db: gateway.database.db, rpc: (body, key) => gateway.rpc(body, key) }),
     dispose: () => gateway.close(),
@@ -485,7 +487,7 @@ describe(`admin CLI (src/admin.ts) as a child process, on ${onPostgres ? 'Postgr
 
   it('--help lists every command on stdout and exits 0 without opening the database', async () => {
     for (const args of [['--help'], ['-h'], ['help'], ['grant', '--help']]) {
-      const run = await runAdmin({ ...target, env: { ...target.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' } }, args);
+      const run = await runAdmin({ ...target, env: { ...baseEnv(), DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' } }, args);
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       for (const command of ['create-org', 'list-orgs', 'show-org', 'grant', 'create-key', 'revoke-key', '--allow-duplicate-name']) {

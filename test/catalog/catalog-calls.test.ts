@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
 import { account, call, expectResult, expectRpcError, request, v1Data, v1Send } from '../a2a/support.js';
 import { capturedLog } from '../helpers/captured-log.js';
+import { databaseEnv, databaseOptions } from '../helpers/database.js';
 import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { type LoopbackServer, listenOnLoopback } from '../helpers/loopback.js';
 import { answerJson, type Received, startRecordingUpstream } from '../helpers/recording-upstream.js';
@@ -339,9 +340,9 @@ describe('a second instance (PostgreSQL only: two instances share one database)'
     );
     const first = await startTestGateway({ operator: { adminToken: ADMIN_TOKEN, secretsKey } });
     const url = first.database.url as string;
-    const otherDb = await openDatabase({ url, poolSize: 4 });
+    const otherDb = await openDatabase({ ...databaseOptions(url), poolSize: 4 });
     const second = await startTestGateway({
-      database: { db: otherDb, url, dispose: () => otherDb.close() },
+      database: { db: otherDb, url, env: databaseEnv(url), dispose: () => otherDb.close() },
       operator: { adminToken: ADMIN_TOKEN, secretsKey },
     });
     try {

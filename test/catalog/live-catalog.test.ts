@@ -6,7 +6,7 @@ import { type CatalogVersion, type LiveCatalog, openLiveCatalog, resolveVersion 
 import { type ToolManifest, ToolManifestSchema } from '../../src/catalog/manifest.js';
 import { registerTool, setToolStatus } from '../../src/catalog/store.js';
 import { type Database, openDatabase } from '../../src/db/client.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, databaseOptions, type TestDatabase } from '../helpers/database.js';
 import { needs } from '../helpers/requirements.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -116,7 +116,7 @@ describe('two instances on one PostgreSQL (PostgreSQL only)', needs('postgres'),
   let catalog: LiveCatalog;
   beforeAll(async () => {
     database = await createTestDatabase();
-    other = await openDatabase({ url: database.url!, poolSize: 2 });
+    other = await openDatabase({ ...databaseOptions(database.url!), poolSize: 2 });
     catalog = openLiveCatalog(other, quiet, { secretsKey, allowPrivateNetworks: false });
     await catalog.ready();
   });

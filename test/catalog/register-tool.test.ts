@@ -82,7 +82,7 @@ describe('register-tool, list-tools, deprecate-tool, retire-tool', () => {
     delete base.DATA_DIR;
     if (process.env.DATABASE_URL) {
       database = await createTestDatabase();
-      env = { ...base, DATABASE_URL: database.url };
+      env = { ...base, ...database.env };
     } else {
       delete base.DATABASE_URL;
       env = { ...base, DATA_DIR: join(dir, 'pglite') };

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { type Database, openDatabase } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { account, ledger } from '../a2a/support.js';
+import { databaseEnv, databaseOptions } from '../helpers/database.js';
 import { type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
 import { checkLedgerAfterEach, type SettlementMode, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { connectMcp } from '../helpers/mcp-client.js';
@@ -194,8 +195,11 @@ describe('two gateway instances on one PostgreSQL database serving one MCP clien
     await seedDemoData(first.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 5, validationsPerAgent: 2 });
     const url = first.database.url as string;
     // its own pool and its own LISTEN connection, as another process would have
-    secondDb = await openDatabase({ url, poolSize: 10 });
-    second = await startTestGateway({ ...options, database: { db: secondDb, url, dispose: () => secondDb.close() } });
+    secondDb = await openDatabase({ ...databaseOptions(url), poolSize: 10 });
+    second = await startTestGateway({
+      ...options,
+      database: { db: secondDb, url, env: databaseEnv(url), dispose: () => secondDb.close() },
+    });
     await first.listen();
     await second.listen();
   });

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { PLATFORM_ORG_ID } from '../../src/billing/platform.js';
 import type { Database } from '../../src/db/client.js';
+import { databaseEnv } from '../helpers/database.js';
 
 /**
  * Helpers for the robustness suites: the real gateway (`node --import tsx src/main.ts`) as a child
@@ -34,7 +35,20 @@ function inheritedEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key.startsWith('VITEST') || key === 'NODE_OPTIONS' || key === 'TEST_LOG_LEVEL') continue;
-    if (['DATABASE_URL', 'DATA_DIR', 'PUBLIC_URL', 'HOST', 'PORT', 'DEMO'].includes(key)) continue;
+    if (
+      [
+        'DATABASE_URL',
+        'DATABASE_POOLER',
+        'DATABASE_DIRECT_URL',
+        'DATABASE_READ_URL',
+        'DATA_DIR',
+        'PUBLIC_URL',
+        'HOST',
+        'PORT',
+        'DEMO',
+      ].includes(key)
+    )
+      continue;
     env[key] = value;
   }
   return env;
@@ -58,7 +72,7 @@ export function startGatewayProcess(options: {
     cwd: REPO_ROOT,
     env: {
       ...inheritedEnv(),
-      DATABASE_URL: options.databaseUrl,
+      ...databaseEnv(options.databaseUrl),
       PORT: String(options.port),
       HOST: '127.0.0.1',
       DEMO: '0',

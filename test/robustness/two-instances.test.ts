@@ -8,7 +8,7 @@ import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { openDatabase } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, databaseOptions, type TestDatabase } from '../helpers/database.js';
 import { needs } from '../helpers/requirements.js';
 import {
   accountsWithLedger,
@@ -199,7 +199,7 @@ describe(`two gateway instances on one database ${reason}`, needs('postgres'), (
           children.push(...pair);
           await Promise.all(pair.map((gateway) => waitReady(gateway)));
 
-          const db = await openDatabase({ url: url.toString(), poolSize: 2 });
+          const db = await openDatabase({ ...databaseOptions(url.toString()), poolSize: 2 });
           try {
             const applied = await db.rows(z.object({ n: z.bigint() }), sql`select count(*)::int8 as n from drizzle.__drizzle_migrations`);
             expect(applied[0]?.n, 'each migration recorded once').toBe(BigInt(journal.entries.length));

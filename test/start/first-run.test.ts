@@ -54,9 +54,9 @@ function freshDataDir(): string {
 /** The database for one start: a fresh, empty PostgreSQL database, or none (embedded in DATA_DIR). */
 async function freshDatabaseEnv(): Promise<Record<string, string>> {
   if (!serverUrl) return {};
-  const database = await createEmptyPostgresDatabase(serverUrl);
+  const database = await createEmptyPostgresDatabase();
   disposals.push(database.dispose);
-  return { DATABASE_URL: database.url };
+  return database.routes.env;
 }
 
 function start(env: Record<string, string>): BuiltGateway {

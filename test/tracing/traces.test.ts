@@ -40,9 +40,9 @@ afterAll(async () => {
 /** The database for one gateway: a fresh PostgreSQL database, or a new embedded one. */
 async function databaseEnv(name: string): Promise<Record<string, string>> {
   if (!serverUrl) return { DATA_DIR: join(scratch, name, 'db') };
-  const database = await createEmptyPostgresDatabase(serverUrl);
+  const database = await createEmptyPostgresDatabase();
   disposals.push(database.dispose);
-  return { DATABASE_URL: database.url };
+  return database.routes.env;
 }
 
 /** Starts the built gateway with its demo organization; answers where it listens and the demo key. */

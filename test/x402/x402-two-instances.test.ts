@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type Database, openDatabase } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
+import { databaseEnv, databaseOptions } from '../helpers/database.js';
 import { checkLedgerAfterEach, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
 import {
@@ -41,8 +42,11 @@ describe('two gateway instances on one PostgreSQL database racing one PAYMENT-SI
     first = await startTestGateway(x402Gateway(kit, keys[0]!));
     await seedDemoData(first.database.db, { now: new Date(), agents: 5, feedbacksPerAgent: 3, validationsPerAgent: 1 });
     const url = first.database.url as string;
-    secondDb = await openDatabase({ url, poolSize: 10 });
-    second = await startTestGateway({ ...x402Gateway(kit, keys[1]!), database: { db: secondDb, url, dispose: () => secondDb.close() } });
+    secondDb = await openDatabase({ ...databaseOptions(url), poolSize: 10 });
+    second = await startTestGateway({
+      ...x402Gateway(kit, keys[1]!),
+      database: { db: secondDb, url, env: databaseEnv(url), dispose: () => secondDb.close() },
+    });
     await first.listen();
     await second.listen();
   });
