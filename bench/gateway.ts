@@ -60,6 +60,18 @@ export function buildGateway(): void {
 }
 
 /**
+ * How the gateway reaches the bench's database `databaseUrl`: directly, or with `poolerUrl` (a
+ * transaction pooler in front of the same server, e.g. PgBouncer on 6432) through the pooler, with
+ * `databaseUrl` as its direct URL, as a pooled deployment runs (docs/adr/0025).
+ */
+function databaseEnv(databaseUrl: string, poolerUrl: string | undefined): Record<string, string> {
+  if (!poolerUrl) return { DATABASE_URL: databaseUrl };
+  const pooled = new URL(poolerUrl);
+  pooled.pathname = new URL(databaseUrl).pathname;
+  return { DATABASE_URL: pooled.toString(), DATABASE_POOLER: 'transaction', DATABASE_DIRECT_URL: databaseUrl };
+}
+
+/**
  * Starts `node dist/src/main.js` (built by `buildGateway`) on `databaseUrl` and a free port, with
  * metrics on and /metrics served on that port without a token; resolves once /readyz answers.
  */
@@ -78,7 +90,7 @@ export async function startGateway(input: {
     cwd: repoRoot,
     env: {
       ...process.env,
-      DATABASE_URL: input.databaseUrl,
+      ...databaseEnv(input.databaseUrl, process.env.BENCH_POOLER_URL),
       HOST,
       PORT: String(port),
       LOG_LEVEL: 'warn',

@@ -121,7 +121,18 @@ function statements(raw: RawStatement): Pick<Database, 'rows' | 'run'> {
 
 /** postgres.js answers with an array of rows, PGlite with `{ rows }`. */
 function rowsOf(result: unknown): unknown[] {
-  return Array.isArray(result) ? result : (result as { rows: unknown[] }).rows;
+  return Array.isArray(result) ? withoutHoles(result) : (result as { rows: unknown[] }).rows;
+}
+
+/**
+ * postgres.js 3.4 counts a statement's rows per connection and resets the count only when a
+ * statement completes: one that fails after sending rows (a deadlock victim mid-insert, an error on
+ * a row) leaves it set, and the next statement on that connection answers a sparse array, its rows
+ * after that many holes (porsager/postgres#1119, #1181, open). No row is lost or overwritten, and
+ * rows are never undefined, so dropping the holes gives the statement's own rows.
+ */
+function withoutHoles(rows: unknown[]): unknown[] {
+  return rows.length > 0 && !(0 in rows) ? rows.filter(() => true) : rows;
 }
 
 /** What a driver adds to its statements: the same for the database and for each transaction on it. */
@@ -322,7 +333,7 @@ function openPostgres(options: PostgresOptions, poolSize: number, poolUse: () =>
     // behind a transaction pooler, where the next statement may run on another server connection).
     raw: async (query) => {
       const { text, params } = asQuery(query);
-      return await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: !pooled });
+      return withoutHoles(await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: !pooled }));
     },
   };
 }

@@ -4,6 +4,10 @@ import { existsSync } from 'node:fs';
 export const REQUIREMENTS = {
   postgres: { met: Boolean(process.env.DATABASE_URL), missing: 'no DATABASE_URL (PostgreSQL-only suites)' },
   chromium: { met: existsSync('/usr/bin/chromium'), missing: 'no Chromium at /usr/bin/chromium' },
+  pgbouncer: {
+    met: Boolean(process.env.DATABASE_URL) && existsSync('/usr/sbin/pgbouncer'),
+    missing: "no DATABASE_URL, or no PgBouncer at /usr/sbin/pgbouncer (Debian's pgbouncer package; .ci/pgbouncer installs it)",
+  },
   promtool: { met: existsSync('/usr/bin/promtool'), missing: "no promtool at /usr/bin/promtool (Debian's prometheus package)" },
 } as const;
 
