@@ -171,10 +171,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   let busy = 0;
   const poolUse = () => ({ size, busy });
   const { db, raw, echo } = 'url' in options ? openPostgres(options, size, poolUse) : await openPglite(options, poolUse);
+  const oneEach = 'url' in options && options.directUrl !== undefined ? connectionGate(size) : (work: () => Promise<unknown>) => work();
   const counted = async <T>(work: () => Promise<T>): Promise<T> => {
     busy += 1;
     try {
-      return await work();
+      return (await oneEach(work)) as T;
     } finally {
       busy -= 1;
     }
@@ -200,6 +201,32 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         },
       };
     },
+  };
+}
+
+/**
+ * Runs at most `connections` pieces of work (statements and transactions) at once, the rest in
+ * arrival order after them. postgres.js sends a statement on a connection still busy with another
+ * when it has no idle one (pipelining). Behind a transaction pooler that loses statements: PgBouncer
+ * 1.18 hands the server connection to another client at the first statement's ReadyForQuery, and
+ * the answers to those sent behind it reach nobody, so their callers wait forever. With no more
+ * work than connections, postgres.js always finds an idle one. (Its `max_pipeline: 0` would do the
+ * same, but it also stops `begin` from reserving its connection.)
+ */
+function connectionGate(connections: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (work) => {
+    if (running >= connections) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running += 1;
+    try {
+      return await work();
+    } finally {
+      const next = waiting.shift();
+      // the slot passes straight to the next in line, so `running` never drops under it
+      if (next) next();
+      else running -= 1;
+    }
   };
 }
 
