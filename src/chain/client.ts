@@ -17,8 +17,13 @@ export class ChainUnavailableError extends Error {
   }
 }
 
-export function chainClient(rpcUrl: string): PublicClient {
-  return createPublicClient({ transport: http(rpcUrl, { retryCount: 2, timeout: 10_000 }) }) as PublicClient;
+/**
+ * A client for reads the gateway makes of the chain. Each request has a deadline (`timeoutMs`,
+ * 10 s unless told) and is tried three times, so a provider that takes a request and never answers
+ * holds a pass for about three deadlines, never for ever.
+ */
+export function chainClient(rpcUrl: string, options: { timeoutMs?: number } = {}): PublicClient {
+  return createPublicClient({ transport: http(rpcUrl, { retryCount: 2, timeout: options.timeoutMs ?? 10_000 }) }) as PublicClient;
 }
 
 const TRANSPORT_ERRORS = new Set([

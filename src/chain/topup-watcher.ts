@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { claimUnclaimedTopUps, recordTransfers } from '../billing/topups.js';
 import type { Database } from '../db/client.js';
 import type { Observer } from '../domain/observer.js';
+import { outageLog } from '../outage-log.js';
 import { repeat } from '../repeat.js';
 import { readChain, type TopUpChain } from './client.js';
 import { treasuryTransfers } from './usdc-transfers.js';
@@ -109,15 +110,22 @@ export async function scanTopUps(input: {
 /** Ranges read in one pass while catching up, so a stop never waits for a long backlog. */
 const RANGES_PER_PASS = 10;
 
-/** Runs scanTopUps every `intervalMs`, several ranges at once while catching up; `stop()` waits for the pass in progress. */
+/**
+ * Runs scanTopUps every `intervalMs`, several ranges at once while catching up; `stop()` waits for
+ * the pass in progress. While the chain RPC fails, each pass starts again from the stored cursor
+ * (transfers are unique, so a range read twice credits nothing twice), and the outage is logged
+ * once, with one line when the watcher reads again.
+ */
 export function startTopUpWatcher(input: Parameters<typeof scanTopUps>[0] & { intervalMs: number }): () => Promise<void> {
+  const outage = outageLog(input.log, {
+    failing: 'top-up watcher pass failed; retrying at each interval from its cursor',
+    recovered: 'top-up watcher reads the chain again',
+  });
   return repeat(
     async () => {
       for (let range = 0; range < RANGES_PER_PASS && (await scanTopUps(input)); range++);
+      outage.succeeded();
     },
-    {
-      intervalMs: input.intervalMs,
-      onError: (error) => input.log.warn({ err: error }, 'top-up watcher pass failed; retrying at the next interval'),
-    },
+    { intervalMs: input.intervalMs, onError: outage.failed },
   );
 }

@@ -4,6 +4,7 @@ import { type Address, type Hex, hexToNumber, type Log, type PublicClient } from
 import { z } from 'zod';
 import type { Database, ExclusiveLock } from '../db/client.js';
 import { jsonParam } from '../db/sql.js';
+import { outageLog } from '../outage-log.js';
 import { repeat } from '../repeat.js';
 import { applyEvents, undoProvisional } from './apply.js';
 import { identityReads } from './erc8004-abi.js';
@@ -267,9 +268,15 @@ const PASSES_PER_TURN = 20;
 /**
  * Runs the indexer every `intervalMs` while this instance holds the indexer lock (any instance may
  * be started with the indexer on: the others wait, and take over when the holder's connection ends).
+ * A pass that fails (the chain RPC down, timing out) wrote nothing: the next starts from the cursor.
+ * The outage is logged once, with one line when the indexer reads again.
  */
 export function startIndexer(deps: IndexerDeps): () => Promise<void> {
   const reader = indexerLogReader(deps);
+  const outage = outageLog(deps.log, {
+    failing: 'indexer pass failed; retrying at each interval from its cursor',
+    recovered: 'indexer reads the chain again',
+  });
   let lock: ExclusiveLock | undefined;
   let chainChecked = false;
   const stopLoop = repeat(
@@ -294,11 +301,9 @@ export function startIndexer(deps: IndexerDeps): () => Promise<void> {
         if (pass.events) deps.log.info({ events: pass.events, blocks: pass.blocks.toString() }, 'indexed');
         if (!pass.more) break;
       }
+      outage.succeeded();
     },
-    {
-      intervalMs: deps.settings.intervalMs,
-      onError: (error) => deps.log.warn({ err: error }, 'indexer pass failed; retrying at the next interval'),
-    },
+    { intervalMs: deps.settings.intervalMs, onError: outage.failed },
   );
   return async () => {
     await stopLoop();

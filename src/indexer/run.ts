@@ -8,9 +8,13 @@ import { startRegistrationFiles } from './registration-files.js';
 /**
  * The indexer's own client: block reads for timestamps go out as JSON-RPC batches (a backfill over
  * sparse events reads many blocks), and viem's retries are off so the log reader sees each refusal.
+ * Each request has a deadline (`timeoutMs`, 30 s unless told: a wide eth_getLogs is slow), so a
+ * provider that never answers fails the pass instead of holding the indexer.
  */
-function indexerClient(rpcUrl: string): PublicClient {
-  return createPublicClient({ transport: http(rpcUrl, { batch: { batchSize: 50 }, retryCount: 0, timeout: 30_000 }) }) as PublicClient;
+export function indexerClient(rpcUrl: string, options: { timeoutMs?: number } = {}): PublicClient {
+  return createPublicClient({
+    transport: http(rpcUrl, { batch: { batchSize: 50 }, retryCount: 0, timeout: options.timeoutMs ?? 30_000 }),
+  }) as PublicClient;
 }
 
 /** How often agents whose registration file is due are looked for. */

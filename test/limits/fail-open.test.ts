@@ -1,12 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATOR } from '../../src/audit/record.js';
+import { getCreditAccount } from '../../src/billing/accounts.js';
+import { seedDemoData } from '../../src/db/demo-data.js';
 import type { RateLimiter } from '../../src/limits/rate-limiter.js';
 import { openRedisRateLimiter, redisAddress } from '../../src/limits/redis-store.js';
+import { updateKeyPolicy } from '../../src/policies/store.js';
 import { capturedLog, type LogLine } from '../helpers/captured-log.js';
-import { startTestGateway } from '../helpers/gateway.js';
+import { expectLedgerInvariant, startTestGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/loopback.js';
 import { type OwnRedis, startOwnRedis, uniqueKeyPrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
+import { ledgerTotals, paidCallBody, taskStates } from '../robustness/support.js';
 
 /**
  * Money never depends on Redis: while it does not answer, every call goes through uncounted, the
@@ -16,6 +22,8 @@ import { waitFor } from '../helpers/wait.js';
 const WARN = 40;
 const INFO = 30;
 const limit = { requests: 3, windowSeconds: 60 };
+/** what a Tier 0 call (getAgentProfile) costs */
+const TIER0_COST = 1_000n;
 
 const outageWarnings = (lines: LogLine[]) => lines.filter((line) => line.level === WARN && /fail open/.test(line.msg));
 const recoveries = (lines: LogLine[]) => lines.filter((line) => line.level === INFO && /answers again/.test(line.msg));
@@ -126,4 +134,52 @@ describe('rate limits fail open while Redis does not answer, and recover when it
       await rateLimiter.close();
     }
   });
+
+  it('Redis stopped and started again with paid calls in flight: every call answered and charged once, the ledger whole', async () => {
+    const { log, lines } = capturedLog('info');
+    const rateLimiter = await openRedisRateLimiter({ url: redis.url, log, keyPrefix: uniqueKeyPrefix() });
+    const gateway = await startTestGateway({ rateLimiter });
+    try {
+      await seedDemoData(gateway.database.db, { now: new Date(), agents: 3, feedbacksPerAgent: 2, validationsPerAgent: 1 });
+      const org = await gateway.createOrg({ credits: 1_000_000n });
+      // a limit far above the calls made: while Redis answers each call is counted, while it does not none is
+      await gateway.database.db.transaction((tx) =>
+        updateKeyPolicy(tx, { keyId: org.apiKey.id, patch: { rateLimit: { requests: 1_000, windowSeconds: 60 } }, by: OPERATOR }),
+      );
+      const paidCall = async () => {
+        const response = await gateway.rpc(paidCallBody(1, randomUUID()), org.apiKey.key);
+        const body = (await response.json()) as { result?: { task: { status: { state: string } } } };
+        // RateLimit (what is left) is sent only when the call was counted
+        return { status: response.status, state: body.result?.task.status.state, counted: response.headers.has('ratelimit') };
+      };
+      const calls = (count: number) => Array.from({ length: count }, paidCall);
+
+      await waitFor(async () => (await rateLimiter.take('probe', limit)).counted, 'Redis answering', 10_000);
+      const before = await Promise.all(calls(10));
+      // Redis goes away while calls are being answered, and more come while it is away
+      const inFlight = Promise.all(calls(20));
+      await redis.stop();
+      const whileDown = await Promise.all(calls(20));
+      expect(outageWarnings(lines).length).toBeGreaterThan(0);
+      await redis.start();
+      await waitFor(async () => (await rateLimiter.take('probe', limit)).counted, 'limiting to resume', 10_000);
+      const after = await Promise.all(calls(10));
+
+      const answers = [...before, ...(await inFlight), ...whileDown, ...after];
+      expect(answers).toHaveLength(60);
+      // counted while Redis answered (a call the busy test machine let time out is not: it failed open too), none while it was away
+      expect([before, whileDown, after].map((some) => some.filter((answer) => answer.counted).length > 0)).toEqual([true, false, true]);
+      expect(answers.every((answer) => answer.status === 200 && answer.state === 'TASK_STATE_COMPLETED')).toBe(true);
+      expect(await taskStates(gateway.database.db, org.orgId)).toEqual({ completed: 60 });
+      expect((await getCreditAccount(gateway.database.db, org.orgId))?.balance).toBe(1_000_000n - 60n * TIER0_COST);
+      const charged = (await ledgerTotals(gateway.database.db, org.orgId)).filter((row) => row.amount < 0n);
+      // sixty charge rows of one call's price each: none lost, none doubled
+      expect(charged.reduce((sum, row) => sum + row.n, 0n)).toBe(60n);
+      expect(charged.reduce((sum, row) => sum + row.amount, 0n)).toBe(-60n * TIER0_COST);
+      await expectLedgerInvariant(gateway);
+    } finally {
+      await gateway.close();
+      await rateLimiter.close();
+    }
+  }, 60_000);
 });

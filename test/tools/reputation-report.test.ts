@@ -64,6 +64,28 @@ describe('getReputationReport (Tier 3) with an OpenAI-compatible LLM', () => {
     await expectLedgerInvariant(suite.gateway);
   });
 
+  it('in the background, an LLM that never answers: WORKING with the cost reserved, then FAILED timeout at its deadline, uncharged', async () => {
+    suite.llm.script('hang');
+    const send = request('SendMessage', {
+      ...v1Send([v1Data(toolCall('getReputationReport', { agentId: 1 }))]),
+      configuration: { returnImmediately: true },
+    });
+    const accepted = expectResult(await call(suite.gateway, send, suite.key)).task;
+    expect(accepted.status.state).toBe('TASK_STATE_WORKING');
+    await suite.llm.received(1);
+    expect(await account(suite.gateway, suite.orgId)).toEqual({ balance: CREDITS, reserved: REPORT_COST });
+
+    // the run ends at the LLM's deadline (LLM_TIMEOUT_MS, 1.5 s here), not when the LLM answers: it never does
+    expect(await suite.gateway.leases.idle(10_000)).toBe(true);
+    const task = expectResult(await call(suite.gateway, request('GetTask', { id: accepted.id }), suite.key));
+    expect(task.status.state).toBe('TASK_STATE_FAILED');
+    expect(JSON.stringify(task.status)).toContain('timeout');
+    expect(await account(suite.gateway, suite.orgId)).toEqual({ balance: CREDITS, reserved: 0n });
+    expect((await ledger(suite.gateway, suite.orgId)).map((row) => row.kind)).toEqual(['grant', 'reserve', 'release']);
+    expect(suite.llm.requests).toHaveLength(1);
+    await expectLedgerInvariant(suite.gateway);
+  });
+
   it('an unknown agent is the caller’s mistake: -32602 before any LLM call, nothing charged', async () => {
     const error = expectRpcError(await call(suite.gateway, reportCall({ agentId: 999_999 }), suite.key), -32602);
     expect(error.data?.reason).toBe('agent_not_found');
