@@ -9,6 +9,7 @@ import { grantCredits } from '../../src/billing/accounts.js';
 import { LISTEN_APPLICATION_NAME } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { updateKeyPolicy, updateOrgPolicy } from '../../src/policies/store.js';
+import { buildGateway, builtEntry } from '../helpers/built-gateway.js';
 import { createTestDatabase, databaseEnv, type TestDatabase } from '../helpers/database.js';
 import { type ProcessRun, runNode } from '../helpers/node-process.js';
 import { needs } from '../helpers/requirements.js';
@@ -97,7 +98,7 @@ function runAdmin(databaseUrl: string, args: string[]): Promise<ProcessRun> {
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('VITEST') && key !== 'NODE_OPTIONS' && key !== 'DATA_DIR') env[key] = value;
   }
-  return runNode(['--import', 'tsx', 'src/admin.ts', ...args], { ...env, ...databaseEnv(databaseUrl), LOG_LEVEL: 'warn' });
+  return runNode([builtEntry('src/admin.ts'), ...args], { ...env, ...databaseEnv(databaseUrl), LOG_LEVEL: 'warn' });
 }
 
 const ListenBackend = z.object({ pid: z.number() });
@@ -133,6 +134,7 @@ describe('the key cache across two gateway processes on one PostgreSQL', needs('
   }
 
   beforeAll(async () => {
+    await buildGateway();
     database = await createTestDatabase();
     await seedDemoData(database.db, { now: new Date(), agents: 5 });
     org = await createOrganization(database.db, { name: 'cached', credits: 10_000_000n, by: OPERATOR });

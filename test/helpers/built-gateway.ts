@@ -9,8 +9,22 @@ import { promisify } from 'node:util';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** Set once this test file's build is done: dist/ left by an earlier run may be older than src/. */
+let built = false;
+
 export async function buildGateway(): Promise<void> {
   await promisify(execFile)(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT });
+  built = true;
+}
+
+/**
+ * The built program of a source entry (src/main.ts → dist/src/main.js), for a suite that called
+ * buildGateway() first: a child on plain Node starts several times faster than under tsx, which
+ * compiles the whole import graph again in every process.
+ */
+export function builtEntry(source: string): string {
+  if (!built) throw new Error(`${source}: call buildGateway() (in beforeAll) before running its build`);
+  return source.replace(/^src\/(.+)\.ts$/, 'dist/src/$1.js');
 }
 
 export interface BuiltGateway {

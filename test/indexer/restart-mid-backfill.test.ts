@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { keccak256, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { z } from 'zod';
+import { buildGateway } from '../helpers/built-gateway.js';
 import { type LocalChain, startLocalChain } from '../helpers/chain.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { needs } from '../helpers/requirements.js';
@@ -64,6 +65,7 @@ describe('indexers killed and restarted mid-backfill lose and double nothing (Po
     });
 
   beforeAll(async () => {
+    await buildGateway();
     chain = await startLocalChain();
     [reference, killed] = await Promise.all([createTestDatabase(), createTestDatabase()]);
     const wallets = await Promise.all(Array.from({ length: 7 }, () => chain.fundedWallet()));

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { buildGateway } from '../helpers/built-gateway.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { needs } from '../helpers/requirements.js';
@@ -69,6 +70,7 @@ describe(
     let database: TestDatabase;
     const children: GatewayProcess[] = [];
     beforeAll(async () => {
+      await buildGateway();
       database = await createTestDatabase();
     });
     afterAll(async () => {

@@ -6,6 +6,7 @@ import { createOrganization, type NewOrganization } from '../../src/auth/organiz
 import { getCreditAccount } from '../../src/billing/accounts.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { updateKeyPolicy, updateOrgPolicy } from '../../src/policies/store.js';
+import { buildGateway } from '../helpers/built-gateway.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { MACHINE_REDIS_URL, type OwnRedis, startOwnRedis } from '../helpers/redis.js';
 import { needs } from '../helpers/requirements.js';
@@ -127,6 +128,7 @@ describe(
     const children: GatewayProcess[] = [];
 
     beforeAll(async () => {
+      await buildGateway();
       database = await createTestDatabase();
       await seedDemoData(database.db, { now: new Date(), agents: 5 });
       org = await createOrganization(database.db, { name: 'limited', credits: 1_000_000n, by: OPERATOR });

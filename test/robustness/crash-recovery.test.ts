@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
+import { buildGateway } from '../helpers/built-gateway.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { needs } from '../helpers/requirements.js';
 import {
@@ -66,6 +67,7 @@ describe(
     let locker: postgres.Sql | undefined;
 
     beforeAll(async () => {
+      await buildGateway();
       database = await createTestDatabase();
       if (!database.url) throw new Error('createTestDatabase gave no URL on PostgreSQL');
       url = database.url;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
+import { buildGateway } from '../helpers/built-gateway.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
 import { needs } from '../helpers/requirements.js';
@@ -27,6 +28,7 @@ describe('a gateway restarted while a report runs (PostgreSQL only: child proces
   const gateways: GatewayProcess[] = [];
 
   beforeAll(async () => {
+    await buildGateway();
     database = await createTestDatabase();
     llm = await startFakeLlm();
     await seedDemoData(database.db, { now: new Date(), agents: 2, feedbacksPerAgent: 5, validationsPerAgent: 2 });

@@ -4,12 +4,14 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { PLATFORM_ORG_ID } from '../../src/billing/platform.js';
 import type { Database } from '../../src/db/client.js';
+import { builtEntry } from '../helpers/built-gateway.js';
 import { databaseEnv } from '../helpers/database.js';
 
 /**
- * Helpers for the robustness suites: the real gateway (`node --import tsx src/main.ts`) as a child
- * process, for the suites that kill, restart or double it — its stdout and stderr are piped and
- * kept, so a failing test can print them — and the money invariants read straight from a database.
+ * Helpers for the robustness suites: the real gateway as `npm start` runs it (`node dist/src/main.js`,
+ * built by buildGateway() in the suite's beforeAll) as a child process, for the suites that kill,
+ * restart or double it — its stdout and stderr are piped and kept, so a failing test can print
+ * them — and the money invariants read straight from a database.
  */
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -65,10 +67,10 @@ export function startGatewayProcess(options: {
   databaseUrl: string;
   port: number;
   env?: Record<string, string>;
-  /** the program to run, src/main.ts unless told */
+  /** the program to run, src/main.ts unless told; its build in dist/ is what runs */
   entry?: string;
 }): GatewayProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'src/main.ts'], {
+  const child = spawn(process.execPath, [builtEntry(options.entry ?? 'src/main.ts')], {
     cwd: REPO_ROOT,
     env: {
       ...inheritedEnv(),

@@ -8,6 +8,7 @@ import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization, type NewOrganization } from '../../src/auth/organizations.js';
 import { openDatabase } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
+import { buildGateway } from '../helpers/built-gateway.js';
 import { createTestDatabase, databaseOptions, type TestDatabase } from '../helpers/database.js';
 import { needs } from '../helpers/requirements.js';
 import {
@@ -90,6 +91,7 @@ describe(`two gateway instances on one database ${reason}`, needs('postgres'), (
   const children: GatewayProcess[] = [];
 
   beforeAll(async () => {
+    await buildGateway();
     database = await createTestDatabase();
     if (!database.url) throw new Error('createTestDatabase gave no URL on PostgreSQL');
     await seedDemoData(database.db, { now: new Date(), agents: 20 });
