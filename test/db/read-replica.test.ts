@@ -16,6 +16,7 @@ import { needs } from '../helpers/requirements.js';
 import { rest } from '../helpers/sign-in.js';
 
 const CREDITS = 1_000_000n;
+const PROFILE_PRICE = 1_000n;
 
 describe('without a read URL', () => {
   it('the replica is the database itself, and in a transaction the transaction, whose reads see its writes', async () => {
@@ -58,7 +59,6 @@ describe('a read URL nothing answers at', () => {
     }
   });
 });
-const PROFILE_PRICE = 1_000n;
 
 /**
  * DATABASE_READ_URL (issue 23): the gateway runs on a primary with a streaming standby as its
