@@ -10,7 +10,7 @@ import { openLiveCatalog } from './catalog/live-catalog.js';
 import { chainClient } from './chain/client.js';
 import { startTopUpWatcher } from './chain/topup-watcher.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { DatabaseUnavailableError, openConfiguredDatabase } from './db/configured.js';
+import { DatabaseUnavailableError, openConfiguredDatabase, replicaProblem } from './db/configured.js';
 import { seedDemoData } from './db/demo-data.js';
 import { claimEmbeddedDatabase } from './db/embedded-lock.js';
 import { UNOBSERVED } from './domain/observer.js';
@@ -59,6 +59,9 @@ async function main(): Promise<void> {
   const stopTracing = await startTracing(config.traces, log, config.shutdownGraceMs);
   const releaseEmbedded = config.databaseUrl ? undefined : await claimEmbeddedDatabase(config.dataDir);
   const db = await openConfiguredDatabase(config, config.dbPoolSize);
+  // Not awaited: a replica that does not answer fails only the reads sent to it, so the start says
+  // so and goes on (a black-holed host would hold it for the whole connect timeout).
+  void replicaProblem(db, config).then((problem) => problem && log.warn(problem));
 
   const demoKeyFile = `${config.dataDir}.demo-key`;
   let demo: DemoOrganization | undefined;

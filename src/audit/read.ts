@@ -45,7 +45,7 @@ function auditWhere(orgId: string, query: AuditQuery): SQL {
 
 /** One page of the organization's audit trail, newest first. */
 export async function listAuditEvents(db: Database, orgId: string, query: AuditQuery): Promise<AuditEvent[]> {
-  return db.rows(
+  return db.replica.rows(
     AuditEventRow,
     sql`
     select id, actor_kind::text as "actorKind", actor, action, target_kind as "targetKind", target_id as "targetId",

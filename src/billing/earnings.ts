@@ -51,10 +51,10 @@ export function earningsStatement(orgId: string, kind: 'earning' | 'fee', query:
 
 /** A provider's earnings by tool or day: calls, what callers paid, and what it was credited (the rest is the platform's fee). */
 export async function earningsBy(db: Database, orgId: string, query: EarningsQuery): Promise<EarningsRow[]> {
-  return db.rows(EarningsRowSchema, earningsStatement(orgId, 'earning', query));
+  return db.replica.rows(EarningsRowSchema, earningsStatement(orgId, 'earning', query));
 }
 
 /** The platform's fees by tool or day, for the operator: `credited` is the fee. */
 export async function platformFeesBy(db: Database, query: EarningsQuery): Promise<EarningsRow[]> {
-  return db.rows(EarningsRowSchema, earningsStatement(PLATFORM_ORG_ID, 'fee', query));
+  return db.replica.rows(EarningsRowSchema, earningsStatement(PLATFORM_ORG_ID, 'fee', query));
 }

@@ -46,7 +46,7 @@ function ledgerWhere(orgId: string, query: Omit<LedgerQuery, 'limit' | 'beforeId
 
 /** One page of the organization's ledger, newest first. */
 export async function listLedger(db: Database, orgId: string, query: LedgerQuery): Promise<LedgerEntry[]> {
-  return db.rows(
+  return db.replica.rows(
     LedgerEntryRow,
     sql`
     select id, kind::text as kind, amount, reserved_delta as "reservedDelta", task_id as "taskId",

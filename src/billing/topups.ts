@@ -146,5 +146,8 @@ export async function topUpsOfTransaction(db: Database, input: { chainId: number
 /** The organization's top-ups, the last recorded first (a batch's in chain order), `limit` at a time from before the id `beforeId`. */
 export async function listTopUps(db: Database, orgId: string, page: { limit: number; beforeId?: bigint }): Promise<TopUp[]> {
   const before = page.beforeId === undefined ? sql`` : sql`and id < ${page.beforeId}`;
-  return db.rows(TopUpRow, sql`select ${TOPUP_COLUMNS} from topups where org_id = ${orgId} ${before} order by id desc limit ${page.limit}`);
+  return db.replica.rows(
+    TopUpRow,
+    sql`select ${TOPUP_COLUMNS} from topups where org_id = ${orgId} ${before} order by id desc limit ${page.limit}`,
+  );
 }

@@ -44,7 +44,7 @@ export interface UsageQuery {
 }
 
 export async function usageBy(db: Database, orgId: string, query: UsageQuery): Promise<UsageRow[]> {
-  return db.rows(UsageRowSchema, usageStatement(orgId, query));
+  return db.replica.rows(UsageRowSchema, usageStatement(orgId, query));
 }
 
 /**

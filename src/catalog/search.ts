@@ -183,7 +183,7 @@ export async function searchTools(
   const statement = ts
     ? rankedStatement({ ts, catalogFilters: catalog ? catalogFilters : undefined, builtIns: listed, after, limit: query.limit })
     : listingStatement({ catalogFilters: catalog ? catalogFilters : undefined, builtIns: listed, after, limit: query.limit });
-  const rows = await db.rows(HitRow, statement);
+  const rows = await db.replica.rows(HitRow, statement);
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   const next =
@@ -203,7 +203,7 @@ const {
 export async function offeredVersions(db: Database, names: readonly string[]): Promise<Map<string, CatalogToolView[]>> {
   const byName = new Map<string, CatalogToolView[]>();
   if (names.length === 0) return byName;
-  const rows = await db.orm
+  const rows = await db.replica.orm
     .select(VIEW_COLUMNS)
     .from(catalogTools)
     .where(sql`${catalogTools.name} = any(${`{${names.join(',')}}`}::text[]) and ${catalogTools.status} <> 'retired'`);

@@ -51,7 +51,7 @@ const placedProfile = agentProfile.extend({ n: z.number() });
 const profileReads = groupedReads({ row: placedProfile, statement: agentProfilesStatement });
 
 export async function findAgentProfile(db: Database, agentId: bigint): Promise<AgentProfile | undefined> {
-  const placed = await profileReads(db).read(agentId);
+  const placed = await profileReads(db.replica).read(agentId);
   if (!placed) return undefined;
   const { n: _, ...profile } = placed;
   return profile;

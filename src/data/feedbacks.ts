@@ -142,7 +142,7 @@ const pageReads = groupedReads({ row: PlacedPage, statement: feedbackPagesStatem
 
 /** One page of an agent's feedback, newest first; undefined when the agent is not registered. */
 export async function listFeedbacks(db: Database, query: FeedbackPageQuery): Promise<FeedbackPage | undefined> {
-  const page = await pageReads(db).read(query);
+  const page = await pageReads(db.replica).read(query);
   return page && { total: page.total, shown: page.shown, feedbacks: new JsonText(page.feedbacks) };
 }
 
@@ -165,7 +165,7 @@ const summaryRow = reputationSummary.extend({ agentExists: z.boolean() });
 /** Counts and scores over an agent's non-revoked feedback; undefined when the agent is not registered. */
 export async function summarizeFeedbacks(db: Database, agentId: bigint): Promise<ReputationSummary | undefined> {
   const scoreColumn = sql`score`;
-  const [summary] = await db.rows(
+  const [summary] = await db.replica.rows(
     summaryRow,
     sql`
     select exists(select 1 from agents where id = ${agentId}::int8) as "agentExists",

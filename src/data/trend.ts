@@ -32,7 +32,7 @@ export async function reputationTrend(db: Database, query: TrendQuery): Promise<
   const now = sql`${query.now.toISOString()}::timestamptz`;
   const lastBucket = sql`${query.bucketCount - 1}::int`;
   const bucketDays = sql`${query.bucketDays}::int`;
-  const rows = await db.rows(
+  const rows = await db.replica.rows(
     trendPoint,
     sql`
     with today as (select (${now} at time zone 'UTC')::date as day),

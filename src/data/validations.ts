@@ -38,7 +38,7 @@ export type ValidationPage = z.output<typeof validationPage>;
 export async function listValidations(db: Database, query: ValidationPageQuery): Promise<ValidationPage | undefined> {
   const ofAgent = sql`agent_id = ${query.agentId}::int8`;
   // One row when the agent is registered, none otherwise.
-  const [page] = await db.rows(
+  const [page] = await db.replica.rows(
     validationPage,
     sql`
     select stats.total, ${passRate(sql`stats.passed`, sql`stats.total`)} as "passRate",

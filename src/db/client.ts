@@ -27,6 +27,14 @@ export interface Database {
   rows<Row extends z.ZodType>(row: Row, query: Statement): Promise<z.output<Row>[]>;
   /** Runs one statement whose rows nobody reads. */
   run(query: Statement): Promise<void>;
+  /**
+   * Where the reads that may lag go: a streaming replica when the database was opened with a
+   * `readUrl` (DATABASE_READ_URL), else this database itself; inside a transaction, the transaction
+   * (its reads must see its writes). Only the reads listed, with why, in
+   * test/architecture/read-routes.test.ts use it; every other statement, money and every read of
+   * what the caller has just written included, goes to the primary.
+   */
+  readonly replica: ReplicaReads;
   /** Runs `work` in one transaction; `tx` is a Database whose statements all belong to it. */
   transaction<T>(work: (tx: Database) => Promise<T>): Promise<T>;
   migrate(): Promise<void>;
@@ -56,6 +64,9 @@ export interface Database {
   notify(channel: string, payload: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/** What a read that may lag is given: statements on the replica, and drizzle's query builder over it. */
+export type ReplicaReads = Pick<Database, 'rows' | 'orm'>;
 
 /** The application_name (then a space and the process id) of the connection that carries a process's LISTEN subscriptions. */
 export const LISTEN_APPLICATION_NAME = 'a2a-paygate listen';
@@ -87,6 +98,13 @@ export interface PostgresOptions {
    * migration and indexer advisory locks, LISTEN) goes to this URL of the same database instead.
    */
   directUrl?: string;
+  /**
+   * A streaming replica of the same database, for `replica` reads. Its pool is as large as the
+   * primary's and is reached the same way: with `directUrl` set (the primary is behind a transaction
+   * pooler), nothing is prepared by name on the replica either, as a deployment that pools one
+   * usually pools both.
+   */
+  readUrl?: string;
 }
 
 /** One statement's rows as the driver gives them. */
@@ -149,17 +167,23 @@ function notifier(run: Database['run'], echo: DriverParts['echo']): Database['no
   };
 }
 
+/** `database` with its `replica`: `reads` when given, else the database itself. */
+function withReplica(database: Omit<Database, 'replica'>, reads?: ReplicaReads): Database {
+  return Object.assign(database, { replica: reads ?? database });
+}
+
 function withTransactions(kind: Database['kind'], orm: Orm, parts: DriverParts): Database {
   const { echo, ...rest } = parts;
   const own = statements(async (query) => rowsOf(await orm.execute(asSql(query))));
-  return {
+  // A transaction's replica is the transaction itself: reads in it must see what it wrote.
+  return withReplica({
     kind,
     orm,
     ...own,
     notify: notifier(own.run, echo),
     transaction: (work) => orm.transaction((tx) => work(withTransactions(kind, tx as unknown as Orm, parts))),
     ...rest,
-  };
+  });
 }
 
 const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -170,18 +194,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const size = 'url' in options ? (options.poolSize ?? 10) : 1;
   let busy = 0;
   const poolUse = () => ({ size, busy });
-  const { db, raw, echo } = 'url' in options ? openPostgres(options, size, poolUse) : await openPglite(options, poolUse);
-  const oneEach = 'url' in options && options.directUrl !== undefined ? connectionGate(size) : (work: () => Promise<unknown>) => work();
+  const { db, raw, echo, replica } = 'url' in options ? openPostgres(options, size, poolUse) : await openPglite(options, poolUse);
   const counted = async <T>(work: () => Promise<T>): Promise<T> => {
     busy += 1;
     try {
-      return (await oneEach(work)) as T;
+      return await work();
     } finally {
       busy -= 1;
     }
   };
   const own = statements((query) => counted(() => retryDeadlocks(() => raw(query))));
-  return {
+  const database: Omit<Database, 'replica'> = {
     ...db,
     ...own,
     notify: notifier(own.run, echo),
@@ -202,18 +225,15 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       };
     },
   };
+  // Reads on the replica are not counted in poolUse: that says how busy the primary's pool is, the
+  // one money waits for, and the replica's connections are another server's.
+  return withReplica(database, replica);
 }
 
 /**
- * Runs at most `connections` pieces of work (statements and transactions) at once, the rest in
- * arrival order after them. postgres.js sends a statement on a connection still busy with another
- * when it has no idle one (pipelining). Behind a transaction pooler that loses statements: PgBouncer
- * 1.18 hands the server connection to another client at the first statement's ReadyForQuery, and
- * the answers to those sent behind it reach nobody, so their callers wait forever. With no more
- * work than connections, postgres.js always finds an idle one. (Its `max_pipeline: 0` would do the
- * same, but it also stops `begin` from reserving its connection.)
+ * Runs at most `connections` pieces of work at once, the rest in arrival order after them.
  */
-function connectionGate(connections: number): <T>(work: () => Promise<T>) => Promise<T> {
+function connectionGate(connections: number): <T>(work: () => PromiseLike<T>) => Promise<T> {
   let running = 0;
   const waiting: (() => void)[] = [];
   return async (work) => {
@@ -228,6 +248,55 @@ function connectionGate(connections: number): <T>(work: () => Promise<T>) => Pro
       else running -= 1;
     }
   };
+}
+
+/**
+ * `pool`, sending no statement while all its connections are busy (behind a transaction pooler).
+ * postgres.js sends a statement on a connection still busy with another when it has no idle one
+ * (pipelining). PgBouncer 1.18 hands the server connection to another client at the first
+ * statement's ReadyForQuery, and the answers to those sent behind it reach nobody: their callers
+ * wait forever. With no more statements and transactions under way than connections, postgres.js
+ * always finds an idle one. Its `max_pipeline: 0` would do the same, but also stops `begin` from
+ * reserving its connection. Statements in a transaction run on its reserved connection, ungated.
+ */
+function oneStatementPerConnection(pool: Pool, connections: number): Pool {
+  const gate = connectionGate(connections);
+  return new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property === 'begin') return (...args: unknown[]) => gate(() => (target.begin as (...a: unknown[]) => Promise<unknown>)(...args));
+      if (property !== 'unsafe') return Reflect.get(target, property, receiver);
+      return (...args: Parameters<Pool['unsafe']>) => gatedQuery(target.unsafe(...args), gate);
+    },
+  });
+}
+
+/**
+ * A postgres.js query (sent when first awaited) that is sent once `gate` lets it; drizzle's
+ * `.values()` (rows as arrays) is kept on it.
+ */
+function gatedQuery<Q extends PromiseLike<unknown> & { values(): unknown }>(query: Q, gate: ReturnType<typeof connectionGate>): Q {
+  let sent: Promise<unknown> | undefined;
+  const answer = () => {
+    sent ??= gate(() => query);
+    return sent;
+  };
+  const gated: Q = new Proxy(query, {
+    get(target, property) {
+      if (property === 'then')
+        return (onAnswer?: (value: unknown) => unknown, onError?: (error: unknown) => unknown) => answer().then(onAnswer, onError);
+      if (property === 'catch') return (onError?: (error: unknown) => unknown) => answer().catch(onError);
+      if (property === 'finally') return (onEnd?: () => void) => answer().finally(onEnd);
+      if (property === 'values') {
+        return () => {
+          target.values();
+          return gated;
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return gated;
 }
 
 /** How often one statement that PostgreSQL aborted as a deadlock victim is run again. */
@@ -256,6 +325,8 @@ interface Opened {
   db: Database;
   raw: RawStatement;
   echo: DriverParts['echo'];
+  /** the replica's reads, when the database has one of its own (a readUrl) */
+  replica?: ReplicaReads;
 }
 
 /**
@@ -275,9 +346,11 @@ const CONNECTION_DEFAULTS = {
   types: { bigint: postgres.BigInt },
 } as const;
 
-function openPostgres(options: PostgresOptions, poolSize: number, poolUse: () => PoolUse): Opened {
-  const pooled = options.directUrl !== undefined;
-  const client = postgres(options.url, {
+type Pool = postgres.Sql<{ bigint: bigint }>;
+
+/** The pool our statements run on: the primary's, or the replica's. */
+function statementPool(url: string, poolSize: number, pooled: boolean): Pool {
+  const pool = postgres(url, {
     ...CONNECTION_DEFAULTS,
     max: poolSize,
     // A transaction pooler hands each transaction whichever server connection is free: a statement
@@ -293,6 +366,28 @@ function openPostgres(options: PostgresOptions, poolSize: number, poolUse: () =>
           plan_cache_mode: 'force_generic_plan',
         },
   });
+  return pooled ? oneStatementPerConnection(pool, poolSize) : pool;
+}
+
+/**
+ * One statement on `client`. drizzle's execute() never prepares, so every statement would cost a
+ * parse, a plan and an extra round trip; postgres.js keeps named prepared statements per connection
+ * when asked to (not behind a transaction pooler, where the next statement may run on another
+ * server connection).
+ */
+function poolStatement(client: Pool, pooled: boolean): RawStatement {
+  return async (query) => {
+    const { text, params } = asQuery(query);
+    return withoutHoles(await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: !pooled }));
+  };
+}
+
+function openPostgres(options: PostgresOptions, poolSize: number, poolUse: () => PoolUse): Opened {
+  const pooled = options.directUrl !== undefined;
+  const client = statementPool(options.url, poolSize, pooled);
+  // Connects at its first read: a replica that is down when the gateway starts fails those reads
+  // only, never a charge.
+  const readClient = options.readUrl === undefined ? undefined : statementPool(options.readUrl, poolSize, pooled);
   // Sessions of our own (advisory locks): the pool itself, or beside the pooler, a small pool on
   // the direct URL (the indexer's lock holds one connection for as long as it runs).
   const sessions = pooled ? postgres(options.directUrl as string, { ...CONNECTION_DEFAULTS, max: 3 }) : client;
@@ -349,18 +444,17 @@ function openPostgres(options: PostgresOptions, poolSize: number, poolUse: () =>
       await subscriptions.close();
       await client.end({ timeout: 5 });
       if (sessions !== client) await sessions.end({ timeout: 5 });
+      await readClient?.end({ timeout: 5 });
     },
     poolUse,
   });
   return {
     db: database,
     echo: subscriptions.deliver,
-    // drizzle's execute() never prepares, so every statement would cost a parse, a plan and an extra
-    // round trip; postgres.js keeps named prepared statements per connection when asked to (not
-    // behind a transaction pooler, where the next statement may run on another server connection).
-    raw: async (query) => {
-      const { text, params } = asQuery(query);
-      return withoutHoles(await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: !pooled }));
+    raw: poolStatement(client, pooled),
+    replica: readClient && {
+      rows: statements(poolStatement(readClient, pooled)).rows,
+      orm: drizzlePostgres(readClient, { schema }) as unknown as Orm,
     },
   };
 }

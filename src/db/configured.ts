@@ -1,3 +1,5 @@
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Config } from '../config.js';
 import { type Database, openDatabase } from './client.js';
 import { sqlState } from './sql.js';
@@ -19,16 +21,40 @@ export async function openConfiguredDatabase(
     await db.migrate();
     return db;
   }
-  const db = await openDatabase({ url: config.databaseUrl, poolSize, directUrl: config.databaseRoutes.directUrl });
+  const db = await openDatabase({ url: config.databaseUrl, poolSize, ...config.databaseRoutes });
   try {
     await db.migrate();
   } catch (error) {
-    const problem = whyUnusable(error, new URL(config.databaseUrl));
+    const problem = whyUnusable(error, 'DATABASE_URL', config.databaseUrl);
     if (!problem) throw error;
     await db.close().catch(() => {});
     throw new DatabaseUnavailableError(problem);
   }
   return db;
+}
+
+const Answered = z.object({ answered: z.literal(1) });
+
+/**
+ * Why the replica (DATABASE_READ_URL) cannot answer now, in one line, or undefined when it answers
+ * or there is none. A replica that is down only fails the reads that go to it (listings, usage, the
+ * ERC-8004 tools, the catalog search): the start warns instead of refusing, as charges, balances
+ * and tasks never wait on it.
+ */
+export async function replicaProblem(db: Database, config: Pick<Config, 'databaseRoutes'>): Promise<string | undefined> {
+  const readUrl = config.databaseRoutes.readUrl;
+  if (readUrl === undefined) return undefined;
+  try {
+    await db.replica.rows(Answered, sql`select 1 as answered`);
+    return undefined;
+  } catch (error) {
+    return whyUnusable(error, 'DATABASE_READ_URL', readUrl) ?? `DATABASE_READ_URL: the replica's first read failed (${describe(error)})`;
+  }
+}
+
+/** An error's own words without its stack: a driver's message names no secret (the URL's password never reaches it). */
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Network failures as Node and postgres.js report them (an AggregateError when every address failed). */
@@ -51,7 +77,8 @@ const REFUSED_LOGIN: Record<string, string> = {
   '57P03': 'the server is starting or shutting down',
 };
 
-function whyUnusable(error: unknown, url: URL): string | undefined {
+function whyUnusable(error: unknown, setting: 'DATABASE_URL' | 'DATABASE_READ_URL', urlText: string): string | undefined {
+  const url = new URL(urlText);
   const server = `${url.hostname || 'localhost'}:${url.port || '5432'}`;
   const name = decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username) || 'postgres';
   const state = sqlState(error);
@@ -61,14 +88,14 @@ function whyUnusable(error: unknown, url: URL): string | undefined {
       url.port && `-p ${url.port}`,
       url.username && `-U ${decodeURIComponent(url.username)}`,
     ];
-    return `DATABASE_URL names database "${name}", which does not exist on ${server}; create it with: createdb ${[...options.filter(Boolean), name].join(' ')}`;
+    return `${setting} names database "${name}", which does not exist on ${server}; create it with: createdb ${[...options.filter(Boolean), name].join(' ')}`;
   }
   if (state && Object.hasOwn(REFUSED_LOGIN, state))
-    return `DATABASE_URL: PostgreSQL at ${server} refused the connection: ${REFUSED_LOGIN[state]}`;
+    return `${setting}: PostgreSQL at ${server} refused the connection: ${REFUSED_LOGIN[state]}`;
   for (let current = error; typeof current === 'object' && current !== null; current = (current as { cause?: unknown }).cause) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && Object.hasOwn(UNREACHABLE, code)) {
-      return `DATABASE_URL: cannot reach PostgreSQL at ${server} (${UNREACHABLE[code]}, ${code}); is it running, and is DATABASE_URL right?`;
+      return `${setting}: cannot reach PostgreSQL at ${server} (${UNREACHABLE[code]}, ${code}); is it running, and is ${setting} right?`;
     }
   }
   return undefined;

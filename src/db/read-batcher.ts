@@ -41,7 +41,7 @@ interface Waiting<Request, Answer> {
 }
 
 export function createReadBatcher<Request, Row extends z.ZodType<{ n: number }>>(
-  db: Database,
+  db: Pick<Database, 'rows'>,
   batch: ReadBatch<Request, Row>,
 ): ReadBatcher<Request, z.output<Row>> {
   const pending: Waiting<Request, z.output<Row>>[] = [];
@@ -79,8 +79,8 @@ export function createReadBatcher<Request, Row extends z.ZodType<{ n: number }>>
 /** A kind of read done in groups: its batcher for a database, made at the first read on it. */
 export function groupedReads<Request, Row extends z.ZodType<{ n: number }>>(
   batch: ReadBatch<Request, Row>,
-): (db: Database) => ReadBatcher<Request, z.output<Row>> {
-  const made = new WeakMap<Database, ReadBatcher<Request, z.output<Row>>>();
+): (db: Pick<Database, 'rows'>) => ReadBatcher<Request, z.output<Row>> {
+  const made = new WeakMap<Pick<Database, 'rows'>, ReadBatcher<Request, z.output<Row>>>();
   return (db) => {
     let batcher = made.get(db);
     if (!batcher) {

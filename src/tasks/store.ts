@@ -396,7 +396,10 @@ const TaskCountRow = z.object({ total: z.bigint() });
 
 export async function listTaskPage(db: Database, orgId: string, filter: TaskFilter): Promise<{ rows: TaskRow[]; total: number }> {
   const statements = taskPageStatements(orgId, filter);
-  const [rows, counted] = await Promise.all([db.rows(TaskRowSchema, statements.page), db.rows(TaskCountRow, statements.count)]);
+  const [rows, counted] = await Promise.all([
+    db.replica.rows(TaskRowSchema, statements.page),
+    db.replica.rows(TaskCountRow, statements.count),
+  ]);
   return { rows, total: Number(counted[0]?.total ?? 0n) };
 }
 

@@ -179,6 +179,42 @@ describe.sequential(`first start (${onPostgres ? 'fresh PostgreSQL database' : '
     expect(line).toMatch(/cannot reach PostgreSQL at 127\.0\.0\.1:\d+/);
   });
 
+  it('a read replica that does not answer is a warning naming DATABASE_READ_URL; balances are served, and a tool whose data it holds fails without a charge', {
+    ...needs('postgres'),
+    timeout: START_TIMEOUT_MS,
+  }, async () => {
+    const readUrl = `postgres://reader:replica-password@127.0.0.1:${await closedPort()}/paygate`;
+    const gateway = start({ ...(await freshDatabaseEnv()), DEMO: '1', DATA_DIR: freshDataDir(), DATABASE_READ_URL: readUrl });
+    const [, url, apiKey, body] = (await gateway.stderrMatching(CURL_LINE)) as unknown as [string, string, string, string];
+    const balance = async () => {
+      const answer = await fetch(new URL('/v1/balance', url), { headers: { authorization: `Bearer ${apiKey}` } });
+      expect(answer.status).toBe(200);
+      return ((await answer.json()) as { balanceMicroUsdc: string }).balanceMicroUsdc;
+    };
+    const before = await balance();
+    const answer = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body,
+    });
+    const rpc = (await answer.json()) as { result?: { task?: { status?: { state?: string } } } };
+    expect(rpc.result?.task?.status?.state).toBe('TASK_STATE_FAILED');
+    expect(await balance()).toBe(before);
+
+    expect(await gateway.stop()).toBe(0);
+    const warnings = gateway
+      .stdout()
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { level: number; msg?: string })
+      .filter((line) => line.msg?.startsWith('DATABASE_READ_URL'));
+    expect(warnings).toEqual([expect.objectContaining({ level: 40 })]);
+    expect(warnings[0]?.msg).toMatch(
+      /^DATABASE_READ_URL: cannot reach PostgreSQL at 127\.0\.0\.1:\d+ \(nothing listens there, ECONNREFUSED\)/,
+    );
+    expect(gateway.stdout()).not.toContain('replica-password');
+  });
+
   it('a database that does not exist is one line naming DATABASE_URL and the createdb that makes it', needs('postgres'), async () => {
     const url = new URL(serverUrl as string);
     url.pathname = '/paygate_never_created';
