@@ -336,15 +336,13 @@ describe('10,000 catalog tools', () => {
     const catalog = openLiveCatalog(database.db, pino({ level: 'silent' }), { secretsKey: randomBytes(32), allowPrivateNetworks: false });
     await catalog.ready();
     const registry = createToolRegistry({ catalog });
-    const started = performance.now();
     for (let i = 1; i <= COUNT; i++) {
       const name = catalogToolName(i);
-      // synchronous: a lookup is an answer, not a promise of one
+      // synchronous: a lookup is an answer, not a promise of one (its speed is the bench's to say)
       const found = registry.resolve(name, '^1');
+      expect(found).not.toBeInstanceOf(Promise);
       expect(found.kind).toBe('found');
     }
-    const perLookup = (performance.now() - started) / COUNT;
-    expect(perLookup).toBeLessThan(0.5);
     expect(registry.offered()).toHaveLength(COUNT + ACTIVE_BUILT_IN.length);
   }, 60_000);
 });
