@@ -56,8 +56,9 @@ let lastWarnedAt = Number.NEGATIVE_INFINITY;
 let unreported = 0;
 
 /**
- * Logs a request refused because the database is unavailable: a warning (not an error: nothing is
- * wrong with the request or the code) at most once per WARN_EVERY_MS, saying how many went unsaid.
+ * Logs a request refused, or a background pass cut short, because the database is unavailable: a
+ * warning (nothing is wrong with the request or the code) at most once per WARN_EVERY_MS, saying
+ * how many went unsaid.
  */
 export function warnDatabaseUnavailable(log: Logger, error: unknown): void {
   const now = Date.now();
@@ -65,7 +66,10 @@ export function warnDatabaseUnavailable(log: Logger, error: unknown): void {
     unreported += 1;
     return;
   }
-  log.warn({ err: error, refusedSinceLastWarning: unreported }, 'database unavailable; requests are answered 503 until it is back');
+  log.warn(
+    { err: error, unreportedSinceLastWarning: unreported },
+    'database unavailable: requests are answered 503 database_unavailable, and background work retries, until it is back',
+  );
   lastWarnedAt = now;
   unreported = 0;
 }
