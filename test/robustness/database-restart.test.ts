@@ -58,7 +58,8 @@ const COMMON_ENV = {
   DB_POOL_SIZE: '8',
 };
 
-type Kind = 'instant' | 'held' | 'background' | 'stream';
+/** A2A SendMessage (instant or held, by the gateway), with returnImmediately, SendStreamingMessage, or REST's POST /v1/tools/{name}/call */
+type Kind = 'instant' | 'held' | 'background' | 'stream' | 'rest';
 
 interface Call {
   gateway: GatewayProcess;
@@ -110,8 +111,33 @@ function sendBody(kind: Kind, messageId: string, agentId: number): string {
   return JSON.stringify(body);
 }
 
+/** A REST call's outcome: completed, or its error envelope's code and reason. */
+function restAnswerOf(status: number, body: string, retryAfter: string | null): string {
+  if (status === 200) return 'completed';
+  try {
+    const { error } = JSON.parse(body) as { error: { code: string; reason?: string } };
+    return `HTTP ${status} ${error.code} ${error.reason ?? ''}${retryAfter ? ', Retry-After' : ''}`;
+  } catch {
+    return `HTTP ${status}, not JSON`;
+  }
+}
+
+/** POST /v1/tools/getAgentProfile/call with the messageId as its Idempotency-Key (REST's name for it). */
+function restCall(gateway: GatewayProcess, apiKey: string, messageId: string, agentId: number): Promise<Response> {
+  return fetch(`${gateway.baseUrl}/v1/tools/getAgentProfile/call`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}`, 'idempotency-key': messageId },
+    body: JSON.stringify({ agentId }),
+    signal: AbortSignal.timeout(15_000),
+  });
+}
+
 async function call(gateway: GatewayProcess, apiKey: string, kind: Kind, messageId: string, agentId: number): Promise<string> {
   try {
+    if (kind === 'rest') {
+      const response = await restCall(gateway, apiKey, messageId, agentId);
+      return restAnswerOf(response.status, await response.text(), response.headers.get('retry-after'));
+    }
     const response = await fetch(`${gateway.baseUrl}/a2a`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
@@ -252,8 +278,8 @@ describe(
 
       const traffic = load(
         [
-          { gateway: instant, kinds: ['instant', 'instant', 'instant', 'stream'] },
-          { gateway: held, kinds: ['held', 'held', 'background', 'stream'] },
+          { gateway: instant, kinds: ['instant', 'rest', 'instant', 'stream'] },
+          { gateway: held, kinds: ['held', 'rest', 'background', 'stream'] },
         ],
         org.apiKey.key,
       );
@@ -320,6 +346,20 @@ describe(
         calls
           .filter((c) => c.answer !== 'completed')
           .map(async (c) => {
+            if (c.kind === 'rest') {
+              // the same call with the same Idempotency-Key: its answer, or the failed task it left (502/409 naming it)
+              const response = await restCall(c.gateway, org.apiKey.key, c.messageId, c.agentId);
+              const answer = (await response.json()) as { taskId?: string; error?: { details?: { taskId?: string } } };
+              const failed = response.status === 502 || response.status === 409;
+              const id = response.status === 200 ? answer.taskId : failed ? answer.error?.details?.taskId : undefined;
+              const state = response.status === 200 ? 'TASK_STATE_COMPLETED' : failed ? 'TASK_STATE_FAILED' : `HTTP ${response.status}`;
+              return {
+                call: c,
+                status: response.status,
+                task: id ? { id, status: { state } } : undefined,
+                existed: before.get(c.messageId),
+              };
+            }
             const response = await fetch(`${c.gateway.baseUrl}/a2a`, {
               method: 'POST',
               headers: { 'content-type': 'application/json', authorization: `Bearer ${org.apiKey.key}` },
@@ -331,7 +371,8 @@ describe(
           }),
       );
       for (const { call: c, status, task, existed } of retried) {
-        expect(status, `${c.kind} ${c.messageId}`).toBe(200);
+        // A2A answers a task with 200; REST a failed task's refusal (502, 409) names it
+        expect(task, `${c.kind} ${c.messageId}: HTTP ${status}`).toBeDefined();
         expect(['TASK_STATE_COMPLETED', 'TASK_STATE_FAILED']).toContain(task?.status.state);
         // a task the first attempt committed is the one the retry answers with
         if (existed) expect(task?.id).toBe(existed.id);
