@@ -14,10 +14,10 @@ export const UNREACHABLE: Readonly<Record<string, string>> = {
 
 /**
  * What else says the server went away mid-statement: a socket written after the peer closed, and
- * postgres.js's own codes for a connection closed under a query (CONNECTION_ENDED: our pool is
- * being closed, at shutdown).
+ * postgres.js's codes for a connection the server closed under a query. Not CONNECTION_ENDED: that
+ * is our own pool closed (a statement after shutdown, a bug), which no retry mends.
  */
-const LOST = new Set(['EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED']);
+const LOST = new Set(['EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED']);
 
 /**
  * SQLSTATEs of a server that cannot serve now but will: class 08 (connection exception, also what
