@@ -7,6 +7,7 @@ import type { WalletAuth } from './auth/wallet-auth.js';
 import { ChainUnavailableError } from './chain/client.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
+import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable, warnDatabaseUnavailable } from './db/unavailable.js';
 import { isDomainError } from './domain/errors.js';
 import { UNOBSERVED } from './domain/observer.js';
 import { a2aEndpoint } from './http/a2a-endpoint.js';
@@ -168,6 +169,11 @@ export function createApp(deps: AppDeps) {
     if (error instanceof ChainUnavailableError) {
       (c.get('log') ?? deps.log).warn({ err: error }, 'chain RPC unavailable');
       return apiErrorResponse(c, new ApiError('unavailable', 'the chain RPC is unavailable; try again shortly', 'chain_unavailable'));
+    }
+    if (isDatabaseUnavailable(error)) {
+      warnDatabaseUnavailable(c.get('log') ?? deps.log, error);
+      c.header('Retry-After', String(DATABASE_RETRY_AFTER_S));
+      return apiErrorResponse(c, new ApiError('unavailable', 'the database cannot be reached; try again shortly', 'database_unavailable'));
     }
     const requestId = c.get('requestId');
     (c.get('log') ?? deps.log).error({ err: error }, 'unhandled error');

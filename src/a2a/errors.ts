@@ -18,7 +18,7 @@ export function errorGeneration(a2aVersion: string | undefined): ErrorGeneration
 const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
 const BAD_REQUEST = 'type.googleapis.com/google.rpc.BadRequest';
 const A2A_DOMAIN = 'a2a-protocol.org';
-/** the domain of the one reason A2A does not define: authentication is the gateway's own */
+/** the domain of the reasons A2A does not define: authentication and the gateway's own unavailability */
 const GATEWAY_DOMAIN = 'a2a-paygate';
 
 /**
@@ -38,6 +38,7 @@ export const A2A_ERROR_REASONS: Record<RpcErrorCode, { reason: string; domain: s
   [RpcCode.CreditsOrUnsupported]: { reason: 'UNSUPPORTED_OPERATION', domain: A2A_DOMAIN },
   [RpcCode.ExtendedCardNotConfigured]: { reason: 'EXTENDED_AGENT_CARD_NOT_CONFIGURED', domain: A2A_DOMAIN },
   [RpcCode.VersionNotSupported]: { reason: 'VERSION_NOT_SUPPORTED', domain: A2A_DOMAIN },
+  [RpcCode.Unavailable]: { reason: 'UNAVAILABLE', domain: GATEWAY_DOMAIN },
 };
 
 /**

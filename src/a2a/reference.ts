@@ -81,6 +81,8 @@ export const A2A_ERROR_DOCS: Readonly<Record<RpcErrorCode, string>> = {
     'refused by the money or the key’s policy (insufficient_credits, no_credit_account, spend_cap_exceeded, tool_not_allowed), rate_limited (HTTP 429 with Retry-After), or an operation not offered (task_finished, …)',
   [RpcCode.ExtendedCardNotConfigured]: 'no authenticated extended agent card',
   [RpcCode.VersionNotSupported]: 'the A2A-Version header names a version other than 0.3 or 1.0',
+  [RpcCode.Unavailable]:
+    'the database cannot be reached or is restarting (database_unavailable): HTTP 503 with Retry-After; retry, a paid call with the same messageId, which is charged once',
 };
 
 /** A method's params as a line of fields: `message, configuration?, metadata?`. */

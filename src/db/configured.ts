@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import { type Database, openDatabase } from './client.js';
 import { sqlState } from './sql.js';
+import { UNREACHABLE } from './unavailable.js';
 
 /** The configured database cannot be used; its message is one line naming DATABASE_URL. */
 export class DatabaseUnavailableError extends Error {}
@@ -56,18 +57,6 @@ export async function replicaProblem(db: Database, config: Pick<Config, 'databas
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-
-/** Network failures as Node and postgres.js report them (an AggregateError when every address failed). */
-const UNREACHABLE: Record<string, string> = {
-  ECONNREFUSED: 'nothing listens there',
-  ENOTFOUND: 'no such host',
-  EAI_AGAIN: 'its host name does not resolve',
-  ETIMEDOUT: 'it does not answer',
-  EHOSTUNREACH: 'the host is unreachable',
-  ENETUNREACH: 'the network is unreachable',
-  ECONNRESET: 'it closed the connection',
-  CONNECT_TIMEOUT: 'it does not answer',
-};
 
 /** SQLSTATEs that mean this server or database cannot be used as configured. */
 const INVALID_CATALOG_NAME = '3D000';

@@ -5,12 +5,13 @@ import { errorGeneration, renderA2AError, rpcErrorOf } from '../a2a/errors.js';
 import { a2aMethods, streamingMethods, type X402A2AContext, x402Methods } from '../a2a/methods.js';
 import { X402_EXTENSION_URI } from '../a2a/x402-extension.js';
 import type { KeyCache } from '../auth/key-cache.js';
+import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable, warnDatabaseUnavailable } from '../db/unavailable.js';
 import { isDomainError } from '../domain/errors.js';
 import { stringifyJson } from '../domain/json-text.js';
 import type { Observer } from '../domain/observer.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import { type Dispatcher, handleRpcBody, type RpcMethod } from '../rpc/dispatch.js';
-import { idOf } from '../rpc/envelope.js';
+import { idOf, type RpcResponse } from '../rpc/envelope.js';
 import { RpcCode, RpcError, rpcErrors } from '../rpc/errors.js';
 import { isStreamedAnswer, type StreamedAnswer } from '../rpc/stream.js';
 import type { X402Payments } from '../x402/payments.js';
@@ -27,7 +28,20 @@ export const MAX_BODY_BYTES = 100 * 1024;
 /** Every error leaves in the shape of the caller's generation, chosen from its A2A-Version header. */
 const renderFor = (c: Context<AppEnv>, error: RpcError) => renderA2AError(error, errorGeneration(c.req.header('a2a-version')));
 
-/** A dispatcher of `methods`: errors in the caller's generation, domain refusals mapped once, anything else logged and -32603. */
+/**
+ * A failure that is neither an RpcError nor a domain refusal: the database unavailable is -32050
+ * (warned of, once in a while), anything else -32603, logged.
+ */
+function unexpected(error: unknown, log: Logger, requestId: string, what: Record<string, unknown>): RpcError {
+  if (isDatabaseUnavailable(error)) {
+    warnDatabaseUnavailable(log, error);
+    return rpcErrors.databaseUnavailable(DATABASE_RETRY_AFTER_S);
+  }
+  log.error({ err: error, ...what }, 'internal error');
+  return rpcErrors.internal(requestId);
+}
+
+/** A dispatcher of `methods`: errors in the caller's generation, domain refusals mapped once, anything else through `unexpected`. */
 function dispatcherOf<Ctx extends { readonly a2aVersion: string | undefined; readonly log: Logger }>(
   methods: Readonly<Record<string, RpcMethod<Ctx>>>,
   streaming: ReadonlySet<string>,
@@ -38,8 +52,7 @@ function dispatcherOf<Ctx extends { readonly a2aVersion: string | undefined; rea
     renderError: (error, ctx) => renderA2AError(error, errorGeneration(ctx.a2aVersion)),
     answerFor: (error, request, ctx) => {
       if (isDomainError(error)) return rpcErrorOf(error);
-      ctx.log.error({ err: error, method: request.method }, 'internal error');
-      return rpcErrors.internal(String(ctx.log.bindings().reqId ?? ''));
+      return unexpected(error, ctx.log, String(ctx.log.bindings().reqId ?? ''), { method: request.method });
     },
   };
 }
@@ -79,6 +92,17 @@ function sendJson(c: Context<AppEnv>, body: unknown, status: 200 | 401 | 413 | 4
   return c.body(stringifyJson(body), status, { 'content-type': sent === A2A_JSON ? A2A_JSON : 'application/json' });
 }
 
+/**
+ * The answer to a body: HTTP 200, except one request answered -32050 (the database unavailable),
+ * which is HTTP 503 with Retry-After, so clients and proxies that retry on 503 do. A batch stays
+ * 200: its other answers may have succeeded.
+ */
+function sendAnswer(c: Context<AppEnv>, answer: RpcResponse | RpcResponse[]) {
+  if (Array.isArray(answer) || !('error' in answer) || answer.error.code !== RpcCode.Unavailable) return sendJson(c, answer);
+  c.header('Retry-After', String(DATABASE_RETRY_AFTER_S));
+  return sendJson(c, answer, 503);
+}
+
 /** A call refused before it runs: the request's id echoed when the body holds one request. */
 const refuseCall: RefuseCall = (c, status, error) =>
   sendJson(c, { jsonrpc: '2.0', id: idOf(c.get('body')), error: renderFor(c, error) }, status);
@@ -112,9 +136,12 @@ function sendEvents(c: Context<AppEnv>, answer: StreamedAnswer) {
         await stream.writeSSE({ data: stringifyJson({ jsonrpc: '2.0', id: answer.id, result: next.value }) });
       }
     } catch (error) {
-      const refusal = error instanceof RpcError ? error : isDomainError(error) ? rpcErrorOf(error) : undefined;
-      if (!refusal) c.get('log').error({ err: error }, 'stream failed');
-      const sent = refusal ?? rpcErrors.internal(c.get('requestId'));
+      const sent =
+        error instanceof RpcError
+          ? error
+          : isDomainError(error)
+            ? rpcErrorOf(error)
+            : unexpected(error, c.get('log'), c.get('requestId'), { stream: true });
       await stream.writeSSE({ data: JSON.stringify({ jsonrpc: '2.0', id: answer.id, error: renderFor(c, sent) }) });
     }
   });
@@ -153,7 +180,7 @@ function answerPayingWithX402(
     };
     const answer = await handleRpcBody(c.get('body'), x402Dispatcher, ctx);
     if (isStreamedAnswer(answer)) return sendEvents(c, answer);
-    return sendJson(c, answer);
+    return sendAnswer(c, answer);
   };
 }
 
@@ -182,7 +209,7 @@ export function a2aEndpoint(
         a2aVersion: c.req.header('a2a-version'),
       });
       if (isStreamedAnswer(answer)) return sendEvents(c, answer);
-      return sendJson(c, answer);
+      return sendAnswer(c, answer);
     },
   );
   return handler;

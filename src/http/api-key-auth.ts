@@ -3,6 +3,7 @@ import type { Caller } from '../auth/api-keys.js';
 import { bearerToken } from '../auth/bearer.js';
 import type { KeyCache } from '../auth/key-cache.js';
 import { spendPeriodsAt } from '../billing/spend-caps.js';
+import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable, warnDatabaseUnavailable } from '../db/unavailable.js';
 import { type RpcError, rpcErrors } from '../rpc/errors.js';
 import { inSpan } from '../tracing/spans.js';
 import type { AppEnv } from './env.js';
@@ -24,6 +25,11 @@ export function requireApiKey(keys: KeyCache, clock: () => Date, refuse: RefuseC
         ? await inSpan('authenticate', { 'auth.method': 'api_key' }, () => keys.authenticate(key, spendPeriodsAt(clock())))
         : undefined;
     } catch (error) {
+      if (isDatabaseUnavailable(error)) {
+        warnDatabaseUnavailable(c.get('log'), error);
+        c.header('Retry-After', String(DATABASE_RETRY_AFTER_S));
+        return refuse(c, 503, rpcErrors.databaseUnavailable(DATABASE_RETRY_AFTER_S));
+      }
       c.get('log').error({ err: error }, 'authentication lookup failed');
       return refuse(c, 503, rpcErrors.internal(c.get('requestId')));
     }

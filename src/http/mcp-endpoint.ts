@@ -3,6 +3,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { KeyCache } from '../auth/key-cache.js';
+import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable, warnDatabaseUnavailable } from '../db/unavailable.js';
 import type { Observer } from '../domain/observer.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { McpCancellations } from '../mcp/cancellations.js';
@@ -179,6 +180,11 @@ export function mcpEndpoint(
     try {
       response = await transport.handleRequest(c.req.raw, { parsedBody: incoming.message });
     } catch (error) {
+      if (isDatabaseUnavailable(error)) {
+        warnDatabaseUnavailable(c.get('log'), error);
+        c.header('Retry-After', String(DATABASE_RETRY_AFTER_S));
+        return jsonRpcError(c, 503, rpcErrors.databaseUnavailable(DATABASE_RETRY_AFTER_S));
+      }
       c.get('log').error({ err: error }, 'mcp request failed');
       return jsonRpcError(c, 503, rpcErrors.internal(c.get('requestId')));
     }

@@ -83,6 +83,9 @@ function documented({ access, refusals = [], ...config }: RestRouteConfig): Rout
   if (access !== 'public') add(401, byAccess[401]);
   if (access === 'paid_call') add(429, byAccess[429]);
   if (typeof access === 'object' && access.session !== 'viewer') add(403, byAccess[403]);
+  // Any route that reads the database may find it unreachable (app.ts's onError); documented on
+  // every route, since a client treats it the same everywhere: wait Retry-After, try again.
+  add(503, ['database_unavailable']);
   const errors = Object.fromEntries(
     [...reasons.entries()]
       .sort(([a], [b]) => a - b)

@@ -16,5 +16,7 @@ export class McpProtocolError extends Error {
 
 export const INVALID_PARAMS = -32602;
 export const INTERNAL_ERROR = -32603;
+/** the database cannot be reached or is restarting: the same code as /a2a's (rpc/errors.ts), data.reason database_unavailable */
+export const UNAVAILABLE = -32050;
 /** MCP's code for a resource that does not exist */
 export const RESOURCE_NOT_FOUND = -32002;

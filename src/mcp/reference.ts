@@ -1,5 +1,5 @@
 import type { MethodDoc } from '../a2a/reference.js';
-import { INTERNAL_ERROR, INVALID_PARAMS, RESOURCE_NOT_FOUND } from './protocol-error.js';
+import { INTERNAL_ERROR, INVALID_PARAMS, RESOURCE_NOT_FOUND, UNAVAILABLE } from './protocol-error.js';
 import { MCP_RESOURCES } from './resources.js';
 
 /**
@@ -46,6 +46,10 @@ export const MCP_ERROR_DOCS: readonly { readonly code: string; readonly when: st
   },
   { code: String(RESOURCE_NOT_FOUND), when: 'no resource with that uri' },
   { code: String(INTERNAL_ERROR), when: 'an internal error, logged under data.requestId' },
+  {
+    code: String(UNAVAILABLE),
+    when: 'the database cannot be reached or is restarting (data.reason: database_unavailable, data.retryAfterSeconds); the API-key check answers it as HTTP 503 with Retry-After. Retry a tools/call with the same _meta.idempotencyKey: it is charged once',
+  },
   {
     code: 'isError',
     when: 'a tools/call refused or failed, free: insufficient_credits, no_credit_account, spend_cap_exceeded, tool_not_allowed, invalid_arguments, agent_not_found, rate_limited, the tool’s own failure',

@@ -10,12 +10,13 @@ import {
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { z } from 'zod';
 import { GATEWAY_VERSION } from '../a2a/card.js';
+import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable, warnDatabaseUnavailable } from '../db/unavailable.js';
 import { findUnstorable } from '../db/unstorable.js';
 import { describeIssues } from '../domain/issues.js';
 import type { CallerContext } from '../tasks/context.js';
 import { callTool, type SendProgress } from './call-tool.js';
 import type { McpCancellations } from './cancellations.js';
-import { INTERNAL_ERROR, INVALID_PARAMS, McpProtocolError, RESOURCE_NOT_FOUND } from './protocol-error.js';
+import { INTERNAL_ERROR, INVALID_PARAMS, McpProtocolError, RESOURCE_NOT_FOUND, UNAVAILABLE } from './protocol-error.js';
 import { MCP_RESOURCES, readResource } from './resources.js';
 import { decodeToolsCursor, listToolsFor } from './tool-list.js';
 
@@ -108,7 +109,10 @@ export function mcpServer(request: McpRequestContext): Server {
       jsonSchemaValidator: ELICITATION_VALIDATOR,
     },
   );
-  /** Any error but a protocol refusal is logged and answered as an internal error: its text never leaves the gateway. */
+  /**
+   * Any error but a protocol refusal is logged and answered as an internal error (its text never
+   * leaves the gateway), except the database unavailable: -32050, to be retried.
+   */
   const guarded =
     <Args extends unknown[], Result>(handler: (...args: Args) => Result | Promise<Result>) =>
     async (...args: Args): Promise<Result> => {
@@ -116,6 +120,13 @@ export function mcpServer(request: McpRequestContext): Server {
         return await handler(...args);
       } catch (error) {
         if (error instanceof McpProtocolError) throw error;
+        if (isDatabaseUnavailable(error)) {
+          warnDatabaseUnavailable(ctx.log, error);
+          throw new McpProtocolError(UNAVAILABLE, 'Unavailable: the database cannot be reached; try again shortly', {
+            reason: 'database_unavailable',
+            retryAfterSeconds: DATABASE_RETRY_AFTER_S,
+          });
+        }
         ctx.log.error({ err: error }, 'mcp request failed');
         throw new McpProtocolError(INTERNAL_ERROR, 'Internal error', { requestId: request.requestId });
       }

@@ -13,6 +13,12 @@ export const RpcCode = {
   CreditsOrUnsupported: -32004,
   ExtendedCardNotConfigured: -32007,
   VersionNotSupported: -32009,
+  /**
+   * the database cannot be reached or is restarting: nothing was done that a retry would repeat
+   * (answered with HTTP 503 and Retry-After); a code of the implementation-defined range that A2A's
+   * own codes, counted up from -32001, will not reach
+   */
+  Unavailable: -32050,
 } as const;
 
 export type RpcErrorCode = (typeof RpcCode)[keyof typeof RpcCode];
@@ -47,4 +53,9 @@ export const rpcErrors = {
   invalidParams: (message: string, data: Record<string, unknown>) => new RpcError(RpcCode.InvalidParams, message, data),
   unauthorized: (reason: string, message: string) => new RpcError(RpcCode.Unauthorized, message, { reason }),
   internal: (requestId: string) => new RpcError(RpcCode.InternalError, 'Internal error', { requestId }),
+  databaseUnavailable: (retryAfterSeconds: number) =>
+    new RpcError(RpcCode.Unavailable, 'Unavailable: the database cannot be reached; try again shortly', {
+      reason: 'database_unavailable',
+      retryAfterSeconds,
+    }),
 } as const;

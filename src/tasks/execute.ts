@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { settleWith } from '../billing/holds.js';
 import { spendPeriodsAt } from '../billing/spend-caps.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { ToolInputError } from '../domain/errors.js';
 import { inSpan } from '../tracing/spans.js';
 import type { TaskRunContext } from './context.js';
@@ -35,6 +36,10 @@ export async function executeCall(ctx: TaskRunContext, task: TaskRow, call: Tool
     } catch (error) {
       // Stryker disable next-line ConditionalExpression: a stopped run's release matches no working task under its lease, so nothing moves; only a log line differs
       if (stop.aborted) return;
+      // The database, not the tool, failed: the task stays working, reserved, until its lease
+      // lapses and a worker runs it again, or its deadline passes and recovery releases it; the
+      // caller, answered "unavailable", reads which by sending the same messageId again.
+      if (isDatabaseUnavailable(error)) throw error;
       const failure = failureOf(error, toolTimeoutMs(ctx, call));
       logToolFailure(ctx, failure, error, { id: task.id, tool: call.tool.name });
       if (error instanceof ToolInputError) inputError = error;

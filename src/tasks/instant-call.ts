@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { CreditRefused, ToolInputError } from '../domain/errors.js';
 import { type Message, placedIn } from '../domain/task-model.js';
 import type { ToolAnswer } from '../tools/types.js';
@@ -48,6 +49,9 @@ export async function runInstantCall(ctx: CallerContext, message: Message, call:
   try {
     result = await runWithDeadline(ctx, call, id);
   } catch (error) {
+    // The database, not the tool, failed (a Tier 0 tool reads it): nothing is written, and the
+    // caller, answered "unavailable", retries the same messageId once it is back.
+    if (isDatabaseUnavailable(error)) throw error;
     return recordFailure(ctx, call, task, error, started);
   }
   const durationMs = Math.round(performance.now() - started);

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { settleWith } from '../billing/holds.js';
 import type { Database } from '../db/client.js';
+import { isDatabaseUnavailable, warnDatabaseUnavailable } from '../db/unavailable.js';
 import { repeat } from '../repeat.js';
 import { TASK_COLUMNS, type TaskFailure, TaskRowSchema } from './store.js';
 
@@ -55,6 +56,11 @@ export function startRecoveryLoop(db: Database, log: Logger, intervalMs: number)
       const released = await releaseAbandonedTasks(db);
       if (released > 0) log.warn({ released }, 'released abandoned tasks');
     },
-    { intervalMs, onError: (error) => log.error({ err: error }, 'recovery sweep failed') },
+    {
+      intervalMs,
+      // the next sweep runs as usual: once the database is back it releases what this one could not
+      onError: (error) =>
+        isDatabaseUnavailable(error) ? warnDatabaseUnavailable(log, error) : log.error({ err: error }, 'recovery sweep failed'),
+    },
   );
 }

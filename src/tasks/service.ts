@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SQL } from 'drizzle-orm';
 import { reserveWith, settleWith } from '../billing/holds.js';
 import { spendPeriodsAt } from '../billing/spend-caps.js';
+import { isDatabaseUnavailable, warnDatabaseUnavailable } from '../db/unavailable.js';
 import {
   CreditRefused,
   DomainError,
@@ -64,7 +65,10 @@ async function runHeld(ctx: CallerContext, row: TaskRow, call: ToolCall, options
   options.onAccepted?.(toTaskView(row, { historyLength: 0 }));
   if (!options.returnImmediately) return executeCall(ctx, row, call);
   void executeCall(ctx, row, call).catch((error: unknown) => {
-    if (!(error instanceof DomainError)) ctx.log.error({ err: error, task: row.id }, 'background task run failed');
+    if (error instanceof DomainError) return;
+    // the task stays working: run again once its lease lapses, or released at its deadline
+    if (isDatabaseUnavailable(error)) warnDatabaseUnavailable(ctx.log, error);
+    else ctx.log.error({ err: error, task: row.id }, 'background task run failed');
   });
   return row;
 }

@@ -68,7 +68,9 @@ describe('GET /reference: the REST routes with their own errors, the A2A methods
   it("documents each route's own error statuses, each named by its code and reasons", () => {
     const errors = (path: string, method: string) =>
       Object.entries(doc.paths[path]?.[method]?.responses ?? {}).filter(([status]) => Number(status) >= 400);
-    expect(errors('/v1/tools', 'get').map(([status]) => status)).toEqual(['400']);
+    // every route may find the database unreachable: 503 database_unavailable, with Retry-After
+    expect(errors('/v1/tools', 'get').map(([status]) => status)).toEqual(['400', '503']);
+    expect(Object.fromEntries(errors('/v1/tools', 'get'))['503']?.description).toBe('unavailable: database_unavailable');
     const call = Object.fromEntries(errors('/v1/tools/{name}/call', 'post'));
     expect(Object.keys(call)).toEqual(['400', '401', '402', '403', '404', '409', '413', '429', '502', '503']);
     expect(call['402']).toMatchObject({ $ref: '#/components/responses/Error' });

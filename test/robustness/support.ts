@@ -65,6 +65,11 @@ process.once('exit', () => {
 export function startGatewayProcess(options: {
   name: string;
   databaseUrl: string;
+  /**
+   * `databaseUrl` names a server of the test's own (test/helpers/cluster.ts): used as it is, never
+   * routed to a database of that name on the machine's server (or through its pooler)
+   */
+  ownServer?: boolean;
   port: number;
   env?: Record<string, string>;
   /** the program to run, src/main.ts unless told; its build in dist/ is what runs */
@@ -74,7 +79,7 @@ export function startGatewayProcess(options: {
     cwd: REPO_ROOT,
     env: {
       ...inheritedEnv(),
-      ...databaseEnv(options.databaseUrl),
+      ...(options.ownServer ? { DATABASE_URL: options.databaseUrl } : databaseEnv(options.databaseUrl)),
       PORT: String(options.port),
       HOST: '127.0.0.1',
       DEMO: '0',

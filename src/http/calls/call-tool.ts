@@ -111,6 +111,8 @@ const refuseRest: RefuseCall = (c, status, error) => {
     const { reason: _reason, ...details } = (error.data ?? {}) as Record<string, unknown>;
     return apiErrorResponse(c, new ApiError('rate_limited', error.message.replace(/^Rate limited: /, ''), reason, details));
   }
+  if (reason === 'database_unavailable')
+    return apiErrorResponse(c, new ApiError('unavailable', 'the database cannot be reached; try again shortly', reason));
   return apiErrorResponse(c, new ApiError('unavailable', 'the gateway could not check the API key; try again shortly', 'unavailable'));
 };
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { agentCardText } from '../../a2a/card.js';
 import type { TopUpChain } from '../../chain/client.js';
 import type { Database } from '../../db/client.js';
+import { isDatabaseUnavailable, warnDatabaseUnavailable } from '../../db/unavailable.js';
 import { indexerFreshness } from '../../indexer/freshness.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { ToolRegistry } from '../../tools/registry.js';
@@ -10,6 +11,33 @@ import { baseUrlOf } from '../base-url.js';
 import { address, instant } from '../responses.js';
 import { json, restRoute, restRouter } from '../rest-route.js';
 import { addToolRoutes } from './tools.js';
+
+/**
+ * How long /readyz waits for the database: a server that hangs (or a connection attempt that does)
+ * makes it unready now, not after the driver's connect timeout, so a load balancer polling it
+ * takes the instance out promptly.
+ */
+const READINESS_TIMEOUT_MS = 2_000;
+
+class ReadinessTimeout extends Error {
+  constructor(ms: number) {
+    super(`the database did not answer within ${ms} ms`);
+    this.name = 'ReadinessTimeout';
+  }
+}
+
+/** `work`, or a ReadinessTimeout after `ms` (the statement is left to finish or fail on its own). */
+async function answersWithin<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ReadinessTimeout(ms)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 const configAnswer = z.strictObject({
   topUps: z
@@ -80,7 +108,7 @@ export function publicRoutes(deps: {
     .get('/healthz', (c) => c.json({ status: 'ok' }))
     .get('/readyz', async (c) => {
       try {
-        await deps.db.run(sql`select 1`);
+        await answersWithin(deps.db.run(sql`select 1`), READINESS_TIMEOUT_MS);
         return c.json({
           status: 'ready',
           database: deps.db.kind,
@@ -89,7 +117,8 @@ export function publicRoutes(deps: {
           ...(deps.indexedChainId === undefined ? {} : { indexer: await freshness() }),
         });
       } catch (error) {
-        c.get('log').warn({ err: error }, 'readiness check failed');
+        if (isDatabaseUnavailable(error)) warnDatabaseUnavailable(c.get('log'), error);
+        else c.get('log').warn({ err: error }, 'readiness check failed');
         return c.json({ status: 'unavailable', database: deps.db.kind }, 503);
       }
     })
