@@ -44,7 +44,9 @@ const POOL_SIZE = 20;
  */
 const GATEWAY_ENV = {
   SETTLEMENT: 'hold',
-  TOOL_TIMEOUT_MS: '2000',
+  // long enough for all the calls to be working, and seen steady, before the first times out (a
+  // pooled gateway sends no statement behind a busy one, so its calls start more slowly)
+  TOOL_TIMEOUT_MS: '5000',
   TASK_DEADLINE_SLACK_MS: '500',
   RECOVERY_INTERVAL_MS: '500',
   DB_POOL_SIZE: String(POOL_SIZE),
