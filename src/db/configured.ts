@@ -1,8 +1,10 @@
 import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { type Database, openDatabase } from './client.js';
 import { sqlState } from './sql.js';
+import { asQuery } from './statement.js';
 import { UNREACHABLE } from './unavailable.js';
 
 /** The configured database cannot be used; its message is one line naming DATABASE_URL. */
@@ -23,15 +25,47 @@ export async function openConfiguredDatabase(
     return db;
   }
   const db = await openDatabase({ url: config.databaseUrl, poolSize, ...config.databaseRoutes });
+  let mismatch: string | undefined;
   try {
-    await db.migrate();
+    const directUrl = config.databaseRoutes.directUrl;
+    mismatch = directUrl === undefined ? undefined : await directMismatch(db, directUrl);
+    if (!mismatch) await db.migrate();
   } catch (error) {
     const problem = whyUnusable(error, 'DATABASE_URL', config.databaseUrl);
     if (!problem) throw error;
     await db.close().catch(() => {});
     throw new DatabaseUnavailableError(problem);
   }
+  if (mismatch) {
+    await db.close().catch(() => {});
+    throw new DatabaseUnavailableError(mismatch);
+  }
   return db;
+}
+
+const Identity = z.object({ name: z.string(), started: z.string() });
+const IDENTITY = sql`select current_database() as name, pg_postmaster_start_time()::text as started`;
+
+/**
+ * Why DATABASE_DIRECT_URL is not the database the pooler (DATABASE_URL) leads to, or undefined when
+ * it is: migrations and the indexer's lock would otherwise go to another database, unseen. The same
+ * database name on the same running server (its start time) is the same database.
+ */
+async function directMismatch(db: Database, directUrl: string): Promise<string | undefined> {
+  // A failure here is the pooler's (DATABASE_URL's), and is said as such by the caller.
+  const [pooled] = await db.rows(Identity, IDENTITY);
+  const direct = postgres(directUrl, { max: 1, onnotice: () => {}, fetch_types: false });
+  try {
+    const [reached] = Identity.array().parse(await direct.unsafe(asQuery(IDENTITY).text));
+    if (pooled?.name === reached?.name && pooled?.started === reached?.started) return undefined;
+    return `DATABASE_DIRECT_URL reaches database "${reached?.name}" (server up since ${reached?.started}), but DATABASE_URL leads to "${pooled?.name}" (server up since ${pooled?.started}): they must be the same database`;
+  } catch (error) {
+    const problem = whyUnusable(error, 'DATABASE_DIRECT_URL', directUrl);
+    if (problem) return problem;
+    throw error;
+  } finally {
+    await direct.end({ timeout: 1 }).catch(() => {});
+  }
 }
 
 const Answered = z.object({ answered: z.literal(1) });
@@ -66,7 +100,11 @@ const REFUSED_LOGIN: Record<string, string> = {
   '57P03': 'the server is starting or shutting down',
 };
 
-function whyUnusable(error: unknown, setting: 'DATABASE_URL' | 'DATABASE_READ_URL', urlText: string): string | undefined {
+function whyUnusable(
+  error: unknown,
+  setting: 'DATABASE_URL' | 'DATABASE_DIRECT_URL' | 'DATABASE_READ_URL',
+  urlText: string,
+): string | undefined {
   const url = new URL(urlText);
   const server = `${url.hostname || 'localhost'}:${url.port || '5432'}`;
   const name = decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username) || 'postgres';

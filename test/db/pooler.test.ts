@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type Database, openDatabase } from '../../src/db/client.js';
+import { openConfiguredDatabase } from '../../src/db/configured.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
 import { createEmptyPostgresDatabase } from '../helpers/database.js';
 import { expectLedgerInvariant, startTestGateway } from '../helpers/gateway.js';
@@ -105,6 +106,28 @@ describe('behind a transaction pooler (PgBouncer 1.18, transaction mode)', needs
     await sender.transaction((tx) => tx.notify('pooler_test', 'hello'));
     await waitFor(() => heard.length > 0, 'the notification');
     expect(heard).toEqual(['hello']);
+  });
+
+  it('a direct URL that leads to another database than the pooler is refused at start, before any migration', async () => {
+    const other = await createEmptyPostgresDatabase();
+    try {
+      const otherDirect = other.routes.options.directUrl ?? other.url;
+      const config = { databaseUrl: pooledUrl, databaseRoutes: { directUrl: otherDirect, readUrl: undefined }, dataDir: '' };
+      await expect(openConfiguredDatabase(config, 2)).rejects.toThrow(
+        new RegExp(
+          `^DATABASE_DIRECT_URL reaches database "${other.name}" .*but DATABASE_URL leads to "${empty.name}".*must be the same database$`,
+        ),
+      );
+      const probe = await open({ url: otherDirect, poolSize: 1 });
+      const [tables] = await probe.rows(
+        z.object({ n: z.bigint() }),
+        sql`select count(*)::int8 as n from information_schema.tables where table_schema in ('public', 'drizzle')`,
+      );
+      expect(tables?.n, 'nothing was migrated on the wrong database').toBe(0n);
+      await probe.close();
+    } finally {
+      await other.dispose();
+    }
   });
 
   it('a gateway on it: paid calls, a retried messageId and GetTask, charged once each', async () => {
