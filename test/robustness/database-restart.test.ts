@@ -6,6 +6,7 @@ import { OPERATOR } from '../../src/audit/record.js';
 import { createOrganization } from '../../src/auth/organizations.js';
 import { type Database, openDatabase } from '../../src/db/client.js';
 import { seedDemoData } from '../../src/db/demo-data.js';
+import { buildGateway } from '../helpers/built-gateway.js';
 import { type OwnPostgres, type ShutdownMode, startOwnPostgres } from '../helpers/cluster.js';
 import { needs } from '../helpers/requirements.js';
 import {
@@ -244,6 +245,7 @@ describe(
 
     // One cluster and its two gateways serve both tests, each with an organization of its own.
     beforeAll(async () => {
+      await buildGateway();
       cluster = await startOwnPostgres();
       db = await openDatabase({ url: cluster.url, poolSize: 4 });
       await db.migrate();
