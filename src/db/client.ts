@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import * as schema from '../../drizzle/schema.js';
 import { sqlState } from './sql.js';
 import { asQuery, asSql, type Statement } from './statement.js';
+import { thrownByDatabase } from './unavailable.js';
 
 export type Orm = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -129,10 +130,11 @@ function parsedRows<Row extends z.ZodType>(row: Row, raw: unknown[]): z.output<R
 
 /** `rows` and `run` over a driver's raw statement. */
 function statements(raw: RawStatement): Pick<Database, 'rows' | 'run'> {
+  const marked: RawStatement = (query) => raw(query).catch((error: unknown) => Promise.reject(thrownByDatabase(error)));
   return {
-    rows: async (row, query) => parsedRows(row, await raw(query)),
+    rows: async (row, query) => parsedRows(row, await marked(query)),
     run: async (query) => {
-      await raw(query);
+      await marked(query);
     },
   };
 }
@@ -208,7 +210,22 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     ...db,
     ...own,
     notify: notifier(own.run, echo),
-    transaction: (work) => counted(() => db.transaction(work)),
+    transaction: (work) => {
+      // What `work` threw is its own (its statements' errors are marked already); anything else,
+      // BEGIN or a COMMIT the server never answered, is the database's.
+      let thrownByWork: unknown;
+      const marked = async (tx: Database) => {
+        try {
+          return await work(tx);
+        } catch (error) {
+          thrownByWork = error;
+          throw error;
+        }
+      };
+      return counted(() => db.transaction(marked)).catch((error: unknown) =>
+        Promise.reject(error === thrownByWork ? error : thrownByDatabase(error)),
+      );
+    },
     tryExclusive: async (key) => {
       const lock = await db.tryExclusive(key);
       if (!lock) return undefined;

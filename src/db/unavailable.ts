@@ -31,11 +31,34 @@ const SERVER_GOING_OR_COMING = new Set(['57P01', '57P02', '57P03']);
 export const DATABASE_RETRY_AFTER_S = 2;
 
 /**
+ * Errors our database layer threw (src/db/client.ts marks them). A tool's own request (the LLM,
+ * an upstream) fails with the same network codes, ECONNREFUSED and the like, and must stay a failed
+ * tool, not become "the database is unavailable".
+ */
+const fromDatabase = new WeakSet<object>();
+
+/** Marks `error` as thrown by a database statement or transaction, and gives it back. */
+export function thrownByDatabase<E>(error: E): E {
+  if (typeof error === 'object' && error !== null) fromDatabase.add(error);
+  return error;
+}
+
+/**
  * Whether `error` says the database cannot be reached or is restarting (so the same request may
- * succeed shortly), rather than that a statement is wrong: anywhere in its cause chain, or in an
- * AggregateError's errors.
+ * succeed shortly), rather than that a statement is wrong: an error our database layer threw (it,
+ * or anything in the cause chain of an error wrapping it) whose code, anywhere in its own cause
+ * chain or an AggregateError's errors, says so.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 20; depth++) {
+    if (fromDatabase.has(current)) return saysUnavailable(current);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** Whether a database error's code, or a code in its causes, is one of an unreachable or restarting server. */
+function saysUnavailable(error: object): boolean {
   const pending: unknown[] = [error];
   for (let seen = 0, current = pending.pop(); current !== undefined && seen < 20; seen++, current = pending.pop()) {
     if (typeof current !== 'object' || current === null) continue;

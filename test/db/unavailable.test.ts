@@ -24,8 +24,10 @@ async function failureOf(statement: () => Promise<unknown>): Promise<unknown> {
  */
 describe('a database failure told from a failed statement', () => {
   let database: TestDatabase;
+  let freePortNow: number;
   beforeAll(async () => {
     database = await createTestDatabase();
+    freePortNow = await freePort();
   });
   afterAll(() => database?.dispose());
 
@@ -43,6 +45,20 @@ describe('a database failure told from a failed statement', () => {
     expect(isDatabaseUnavailable(await failureOf(() => database.db.run(sql`select * from no_such_table`)))).toBe(false);
     expect(isDatabaseUnavailable(await failureOf(() => database.db.run(sql`select 1/0`)))).toBe(false);
     expect(isDatabaseUnavailable(new Error('a bug of ours'))).toBe(false);
+  });
+
+  it("a tool's own request that cannot connect (the LLM, an upstream) is not, though its code is a network one", async () => {
+    const error = await failureOf(() => fetch(`http://127.0.0.1:${freePortNow}/chat/completions`));
+    expect((error as { cause?: { code?: string } }).cause?.code).toBe('ECONNREFUSED');
+    expect(isDatabaseUnavailable(error)).toBe(false);
+    // nor when it leaves a transaction's work
+    const fromWork = await failureOf(() =>
+      database.db.transaction(async () => {
+        throw error;
+      }),
+    );
+    expect(fromWork).toBe(error);
+    expect(isDatabaseUnavailable(fromWork)).toBe(false);
   });
 
   it('a session the server ends (57P01, as a fast shutdown does) is unavailable', needs('postgres'), async () => {

@@ -179,7 +179,7 @@ describe.sequential(`first start (${onPostgres ? 'fresh PostgreSQL database' : '
     expect(line).toMatch(/cannot reach PostgreSQL at 127\.0\.0\.1:\d+/);
   });
 
-  it('a read replica that does not answer is a warning naming DATABASE_READ_URL; balances are served, and a tool whose data it holds fails without a charge', {
+  it('a read replica that does not answer is a warning naming DATABASE_READ_URL; balances are served, and a tool whose data it holds is 503 unavailable, retryable, without a charge', {
     ...needs('postgres'),
     timeout: START_TIMEOUT_MS,
   }, async () => {
@@ -197,8 +197,12 @@ describe.sequential(`first start (${onPostgres ? 'fresh PostgreSQL database' : '
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
       body,
     });
-    const rpc = (await answer.json()) as { result?: { task?: { status?: { state?: string } } } };
-    expect(rpc.result?.task?.status?.state).toBe('TASK_STATE_FAILED');
+    // Not a failed tool: the data is there, its database is not; the same messageId, sent again once
+    // the replica answers, is served then (nothing was written).
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get('retry-after')).toBe('2');
+    const rpc = (await answer.json()) as { error?: { code?: number; data?: { reason?: string } } };
+    expect(rpc.error).toMatchObject({ code: -32050, data: { reason: 'database_unavailable' } });
     expect(await balance()).toBe(before);
 
     expect(await gateway.stop()).toBe(0);
