@@ -31,7 +31,8 @@ describe('the API reference in headless Chromium', needs('chromium'), () => {
     expect(await page.locator('label[for="token"]').textContent()).toContain('API key');
 
     await page.locator('#get--v1-tools summary').click();
-    expect(await errorStatuses(page, 'get--v1-tools')).toEqual(['400']);
+    // its own 400, and the 503 every route may answer while the database is unavailable
+    expect(await errorStatuses(page, 'get--v1-tools')).toEqual(['400', '503']);
     const call = page.locator('#post--v1-tools-name-call');
     await call.locator('summary').click();
     const callErrors = await errorStatuses(page, 'post--v1-tools-name-call');
