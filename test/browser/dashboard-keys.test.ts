@@ -41,6 +41,9 @@ describe('the dashboard runs an organization: keys with policies, its name, and 
 
     // The organization's name is the header; its owner renames it from there.
     await expect.poll(() => page.textContent('#org-name')).toBe(`wallet ${owner.address.slice(0, 6)}…${owner.address.slice(-4)}`);
+    // The sign-in ends by moving the focus to the name, once everything is loaded: wait for it, or
+    // it lands after the focus this test gives.
+    await expect.poll(() => page.evaluate<string>('document.activeElement.id')).toBe('org-name');
     // By keyboard alone: the button opens the form with the focus in its labelled field, Enter saves.
     await page.focus('#rename');
     await page.keyboard.press('Enter');
